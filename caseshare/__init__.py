@@ -1,0 +1,117 @@
+"""Caseshare: consent-based multi-agency case sharing. `create_app` is the one wiring point."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, request
+
+from caseshare import web_session
+from caseshare.audit.log import AuditSigner
+from caseshare.config import load_settings
+from caseshare.consent.forms import load_forms_directory
+from caseshare.crypto.keyring import LocalKeyring
+from caseshare.db import make_engine, make_session_factory
+from caseshare.errors import PolicyFileError, register_error_handlers
+from caseshare.extensions import api as smorest_api
+from caseshare.extensions import limiter
+from caseshare.identity.tokens import TokenKeys
+from caseshare.policy.loader import load_directory
+from caseshare.runtime import Runtime
+
+
+class StartupError(RuntimeError):
+    """The app refuses to start; the message names the file and the problem."""
+
+
+JSON_TYPES = ("application/json",)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    settings = load_settings(config)
+    settings.instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        protocols = load_directory(settings.policies_dir)
+        forms = load_forms_directory(settings.forms_dir, protocols)
+    except PolicyFileError as exc:
+        lines = "\n  - ".join(exc.problems)
+        raise StartupError(f"Caseshare refused to start: invalid rule files:\n  - {lines}") from exc
+
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        API_TITLE="Caseshare API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_DEFAULT=settings.ratelimit_default,
+        RATELIMIT_HEADERS_ENABLED=True,
+        JSON_SORT_KEYS=False,
+    )
+    engine = make_engine(settings.database_url)
+    app.extensions["caseshare"] = Runtime(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        protocols=protocols,
+        forms=forms,
+        keyring=LocalKeyring.create_if_missing(settings.keyring_path),
+        token_keys=TokenKeys.create_if_missing(settings.token_keys_path),
+        audit_signer=AuditSigner.create_if_missing(settings.audit_key_path),
+    )
+
+    register_error_handlers(app)
+    web_session.init_app(app)
+    smorest_api.init_app(app)
+    limiter.init_app(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+
+    from caseshare import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from caseshare.api import case_plans, consents, meta, oauth, subjects
+
+    app.register_blueprint(meta.bp)
+    oauth.init_app(app)
+    for module in (subjects, consents, case_plans):
+        smorest_api.register_blueprint(module.blp)
+
+
+def _register_hooks(app: Flask) -> None:
+    from caseshare.api.common import request_id
+    from caseshare.errors import CaseshareError
+
+    class UnsupportedMediaError(CaseshareError):
+        status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+    @app.before_request
+    def _require_json() -> None:
+        # The API takes JSON only; anything else is refused before it is parsed.
+        if (
+            request.path.startswith("/api/")
+            and request.method in ("POST", "PUT", "PATCH")
+            and (request.content_length or request.data)
+            and request.mimetype not in JSON_TYPES
+        ):
+            raise UnsupportedMediaError("Send the body as application/json.")
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers["X-Request-ID"] = request_id()
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"
+        )
+        if request.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response

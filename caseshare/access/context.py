@@ -1,0 +1,77 @@
+"""What one request carries through the access path (no Flask: the API layer builds it)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from caseshare.access.decision import Decision, Principal
+from caseshare.audit import service as audit
+from caseshare.audit.models import AuditEvent
+from caseshare.consent.forms import FormSet
+from caseshare.crypto.keyring import KeyProvider
+from caseshare.errors import AuditWriteError
+from caseshare.policy.models import ProtocolSet
+
+
+@dataclass
+class RequestContext:
+    session: Session
+    principal: Principal
+    purpose: str
+    protocols: ProtocolSet
+    forms: FormSet
+    keyring: KeyProvider
+    now: datetime
+    request_id: str
+
+    def audit(
+        self,
+        type: str,
+        *,
+        subject_id: uuid.UUID | None = None,
+        decision: Decision | None = None,
+        outcome: str | None = None,
+        categories: list[str] | None = None,
+        reasons: list[str] | None = None,
+        details: dict[str, Any] | None = None,
+        consent_id: uuid.UUID | None = None,
+    ) -> AuditEvent:
+        """Add an audit event for this request, filling the decision's ids and codes."""
+        protocols = decision.protocols if decision else []
+        consents = decision.consent_ids if decision else []
+        overrides = decision.override_ids if decision else []
+        extra = dict(details or {})
+        if len(protocols) > 1:
+            extra["protocols"] = protocols
+        if len(consents) > 1:
+            extra["consent_ids"] = [str(c) for c in consents]
+        return audit.record(
+            self.session,
+            type=type,
+            now=self.now,
+            principal=self.principal,
+            purpose=self.purpose,
+            subject_id=subject_id,
+            categories=categories if categories is not None else [],
+            decision=outcome,
+            reasons=reasons if reasons is not None else (decision.reasons if decision else []),
+            consent_id=consent_id or (consents[0] if consents else None),
+            protocol=protocols[0] if protocols else None,
+            override_id=overrides[0] if overrides else None,
+            request_id=self.request_id,
+            details=extra,
+        )
+
+    def commit(self) -> None:
+        """Commit the unit of work with its audit events; if that fails, disclose nothing."""
+        try:
+            self.session.commit()
+        except SQLAlchemyError as exc:
+            self.session.rollback()
+            raise AuditWriteError("The action could not be recorded, so it was not done.") from exc

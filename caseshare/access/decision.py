@@ -1,0 +1,398 @@
+"""The access decision: a pure function of its inputs. No I/O, no clock, no globals.
+
+Three layers must all hold for a category to be disclosed (ARCHITECTURE.md):
+1. protocol: an in-force protocol where the caller's organisation is an active party, with a
+   grant for their role, this purpose and this category, and a flow towards their organisation;
+2. lawful basis: an active consent naming their organisation, the purpose and the category
+   (explicit and verified for special or criminal categories), or an active override;
+3. relationship: their organisation is involved in this subject's case.
+An organisation may always read back what it wrote itself, for a purpose it holds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from caseshare.access.reasons import Reason
+from caseshare.policy.models import RESERVED_PURPOSES, Protocol, ProtocolSet
+
+
+@dataclass(frozen=True)
+class Principal:
+    actor_id: str
+    actor_type: str  # staff | client
+    org: str
+    roles: frozenset[str]
+    scopes: frozenset[str] = frozenset()
+    purposes: frozenset[str] | None = None  # purposes bound into the token; None: not bound
+    token_id: str | None = None
+
+    @property
+    def role(self) -> str:
+        return ",".join(sorted(self.roles))
+
+    @property
+    def actor_uuid(self) -> uuid.UUID:
+        """Staff are known by their id; a partner system by a stable id derived from its client."""
+        if self.actor_type == "staff":
+            return uuid.UUID(self.actor_id)
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"caseshare:client:{self.actor_id}")
+
+
+@dataclass(frozen=True)
+class ConsentFacts:
+    id: uuid.UUID
+    recipients: frozenset[str]
+    purposes: frozenset[str]
+    categories: frozenset[str]
+    excluded: frozenset[str]
+    explicit: bool
+    verified: bool
+    valid_from: datetime
+    expires_at: datetime
+    # Withdrawals as (when, recipients, purposes, categories); all-empty scope means everything.
+    withdrawals: tuple[tuple[datetime, frozenset[str], frozenset[str], frozenset[str]], ...] = ()
+
+
+@dataclass(frozen=True)
+class OverrideFacts:
+    id: uuid.UUID
+    org: str
+    purpose: str
+    categories: frozenset[str]
+    starts_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SubjectFacts:
+    subject_id: uuid.UUID
+    case_orgs: frozenset[str]
+    consents: tuple[ConsentFacts, ...] = ()
+    overrides: tuple[OverrideFacts, ...] = ()
+    erased: bool = False
+
+
+@dataclass(frozen=True)
+class CategoryDecision:
+    category: str
+    allowed: bool
+    reasons: tuple[str, ...] = ()
+    protocol: str | None = None
+    flow_id: str | None = None
+    consent_id: uuid.UUID | None = None
+    override_id: uuid.UUID | None = None
+    # Organisations whose entries in this category may be disclosed (own data always included).
+    sources: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Decision:
+    purpose: str
+    action: str
+    categories: tuple[CategoryDecision, ...] = field(default_factory=tuple)
+
+    @property
+    def permitted(self) -> dict[str, CategoryDecision]:
+        return {c.category: c for c in self.categories if c.allowed}
+
+    @property
+    def withheld(self) -> dict[str, CategoryDecision]:
+        return {c.category: c for c in self.categories if not c.allowed}
+
+    @property
+    def allowed(self) -> bool:
+        return bool(self.categories) and all(c.allowed for c in self.categories)
+
+    @property
+    def reasons(self) -> list[str]:
+        return sorted({r for c in self.categories for r in c.reasons})
+
+    @property
+    def protocols(self) -> list[str]:
+        return sorted({c.protocol for c in self.categories if c.protocol})
+
+    @property
+    def consent_ids(self) -> list[uuid.UUID]:
+        return sorted({c.consent_id for c in self.categories if c.consent_id}, key=str)
+
+    @property
+    def override_ids(self) -> list[uuid.UUID]:
+        return sorted({c.override_id for c in self.categories if c.override_id}, key=str)
+
+
+# How far an attempt got: the reasons of the attempt that got furthest are the ones reported,
+# since they name the next step ("ask the claimant to extend consent") rather than the first.
+_DEPTH = {
+    Reason.NOT_PARTY_TO_PROTOCOL: 0,
+    Reason.PARTY_SUSPENDED: 1,
+    Reason.PROTOCOL_EXPIRED: 1,
+    Reason.PROTOCOL_SUSPENDED: 1,
+    Reason.PROTOCOL_NOT_ASSURED: 1,
+    Reason.PURPOSE_NOT_IN_PROTOCOL: 2,
+    Reason.CATEGORY_NOT_IN_PROTOCOL: 3,
+    Reason.ROLE_NOT_GRANTED: 4,
+    Reason.CATEGORY_NOT_IN_FLOW: 5,
+    Reason.DIRECTION_NOT_PERMITTED: 5,
+    Reason.NO_CONSENT: 6,
+}
+
+
+def _depth(reason: str) -> int:
+    return _DEPTH.get(Reason(reason), 7)
+
+
+def _best(reasons: Iterable[str]) -> tuple[str, ...]:
+    unique = set(reasons)
+    if not unique:
+        return (Reason.NOT_PARTY_TO_PROTOCOL.value,)
+    top = max(_depth(r) for r in unique)
+    return tuple(sorted(r for r in unique if _depth(r) == top))
+
+
+def usable_protocols(
+    org: str, protocols: ProtocolSet, now: datetime
+) -> tuple[list[Protocol], list[str]]:
+    """Protocols in force where `org` is an active party, and reasons for the ones that are not."""
+    usable: list[Protocol] = []
+    reasons: list[str] = []
+    today = now.date()
+    for protocol in protocols.for_party(org):
+        party = protocol.party(org)
+        if party is None:
+            continue
+        if party.status != "active":
+            reasons.append(Reason.PARTY_SUSPENDED)
+        elif protocol.status == "suspended":
+            reasons.append(Reason.PROTOCOL_SUSPENDED)
+        elif protocol.status in ("draft", "assured"):
+            reasons.append(Reason.PROTOCOL_NOT_ASSURED)
+        elif not protocol.in_force(today):
+            reasons.append(Reason.PROTOCOL_EXPIRED)
+        else:
+            usable.append(protocol)
+    return usable, reasons
+
+
+def purpose_reason(principal: Principal, purpose: str, protocols: ProtocolSet, now: datetime) -> (
+    str | None
+):
+    """Why `principal` may not act for `purpose` at all, or None if some grant lets them."""
+    if principal.purposes is not None and purpose not in principal.purposes:
+        return Reason.PURPOSE_NOT_IN_TOKEN
+    if purpose in RESERVED_PURPOSES:
+        return None if "ig_officer" in principal.roles else Reason.PURPOSE_RESERVED
+    usable, reasons = usable_protocols(principal.org, protocols, now)
+    if not usable:
+        return _best(reasons or [Reason.NOT_PARTY_TO_PROTOCOL])[0]
+    for protocol in usable:
+        for grant in protocol.grants:
+            if (
+                purpose in grant.purposes
+                and principal.org in grant.parties
+                and grant.roles & principal.roles
+            ):
+                return None
+    return Reason.ROLE_NOT_GRANTED
+
+
+def _consent_reasons(
+    consent: ConsentFacts, org: str, purpose: str, category: str, sensitive: bool, now: datetime
+) -> list[str]:
+    if now < consent.valid_from:
+        return [Reason.CONSENT_NOT_YET_VALID]
+    if now >= consent.expires_at:
+        return [Reason.CONSENT_EXPIRED]
+    for when, recipients, purposes, categories in consent.withdrawals:
+        if when > now:
+            continue
+        # A withdrawal's scope narrows on each dimension it names; an empty scope is everything.
+        if (
+            (not recipients or org in recipients)
+            and (not purposes or purpose in purposes)
+            and (not categories or category in categories)
+        ):
+            return [Reason.CONSENT_WITHDRAWN]
+    if org not in consent.recipients:
+        return [Reason.RECIPIENT_NOT_IN_CONSENT]
+    if purpose not in consent.purposes:
+        return [Reason.PURPOSE_NOT_CONSENTED]
+    if category in consent.excluded:
+        return [Reason.CATEGORY_EXCLUDED_BY_CONSENT]
+    if category not in consent.categories:
+        return [Reason.CATEGORY_NOT_CONSENTED]
+    if sensitive and not consent.explicit:
+        return [Reason.EXPLICIT_CONSENT_REQUIRED]
+    if sensitive and not consent.verified:
+        return [Reason.CONSENT_UNVERIFIED]
+    return []
+
+
+# Among consent failures, the one that best explains the state to a front-line user.
+_CONSENT_ORDER = [
+    Reason.CONSENT_WITHDRAWN,
+    Reason.CONSENT_EXPIRED,
+    Reason.CONSENT_UNVERIFIED,
+    Reason.EXPLICIT_CONSENT_REQUIRED,
+    Reason.CATEGORY_EXCLUDED_BY_CONSENT,
+    Reason.CATEGORY_NOT_CONSENTED,
+    Reason.PURPOSE_NOT_CONSENTED,
+    Reason.RECIPIENT_NOT_IN_CONSENT,
+    Reason.CONSENT_NOT_YET_VALID,
+]
+
+
+def _find_consent(
+    subject: SubjectFacts, org: str, purpose: str, category: str, explicit_needed: bool,
+    now: datetime,
+) -> tuple[ConsentFacts | None, str | None]:
+    """The consent that covers this access, or the reason none does."""
+    failures: list[str] = []
+    for consent in subject.consents:
+        reasons = _consent_reasons(consent, org, purpose, category, explicit_needed, now)
+        if not reasons:
+            return consent, None
+        failures.extend(reasons)
+    if not failures:
+        return None, Reason.NO_CONSENT
+    return None, min(failures, key=lambda r: _CONSENT_ORDER.index(Reason(r)))
+
+
+def _override_for(
+    subject: SubjectFacts, org: str, purpose: str, category: str, now: datetime
+) -> tuple[OverrideFacts | None, str | None]:
+    reason = None
+    for override in subject.overrides:
+        if override.org != org:
+            continue
+        if not (override.starts_at <= now < override.expires_at):
+            reason = reason or Reason.OVERRIDE_EXPIRED
+            continue
+        if override.purpose != purpose or category not in override.categories:
+            reason = Reason.OVERRIDE_OUT_OF_SCOPE
+            continue
+        return override, None
+    return None, reason
+
+
+def _decide_category(
+    principal: Principal,
+    purpose: str,
+    action: str,
+    category: str,
+    subject: SubjectFacts,
+    usable: list[Protocol],
+    protocols: ProtocolSet,
+    now: datetime,
+) -> CategoryDecision:
+    org = principal.org
+    reasons: list[str] = []
+    own_basis: tuple[str, int] | None = None  # a grant lets the org read back its own data
+    sensitive = protocols.is_sensitive(category)
+    for protocol in usable:
+        if purpose not in protocol.purposes:
+            reasons.append(Reason.PURPOSE_NOT_IN_PROTOCOL)
+            continue
+        if protocol.category(category) is None:
+            reasons.append(Reason.CATEGORY_NOT_IN_PROTOCOL)
+            continue
+        grants = [
+            g for g in protocol.grants
+            if purpose in g.purposes and org in g.parties and g.roles & principal.roles
+            and category in (g.read if action == "read" else g.write)
+        ]
+        if not grants:
+            reasons.append(Reason.ROLE_NOT_GRANTED)
+            continue
+        if action == "write":
+            flows = [
+                f for f in protocol.flows
+                if org in f.from_orgs and purpose in f.purposes and category in f.categories
+            ]
+            if flows:
+                return CategoryDecision(
+                    category, True, (), protocol.ref, flows[0].id, sources=frozenset({org})
+                )
+            reasons.append(Reason.DIRECTION_NOT_PERMITTED)
+            continue
+        own_basis = own_basis or (protocol.ref, grants[0].index)
+        flows = [
+            f for f in protocol.flows
+            if org in f.to_orgs and purpose in f.purposes and category in f.categories
+        ]
+        if not flows:
+            reasons.append(Reason.CATEGORY_NOT_IN_FLOW)
+            continue
+        for flow in flows:
+            sources = frozenset(flow.from_orgs | {org})
+            if flow.consent == "none":
+                return CategoryDecision(category, True, (), protocol.ref, flow.id, sources=sources)
+            explicit = flow.consent == "explicit" or sensitive
+            consent, why = _find_consent(subject, org, purpose, category, explicit, now)
+            if consent is not None:
+                return CategoryDecision(
+                    category, True, (), protocol.ref, flow.id, consent.id, sources=sources
+                )
+            override, override_why = _override_for(subject, org, purpose, category, now)
+            if override is not None:
+                return CategoryDecision(
+                    category, True, (), protocol.ref, flow.id, override_id=override.id,
+                    sources=sources,
+                )
+            assert why is not None
+            reasons.append(why)
+            if override_why:
+                reasons.append(override_why)
+    if own_basis is not None:
+        # Only the organisation's own entries: other partners' entries stay withheld.
+        return CategoryDecision(
+            category, True, _best(reasons), own_basis[0], sources=frozenset({org})
+        )
+    return CategoryDecision(category, False, _best(reasons))
+
+
+def evaluate(
+    principal: Principal,
+    purpose: str,
+    action: str,
+    categories: Iterable[str],
+    subject: SubjectFacts,
+    protocols: ProtocolSet,
+    now: datetime,
+) -> Decision:
+    """Decide, category by category, what `principal` may do with this subject's data."""
+    wanted = sorted(set(categories))
+    if subject.erased:
+        return _deny_all(purpose, action, wanted, Reason.SUBJECT_ERASED)
+    if principal.purposes is not None and purpose not in principal.purposes:
+        return _deny_all(purpose, action, wanted, Reason.PURPOSE_NOT_IN_TOKEN)
+    if purpose in RESERVED_PURPOSES:
+        # IG officers see everything under audit/subject_access; nobody else uses these purposes.
+        allowed = "ig_officer" in principal.roles and action == "read"
+        if not allowed:
+            return _deny_all(purpose, action, wanted, Reason.PURPOSE_RESERVED)
+        usable, why = usable_protocols(principal.org, protocols, now)
+        if not usable:
+            return _deny_all(purpose, action, wanted, _best(why)[0])
+        everyone = frozenset(p.id for proto in usable for p in proto.parties)
+        return Decision(purpose, action, tuple(
+            CategoryDecision(c, True, (), usable[0].ref, sources=everyone) for c in wanted
+        ))
+    if principal.org not in subject.case_orgs:
+        return _deny_all(purpose, action, wanted, Reason.NO_CASE_RELATIONSHIP)
+    usable, why = usable_protocols(principal.org, protocols, now)
+    if not usable:
+        return _deny_all(purpose, action, wanted, _best(why or [Reason.NOT_PARTY_TO_PROTOCOL])[0])
+    return Decision(purpose, action, tuple(
+        _decide_category(principal, purpose, action, c, subject, usable, protocols, now)
+        for c in wanted
+    ))
+
+
+def _deny_all(purpose: str, action: str, categories: list[str], reason: str) -> Decision:
+    return Decision(
+        purpose, action, tuple(CategoryDecision(c, False, (str(reason),)) for c in categories)
+    )

@@ -1,0 +1,114 @@
+"""The request path for subject data. Read this first.
+
+    principal + purpose  ->  subject facts  ->  decision (pure)  ->  open permitted fields
+                         ->  audit event in the same transaction  ->  commit  ->  respond
+
+Nothing leaves before the commit that holds its audit event succeeds; a denial is audited and
+committed before the error is raised. Writes are authorised here, then handed to the domain
+service, and committed with their audit event as one unit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from caseshare.access import steps
+from caseshare.access.context import RequestContext
+from caseshare.access.decision import Decision, evaluate, purpose_reason
+from caseshare.access.disclosure import Disclosure, disclose_entries, may_see
+from caseshare.case_plan import service as plans
+from caseshare.errors import NotFoundError, PreconditionFailedError, ValidationError
+from caseshare.subjects import service as subjects
+
+
+def check_purpose(ctx: RequestContext) -> None:
+    """The declared purpose must be known (422) and usable by this caller (403, audited)."""
+    if not ctx.protocols.is_known_purpose(ctx.purpose):
+        raise ValidationError({"purpose": [f"Unknown purpose code {ctx.purpose!r}."]})
+    reason = purpose_reason(ctx.principal, ctx.purpose, ctx.protocols, ctx.now)
+    if reason is not None:
+        steps.deny(ctx, "access:purpose:deny", None, [str(reason)], [])
+
+
+def read_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
+                   categories: list[str] | None = None) -> tuple[Any, Disclosure, str]:
+    subject, facts = steps.subject_in_case(ctx, subject_id)
+    plan = plans.get_plan(ctx.session, subject.id)
+    decision = steps.decide(ctx, facts, "read", categories)
+    disclosure = disclose_entries(plans.entries_of(ctx.session, plan), decision,
+                                  subjects.data_key(subject, ctx.keyring))
+    steps.audit_read(ctx, "case_plan:plan:read", subject.id, decision, disclosure)
+    ctx.commit()
+    return plan, disclosure, plans.view_etag(disclosure.entries)
+
+
+def create_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
+                     entries: list[dict[str, Any]]) -> tuple[Any, Disclosure, str]:
+    subject, facts = steps.subject_in_case(ctx, subject_id)
+    steps.authorise_write(ctx, subject.id, facts, [e["category"] for e in entries])
+    plan = plans.create_plan(ctx.session, subject_id=subject.id, lead_org=subject.lead_org_id,
+                             principal=ctx.principal, now=ctx.now)
+    key = subjects.data_key(subject, ctx.keyring)
+    created = [plans.add_entry(ctx.session, plan=plan, data_key=key, principal=ctx.principal,
+                               purpose=ctx.purpose, values=e, now=ctx.now) for e in entries]
+    ctx.audit("case_plan:plan:create", subject_id=subject.id, outcome="allow",
+              categories=[e.category for e in created],
+              details={"plan_id": str(plan.id), "entries": [str(e.id) for e in created]})
+    ctx.commit()
+    return read_case_plan(ctx, subject.id)
+
+
+def add_plan_entry(ctx: RequestContext, subject_id: uuid.UUID,
+                   values: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    subject, facts = steps.subject_in_case(ctx, subject_id)
+    plan = plans.get_plan(ctx.session, subject.id)
+    decision = steps.authorise_write(ctx, subject.id, facts, [values["category"]])
+    steps.check_owner(ctx, facts, values)
+    key = subjects.data_key(subject, ctx.keyring)
+    entry = plans.add_entry(ctx.session, plan=plan, data_key=key, principal=ctx.principal,
+                            purpose=ctx.purpose, values=values, now=ctx.now)
+    ctx.audit("case_plan:entry:create", subject_id=subject.id, decision=decision,
+              outcome="allow", categories=[entry.category], details={"entry_id": str(entry.id)})
+    opened = plans.open_entry(entry, key)
+    ctx.commit()
+    return opened, plans.entry_etag(entry)
+
+
+def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid.UUID,
+                      if_match: str, changes: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    subject, facts = steps.subject_in_case(ctx, subject_id)
+    plan = plans.get_plan(ctx.session, subject.id)
+    entry = plans.find_entry(ctx.session, plan, entry_id)
+    readable = steps.decide(ctx, facts, "read", None)
+    # An entry the caller cannot read does not exist for them.
+    if entry is None or not may_see(entry, readable):
+        raise NotFoundError("No such case plan entry.")
+    decision = steps.authorise_write(ctx, subject.id, facts, [entry.category])
+    steps.check_owner(ctx, facts, changes)
+    visible = [e for e in plans.entries_of(ctx.session, plan) if may_see(e, readable)]
+    if if_match not in (plans.entry_etag(entry), plans.view_etag(visible)):
+        raise PreconditionFailedError("The entry changed since you read it; reload and retry.")
+    key = subjects.data_key(subject, ctx.keyring)
+    plans.update_entry(ctx.session, entry=entry, data_key=key, principal=ctx.principal,
+                       purpose=ctx.purpose, changes=changes, now=ctx.now)
+    ctx.audit("case_plan:entry:update", subject_id=subject.id, decision=decision,
+              outcome="allow", categories=[entry.category],
+              details={"entry_id": str(entry.id), "fields": sorted(changes)})
+    opened = plans.open_entry(entry, key)
+    ctx.commit()
+    return opened, plans.entry_etag(entry)
+
+
+def explain(ctx: RequestContext, subject_id: uuid.UUID, category: str, action: str) -> Decision:
+    """'Why can't I see this?': the decision, audited, with no data disclosed."""
+    if category not in ctx.protocols.categories:
+        raise ValidationError({"category": [f"Unknown category {category!r}."]})
+    subject, facts = steps.subject_in_case(ctx, subject_id)
+    decision = evaluate(ctx.principal, ctx.purpose, action, [category], facts, ctx.protocols,
+                        ctx.now)
+    ctx.audit("access:decision:explain", subject_id=subject.id, decision=decision,
+              outcome="allow" if decision.allowed else "deny", categories=[category],
+              details={"action": action})
+    ctx.commit()
+    return decision

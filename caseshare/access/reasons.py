@@ -1,0 +1,32 @@
+"""The closed set of reason codes a decision can give (documented in docs/reason-codes.md)."""
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    NOT_PARTY_TO_PROTOCOL = "not_party_to_protocol"
+    PARTY_SUSPENDED = "party_suspended"
+    PROTOCOL_EXPIRED = "protocol_expired"
+    PROTOCOL_NOT_ASSURED = "protocol_not_assured"
+    PROTOCOL_SUSPENDED = "protocol_suspended"
+    PURPOSE_NOT_IN_PROTOCOL = "purpose_not_in_protocol"
+    PURPOSE_NOT_IN_TOKEN = "purpose_not_in_token"
+    PURPOSE_RESERVED = "purpose_reserved"
+    CATEGORY_NOT_IN_PROTOCOL = "category_not_in_protocol"
+    ROLE_NOT_GRANTED = "role_not_granted"
+    CATEGORY_NOT_IN_FLOW = "category_not_in_flow"
+    DIRECTION_NOT_PERMITTED = "direction_not_permitted"
+    NO_CASE_RELATIONSHIP = "no_case_relationship"
+    NO_CONSENT = "no_consent"
+    CONSENT_NOT_YET_VALID = "consent_not_yet_valid"
+    CONSENT_EXPIRED = "consent_expired"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    PURPOSE_NOT_CONSENTED = "purpose_not_consented"
+    RECIPIENT_NOT_IN_CONSENT = "recipient_not_in_consent"
+    CATEGORY_NOT_CONSENTED = "category_not_consented"
+    CATEGORY_EXCLUDED_BY_CONSENT = "category_excluded_by_consent"
+    EXPLICIT_CONSENT_REQUIRED = "explicit_consent_required"
+    CONSENT_UNVERIFIED = "consent_unverified"
+    OVERRIDE_EXPIRED = "override_expired"
+    OVERRIDE_OUT_OF_SCOPE = "override_out_of_scope"
+    SUBJECT_ERASED = "subject_erased"

@@ -1,0 +1,114 @@
+"""Use cases for claimant records and consents, on the same path as case plans."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from caseshare.access import steps
+from caseshare.access.context import RequestContext
+from caseshare.access.decision import SubjectFacts
+from caseshare.consent import service as consents
+from caseshare.consent.models import Consent, ConsentWithdrawal
+from caseshare.errors import NotFoundError, ValidationError
+from caseshare.subjects import service as subjects
+from caseshare.subjects.models import IDENTITY_FIELDS, Subject
+
+IDENTITY_CATEGORIES = sorted(set(IDENTITY_FIELDS.values()))
+
+
+def register_subject(ctx: RequestContext, identity: dict[str, Any],
+                     jurisdiction: str) -> tuple[Subject, dict[str, str]]:
+    """Register a claimant; the caller's organisation becomes the lead case member."""
+    # A new claimant has no facts yet beyond the caller's own case; the write decision is the
+    # protocol layer (a grant to write identity data for this purpose).
+    facts = SubjectFacts(subject_id=uuid.UUID(int=0), case_orgs=frozenset({ctx.principal.org}))
+    decision = steps.authorise_write(ctx, None, facts, IDENTITY_CATEGORIES)
+    subject = subjects.create_subject(ctx.session, keyring=ctx.keyring, principal=ctx.principal,
+                                      now=ctx.now, identity=identity, jurisdiction=jurisdiction)
+    ctx.audit("subject:record:create", subject_id=subject.id, decision=decision, outcome="allow",
+              categories=IDENTITY_CATEGORIES)
+    opened = subjects.open_identity(subject, ctx.keyring, set(IDENTITY_CATEGORIES))
+    ctx.commit()
+    return subject, opened
+
+
+def read_subject(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[Subject, dict[str, str],
+                                                                      list[dict[str, Any]]]:
+    subject, facts = steps.subject_in_case(ctx, subject_id)
+    decision = steps.decide(ctx, facts, "read", IDENTITY_CATEGORIES)
+    # Identity fields are the lead organisation's record; others read them through a flow.
+    permitted = {c for c, d in decision.permitted.items() if subject.lead_org_id in d.sources}
+    opened = subjects.open_identity(subject, ctx.keyring, permitted)
+    withheld = [{"category": c.category, "reasons": list(c.reasons) or ["direction_not_permitted"]}
+                for c in decision.categories if c.category not in permitted]
+    if permitted:
+        ctx.audit("subject:identity:read", subject_id=subject.id, decision=decision,
+                  outcome="allow", categories=sorted(permitted), reasons=[],
+                  details={"fields": sorted(opened)})
+    if withheld:
+        ctx.audit("subject:identity:read", subject_id=subject.id, decision=decision,
+                  outcome="deny", categories=[w["category"] for w in withheld])
+    ctx.commit()
+    return subject, opened, withheld
+
+
+def find_by_nino(ctx: RequestContext, nino: str) -> list[Subject]:
+    found = subjects.find_by_nino(ctx.session, keyring=ctx.keyring, nino=nino,
+                                  org=ctx.principal.org)
+    ctx.audit("subject:search:nino", outcome="allow", details={"matches": len(found)})
+    ctx.commit()
+    return found
+
+
+ConsentWithHistory = tuple[Consent, list[ConsentWithdrawal], str]
+
+
+def record_consent(ctx: RequestContext, subject_id: uuid.UUID,
+                   data: dict[str, Any]) -> ConsentWithHistory:
+    subject, _facts = steps.subject_in_case(ctx, subject_id)
+    form = ctx.forms.get(data["form_id"], data["form_version"])
+    if form is None:
+        raise ValidationError({"form_version": [
+            f"No consent form {data['form_id']!r} version {data['form_version']}."]})
+    consent = consents.record_consent(ctx.session, subject_id=subject.id,
+                                      principal=ctx.principal, form=form,
+                                      protocols=ctx.protocols, data=data, now=ctx.now)
+    ctx.audit("consent:record:create", subject_id=subject.id, outcome="allow",
+              categories=consent.categories, consent_id=consent.id,
+              details={"recipients": consent.recipients, "purposes": consent.purposes,
+                       "form": f"{form.id}@{form.version}", "text_hash": consent.text_hash,
+                       "method": consent.method, "verified": consent.verified})
+    ctx.commit()
+    return consent, [], consents.status_of(consent, [], ctx.now, superseded=False)
+
+
+def list_consents(ctx: RequestContext, subject_id: uuid.UUID) -> list[ConsentWithHistory]:
+    subject, _facts = steps.subject_in_case(ctx, subject_id)
+    pairs = subjects.subject_consents(ctx.session, subject.id)
+    superseded = {c.supersedes_id for c, _ in pairs if c.supersedes_id}
+    ctx.audit("consent:record:list", subject_id=subject.id, outcome="allow",
+              details={"consents": [str(c.id) for c, _ in pairs]})
+    ctx.commit()
+    return [(c, ws, consents.status_of(c, ws, ctx.now, c.id in superseded)) for c, ws in pairs]
+
+
+def withdraw_consent(ctx: RequestContext, consent_id: uuid.UUID,
+                     data: dict[str, Any]) -> ConsentWithHistory:
+    """Withdrawal is one action and takes effect for the very next request of any partner."""
+    consent = ctx.session.get(Consent, consent_id)
+    if consent is None:
+        raise NotFoundError("No such consent.")
+    subject, _facts = steps.subject_in_case(ctx, consent.subject_id)
+    history = [ws for c, ws in subjects.subject_consents(ctx.session, subject.id)
+               if c.id == consent.id][0]
+    withdrawal = consents.withdraw(ctx.session, consent=consent, withdrawals=history,
+                                   principal=ctx.principal, channel=data["channel"],
+                                   scope=data.get("scope"), reason=data.get("reason"),
+                                   now=ctx.now)
+    ctx.audit("consent:record:withdraw", subject_id=subject.id, outcome="allow",
+              consent_id=consent.id, categories=withdrawal.scope.get("categories", []),
+              details={"channel": withdrawal.channel, "scope": withdrawal.scope})
+    ctx.commit()
+    history = [*history, withdrawal]
+    return consent, history, consents.status_of(consent, history, ctx.now, superseded=False)

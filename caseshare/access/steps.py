@@ -1,0 +1,80 @@
+"""The shared steps of the access path: relationship, decision, write authorisation, denial."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from caseshare.access.context import RequestContext
+from caseshare.access.decision import Decision, SubjectFacts, evaluate
+from caseshare.access.disclosure import Disclosure
+from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
+from caseshare.subjects import service as subjects
+from caseshare.subjects.models import Subject
+
+def subject_in_case(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[Subject, SubjectFacts]:
+    """The subject, if the caller's organisation has a relationship with it; otherwise 404, so
+    ids cannot be probed. The attempt is audited either way."""
+    subject = subjects.find_subject(ctx.session, subject_id)
+    facts = subjects.subject_facts(ctx.session, subject) if subject else None
+    ig = "ig_officer" in ctx.principal.roles and ctx.purpose in ("audit", "subject_access")
+    related = facts is not None and (
+        ig or ctx.principal.org in facts.case_orgs
+        or subjects.named_in_consent(facts, ctx.principal.org)
+    )
+    if subject is None or facts is None or not related:
+        event = ctx.audit("access:subject:deny", subject_id=subject_id, outcome="deny",
+                          reasons=["no_case_relationship"])
+        ctx.commit()
+        raise NotFoundError("No such claimant.", audit_id=event.event_uuid)
+    if facts.erased:
+        ctx.audit("access:subject:deny", subject_id=subject_id, outcome="deny",
+                  reasons=["subject_erased"])
+        ctx.commit()
+        raise subjects.SubjectErasedError()
+    return subject, facts
+
+
+def decide(ctx: RequestContext, facts: SubjectFacts, action: str,
+            categories: list[str] | None) -> Decision:
+    wanted = categories if categories else sorted(ctx.protocols.categories)
+    return evaluate(ctx.principal, ctx.purpose, action, wanted, facts, ctx.protocols, ctx.now)
+
+
+def authorise_write(ctx: RequestContext, subject_id: uuid.UUID | None, facts: SubjectFacts,
+                     categories: list[str]) -> Decision:
+    unknown = sorted({c for c in categories if c not in ctx.protocols.categories})
+    if unknown:
+        raise ValidationError({"category": [f"Unknown category: {', '.join(unknown)}."]})
+    decision = decide(ctx, facts, "write", sorted(set(categories)) or ["identity"])
+    if not decision.allowed:
+        deny(ctx, "access:write:deny", subject_id, decision.reasons,
+              sorted(decision.withheld), decision)
+    return decision
+
+
+def check_owner(ctx: RequestContext, facts: SubjectFacts, values: dict[str, Any]) -> None:
+    owner = values.get("owner_org")
+    if owner is not None and owner not in facts.case_orgs:
+        raise ValidationError({"owner_org": ["Must be an organisation involved in this case."]})
+
+
+def audit_read(ctx: RequestContext, type: str, subject_id: uuid.UUID, decision: Decision,
+                disclosure: Disclosure) -> None:
+    permitted = sorted(decision.permitted)
+    if permitted:
+        ctx.audit(type, subject_id=subject_id, decision=decision, outcome="allow",
+                  categories=permitted, reasons=[],
+                  details={"entries": [str(e.id) for e in disclosure.entries]})
+    if disclosure.withheld:
+        ctx.audit(type, subject_id=subject_id, decision=decision, outcome="deny",
+                  categories=[w["category"] for w in disclosure.withheld],
+                  details={"withheld": disclosure.withheld})
+
+
+def deny(ctx: RequestContext, type: str, subject_id: uuid.UUID | None, reasons: list[str],
+          categories: list[str], decision: Decision | None = None) -> None:
+    event = ctx.audit(type, subject_id=subject_id, decision=decision, outcome="deny",
+                      categories=categories, reasons=reasons)
+    ctx.commit()
+    raise ForbiddenError("Access denied.", reasons=reasons, audit_id=event.event_uuid)

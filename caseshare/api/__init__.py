@@ -1,0 +1,1 @@
+"""HTTP edge only: parse, call one use case, serialise. No SQL, crypto or policy here."""

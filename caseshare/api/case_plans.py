@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import request
+
+from caseshare.access import pipeline
+from caseshare.access.disclosure import Disclosure
+from caseshare.api.common import api_blueprint, context, no_store
+from caseshare.errors import PreconditionRequiredError
+from caseshare.schemas.case_plan import (
+    EntryIn,
+    EntryOut,
+    EntryPatch,
+    ExplainOut,
+    ExplainQuery,
+    PlanCreate,
+    PlanOut,
+    PlanQuery,
+)
+from caseshare.schemas.common import PurposeQuery
+from caseshare.subjects.service import case_orgs
+
+blp = api_blueprint("case_plans", __name__, "Shared case plans and access decisions")
+
+
+def plan_out(plan: Any, disclosure: Disclosure, ctx: Any) -> dict[str, Any]:
+    return {
+        "id": plan.id,
+        "subject_id": plan.subject_id,
+        "lead_org": plan.lead_org_id,
+        "members": sorted(case_orgs(ctx.session, plan.subject_id)),
+        "entries": disclosure.items,
+        "withheld": disclosure.withheld,
+    }
+
+
+@blp.route("/subjects/<uuid:subject_id>/case-plan", methods=["POST"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.arguments(PlanCreate)
+@blp.response(201, PlanOut)
+def create_plan(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, "case_plans:write")
+    plan, disclosure, etag = pipeline.create_case_plan(ctx, subject_id, body.get("entries", []))
+    return plan_out(plan, disclosure, ctx), 201, no_store({"ETag": etag})
+
+
+@blp.route("/subjects/<uuid:subject_id>/case-plan", methods=["GET"])
+@blp.arguments(PlanQuery, location="query", as_kwargs=True)
+@blp.response(200, PlanOut)
+def read_plan(subject_id: uuid.UUID, purpose: str, categories: list[str] | None = None) -> Any:
+    ctx = context(purpose, "case_plans:read")
+    plan, disclosure, etag = pipeline.read_case_plan(ctx, subject_id, categories)
+    return plan_out(plan, disclosure, ctx), 200, no_store({"ETag": etag})
+
+
+@blp.route("/subjects/<uuid:subject_id>/case-plan/entries", methods=["POST"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.arguments(EntryIn)
+@blp.response(201, EntryOut)
+def add_entry(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, "case_plans:write")
+    entry, etag = pipeline.add_plan_entry(ctx, subject_id, body)
+    return entry, 201, no_store({"ETag": etag})
+
+
+@blp.route("/subjects/<uuid:subject_id>/case-plan/entries/<uuid:entry_id>", methods=["PATCH"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.arguments(EntryPatch)
+@blp.response(200, EntryOut)
+def update_entry(body: dict[str, Any], subject_id: uuid.UUID, entry_id: uuid.UUID,
+                 purpose: str) -> Any:
+    ctx = context(purpose, "case_plans:write")
+    if_match = request.headers.get("If-Match")
+    if not if_match:
+        raise PreconditionRequiredError("Send If-Match with the ETag you read.")
+    entry, etag = pipeline.update_plan_entry(ctx, subject_id, entry_id, if_match, body)
+    return entry, 200, no_store({"ETag": etag})
+
+
+@blp.route("/access/explain", methods=["GET"])
+@blp.arguments(ExplainQuery, location="query", as_kwargs=True)
+@blp.response(200, ExplainOut)
+def explain(purpose: str, subject_id: uuid.UUID, category: str, action: str) -> Any:
+    ctx = context(purpose, "access:explain")
+    decision = pipeline.explain(ctx, subject_id, category, action)
+    c = decision.categories[0]
+    protocol = None
+    if c.protocol:
+        pid, version = c.protocol.rsplit("@", 1)
+        protocol = {"id": pid, "version": int(version)}
+    return {"allowed": c.allowed, "reasons": list(c.reasons), "protocol": protocol,
+            "consent_id": c.consent_id, "override_id": c.override_id}, 200, no_store()

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from caseshare.access import records
+from caseshare.api.common import api_blueprint, context, no_store, principal, runtime
+from caseshare.consent.models import Consent, ConsentWithdrawal
+from caseshare.errors import NotFoundError
+from caseshare.schemas.common import PurposeQuery
+from caseshare.schemas.consent import (
+    ConsentCreate,
+    ConsentList,
+    ConsentOut,
+    FormOut,
+    FormQuery,
+    FormSummary,
+    WithdrawalCreate,
+)
+
+blp = api_blueprint("consents", __name__, "Consent forms, consent records and withdrawal")
+
+
+def consent_out(consent: Consent, withdrawals: list[ConsentWithdrawal], status: str) -> dict[str,
+                                                                                          Any]:
+    return {
+        "id": consent.id,
+        "subject_id": consent.subject_id,
+        "status": status,
+        "supersedes": consent.supersedes_id,
+        "given_by": {k: v for k, v in (("type", consent.given_by_type),
+                                       ("name", consent.given_by_name),
+                                       ("authority_ref", consent.authority_ref)) if v},
+        "recipients": consent.recipients,
+        "purposes": consent.purposes,
+        "categories": consent.categories,
+        "excluded_categories": consent.excluded_categories,
+        "explicit": bool(consent.explicit_statement),
+        "form_id": consent.form_id,
+        "form_version": consent.form_version,
+        "language": consent.language,
+        "text_hash": consent.text_hash,
+        "method": consent.method,
+        "verified": consent.verified,
+        "captured_org": consent.captured_org,
+        "captured_at": consent.captured_at,
+        "valid_from": consent.valid_from,
+        "expires_at": consent.expires_at,
+        "withdrawals": [{"withdrawn_at": w.withdrawn_at, "channel": w.channel, "scope": w.scope}
+                        for w in withdrawals],
+    }
+
+
+@blp.route("/consent-forms", methods=["GET"])
+@blp.response(200, FormSummary(many=True))
+def list_forms() -> Any:
+    principal()  # authenticated by the blueprint; forms hold no personal data
+    return [{"id": f.id, "version": f.version, "languages": list(f.languages), "title": f.title}
+            for f in runtime().forms.current()]
+
+
+@blp.route("/consent-forms/<form_id>/<int:version>", methods=["GET"])
+@blp.arguments(FormQuery, location="query", as_kwargs=True)
+@blp.response(200, FormOut)
+def get_form(form_id: str, version: int, lang: str) -> Any:
+    form = runtime().forms.get(form_id, version)
+    if form is None or lang not in form.languages:
+        raise NotFoundError("No such consent form, version or language.")
+    return {"id": form.id, "version": form.version, "language": lang,
+            "title": form.text[lang]["title"], "text": form.rendered(lang),
+            "text_hash": form.text_hash(lang),
+            "options": {"recipients": list(form.recipients), "purposes": list(form.purposes),
+                        "categories": list(form.categories),
+                        "max_duration_days": form.max_duration_days}}
+
+
+@blp.route("/subjects/<uuid:subject_id>/consents", methods=["POST"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.arguments(ConsentCreate)
+@blp.response(201, ConsentOut)
+def create_consent(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, "consents:write")
+    return consent_out(*records.record_consent(ctx, subject_id, body)), 201, no_store()
+
+
+@blp.route("/subjects/<uuid:subject_id>/consents", methods=["GET"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, ConsentList)
+def list_consents(subject_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, "consents:read")
+    items = [consent_out(*row) for row in records.list_consents(ctx, subject_id)]
+    return {"items": items, "next_cursor": None}, 200, no_store()
+
+
+@blp.route("/consents/<uuid:consent_id>/withdrawal", methods=["POST"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.arguments(WithdrawalCreate)
+@blp.response(200, ConsentOut)
+def withdraw(body: dict[str, Any], consent_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, "consents:write")
+    return consent_out(*records.withdraw_consent(ctx, consent_id, body)), 200, no_store()

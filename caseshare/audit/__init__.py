@@ -1,0 +1,1 @@
+"""The audit log: events, their hash chain into a Merkle log, checkpoints, verification."""

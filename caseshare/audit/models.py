@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from caseshare.db import Base
+
+
+class AuditEvent(Base):
+    """One decision, disclosure, change or operation. Inserted in the action's own transaction;
+    never updated or deleted by the application.
+
+    `leaf_hash` is the RFC 9162 leaf hash of the event's canonical bytes, fixed at insert time.
+    `seq` is the event's position in the Merkle log, assigned later by the single sequencer, so
+    request handlers never contend on a chain head.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    event_uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    type: Mapped[str] = mapped_column(String(80), index=True)
+    actor: Mapped[str | None] = mapped_column(String(64), index=True)
+    org: Mapped[str | None] = mapped_column(String(64), index=True)
+    role: Mapped[str | None] = mapped_column(String(64))
+    purpose: Mapped[str | None] = mapped_column(String(64))
+    subject_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    categories: Mapped[list[str]]
+    decision: Mapped[str | None] = mapped_column(String(8))
+    reasons: Mapped[list[str]]
+    consent_id: Mapped[uuid.UUID | None]
+    protocol: Mapped[str | None] = mapped_column(String(80))
+    override_id: Mapped[uuid.UUID | None]
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]]
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+
+
+class Checkpoint(Base):
+    """A signed statement of the log's size and root at a point in time."""
+
+    __tablename__ = "audit_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    timestamp: Mapped[datetime]
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(64))

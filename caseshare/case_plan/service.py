@@ -1,0 +1,151 @@
+"""Case plans and their entries: sealing on write, opening on read, optimistic concurrency."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseshare.access.decision import Principal
+from caseshare.case_plan.models import SEALED_ENTRY_FIELDS, CasePlan, PlanEntry
+from caseshare.crypto.sealing import FieldRef, open_sealed, seal
+from caseshare.errors import ConflictError, NotFoundError
+
+
+def entry_ref(entry: PlanEntry, field: str) -> FieldRef:
+    return FieldRef(entry.subject_id, "plan_entry", str(entry.id), field, entry.category)
+
+
+def find_plan(session: Session, subject_id: uuid.UUID) -> CasePlan | None:
+    return session.scalar(select(CasePlan).where(CasePlan.subject_id == subject_id))
+
+
+def get_plan(session: Session, subject_id: uuid.UUID) -> CasePlan:
+    plan = find_plan(session, subject_id)
+    if plan is None:
+        raise NotFoundError("This claimant has no case plan yet.")
+    return plan
+
+
+def entries_of(session: Session, plan: CasePlan) -> list[PlanEntry]:
+    return list(
+        session.scalars(
+            select(PlanEntry).where(PlanEntry.plan_id == plan.id).order_by(PlanEntry.created_at,
+                                                                           PlanEntry.id)
+        )
+    )
+
+
+def find_entry(session: Session, plan: CasePlan, entry_id: uuid.UUID) -> PlanEntry | None:
+    entry = session.get(PlanEntry, entry_id)
+    return entry if entry is not None and entry.plan_id == plan.id else None
+
+
+def create_plan(
+    session: Session, *, subject_id: uuid.UUID, lead_org: str, principal: Principal, now: datetime
+) -> CasePlan:
+    if find_plan(session, subject_id) is not None:
+        raise ConflictError("This claimant already has a case plan.")
+    plan = CasePlan(
+        subject_id=subject_id, lead_org_id=lead_org, created_at=now,
+        created_by=principal.actor_uuid,
+    )
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def add_entry(
+    session: Session,
+    *,
+    plan: CasePlan,
+    data_key: bytes,
+    principal: Principal,
+    purpose: str,
+    values: dict[str, Any],
+    now: datetime,
+) -> PlanEntry:
+    entry = PlanEntry(
+        id=uuid.uuid4(),
+        plan_id=plan.id,
+        subject_id=plan.subject_id,
+        kind=values["kind"],
+        category=values["category"],
+        owner_org=values.get("owner_org") or principal.org,
+        created_org=principal.org,
+        status=values.get("status") or "open",
+        due_on=values.get("due_on"),
+        created_at=now,
+        created_by=principal.actor_uuid,
+        updated_at=now,
+        updated_by=principal.actor_uuid,
+        updated_purpose=purpose,
+    )
+    _seal_fields(entry, data_key, values)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def update_entry(
+    session: Session,
+    *,
+    entry: PlanEntry,
+    data_key: bytes,
+    principal: Principal,
+    purpose: str,
+    changes: dict[str, Any],
+    now: datetime,
+) -> PlanEntry:
+    """Apply changes; the version column makes a concurrent update fail instead of overwrite."""
+    for name in ("status", "due_on", "owner_org"):
+        if name in changes:
+            setattr(entry, name, changes[name])
+    _seal_fields(entry, data_key, changes)
+    entry.updated_at = now
+    entry.updated_by = principal.actor_uuid
+    entry.updated_purpose = purpose
+    session.flush()
+    return entry
+
+
+def _seal_fields(entry: PlanEntry, data_key: bytes, values: dict[str, Any]) -> None:
+    for name in SEALED_ENTRY_FIELDS:
+        if name in values:
+            value = values[name]
+            sealed = None if value is None else seal(data_key, 1, entry_ref(entry, name), value)
+            setattr(entry, name, sealed)
+
+
+def open_entry(entry: PlanEntry, data_key: bytes) -> dict[str, Any]:
+    opened: dict[str, Any] = {
+        "id": entry.id,
+        "kind": entry.kind,
+        "category": entry.category,
+        "owner_org": entry.owner_org,
+        "status": entry.status,
+        "due_on": entry.due_on,
+        "version": entry.version,
+        "updated_at": entry.updated_at,
+    }
+    for name in SEALED_ENTRY_FIELDS:
+        sealed = getattr(entry, name)
+        opened[name] = None if sealed is None else open_sealed(data_key, entry_ref(entry, name),
+                                                               sealed)
+    return opened
+
+
+def entry_etag(entry: PlanEntry) -> str:
+    return f'"e-{entry.id.hex[:12]}-{entry.version}"'
+
+
+def view_etag(entries: list[PlanEntry]) -> str:
+    """An ETag over what this caller can see (not the whole plan), so it leaks nothing."""
+    digest = hashlib.sha256()
+    for entry in sorted(entries, key=lambda e: e.id):
+        digest.update(f"{entry.id}:{entry.version};".encode())
+    return f'"p-{digest.hexdigest()[:24]}"'

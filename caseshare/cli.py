@@ -1,0 +1,210 @@
+"""Operator commands: `flask --app wsgi caseshare ...` and `flask --app wsgi db ...`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy.orm import Session
+
+from caseshare import migrate
+from caseshare.audit import log as audit_log
+from caseshare.audit import service as audit
+from caseshare.consent.forms import load_forms, load_forms_directory
+from caseshare.errors import CaseshareError, PolicyFileError
+from caseshare.identity import service as identity
+from caseshare.identity import tokens
+from caseshare.policy.loader import load_directory, load_files
+from caseshare.runtime import Runtime
+
+caseshare_cli = AppGroup("caseshare", help="Caseshare operator commands.")
+db_cli = AppGroup("db", help="Database schema (Alembic).")
+staff_cli = AppGroup("staff", help="Staff members.")
+token_cli = AppGroup("token", help="Access tokens.")
+policies_cli = AppGroup("policies", help="Information sharing protocol files.")
+forms_cli = AppGroup("forms", help="Consent form files.")
+audit_cli = AppGroup("audit", help="The verifiable audit log.")
+keys_cli = AppGroup("keys", help="Key-encryption keys.")
+for group in (staff_cli, token_cli, policies_cli, forms_cli, audit_cli, keys_cli):
+    caseshare_cli.add_command(group)
+
+
+def rt() -> Runtime:
+    runtime: Runtime = current_app.extensions["caseshare"]
+    return runtime
+
+
+def session() -> Session:
+    return rt().session_factory()
+
+
+def fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Build or upgrade the schema."""
+    migrate.upgrade(rt().settings.database_url, revision)
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    migrate.downgrade(rt().settings.database_url, revision)
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Autogenerate a migration from the models (review it before committing)."""
+    migrate.revision(rt().settings.database_url, message)
+
+
+@caseshare_cli.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo partnership (idempotent)."""
+    from caseshare.demo import seed
+
+    with session() as s:
+        for line in seed(s, rt()):
+            click.echo(line)
+
+
+@staff_cli.command("add")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--org", required=True)
+@click.option("--role", "roles", multiple=True, required=True)
+def staff_add(email: str, name: str, org: str, roles: tuple[str, ...]) -> None:
+    """Create or update a staff member of a protocol party; prints the staff id."""
+    runtime = rt()
+    with session() as s:
+        try:
+            staff = identity.add_or_update_staff(
+                s, protocols=runtime.protocols, email=email, name=name, org=org,
+                roles=list(roles), now=runtime.now(),
+            )
+        except CaseshareError as exc:
+            fail(f"error: {exc.detail} {exc.extra.get('errors', '')}")
+            return
+        audit.record(s, type="identity:staff:upsert", now=runtime.now(),
+                     details={"staff_id": str(staff.id), "org": org, "roles": sorted(roles)})
+        s.commit()
+        click.echo(str(staff.id))
+
+
+@token_cli.command("issue")
+@click.option("--user", "email", required=True)
+@click.option("--ttl", type=click.IntRange(1, 86400), default=None)
+def token_issue(email: str, ttl: int | None) -> None:
+    """Print only a signed access token for that staff member."""
+    runtime = rt()
+    with session() as s:
+        try:
+            staff = identity.get_staff_by_email(s, email)
+        except CaseshareError as exc:
+            fail(f"error: {exc.detail}")
+            return
+        token, claims = tokens.issue(
+            runtime.token_keys, issuer=runtime.settings.issuer,
+            audience=runtime.settings.audience, subject=str(staff.id), client_id="caseshare-cli",
+            org=staff.org_id, roles=staff.roles, scopes=identity.scopes_for(staff.roles),
+            purposes=identity.purposes_for(runtime.protocols, staff.org_id, staff.roles),
+            actor_type="staff", now=runtime.now(),
+            ttl_seconds=ttl or runtime.settings.token_ttl_seconds,
+        )
+        audit.record(s, type="identity:token:issue", now=runtime.now(),
+                     details={"staff_id": str(staff.id), "jti": claims.jti,
+                              "expires_at": claims.expires_at, "via": "cli"})
+        s.commit()
+    click.echo(token)
+
+
+def _report(ok_message: str, problems: list[str]) -> None:
+    if problems:
+        for problem in problems:
+            click.echo(f"ERROR {problem}", err=True)
+        sys.exit(1)
+    click.echo(ok_message)
+
+
+@policies_cli.command("check")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+def policies_check(files: tuple[Path, ...]) -> None:
+    """Validate protocol files (default: every file in policies/)."""
+    try:
+        loaded = load_files(list(files)) if files else load_directory(rt().settings.policies_dir)
+    except PolicyFileError as exc:
+        _report("", exc.problems)
+        return
+    _report(f"OK: {len(loaded.protocols)} protocol file(s) valid", [])
+
+
+@forms_cli.command("check")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+def forms_check(files: tuple[Path, ...]) -> None:
+    """Validate consent form files against the schema and the loaded protocols."""
+    protocols = rt().protocols
+    try:
+        loaded = (load_forms(list(files), protocols) if files
+                  else load_forms_directory(rt().settings.forms_dir, protocols))
+    except PolicyFileError as exc:
+        _report("", exc.problems)
+        return
+    _report(f"OK: {len(loaded.forms)} consent form file(s) valid", [])
+
+
+@audit_cli.command("seal")
+def audit_seal() -> None:
+    """Integrate pending audit events into the log and sign a checkpoint now."""
+    runtime = rt()
+    with session() as s:
+        checkpoint = audit_log.seal(s, runtime.audit_signer, runtime.now())
+    if checkpoint is not None:
+        click.echo(f"checkpoint tree_size={checkpoint.tree_size} "
+                   f"root={checkpoint.root_hash.hex()} key_id={checkpoint.key_id}")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Verify the whole log and every checkpoint; non-zero exit naming the first bad event."""
+    runtime = rt()
+    with session() as s:
+        result = audit_log.verify(s, runtime.audit_signer.public_key())
+    if not result.ok:
+        fail(f"FAILED: {result.problem}")
+    click.echo(f"OK: {result.events} events, {result.checkpoints} checkpoints verified")
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Add a key-encryption key version; new data keys are wrapped under it."""
+    runtime = rt()
+    version = runtime.keyring.rotate()
+    with session() as s:
+        audit.record(s, type="crypto:kek:rotate", now=runtime.now(), details={"version": version})
+        s.commit()
+    click.echo(f"current key-encryption key version: {version}")
+
+
+@keys_cli.command("rewrap")
+@click.option("--batch", type=click.IntRange(1, 10000), default=500)
+def keys_rewrap(batch: int) -> None:
+    """Re-wrap subject data keys under the current KEK, in batches (resumable)."""
+    from caseshare.crypto.rewrap import rewrap_all
+
+    runtime = rt()
+    with session() as s:
+        done = rewrap_all(s, runtime.keyring, batch=batch, now=runtime.now())
+    click.echo(f"rewrapped {done} data key(s)")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(caseshare_cli)
+    app.cli.add_command(db_cli)

@@ -1,0 +1,120 @@
+"""Settings from CASESHARE_* environment variables, validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the app refuses to start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    database_url: str
+    policies_dir: Path
+    forms_dir: Path
+    keyring_path: Path
+    token_keys_path: Path
+    audit_key_path: Path
+    issuer: str = "http://127.0.0.1:5000"
+    audience: str = "caseshare-api"
+    token_ttl_seconds: int = 900
+    ratelimit_storage_uri: str = "memory://"
+    ratelimit_default: str = "600 per minute"
+    max_content_length: int = 256 * 1024
+    production: bool = False
+    clock: Clock = field(default=system_clock, compare=False)
+
+
+_ENV_FIELDS: dict[str, str] = {
+    "CASESHARE_DATABASE_URL": "database_url",
+    "CASESHARE_POLICIES_DIR": "policies_dir",
+    "CASESHARE_FORMS_DIR": "forms_dir",
+    "CASESHARE_KEYRING_PATH": "keyring_path",
+    "CASESHARE_TOKEN_KEYS_PATH": "token_keys_path",
+    "CASESHARE_AUDIT_KEY_PATH": "audit_key_path",
+    "CASESHARE_ISSUER": "issuer",
+    "CASESHARE_AUDIENCE": "audience",
+    "CASESHARE_TOKEN_TTL_SECONDS": "token_ttl_seconds",
+    "CASESHARE_RATELIMIT_STORAGE_URI": "ratelimit_storage_uri",
+    "CASESHARE_RATELIMIT_DEFAULT": "ratelimit_default",
+    "CASESHARE_PRODUCTION": "production",
+}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kinds = {f.name: f.type for f in fields(Settings)}
+    kind = kinds[name]
+    if kind == "Path":
+        return Path(value)
+    if kind == "int":
+        try:
+            return int(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name} must be an integer") from exc
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        return str(value).strip().lower() in {"1", "true", "yes", "on"}
+    return value
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    root: Path | None = None,
+) -> Settings:
+    """Build settings: defaults < environment < explicit overrides (tests pass these)."""
+    env = os.environ if environ is None else environ
+    root = root or Path(__file__).resolve().parent.parent
+    overrides = dict(overrides or {})
+    instance = Path(
+        overrides.pop("instance_path", None) or env.get("CASESHARE_INSTANCE_PATH") or root / "instance"
+    )
+    values: dict[str, Any] = {
+        "instance_path": instance,
+        "database_url": f"sqlite:///{instance / 'caseshare.db'}",
+        "policies_dir": root / "policies",
+        "forms_dir": root / "consent_forms",
+        "keyring_path": instance / "keyring.json",
+        "token_keys_path": instance / "token-keys.json",
+        "audit_key_path": instance / "audit-signing-key.pem",
+    }
+    for var, name in _ENV_FIELDS.items():
+        if var in env:
+            values[name] = _coerce(name, env[var])
+    known = {f.name for f in fields(Settings)}
+    for name, value in overrides.items():
+        if name not in known:
+            raise ConfigError(f"unknown setting {name!r}")
+        values[name] = _coerce(name, value) if name != "clock" else value
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    if settings.token_ttl_seconds <= 0 or settings.token_ttl_seconds > 24 * 3600:
+        raise ConfigError("CASESHARE_TOKEN_TTL_SECONDS must be between 1 and 86400")
+    if not settings.database_url.startswith(("sqlite", "postgresql")):
+        raise ConfigError("CASESHARE_DATABASE_URL must be a sqlite or postgresql URL")
+    if settings.production and settings.database_url.startswith("sqlite"):
+        # The embedded default is for one machine; production runs on PostgreSQL.
+        raise ConfigError("CASESHARE_PRODUCTION requires a PostgreSQL CASESHARE_DATABASE_URL")
+
+
+def with_clock(settings: Settings, clock: Clock) -> Settings:
+    return replace(settings, clock=clock)

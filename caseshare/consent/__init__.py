@@ -1,0 +1,1 @@
+"""Consent records (immutable, versioned), consent forms, withdrawal."""

@@ -1,0 +1,141 @@
+"""Consent form templates from `consent_forms/`: validated at start-up, rendered, hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from caseshare.errors import PolicyFileError
+from caseshare.policy.loader import read_yaml
+from caseshare.policy.models import ProtocolSet
+
+SCHEMA_PATH = Path(__file__).with_name("form.schema.json")
+
+
+@dataclass(frozen=True)
+class ConsentForm:
+    id: str
+    version: int
+    title: str
+    languages: tuple[str, ...]
+    recipients: tuple[str, ...]
+    purposes: tuple[str, ...]
+    categories: tuple[str, ...]
+    max_duration_days: int
+    text: dict[str, dict[str, str]]
+    source_file: str
+
+    def rendered(self, language: str) -> str:
+        """The exact text shown to the claimant; its SHA-256 is pinned in each consent."""
+        t = self.text[language]
+        parts = [t["title"], "", t["body"].strip()]
+        if "explicit_statement" in t:
+            parts += ["", t["explicit_statement"].strip()]
+        return "\n".join(parts) + "\n"
+
+    def text_hash(self, language: str) -> str:
+        return hashlib.sha256(self.rendered(language).encode()).hexdigest()
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+
+
+def load_form(path: Path, protocols: ProtocolSet | None = None) -> ConsentForm:
+    data, _hash = read_yaml(path)
+    name = path.name
+    problems = [
+        f"{name}: {'/'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}"
+        for e in _validator().iter_errors(data)
+    ]
+    if not problems:
+        problems = _semantic_problems(name, data, protocols)
+    if problems:
+        raise PolicyFileError(problems)
+    options = data["options"]
+    return ConsentForm(
+        id=data["id"],
+        version=data["version"],
+        title=data["title"],
+        languages=tuple(data["languages"]),
+        recipients=tuple(options["recipients"]),
+        purposes=tuple(options["purposes"]),
+        categories=tuple(options["categories"]),
+        max_duration_days=options["max_duration_days"],
+        text=data["text"],
+        source_file=name,
+    )
+
+
+def _semantic_problems(name: str, data: dict[str, Any], protocols: ProtocolSet | None) -> list[str]:
+    problems = []
+    for lang in data["languages"]:
+        if lang not in data["text"]:
+            problems.append(f"{name}: text/{lang}: language listed but no text given")
+    if protocols is not None:
+        known_orgs = set(protocols.by_party)
+        for org in data["options"]["recipients"]:
+            if org not in known_orgs:
+                problems.append(f"{name}: options/recipients: {org!r} is not a party to any protocol")
+        for purpose in data["options"]["purposes"]:
+            if purpose not in protocols.purposes:
+                problems.append(f"{name}: options/purposes: unknown purpose {purpose!r}")
+        for category in data["options"]["categories"]:
+            if category not in protocols.categories:
+                problems.append(f"{name}: options/categories: unknown category {category!r}")
+        sensitive = [c for c in data["options"]["categories"] if protocols.is_sensitive(c)]
+        if sensitive:
+            for lang in data["languages"]:
+                if "explicit_statement" not in data["text"].get(lang, {}):
+                    problems.append(
+                        f"{name}: text/{lang}/explicit_statement: required because the form "
+                        f"covers special or criminal categories {sensitive}"
+                    )
+    return problems
+
+
+@dataclass(frozen=True)
+class FormSet:
+    forms: dict[tuple[str, int], ConsentForm]
+
+    def get(self, form_id: str, version: int) -> ConsentForm | None:
+        return self.forms.get((form_id, version))
+
+    def current(self) -> list[ConsentForm]:
+        latest: dict[str, ConsentForm] = {}
+        for form in self.forms.values():
+            if form.id not in latest or form.version > latest[form.id].version:
+                latest[form.id] = form
+        return sorted(latest.values(), key=lambda f: f.id)
+
+
+def load_forms(paths: list[Path], protocols: ProtocolSet | None = None) -> FormSet:
+    problems: list[str] = []
+    forms: dict[tuple[str, int], ConsentForm] = {}
+    for path in paths:
+        try:
+            form = load_form(path, protocols)
+        except PolicyFileError as exc:
+            problems.extend(exc.problems)
+            continue
+        key = (form.id, form.version)
+        if key in forms:
+            problems.append(f"{path.name}: id/version {form.id}@{form.version} defined twice")
+        forms[key] = form
+    if problems:
+        raise PolicyFileError(problems)
+    return FormSet(forms)
+
+
+def load_forms_directory(directory: Path, protocols: ProtocolSet | None = None) -> FormSet:
+    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    if not paths:
+        raise PolicyFileError([f"{directory}: no consent form files found"])
+    return load_forms(paths, protocols)

@@ -1,0 +1,1 @@
+"""Envelope encryption: keyring (key-encryption keys), per-subject data keys, sealed fields."""

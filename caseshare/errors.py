@@ -1,0 +1,202 @@
+"""Domain errors, and the one table that maps them to RFC 9457 problem+json responses.
+
+Domain packages raise these; only `register_error_handlers` knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://caseshare.example/problems/"
+
+
+class CaseshareError(Exception):
+    """Base of every domain error. `detail` must never contain personal data or secrets."""
+
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+
+class ValidationError(CaseshareError):
+    status, slug, title = 422, "validation-error", "Request validation failed"
+
+    def __init__(self, errors: Mapping[str, Sequence[str]], detail: str | None = None) -> None:
+        super().__init__(detail or "One or more fields are invalid.", errors=dict(errors))
+
+
+class AuthenticationError(CaseshareError):
+    status, slug, title = 401, "unauthenticated", "Authentication required"
+
+
+class ForbiddenError(CaseshareError):
+    status, slug, title = 403, "forbidden", "Access denied"
+
+    def __init__(
+        self, detail: str | None = None, *, reasons: Sequence[str] = (), audit_id: Any = None
+    ) -> None:
+        super().__init__(detail, reasons=list(reasons), audit_id=audit_id)
+
+
+class NotFoundError(CaseshareError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class ConflictError(CaseshareError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailedError(CaseshareError):
+    status, slug, title = 412, "precondition-failed", "The resource has changed"
+
+
+class PreconditionRequiredError(CaseshareError):
+    status, slug, title = 428, "precondition-required", "If-Match header required"
+
+
+class ServiceUnavailableError(CaseshareError):
+    status, slug, title = 503, "unavailable", "Service temporarily unavailable"
+
+
+class AuditWriteError(ServiceUnavailableError):
+    """The audit event could not be committed, so nothing may be disclosed (fail closed)."""
+
+    slug, title = "audit-unavailable", "Audit log unavailable"
+
+
+class KeyUnavailableError(ServiceUnavailableError):
+    slug, title = "key-unavailable", "Encryption key unavailable"
+
+
+class PolicyFileError(Exception):
+    """A protocol or consent form file is invalid: names the file and the problem."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+def problem_body(
+    status: int, title: str, detail: str, slug: str, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    for key, value in extra.items():
+        if value is not None:
+            body[key] = str(value) if key == "audit_id" else value
+    return body
+
+
+# HTTP statuses raised by Flask/Werkzeug themselves (routing, methods, size, media type).
+HTTP_SLUGS: dict[int, tuple[str, str]] = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Access denied"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    412: ("precondition-failed", "The resource has changed"),
+    413: ("payload-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "Request validation failed"),
+    428: ("precondition-required", "Precondition required"),
+    429: ("too-many-requests", "Too many requests"),
+    500: ("internal-error", "Internal error"),
+    503: ("unavailable", "Service temporarily unavailable"),
+}
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """webargs/marshmallow nest messages by location and field; the API names fields flatly."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, Mapping):
+                out.update(flatten_messages(value, name))
+            else:
+                out[name] = [str(v) for v in (value if isinstance(value, list) else [value])]
+    elif messages:
+        out[prefix or "body"] = [str(m) for m in messages]
+    return out
+
+
+_LOCATIONS = {"json", "query", "querystring", "form", "headers", "view_args", "path"}
+
+
+def _webargs_errors(data: Any) -> dict[str, list[str]]:
+    messages = data.get("messages", {}) if isinstance(data, Mapping) else {}
+    merged: dict[str, list[str]] = {}
+    for location, fields_ in messages.items():
+        target = fields_ if location in _LOCATIONS else {location: fields_}
+        for name, msgs in flatten_messages(target).items():
+            merged.setdefault(name, []).extend(msgs)
+    return merged
+
+
+def register_error_handlers(app: Any) -> None:
+    """The one place that turns exceptions into HTTP responses (RFC 9457 problem+json)."""
+    from flask import Response, json
+    from werkzeug.exceptions import HTTPException
+
+    def problem(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+        resp = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+        resp.headers["Cache-Control"] = "no-store"
+        for key, value in (headers or {}).items():
+            resp.headers[key] = value
+        return resp
+
+    @app.errorhandler(CaseshareError)
+    def _domain(error: CaseshareError) -> Any:
+        if error.status >= 500:
+            log.warning("request failed closed: %s (%s)", error.slug, type(error).__name__)
+        body = problem_body(error.status, error.title, error.detail, error.slug, **error.extra)
+        return problem(error.status, body)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Any:
+        status = error.code or 500
+        slug, title = HTTP_SLUGS.get(status, ("error", error.name))
+        extra: dict[str, Any] = {}
+        data = getattr(error, "data", None)
+        headers: dict[str, str] = {}
+        if status == 422 and data is not None:
+            extra["errors"] = _webargs_errors(data)
+            detail = "One or more fields are invalid."
+        elif status == 400 and data is not None:
+            # webargs reports unparsable JSON as 400; say which part was wrong.
+            extra["errors"] = _webargs_errors(data) or {"body": ["Invalid JSON."]}
+            detail = "The request body could not be parsed."
+        elif status == 429:
+            detail = "Too many requests; slow down and retry later."
+            retry = getattr(error, "retry_after", None)
+            if error.response is not None and "Retry-After" in error.response.headers:
+                headers["Retry-After"] = error.response.headers["Retry-After"]
+            elif retry:
+                headers["Retry-After"] = str(retry)
+            else:
+                headers["Retry-After"] = "60"
+        else:
+            detail = error.description or title
+        if status == 405 and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)
+        return problem(status, problem_body(status, title, detail, slug, **extra), headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        # Log the type and traceback, never the request body (it may hold personal data).
+        log.exception("unhandled error: %s", type(error).__name__)
+        return problem(500, problem_body(500, "Internal error", "Internal error", "internal-error"))

@@ -1,0 +1,1 @@
+"""Organisations, staff members, partner clients, and the access tokens they carry."""

@@ -1,0 +1,134 @@
+"""Staff accounts, partner clients, and what their tokens may carry."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseshare.errors import NotFoundError, ValidationError
+from caseshare.identity.models import OAuthClient, Organisation, StaffMember
+from caseshare.policy.models import BUILTIN_ROLES, RESERVED_PURPOSES, ProtocolSet
+
+FRONT_LINE_SCOPES = frozenset({
+    "subjects:read", "subjects:write", "consents:read", "consents:write",
+    "case_plans:read", "case_plans:write", "referrals:read", "referrals:write",
+    "overrides:write", "access:explain",
+})
+IG_SCOPES = frozenset({"audit:read", "overrides:review", "subjects:read", "consents:read",
+                       "case_plans:read", "access:explain"})
+
+
+def roles_known(protocols: ProtocolSet, org: str) -> set[str]:
+    roles = set(BUILTIN_ROLES)
+    for protocol in protocols.for_party(org):
+        for grant in protocol.grants:
+            if org in grant.parties:
+                roles |= grant.roles
+    return roles
+
+
+def purposes_for(protocols: ProtocolSet, org: str, roles: Iterable[str]) -> set[str]:
+    """Purposes the roles hold through grants to this organisation (plus IG's built-ins)."""
+    roles = set(roles)
+    purposes = set(RESERVED_PURPOSES) if "ig_officer" in roles else set()
+    for protocol in protocols.for_party(org):
+        for grant in protocol.grants:
+            if org in grant.parties and grant.roles & roles:
+                purposes |= grant.purposes
+    return purposes
+
+
+def scopes_for(roles: Iterable[str]) -> set[str]:
+    roles = set(roles)
+    scopes: set[str] = set()
+    if roles - BUILTIN_ROLES:
+        scopes |= FRONT_LINE_SCOPES
+    if "ig_officer" in roles:
+        scopes |= IG_SCOPES
+    return scopes
+
+
+def ensure_organisation(session: Session, *, org_id: str, name: str, sector: str,
+                        now: datetime) -> Organisation:
+    org = session.get(Organisation, org_id)
+    if org is None:
+        org = Organisation(id=org_id, name=name, sector=sector, created_at=now)
+        session.add(org)
+    return org
+
+
+def sync_organisations(session: Session, *, protocols: ProtocolSet, now: datetime) -> int:
+    """Make sure every protocol party exists as an organisation row. Returns how many were new."""
+    added = 0
+    for protocol in protocols.protocols:
+        for party in protocol.parties:
+            if session.get(Organisation, party.id) is None:
+                ensure_organisation(session, org_id=party.id, name=party.name,
+                                    sector=party.sector, now=now)
+                session.flush()
+                added += 1
+    return added
+
+
+def add_or_update_staff(session: Session, *, protocols: ProtocolSet, email: str, name: str,
+                        org: str, roles: list[str], now: datetime) -> StaffMember:
+    if protocols.for_party(org) == ():
+        raise ValidationError({"org": [f"{org!r} is not a party to any protocol."]})
+    sync_organisations(session, protocols=protocols, now=now)
+    unknown = sorted(set(roles) - roles_known(protocols, org))
+    if unknown:
+        raise ValidationError({"role": [f"No protocol grants these roles at {org}: "
+                                        f"{', '.join(unknown)}."]})
+    email = email.strip().lower()
+    staff = session.scalar(select(StaffMember).where(StaffMember.email == email))
+    if staff is None:
+        staff = StaffMember(id=uuid.uuid4(), email=email, created_at=now, active=True)
+        session.add(staff)
+    staff.name, staff.org_id, staff.roles, staff.updated_at = name, org, sorted(set(roles)), now
+    session.flush()
+    return staff
+
+
+def get_staff_by_email(session: Session, email: str) -> StaffMember:
+    staff = session.scalar(select(StaffMember).where(StaffMember.email == email.strip().lower()))
+    if staff is None or not staff.active:
+        raise NotFoundError("No active staff member with that email.")
+    return staff
+
+
+def hash_secret(secret: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def check_secret(secret: str, stored: str) -> bool:
+    try:
+        _alg, salt, digest = stored.split("$")
+        expected = hash_secret(secret, bytes.fromhex(salt)).split("$")[2]
+    except ValueError:
+        return False
+    return hmac.compare_digest(expected, digest)
+
+
+def add_client(session: Session, *, protocols: ProtocolSet, client_id: str, name: str, org: str,
+               roles: list[str], now: datetime, secret: str | None = None) -> tuple[OAuthClient,
+                                                                                     str]:
+    secret = secret or secrets.token_urlsafe(32)
+    purposes = purposes_for(protocols, org, roles)
+    client = session.get(OAuthClient, client_id)
+    if client is None:
+        client = OAuthClient(client_id=client_id, created_at=now, active=True)
+        session.add(client)
+    client.secret_hash = hash_secret(secret)
+    client.name, client.org_id, client.roles = name, org, sorted(roles)
+    client.scopes, client.purposes = sorted(scopes_for(roles)), sorted(purposes)
+    session.flush()
+    return client, secret

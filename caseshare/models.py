@@ -1,0 +1,17 @@
+"""Import every model module so that Base.metadata is complete (Alembic, tests)."""
+
+from caseshare.audit import models as audit_models
+from caseshare.case_plan import models as case_plan_models
+from caseshare.consent import models as consent_models
+from caseshare.db import Base
+from caseshare.identity import models as identity_models
+from caseshare.subjects import models as subject_models
+
+__all__ = [
+    "Base",
+    "audit_models",
+    "case_plan_models",
+    "consent_models",
+    "identity_models",
+    "subject_models",
+]

@@ -1,0 +1,1 @@
+"""Information sharing protocols as data: the files in `policies/` are the rules."""

@@ -1,0 +1,31 @@
+"""What the app holds for its lifetime: settings, database, loaded rules and keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from caseshare.audit.log import AuditSigner
+from caseshare.config import Settings
+from caseshare.consent.forms import FormSet
+from caseshare.crypto.keyring import KeyProvider
+from caseshare.identity.tokens import TokenKeys
+from caseshare.policy.models import ProtocolSet
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    protocols: ProtocolSet
+    forms: FormSet
+    keyring: KeyProvider
+    token_keys: TokenKeys
+    audit_signer: AuditSigner
+
+    def now(self) -> datetime:
+        return self.settings.clock()

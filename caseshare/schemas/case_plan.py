@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from marshmallow import fields, validate
+from webargs.fields import DelimitedList
+
+from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema, WithheldSchema
+
+KINDS = ["goal", "action", "note"]
+STATUSES = ["open", "in_progress", "done", "cancelled"]
+
+
+class EntryIn(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    category = fields.String(required=True, validate=CODE)
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    detail = fields.String(validate=validate.Length(max=4000))
+    owner_org = fields.String(validate=CODE)
+    owner_name = fields.String(validate=validate.Length(1, 200))
+    due_on = fields.Date()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+
+class EntryPatch(StrictSchema):
+    title = fields.String(validate=validate.Length(1, 200))
+    detail = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    owner_org = fields.String(validate=CODE)
+    owner_name = fields.String(allow_none=True, validate=validate.Length(1, 200))
+    due_on = fields.Date(allow_none=True)
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+
+class PlanCreate(StrictSchema):
+    entries = fields.List(fields.Nested(EntryIn), validate=validate.Length(max=100))
+
+
+class PlanQuery(PurposeQuery):
+    categories = DelimitedList(fields.String(validate=CODE),
+                                      metadata={"description": "Comma-separated categories."})
+
+
+class EntryOut(StrictSchema):
+    id = fields.UUID()
+    kind = fields.String()
+    category = fields.String()
+    title = fields.String()
+    detail = fields.String(allow_none=True)
+    owner_org = fields.String()
+    owner_name = fields.String(allow_none=True)
+    due_on = fields.Date(allow_none=True)
+    status = fields.String()
+    version = fields.Integer()
+    updated_at = fields.AwareDateTime()
+
+
+class PlanOut(StrictSchema):
+    id = fields.UUID()
+    subject_id = fields.UUID()
+    lead_org = fields.String()
+    members = fields.List(fields.String())
+    entries = fields.List(fields.Nested(EntryOut))
+    withheld = fields.List(fields.Nested(WithheldSchema))
+
+
+class ExplainQuery(PurposeQuery):
+    subject_id = fields.UUID(required=True)
+    category = fields.String(required=True, validate=CODE)
+    action = fields.String(load_default="read", validate=validate.OneOf(["read", "write"]))
+
+
+class ExplainOut(StrictSchema):
+    allowed = fields.Boolean()
+    reasons = fields.List(fields.String())
+    protocol = fields.Dict(allow_none=True)
+    consent_id = fields.UUID(allow_none=True)
+    override_id = fields.UUID(allow_none=True)
+    audit_id = fields.String()

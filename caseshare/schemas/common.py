@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+CODE = validate.Regexp(r"^[a-z][a-z0-9_-]{1,63}$", error="Must be a lower-case code.")
+
+
+class StrictSchema(Schema):
+    """Unknown fields are rejected (marshmallow's default RAISE, stated here on purpose)."""
+
+    class Meta:
+        unknown = "raise"
+
+
+class PurposeQuery(Schema):
+    purpose = fields.String(required=True, validate=CODE,
+                            metadata={"description": "Why the data is used (a purpose code)."})
+
+
+class ProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    reasons = fields.List(fields.String())
+    audit_id = fields.String()
+
+
+class WithheldSchema(Schema):
+    category = fields.String()
+    reasons = fields.List(fields.String())

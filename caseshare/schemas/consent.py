@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from caseshare.schemas.common import CODE, StrictSchema
+
+GIVEN_BY_TYPES = ["self", "dwp_appointee", "lpa_property_financial", "lpa_health_welfare",
+                  "deputy", "parental_responsibility"]
+METHODS = ["wet_signature", "e_signature", "online", "verbal_in_person", "verbal_phone",
+           "interpreter"]
+CHANNELS = ["in_person", "phone", "online", "letter", "email", "interpreter"]
+
+codes = lambda **kw: fields.List(fields.String(validate=CODE), **kw)  # noqa: E731
+
+
+class GivenBy(StrictSchema):
+    type = fields.String(required=True, validate=validate.OneOf(GIVEN_BY_TYPES))
+    name = fields.String(validate=validate.Length(1, 200))
+    authority_ref = fields.String(validate=validate.Length(1, 200))
+
+
+class ConsentCreate(StrictSchema):
+    form_id = fields.String(required=True, validate=CODE)
+    form_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    language = fields.String(required=True, validate=validate.OneOf(["en", "cy"]))
+    given_by = fields.Nested(GivenBy, required=True)
+    recipients = codes(required=True, validate=validate.Length(min=1))
+    purposes = codes(required=True, validate=validate.Length(min=1))
+    categories = codes(required=True, validate=validate.Length(min=1))
+    excluded_categories = codes()
+    explicit_statement = fields.String(validate=validate.Length(1, 2000))
+    method = fields.String(required=True, validate=validate.OneOf(METHODS))
+    evidence_ref = fields.String(validate=validate.Length(1, 200))
+    valid_from = fields.AwareDateTime()
+    expires_at = fields.AwareDateTime(required=True)
+
+
+class WithdrawalScope(StrictSchema):
+    recipients = codes()
+    purposes = codes()
+    categories = codes()
+
+
+class WithdrawalCreate(StrictSchema):
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    scope = fields.Nested(WithdrawalScope)
+    reason = fields.String(validate=validate.Length(1, 1000))
+
+
+class WithdrawalOut(StrictSchema):
+    withdrawn_at = fields.AwareDateTime()
+    channel = fields.String()
+    scope = fields.Dict()
+
+
+class ConsentOut(StrictSchema):
+    id = fields.UUID()
+    subject_id = fields.UUID()
+    status = fields.String()
+    supersedes = fields.UUID(allow_none=True)
+    given_by = fields.Dict()
+    recipients = fields.List(fields.String())
+    purposes = fields.List(fields.String())
+    categories = fields.List(fields.String())
+    excluded_categories = fields.List(fields.String())
+    explicit = fields.Boolean()
+    form_id = fields.String()
+    form_version = fields.Integer()
+    language = fields.String()
+    text_hash = fields.String()
+    method = fields.String()
+    verified = fields.Boolean()
+    captured_org = fields.String()
+    captured_at = fields.AwareDateTime()
+    valid_from = fields.AwareDateTime()
+    expires_at = fields.AwareDateTime()
+    withdrawals = fields.List(fields.Nested(WithdrawalOut))
+
+
+class ConsentList(StrictSchema):
+    items = fields.List(fields.Nested(ConsentOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class FormSummary(StrictSchema):
+    id = fields.String()
+    version = fields.Integer()
+    languages = fields.List(fields.String())
+    title = fields.String()
+
+
+class FormQuery(StrictSchema):
+    lang = fields.String(load_default="en", validate=validate.OneOf(["en", "cy"]))
+
+
+class FormOut(StrictSchema):
+    id = fields.String()
+    version = fields.Integer()
+    language = fields.String()
+    title = fields.String()
+    text = fields.String()
+    text_hash = fields.String()
+    options = fields.Dict()

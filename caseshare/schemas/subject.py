@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from caseshare.schemas.common import PurposeQuery, StrictSchema, WithheldSchema
+
+NINO = validate.Regexp(
+    r"^\s*[A-CEGHJ-PR-TW-Z]{2}\s*\d{2}\s*\d{2}\s*\d{2}\s*[A-D]\s*$",
+    error="Not a valid National Insurance number.",
+)
+
+
+class SubjectCreate(StrictSchema):
+    given_name = fields.String(required=True, validate=validate.Length(1, 100))
+    family_name = fields.String(required=True, validate=validate.Length(1, 100))
+    date_of_birth = fields.Date(required=True)
+    nino = fields.String(validate=NINO)
+    postcode = fields.String(validate=validate.Length(2, 10))
+    jurisdiction = fields.String(required=True,
+                                 validate=validate.OneOf(["england", "wales", "scotland"]))
+
+
+class NinoQuery(PurposeQuery):
+    nino = fields.String(required=True, validate=NINO)
+
+
+class SubjectOut(StrictSchema):
+    id = fields.UUID()
+    jurisdiction = fields.String()
+    lead_org = fields.String()
+    given_name = fields.String()
+    family_name = fields.String()
+    date_of_birth = fields.String()
+    nino = fields.String()
+    postcode = fields.String()
+    withheld = fields.List(fields.Nested(WithheldSchema))
+
+
+class SubjectSummary(StrictSchema):
+    id = fields.UUID()
+    jurisdiction = fields.String()
+
+
+class SubjectList(StrictSchema):
+    items = fields.List(fields.Nested(SubjectSummary))
+    next_cursor = fields.String(allow_none=True)

@@ -1,0 +1,1 @@
+"""Claimants (data subjects): pseudonymous ids, sealed identity fields, case membership."""

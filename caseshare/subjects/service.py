@@ -1,0 +1,154 @@
+"""Claimants: registration with sealed identity, data keys, case membership, NINO lookup."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseshare.access.decision import ConsentFacts, Principal, SubjectFacts
+from caseshare.consent.models import Consent, ConsentWithdrawal
+from caseshare.consent.service import consent_facts
+from caseshare.crypto.keyring import KeyProvider
+from caseshare.crypto.sealing import FieldRef, blind_index, new_data_key, open_sealed, seal
+from caseshare.errors import CaseshareError, NotFoundError
+from caseshare.subjects.models import IDENTITY_FIELDS, CaseMember, Subject
+
+
+class SubjectErasedError(CaseshareError):
+    status, slug, title = 410, "erased", "This claimant's record has been erased"
+
+
+def _context(subject_id: uuid.UUID) -> bytes:
+    return b"subject|" + str(subject_id).encode()
+
+
+def data_key(subject: Subject, keyring: KeyProvider) -> bytes:
+    if subject.dek_wrapped is None:
+        raise SubjectErasedError("The record was erased; its data can no longer be opened.")
+    return keyring.unwrap(
+        subject.dek_wrapped, version=subject.kek_version, context=_context(subject.id)
+    )
+
+
+def field_ref(subject_id: uuid.UUID, field: str) -> FieldRef:
+    return FieldRef(subject_id, "subject", str(subject_id), field, IDENTITY_FIELDS[field])
+
+
+def create_subject(
+    session: Session,
+    *,
+    keyring: KeyProvider,
+    principal: Principal,
+    now: datetime,
+    identity: dict[str, Any],
+    jurisdiction: str,
+) -> Subject:
+    subject_id = uuid.uuid4()
+    key = new_data_key()
+    kek_version, wrapped = keyring.wrap(key, context=_context(subject_id))
+    subject = Subject(
+        id=subject_id,
+        jurisdiction=jurisdiction,
+        lead_org_id=principal.org,
+        dek_wrapped=wrapped,
+        kek_version=kek_version,
+        dek_version=1,
+        created_at=now,
+        created_by=principal.actor_uuid,
+    )
+    for field in IDENTITY_FIELDS:
+        value = identity.get(field)
+        if value is not None:
+            setattr(subject, field, seal(key, 1, field_ref(subject_id, field), str(value)))
+    if identity.get("nino"):
+        subject.nino_index = blind_index(keyring.blind_index_key(), str(identity["nino"]))
+    session.add(subject)
+    session.flush()  # the subject row must exist before rows that refer to it
+    session.add(CaseMember(subject_id=subject_id, org_id=principal.org, role="lead", joined_at=now))
+    session.flush()
+    return subject
+
+
+
+def open_identity(subject: Subject, keyring: KeyProvider, categories: set[str]) -> dict[str, str]:
+    key = data_key(subject, keyring)
+    out: dict[str, str] = {}
+    for field, category in IDENTITY_FIELDS.items():
+        sealed = getattr(subject, field)
+        if category in categories and sealed is not None:
+            out[field] = open_sealed(key, field_ref(subject.id, field), sealed)
+    return out
+
+
+def find_subject(session: Session, subject_id: uuid.UUID) -> Subject | None:
+    return session.get(Subject, subject_id)
+
+
+def get_subject(session: Session, subject_id: uuid.UUID) -> Subject:
+    subject = find_subject(session, subject_id)
+    if subject is None:
+        raise NotFoundError("No such claimant.")
+    return subject
+
+
+def case_orgs(session: Session, subject_id: uuid.UUID) -> frozenset[str]:
+    rows = session.scalars(select(CaseMember.org_id).where(CaseMember.subject_id == subject_id))
+    return frozenset(rows)
+
+
+def add_case_member(session: Session, *, subject_id: uuid.UUID, org: str, now: datetime) -> None:
+    if org not in case_orgs(session, subject_id):
+        session.add(CaseMember(subject_id=subject_id, org_id=org, role="member", joined_at=now))
+
+
+def subject_consents(
+    session: Session, subject_id: uuid.UUID
+) -> list[tuple[Consent, list[ConsentWithdrawal]]]:
+    """All consent versions of a subject with their withdrawals: two indexed queries."""
+    consents = session.scalars(
+        select(Consent).where(Consent.subject_id == subject_id).order_by(Consent.captured_at)
+    ).all()
+    withdrawals: dict[uuid.UUID, list[ConsentWithdrawal]] = {c.id: [] for c in consents}
+    if consents:
+        for w in session.scalars(
+            select(ConsentWithdrawal)
+            .where(ConsentWithdrawal.consent_id.in_(list(withdrawals)))
+            .order_by(ConsentWithdrawal.withdrawn_at)
+        ):
+            withdrawals[w.consent_id].append(w)
+    return [(c, withdrawals[c.id]) for c in consents]
+
+
+def subject_facts(session: Session, subject: Subject) -> SubjectFacts:
+    """Everything the decision needs to know about this subject, read in one place."""
+    pairs = subject_consents(session, subject.id)
+    superseded = {c.supersedes_id for c, _ in pairs if c.supersedes_id}
+    facts: list[ConsentFacts] = [consent_facts(c, ws) for c, ws in pairs if c.id not in superseded]
+    return SubjectFacts(
+        subject_id=subject.id,
+        case_orgs=case_orgs(session, subject.id),
+        consents=tuple(facts),
+        erased=subject.dek_wrapped is None,
+    )
+
+
+def named_in_consent(facts: SubjectFacts, org: str) -> bool:
+    return any(org in c.recipients for c in facts.consents)
+
+
+def find_by_nino(
+    session: Session, *, keyring: KeyProvider, nino: str, org: str
+) -> list[Subject]:
+    """Claimants with this NINO that `org` works with, by blind index; no plaintext compared."""
+    index = blind_index(keyring.blind_index_key(), nino)
+    return list(
+        session.scalars(
+            select(Subject)
+            .join(CaseMember, CaseMember.subject_id == Subject.id)
+            .where(Subject.nino_index == index, CaseMember.org_id == org)
+        )
+    )
