@@ -82,7 +82,9 @@ def load_settings(
     root = root or Path(__file__).resolve().parent.parent
     overrides = dict(overrides or {})
     instance = Path(
-        overrides.pop("instance_path", None) or env.get("CASESHARE_INSTANCE_PATH") or root / "instance"
+        overrides.pop("instance_path", None)
+        or env.get("CASESHARE_INSTANCE_PATH")
+        or root / "instance"
     )
     values: dict[str, Any] = {
         "instance_path": instance,

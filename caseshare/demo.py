@@ -83,8 +83,8 @@ def seed(s: Session, runtime: Runtime) -> Iterator[str]:
         "purposes": ["case_management", "recovery_support", "tenancy_sustainment"],
         "categories": ["identity", "contact", "employment", "housing_tenancy", "finances",
                        "substance_misuse"],
-        "explicit_statement": runtime.forms.get(*FORM).text["en"]["explicit_statement"]
-        if runtime.forms.get(*FORM) else "I explicitly agree.",
+        "explicit_statement": "I explicitly agree that my treatment information may be shared "
+                              "with the organisations I have chosen.",
         "method": "e_signature", "evidence_ref": "DOC-2026-0412",
         "expires_at": now + timedelta(days=180)})
     from caseshare.subjects.service import add_case_member

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +150,7 @@ def _webargs_errors(data: Any) -> dict[str, list[str]]:
     return merged
 
 
-def register_error_handlers(app: Any) -> None:
+def register_error_handlers(app: Flask) -> None:
     """The one place that turns exceptions into HTTP responses (RFC 9457 problem+json)."""
     from flask import Response, json
     from werkzeug.exceptions import HTTPException
@@ -191,8 +194,9 @@ def register_error_handlers(app: Any) -> None:
                 headers["Retry-After"] = "60"
         else:
             detail = error.description or title
-        if status == 405 and error.valid_methods:
-            headers["Allow"] = ", ".join(error.valid_methods)
+        allowed = getattr(error, "valid_methods", None)
+        if status == 405 and allowed:
+            headers["Allow"] = ", ".join(allowed)
         return problem(status, problem_body(status, title, detail, slug, **extra), headers)
 
     @app.errorhandler(Exception)

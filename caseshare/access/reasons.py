@@ -10,7 +10,7 @@ class Reason(StrEnum):
     PROTOCOL_NOT_ASSURED = "protocol_not_assured"
     PROTOCOL_SUSPENDED = "protocol_suspended"
     PURPOSE_NOT_IN_PROTOCOL = "purpose_not_in_protocol"
-    PURPOSE_NOT_IN_TOKEN = "purpose_not_in_token"
+    PURPOSE_NOT_IN_TOKEN = "purpose_not_in_token"  # noqa: S105 (a reason code)
     PURPOSE_RESERVED = "purpose_reserved"
     CATEGORY_NOT_IN_PROTOCOL = "category_not_in_protocol"
     ROLE_NOT_GRANTED = "role_not_granted"

@@ -40,8 +40,10 @@ def read_subject(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[Subject, d
     # Identity fields are the lead organisation's record; others read them through a flow.
     permitted = {c for c, d in decision.permitted.items() if subject.lead_org_id in d.sources}
     opened = subjects.open_identity(subject, ctx.keyring, permitted)
-    withheld = [{"category": c.category, "reasons": list(c.reasons) or ["direction_not_permitted"]}
-                for c in decision.categories if c.category not in permitted]
+    withheld: list[dict[str, Any]] = [
+        {"category": c.category, "reasons": list(c.reasons) or ["direction_not_permitted"]}
+        for c in decision.categories if c.category not in permitted
+    ]
     if permitted:
         ctx.audit("subject:identity:read", subject_id=subject.id, decision=decision,
                   outcome="allow", categories=sorted(permitted), reasons=[],
@@ -100,8 +102,8 @@ def withdraw_consent(ctx: RequestContext, consent_id: uuid.UUID,
     if consent is None:
         raise NotFoundError("No such consent.")
     subject, _facts = steps.subject_in_case(ctx, consent.subject_id)
-    history = [ws for c, ws in subjects.subject_consents(ctx.session, subject.id)
-               if c.id == consent.id][0]
+    history = next(ws for c, ws in subjects.subject_consents(ctx.session, subject.id)
+                   if c.id == consent.id)
     withdrawal = consents.withdraw(ctx.session, consent=consent, withdrawals=history,
                                    principal=ctx.principal, channel=data["channel"],
                                    scope=data.get("scope"), reason=data.get("reason"),

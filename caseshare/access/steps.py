@@ -12,6 +12,7 @@ from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import Subject
 
+
 def subject_in_case(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[Subject, SubjectFacts]:
     """The subject, if the caller's organisation has a relationship with it; otherwise 404, so
     ids cannot be probed. The attempt is audited either way."""

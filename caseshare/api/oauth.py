@@ -7,7 +7,7 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, grants
-from flask import Blueprint, Flask, jsonify
+from flask import Blueprint, Flask
 
 from caseshare.api.common import runtime
 from caseshare.extensions import limiter

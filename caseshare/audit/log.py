@@ -113,7 +113,8 @@ class AuditSigner:
 
 
 def checkpoint_message(tree_size: int, root: bytes, timestamp: datetime) -> bytes:
-    return f"caseshare-audit-checkpoint\n{tree_size}\n{root.hex()}\n{timestamp.isoformat()}\n".encode()
+    text = f"caseshare-audit-checkpoint\n{tree_size}\n{root.hex()}\n{timestamp.isoformat()}\n"
+    return text.encode()
 
 
 def _lock_sequencer(session: Session) -> None:

@@ -74,7 +74,9 @@ def load_form(path: Path, protocols: ProtocolSet | None = None) -> ConsentForm:
     )
 
 
-def _semantic_problems(name: str, data: dict[str, Any], protocols: ProtocolSet | None) -> list[str]:
+def _semantic_problems(
+    name: str, data: dict[str, Any], protocols: ProtocolSet | None
+) -> list[str]:
     problems = []
     for lang in data["languages"]:
         if lang not in data["text"]:
@@ -83,7 +85,9 @@ def _semantic_problems(name: str, data: dict[str, Any], protocols: ProtocolSet |
         known_orgs = set(protocols.by_party)
         for org in data["options"]["recipients"]:
             if org not in known_orgs:
-                problems.append(f"{name}: options/recipients: {org!r} is not a party to any protocol")
+                problems.append(
+                    f"{name}: options/recipients: {org!r} is not a party to any protocol"
+                )
         for purpose in data["options"]["purposes"]:
             if purpose not in protocols.purposes:
                 problems.append(f"{name}: options/purposes: unknown purpose {purpose!r}")

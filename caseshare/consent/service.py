@@ -114,7 +114,9 @@ def record_consent(
             f"A {given_by['type']} cannot consent to these categories: {', '.join(bad)}."
         ]
     if given_by["type"] != "self" and not given_by.get("authority_ref"):
-        errors["given_by.authority_ref"] = ["Required when someone consents on the claimant's behalf."]
+        errors["given_by.authority_ref"] = [
+            "Required when someone consents on the claimant's behalf."
+        ]
     valid_from = data.get("valid_from") or now
     expires_at = data["expires_at"]
     if expires_at <= valid_from:

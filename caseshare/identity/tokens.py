@@ -24,7 +24,7 @@ from caseshare.crypto.keyring import _write_private
 from caseshare.errors import AuthenticationError
 
 ALGORITHM = "ES256"
-TOKEN_TYPE = "at+jwt"
+TOKEN_TYPE = "at+jwt"  # noqa: S105 (the RFC 9068 media type)
 
 
 @dataclass

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import fields, validate
 
 from caseshare.schemas.common import CODE, StrictSchema
@@ -10,7 +12,8 @@ METHODS = ["wet_signature", "e_signature", "online", "verbal_in_person", "verbal
            "interpreter"]
 CHANNELS = ["in_person", "phone", "online", "letter", "email", "interpreter"]
 
-codes = lambda **kw: fields.List(fields.String(validate=CODE), **kw)  # noqa: E731
+def codes(**kw: Any) -> fields.List[Any]:
+    return fields.List(fields.String(validate=CODE), **kw)
 
 
 class GivenBy(StrictSchema):

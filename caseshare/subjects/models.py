@@ -19,7 +19,7 @@ IDENTITY_FIELDS: dict[str, str] = {
 
 
 class Subject(Base):
-    """A claimant, known by a random id. Identity fields are sealed; NINO is found by blind index."""
+    """A claimant, known by a random id. Identity fields are sealed; NINO found by blind index."""
 
     __tablename__ = "subjects"
 

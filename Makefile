@@ -1,0 +1,46 @@
+# Caseshare: `make run` serves the demo, `make test` runs every test. Both set themselves up.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export CASESHARE_INSTANCE_PATH ?= $(CURDIR)/instance
+
+.PHONY: run test install lint typecheck pytest demo-check clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi caseshare seed-demo
+	@echo ""
+	@echo "Caseshare is starting on http://127.0.0.1:5000 (demo data: Derby partnership)."
+	@echo "Get a token for the demo work coach, then read a claimant's shared case plan:"
+	@echo '  TOKEN=$$($(BIN)/flask --app wsgi caseshare token issue --user sam.okafor@jcp-derby.example)'
+	@echo '  curl -s -H "Authorization: Bearer $$TOKEN" "http://127.0.0.1:5000/api/v1/subjects?nino=QQ123456C&purpose=case_management"'
+	@echo '  curl -s -H "Authorization: Bearer $$TOKEN" "http://127.0.0.1:5000/api/v1/subjects/<id>/case-plan?purpose=case_management"'
+	@echo "API description: http://127.0.0.1:5000/openapi.json"
+	@echo ""
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+# Set up a fresh instance, seed it, serve it briefly and make the README's example request.
+demo-check: install
+	bash scripts/demo-check.sh
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,179 @@
+"""Test fixtures: the app on SQLite and on a real PostgreSQL server, a controllable clock,
+the demo partnership, and tokens for its staff.
+
+Integration and API tests take the `engine` parameter and run on both engines. PostgreSQL is a
+throwaway server started from the installed binaries (tests/pg_server.py). Where the binaries are
+missing the PostgreSQL half is skipped locally, but under CI (CI=true) that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from caseshare import create_app, migrate
+from caseshare.identity import service as identity
+from caseshare.identity import tokens
+from caseshare.runtime import Runtime
+from tests.pg_server import PostgresServer, find_bindir
+
+ROOT = Path(__file__).resolve().parent.parent
+START = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    now: datetime = field(default=START)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer | None]:
+    bindir = find_bindir()
+    if bindir is None:
+        yield None
+        return
+    server = PostgresServer(bindir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def templates(pg_server: PostgresServer | None, tmp_path_factory: pytest.TempPathFactory) -> (
+    dict[str, Any]
+):
+    """Migrate one template database per engine once; each test gets a fresh copy."""
+    sqlite_template = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    migrate.upgrade(f"sqlite:///{sqlite_template}")
+    out: dict[str, Any] = {"sqlite": sqlite_template}
+    if pg_server is not None:
+        admin = create_engine(pg_server.url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("CREATE DATABASE caseshare_template"))
+        admin.dispose()
+        migrate.upgrade(pg_server.url("caseshare_template"))
+        out["postgresql"] = pg_server
+    return out
+
+
+def _database_url(engine: str, templates: dict[str, Any], tmp_path: Path) -> str:
+    if engine == "sqlite":
+        target = tmp_path / "caseshare.db"
+        shutil.copy(templates["sqlite"], target)
+        return f"sqlite:///{target}"
+    server = templates.get("postgresql")
+    if server is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL binaries not found: the PostgreSQL run must not be skipped "
+                        "in CI")
+        pytest.skip("PostgreSQL binaries not installed (CI installs them)")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE caseshare_template'))
+    admin.dispose()
+    return str(server.url(name))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(engine: str, templates: dict[str, Any], tmp_path: Path, clock: Clock) -> Iterator[Flask]:
+    url = _database_url(engine, templates, tmp_path)
+    app = create_app({"instance_path": tmp_path / "instance", "database_url": url,
+                      "clock": clock, "ratelimit_default": "100000 per minute"})
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["caseshare"].engine.dispose()
+
+
+@pytest.fixture
+def rt(app: Flask) -> Runtime:
+    runtime: Runtime = app.extensions["caseshare"]
+    return runtime
+
+
+@pytest.fixture
+def session(rt: Runtime) -> Iterator[Session]:
+    with rt.session_factory() as s:
+        yield s
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass
+class Demo:
+    lee: uuid.UUID
+    kerry: uuid.UUID
+    lines: list[str]
+
+
+@pytest.fixture
+def demo(rt: Runtime) -> Demo:
+    from caseshare.demo import seed
+
+    with rt.session_factory() as s:
+        lines = list(seed(s, rt))
+    ids = [uuid.UUID(line.split()[3]) for line in lines if line.startswith("claimant:")]
+    return Demo(lee=ids[0], kerry=ids[1], lines=lines)
+
+
+def issue_token(rt: Runtime, email: str, *, ttl: int = 900, now: datetime | None = None) -> str:
+    with rt.session_factory() as s:
+        staff = identity.get_staff_by_email(s, email)
+        token, _claims = tokens.issue(
+            rt.token_keys, issuer=rt.settings.issuer, audience=rt.settings.audience,
+            subject=str(staff.id), client_id="tests", org=staff.org_id, roles=staff.roles,
+            scopes=identity.scopes_for(staff.roles),
+            purposes=identity.purposes_for(rt.protocols, staff.org_id, staff.roles),
+            actor_type="staff", now=now or rt.now(), ttl_seconds=ttl,
+        )
+    return token
+
+
+COACH = "sam.okafor@jcp-derby.example"
+HOUSING = "priya.sharma@derby-housing.example"
+KEY_WORKER = "dan.whitfield@recovery-partnership.example"
+ADVISER = "aisha.begum@ca-derby.example"
+IG = "grace.hughes@derby-housing.example"
+
+
+@pytest.fixture
+def auth(rt: Runtime, demo: Demo) -> Any:
+    """auth(email) -> headers with a fresh bearer token for that demo staff member."""
+
+    def headers(email: str, **kw: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(rt, email, **kw)}"}
+
+    return headers
