@@ -153,6 +153,7 @@ def _webargs_errors(data: Any) -> dict[str, list[str]]:
 def register_error_handlers(app: Flask) -> None:
     """The one place that turns exceptions into HTTP responses (RFC 9457 problem+json)."""
     from flask import Response, json
+    from sqlalchemy.exc import SQLAlchemyError
     from werkzeug.exceptions import HTTPException
 
     def problem(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
@@ -198,6 +199,15 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and allowed:
             headers["Allow"] = ", ".join(allowed)
         return problem(status, problem_body(status, title, detail, slug, **extra), headers)
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database(error: SQLAlchemyError) -> Any:
+        # The database refused or is unreachable: fail closed, and say so without details.
+        log.warning("database error, request failed closed: %s", type(error).__name__)
+        body = problem_body(503, "Service temporarily unavailable",
+                            "The database is unavailable; nothing was disclosed or changed.",
+                            "unavailable")
+        return problem(503, body, {"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
