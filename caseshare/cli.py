@@ -71,6 +71,8 @@ def seed_demo() -> None:
     """Create the demo partnership (idempotent)."""
     from caseshare.demo import seed
 
+    if rt().settings.production:
+        fail("error: seed-demo is refused in production (demo passwords and data)")
     with session() as s:
         for line in seed(s, rt()):
             click.echo(line)
@@ -97,6 +99,47 @@ def staff_add(email: str, name: str, org: str, roles: tuple[str, ...]) -> None:
                      details={"staff_id": str(staff.id), "org": org, "roles": sorted(roles)})
         s.commit()
         click.echo(str(staff.id))
+
+
+@staff_cli.command("password")
+@click.option("--email", required=True)
+@click.password_option("--password", prompt="New password")
+def staff_password(email: str, password: str) -> None:
+    """Set a staff member's sign-in password (Argon2id)."""
+    from caseshare.identity import passwords
+
+    runtime = rt()
+    with session() as s:
+        try:
+            staff = identity.get_staff_by_email(s, email)
+            passwords.set_password(staff, password)
+        except CaseshareError as exc:
+            fail(f"error: {exc.detail} {exc.extra.get('errors', '')}")
+            return
+        audit.record(s, type="identity:staff:password", now=runtime.now(),
+                     details={"staff_id": str(staff.id)})
+        s.commit()
+    click.echo("password set")
+
+
+@staff_cli.command("totp")
+@click.option("--email", required=True)
+def staff_totp(email: str) -> None:
+    """Enrol a second factor; prints the otpauth:// URI to load into an authenticator app."""
+    from caseshare.identity import passwords
+
+    runtime = rt()
+    with session() as s:
+        try:
+            staff = identity.get_staff_by_email(s, email)
+        except CaseshareError as exc:
+            fail(f"error: {exc.detail}")
+            return
+        passwords.new_totp_secret(staff)
+        audit.record(s, type="identity:staff:totp-enrol", now=runtime.now(),
+                     details={"staff_id": str(staff.id)})
+        s.commit()
+        click.echo(passwords.totp_uri(staff))
 
 
 @token_cli.command("issue")

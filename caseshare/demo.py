@@ -16,6 +16,7 @@ from caseshare.access import pipeline, records
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Principal
 from caseshare.crypto.sealing import blind_index
+from caseshare.identity import passwords
 from caseshare.identity import service as identity
 from caseshare.identity.models import StaffMember
 from caseshare.runtime import Runtime
@@ -32,6 +33,8 @@ STAFF = [
 DEMO_CLIENT = ("recovery-cms", "Recovery Partnership case system", "recovery-partnership",
                ["key_worker"])
 FORM = ("derby-multi-agency", 1)
+# Demo only: production refuses to seed demo data (see config.py).
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105
 
 
 def _ctx(s: Session, runtime: Runtime, staff: StaffMember, purpose: str) -> RequestContext:
@@ -52,8 +55,11 @@ def seed(s: Session, runtime: Runtime) -> Iterator[str]:
     for email, name, org, roles in STAFF:
         staff[email.split("@")[0]] = identity.add_or_update_staff(
             s, protocols=runtime.protocols, email=email, name=name, org=org, roles=roles, now=now)
+    for member in staff.values():
+        if member.password_hash is None and not runtime.settings.production:
+            passwords.set_password(member, DEMO_PASSWORD)
     s.commit()
-    yield f"staff: {len(staff)} demo staff members"
+    yield f"staff: {len(staff)} demo staff members (sign-in password: {DEMO_PASSWORD})"
     client_id, client_name, client_org, client_roles = DEMO_CLIENT
     from caseshare.identity.models import OAuthClient
 

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import re
+
 from marshmallow import fields, validate
 
 from caseshare.schemas.common import PurposeQuery, StrictSchema, WithheldSchema
 
+# HMRC's format (first letter not D F I U V; second not D F I O U V), case-insensitive, spaces
+# allowed. QQ, HMRC's documented example prefix, is accepted so demo and test data can use it.
 NINO = validate.Regexp(
-    r"^\s*[A-CEGHJ-PR-TW-Z]{2}\s*\d{2}\s*\d{2}\s*\d{2}\s*[A-D]\s*$",
+    r"^\s*[A-CEGHJ-TW-Z]\s*[A-CEGHJ-NP-TW-Z]\s*(\d\s*){6}[A-D]\s*$",
+    flags=re.IGNORECASE,
     error="Not a valid National Insurance number.",
 )
 
