@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,7 +10,7 @@ from flask import Flask, Response, request
 
 from caseshare import web_session
 from caseshare.audit.log import AuditSigner
-from caseshare.config import load_settings
+from caseshare.config import Settings, load_settings
 from caseshare.consent.forms import load_forms_directory
 from caseshare.crypto.keyring import LocalKeyring
 from caseshare.db import make_engine, make_session_factory
@@ -38,6 +39,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         lines = "\n  - ".join(exc.problems)
         raise StartupError(f"Caseshare refused to start: invalid rule files:\n  - {lines}") from exc
 
+    if settings.production:
+        _refuse_unsafe_production(settings)
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_content_length,
@@ -47,7 +50,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
-        RATELIMIT_DEFAULT=settings.ratelimit_default,
         RATELIMIT_HEADERS_ENABLED=True,
         JSON_SORT_KEYS=False,
     )
@@ -74,6 +76,30 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+def _refuse_unsafe_production(settings: Settings) -> None:
+    """Production never runs on generated demo keys, a debug flag or per-process rate limits."""
+    problems = []
+    if os.environ.get("FLASK_DEBUG", "").lower() in ("1", "true", "yes"):
+        problems.append("FLASK_DEBUG is set")
+    if settings.ratelimit_storage_uri.startswith("memory"):
+        problems.append("CASESHARE_RATELIMIT_STORAGE_URI must be shared storage (redis://...)")
+    if not settings.issuer.startswith("https://"):
+        problems.append("CASESHARE_ISSUER must be an https:// URL")
+    for name, path in (("CASESHARE_KEYRING_PATH", settings.keyring_path),
+                       ("CASESHARE_TOKEN_KEYS_PATH", settings.token_keys_path),
+                       ("CASESHARE_AUDIT_KEY_PATH", settings.audit_key_path)):
+        if path.is_relative_to(settings.instance_path):
+            problems.append(f"{name} must point at a provisioned secret, not the demo instance/")
+        elif not path.exists():
+            problems.append(f"{name}: {path} does not exist (keys are never generated in "
+                            "production)")
+        elif path.stat().st_mode & 0o077:
+            problems.append(f"{name}: {path} must be readable by the service user only")
+    if problems:
+        raise StartupError("Caseshare refused to start in production mode:\n  - "
+                           + "\n  - ".join(problems))
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -112,6 +138,9 @@ def _register_hooks(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"
         )
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security",
+                                        "max-age=63072000; includeSubDomains")
         if request.path.startswith("/api/"):
             response.headers["Cache-Control"] = "no-store"
         return response

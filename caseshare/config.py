@@ -33,7 +33,9 @@ class Settings:
     audience: str = "caseshare-api"
     token_ttl_seconds: int = 900
     ratelimit_storage_uri: str = "memory://"
-    ratelimit_default: str = "600 per minute"
+    ratelimit_default: str = "600 per minute"  # per caller (token or client)
+    ratelimit_per_address: str = "3000 per minute"  # per client address, across callers
+    ratelimit_sign_in: str = "10 per minute"  # token endpoint and sign-in, per address
     max_content_length: int = 256 * 1024
     production: bool = False
     clock: Clock = field(default=system_clock, compare=False)
@@ -51,6 +53,8 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_TOKEN_TTL_SECONDS": "token_ttl_seconds",
     "CASESHARE_RATELIMIT_STORAGE_URI": "ratelimit_storage_uri",
     "CASESHARE_RATELIMIT_DEFAULT": "ratelimit_default",
+    "CASESHARE_RATELIMIT_PER_ADDRESS": "ratelimit_per_address",
+    "CASESHARE_RATELIMIT_SIGN_IN": "ratelimit_sign_in",
     "CASESHARE_PRODUCTION": "production",
 }
 

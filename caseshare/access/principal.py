@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from caseshare.access.decision import Principal
 from caseshare.errors import AuthenticationError
-from caseshare.identity import tokens
-from caseshare.identity.models import OAuthClient, RevokedToken, StaffMember
+from caseshare.identity import revocation, tokens
+from caseshare.identity.models import OAuthClient, StaffMember
 
 
 def authenticate(
@@ -29,7 +29,7 @@ def authenticate(
         authorization.removeprefix("Bearer ").strip(), keys,
         issuer=issuer, audience=audience, now=now,
     )
-    if session.get(RevokedToken, claims.jti) is not None:
+    if revocation.is_revoked(session, claims.jti):
         raise AuthenticationError("The access token has been revoked.")
     if claims.actor_type == "staff":
         return _staff_principal(session, claims)

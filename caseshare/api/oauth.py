@@ -1,5 +1,6 @@
-"""The built-in OAuth 2 authorization server (Authlib): client credentials for partner systems,
-and the JWKS that resource servers validate against."""
+"""The built-in OAuth 2 authorization server (Authlib): client credentials for partner
+systems, token revocation (RFC 7009), introspection (RFC 7662) and server metadata (RFC 8414).
+Token endpoint errors keep the OAuth format (RFC 6749 section 5.2), as OAuth clients expect."""
 
 from __future__ import annotations
 
@@ -7,16 +8,26 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, grants
-from flask import Blueprint, Flask
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from flask import Blueprint, Flask, jsonify
 
 from caseshare.api.common import runtime
+from caseshare.audit import service as audit
+from caseshare.errors import AuthenticationError
 from caseshare.extensions import limiter
-from caseshare.identity import tokens
+from caseshare.identity import revocation, tokens
 from caseshare.identity.models import OAuthClient
 from caseshare.identity.service import check_secret
 from caseshare.web_session import get_session
 
 bp = Blueprint("oauth", __name__)
+
+SCOPES = sorted({
+    "subjects:read", "subjects:write", "consents:read", "consents:write", "case_plans:read",
+    "case_plans:write", "referrals:read", "referrals:write", "overrides:write",
+    "overrides:review", "access:explain", "audit:read",
+})
 
 
 class Client(ClientMixin):  # type: ignore[misc]
@@ -53,13 +64,82 @@ class Client(ClientMixin):  # type: ignore[misc]
         return grant_type == "client_credentials"
 
 
+class IssuedToken:
+    """A presented JWT access token, as Authlib's revocation and introspection see it."""
+
+    def __init__(self, claims: tokens.TokenClaims) -> None:
+        self.claims = claims
+
+    def check_client(self, client: Client) -> bool:
+        return self.claims.client_id == client.get_client_id()
+
+    def is_expired(self) -> bool:
+        return self.claims.expires_at <= int(runtime().now().timestamp())
+
+    def is_revoked(self) -> bool:
+        return revocation.is_revoked(get_session(), self.claims.jti)
+
+    def get_scope(self) -> str:
+        return " ".join(self.claims.scopes)
+
+
+def _decode(token_string: str) -> IssuedToken | None:
+    rt = runtime()
+    try:
+        claims = tokens.validate(token_string, rt.token_keys.key_set(), issuer=rt.settings.issuer,
+                                 audience=rt.settings.audience, now=rt.now())
+    except AuthenticationError:
+        return None
+    return IssuedToken(claims)
+
+
+class Revocation(RevocationEndpoint):  # type: ignore[misc]
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]  # noqa: RUF012
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
+        return _decode(token_string)
+
+    def revoke_token(self, token: IssuedToken, request: Any) -> None:
+        session = get_session()
+        now = runtime().now()
+        if revocation.revoke(session, token.claims, now=now):
+            audit.record(session, type="identity:token:revoke", now=now,
+                         details={"jti": token.claims.jti, "client_id": token.claims.client_id})
+        session.commit()
+
+
+class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]  # noqa: RUF012
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
+        return _decode(token_string)
+
+    def check_permission(self, token: IssuedToken, client: Client, request: Any) -> bool:
+        # A partner system may introspect its own tokens only.
+        return token.check_client(client)
+
+    def introspect_token(self, token: IssuedToken) -> dict[str, Any]:
+        c = token.claims
+        return {"active": True, "client_id": c.client_id, "token_type": "Bearer",
+                "scope": " ".join(c.scopes), "sub": c.subject, "exp": c.expires_at,
+                "iss": runtime().settings.issuer, "aud": runtime().settings.audience,
+                "org": c.org, "roles": list(c.roles), "purposes": list(c.purposes)}
+
+
 def _query_client(client_id: str) -> Client | None:
     row = get_session().get(OAuthClient, client_id)
     return Client(row) if row is not None and row.active else None
 
 
 def _save_token(token: dict[str, Any], request: Any) -> None:
-    """JWT access tokens are self-contained; revocation is recorded by jti when it happens."""
+    """JWT access tokens are self-contained; issuance is audited, revocation recorded by jti."""
+    client = request.client
+    rt = runtime()
+    session = get_session()
+    audit.record(session, type="identity:token:issue", now=rt.now(),
+                 details={"client_id": client.get_client_id(), "scope": token.get("scope", ""),
+                          "via": "client_credentials"})
+    session.commit()
 
 
 def _generate_token(grant_type: str, client: Client, user: Any = None, scope: str | None = None,
@@ -68,6 +148,7 @@ def _generate_token(grant_type: str, client: Client, user: Any = None, scope: st
     rt = runtime()
     ttl = rt.settings.token_ttl_seconds
     row = client.row
+    scope = client.get_allowed_scope(scope)  # none asked: all the client is allowed
     token, _claims = tokens.issue(
         rt.token_keys, issuer=rt.settings.issuer, audience=rt.settings.audience,
         subject=row.client_id, client_id=row.client_id, org=row.org_id, roles=row.roles,
@@ -85,10 +166,45 @@ def init_app(app: Flask) -> None:
     authorization.init_app(app)
     authorization.register_grant(grants.ClientCredentialsGrant)
     authorization.register_token_generator("default", _generate_token)
+    authorization.register_endpoint(Revocation)
+    authorization.register_endpoint(Introspection)
     app.register_blueprint(bp)
 
 
 @bp.route("/oauth/token", methods=["POST"])
-@limiter.limit("30 per minute")
+@limiter.limit(lambda: runtime().settings.ratelimit_sign_in)
 def issue_token() -> Any:
     return authorization.create_token_response()
+
+
+@bp.route("/oauth/revoke", methods=["POST"])
+@limiter.limit(lambda: runtime().settings.ratelimit_sign_in)
+def revoke_token() -> Any:
+    return authorization.create_endpoint_response(Revocation.ENDPOINT_NAME)
+
+
+@bp.route("/oauth/introspect", methods=["POST"])
+def introspect_token() -> Any:
+    return authorization.create_endpoint_response(Introspection.ENDPOINT_NAME)
+
+
+@bp.route("/.well-known/oauth-authorization-server", methods=["GET"])
+def metadata() -> Any:
+    issuer = runtime().settings.issuer.rstrip("/")
+    return jsonify({
+        "issuer": runtime().settings.issuer,
+        "token_endpoint": f"{issuer}/oauth/token",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "introspection_endpoint": f"{issuer}/oauth/introspect",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                       "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                          "client_secret_post"],
+        "scopes_supported": SCOPES,
+        "authorization_details_types_supported": ["caseshare_purpose"],
+        "access_token_signing_alg_values_supported": [tokens.ALGORITHM],
+        "service_documentation": f"{issuer}/openapi.json",
+    })

@@ -80,3 +80,56 @@ def test_healthz_and_openapi(client: FlaskClient) -> None:
     spec = client.get("/openapi.json").json
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/subjects/{subject_id}/case-plan" in spec["paths"]
+
+
+def _token(client: FlaskClient, client_id: str, secret: str) -> str:
+    r = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                    headers=_basic(client_id, secret))
+    assert r.status_code == 200
+    return str(r.json["access_token"])
+
+
+def test_revoked_token_is_refused_on_the_very_next_request(
+    client: FlaskClient, rt: Runtime, demo: Demo
+) -> None:
+    client_id, secret = _client(rt)
+    token = _token(client, client_id, secret)
+    url = f"/api/v1/subjects/{demo.lee}/case-plan?purpose=recovery_support"
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get(url, headers=bearer).status_code == 200
+
+    r = client.post("/oauth/revoke", data={"token": token}, headers=_basic(client_id, secret))
+    assert r.status_code == 200
+    assert client.get(url, headers=bearer).status_code == 401
+    assert events(rt, type="identity:token:revoke")
+
+
+def test_introspection_reports_active_then_inactive_and_only_to_the_owner(
+    client: FlaskClient, rt: Runtime, demo: Demo
+) -> None:
+    client_id, secret = _client(rt)
+    token = _token(client, client_id, secret)
+    r = client.post("/oauth/introspect", data={"token": token}, headers=_basic(client_id, secret))
+    assert r.status_code == 200 and r.json["active"] is True
+    assert r.json["org"] == "recovery-partnership" and r.json["client_id"] == client_id
+
+    with rt.session_factory() as s:
+        _c, other_secret = identity.add_client(s, protocols=rt.protocols, client_id="other",
+                                               name="Other", org="jcp-derby",
+                                               roles=["work_coach"], now=rt.now())
+        s.commit()
+    r = client.post("/oauth/introspect", data={"token": token},
+                    headers=_basic("other", other_secret))
+    assert r.json == {"active": False}
+
+    client.post("/oauth/revoke", data={"token": token}, headers=_basic(client_id, secret))
+    r = client.post("/oauth/introspect", data={"token": token}, headers=_basic(client_id, secret))
+    assert r.json == {"active": False}
+
+
+def test_authorization_server_metadata(client: FlaskClient, rt: Runtime) -> None:
+    meta = client.get("/.well-known/oauth-authorization-server").json
+    assert meta["issuer"] == rt.settings.issuer
+    assert meta["token_endpoint"].endswith("/oauth/token")
+    assert "client_credentials" in meta["grant_types_supported"]
+    assert "case_plans:read" in meta["scopes_supported"]

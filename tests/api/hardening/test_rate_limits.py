@@ -1,0 +1,104 @@
+"""Rate limits: per caller and per address, memory by default and Redis shared by workers.
+429 is a problem+json with Retry-After."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from caseshare import create_app
+from tests.conftest import COACH, HOUSING, Clock, _database_url, issue_token
+from tests.redis_server import RedisServer
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer | None]:
+    server = RedisServer.find()
+    if server is None:
+        yield None
+        return
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limited_app(request: pytest.FixtureRequest, redis_server: RedisServer | None,
+                templates: dict[str, Any], tmp_path: Path, clock: Clock) -> Iterator[Flask]:
+    if request.param == "redis":
+        if redis_server is None:
+            if os.environ.get("CI"):
+                pytest.fail("redis-server not installed: the Redis run must not be skipped in CI")
+            pytest.skip("redis-server not installed (CI installs it)")
+        storage = redis_server.url
+    else:
+        storage = "memory://"
+    app = create_app({"instance_path": tmp_path / "instance",
+                      "database_url": _database_url("sqlite", templates, tmp_path),
+                      "clock": clock, "ratelimit_storage_uri": storage,
+                      "ratelimit_default": "5 per minute", "ratelimit_sign_in": "3 per minute"})
+    from caseshare.demo import seed
+
+    rt = app.extensions["caseshare"]
+    with rt.session_factory() as s:
+        list(seed(s, rt))
+    yield app
+    app.extensions["caseshare"].engine.dispose()
+
+
+def test_caller_limit_gives_429_problem_with_retry_after_and_other_callers_go_on(
+    limited_app: Flask
+) -> None:
+    rt = limited_app.extensions["caseshare"]
+    client = limited_app.test_client()
+    coach = {"Authorization": f"Bearer {issue_token(rt, COACH)}"}
+    statuses = [client.get("/api/v1/consent-forms", headers=coach).status_code for _ in range(6)]
+    assert statuses[:5] == [200] * 5 and statuses[5] == 429
+    r = client.get("/api/v1/consent-forms", headers=coach)
+    assert r.status_code == 429
+    assert r.headers["Content-Type"] == "application/problem+json"
+    assert int(r.headers["Retry-After"]) > 0
+    assert r.json["status"] == 429
+    housing = {"Authorization": f"Bearer {issue_token(rt, HOUSING)}"}
+    assert client.get("/api/v1/consent-forms", headers=housing).status_code == 200
+
+
+def test_token_endpoint_is_limited_more_strictly(limited_app: Flask) -> None:
+    client = limited_app.test_client()
+    statuses = [client.post("/oauth/token", data={"grant_type": "client_credentials",
+                                                  "client_id": "nobody",
+                                                  "client_secret": "wrong"}).status_code
+                for _ in range(4)]
+    assert statuses[:3] == [401, 401, 401] and statuses[3] == 429
+
+
+def test_limits_are_shared_between_two_app_instances_through_redis(
+    redis_server: RedisServer | None, templates: dict[str, Any], tmp_path: Path, clock: Clock
+) -> None:
+    """Two app instances (as two gunicorn workers would be) share one caller's allowance."""
+    if redis_server is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server not installed: the Redis run must not be skipped in CI")
+        pytest.skip("redis-server not installed (CI installs it)")
+    url = _database_url("sqlite", templates, tmp_path)
+    apps = [create_app({"instance_path": tmp_path / "instance", "database_url": url,
+                        "clock": clock, "ratelimit_storage_uri": redis_server.url,
+                        "ratelimit_default": "5 per minute"}) for _ in range(2)]
+    from caseshare.demo import seed
+
+    rt = apps[0].extensions["caseshare"]
+    with rt.session_factory() as s:
+        list(seed(s, rt))
+    coach = {"Authorization": f"Bearer {issue_token(rt, COACH)}"}
+    clients = [a.test_client() for a in apps]
+    for i in range(5):
+        assert clients[i % 2].get("/api/v1/consent-forms", headers=coach).status_code == 200
+    assert clients[0].get("/api/v1/consent-forms", headers=coach).status_code == 429
+    assert clients[1].get("/api/v1/consent-forms", headers=coach).status_code == 429
+    for a in apps:
+        a.extensions["caseshare"].engine.dispose()

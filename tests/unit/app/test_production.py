@@ -1,0 +1,63 @@
+"""Production mode refuses unsafe settings instead of starting."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from caseshare import StartupError, create_app
+from caseshare.audit.log import AuditSigner
+from caseshare.crypto.keyring import LocalKeyring
+from caseshare.identity.tokens import TokenKeys
+
+PG = "postgresql+psycopg://caseshare@127.0.0.1:1/caseshare"  # never connected at start-up
+
+
+def _keys(tmp_path: Path) -> dict[str, Path]:
+    secrets = tmp_path / "secrets"
+    paths = {"keyring_path": secrets / "keyring.json",
+             "token_keys_path": secrets / "token-keys.json",
+             "audit_key_path": secrets / "audit.pem"}
+    LocalKeyring.create_if_missing(paths["keyring_path"])
+    TokenKeys.create_if_missing(paths["token_keys_path"])
+    AuditSigner.create_if_missing(paths["audit_key_path"])
+    return paths
+
+
+def _prod(tmp_path: Path, **overrides: object) -> None:
+    create_app({"instance_path": tmp_path / "instance", "production": True,
+                "database_url": PG, "issuer": "https://caseshare.derby.example",
+                "ratelimit_storage_uri": "redis://127.0.0.1:6379/0", **overrides})
+
+
+def test_production_starts_with_provisioned_keys(tmp_path: Path) -> None:
+    _prod(tmp_path, **_keys(tmp_path))
+
+
+def test_production_refuses_generated_demo_keys(tmp_path: Path) -> None:
+    with pytest.raises(StartupError, match="CASESHARE_KEYRING_PATH"):
+        _prod(tmp_path)
+
+
+def test_production_refuses_missing_or_readable_keys(tmp_path: Path) -> None:
+    paths = _keys(tmp_path)
+    os.chmod(paths["audit_key_path"], 0o644)
+    paths["token_keys_path"].unlink()
+    with pytest.raises(StartupError) as err:
+        _prod(tmp_path, **paths)
+    assert "CASESHARE_AUDIT_KEY_PATH" in str(err.value)
+    assert "CASESHARE_TOKEN_KEYS_PATH" in str(err.value)
+    assert not paths["token_keys_path"].exists()  # never generated in production
+
+
+def test_production_refuses_debug_memory_limits_and_plain_http(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    with pytest.raises(StartupError) as err:
+        _prod(tmp_path, **_keys(tmp_path), ratelimit_storage_uri="memory://",
+              issuer="http://caseshare.example")
+    message = str(err.value)
+    assert "FLASK_DEBUG" in message and "redis" in message and "https" in message
