@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ from caseshare import web_session
 from caseshare.audit.log import AuditSigner
 from caseshare.config import Settings, load_settings
 from caseshare.consent.forms import load_forms_directory
-from caseshare.crypto.keyring import LocalKeyring
+from caseshare.crypto.keyring import LocalKeyring, write_private
 from caseshare.db import make_engine, make_session_factory
 from caseshare.errors import PolicyFileError, register_error_handlers
 from caseshare.extensions import api as smorest_api
@@ -42,7 +43,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if settings.production:
         _refuse_unsafe_production(settings)
     app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.secret_key = _session_secret(settings)
     app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        SESSION_COOKIE_NAME="caseshare_session",
         MAX_CONTENT_LENGTH=settings.max_content_length,
         API_TITLE="Caseshare API",
         API_VERSION="v1",
@@ -78,6 +84,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def _session_secret(settings: Settings) -> bytes:
+    """The key that signs session cookies: its own file, created on first run (not in
+    production, where it must be provisioned)."""
+    path = settings.session_secret_path
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private(path, secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
 def _refuse_unsafe_production(settings: Settings) -> None:
     """Production never runs on generated demo keys, a debug flag or per-process rate limits."""
     problems = []
@@ -88,6 +104,7 @@ def _refuse_unsafe_production(settings: Settings) -> None:
     if not settings.issuer.startswith("https://"):
         problems.append("CASESHARE_ISSUER must be an https:// URL")
     for name, path in (("CASESHARE_KEYRING_PATH", settings.keyring_path),
+                       ("CASESHARE_SESSION_SECRET_PATH", settings.session_secret_path),
                        ("CASESHARE_TOKEN_KEYS_PATH", settings.token_keys_path),
                        ("CASESHARE_AUDIT_KEY_PATH", settings.audit_key_path)):
         if path.is_relative_to(settings.instance_path):
@@ -103,10 +120,11 @@ def _refuse_unsafe_production(settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from caseshare.api import case_plans, consents, meta, oauth, subjects
+    from caseshare.api import case_plans, consents, meta, oauth, oidc, subjects
 
     app.register_blueprint(meta.bp)
     oauth.init_app(app)
+    oidc.init_app(app)
     for module in (subjects, consents, case_plans):
         smorest_api.register_blueprint(module.blp)
 

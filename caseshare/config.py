@@ -29,6 +29,7 @@ class Settings:
     keyring_path: Path
     token_keys_path: Path
     audit_key_path: Path
+    session_secret_path: Path
     issuer: str = "http://127.0.0.1:5000"
     audience: str = "caseshare-api"
     token_ttl_seconds: int = 900
@@ -48,6 +49,7 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_KEYRING_PATH": "keyring_path",
     "CASESHARE_TOKEN_KEYS_PATH": "token_keys_path",
     "CASESHARE_AUDIT_KEY_PATH": "audit_key_path",
+    "CASESHARE_SESSION_SECRET_PATH": "session_secret_path",
     "CASESHARE_ISSUER": "issuer",
     "CASESHARE_AUDIENCE": "audience",
     "CASESHARE_TOKEN_TTL_SECONDS": "token_ttl_seconds",
@@ -98,6 +100,7 @@ def load_settings(
         "keyring_path": instance / "keyring.json",
         "token_keys_path": instance / "token-keys.json",
         "audit_key_path": instance / "audit-signing-key.pem",
+        "session_secret_path": instance / "session-secret",
     }
     for var, name in _ENV_FIELDS.items():
         if var in env:

@@ -17,12 +17,14 @@ from caseshare.audit import service as audit
 from caseshare.errors import AuthenticationError
 from caseshare.extensions import limiter
 from caseshare.identity import revocation, tokens
-from caseshare.identity.models import OAuthClient
+from caseshare.identity import service as identity
+from caseshare.identity.models import OAuthClient, StaffMember
 from caseshare.identity.service import check_secret
 from caseshare.web_session import get_session
 
 bp = Blueprint("oauth", __name__)
 
+OIDC_SCOPES = frozenset({"openid", "email", "profile"})
 SCOPES = sorted({
     "subjects:read", "subjects:write", "consents:read", "consents:write", "case_plans:read",
     "case_plans:write", "referrals:read", "referrals:write", "overrides:write",
@@ -39,29 +41,33 @@ class Client(ClientMixin):  # type: ignore[misc]
     def get_client_id(self) -> str:
         return self.row.client_id
 
-    def get_default_redirect_uri(self) -> None:
-        return None
+    def get_default_redirect_uri(self) -> str | None:
+        return self.row.redirect_uris[0] if self.row.redirect_uris else None
 
     def get_allowed_scope(self, scope: str | None) -> str:
         allowed = set(self.row.scopes)
+        if "authorization_code" in self.row.grant_types:
+            allowed |= OIDC_SCOPES
         if not scope:
-            return " ".join(sorted(allowed))
+            return " ".join(sorted(allowed - OIDC_SCOPES))
         return " ".join(sorted(s for s in scope.split() if s in allowed))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return False
+        return redirect_uri in self.row.redirect_uris  # exact match only
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return check_secret(client_secret, self.row.secret_hash)
+        return not self.row.public and check_secret(client_secret, self.row.secret_hash)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.row.public:
+            return method == "none"
         return method in ("client_secret_basic", "client_secret_post")
 
     def check_response_type(self, response_type: str) -> bool:
-        return False
+        return response_type == "code" and "authorization_code" in self.row.grant_types
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type == "client_credentials"
+        return grant_type in self.row.grant_types
 
 
 class IssuedToken:
@@ -136,15 +142,19 @@ def _save_token(token: dict[str, Any], request: Any) -> None:
     client = request.client
     rt = runtime()
     session = get_session()
+    user = getattr(request, "user", None)
     audit.record(session, type="identity:token:issue", now=rt.now(),
                  details={"client_id": client.get_client_id(), "scope": token.get("scope", ""),
-                          "via": "client_credentials"})
+                          "via": request.payload.grant_type,
+                          "staff_id": str(user.id) if isinstance(user, StaffMember) else None})
     session.commit()
 
 
 def _generate_token(grant_type: str, client: Client, user: Any = None, scope: str | None = None,
                     expires_in: int | None = None, include_refresh_token: bool = True) -> dict[
                         str, Any]:
+    if isinstance(user, StaffMember):
+        return staff_token(user, client, scope)
     rt = runtime()
     ttl = rt.settings.token_ttl_seconds
     row = client.row
@@ -157,6 +167,28 @@ def _generate_token(grant_type: str, client: Client, user: Any = None, scope: st
     )
     return {"access_token": token, "token_type": "Bearer", "expires_in": ttl,
             "scope": scope or ""}
+
+
+def profile(staff: StaffMember) -> dict[str, Any]:
+    """The claims a relying party maps to organisation and roles (docs/identity.md)."""
+    return {"email": staff.email, "email_verified": True, "name": staff.name,
+            "caseshare_org": staff.org_id, "caseshare_roles": list(staff.roles)}
+
+
+def staff_token(user: StaffMember, client: Client, scope: str | None) -> dict[str, Any]:
+    """Access token for a signed-in staff member: their role scopes within the client's."""
+    rt = runtime()
+    allowed = identity.scopes_for(user.roles) & set(client.row.scopes)
+    requested = set((scope or "").split())
+    granted = sorted((requested & allowed) or allowed)
+    token, _claims = tokens.issue(
+        rt.token_keys, issuer=rt.settings.issuer, audience=rt.settings.audience,
+        subject=str(user.id), client_id=client.get_client_id(), org=user.org_id,
+        roles=user.roles, scopes=granted,
+        purposes=identity.purposes_for(rt.protocols, user.org_id, user.roles),
+        actor_type="staff", now=rt.now(), ttl_seconds=rt.settings.token_ttl_seconds)
+    return {"access_token": token, "token_type": "Bearer",
+            "expires_in": rt.settings.token_ttl_seconds, "scope": " ".join(granted)}
 
 
 authorization = AuthorizationServer(query_client=_query_client, save_token=_save_token)

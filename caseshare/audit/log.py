@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from caseshare.audit.models import AuditEvent, Checkpoint
-from caseshare.crypto.keyring import _write_private
+from caseshare.crypto.keyring import write_private
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -91,7 +91,7 @@ class AuditSigner:
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
-            _write_private(path, pem.decode())
+            write_private(path, pem.decode())
         return cls(path)
 
     def _private(self) -> Ed25519PrivateKey:

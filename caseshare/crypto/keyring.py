@@ -55,7 +55,7 @@ class LocalKeyring:
                 "keks": {"1": _b64(secrets.token_bytes(32))},
                 "blind_index_key": _b64(secrets.token_bytes(32)),
             }
-            _write_private(path, json.dumps(content, indent=2))
+            write_private(path, json.dumps(content, indent=2))
         return keyring
 
     def _kek(self, version: int) -> bytes:
@@ -102,7 +102,7 @@ class LocalKeyring:
         version = max(int(v) for v in keks) + 1
         keks[str(version)] = _b64(secrets.token_bytes(32))
         content["current"] = version
-        _write_private(self.path, json.dumps(content, indent=2))
+        write_private(self.path, json.dumps(content, indent=2))
         return version
 
 
@@ -110,7 +110,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     """Write a secret file atomically with 0600 permissions from the first byte."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -118,3 +118,5 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+
+_write_private = write_private  # older name, kept for callers on other branches

@@ -52,6 +52,40 @@ class OAuthClient(Base):
     purposes: Mapped[list[str]]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Authorization code + PKCE clients (web front ends): where codes may be sent. A public client
+    # has no secret and must use PKCE; only first-party clients are supported (no consent page).
+    redirect_uris: Mapped[list[str]] = mapped_column(default=list)
+    grant_types: Mapped[list[str]] = mapped_column(default=lambda: ["client_credentials"])
+    public: Mapped[bool] = mapped_column(default=False)
+
+
+class AuthorizationCode(Base):
+    """A one-time authorization code (stored hashed), bound to client, redirect and PKCE."""
+
+    __tablename__ = "oauth_authorization_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id"))
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_members.id"))
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    scope: Mapped[str] = mapped_column(String(500))
+    nonce: Mapped[str | None] = mapped_column(String(200))
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    code_challenge_method: Mapped[str] = mapped_column(String(8))
+    auth_time: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return int(self.auth_time.timestamp())
 
 
 class RevokedToken(Base):

@@ -119,16 +119,24 @@ def check_secret(secret: str, stored: str) -> bool:
 
 
 def add_client(session: Session, *, protocols: ProtocolSet, client_id: str, name: str, org: str,
-               roles: list[str], now: datetime, secret: str | None = None) -> tuple[OAuthClient,
-                                                                                     str]:
-    secret = secret or secrets.token_urlsafe(32)
+               roles: list[str], now: datetime, secret: str | None = None,
+               redirect_uris: list[str] | None = None, public: bool = False) -> tuple[
+                   OAuthClient, str]:
+    """Register a partner system (client credentials) or, with redirect URIs, a first-party web
+    front end (authorization code + PKCE; `public` when it cannot keep a secret)."""
+    secret = "" if public else (secret or secrets.token_urlsafe(32))
     purposes = purposes_for(protocols, org, roles)
     client = session.get(OAuthClient, client_id)
     if client is None:
         client = OAuthClient(client_id=client_id, created_at=now, active=True)
         session.add(client)
-    client.secret_hash = hash_secret(secret)
+    client.secret_hash = "" if public else hash_secret(secret)
+    client.public, client.redirect_uris = public, list(redirect_uris or [])
+    client.grant_types = (["authorization_code"] if public else
+                          ["client_credentials", "authorization_code"] if redirect_uris else
+                          ["client_credentials"])
     client.name, client.org_id, client.roles = name, org, sorted(roles)
-    client.scopes, client.purposes = sorted(scopes_for(roles)), sorted(purposes)
+    scopes = scopes_for(roles) | (FRONT_LINE_SCOPES | IG_SCOPES if redirect_uris else set())
+    client.scopes, client.purposes = sorted(scopes), sorted(purposes)
     session.flush()
     return client, secret

@@ -20,7 +20,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
-from caseshare.crypto.keyring import _write_private
+from caseshare.crypto.keyring import write_private
 from caseshare.errors import AuthenticationError
 
 ALGORITHM = "ES256"
@@ -36,7 +36,7 @@ class TokenKeys:
         keys = cls(path)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            _write_private(path, json.dumps({"keys": [_new_key().as_dict(private=True)]}))
+            write_private(path, json.dumps({"keys": [_new_key().as_dict(private=True)]}))
         return keys
 
     def key_set(self) -> KeySet:
@@ -56,7 +56,7 @@ class TokenKeys:
     def rotate(self, keep: int = 2) -> str:
         existing = json.loads(self.path.read_text())["keys"][-(keep - 1) :] if keep > 1 else []
         key = _new_key()
-        _write_private(self.path, json.dumps({"keys": [*existing, key.as_dict(private=True)]}))
+        write_private(self.path, json.dumps({"keys": [*existing, key.as_dict(private=True)]}))
         return str(key.kid)
 
 
@@ -170,3 +170,27 @@ def validate(
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AuthenticationError("The access token is missing required claims.") from exc
+
+
+def issue_id_token(
+    keys: TokenKeys,
+    *,
+    issuer: str,
+    client_id: str,
+    subject: str,
+    nonce: str | None,
+    auth_time: int,
+    profile: dict[str, Any],
+    now: datetime,
+    ttl_seconds: int,
+) -> str:
+    """An OpenID Connect ID token for a staff sign-in (the built-in provider)."""
+    key = keys.signing_key()
+    iat = int(now.timestamp())
+    claims: dict[str, Any] = {
+        "iss": issuer, "aud": client_id, "sub": subject, "iat": iat, "exp": iat + ttl_seconds,
+        "auth_time": auth_time, **profile,
+    }
+    if nonce:
+        claims["nonce"] = nonce
+    return jwt.encode({"alg": ALGORITHM, "typ": "JWT", "kid": key.kid}, claims, key)

@@ -9,7 +9,7 @@ import pytest
 
 from caseshare import StartupError, create_app
 from caseshare.audit.log import AuditSigner
-from caseshare.crypto.keyring import LocalKeyring
+from caseshare.crypto.keyring import LocalKeyring, write_private
 from caseshare.identity.tokens import TokenKeys
 
 PG = "postgresql+psycopg://caseshare@127.0.0.1:1/caseshare"  # never connected at start-up
@@ -19,10 +19,12 @@ def _keys(tmp_path: Path) -> dict[str, Path]:
     secrets = tmp_path / "secrets"
     paths = {"keyring_path": secrets / "keyring.json",
              "token_keys_path": secrets / "token-keys.json",
-             "audit_key_path": secrets / "audit.pem"}
+             "audit_key_path": secrets / "audit.pem",
+             "session_secret_path": secrets / "session-secret"}
     LocalKeyring.create_if_missing(paths["keyring_path"])
     TokenKeys.create_if_missing(paths["token_keys_path"])
     AuditSigner.create_if_missing(paths["audit_key_path"])
+    write_private(paths["session_secret_path"], "s" * 64)
     return paths
 
 

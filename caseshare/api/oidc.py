@@ -1,0 +1,208 @@
+"""Authorization code + PKCE and OpenID Connect on the built-in provider: how staff sign in to a
+web front end (ours, or another Caseshare acting as a relying party) without giving it their
+password. Only registered first-party clients, only S256 PKCE, only exact redirect URIs."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc7636 import CodeChallenge
+from flask import Blueprint, Flask, jsonify, render_template, request, session
+from sqlalchemy import delete
+
+from caseshare.api.common import runtime
+from caseshare.api.oauth import SCOPES, authorization, profile
+from caseshare.audit import service as audit
+from caseshare.errors import AuthenticationError
+from caseshare.extensions import limiter
+from caseshare.identity import passwords, tokens
+from caseshare.identity.models import AuthorizationCode, StaffMember
+from caseshare.web_session import get_session
+
+bp = Blueprint("oidc", __name__, template_folder="templates")
+
+CODE_TTL = timedelta(minutes=2)
+SIGN_IN_TTL = timedelta(hours=8)  # absolute lifetime of the provider's own sign-in session
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]  # noqa: RUF012
+
+    def validate_authorization_request(self) -> Any:
+        # PKCE with S256 for every client, confidential ones included (OAuth 2.1, RFC 9700).
+        data = self.request.payload.data
+        if not data.get("code_challenge") or data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("PKCE with code_challenge_method=S256 is required.")
+        return super().validate_authorization_request()
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        rt = runtime()
+        payload = request.payload
+        get_session().add(AuthorizationCode(
+            code_hash=_hash(code), client_id=request.client.get_client_id(),
+            staff_id=request.user.id, redirect_uri=payload.redirect_uri or "",
+            scope=payload.scope or "", nonce=payload.data.get("nonce"),
+            code_challenge=payload.data.get("code_challenge", ""),
+            code_challenge_method=payload.data.get("code_challenge_method", "S256"),
+            auth_time=session_auth_time() or rt.now(), expires_at=rt.now() + CODE_TTL,
+        ))
+        get_session().commit()
+
+    def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
+        item = get_session().get(AuthorizationCode, _hash(code))
+        if item is None or item.client_id != client.get_client_id():
+            return None
+        return item if item.expires_at > runtime().now() else None
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        s = get_session()
+        s.execute(delete(AuthorizationCode).where(
+            AuthorizationCode.code_hash == authorization_code.code_hash))
+        s.commit()
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> StaffMember | None:
+        staff = get_session().get(StaffMember, authorization_code.staff_id)
+        return staff if staff is not None and staff.active else None
+
+    def generate_token(self, user: StaffMember | None = None, scope: str | None = None,
+                       grant_type: str | None = None, expires_in: int | None = None,
+                       include_refresh_token: bool = True) -> dict[str, Any]:
+        token: dict[str, Any] = super().generate_token(
+            user=user, scope=scope, grant_type=grant_type, expires_in=expires_in,
+            include_refresh_token=False)
+        code: AuthorizationCode = self.request.authorization_code
+        if user is not None and "openid" in (scope or "").split():
+            rt = runtime()
+            token["id_token"] = tokens.issue_id_token(
+                rt.token_keys, issuer=rt.settings.issuer, client_id=code.client_id,
+                subject=str(user.id), nonce=code.nonce, auth_time=code.get_auth_time(),
+                profile=profile(user), now=rt.now(), ttl_seconds=rt.settings.token_ttl_seconds)
+        return token
+
+
+def session_auth_time() -> Any:
+    return session.get("oidc_auth_time") and _from_ts(session["oidc_auth_time"])
+
+
+def _from_ts(ts: float) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _signed_in_staff() -> StaffMember | None:
+    staff_id, auth_time = session.get("oidc_staff_id"), session.get("oidc_auth_time")
+    if not staff_id or not auth_time:
+        return None
+    if runtime().now() - _from_ts(auth_time) > SIGN_IN_TTL:
+        session.clear()
+        return None
+    staff = get_session().get(StaffMember, uuid.UUID(staff_id))
+    return staff if staff is not None and staff.active else None
+
+
+def init_app(app: Flask) -> None:
+    authorization.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=True)])
+    app.register_blueprint(bp)
+
+
+def _csrf_token() -> str:
+    if "oidc_csrf" not in session:
+        session["oidc_csrf"] = secrets.token_urlsafe(32)
+    token: str = session["oidc_csrf"]
+    return token
+
+
+def _sign_in_page(client_name: str, error: str | None = None, status: int = 200) -> Any:
+    return render_template("oauth_sign_in.html", client_name=client_name, error=error,
+                           csrf_token=_csrf_token(),
+                           email=request.form.get("email", "")), status
+
+
+@bp.route("/oauth/authorize", methods=["GET", "POST"])
+@limiter.limit(lambda: runtime().settings.ratelimit_sign_in, methods=["POST"])
+def authorize() -> Any:
+    try:
+        grant = authorization.get_consent_grant(end_user=None)
+    except OAuth2Error as error:
+        # Never redirect to an unverified client: show the error here.
+        return jsonify({"error": error.error, "error_description": error.description}), 400
+    client = grant.client
+    if not client.row.public and "authorization_code" not in client.row.grant_types:
+        return jsonify({"error": "unauthorized_client"}), 400
+    if request.method == "POST":
+        sent = request.form.get("csrf_token", "")
+        if not hmac.compare_digest(sent, session.get("oidc_csrf", "")):
+            return _sign_in_page(client.row.name, "Your session expired. Try again.", 400)
+        rt = runtime()
+        s = get_session()
+        try:
+            member = passwords.sign_in(s, email=request.form.get("email", ""),
+                                      password=request.form.get("password", ""),
+                                      totp_code=request.form.get("code") or None, now=rt.now())
+        except AuthenticationError as exc:
+            audit.record(s, type="identity:sign-in:fail", now=rt.now(),
+                         details={"client_id": client.get_client_id()})
+            s.commit()
+            return _sign_in_page(client.row.name, exc.detail, 401)
+        audit.record(s, type="identity:sign-in:success", now=rt.now(),
+                     details={"staff_id": str(member.id), "client_id": client.get_client_id()})
+        s.commit()
+        session.clear()
+        session["oidc_staff_id"], session["oidc_auth_time"] = str(member.id), rt.now().timestamp()
+    staff = _signed_in_staff()
+    if staff is None:
+        return _sign_in_page(client.row.name)
+    return authorization.create_authorization_response(grant_user=staff, grant=grant)
+
+
+@bp.route("/oauth/userinfo", methods=["GET"])
+def userinfo() -> Any:
+    rt = runtime()
+    header = request.headers.get("Authorization", "")
+    try:
+        claims = tokens.validate(header.removeprefix("Bearer ").strip(),
+                                 rt.token_keys.key_set(), issuer=rt.settings.issuer,
+                                 audience=rt.settings.audience, now=rt.now())
+    except AuthenticationError:
+        return jsonify({"error": "invalid_token"}), 401
+    staff = get_session().get(StaffMember, uuid.UUID(claims.subject)) \
+        if claims.actor_type == "staff" else None
+    if staff is None or not staff.active:
+        return jsonify({"error": "invalid_token"}), 401
+    return jsonify({"sub": str(staff.id), **profile(staff)})
+
+
+@bp.route("/.well-known/openid-configuration", methods=["GET"])
+def discovery() -> Any:
+    issuer = runtime().settings.issuer.rstrip("/")
+    return jsonify({
+        "issuer": runtime().settings.issuer,
+        "authorization_endpoint": f"{issuer}/oauth/authorize",
+        "token_endpoint": f"{issuer}/oauth/token",
+        "userinfo_endpoint": f"{issuer}/oauth/userinfo",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "introspection_endpoint": f"{issuer}/oauth/introspect",
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "code_challenge_methods_supported": ["S256"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [tokens.ALGORITHM],
+        "scopes_supported": ["openid", "email", "profile", *SCOPES],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic",
+                                                  "client_secret_post"],
+        "claims_supported": ["sub", "email", "name", "caseshare_org", "caseshare_roles"],
+    })
