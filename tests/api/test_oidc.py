@@ -96,7 +96,7 @@ def test_staff_sign_in_with_pkce_gives_access_and_id_tokens(
 def test_wrong_verifier_and_missing_pkce_are_refused(
     client: FlaskClient, demo: Demo, web_client: str
 ) -> None:
-    verifier, challenge = _pkce()
+    _verifier, challenge = _pkce()
     code = _code(_sign_in(client, _authorize_params(challenge)))
     assert _exchange(client, code, _pkce()[0]).json["error"] == "invalid_grant"
     r = client.get("/oauth/authorize", query_string=_authorize_params(None))
