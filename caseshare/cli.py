@@ -225,6 +225,26 @@ def audit_verify() -> None:
     click.echo(f"OK: {result.events} events, {result.checkpoints} checkpoints verified")
 
 
+@caseshare_cli.command("backup")
+@click.option("--to", "target", required=True, type=click.Path(path_type=Path))
+def backup(target: Path) -> None:
+    """Online backup of the embedded SQLite database to a new file (0600)."""
+    from caseshare.backup import BackupError, backup_sqlite
+
+    runtime = rt()
+    try:
+        pages = backup_sqlite(runtime.settings.database_url, target)
+    except BackupError as exc:
+        fail(f"error: {exc}")
+        return
+    with session() as s:
+        audit.record(s, type="operations:database:backup", now=runtime.now(),
+                     details={"pages": pages})
+        s.commit()
+    click.echo(f"backup written: {target} ({pages} pages); restore by pointing "
+               "CASESHARE_DATABASE_URL at it, then run `caseshare audit verify`")
+
+
 @keys_cli.command("rotate")
 def keys_rotate() -> None:
     """Add a key-encryption key version; new data keys are wrapped under it."""

@@ -64,6 +64,13 @@ class PostgresServer:
             time.sleep(0.2)
         raise RuntimeError("PostgreSQL did not start")
 
+    def start_again(self) -> None:
+        """Start the same data directory again after a stop (for outage tests)."""
+        opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self._run("pg_ctl", "-D", str(self.datadir), "-o", opts, "-w", "-t", "60",
+                  "-l", str(self.root / "server.log"), "start")
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
