@@ -18,7 +18,7 @@ def test_demo_has_a_proxy_consent_a_partial_withdrawal_and_an_expiring_consent(
     client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
 ) -> None:
     [line] = [line for line in demo.lines if line.startswith("claimant: Rhian Price")]
-    rhian = uuid.UUID(line.split()[4])
+    rhian = uuid.UUID(line.split()[3])
     [consent] = client.get(CONSENTS.format(rhian), headers=auth(COACH)).json["items"]
     assert consent["given_by"]["type"] == "dwp_appointee"
     assert consent["status"] == "partially_withdrawn"
