@@ -35,7 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings.instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         protocols = load_directory(settings.policies_dir)
-        forms = load_forms_directory(settings.forms_dir, protocols)
+        forms = load_forms_directory(settings.forms_dir, protocols, require_published=False)
     except PolicyFileError as exc:
         lines = "\n  - ".join(exc.problems)
         raise StartupError(f"Caseshare refused to start: invalid rule files:\n  - {lines}") from exc

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from caseshare import migrate
 from caseshare.audit import log as audit_log
 from caseshare.audit import service as audit
-from caseshare.consent.forms import load_forms, load_forms_directory
+from caseshare.consent.forms import load_forms, load_forms_directory, publish
 from caseshare.errors import CaseshareError, PolicyFileError
 from caseshare.identity import service as identity
 from caseshare.identity import tokens
@@ -201,6 +201,43 @@ def forms_check(files: tuple[Path, ...]) -> None:
         _report("", exc.problems)
         return
     _report(f"OK: {len(loaded.forms)} consent form file(s) valid", [])
+
+
+@forms_cli.command("publish")
+def forms_publish() -> None:
+    """Record the text hashes of new form versions in consent_forms/published.json."""
+    directory = rt().settings.forms_dir
+    try:
+        loaded = load_forms_directory(directory, rt().protocols, require_published=False)
+        added = publish(directory, loaded)
+    except PolicyFileError as exc:
+        _report("", exc.problems)
+        return
+    _report(f"published: {', '.join(added) or 'nothing new'}", [])
+
+
+consents_cli = AppGroup("consents", help="Consent records.")
+caseshare_cli.add_command(consents_cli)
+
+
+@consents_cli.command("expiring")
+@click.option("--org", default=None, help="Only cases this organisation leads.")
+@click.option("--days", type=click.IntRange(1, 365), default=30)
+def consents_expiring(org: str | None, days: int) -> None:
+    """List consents ending within DAYS, for case owners to renew before access lapses."""
+    from caseshare.consent import service as consents
+
+    runtime = rt()
+    with session() as s:
+        rows = consents.expiring(s, now=runtime.now(), days=days, lead_org=org)
+        audit.record(s, type="consent:record:expiring", now=runtime.now(),
+                     details={"days": days, "org": org, "via": "cli",
+                              "consents": [str(r[0].id) for r in rows]})
+        s.commit()
+    for consent, _ws, status, lead in rows:
+        click.echo(f"{consent.expires_at:%Y-%m-%dT%H:%M:%SZ} consent {consent.id} subject "
+                   f"{consent.subject_id} lead {lead} status {status}")
+    click.echo(f"{len(rows)} consent(s) expiring within {days} days")
 
 
 @audit_cli.command("seal")

@@ -137,3 +137,28 @@ def seed(s: Session, runtime: Runtime) -> Iterator[str]:
          "owner_name": "Aisha Begum", "due_on": date(2026, 12, 8)},
     ])
     yield f"claimant: Kerry Dunn {kerry.id} (narrow consent expiring in 20 days)"
+
+    # Claimant 3: a proxy consent (her DWP appointee), narrowed by a partial withdrawal, and due
+    # to expire at the end of the next assessment period, so it shows in the renewal list.
+    ctx = _ctx(s, runtime, coach, "case_management")
+    rhian, _ = records.register_subject(ctx, {
+        "given_name": "Rhian", "family_name": "Price", "date_of_birth": "1979-06-21",
+        "nino": "QQ246810B", "postcode": "DE23 6LP"}, "england")
+    proxy, _ws, _status = records.record_consent(
+        _ctx(s, runtime, coach, "case_management"), rhian.id, {
+            "form_id": FORM[0], "form_version": FORM[1], "language": "en",
+            "given_by": {"type": "dwp_appointee", "name": "Gwen Price",
+                         "authority_ref": "BF56-2026-0345"},
+            "recipients": ["jcp-derby", "derby-housing", "ca-derby"],
+            "purposes": ["case_management", "tenancy_sustainment", "budgeting_support"],
+            "categories": ["identity", "contact", "finances", "housing_tenancy"],
+            "method": "wet_signature", "evidence_ref": "SCAN-2026-11-0077",
+            "expiry_rule": "assessment_period_end", "expires_at": now + timedelta(days=26)})
+    for org in ("derby-housing", "ca-derby"):
+        add_case_member(s, subject_id=rhian.id, org=org, now=now)
+    s.commit()
+    records.withdraw_consent(_ctx(s, runtime, coach, "case_management"), proxy.id, {
+        "channel": "in_person", "scope": {"recipients": ["ca-derby"]},
+        "reason": "Appointee now manages the budget with the claimant directly"})
+    yield (f"claimant: Rhian Price {rhian.id} (appointee consent, Citizens Advice withdrawn, "
+           f"expiring in 26 days)")

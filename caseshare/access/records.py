@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import SubjectFacts
+from caseshare.consent import rules
 from caseshare.consent import service as consents
-from caseshare.consent.models import Consent, ConsentWithdrawal
+from caseshare.consent.forms import ConsentForm
+from caseshare.consent.models import Consent, ConsentWithdrawal, Notification
+from caseshare.crypto.keyring import KeyProvider
 from caseshare.errors import NotFoundError, ValidationError
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import IDENTITY_FIELDS, Subject
@@ -66,6 +70,13 @@ def find_by_nino(ctx: RequestContext, nino: str) -> list[Subject]:
 ConsentWithHistory = tuple[Consent, list[ConsentWithdrawal], str]
 
 
+def _age(subject: Subject, keyring: KeyProvider, today: date) -> int | None:
+    """The claimant's age, for the child consent rules; the date of birth is opened for this
+    check only and goes nowhere else."""
+    born = subjects.open_identity(subject, keyring, {"identity"}).get("date_of_birth")
+    return rules.age_on(date.fromisoformat(born), today) if born else None
+
+
 def record_consent(ctx: RequestContext, subject_id: uuid.UUID,
                    data: dict[str, Any]) -> ConsentWithHistory:
     subject, _facts = steps.subject_in_case(ctx, subject_id)
@@ -73,14 +84,22 @@ def record_consent(ctx: RequestContext, subject_id: uuid.UUID,
     if form is None:
         raise ValidationError({"form_version": [
             f"No consent form {data['form_id']!r} version {data['form_version']}."]})
+    history = subjects.subject_consents(ctx.session, subject.id)
+    situation = consents.situation(jurisdiction=subject.jurisdiction,
+                                   age=_age(subject, ctx.keyring, ctx.now.date()),
+                                   pairs=history, now=ctx.now)
     consent = consents.record_consent(ctx.session, subject_id=subject.id,
                                       principal=ctx.principal, form=form,
-                                      protocols=ctx.protocols, data=data, now=ctx.now)
+                                      protocols=ctx.protocols, subject=situation,
+                                      history=history, data=data, now=ctx.now)
     ctx.audit("consent:record:create", subject_id=subject.id, outcome="allow",
               categories=consent.categories, consent_id=consent.id,
-              details={"recipients": consent.recipients, "purposes": consent.purposes,
+              details={"decision": consent.decision, "given_by": consent.given_by_type,
+                       "recipients": consent.recipients, "purposes": consent.purposes,
                        "form": f"{form.id}@{form.version}", "text_hash": consent.text_hash,
-                       "method": consent.method, "verified": consent.verified})
+                       "method": consent.method, "verified": consent.verified,
+                       "supersedes": str(consent.supersedes_id) if consent.supersedes_id
+                       else None})
     ctx.commit()
     return consent, [], consents.status_of(consent, [], ctx.now, superseded=False)
 
@@ -88,29 +107,73 @@ def record_consent(ctx: RequestContext, subject_id: uuid.UUID,
 def list_consents(ctx: RequestContext, subject_id: uuid.UUID) -> list[ConsentWithHistory]:
     subject, _facts = steps.subject_in_case(ctx, subject_id)
     pairs = subjects.subject_consents(ctx.session, subject.id)
-    superseded = {c.supersedes_id for c, _ in pairs if c.supersedes_id}
     ctx.audit("consent:record:list", subject_id=subject.id, outcome="allow",
               details={"consents": [str(c.id) for c, _ in pairs]})
     ctx.commit()
-    return [(c, ws, consents.status_of(c, ws, ctx.now, c.id in superseded)) for c, ws in pairs]
+    return consents.with_status(pairs, ctx.now)
+
+
+def _consent_in_case(ctx: RequestContext, consent_id: uuid.UUID) -> tuple[
+        Subject, ConsentWithHistory]:
+    """The consent with its history and status, if the caller's organisation works with the
+    claimant; otherwise 404 like any other probe (audited by subject_in_case)."""
+    consent = ctx.session.get(Consent, consent_id)
+    if consent is None:
+        event = ctx.audit("access:consent:deny", outcome="deny", reasons=["no_such_consent"],
+                          details={"consent_id": str(consent_id)})
+        ctx.commit()
+        raise NotFoundError("No such consent.", audit_id=event.event_uuid)
+    subject, _facts = steps.subject_in_case(ctx, consent.subject_id)
+    rows = consents.with_status(subjects.subject_consents(ctx.session, subject.id), ctx.now)
+    return subject, next(row for row in rows if row[0].id == consent.id)
 
 
 def withdraw_consent(ctx: RequestContext, consent_id: uuid.UUID,
                      data: dict[str, Any]) -> ConsentWithHistory:
-    """Withdrawal is one action and takes effect for the very next request of any partner."""
-    consent = ctx.session.get(Consent, consent_id)
-    if consent is None:
-        raise NotFoundError("No such consent.")
-    subject, _facts = steps.subject_in_case(ctx, consent.subject_id)
-    history = next(ws for c, ws in subjects.subject_consents(ctx.session, subject.id)
-                   if c.id == consent.id)
+    """Withdrawal is one action and takes effect for the very next request of any partner:
+    the decision reads consents from the database on every request, nothing is cached."""
+    subject, (consent, history, status) = _consent_in_case(ctx, consent_id)
     withdrawal = consents.withdraw(ctx.session, consent=consent, withdrawals=history,
+                                   superseded=status == "superseded",
                                    principal=ctx.principal, channel=data["channel"],
                                    scope=data.get("scope"), reason=data.get("reason"),
                                    now=ctx.now)
+    history = [*history, withdrawal]
+    full = consents.is_fully_withdrawn(consent, history)
+    notices = consents.notify_withdrawal(ctx.session, consent=consent, withdrawal=withdrawal,
+                                         fully_withdrawn=full)
     ctx.audit("consent:record:withdraw", subject_id=subject.id, outcome="allow",
               consent_id=consent.id, categories=withdrawal.scope.get("categories", []),
-              details={"channel": withdrawal.channel, "scope": withdrawal.scope})
+              details={"channel": withdrawal.channel, "scope": withdrawal.scope, "full": full,
+                       "notified": [n.org_id for n in notices]})
     ctx.commit()
-    history = [*history, withdrawal]
     return consent, history, consents.status_of(consent, history, ctx.now, superseded=False)
+
+
+def export_consent(ctx: RequestContext, consent_id: uuid.UUID,
+                   kind: str) -> tuple[ConsentWithHistory, ConsentForm | None]:
+    """A consent for its receipt or FHIR export (`kind`), audited before it leaves."""
+    subject, row = _consent_in_case(ctx, consent_id)
+    consent = row[0]
+    ctx.audit(f"consent:{kind}:export", subject_id=subject.id, outcome="allow",
+              consent_id=consent.id, categories=consent.categories)
+    ctx.commit()
+    return row, ctx.forms.get(consent.form_id, consent.form_version)
+
+
+def list_notifications(ctx: RequestContext) -> list[Notification]:
+    notices = consents.notifications_for(ctx.session, org=ctx.principal.org)
+    ctx.audit("consent:notification:list", outcome="allow",
+              details={"notifications": len(notices)})
+    ctx.commit()
+    return notices
+
+
+def expiring_consents(ctx: RequestContext, days: int) -> list[
+        tuple[Consent, list[ConsentWithdrawal], str, str]]:
+    """Consents ending within `days` on cases the caller's organisation leads (to renew)."""
+    rows = consents.expiring(ctx.session, now=ctx.now, days=days, lead_org=ctx.principal.org)
+    ctx.audit("consent:record:expiring", outcome="allow",
+              details={"days": days, "consents": [str(r[0].id) for r in rows]})
+    ctx.commit()
+    return rows

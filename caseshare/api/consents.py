@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
+from flask import Response, request
+
 from caseshare.access import records
 from caseshare.api.common import api_blueprint, context, no_store, principal, runtime
+from caseshare.consent import fhir, receipt
 from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.errors import NotFoundError
 from caseshare.schemas.common import PurposeQuery
@@ -12,9 +16,12 @@ from caseshare.schemas.consent import (
     ConsentCreate,
     ConsentList,
     ConsentOut,
+    ExpiringList,
+    ExpiringQuery,
     FormOut,
     FormQuery,
     FormSummary,
+    NotificationList,
     WithdrawalCreate,
 )
 
@@ -27,10 +34,13 @@ def consent_out(consent: Consent, withdrawals: list[ConsentWithdrawal], status: 
         "id": consent.id,
         "subject_id": consent.subject_id,
         "status": status,
+        "decision": consent.decision,
         "supersedes": consent.supersedes_id,
         "given_by": {k: v for k, v in (("type", consent.given_by_type),
                                        ("name", consent.given_by_name),
                                        ("authority_ref", consent.authority_ref)) if v},
+        "capacity": consent.capacity,
+        "competence": consent.competence,
         "recipients": consent.recipients,
         "purposes": consent.purposes,
         "categories": consent.categories,
@@ -46,6 +56,7 @@ def consent_out(consent: Consent, withdrawals: list[ConsentWithdrawal], status: 
         "captured_at": consent.captured_at,
         "valid_from": consent.valid_from,
         "expires_at": consent.expires_at,
+        "expiry_rule": consent.expiry_rule,
         "withdrawals": [{"withdrawn_at": w.withdrawn_at, "channel": w.channel, "scope": w.scope}
                         for w in withdrawals],
     }
@@ -99,3 +110,51 @@ def list_consents(subject_id: uuid.UUID, purpose: str) -> Any:
 def withdraw(body: dict[str, Any], consent_id: uuid.UUID, purpose: str) -> Any:
     ctx = context(purpose, "consents:write")
     return consent_out(*records.withdraw_consent(ctx, consent_id, body)), 200, no_store()
+
+
+@blp.route("/consents/<uuid:consent_id>/receipt", methods=["GET"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, description="ISO/IEC TS 27560-structured JSON; printable HTML with "
+                               "Accept: text/html")
+def consent_receipt(consent_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, "consents:read")
+    (consent, withdrawals, status), form = records.export_consent(ctx, consent_id, "receipt")
+    body = receipt.receipt(consent, withdrawals, status, form, ctx.protocols)
+    wants_html = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    if wants_html == "text/html":
+        return Response(receipt.render_html(body), mimetype="text/html",
+                        headers=no_store({"Content-Language": consent.language}))
+    return body, 200, no_store()
+
+
+@blp.route("/consents/<uuid:consent_id>/fhir", methods=["GET"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, description="An HL7 FHIR R4 Consent resource")
+def consent_fhir(consent_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, "consents:read")
+    (consent, withdrawals, status), _form = records.export_consent(ctx, consent_id, "fhir")
+    resource = fhir.fhir_consent(consent, withdrawals, status, ctx.protocols)
+    return Response(json.dumps(resource), mimetype="application/fhir+json", headers=no_store())
+
+
+@blp.route("/consents/expiring", methods=["GET"])
+@blp.arguments(ExpiringQuery, location="query", as_kwargs=True)
+@blp.response(200, ExpiringList)
+def expiring(purpose: str, days: int) -> Any:
+    """Consents ending within `days` (default 30) on cases the caller's organisation leads."""
+    ctx = context(purpose, "consents:read")
+    items = [{**consent_out(c, ws, status), "lead_org": lead}
+             for c, ws, status, lead in records.expiring_consents(ctx, days)]
+    return {"items": items, "next_cursor": None}, 200, no_store()
+
+
+@blp.route("/notifications", methods=["GET"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, NotificationList)
+def notifications(purpose: str) -> Any:
+    """In-app notifications for the caller's organisation (e.g. a consent was withdrawn)."""
+    ctx = context(purpose, "consents:read")
+    items = [{"id": n.id, "type": n.type, "subject_id": n.subject_id,
+              "consent_id": n.consent_id, "created_at": n.created_at, "details": n.details}
+             for n in records.list_notifications(ctx)]
+    return {"items": items, "next_cursor": None}, 200, no_store()

@@ -120,7 +120,60 @@ class FormSet:
         return sorted(latest.values(), key=lambda f: f.id)
 
 
-def load_forms(paths: list[Path], protocols: ProtocolSet | None = None) -> FormSet:
+PUBLISHED = "published.json"
+
+
+def published_hashes(directory: Path) -> dict[str, dict[str, str]] | None:
+    """`published.json`: the SHA-256 of each published form version's text, per language.
+
+    Consents pin these hashes, so a published version's wording can never change: a change is a
+    new version. None when the directory has no register (e.g. a draft checked on its own).
+    """
+    path = directory / PUBLISHED
+    if not path.exists():
+        return None
+    data: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _publication_problems(form: ConsentForm, register: dict[str, dict[str, str]],
+                          require_published: bool) -> list[str]:
+    """A published version whose wording changed is always a problem (consents pin its hash);
+    an unpublished version is one only where publication is required (`forms check`)."""
+    key = f"{form.id}@{form.version}"
+    pinned = register.get(key)
+    if pinned is None:
+        if not require_published:
+            return []
+        return [f"{form.source_file}: version: {key} is not in {PUBLISHED}; publish it with "
+                f"`flask --app wsgi caseshare forms publish`"]
+    return [
+        f"{form.source_file}: text/{lang}: wording differs from published {key}; changing a "
+        f"form's wording requires a new version"
+        for lang in form.languages if pinned.get(lang) != form.text_hash(lang)
+    ]
+
+
+def publish(directory: Path, forms: FormSet) -> list[str]:
+    """Add the hashes of form versions not yet published; never rewrites a published one."""
+    register = published_hashes(directory) or {}
+    changed = [problem for form in forms.forms.values()
+               for problem in _publication_problems(form, register, False)]
+    if changed:
+        raise PolicyFileError(changed)
+    added = []
+    for form in forms.forms.values():
+        key = f"{form.id}@{form.version}"
+        if key not in register:
+            register[key] = {lang: form.text_hash(lang) for lang in sorted(form.languages)}
+            added.append(key)
+    (directory / PUBLISHED).write_text(json.dumps(register, indent=2, sort_keys=True) + "\n",
+                                       encoding="utf-8")
+    return sorted(added)
+
+
+def load_forms(paths: list[Path], protocols: ProtocolSet | None = None, *,
+               require_published: bool = True) -> FormSet:
     problems: list[str] = []
     forms: dict[tuple[str, int], ConsentForm] = {}
     for path in paths:
@@ -133,13 +186,21 @@ def load_forms(paths: list[Path], protocols: ProtocolSet | None = None) -> FormS
         if key in forms:
             problems.append(f"{path.name}: id/version {form.id}@{form.version} defined twice")
         forms[key] = form
+        register = published_hashes(path.parent)
+        if register is not None:
+            problems.extend(_publication_problems(form, register, require_published))
     if problems:
         raise PolicyFileError(problems)
     return FormSet(forms)
 
 
-def load_forms_directory(directory: Path, protocols: ProtocolSet | None = None) -> FormSet:
-    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+def form_paths(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+
+
+def load_forms_directory(directory: Path, protocols: ProtocolSet | None = None, *,
+                         require_published: bool = True) -> FormSet:
+    paths = form_paths(directory)
     if not paths:
         raise PolicyFileError([f"{directory}: no consent form files found"])
-    return load_forms(paths, protocols)
+    return load_forms(paths, protocols, require_published=require_published)

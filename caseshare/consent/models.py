@@ -7,21 +7,31 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from caseshare.db import Base, uuid_pk
+from caseshare.db import Base, JSONType, uuid_pk
 
 
 class Consent(Base):
     """One immutable consent version. Changes are new versions (`supersedes`) or withdrawals."""
 
     __tablename__ = "consents"
-    __table_args__ = (CheckConstraint("expires_at > valid_from", name="expires_after_start"),)
+    __table_args__ = (
+        CheckConstraint("expires_at > valid_from", name="expires_after_start"),
+        CheckConstraint("decision IN ('granted', 'refused')", name="decision_known"),
+    )
 
     id: Mapped[uuid_pk]
     subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
+    # `refused` records a claimant's no, neutrally: it authorises nothing and blocks nothing else.
+    decision: Mapped[str] = mapped_column(String(16), default="granted", server_default="granted")
     supersedes_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("consents.id"))
     given_by_type: Mapped[str] = mapped_column(String(32))
     given_by_name: Mapped[str | None] = mapped_column(String(200))
     authority_ref: Mapped[str | None] = mapped_column(String(200))
+    # Mental Capacity Act assessment ({lacks_capacity, assessed_by, assessed_on}) for attorneys.
+    capacity: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # Competence assessment of a child consenting for themselves ({competent, assessed_by,
+    # assessed_on, presumed}); `presumed` marks the Scotland presumption at 12.
+    competence: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     recipients: Mapped[list[str]]
     purposes: Mapped[list[str]]
     categories: Mapped[list[str]]
@@ -39,6 +49,10 @@ class Consent(Base):
     captured_at: Mapped[datetime]
     valid_from: Mapped[datetime]
     expires_at: Mapped[datetime]
+    # How the expiry was set: a fixed date, the end of the next UC assessment period, or when
+    # the case closes (expires_at is then the protocol's backstop, so it is always set).
+    expiry_rule: Mapped[str] = mapped_column(String(32), default="fixed_date",
+                                             server_default="fixed_date")
 
 
 class ConsentWithdrawal(Base):
@@ -54,3 +68,20 @@ class ConsentWithdrawal(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[uuid.UUID]
     recorded_org: Mapped[str] = mapped_column(String(64))
+
+
+class Notification(Base):
+    """An in-app notice to a partner organisation (e.g. a consent naming it was withdrawn).
+
+    Refers to the claimant by id only; the recipient opens the case through the access path.
+    """
+
+    __tablename__ = "notifications"
+
+    id: Mapped[uuid_pk]
+    org_id: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"))
+    consent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("consents.id"))
+    created_at: Mapped[datetime]
+    details: Mapped[dict[str, Any]]

@@ -7,23 +7,19 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseshare.access.decision import ConsentFacts, Principal
+from caseshare.consent import rules
 from caseshare.consent.forms import ConsentForm
-from caseshare.consent.models import Consent, ConsentWithdrawal
+from caseshare.consent.models import Consent, ConsentWithdrawal, Notification
 from caseshare.errors import ConflictError, NotFoundError, ValidationError
 from caseshare.policy.models import ProtocolSet
+from caseshare.subjects.models import Subject
 
-VERBAL_METHODS = frozenset({"verbal_in_person", "verbal_phone"})
-# What each kind of proxy may consent to (UC appointees: benefit matters only; property and
-# financial attorneys: financial categories only).
-PROXY_CATEGORY_LIMITS: dict[str, frozenset[str]] = {
-    "dwp_appointee": frozenset({"identity", "contact", "benefit_claim", "finances", "employment",
-                                "housing_tenancy"}),
-    "lpa_property_financial": frozenset({"identity", "contact", "benefit_claim", "finances",
-                                         "housing_tenancy"}),
-}
+SCOPE_KEYS = ("recipients", "purposes", "categories")
+ConsentHistory = tuple[Consent, list[ConsentWithdrawal]]
 
 
 def consent_facts(consent: Consent, withdrawals: Sequence[ConsentWithdrawal]) -> ConsentFacts:
@@ -49,9 +45,29 @@ def consent_facts(consent: Consent, withdrawals: Sequence[ConsentWithdrawal]) ->
     )
 
 
-def is_fully_withdrawn(withdrawals: Sequence[ConsentWithdrawal]) -> bool:
-    return any(not any(w.scope.get(k) for k in ("recipients", "purposes", "categories"))
-               for w in withdrawals)
+def decision_facts(pairs: Sequence[ConsentHistory]) -> list[ConsentFacts]:
+    """The consents the access decision may rely on: current versions that grant something.
+
+    A refusal is recorded for the claimant's benefit and the IG record; it is not a lawful basis
+    for anything and, being neutral, it does not block what another consent allows.
+    """
+    superseded = {c.supersedes_id for c, _ in pairs if c.supersedes_id}
+    return [consent_facts(c, ws) for c, ws in pairs
+            if c.id not in superseded and c.decision == "granted"]
+
+
+def is_fully_withdrawn(consent: Consent, withdrawals: Sequence[ConsentWithdrawal]) -> bool:
+    """Withdrawn in full, at once or by partial withdrawals that together cover one dimension."""
+    removed: dict[str, set[str]] = {k: set() for k in SCOPE_KEYS}
+    for w in withdrawals:
+        named = [k for k in SCOPE_KEYS if w.scope.get(k)]
+        if not named:
+            return True
+        if len(named) == 1:  # a scope naming one dimension removes those values entirely
+            removed[named[0]] |= set(w.scope[named[0]])
+    return (set(consent.recipients) <= removed["recipients"]
+            or set(consent.purposes) <= removed["purposes"]
+            or set(consent.categories) <= removed["categories"])
 
 
 def status_of(
@@ -59,7 +75,9 @@ def status_of(
 ) -> str:
     if superseded:
         return "superseded"
-    if is_fully_withdrawn(withdrawals):
+    if consent.decision == "refused":
+        return "refused"
+    if is_fully_withdrawn(consent, withdrawals):
         return "withdrawn"
     if now >= consent.expires_at:
         return "expired"
@@ -70,8 +88,39 @@ def status_of(
     return "active"
 
 
-def _not_in(values: list[str], allowed: Sequence[str] | frozenset[str] | set[str]) -> list[str]:
-    return sorted(v for v in values if v not in allowed)
+def superseded_ids(pairs: Sequence[ConsentHistory]) -> set[uuid.UUID]:
+    return {c.supersedes_id for c, _ in pairs if c.supersedes_id}
+
+
+def with_status(pairs: Sequence[ConsentHistory], now: datetime) -> list[
+        tuple[Consent, list[ConsentWithdrawal], str]]:
+    superseded = superseded_ids(pairs)
+    return [(c, ws, status_of(c, ws, now, c.id in superseded)) for c, ws in pairs]
+
+
+def situation(*, jurisdiction: str, age: int | None, pairs: Sequence[ConsentHistory],
+              now: datetime) -> rules.SubjectSituation:
+    """The claimant's circumstances the consent rules depend on."""
+    superseded = superseded_ids(pairs)
+    refused = any(
+        c.decision == "refused" and c.given_by_type == "self" and c.id not in superseded
+        and now < c.expires_at and (c.competence or {}).get("competent")
+        for c, _ in pairs
+    )
+    return rules.SubjectSituation(jurisdiction=jurisdiction, age=age,
+                                  competent_child_refused=refused)
+
+
+def _check_supersedes(data: dict[str, Any], subject_id: uuid.UUID,
+                      pairs: Sequence[ConsentHistory]) -> None:
+    target = data.get("supersedes")
+    if target is None:
+        return
+    if target not in {c.id for c, _ in pairs}:
+        raise ValidationError({"supersedes": ["Not a consent of this claimant."]})
+    if target in superseded_ids(pairs):
+        raise ConflictError("That consent has already been superseded by a newer version.",
+                            errors={"supersedes": ["Already superseded."]})
 
 
 def record_consent(
@@ -81,101 +130,52 @@ def record_consent(
     principal: Principal,
     form: ConsentForm,
     protocols: ProtocolSet,
+    subject: rules.SubjectSituation,
+    history: Sequence[ConsentHistory],
     data: dict[str, Any],
     now: datetime,
 ) -> Consent:
-    """Validate the choices against the form and protocols, then add an immutable record."""
-    errors: dict[str, list[str]] = {}
-    recipients, purposes = list(data["recipients"]), list(data["purposes"])
-    categories = list(data["categories"])
-    excluded = list(data.get("excluded_categories") or [])
-    language = data["language"]
-    if language not in form.languages:
-        errors["language"] = [f"Form {form.id} v{form.version} has no {language!r} text."]
-    if bad := _not_in(recipients, form.recipients):
-        errors["recipients"] = [f"Not a named recipient on this form: {', '.join(bad)}."]
-    if bad := _not_in(purposes, form.purposes):
-        errors["purposes"] = [f"Not a purpose on this form: {', '.join(bad)}."]
-    if bad := _not_in(categories, form.categories):
-        errors["categories"] = [f"Not a category on this form: {', '.join(bad)}."]
-    if overlap := sorted(set(categories) & set(excluded)):
-        errors["excluded_categories"] = [f"Both included and excluded: {', '.join(overlap)}."]
-    sensitive = [c for c in categories if protocols.is_sensitive(c)]
-    statement = (data.get("explicit_statement") or "").strip()
-    if sensitive and not statement:
-        errors["explicit_statement"] = [
-            f"Explicit consent is required for special or criminal categories: "
-            f"{', '.join(sensitive)}."
-        ]
-    given_by = data["given_by"]
-    proxy_limit = PROXY_CATEGORY_LIMITS.get(given_by["type"])
-    if proxy_limit is not None and (bad := _not_in(categories, proxy_limit)):
-        errors["given_by.type"] = [
-            f"A {given_by['type']} cannot consent to these categories: {', '.join(bad)}."
-        ]
-    if given_by["type"] != "self" and not given_by.get("authority_ref"):
-        errors["given_by.authority_ref"] = [
-            "Required when someone consents on the claimant's behalf."
-        ]
-    valid_from = data.get("valid_from") or now
-    expires_at = data["expires_at"]
-    if expires_at <= valid_from:
-        errors["expires_at"] = ["Must be after valid_from."]
-    elif expires_at - valid_from > timedelta(days=form.max_duration_days):
-        errors["expires_at"] = [f"No more than {form.max_duration_days} days on this form."]
-    else:
-        limit = _max_flow_days(protocols, recipients, purposes, categories)
-        if limit is not None and expires_at - valid_from > timedelta(days=limit):
-            errors["expires_at"] = [f"The protocol allows at most {limit} days for these choices."]
-    if valid_from < now - timedelta(days=1):
-        errors["valid_from"] = ["Cannot be back-dated."]
+    """Validate the choices against the form, protocols and the claimant's situation, then add
+    an immutable record. Nothing is written unless every rule holds."""
+    errors = rules.validate_consent(data, form, protocols, subject, now)
     if errors:
         raise ValidationError(errors)
-    verified = not (data["method"] in VERBAL_METHODS and not data.get("evidence_ref"))
+    if conflict := rules.conflicts(data, subject):
+        raise ConflictError(next(iter(conflict.values()))[0], errors=conflict)
+    _check_supersedes(data, subject_id, history)
+    given_by = data["given_by"]
+    statement = (data.get("explicit_statement") or "").strip()
     consent = Consent(
         subject_id=subject_id,
+        decision=data.get("decision", "granted"),
         supersedes_id=data.get("supersedes"),
         given_by_type=given_by["type"],
         given_by_name=given_by.get("name"),
         authority_ref=given_by.get("authority_ref"),
-        recipients=sorted(set(recipients)),
-        purposes=sorted(set(purposes)),
-        categories=sorted(set(categories)),
-        excluded_categories=sorted(set(excluded)),
+        capacity=rules.capacity_record(data),
+        competence=rules.competence_record(data, subject),
+        recipients=sorted(set(data["recipients"])),
+        purposes=sorted(set(data["purposes"])),
+        categories=sorted(set(data["categories"])),
+        excluded_categories=sorted(set(data.get("excluded_categories") or [])),
         explicit_statement=statement or None,
         form_id=form.id,
         form_version=form.version,
-        language=language,
-        text_hash=form.text_hash(language),
+        language=data["language"],
+        text_hash=form.text_hash(data["language"]),
         method=data["method"],
         evidence_ref=data.get("evidence_ref"),
-        verified=verified,
+        verified=rules.is_verified(data["method"], data.get("evidence_ref")),
         captured_by=principal.actor_uuid,
         captured_org=principal.org,
         captured_at=now,
-        valid_from=valid_from,
-        expires_at=expires_at,
+        valid_from=data.get("valid_from") or now,
+        expires_at=data["expires_at"],
+        expiry_rule=data.get("expiry_rule") or "fixed_date",
     )
     session.add(consent)
     session.flush()
     return consent
-
-
-
-def _max_flow_days(
-    protocols: ProtocolSet, recipients: list[str], purposes: list[str], categories: list[str]
-) -> int | None:
-    """The tightest `max_consent_days` of any flow these choices would rely on."""
-    limits = [
-        f.max_consent_days
-        for p in protocols.protocols
-        for f in p.flows
-        if f.max_consent_days
-        and f.to_orgs & set(recipients)
-        and f.purposes & set(purposes)
-        and f.categories & set(categories)
-    ]
-    return min(limits) if limits else None
 
 
 def get_consent(session: Session, consent_id: uuid.UUID) -> Consent:
@@ -190,19 +190,24 @@ def withdraw(
     *,
     consent: Consent,
     withdrawals: Sequence[ConsentWithdrawal],
+    superseded: bool,
     principal: Principal,
     channel: str,
     scope: dict[str, list[str]] | None,
     reason: str | None,
     now: datetime,
 ) -> ConsentWithdrawal:
-    if is_fully_withdrawn(withdrawals):
+    """Append a withdrawal: no scope withdraws everything, a scope removes exactly that."""
+    if consent.decision == "refused":
+        raise ConflictError("A refusal grants nothing to withdraw; record a new consent instead.")
+    if superseded:
+        raise ConflictError("This consent was superseded; withdraw the current version.")
+    if is_fully_withdrawn(consent, withdrawals):
         raise ConflictError("This consent has already been withdrawn in full.")
     scope = {k: sorted(set(v)) for k, v in (scope or {}).items() if v}
     errors: dict[str, list[str]] = {}
-    for key, held in (("recipients", consent.recipients), ("purposes", consent.purposes),
-                      ("categories", consent.categories)):
-        if bad := _not_in(scope.get(key, []), held):
+    for key in SCOPE_KEYS:
+        if bad := rules._not_in(scope.get(key, []), getattr(consent, key)):
             errors[f"scope.{key}"] = [f"Not part of this consent: {', '.join(bad)}."]
     if errors:
         raise ValidationError(errors)
@@ -218,3 +223,59 @@ def withdraw(
     session.add(withdrawal)
     session.flush()
     return withdrawal
+
+
+def notify_withdrawal(session: Session, *, consent: Consent, withdrawal: ConsentWithdrawal,
+                      fully_withdrawn: bool) -> list[Notification]:
+    """Tell each recipient organisation whose access the withdrawal narrows (not the recorder,
+    who already knows). The notice names the claimant by id and the scope, nothing else."""
+    affected = withdrawal.scope.get("recipients") or consent.recipients
+    notices = [
+        Notification(org_id=org, type="consent_withdrawn", subject_id=consent.subject_id,
+                     consent_id=consent.id, created_at=withdrawal.withdrawn_at,
+                     details={"scope": withdrawal.scope, "full": fully_withdrawn,
+                              "channel": withdrawal.channel})
+        for org in sorted(set(affected)) if org != withdrawal.recorded_org
+    ]
+    session.add_all(notices)
+    session.flush()
+    return notices
+
+
+def notifications_for(session: Session, *, org: str, limit: int = 200) -> list[Notification]:
+    return list(session.scalars(
+        select(Notification).where(Notification.org_id == org)
+        .order_by(Notification.created_at.desc(), Notification.id).limit(limit)
+    ))
+
+
+def expiring(session: Session, *, now: datetime, days: int, lead_org: str | None) -> list[
+        tuple[Consent, list[ConsentWithdrawal], str, str]]:
+    """Current, granted consents that end within `days`, for the case owner (lead org) to renew.
+    Returns (consent, withdrawals, status, lead org)."""
+    query = (
+        select(Consent, Subject.lead_org_id)
+        .join(Subject, Subject.id == Consent.subject_id)
+        .where(Consent.decision == "granted", Consent.expires_at > now,
+               Consent.expires_at <= now + timedelta(days=days), Subject.dek_wrapped.is_not(None))
+        .order_by(Consent.expires_at)
+    )
+    if lead_org is not None:
+        query = query.where(Subject.lead_org_id == lead_org)
+    rows = session.execute(query).all()
+    if not rows:
+        return []
+    ids = [c.id for c, _ in rows]
+    newer = set(session.scalars(select(Consent.supersedes_id).where(
+        Consent.supersedes_id.in_(ids))))
+    withdrawals: dict[uuid.UUID, list[ConsentWithdrawal]] = {i: [] for i in ids}
+    for w in session.scalars(select(ConsentWithdrawal).where(ConsentWithdrawal.consent_id.in_(ids))
+                             .order_by(ConsentWithdrawal.withdrawn_at)):
+        withdrawals[w.consent_id].append(w)
+    out = []
+    for consent, lead in rows:
+        ws = withdrawals[consent.id]
+        if consent.id in newer or is_fully_withdrawn(consent, ws):
+            continue
+        out.append((consent, ws, status_of(consent, ws, now, False), lead))
+    return out

@@ -4,7 +4,8 @@ from typing import Any
 
 from marshmallow import fields, validate
 
-from caseshare.schemas.common import CODE, StrictSchema
+from caseshare.consent.rules import EXPIRY_RULES
+from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema
 
 GIVEN_BY_TYPES = ["self", "dwp_appointee", "lpa_property_financial", "lpa_health_welfare",
                   "deputy", "parental_responsibility"]
@@ -22,11 +23,32 @@ class GivenBy(StrictSchema):
     authority_ref = fields.String(validate=validate.Length(1, 200))
 
 
+class Capacity(StrictSchema):
+    """A Mental Capacity Act assessment for the decision to share."""
+
+    lacks_capacity = fields.Boolean(required=True)
+    assessed_by = fields.String(required=True, validate=validate.Length(1, 200))
+    assessed_on = fields.Date(required=True)
+
+
+class Competence(StrictSchema):
+    """A child's competence (Gillick) assessment for consenting themselves."""
+
+    competent = fields.Boolean(required=True)
+    assessed_by = fields.String(required=True, validate=validate.Length(1, 200))
+    assessed_on = fields.Date(required=True)
+
+
 class ConsentCreate(StrictSchema):
     form_id = fields.String(required=True, validate=CODE)
     form_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     language = fields.String(required=True, validate=validate.OneOf(["en", "cy"]))
     given_by = fields.Nested(GivenBy, required=True)
+    decision = fields.String(load_default="granted",
+                             validate=validate.OneOf(["granted", "refused"]))
+    capacity = fields.Nested(Capacity)
+    competence = fields.Nested(Competence)
+    supersedes = fields.UUID()
     recipients = codes(required=True, validate=validate.Length(min=1))
     purposes = codes(required=True, validate=validate.Length(min=1))
     categories = codes(required=True, validate=validate.Length(min=1))
@@ -36,6 +58,7 @@ class ConsentCreate(StrictSchema):
     evidence_ref = fields.String(validate=validate.Length(1, 200))
     valid_from = fields.AwareDateTime()
     expires_at = fields.AwareDateTime(required=True)
+    expiry_rule = fields.String(load_default="fixed_date", validate=validate.OneOf(EXPIRY_RULES))
 
 
 class WithdrawalScope(StrictSchema):
@@ -60,8 +83,11 @@ class ConsentOut(StrictSchema):
     id = fields.UUID()
     subject_id = fields.UUID()
     status = fields.String()
+    decision = fields.String()
     supersedes = fields.UUID(allow_none=True)
     given_by = fields.Dict()
+    capacity = fields.Dict(allow_none=True)
+    competence = fields.Dict(allow_none=True)
     recipients = fields.List(fields.String())
     purposes = fields.List(fields.String())
     categories = fields.List(fields.String())
@@ -77,6 +103,7 @@ class ConsentOut(StrictSchema):
     captured_at = fields.AwareDateTime()
     valid_from = fields.AwareDateTime()
     expires_at = fields.AwareDateTime()
+    expiry_rule = fields.String()
     withdrawals = fields.List(fields.Nested(WithdrawalOut))
 
 
@@ -104,3 +131,30 @@ class FormOut(StrictSchema):
     text = fields.String()
     text_hash = fields.String()
     options = fields.Dict()
+
+
+class NotificationOut(StrictSchema):
+    id = fields.UUID()
+    type = fields.String()
+    subject_id = fields.UUID()
+    consent_id = fields.UUID(allow_none=True)
+    created_at = fields.AwareDateTime()
+    details = fields.Dict()
+
+
+class NotificationList(StrictSchema):
+    items = fields.List(fields.Nested(NotificationOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ExpiringQuery(PurposeQuery):
+    days = fields.Integer(load_default=30, validate=validate.Range(1, 365))
+
+
+class ExpiringOut(ConsentOut):
+    lead_org = fields.String()
+
+
+class ExpiringList(StrictSchema):
+    items = fields.List(fields.Nested(ExpiringOut))
+    next_cursor = fields.String(allow_none=True)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from caseshare.access.decision import ConsentFacts, Principal, SubjectFacts
 from caseshare.consent.models import Consent, ConsentWithdrawal
-from caseshare.consent.service import consent_facts
+from caseshare.consent.service import decision_facts
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.crypto.sealing import FieldRef, blind_index, new_data_key, open_sealed, seal
 from caseshare.errors import CaseshareError, NotFoundError
@@ -125,9 +125,7 @@ def subject_consents(
 
 def subject_facts(session: Session, subject: Subject) -> SubjectFacts:
     """Everything the decision needs to know about this subject, read in one place."""
-    pairs = subject_consents(session, subject.id)
-    superseded = {c.supersedes_id for c, _ in pairs if c.supersedes_id}
-    facts: list[ConsentFacts] = [consent_facts(c, ws) for c, ws in pairs if c.id not in superseded]
+    facts: list[ConsentFacts] = decision_facts(subject_consents(session, subject.id))
     return SubjectFacts(
         subject_id=subject.id,
         case_orgs=case_orgs(session, subject.id),

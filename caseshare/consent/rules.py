@@ -1,0 +1,262 @@
+"""The rules a consent must meet before it is recorded: pure functions, no I/O, no clock.
+
+Each rule names the request field it is about, so the claimant-facing screen can point at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from caseshare.consent.forms import ConsentForm
+from caseshare.policy.models import ProtocolSet
+
+Errors = dict[str, list[str]]
+
+# Methods where nothing but the recorder's word shows consent was given, unless evidence (a call
+# recording reference, a note countersigned by an interpreter...) is attached.
+VERBAL_METHODS = frozenset({"verbal_in_person", "verbal_phone"})
+
+# UC appointees act for the claimant in benefit matters only: never treatment or health records.
+APPOINTEE_CATEGORIES = frozenset({"identity", "contact", "benefit_claim", "finances",
+                                  "employment", "housing_tenancy"})
+# Property and financial attorneys: money and property (rent is a property matter), plus the
+# identity and contact details needed to act at all.
+FINANCIAL_CATEGORIES = frozenset({"identity", "contact", "benefit_claim", "finances",
+                                  "housing_tenancy"})
+PROXY_CATEGORY_LIMITS: dict[str, frozenset[str]] = {
+    "dwp_appointee": APPOINTEE_CATEGORIES,
+    "lpa_property_financial": FINANCIAL_CATEGORIES,
+}
+ADULT_AGE = 18
+# Data Protection Act 2018 s.208: in Scotland a child of 12 or over is presumed to be of
+# sufficient age and maturity to exercise their data protection rights, unless shown otherwise.
+SCOTLAND_PRESUMPTION_AGE = 12
+EXPIRY_RULES = ("fixed_date", "assessment_period_end", "case_closed")
+# UC assessment periods are monthly: "end of the next assessment period" is at most two away.
+ASSESSMENT_PERIOD_MAX_DAYS = 62
+
+
+@dataclass(frozen=True)
+class SubjectSituation:
+    """What the rules need to know about the claimant (read by the use case, not here)."""
+
+    jurisdiction: str
+    age: int | None  # whole years at the time of consent; None if not known
+    # A competent child's own refusal is on record (not superseded, not expired).
+    competent_child_refused: bool = False
+
+    @property
+    def is_child(self) -> bool:
+        return self.age is not None and self.age < ADULT_AGE
+
+    @property
+    def presumed_competent(self) -> bool:
+        return (self.jurisdiction == "scotland" and self.age is not None
+                and self.age >= SCOTLAND_PRESUMPTION_AGE)
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def is_verified(method: str, evidence_ref: str | None) -> bool:
+    return not (method in VERBAL_METHODS and not evidence_ref)
+
+
+def _not_in(values: Iterable[str], allowed: Iterable[str]) -> list[str]:
+    allowed = set(allowed)
+    return sorted({v for v in values if v not in allowed})
+
+
+def _duplicates(values: list[str]) -> list[str]:
+    return sorted({v for v in values if values.count(v) > 1})
+
+
+def check_choices(data: dict[str, Any], form: ConsentForm, protocols: ProtocolSet) -> Errors:
+    """Every option is positively chosen from the form; recipients are named protocol parties."""
+    errors: Errors = {}
+    if data["language"] not in form.languages:
+        errors["language"] = [f"Form {form.id} v{form.version} has no {data['language']!r} text."]
+    recipients = list(data["recipients"])
+    not_party = _not_in(recipients, protocols.by_party)
+    not_on_form = _not_in(recipients, form.recipients)
+    if not_party:
+        errors["recipients"] = [
+            f"Every recipient must be a named organisation that is party to an information "
+            f"sharing protocol: {', '.join(not_party)} is not."
+        ]
+    elif not_on_form:
+        errors["recipients"] = [f"Not a named recipient on this form: {', '.join(not_on_form)}."]
+    for key, label, offered in (("purposes", "purpose", form.purposes),
+                                ("categories", "category", form.categories),
+                                ("excluded_categories", "category", form.categories)):
+        if bad := _not_in(data.get(key) or [], offered):
+            errors[key] = [f"Not a {label} on this form: {', '.join(bad)}."]
+    for key in ("recipients", "purposes", "categories"):
+        if key not in errors and (dup := _duplicates(list(data[key]))):
+            errors[key] = [f"Chosen more than once: {', '.join(dup)}."]
+    overlap = sorted(set(data["categories"]) & set(data.get("excluded_categories") or []))
+    if overlap and "excluded_categories" not in errors:
+        errors["excluded_categories"] = [f"Both included and excluded: {', '.join(overlap)}."]
+    return errors
+
+
+def check_explicit(data: dict[str, Any], protocols: ProtocolSet) -> Errors:
+    """Special category and criminal offence data need explicit, verifiable consent."""
+    if data.get("decision", "granted") != "granted":
+        return {}
+    sensitive = sorted(c for c in data["categories"] if protocols.is_sensitive(c))
+    if not sensitive:
+        return {}
+    errors: Errors = {}
+    if not (data.get("explicit_statement") or "").strip():
+        errors["explicit_statement"] = [
+            f"Explicit consent is required for special or criminal categories: "
+            f"{', '.join(sensitive)}."
+        ]
+    if not is_verified(data["method"], data.get("evidence_ref")):
+        errors["evidence_ref"] = [
+            f"A verbal consent without evidence is unverified and cannot cover special or "
+            f"criminal categories: {', '.join(sensitive)}."
+        ]
+    return errors
+
+
+def _assessed_on_errors(field: str, assessment: dict[str, Any], today: date) -> Errors:
+    if assessment.get("assessed_on") and assessment["assessed_on"] > today:
+        return {f"{field}.assessed_on": ["Cannot be in the future."]}
+    return {}
+
+
+def check_authority(data: dict[str, Any], subject: SubjectSituation, now: datetime) -> Errors:
+    """Who may consent: the claimant, or a proxy within the limits of their authority."""
+    given_by = data["given_by"]
+    kind = given_by["type"]
+    categories = list(data["categories"])
+    capacity = data.get("capacity")
+    errors: Errors = {}
+    if kind != "self" and not given_by.get("authority_ref"):
+        errors["given_by.authority_ref"] = [
+            "Required when someone consents on the claimant's behalf (appointeeship, LPA or "
+            "court order reference, or the basis of parental responsibility)."
+        ]
+    if capacity is not None:
+        errors |= _assessed_on_errors("capacity", capacity, now.date())
+    limit = PROXY_CATEGORY_LIMITS.get(kind)
+    if limit is not None and (bad := _not_in(categories, limit)):
+        errors["given_by.type"] = [
+            f"A {kind} cannot consent to these categories: {', '.join(bad)}."
+        ]
+    if kind == "self" and capacity is not None and capacity.get("lacks_capacity"):
+        errors["capacity.lacks_capacity"] = [
+            "A claimant assessed as lacking capacity for this decision cannot consent "
+            "themselves; an attorney or deputy must."
+        ]
+    if kind == "lpa_health_welfare":
+        if capacity is None:
+            errors["capacity"] = [
+                "A health and welfare attorney may act only where the claimant lacks capacity "
+                "for this decision: record the capacity assessment."
+            ]
+        elif not capacity.get("lacks_capacity"):
+            errors["capacity.lacks_capacity"] = [
+                "The claimant has capacity for this decision, so they decide, not their health "
+                "and welfare attorney."
+            ]
+    if kind == "parental_responsibility" and not subject.is_child:
+        errors["given_by.type"] = ["Parental responsibility applies only to a child under 18."]
+    if kind == "self" and subject.is_child:
+        errors |= _check_child_competence(data.get("competence"), subject, now.date())
+    return errors
+
+
+def _check_child_competence(competence: dict[str, Any] | None, subject: SubjectSituation,
+                            today: date) -> Errors:
+    if competence is None:
+        if subject.presumed_competent:
+            return {}
+        return {"competence": [
+            "A child's own consent needs a recorded competence assessment (in Scotland a child "
+            "of 12 or over is presumed competent)."]}
+    if not competence.get("competent"):
+        return {"competence.competent": [
+            "The child was assessed as not competent for this decision; a person with parental "
+            "responsibility must decide."]}
+    return _assessed_on_errors("competence", competence, today)
+
+
+def competence_record(data: dict[str, Any], subject: SubjectSituation) -> dict[str, Any] | None:
+    """What to store about a child's competence: the assessment, or the Scotland presumption."""
+    if data["given_by"]["type"] != "self" or not subject.is_child:
+        return None
+    competence = data.get("competence")
+    if competence is None:
+        return {"competent": True, "presumed": True, "basis": "DPA 2018 s.208 (Scotland, 12+)"}
+    return {**_jsonable(competence), "presumed": False}
+
+
+def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in value.items()}
+
+
+def capacity_record(data: dict[str, Any]) -> dict[str, Any] | None:
+    capacity = data.get("capacity")
+    return _jsonable(capacity) if capacity is not None else None
+
+
+def max_flow_days(protocols: ProtocolSet, recipients: Iterable[str], purposes: Iterable[str],
+                  categories: Iterable[str]) -> int | None:
+    """The tightest `max_consent_days` of any flow these choices would rely on."""
+    recipients, purposes, categories = set(recipients), set(purposes), set(categories)
+    limits = [
+        f.max_consent_days
+        for p in protocols.protocols
+        for f in p.flows
+        if f.max_consent_days
+        and f.to_orgs & recipients and f.purposes & purposes and f.categories & categories
+    ]
+    return min(limits) if limits else None
+
+
+def check_period(data: dict[str, Any], form: ConsentForm, protocols: ProtocolSet,
+                 now: datetime) -> Errors:
+    """Every consent expires, never later than the form and the protocol allow."""
+    valid_from: datetime = data.get("valid_from") or now
+    expires_at: datetime = data["expires_at"]
+    rule = data.get("expiry_rule") or "fixed_date"
+    errors: Errors = {}
+    if valid_from < now - timedelta(days=1):
+        errors["valid_from"] = ["Cannot be back-dated."]
+    period = expires_at - valid_from
+    protocol_days = max_flow_days(protocols, data["recipients"], data["purposes"],
+                                  data["categories"])
+    if expires_at <= valid_from:
+        errors["expires_at"] = ["Must be after valid_from."]
+    elif period > timedelta(days=form.max_duration_days):
+        errors["expires_at"] = [f"No more than {form.max_duration_days} days on this form."]
+    elif protocol_days is not None and period > timedelta(days=protocol_days):
+        errors["expires_at"] = [
+            f"The protocol allows at most {protocol_days} days of consent for these choices."
+        ]
+    elif rule == "assessment_period_end" and period > timedelta(days=ASSESSMENT_PERIOD_MAX_DAYS):
+        errors["expires_at"] = [
+            "The end of the next assessment period is at most two months away."
+        ]
+    return errors
+
+
+def validate_consent(data: dict[str, Any], form: ConsentForm, protocols: ProtocolSet,
+                     subject: SubjectSituation, now: datetime) -> Errors:
+    """All the 422 rules; the 409 ones (state conflicts) are `conflicts`."""
+    return (check_choices(data, form, protocols) | check_explicit(data, protocols)
+            | check_authority(data, subject, now) | check_period(data, form, protocols, now))
+
+
+def conflicts(data: dict[str, Any], subject: SubjectSituation) -> Errors:
+    if data["given_by"]["type"] == "parental_responsibility" and subject.competent_child_refused:
+        return {"given_by.type": [
+            "The child is competent and has refused; a parent cannot override that refusal."]}
+    return {}
