@@ -1,7 +1,7 @@
 """consent lifecycle: refusals, capacity and competence, expiry rule, notifications
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0007
 Create Date: 2026-11-23 03:12:58
 """
 from alembic import op
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 import caseshare.db
 
 revision = '0004'
-down_revision = '0001'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
