@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from caseshare.access.decision import Principal
-from caseshare.case_plan.models import SEALED_ENTRY_FIELDS, CasePlan, PlanEntry
+from caseshare.case_plan.models import SEALED_ENTRY_FIELDS, CasePlan, PlanEntry, PlanEntryVersion
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.errors import ConflictError, NotFoundError
 
@@ -88,6 +90,7 @@ def add_entry(
     _seal_fields(entry, data_key, values)
     session.add(entry)
     session.flush()
+    _record_version(session, entry, principal, purpose, "create", sorted(values), now)
     return entry
 
 
@@ -101,7 +104,13 @@ def update_entry(
     changes: dict[str, Any],
     now: datetime,
 ) -> PlanEntry:
-    """Apply changes; the version column makes a concurrent update fail instead of overwrite."""
+    """Apply changes; the version column makes a concurrent update fail instead of overwrite.
+
+    A write that lost a race (another session saved the same version first) is a
+    ConflictError, whichever way the engine reports it: SQLAlchemy's StaleDataError when the
+    versioned UPDATE matched no row (PostgreSQL), or SQLite refusing to upgrade a read snapshot
+    that another writer has since overtaken.
+    """
     for name in ("status", "due_on", "owner_org"):
         if name in changes:
             setattr(entry, name, changes[name])
@@ -109,8 +118,71 @@ def update_entry(
     entry.updated_at = now
     entry.updated_by = principal.actor_uuid
     entry.updated_purpose = purpose
-    session.flush()
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        session.rollback()
+        raise EditConflictError() from exc
+    except OperationalError as exc:
+        if not _is_sqlite_snapshot_conflict(exc):
+            raise
+        session.rollback()
+        raise EditConflictError() from exc
+    _record_version(session, entry, principal, purpose, "update", sorted(changes), now)
     return entry
+
+
+class EditConflictError(ConflictError):
+    def __init__(self) -> None:
+        super().__init__("Another change to this entry was saved at the same moment; "
+                         "reload it and apply your change again.")
+
+
+def _is_sqlite_snapshot_conflict(exc: OperationalError) -> bool:
+    # SQLITE_BUSY_SNAPSHOT / SQLITE_BUSY: a transaction that read before another writer
+    # committed may not write (WAL snapshot isolation); nothing was written.
+    return "database is locked" in str(exc.orig)
+
+
+def _record_version(session: Session, entry: PlanEntry, principal: Principal, purpose: str,
+                    action: str, fields: list[str], now: datetime) -> None:
+    session.add(PlanEntryVersion(
+        entry_id=entry.id, subject_id=entry.subject_id, version=entry.version, action=action,
+        changed_fields=fields, category=entry.category, owner_org=entry.owner_org,
+        status=entry.status, due_on=entry.due_on, title=entry.title, detail=entry.detail,
+        owner_name=entry.owner_name, changed_at=now, changed_by=principal.actor_uuid,
+        changed_org=principal.org, purpose=purpose,
+    ))
+    session.flush()
+
+
+def entry_history(session: Session, entry: PlanEntry) -> list[PlanEntryVersion]:
+    """Every recorded state of the entry, newest first."""
+    return list(session.scalars(
+        select(PlanEntryVersion).where(PlanEntryVersion.entry_id == entry.id)
+        .order_by(PlanEntryVersion.version.desc())
+    ))
+
+
+def open_version(entry: PlanEntry, version: PlanEntryVersion, data_key: bytes) -> dict[str, Any]:
+    opened: dict[str, Any] = {
+        "version": version.version,
+        "action": version.action,
+        "changed_fields": version.changed_fields,
+        "changed_at": version.changed_at,
+        "changed_by": version.changed_by,
+        "changed_org": version.changed_org,
+        "purpose": version.purpose,
+        "category": version.category,
+        "owner_org": version.owner_org,
+        "status": version.status,
+        "due_on": version.due_on,
+    }
+    for name in SEALED_ENTRY_FIELDS:
+        sealed = getattr(version, name)
+        opened[name] = None if sealed is None else open_sealed(data_key, entry_ref(entry, name),
+                                                               sealed)
+    return opened
 
 
 def _seal_fields(entry: PlanEntry, data_key: bytes, values: dict[str, Any]) -> None:

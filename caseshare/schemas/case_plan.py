@@ -74,3 +74,25 @@ class ExplainOut(StrictSchema):
     consent_id = fields.UUID(allow_none=True)
     override_id = fields.UUID(allow_none=True)
     audit_id = fields.String()
+
+
+class EntryVersionOut(StrictSchema):
+    version = fields.Integer()
+    action = fields.String()
+    changed_fields = fields.List(fields.String())
+    changed_at = fields.AwareDateTime()
+    changed_by = fields.UUID()
+    changed_org = fields.String()
+    purpose = fields.String()
+    category = fields.String()
+    owner_org = fields.String()
+    status = fields.String()
+    due_on = fields.Date(allow_none=True)
+    title = fields.String()
+    detail = fields.String(allow_none=True)
+    owner_name = fields.String(allow_none=True)
+
+
+class HistoryOut(StrictSchema):
+    items = fields.List(fields.Nested(EntryVersionOut))
+    next_cursor = fields.String(allow_none=True)
