@@ -1,12 +1,18 @@
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from datetime import date
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
 from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema, WithheldSchema
 
 KINDS = ["goal", "action", "note"]
 STATUSES = ["open", "in_progress", "done", "cancelled"]
+# A due date outside this window is a typing slip, not a plan.
+DUE_ON = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31),
+                        error="Must be a date between 2000-01-01 and 2100-12-31.")
 
 
 class EntryIn(StrictSchema):
@@ -16,7 +22,7 @@ class EntryIn(StrictSchema):
     detail = fields.String(validate=validate.Length(max=4000))
     owner_org = fields.String(validate=CODE)
     owner_name = fields.String(validate=validate.Length(1, 200))
-    due_on = fields.Date()
+    due_on = fields.Date(validate=DUE_ON)
     status = fields.String(validate=validate.OneOf(STATUSES))
 
 
@@ -25,8 +31,13 @@ class EntryPatch(StrictSchema):
     detail = fields.String(allow_none=True, validate=validate.Length(max=4000))
     owner_org = fields.String(validate=CODE)
     owner_name = fields.String(allow_none=True, validate=validate.Length(1, 200))
-    due_on = fields.Date(allow_none=True)
+    due_on = fields.Date(allow_none=True, validate=DUE_ON)
     status = fields.String(validate=validate.OneOf(STATUSES))
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_kw: Any) -> None:
+        if not data:
+            raise ValidationError("Nothing to change.", "body")
 
 
 class PlanCreate(StrictSchema):
