@@ -26,6 +26,7 @@ class KeyProvider(Protocol):
     def blind_index_key(self) -> bytes: ...
     def rotate(self) -> int: ...
     def versions(self) -> list[int]: ...
+    def retire(self, version: int) -> None: ...
 
 
 @dataclass
@@ -104,6 +105,19 @@ class LocalKeyring:
         content["current"] = version
         _write_private(self.path, json.dumps(content, indent=2))
         return version
+
+
+    def retire(self, version: int) -> None:
+        """Destroy an old key-encryption key. Callers check first that nothing uses it."""
+        content = self._load()
+        keks = content["keks"]
+        assert isinstance(keks, dict)
+        if version == content.get("current"):
+            raise ValueError("The current key-encryption key cannot be retired.")
+        if str(version) not in keks:
+            raise KeyUnavailableError(f"Key-encryption key version {version} is not available.")
+        del keks[str(version)]
+        _write_private(self.path, json.dumps(content, indent=2))
 
 
 def _b64(data: bytes) -> str:
