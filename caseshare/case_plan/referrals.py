@@ -106,6 +106,11 @@ def suspend(referral: Referral, *, reasons: list[str], now: datetime) -> None:
     referral.suspended_reasons = sorted(set(reasons))
 
 
+def open_referrals_of(session: Session, subject_id: uuid.UUID) -> list[Referral]:
+    return list(session.scalars(select(Referral).where(Referral.subject_id == subject_id,
+                                                       Referral.status == "open")))
+
+
 def inbox(session: Session, *, org: str, status: str | None, limit: int,
           cursor: str | None) -> tuple[list[Referral], str | None]:
     """Referrals addressed to `org`, oldest first, keyset-paginated on (created_at, id)."""
