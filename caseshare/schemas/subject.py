@@ -7,7 +7,8 @@ from marshmallow import fields, validate
 from caseshare.schemas.common import PurposeQuery, StrictSchema, WithheldSchema
 
 NINO = validate.Regexp(
-    r"^\s*[A-CEGHJ-PR-TW-Z]{2}\s*\d{2}\s*\d{2}\s*\d{2}\s*[A-D]\s*$",
+    # QQ is never issued: HMRC uses it for specimen numbers, as the demo data does.
+    r"^\s*(?:QQ|[A-CEGHJ-PR-TW-Z]{2})\s*\d{2}\s*\d{2}\s*\d{2}\s*[A-D]\s*$",
     flags=re.IGNORECASE,  # staff type it as they hear it; the blind index normalises case
     error="Not a valid National Insurance number.",
 )

@@ -16,7 +16,7 @@ from caseshare.runtime import Runtime
 from caseshare.subjects.models import Subject
 from tests.api.case_helpers import consent, refer, register
 from tests.audit_helpers import events
-from tests.conftest import COACH, IG, KEY_WORKER, Clock
+from tests.conftest import COACH, IG, KEY_WORKER, Clock, Demo
 
 JCP_IG = "morgan.ellis@jcp-derby.example"
 
@@ -150,3 +150,10 @@ def test_erasure_shreds_the_key_leaves_a_tombstone_and_later_reads_say_erased(
     verified = runner.invoke(args=["caseshare", "audit", "verify"])
     assert verified.exit_code == 0, verified.output
     assert verified.output.startswith("OK:")
+
+
+def test_demo_claimant_is_found_by_the_specimen_nino_from_the_readme(
+    client: FlaskClient, auth: Any, demo: Demo
+) -> None:
+    assert _find(client, auth(COACH), "QQ123456C") == [str(demo.lee)]
+    assert _find(client, auth(COACH), "qq 65 43 21 a") == [str(demo.kerry)]
