@@ -6,6 +6,7 @@ rewrapping 100,000 subjects costs 100,000 key unwraps and wraps, not a re-encryp
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 
@@ -25,15 +26,18 @@ def rewrap_all(session: Session, keyring: KeyProvider, *, batch: int, now: datet
     version the keyring still holds)."""
     current = keyring.current_version()
     total = 0
+    after: uuid.UUID | None = None
     while True:
-        rows = session.scalars(
-            select(Subject)
-            .where(Subject.kek_version != current, Subject.dek_wrapped.is_not(None))
-            .order_by(Subject.id)
-            .limit(batch)
-        ).all()
+        # Keyset by id: each batch starts where the last one ended, so a run reads the table
+        # once rather than rescanning rewrapped rows (there is no index on kek_version).
+        query = select(Subject).where(Subject.kek_version != current,
+                                      Subject.dek_wrapped.is_not(None))
+        if after is not None:
+            query = query.where(Subject.id > after)
+        rows = session.scalars(query.order_by(Subject.id).limit(batch)).all()
         if not rows:
             break
+        after = rows[-1].id
         for subject in rows:
             assert subject.dek_wrapped is not None
             context = b"subject|" + str(subject.id).encode()
