@@ -102,12 +102,13 @@ def decline_referral(ctx: RequestContext, referral_id: uuid.UUID, reason: str) -
     return opened
 
 
-def inbox(ctx: RequestContext, *, status: str | None, limit: int,
+def inbox(ctx: RequestContext, *, box: str, status: str | None, limit: int,
           cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    """The caller organisation's referrals. Each is checked again: content is shown only while
-    its basis holds, and an open referral whose basis is gone is suspended now."""
-    rows, next_cursor = referrals.inbox(ctx.session, org=ctx.principal.org, status=status,
-                                        limit=limit, cursor=cursor)
+    """The referrals addressed to the caller's organisation (or sent by it, so the referrer
+    sees the outcome). Each is checked again: content is shown only while its basis holds,
+    and an open referral whose basis is gone is suspended now."""
+    rows, next_cursor = referrals.inbox(ctx.session, org=ctx.principal.org, box=box,
+                                        status=status, limit=limit, cursor=cursor)
     items: list[dict[str, Any]] = []
     for referral in rows:
         subject = subjects.get_subject(ctx.session, referral.subject_id)

@@ -29,10 +29,11 @@ def create_referral(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -
 @blp.route("/referrals", methods=["GET"])
 @blp.arguments(InboxQuery, location="query", as_kwargs=True)
 @blp.response(200, ReferralList)
-def inbox(purpose: str, limit: int, status: str | None = None,
+def inbox(purpose: str, box: str, limit: int, status: str | None = None,
           cursor: str | None = None) -> Any:
     ctx = context(purpose, "referrals:read")
-    items, next_cursor = referrals.inbox(ctx, status=status, limit=limit, cursor=cursor)
+    items, next_cursor = referrals.inbox(ctx, box=box, status=status, limit=limit,
+                                         cursor=cursor)
     return {"items": items, "next_cursor": next_cursor}, 200, no_store()
 
 

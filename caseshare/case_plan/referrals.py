@@ -111,10 +111,12 @@ def open_referrals_of(session: Session, subject_id: uuid.UUID) -> list[Referral]
                                                        Referral.status == "open")))
 
 
-def inbox(session: Session, *, org: str, status: str | None, limit: int,
+def inbox(session: Session, *, org: str, box: str, status: str | None, limit: int,
           cursor: str | None) -> tuple[list[Referral], str | None]:
-    """Referrals addressed to `org`, oldest first, keyset-paginated on (created_at, id)."""
-    query = select(Referral).where(Referral.to_org == org)
+    """Referrals addressed to `org` (box "inbox") or sent by it ("sent"), oldest first,
+    keyset-paginated on (created_at, id)."""
+    column = Referral.to_org if box == "inbox" else Referral.from_org
+    query = select(Referral).where(column == org)
     if status is not None:
         query = query.where(Referral.status == status)
     if cursor is not None:

@@ -23,6 +23,9 @@ class ReferralDecline(StrictSchema):
 
 
 class InboxQuery(PurposeQuery):
+    box = fields.String(load_default="inbox", validate=validate.OneOf(["inbox", "sent"]),
+                        metadata={"description": "inbox: addressed to the caller's "
+                                                 "organisation; sent: made by it."})
     status = fields.String(validate=validate.OneOf(REFERRAL_STATUSES))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
     cursor = fields.String(validate=validate.Length(1, 200))

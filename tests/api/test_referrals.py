@@ -167,6 +167,13 @@ def test_decline_records_a_sealed_reason_and_cannot_be_repeated(
         assert b"Ilkeston" not in row.decline_reason
         assert case_orgs(s, uuid.UUID(subject)) == {"jcp-derby"}
     _problem(client.post(url, headers=key_worker, json={"reason": "again"}), 409)
+    # The referrer sees the outcome in its sent box.
+    sent = client.get("/api/v1/referrals?box=sent&purpose=case_management", headers=auth(COACH))
+    [mine] = sent.json["items"]
+    assert mine["id"] == rid and mine["status"] == "declined"
+    assert mine["decline_reason"] == "Already open with our Ilkeston team"
+    assert client.get("/api/v1/referrals?box=sent&purpose=recovery_support",
+                      headers=key_worker).json["items"] == []
     _problem(client.post(f"/api/v1/referrals/{rid}/accept?purpose=recovery_support",
                          headers=key_worker), 409)
 
