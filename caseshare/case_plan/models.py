@@ -8,7 +8,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from caseshare.db import Base, uuid_pk
 
-SEALED_ENTRY_FIELDS = ("title", "detail", "owner_name")
+SEALED_ENTRY_FIELDS = ("title", "detail", "owner_name", "outcome")
+# The LSSF support service lines an entry can deliver (DWP Local Support Services Framework).
+SUPPORT_SERVICES = (
+    "basic_advice_triage",
+    "online_access",
+    "assisted_digital",
+    "intermediary_support",
+    "financial_inclusion",
+    "budgeting_support",
+    "apa_identification",
+)
 
 
 class CasePlan(Base):
@@ -40,6 +50,8 @@ class PlanEntry(Base):
     title: Mapped[bytes] = mapped_column(LargeBinary)
     detail: Mapped[bytes | None] = mapped_column(LargeBinary)
     owner_name: Mapped[bytes | None] = mapped_column(LargeBinary)
+    service: Mapped[str | None] = mapped_column(String(40))
+    outcome: Mapped[bytes | None] = mapped_column(LargeBinary)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
     created_by: Mapped[uuid.UUID]
@@ -72,6 +84,8 @@ class PlanEntryVersion(Base):
     title: Mapped[bytes] = mapped_column(LargeBinary)
     detail: Mapped[bytes | None] = mapped_column(LargeBinary)
     owner_name: Mapped[bytes | None] = mapped_column(LargeBinary)
+    service: Mapped[str | None] = mapped_column(String(40))
+    outcome: Mapped[bytes | None] = mapped_column(LargeBinary)
     changed_at: Mapped[datetime]
     changed_by: Mapped[uuid.UUID]
     changed_org: Mapped[str] = mapped_column(String(64))

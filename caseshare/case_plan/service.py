@@ -81,6 +81,7 @@ def add_entry(
         created_org=principal.org,
         status=values.get("status") or "open",
         due_on=values.get("due_on"),
+        service=values.get("service"),
         created_at=now,
         created_by=principal.actor_uuid,
         updated_at=now,
@@ -111,7 +112,7 @@ def update_entry(
     versioned UPDATE matched no row (PostgreSQL), or SQLite refusing to upgrade a read snapshot
     that another writer has since overtaken.
     """
-    for name in ("status", "due_on", "owner_org"):
+    for name in ("status", "due_on", "owner_org", "service"):
         if name in changes:
             setattr(entry, name, changes[name])
     _seal_fields(entry, data_key, changes)
@@ -150,7 +151,8 @@ def _record_version(session: Session, entry: PlanEntry, principal: Principal, pu
         entry_id=entry.id, subject_id=entry.subject_id, version=entry.version, action=action,
         changed_fields=fields, category=entry.category, owner_org=entry.owner_org,
         status=entry.status, due_on=entry.due_on, title=entry.title, detail=entry.detail,
-        owner_name=entry.owner_name, changed_at=now, changed_by=principal.actor_uuid,
+        owner_name=entry.owner_name, service=entry.service, outcome=entry.outcome,
+        changed_at=now, changed_by=principal.actor_uuid,
         changed_org=principal.org, purpose=purpose,
     ))
     session.flush()
@@ -177,6 +179,7 @@ def open_version(entry: PlanEntry, version: PlanEntryVersion, data_key: bytes) -
         "owner_org": version.owner_org,
         "status": version.status,
         "due_on": version.due_on,
+        "service": version.service,
     }
     for name in SEALED_ENTRY_FIELDS:
         sealed = getattr(version, name)
@@ -201,6 +204,7 @@ def open_entry(entry: PlanEntry, data_key: bytes) -> dict[str, Any]:
         "owner_org": entry.owner_org,
         "status": entry.status,
         "due_on": entry.due_on,
+        "service": entry.service,
         "version": entry.version,
         "updated_at": entry.updated_at,
     }

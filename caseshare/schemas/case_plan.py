@@ -6,6 +6,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
+from caseshare.case_plan.models import SUPPORT_SERVICES
 from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema, WithheldSchema
 
 KINDS = ["goal", "action", "note"]
@@ -24,6 +25,9 @@ class EntryIn(StrictSchema):
     owner_name = fields.String(validate=validate.Length(1, 200))
     due_on = fields.Date(validate=DUE_ON)
     status = fields.String(validate=validate.OneOf(STATUSES))
+    service = fields.String(validate=validate.OneOf(SUPPORT_SERVICES),
+                            metadata={"description": "The LSSF support service line."})
+    outcome = fields.String(validate=validate.Length(1, 2000))
 
 
 class EntryPatch(StrictSchema):
@@ -33,6 +37,8 @@ class EntryPatch(StrictSchema):
     owner_name = fields.String(allow_none=True, validate=validate.Length(1, 200))
     due_on = fields.Date(allow_none=True, validate=DUE_ON)
     status = fields.String(validate=validate.OneOf(STATUSES))
+    service = fields.String(allow_none=True, validate=validate.OneOf(SUPPORT_SERVICES))
+    outcome = fields.String(allow_none=True, validate=validate.Length(1, 2000))
 
     @validates_schema
     def _something(self, data: dict[str, Any], **_kw: Any) -> None:
@@ -59,6 +65,8 @@ class EntryOut(StrictSchema):
     owner_name = fields.String(allow_none=True)
     due_on = fields.Date(allow_none=True)
     status = fields.String()
+    service = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
     version = fields.Integer()
     updated_at = fields.AwareDateTime()
 
@@ -102,6 +110,8 @@ class EntryVersionOut(StrictSchema):
     title = fields.String()
     detail = fields.String(allow_none=True)
     owner_name = fields.String(allow_none=True)
+    service = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
 
 
 class HistoryOut(StrictSchema):

@@ -60,6 +60,8 @@ def upgrade() -> None:
     sa.Column('title', sa.LargeBinary(), nullable=False),
     sa.Column('detail', sa.LargeBinary(), nullable=True),
     sa.Column('owner_name', sa.LargeBinary(), nullable=True),
+    sa.Column('service', sa.String(length=40), nullable=True),
+    sa.Column('outcome', sa.LargeBinary(), nullable=True),
     sa.Column('changed_at', caseshare.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('changed_by', sa.Uuid(), nullable=False),
     sa.Column('changed_org', sa.String(length=64), nullable=False),
@@ -69,6 +71,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_entry_versions')),
     sa.UniqueConstraint('entry_id', 'version', name=op.f('uq_plan_entry_versions_entry_id'))
     )
+    # The LSSF service line an entry delivers, and its outcome (sealed).
+    with op.batch_alter_table('plan_entries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('service', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('outcome', sa.LargeBinary(), nullable=True))
+
     with op.batch_alter_table('plan_entry_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_plan_entry_versions_entry_id'), ['entry_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_plan_entry_versions_subject_id'), ['subject_id'], unique=False)
@@ -76,6 +83,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('plan_entries', schema=None) as batch_op:
+        batch_op.drop_column('outcome')
+        batch_op.drop_column('service')
+
     with op.batch_alter_table('plan_entry_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_plan_entry_versions_subject_id'))
         batch_op.drop_index(batch_op.f('ix_plan_entry_versions_entry_id'))

@@ -84,6 +84,8 @@ def test_oversized_text_invalid_dates_and_unknown_fields_are_422_naming_the_fiel
         ({"kind": "wish"}, "kind"),
         ({"status": "maybe"}, "status"),
         ({"owner_org": "ca-derby"}, "owner_org"),  # not involved in this case
+        ({"service": "crystal_healing"}, "service"),
+        ({"outcome": "x" * 2001}, "outcome"),
         ({"secret": "1"}, "secret"),
     ]
     before = len(_entries(rt, demo.lee))
@@ -170,3 +172,25 @@ def test_history_of_an_entry_the_caller_may_not_read_does_not_exist_for_them(
                       headers=auth(KEY_WORKER))
     assert mine.status_code == 200
     assert mine.json["items"][0]["title"] == "Attend weekly alcohol recovery group"
+
+
+def test_an_action_records_its_lssf_service_and_a_sealed_outcome(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    coach = auth(COACH)
+    created = _entry(client, coach, demo.lee, title="Help to make the claim online",
+                     service="assisted_digital")
+    assert created.json["service"] == "assisted_digital" and created.json["outcome"] is None
+    url = ENTRY.format(demo.lee, created.json["id"], "case_management")
+    done = client.patch(url, headers={**coach, "If-Match": created.headers["ETag"]},
+                        json={"status": "done", "outcome": "Claim made online with help"})
+    assert done.status_code == 200, done.json
+    assert done.json["outcome"] == "Claim made online with help"
+    history = client.get(HISTORY.format(demo.lee, created.json["id"], "case_management"),
+                         headers=coach).json["items"]
+    assert [(v["status"], v["outcome"]) for v in history] == [
+        ("done", "Claim made online with help"), ("open", None)]
+    with rt.session_factory() as s:
+        row = s.get(PlanEntry, uuid.UUID(created.json["id"]))
+        assert row is not None and row.outcome is not None
+        assert row.outcome.startswith(b"cs1:dk1:") and b"online" not in row.outcome
