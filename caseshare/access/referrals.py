@@ -24,7 +24,7 @@ from caseshare.access.reasons import Reason
 from caseshare.case_plan import referrals
 from caseshare.case_plan.models import Referral
 from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
-from caseshare.policy.models import RESERVED_PURPOSES
+from caseshare.policy.models import RESERVED_PURPOSES, ProtocolSet
 from caseshare.subjects import service as subjects
 
 
@@ -44,8 +44,8 @@ def create_referral(ctx: RequestContext, subject_id: uuid.UUID,
                     values: dict[str, Any]) -> dict[str, Any]:
     _validate(ctx, values)
     subject, facts = steps.subject_in_case(ctx, subject_id)
-    basis = referral_basis(ctx, facts, from_org=ctx.principal.org, to_org=values["to_org"],
-                           purpose=values["purpose"])
+    basis = referral_basis(ctx.protocols, ctx.now, facts, from_org=ctx.principal.org,
+                           to_org=values["to_org"], purpose=values["purpose"])
     details = {"to_org": values["to_org"], "referral_purpose": values["purpose"]}
     if not basis.holds:
         event = ctx.audit("referral:referral:create", subject_id=subject.id, outcome="deny",
@@ -71,8 +71,7 @@ def accept_referral(ctx: RequestContext, referral_id: uuid.UUID) -> dict[str, An
     """The recipient accepts: it becomes a case member, if the basis still holds."""
     referral, subject, facts = _addressed_to_caller(ctx, referral_id, "referral:referral:accept")
     referrals.require_open(referral)
-    basis = referral_basis(ctx, facts, from_org=referral.from_org, to_org=referral.to_org,
-                           purpose=referral.purpose)
+    basis = _still_holds(ctx, facts, referral)
     if not basis.holds:
         _suspend(ctx, referral, basis)
         steps.deny(ctx, "referral:referral:accept", subject.id, basis.reasons, [], None)
@@ -113,8 +112,7 @@ def inbox(ctx: RequestContext, *, box: str, status: str | None, limit: int,
     for referral in rows:
         subject = subjects.get_subject(ctx.session, referral.subject_id)
         facts = subjects.subject_facts(ctx.session, subject)
-        basis = referral_basis(ctx, facts, from_org=referral.from_org, to_org=referral.to_org,
-                               purpose=referral.purpose)
+        basis = _still_holds(ctx, facts, referral)
         if basis.holds and referral.status != "suspended":
             ctx.audit("referral:referral:read", subject_id=subject.id, decision=basis.decision,
                       outcome="allow", categories=sorted(basis.decision.permitted), reasons=[],
@@ -131,16 +129,16 @@ def inbox(ctx: RequestContext, *, box: str, status: str | None, limit: int,
     return items, next_cursor
 
 
-def referral_basis(ctx: RequestContext, facts: SubjectFacts, *, from_org: str, to_org: str,
-                   purpose: str) -> Basis:
+def referral_basis(protocols: ProtocolSet, now: datetime, facts: SubjectFacts, *,
+                   from_org: str, to_org: str, purpose: str) -> Basis:
     """Is there a flow from `from_org` to `to_org` for `purpose`, and a consent naming
-    `to_org` for it? Pure: reads only the loaded protocols and the subject's facts."""
+    `to_org` for it? Pure, like the decision it asks."""
     empty = Decision(purpose, "read")
     if from_org not in facts.case_orgs:
         return Basis(empty, None, None, [str(Reason.NO_CASE_RELATIONSHIP)])
     if facts.erased:
         return Basis(empty, None, None, [str(Reason.SUBJECT_ERASED)])
-    usable, why = usable_protocols(from_org, ctx.protocols, ctx.now)
+    usable, why = usable_protocols(from_org, protocols, now)
     flows = [
         (protocol, flow) for protocol in usable
         if (party := protocol.party(to_org)) is not None and party.status == "active"
@@ -161,13 +159,17 @@ def referral_basis(ctx: RequestContext, facts: SubjectFacts, *, from_org: str, t
                           org=to_org, roles=roles)
     as_member = dataclasses.replace(facts, case_orgs=facts.case_orgs | {to_org})
     categories = sorted({c for _, flow in flows for c in flow.categories})
-    decision = evaluate(recipient, purpose, "read", categories, as_member, ctx.protocols,
-                        ctx.now)
+    decision = evaluate(recipient, purpose, "read", categories, as_member, protocols, now)
     consented = tuple(c for c in decision.categories if c.allowed and c.consent_id is not None)
     protocol, flow = flows[0]
     if not consented:
         return Basis(empty, protocol.ref, flow.id, decision.reasons or [str(Reason.NO_CONSENT)])
     return Basis(Decision(purpose, "read", consented), protocol.ref, flow.id, [])
+
+
+def _still_holds(ctx: RequestContext, facts: SubjectFacts, referral: Referral) -> Basis:
+    return referral_basis(ctx.protocols, ctx.now, facts, from_org=referral.from_org,
+                          to_org=referral.to_org, purpose=referral.purpose)
 
 
 def _validate(ctx: RequestContext, values: dict[str, Any]) -> None:
