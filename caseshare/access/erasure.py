@@ -32,7 +32,7 @@ def erase_subject(ctx: RequestContext, subject_id: uuid.UUID, reason: str,
         steps.deny(ctx, "subject:record:erase", subject.id, refusals, [])
     suspended = referrals.open_referrals_of(ctx.session, subject.id)
     for referral in suspended:
-        referrals.suspend(referral, reasons=[str(Reason.SUBJECT_ERASED)], now=ctx.now)
+        referrals.suspend(ctx.session, referral, reasons=[str(Reason.SUBJECT_ERASED)], now=ctx.now)
     subjects.erase(subject, now=ctx.now)
     # The event holds codes and ids only: the reason is a code, the reference an IG case id.
     ctx.audit("subject:record:erase", subject_id=subject.id, outcome="allow",

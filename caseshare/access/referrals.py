@@ -75,7 +75,7 @@ def accept_referral(ctx: RequestContext, referral_id: uuid.UUID) -> dict[str, An
     if not basis.holds:
         _suspend(ctx, referral, basis)
         steps.deny(ctx, "referral:referral:accept", subject.id, basis.reasons, [], None)
-    referrals.accept(referral, principal=ctx.principal, now=ctx.now)
+    referrals.accept(ctx.session, referral, principal=ctx.principal, now=ctx.now)
     subjects.add_case_member(ctx.session, subject_id=subject.id, org=referral.to_org,
                              now=ctx.now)
     key = subjects.data_key(subject, ctx.keyring)
@@ -91,7 +91,7 @@ def decline_referral(ctx: RequestContext, referral_id: uuid.UUID, reason: str) -
     referral, subject, _facts = _addressed_to_caller(ctx, referral_id,
                                                      "referral:referral:decline")
     key = subjects.data_key(subject, ctx.keyring)
-    referrals.decline(referral, data_key=key, principal=ctx.principal, reason=reason,
+    referrals.decline(ctx.session, referral, data_key=key, principal=ctx.principal, reason=reason,
                       now=ctx.now)
     # The reason is sealed in the record; the audit event says only that one was given.
     ctx.audit("referral:referral:decline", subject_id=subject.id, outcome="allow",
@@ -205,6 +205,6 @@ def _addressed_to_caller(ctx: RequestContext, referral_id: uuid.UUID,
 
 
 def _suspend(ctx: RequestContext, referral: Referral, basis: Basis) -> None:
-    referrals.suspend(referral, reasons=basis.reasons, now=ctx.now)
+    referrals.suspend(ctx.session, referral, reasons=basis.reasons, now=ctx.now)
     ctx.audit("referral:referral:suspend", subject_id=referral.subject_id, outcome="deny",
               reasons=basis.reasons, details={"referral_id": str(referral.id)})

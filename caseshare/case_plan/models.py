@@ -123,3 +123,8 @@ class Referral(Base):
     decided_by: Mapped[uuid.UUID | None]
     decline_reason: Mapped[bytes | None] = mapped_column(LargeBinary)
     suspended_reasons: Mapped[list[str]] = mapped_column(default=list)
+    # Two decisions on one referral at once (a double accept, accept against decline): one
+    # wins, the other is a conflict.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

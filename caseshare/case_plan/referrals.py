@@ -16,6 +16,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from caseshare.access.decision import Principal
+from caseshare.case_plan.conflicts import flush_or_conflict
 from caseshare.case_plan.models import SEALED_REFERRAL_FIELDS, Referral
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.errors import ConflictError, NotFoundError, ValidationError
@@ -82,28 +83,37 @@ def require_open(referral: Referral) -> None:
         raise ConflictError(f"The referral is {referral.status}, not open.")
 
 
-def accept(referral: Referral, *, principal: Principal, now: datetime) -> None:
+def _decided_meanwhile() -> ConflictError:
+    return ConflictError("The referral was decided by someone else at the same moment.")
+
+
+def accept(session: Session, referral: Referral, *, principal: Principal,
+           now: datetime) -> None:
     require_open(referral)
     referral.status = "accepted"
     referral.decided_at = now
     referral.decided_by = principal.actor_uuid
+    flush_or_conflict(session, _decided_meanwhile)
 
 
-def decline(referral: Referral, *, data_key: bytes, principal: Principal, reason: str,
-            now: datetime) -> None:
+def decline(session: Session, referral: Referral, *, data_key: bytes, principal: Principal,
+            reason: str, now: datetime) -> None:
     require_open(referral)
     referral.status = "declined"
     referral.decided_at = now
     referral.decided_by = principal.actor_uuid
     referral.decline_reason = seal(data_key, 1, referral_ref(referral, "decline_reason"), reason)
+    flush_or_conflict(session, _decided_meanwhile)
 
 
-def suspend(referral: Referral, *, reasons: list[str], now: datetime) -> None:
+def suspend(session: Session, referral: Referral, *, reasons: list[str],
+            now: datetime) -> None:
     """The basis it relied on is gone (consent withdrawn or expired): it can no longer be
     accepted, and its message is no longer shown."""
     referral.status = "suspended"
     referral.decided_at = now
     referral.suspended_reasons = sorted(set(reasons))
+    flush_or_conflict(session, _decided_meanwhile)
 
 
 def open_referrals_of(session: Session, subject_id: uuid.UUID) -> list[Referral]:

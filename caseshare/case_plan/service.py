@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from caseshare.access.decision import Principal
+from caseshare.case_plan.conflicts import flush_or_conflict
 from caseshare.case_plan.models import SEALED_ENTRY_FIELDS, CasePlan, PlanEntry, PlanEntryVersion
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.errors import ConflictError, NotFoundError
@@ -51,14 +50,18 @@ def create_plan(
     session: Session, *, subject_id: uuid.UUID, lead_org: str, principal: Principal, now: datetime
 ) -> CasePlan:
     if find_plan(session, subject_id) is not None:
-        raise ConflictError("This claimant already has a case plan.")
+        raise _plan_exists()
     plan = CasePlan(
         subject_id=subject_id, lead_org_id=lead_org, created_at=now,
         created_by=principal.actor_uuid,
     )
     session.add(plan)
-    session.flush()
+    flush_or_conflict(session, _plan_exists, unique=True)
     return plan
+
+
+def _plan_exists() -> ConflictError:
+    return ConflictError("This claimant already has a case plan.")
 
 
 def add_entry(
@@ -105,13 +108,8 @@ def update_entry(
     changes: dict[str, Any],
     now: datetime,
 ) -> PlanEntry:
-    """Apply changes; the version column makes a concurrent update fail instead of overwrite.
-
-    A write that lost a race (another session saved the same version first) is a
-    ConflictError, whichever way the engine reports it: SQLAlchemy's StaleDataError when the
-    versioned UPDATE matched no row (PostgreSQL), or SQLite refusing to upgrade a read snapshot
-    that another writer has since overtaken.
-    """
+    """Apply changes; the version column makes a concurrent update fail instead of overwrite
+    (a ConflictError, see conflicts.flush_or_conflict)."""
     for name in ("status", "due_on", "owner_org", "service"):
         if name in changes:
             setattr(entry, name, changes[name])
@@ -119,16 +117,7 @@ def update_entry(
     entry.updated_at = now
     entry.updated_by = principal.actor_uuid
     entry.updated_purpose = purpose
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        session.rollback()
-        raise EditConflictError() from exc
-    except OperationalError as exc:
-        if not _is_sqlite_snapshot_conflict(exc):
-            raise
-        session.rollback()
-        raise EditConflictError() from exc
+    flush_or_conflict(session, EditConflictError)
     _record_version(session, entry, principal, purpose, "update", sorted(changes), now)
     return entry
 
@@ -137,12 +126,6 @@ class EditConflictError(ConflictError):
     def __init__(self) -> None:
         super().__init__("Another change to this entry was saved at the same moment; "
                          "reload it and apply your change again.")
-
-
-def _is_sqlite_snapshot_conflict(exc: OperationalError) -> bool:
-    # SQLITE_BUSY_SNAPSHOT / SQLITE_BUSY: a transaction that read before another writer
-    # committed may not write (WAL snapshot isolation); nothing was written.
-    return "database is locked" in str(exc.orig)
 
 
 def _record_version(session: Session, entry: PlanEntry, principal: Principal, purpose: str,

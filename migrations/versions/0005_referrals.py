@@ -36,6 +36,7 @@ def upgrade() -> None:
     sa.Column('decided_by', sa.Uuid(), nullable=True),
     sa.Column('decline_reason', sa.LargeBinary(), nullable=True),
     sa.Column('suspended_reasons', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['from_org'], ['organisations.id'], name=op.f('fk_referrals_from_org_organisations')),
     sa.ForeignKeyConstraint(['subject_id'], ['subjects.id'], name=op.f('fk_referrals_subject_id_subjects')),
     sa.ForeignKeyConstraint(['to_org'], ['organisations.id'], name=op.f('fk_referrals_to_org_organisations')),
