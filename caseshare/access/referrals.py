@@ -129,6 +129,21 @@ def inbox(ctx: RequestContext, *, box: str, status: str | None, limit: int,
     return items, next_cursor
 
 
+def suspend_where_basis_lost(ctx: RequestContext, subject_id: uuid.UUID) -> list[uuid.UUID]:
+    """Suspend the subject's open referrals whose basis is gone, e.g. straight after a consent
+    withdrawal, in the caller's unit of work (the caller commits). Without this call the same
+    happens lazily, the next time the inbox is read or the referral is accepted."""
+    subject = subjects.get_subject(ctx.session, subject_id)
+    facts = subjects.subject_facts(ctx.session, subject)
+    suspended = []
+    for referral in referrals.open_referrals_of(ctx.session, subject_id):
+        basis = _still_holds(ctx, facts, referral)
+        if not basis.holds:
+            _suspend(ctx, referral, basis)
+            suspended.append(referral.id)
+    return suspended
+
+
 def referral_basis(protocols: ProtocolSet, now: datetime, facts: SubjectFacts, *,
                    from_org: str, to_org: str, purpose: str) -> Basis:
     """Is there a flow from `from_org` to `to_org` for `purpose`, and a consent naming

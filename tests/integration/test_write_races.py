@@ -95,3 +95,4 @@ def test_a_double_accept_of_one_referral_is_a_conflict_not_a_duplicate(
         assert case_orgs(s, uuid.UUID(subject)) == {"jcp-derby", "recovery-partnership"}
     accepted = [e for e in events(rt, type="referral:referral:accept") if e.decision == "allow"]
     assert len(accepted) == 1
+
