@@ -120,12 +120,21 @@ def _refuse_unsafe_production(settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from caseshare.api import case_plans, consents, meta, oauth, oidc, subjects
+    from caseshare.api import (
+        case_plans,
+        consents,
+        erasure,
+        meta,
+        oauth,
+        oidc,
+        referrals,
+        subjects,
+    )
 
     app.register_blueprint(meta.bp)
     oauth.init_app(app)
     oidc.init_app(app)
-    for module in (subjects, consents, case_plans):
+    for module in (subjects, consents, case_plans, referrals, erasure):
         smorest_api.register_blueprint(module.blp)
 
 

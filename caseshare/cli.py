@@ -297,12 +297,30 @@ def keys_rotate() -> None:
 @click.option("--batch", type=click.IntRange(1, 10000), default=500)
 def keys_rewrap(batch: int) -> None:
     """Re-wrap subject data keys under the current KEK, in batches (resumable)."""
-    from caseshare.crypto.rewrap import rewrap_all
+    from caseshare.crypto.rewrap import rewrap_all, subjects_by_kek
 
     runtime = rt()
     with session() as s:
         done = rewrap_all(s, runtime.keyring, batch=batch, now=runtime.now())
-    click.echo(f"rewrapped {done} data key(s)")
+        counts = subjects_by_kek(s)
+    click.echo(f"rewrapped {done} data key(s); data keys per KEK version: "
+               + (", ".join(f"v{v}={n}" for v, n in sorted(counts.items())) or "none"))
+
+
+@keys_cli.command("retire")
+@click.option("--version", "version", type=click.IntRange(1), required=True)
+def keys_retire(version: int) -> None:
+    """Destroy an old key-encryption key version once no data key is wrapped under it."""
+    from caseshare.crypto.rewrap import retire_kek
+
+    runtime = rt()
+    with session() as s:
+        try:
+            retire_kek(s, runtime.keyring, version=version, now=runtime.now())
+        except CaseshareError as exc:
+            fail(f"error: {exc.detail}")
+            return
+    click.echo(f"retired key-encryption key version {version}")
 
 
 def init_app(app: Flask) -> None:

@@ -100,6 +100,28 @@ def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid
     return opened, plans.entry_etag(entry)
 
 
+def entry_history(ctx: RequestContext, subject_id: uuid.UUID,
+                  entry_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Who changed an entry, when, for what purpose, and what it said: only for an entry the
+    caller may read now (anything else does not exist for them)."""
+    subject, facts = steps.subject_in_case(ctx, subject_id)
+    plan = plans.get_plan(ctx.session, subject.id)
+    entry = plans.find_entry(ctx.session, plan, entry_id)
+    readable = steps.decide(ctx, facts, "read", [entry.category] if entry else None)
+    if entry is None or not may_see(entry, readable):
+        event = ctx.audit("case_plan:entry:history", subject_id=subject.id, decision=readable,
+                          outcome="deny", details={"entry_id": str(entry_id)})
+        ctx.commit()
+        raise NotFoundError("No such case plan entry.", audit_id=event.event_uuid)
+    key = subjects.data_key(subject, ctx.keyring)
+    versions = [plans.open_version(entry, v, key) for v in plans.entry_history(ctx.session, entry)]
+    ctx.audit("case_plan:entry:history", subject_id=subject.id, decision=readable,
+              outcome="allow", categories=[entry.category], reasons=[],
+              details={"entry_id": str(entry.id), "versions": [v["version"] for v in versions]})
+    ctx.commit()
+    return versions
+
+
 def explain(ctx: RequestContext, subject_id: uuid.UUID, category: str, action: str) -> Decision:
     """'Why can't I see this?': the decision, audited, with no data disclosed."""
     if category not in ctx.protocols.categories:

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from caseshare.access import steps
+from caseshare.access import referrals, steps
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import SubjectFacts
 from caseshare.consent import rules
@@ -142,10 +142,14 @@ def withdraw_consent(ctx: RequestContext, consent_id: uuid.UUID,
     full = consents.is_fully_withdrawn(consent, history)
     notices = consents.notify_withdrawal(ctx.session, consent=consent, withdrawal=withdrawal,
                                          fully_withdrawn=full)
+    ctx.session.flush()
+    # Open referrals that relied on this consent are suspended in the same unit of work.
+    suspended = referrals.suspend_where_basis_lost(ctx, subject.id)
     ctx.audit("consent:record:withdraw", subject_id=subject.id, outcome="allow",
               consent_id=consent.id, categories=withdrawal.scope.get("categories", []),
               details={"channel": withdrawal.channel, "scope": withdrawal.scope, "full": full,
-                       "notified": [n.org_id for n in notices]})
+                       "notified": [n.org_id for n in notices],
+                       "referrals_suspended": [str(r) for r in suspended]})
     ctx.commit()
     return consent, history, consents.status_of(consent, history, ctx.now, superseded=False)
 

@@ -15,6 +15,7 @@ from caseshare.schemas.case_plan import (
     EntryPatch,
     ExplainOut,
     ExplainQuery,
+    HistoryOut,
     PlanCreate,
     PlanOut,
     PlanQuery,
@@ -77,6 +78,16 @@ def update_entry(body: dict[str, Any], subject_id: uuid.UUID, entry_id: uuid.UUI
         raise PreconditionRequiredError("Send If-Match with the ETag you read.")
     entry, etag = pipeline.update_plan_entry(ctx, subject_id, entry_id, if_match, body)
     return entry, 200, no_store({"ETag": etag})
+
+
+@blp.route("/subjects/<uuid:subject_id>/case-plan/entries/<uuid:entry_id>/history",
+           methods=["GET"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, HistoryOut)
+def entry_history(subject_id: uuid.UUID, entry_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, "case_plans:read")
+    versions = pipeline.entry_history(ctx, subject_id, entry_id)
+    return {"items": versions, "next_cursor": None}, 200, no_store()
 
 
 @blp.route("/access/explain", methods=["GET"])

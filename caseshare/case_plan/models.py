@@ -3,12 +3,22 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caseshare.db import Base, uuid_pk
 
-SEALED_ENTRY_FIELDS = ("title", "detail", "owner_name")
+SEALED_ENTRY_FIELDS = ("title", "detail", "owner_name", "outcome")
+# The LSSF support service lines an entry can deliver (DWP Local Support Services Framework).
+SUPPORT_SERVICES = (
+    "basic_advice_triage",
+    "online_access",
+    "assisted_digital",
+    "intermediary_support",
+    "financial_inclusion",
+    "budgeting_support",
+    "apa_identification",
+)
 
 
 class CasePlan(Base):
@@ -40,11 +50,81 @@ class PlanEntry(Base):
     title: Mapped[bytes] = mapped_column(LargeBinary)
     detail: Mapped[bytes | None] = mapped_column(LargeBinary)
     owner_name: Mapped[bytes | None] = mapped_column(LargeBinary)
+    service: Mapped[str | None] = mapped_column(String(40))
+    outcome: Mapped[bytes | None] = mapped_column(LargeBinary)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
     created_by: Mapped[uuid.UUID]
     updated_at: Mapped[datetime]
     updated_by: Mapped[uuid.UUID]
     updated_purpose: Mapped[str] = mapped_column(String(64))
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class PlanEntryVersion(Base):
+    """One state of an entry, written with every create and update: who, when, which
+    organisation, for what purpose, and the sealed values as they were (the ciphertext is copied
+    byte for byte; its associated data names the entry, so it opens only as that entry's field).
+    """
+
+    __tablename__ = "plan_entry_versions"
+    __table_args__ = (UniqueConstraint("entry_id", "version"),)
+
+    id: Mapped[uuid_pk]
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plan_entries.id"), index=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
+    version: Mapped[int]
+    action: Mapped[str] = mapped_column(String(16))  # create | update
+    changed_fields: Mapped[list[str]]
+    category: Mapped[str] = mapped_column(String(64))
+    owner_org: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    due_on: Mapped[date | None]
+    title: Mapped[bytes] = mapped_column(LargeBinary)
+    detail: Mapped[bytes | None] = mapped_column(LargeBinary)
+    owner_name: Mapped[bytes | None] = mapped_column(LargeBinary)
+    service: Mapped[str | None] = mapped_column(String(40))
+    outcome: Mapped[bytes | None] = mapped_column(LargeBinary)
+    changed_at: Mapped[datetime]
+    changed_by: Mapped[uuid.UUID]
+    changed_org: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(64))
+
+
+REFERRAL_STATUSES = ("open", "accepted", "declined", "suspended")
+SEALED_REFERRAL_FIELDS = ("message", "contact_name", "decline_reason")
+
+
+class Referral(Base):
+    """A warm handover from one organisation to another, for a purpose, relying on a consent.
+
+    The message, the named contact and a decline reason are personal data: sealed under the
+    subject's data key. Organisations, purpose and status are plain (they drive access).
+    """
+
+    __tablename__ = "referrals"
+
+    id: Mapped[uuid_pk]
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
+    from_org: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    to_org: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    message: Mapped[bytes] = mapped_column(LargeBinary)
+    contact_name: Mapped[bytes] = mapped_column(LargeBinary)
+    appointment_at: Mapped[datetime | None]
+    protocol: Mapped[str] = mapped_column(String(80))
+    flow_id: Mapped[str] = mapped_column(String(64))
+    consent_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime]
+    created_by: Mapped[uuid.UUID]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[uuid.UUID | None]
+    decline_reason: Mapped[bytes | None] = mapped_column(LargeBinary)
+    suspended_reasons: Mapped[list[str]] = mapped_column(default=list)
+    # Two decisions on one referral at once (a double accept, accept against decline): one
+    # wins, the other is a conflict.
+    version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

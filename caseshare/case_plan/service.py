@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseshare.access.decision import Principal
-from caseshare.case_plan.models import SEALED_ENTRY_FIELDS, CasePlan, PlanEntry
+from caseshare.case_plan.conflicts import flush_or_conflict
+from caseshare.case_plan.models import SEALED_ENTRY_FIELDS, CasePlan, PlanEntry, PlanEntryVersion
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.errors import ConflictError, NotFoundError
 
@@ -49,14 +50,18 @@ def create_plan(
     session: Session, *, subject_id: uuid.UUID, lead_org: str, principal: Principal, now: datetime
 ) -> CasePlan:
     if find_plan(session, subject_id) is not None:
-        raise ConflictError("This claimant already has a case plan.")
+        raise _plan_exists()
     plan = CasePlan(
         subject_id=subject_id, lead_org_id=lead_org, created_at=now,
         created_by=principal.actor_uuid,
     )
     session.add(plan)
-    session.flush()
+    flush_or_conflict(session, _plan_exists, unique=True)
     return plan
+
+
+def _plan_exists() -> ConflictError:
+    return ConflictError("This claimant already has a case plan.")
 
 
 def add_entry(
@@ -79,6 +84,7 @@ def add_entry(
         created_org=principal.org,
         status=values.get("status") or "open",
         due_on=values.get("due_on"),
+        service=values.get("service"),
         created_at=now,
         created_by=principal.actor_uuid,
         updated_at=now,
@@ -88,6 +94,7 @@ def add_entry(
     _seal_fields(entry, data_key, values)
     session.add(entry)
     session.flush()
+    _record_version(session, entry, principal, purpose, "create", sorted(values), now)
     return entry
 
 
@@ -101,16 +108,67 @@ def update_entry(
     changes: dict[str, Any],
     now: datetime,
 ) -> PlanEntry:
-    """Apply changes; the version column makes a concurrent update fail instead of overwrite."""
-    for name in ("status", "due_on", "owner_org"):
+    """Apply changes; the version column makes a concurrent update fail instead of overwrite
+    (a ConflictError, see conflicts.flush_or_conflict)."""
+    for name in ("status", "due_on", "owner_org", "service"):
         if name in changes:
             setattr(entry, name, changes[name])
     _seal_fields(entry, data_key, changes)
     entry.updated_at = now
     entry.updated_by = principal.actor_uuid
     entry.updated_purpose = purpose
-    session.flush()
+    flush_or_conflict(session, EditConflictError)
+    _record_version(session, entry, principal, purpose, "update", sorted(changes), now)
     return entry
+
+
+class EditConflictError(ConflictError):
+    def __init__(self) -> None:
+        super().__init__("Another change to this entry was saved at the same moment; "
+                         "reload it and apply your change again.")
+
+
+def _record_version(session: Session, entry: PlanEntry, principal: Principal, purpose: str,
+                    action: str, fields: list[str], now: datetime) -> None:
+    session.add(PlanEntryVersion(
+        entry_id=entry.id, subject_id=entry.subject_id, version=entry.version, action=action,
+        changed_fields=fields, category=entry.category, owner_org=entry.owner_org,
+        status=entry.status, due_on=entry.due_on, title=entry.title, detail=entry.detail,
+        owner_name=entry.owner_name, service=entry.service, outcome=entry.outcome,
+        changed_at=now, changed_by=principal.actor_uuid,
+        changed_org=principal.org, purpose=purpose,
+    ))
+    session.flush()
+
+
+def entry_history(session: Session, entry: PlanEntry) -> list[PlanEntryVersion]:
+    """Every recorded state of the entry, newest first."""
+    return list(session.scalars(
+        select(PlanEntryVersion).where(PlanEntryVersion.entry_id == entry.id)
+        .order_by(PlanEntryVersion.version.desc())
+    ))
+
+
+def open_version(entry: PlanEntry, version: PlanEntryVersion, data_key: bytes) -> dict[str, Any]:
+    opened: dict[str, Any] = {
+        "version": version.version,
+        "action": version.action,
+        "changed_fields": version.changed_fields,
+        "changed_at": version.changed_at,
+        "changed_by": version.changed_by,
+        "changed_org": version.changed_org,
+        "purpose": version.purpose,
+        "category": version.category,
+        "owner_org": version.owner_org,
+        "status": version.status,
+        "due_on": version.due_on,
+        "service": version.service,
+    }
+    for name in SEALED_ENTRY_FIELDS:
+        sealed = getattr(version, name)
+        opened[name] = None if sealed is None else open_sealed(data_key, entry_ref(entry, name),
+                                                               sealed)
+    return opened
 
 
 def _seal_fields(entry: PlanEntry, data_key: bytes, values: dict[str, Any]) -> None:
@@ -129,6 +187,7 @@ def open_entry(entry: PlanEntry, data_key: bytes) -> dict[str, Any]:
         "owner_org": entry.owner_org,
         "status": entry.status,
         "due_on": entry.due_on,
+        "service": entry.service,
         "version": entry.version,
         "updated_at": entry.updated_at,
     }

@@ -10,7 +10,7 @@ import base64
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +26,7 @@ class KeyProvider(Protocol):
     def blind_index_key(self) -> bytes: ...
     def rotate(self) -> int: ...
     def versions(self) -> list[int]: ...
+    def retire(self, version: int) -> None: ...
 
 
 @dataclass
@@ -33,8 +34,25 @@ class LocalKeyring:
     """KEKs and the blind-index key in one JSON file readable only by the service user."""
 
     path: Path
+    # The parsed file, valid while the file is unchanged (a rotation in another process
+    # replaces the file, which changes its inode and mtime, and so reloads it here).
+    _cache: tuple[tuple[int, int, int], dict[str, object]] | None = field(
+        default=None, repr=False, compare=False)
 
     def _load(self) -> dict[str, object]:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError as exc:
+            raise KeyUnavailableError("The keyring is not available.") from exc
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if self._cache is not None and self._cache[0] == stamp:
+            return self._cache[1]
+        raw = self._read()
+        self._cache = (stamp, raw)
+        return raw
+
+    def _read(self) -> dict[str, object]:
+        """The file as it is now; callers that change it start from this, never the cache."""
         try:
             raw = json.loads(self.path.read_text())
         except FileNotFoundError as exc:
@@ -96,7 +114,7 @@ class LocalKeyring:
         return base64.b64decode(key)
 
     def rotate(self) -> int:
-        content = self._load()
+        content = self._read()
         keks = content["keks"]
         assert isinstance(keks, dict)
         version = max(int(v) for v in keks) + 1
@@ -104,6 +122,19 @@ class LocalKeyring:
         content["current"] = version
         write_private(self.path, json.dumps(content, indent=2))
         return version
+
+
+    def retire(self, version: int) -> None:
+        """Destroy an old key-encryption key. Callers check first that nothing uses it."""
+        content = self._read()
+        keks = content["keks"]
+        assert isinstance(keks, dict)
+        if version == content.get("current"):
+            raise ValueError("The current key-encryption key cannot be retired.")
+        if str(version) not in keks:
+            raise KeyUnavailableError(f"Key-encryption key version {version} is not available.")
+        del keks[str(version)]
+        _write_private(self.path, json.dumps(content, indent=2))
 
 
 def _b64(data: bytes) -> str:

@@ -1,30 +1,43 @@
-"""Re-wrap subject data keys under the current KEK. Never touches field ciphertext."""
+"""Re-wrap subject data keys under the current KEK, and retire KEK versions nothing uses.
+
+Never touches field ciphertext: only the small wrapped data key of each subject changes, so
+rewrapping 100,000 subjects costs 100,000 key unwraps and wraps, not a re-encryption of data.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caseshare.audit import service as audit
 from caseshare.crypto.keyring import KeyProvider
+from caseshare.errors import ConflictError
 from caseshare.subjects.models import Subject
 
 
-def rewrap_all(session: Session, keyring: KeyProvider, *, batch: int, now: datetime) -> int:
-    """Each batch commits on its own, so an interrupted run resumes where it stopped."""
+def rewrap_all(session: Session, keyring: KeyProvider, *, batch: int, now: datetime,
+               on_batch: Callable[[int], None] | None = None) -> int:
+    """Each batch commits on its own, so an interrupted run resumes where it stopped, and
+    requests keep being served throughout (a subject row is always wrapped under some KEK
+    version the keyring still holds)."""
     current = keyring.current_version()
     total = 0
+    after: uuid.UUID | None = None
     while True:
-        rows = session.scalars(
-            select(Subject)
-            .where(Subject.kek_version != current, Subject.dek_wrapped.is_not(None))
-            .order_by(Subject.id)
-            .limit(batch)
-        ).all()
+        # Keyset by id: each batch starts where the last one ended, so a run reads the table
+        # once rather than rescanning rewrapped rows (there is no index on kek_version).
+        query = select(Subject).where(Subject.kek_version != current,
+                                      Subject.dek_wrapped.is_not(None))
+        if after is not None:
+            query = query.where(Subject.id > after)
+        rows = session.scalars(query.order_by(Subject.id).limit(batch)).all()
         if not rows:
             break
+        after = rows[-1].id
         for subject in rows:
             assert subject.dek_wrapped is not None
             context = b"subject|" + str(subject.id).encode()
@@ -34,4 +47,30 @@ def rewrap_all(session: Session, keyring: KeyProvider, *, batch: int, now: datet
                      details={"count": len(rows), "kek_version": current})
         session.commit()
         total += len(rows)
+        if on_batch is not None:
+            on_batch(total)
     return total
+
+
+def subjects_by_kek(session: Session) -> dict[int, int]:
+    """How many live data keys each KEK version wraps (erased subjects hold none)."""
+    rows = session.execute(
+        select(Subject.kek_version, func.count())
+        .where(Subject.dek_wrapped.is_not(None))
+        .group_by(Subject.kek_version)
+    ).all()
+    return {int(version): int(n) for version, n in rows}
+
+
+def retire_kek(session: Session, keyring: KeyProvider, *, version: int, now: datetime) -> None:
+    """Destroy an old KEK version, only once no subject's data key is wrapped under it."""
+    if version == keyring.current_version():
+        raise ConflictError("The current key-encryption key cannot be retired; rotate first.")
+    in_use = subjects_by_kek(session).get(version, 0)
+    if in_use:
+        raise ConflictError(f"Key-encryption key version {version} still wraps {in_use} data "
+                            f"key(s); run `keys rewrap` first.")
+    # The record is committed before the key is destroyed: no destructive step goes unrecorded.
+    audit.record(session, type="crypto:kek:retire", now=now, details={"version": version})
+    session.commit()
+    keyring.retire(version)

@@ -22,7 +22,7 @@ FRONT_LINE_SCOPES = frozenset({
     "overrides:write", "access:explain",
 })
 IG_SCOPES = frozenset({"audit:read", "overrides:review", "subjects:read", "consents:read",
-                       "case_plans:read", "access:explain"})
+                       "case_plans:read", "access:explain", "subjects:erase"})
 
 
 def roles_known(protocols: ProtocolSet, org: str) -> set[str]:

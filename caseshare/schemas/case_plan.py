@@ -1,12 +1,19 @@
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from datetime import date
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
+from caseshare.case_plan.models import SUPPORT_SERVICES
 from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema, WithheldSchema
 
 KINDS = ["goal", "action", "note"]
 STATUSES = ["open", "in_progress", "done", "cancelled"]
+# A due date outside this window is a typing slip, not a plan.
+DUE_ON = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31),
+                        error="Must be a date between 2000-01-01 and 2100-12-31.")
 
 
 class EntryIn(StrictSchema):
@@ -16,8 +23,11 @@ class EntryIn(StrictSchema):
     detail = fields.String(validate=validate.Length(max=4000))
     owner_org = fields.String(validate=CODE)
     owner_name = fields.String(validate=validate.Length(1, 200))
-    due_on = fields.Date()
+    due_on = fields.Date(validate=DUE_ON)
     status = fields.String(validate=validate.OneOf(STATUSES))
+    service = fields.String(validate=validate.OneOf(SUPPORT_SERVICES),
+                            metadata={"description": "The LSSF support service line."})
+    outcome = fields.String(validate=validate.Length(1, 2000))
 
 
 class EntryPatch(StrictSchema):
@@ -25,8 +35,15 @@ class EntryPatch(StrictSchema):
     detail = fields.String(allow_none=True, validate=validate.Length(max=4000))
     owner_org = fields.String(validate=CODE)
     owner_name = fields.String(allow_none=True, validate=validate.Length(1, 200))
-    due_on = fields.Date(allow_none=True)
+    due_on = fields.Date(allow_none=True, validate=DUE_ON)
     status = fields.String(validate=validate.OneOf(STATUSES))
+    service = fields.String(allow_none=True, validate=validate.OneOf(SUPPORT_SERVICES))
+    outcome = fields.String(allow_none=True, validate=validate.Length(1, 2000))
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_kw: Any) -> None:
+        if not data:
+            raise ValidationError("Nothing to change.", "body")
 
 
 class PlanCreate(StrictSchema):
@@ -48,6 +65,8 @@ class EntryOut(StrictSchema):
     owner_name = fields.String(allow_none=True)
     due_on = fields.Date(allow_none=True)
     status = fields.String()
+    service = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
     version = fields.Integer()
     updated_at = fields.AwareDateTime()
 
@@ -74,3 +93,27 @@ class ExplainOut(StrictSchema):
     consent_id = fields.UUID(allow_none=True)
     override_id = fields.UUID(allow_none=True)
     audit_id = fields.String()
+
+
+class EntryVersionOut(StrictSchema):
+    version = fields.Integer()
+    action = fields.String()
+    changed_fields = fields.List(fields.String())
+    changed_at = fields.AwareDateTime()
+    changed_by = fields.UUID()
+    changed_org = fields.String()
+    purpose = fields.String()
+    category = fields.String()
+    owner_org = fields.String()
+    status = fields.String()
+    due_on = fields.Date(allow_none=True)
+    title = fields.String()
+    detail = fields.String(allow_none=True)
+    owner_name = fields.String(allow_none=True)
+    service = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+
+
+class HistoryOut(StrictSchema):
+    items = fields.List(fields.Nested(EntryVersionOut))
+    next_cursor = fields.String(allow_none=True)

@@ -73,6 +73,15 @@ def create_subject(
     return subject
 
 
+def erase(subject: Subject, *, now: datetime) -> None:
+    """Crypto-shred: destroy the wrapped data key, so every field sealed under it (identity,
+    plan entries, history, referrals; in backups too) can never be opened again. The row stays
+    as a tombstone: its id, jurisdiction, lead organisation and when it was erased. The blind
+    index goes too, so the claimant can no longer be found by NINO."""
+    subject.dek_wrapped = None
+    subject.nino_index = None
+    subject.erased_at = now
+
 
 def open_identity(subject: Subject, keyring: KeyProvider, categories: set[str]) -> dict[str, str]:
     key = data_key(subject, keyring)

@@ -1,0 +1,225 @@
+"""Use cases for referrals (warm handovers), on the same access path as case plans.
+
+A referral from the caller's organisation to another is allowed only when both hold:
+- a protocol in force, to which both are active parties, has a flow from the caller's
+  organisation to the recipient for the referral's purpose; and
+- an active consent names the recipient for that purpose: the pure decision is asked what the
+  recipient could read if it were a case member, and at least one category must rest on a
+  consent.
+The same basis is checked again when the recipient accepts, and whenever the inbox is read; a
+referral whose basis is gone (consent withdrawn or expired, record erased) is suspended.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import datetime
+from typing import Any
+
+from caseshare.access import steps
+from caseshare.access.context import RequestContext
+from caseshare.access.decision import Decision, Principal, SubjectFacts, evaluate, usable_protocols
+from caseshare.access.reasons import Reason
+from caseshare.case_plan import referrals
+from caseshare.case_plan.models import Referral
+from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
+from caseshare.policy.models import RESERVED_PURPOSES, ProtocolSet
+from caseshare.subjects import service as subjects
+
+
+@dataclasses.dataclass(frozen=True)
+class Basis:
+    decision: Decision  # the consented categories the recipient could read
+    protocol: str | None
+    flow_id: str | None
+    reasons: list[str]
+
+    @property
+    def holds(self) -> bool:
+        return not self.reasons
+
+
+def create_referral(ctx: RequestContext, subject_id: uuid.UUID,
+                    values: dict[str, Any]) -> dict[str, Any]:
+    _validate(ctx, values)
+    subject, facts = steps.subject_in_case(ctx, subject_id)
+    basis = referral_basis(ctx.protocols, ctx.now, facts, from_org=ctx.principal.org,
+                           to_org=values["to_org"], purpose=values["purpose"])
+    details = {"to_org": values["to_org"], "referral_purpose": values["purpose"]}
+    if not basis.holds:
+        event = ctx.audit("referral:referral:create", subject_id=subject.id, outcome="deny",
+                          reasons=basis.reasons, details=details)
+        ctx.commit()
+        raise ForbiddenError("The referral is not allowed.", reasons=basis.reasons,
+                             audit_id=event.event_uuid)
+    assert basis.protocol is not None and basis.flow_id is not None
+    key = subjects.data_key(subject, ctx.keyring)
+    referral = referrals.create_referral(
+        ctx.session, subject_id=subject.id, data_key=key, principal=ctx.principal,
+        values=values, protocol=basis.protocol, flow_id=basis.flow_id,
+        consent_id=basis.decision.consent_ids[0], now=ctx.now)
+    ctx.audit("referral:referral:create", subject_id=subject.id, decision=basis.decision,
+              outcome="allow", categories=sorted(basis.decision.permitted), reasons=[],
+              details={**details, "referral_id": str(referral.id), "flow": basis.flow_id})
+    opened = referrals.open_referral(referral, key)
+    ctx.commit()
+    return opened
+
+
+def accept_referral(ctx: RequestContext, referral_id: uuid.UUID) -> dict[str, Any]:
+    """The recipient accepts: it becomes a case member, if the basis still holds."""
+    referral, subject, facts = _addressed_to_caller(ctx, referral_id, "referral:referral:accept")
+    referrals.require_open(referral)
+    basis = _still_holds(ctx, facts, referral)
+    if not basis.holds:
+        _suspend(ctx, referral, basis)
+        steps.deny(ctx, "referral:referral:accept", subject.id, basis.reasons, [], None)
+    referrals.accept(ctx.session, referral, principal=ctx.principal, now=ctx.now)
+    subjects.add_case_member(ctx.session, subject_id=subject.id, org=referral.to_org,
+                             now=ctx.now)
+    key = subjects.data_key(subject, ctx.keyring)
+    ctx.audit("referral:referral:accept", subject_id=subject.id, decision=basis.decision,
+              outcome="allow", categories=sorted(basis.decision.permitted), reasons=[],
+              details={"referral_id": str(referral.id), "joined_case": True})
+    opened = referrals.open_referral(referral, key)
+    ctx.commit()
+    return opened
+
+
+def decline_referral(ctx: RequestContext, referral_id: uuid.UUID, reason: str) -> dict[str, Any]:
+    referral, subject, _facts = _addressed_to_caller(ctx, referral_id,
+                                                     "referral:referral:decline")
+    key = subjects.data_key(subject, ctx.keyring)
+    referrals.decline(ctx.session, referral, data_key=key, principal=ctx.principal, reason=reason,
+                      now=ctx.now)
+    # The reason is sealed in the record; the audit event says only that one was given.
+    ctx.audit("referral:referral:decline", subject_id=subject.id, outcome="allow",
+              details={"referral_id": str(referral.id)})
+    opened = referrals.open_referral(referral, key)
+    ctx.commit()
+    return opened
+
+
+def inbox(ctx: RequestContext, *, box: str, status: str | None, limit: int,
+          cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """The referrals addressed to the caller's organisation (or sent by it, so the referrer
+    sees the outcome). Each is checked again: content is shown only while its basis holds,
+    and an open referral whose basis is gone is suspended now."""
+    rows, next_cursor = referrals.inbox(ctx.session, org=ctx.principal.org, box=box,
+                                        status=status, limit=limit, cursor=cursor)
+    items: list[dict[str, Any]] = []
+    for referral in rows:
+        subject = subjects.get_subject(ctx.session, referral.subject_id)
+        facts = subjects.subject_facts(ctx.session, subject)
+        basis = _still_holds(ctx, facts, referral)
+        if basis.holds and referral.status != "suspended":
+            ctx.audit("referral:referral:read", subject_id=subject.id, decision=basis.decision,
+                      outcome="allow", categories=sorted(basis.decision.permitted), reasons=[],
+                      details={"referral_id": str(referral.id)})
+            items.append(referrals.open_referral(referral, subjects.data_key(subject,
+                                                                             ctx.keyring)))
+            continue
+        if referral.status == "open":
+            _suspend(ctx, referral, basis)
+            if status == "open":
+                continue
+        items.append(referrals.open_referral(referral, None))
+    ctx.commit()
+    return items, next_cursor
+
+
+def suspend_where_basis_lost(ctx: RequestContext, subject_id: uuid.UUID) -> list[uuid.UUID]:
+    """Suspend the subject's open referrals whose basis is gone, e.g. straight after a consent
+    withdrawal, in the caller's unit of work (the caller commits). Without this call the same
+    happens lazily, the next time the inbox is read or the referral is accepted."""
+    subject = subjects.get_subject(ctx.session, subject_id)
+    facts = subjects.subject_facts(ctx.session, subject)
+    suspended = []
+    for referral in referrals.open_referrals_of(ctx.session, subject_id):
+        basis = _still_holds(ctx, facts, referral)
+        if not basis.holds:
+            _suspend(ctx, referral, basis)
+            suspended.append(referral.id)
+    return suspended
+
+
+def referral_basis(protocols: ProtocolSet, now: datetime, facts: SubjectFacts, *,
+                   from_org: str, to_org: str, purpose: str) -> Basis:
+    """Is there a flow from `from_org` to `to_org` for `purpose`, and a consent naming
+    `to_org` for it? Pure, like the decision it asks."""
+    empty = Decision(purpose, "read")
+    if from_org not in facts.case_orgs:
+        return Basis(empty, None, None, [str(Reason.NO_CASE_RELATIONSHIP)])
+    if facts.erased:
+        return Basis(empty, None, None, [str(Reason.SUBJECT_ERASED)])
+    usable, why = usable_protocols(from_org, protocols, now)
+    flows = [
+        (protocol, flow) for protocol in usable
+        if (party := protocol.party(to_org)) is not None and party.status == "active"
+        for flow in protocol.flows
+        if from_org in flow.from_orgs and to_org in flow.to_orgs and purpose in flow.purposes
+    ]
+    if not flows:
+        reasons = ([str(Reason.DIRECTION_NOT_PERMITTED)] if usable
+                   else sorted({str(r) for r in why}) or [str(Reason.NOT_PARTY_TO_PROTOCOL)])
+        return Basis(empty, None, None, reasons)
+    roles = frozenset(
+        role for protocol, _ in flows for grant in protocol.grants
+        if to_org in grant.parties and purpose in grant.purposes for role in grant.roles
+    )
+    if not roles:
+        return Basis(empty, flows[0][0].ref, flows[0][1].id, [str(Reason.ROLE_NOT_GRANTED)])
+    recipient = Principal(actor_id=f"referral-recipient:{to_org}", actor_type="client",
+                          org=to_org, roles=roles)
+    as_member = dataclasses.replace(facts, case_orgs=facts.case_orgs | {to_org})
+    categories = sorted({c for _, flow in flows for c in flow.categories})
+    decision = evaluate(recipient, purpose, "read", categories, as_member, protocols, now)
+    consented = tuple(c for c in decision.categories if c.allowed and c.consent_id is not None)
+    protocol, flow = flows[0]
+    if not consented:
+        return Basis(empty, protocol.ref, flow.id, decision.reasons or [str(Reason.NO_CONSENT)])
+    return Basis(Decision(purpose, "read", consented), protocol.ref, flow.id, [])
+
+
+def _still_holds(ctx: RequestContext, facts: SubjectFacts, referral: Referral) -> Basis:
+    return referral_basis(ctx.protocols, ctx.now, facts, from_org=referral.from_org,
+                          to_org=referral.to_org, purpose=referral.purpose)
+
+
+def _validate(ctx: RequestContext, values: dict[str, Any]) -> None:
+    errors: dict[str, list[str]] = {}
+    to_org = values["to_org"]
+    if not any(p.party(to_org) for p in ctx.protocols.protocols):
+        errors["to_org"] = [f"Unknown organisation {to_org!r}."]
+    elif to_org == ctx.principal.org:
+        errors["to_org"] = ["A referral goes to another organisation."]
+    purpose = values["purpose"]
+    if purpose not in ctx.protocols.purposes or purpose in RESERVED_PURPOSES:
+        errors["purpose"] = [f"Unknown purpose code {purpose!r}."]
+    appointment: datetime | None = values.get("appointment_at")
+    if appointment is not None and appointment <= ctx.now:
+        errors["appointment_at"] = ["The appointment must be in the future."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _addressed_to_caller(ctx: RequestContext, referral_id: uuid.UUID,
+                         type: str) -> tuple[Referral, Any, SubjectFacts]:
+    """A referral addressed to the caller's organisation; to anyone else it does not exist
+    (the attempt is audited)."""
+    referral = referrals.find_referral(ctx.session, referral_id)
+    if referral is None or referral.to_org != ctx.principal.org:
+        event = ctx.audit(type, subject_id=referral.subject_id if referral else None,
+                          outcome="deny", reasons=["not_recipient"],
+                          details={"referral_id": str(referral_id)})
+        ctx.commit()
+        raise NotFoundError("No such referral.", audit_id=event.event_uuid)
+    subject, facts = steps.subject_in_case(ctx, referral.subject_id)
+    return referral, subject, facts
+
+
+def _suspend(ctx: RequestContext, referral: Referral, basis: Basis) -> None:
+    referrals.suspend(ctx.session, referral, reasons=basis.reasons, now=ctx.now)
+    ctx.audit("referral:referral:suspend", subject_id=referral.subject_id, outcome="deny",
+              reasons=basis.reasons, details={"referral_id": str(referral.id)})

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from caseshare.access import referrals
+from caseshare.api.common import api_blueprint, context, no_store
+from caseshare.schemas.common import PurposeQuery
+from caseshare.schemas.referral import (
+    InboxQuery,
+    ReferralCreate,
+    ReferralDecline,
+    ReferralList,
+    ReferralOut,
+)
+
+blp = api_blueprint("referrals", __name__, "Referrals: warm handovers between organisations")
+
+
+@blp.route("/subjects/<uuid:subject_id>/referrals", methods=["POST"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.arguments(ReferralCreate)
+@blp.response(201, ReferralOut)
+def create_referral(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, "referrals:write")
+    return referrals.create_referral(ctx, subject_id, body), 201, no_store()
+
+
+@blp.route("/referrals", methods=["GET"])
+@blp.arguments(InboxQuery, location="query", as_kwargs=True)
+@blp.response(200, ReferralList)
+def inbox(purpose: str, box: str, limit: int, status: str | None = None,
+          cursor: str | None = None) -> Any:
+    ctx = context(purpose, "referrals:read")
+    items, next_cursor = referrals.inbox(ctx, box=box, status=status, limit=limit,
+                                         cursor=cursor)
+    return {"items": items, "next_cursor": next_cursor}, 200, no_store()
+
+
+@blp.route("/referrals/<uuid:referral_id>/accept", methods=["POST"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, ReferralOut)
+def accept(referral_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, "referrals:write")
+    return referrals.accept_referral(ctx, referral_id), 200, no_store()
+
+
+@blp.route("/referrals/<uuid:referral_id>/decline", methods=["POST"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.arguments(ReferralDecline)
+@blp.response(200, ReferralOut)
+def decline(body: dict[str, Any], referral_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, "referrals:write")
+    return referrals.decline_referral(ctx, referral_id, body["reason"]), 200, no_store()

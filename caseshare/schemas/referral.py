@@ -1,0 +1,52 @@
+"""Referrals (warm handovers): shape only; the basis is checked in caseshare.access.referrals."""
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema
+
+REFERRAL_STATUSES = ["open", "accepted", "declined", "suspended"]
+
+
+class ReferralCreate(StrictSchema):
+    to_org = fields.String(required=True, validate=CODE)
+    purpose = fields.String(required=True, validate=CODE,
+                            metadata={"description": "The purpose the recipient is asked to "
+                                                     "act for (may differ from the caller's)."})
+    message = fields.String(required=True, validate=validate.Length(1, 4000))
+    contact_name = fields.String(required=True, validate=validate.Length(1, 200))
+    appointment_at = fields.AwareDateTime(metadata={"description": "RFC 3339, in the future."})
+
+
+class ReferralDecline(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(1, 1000))
+
+
+class InboxQuery(PurposeQuery):
+    box = fields.String(load_default="inbox", validate=validate.OneOf(["inbox", "sent"]),
+                        metadata={"description": "inbox: addressed to the caller's "
+                                                 "organisation; sent: made by it."})
+    status = fields.String(validate=validate.OneOf(REFERRAL_STATUSES))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    cursor = fields.String(validate=validate.Length(1, 200))
+
+
+class ReferralOut(StrictSchema):
+    id = fields.UUID()
+    subject_id = fields.UUID()
+    from_org = fields.String()
+    to_org = fields.String()
+    purpose = fields.String()
+    status = fields.String()
+    message = fields.String(allow_none=True)
+    contact_name = fields.String(allow_none=True)
+    decline_reason = fields.String(allow_none=True)
+    appointment_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+    decided_at = fields.AwareDateTime(allow_none=True)
+    reasons = fields.List(fields.String(), metadata={"description": "Why it was suspended."})
+
+
+class ReferralList(StrictSchema):
+    items = fields.List(fields.Nested(ReferralOut))
+    next_cursor = fields.String(allow_none=True)

@@ -1,0 +1,98 @@
+"""Two sessions write the same record version at once: one wins, the other gets a clean
+conflict (never a 500, never a silent overwrite), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseshare.access import pipeline
+from caseshare.access import referrals as referral_cases
+from caseshare.access.context import RequestContext
+from caseshare.case_plan.models import PlanEntry, PlanEntryVersion, Referral
+from caseshare.case_plan.service import EditConflictError, entry_etag
+from caseshare.demo import _ctx
+from caseshare.errors import ConflictError
+from caseshare.identity.service import get_staff_by_email
+from caseshare.runtime import Runtime
+from caseshare.subjects.service import case_orgs
+from tests.api.case_helpers import consent, refer, register
+from tests.audit_helpers import events
+from tests.conftest import COACH, KEY_WORKER, Demo
+
+
+def _coach_ctx(s: Session, rt: Runtime) -> RequestContext:
+    return _ctx(s, rt, get_staff_by_email(s, COACH), "case_management")
+
+
+def _key_worker_ctx(s: Session, rt: Runtime) -> RequestContext:
+    return _ctx(s, rt, get_staff_by_email(s, KEY_WORKER), "recovery_support")
+
+
+def test_concurrent_update_of_the_same_version_loses_cleanly(
+    app: Flask, rt: Runtime, demo: Demo
+) -> None:
+    with rt.session_factory() as s:
+        entry = s.scalars(select(PlanEntry).where(PlanEntry.subject_id == demo.lee,
+                                                  PlanEntry.category == "employment")).first()
+        assert entry is not None
+        entry_id, etag = entry.id, entry_etag(entry)
+
+    with rt.session_factory() as a, rt.session_factory() as b:
+        ctx_b = _coach_ctx(b, rt)
+        # B has read version 1 (its transaction and identity map hold it) ...
+        loaded = b.get(PlanEntry, entry_id)
+        assert loaded is not None and entry_etag(loaded) == etag
+        # ... when A saves its change to version 1 and commits.
+        pipeline.update_plan_entry(_coach_ctx(a, rt), demo.lee, entry_id, etag,
+                                   {"title": "A's title"})
+        # B passed the If-Match check against what it read; the write itself must lose.
+        with pytest.raises(ConflictError) as raised:
+            pipeline.update_plan_entry(ctx_b, demo.lee, entry_id, etag, {"title": "B's title"})
+        assert isinstance(raised.value, EditConflictError)
+        assert raised.value.status == 409
+
+    with rt.session_factory() as s:
+        row = s.get(PlanEntry, entry_id)
+        assert row is not None and row.version == 2
+        versions = s.scalars(select(PlanEntryVersion.version)
+                             .where(PlanEntryVersion.entry_id == entry_id)).all()
+        assert sorted(versions) == [1, 2]  # the loser left no history row behind
+    with app.test_request_context():
+        # The conflict maps to problem+json through the one error table, not a 500.
+        response = app.handle_user_exception(raised.value)
+        assert response.status_code == 409
+        assert response.mimetype == "application/problem+json"
+
+
+
+def test_a_double_accept_of_one_referral_is_a_conflict_not_a_duplicate(
+    app: Flask, rt: Runtime, demo: Demo, auth: Any
+) -> None:
+    client = app.test_client()
+    coach = auth(COACH)
+    subject = register(client, coach)
+    consent(client, coach, subject, rt.now())
+    referral_id = uuid.UUID(refer(client, coach, subject, "recovery-partnership",
+                                  "recovery_support", rt.now()).json["id"])
+
+    with rt.session_factory() as a, rt.session_factory() as b:
+        ctx_b = _key_worker_ctx(b, rt)
+        loaded = b.get(Referral, referral_id)  # B has read it while still open ...
+        assert loaded is not None and loaded.status == "open"
+        referral_cases.accept_referral(_key_worker_ctx(a, rt), referral_id)  # ... A accepts
+        with pytest.raises(ConflictError):
+            referral_cases.accept_referral(ctx_b, referral_id)
+
+    with rt.session_factory() as s:
+        row = s.get(Referral, referral_id)
+        assert row is not None and row.status == "accepted" and row.version == 2
+        assert case_orgs(s, uuid.UUID(subject)) == {"jcp-derby", "recovery-partnership"}
+    accepted = [e for e in events(rt, type="referral:referral:accept") if e.decision == "allow"]
+    assert len(accepted) == 1
+
