@@ -77,12 +77,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from caseshare import web
     from caseshare.api import case_plans, consents, meta, oauth, subjects
 
     app.register_blueprint(meta.bp)
     oauth.init_app(app)
     for module in (subjects, consents, case_plans):
         smorest_api.register_blueprint(module.blp)
+    web.init_app(app)
 
 
 def _register_hooks(app: Flask) -> None:
