@@ -68,7 +68,8 @@ def uk_date(value: Any) -> str:
 
 
 def category_label(code: str) -> str:
-    return category_name(code).capitalize()
+    name = category_name(code)
+    return name[:1].upper() + name[1:]
 
 
 def register(app: Flask) -> None:
