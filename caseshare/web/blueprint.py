@@ -181,12 +181,13 @@ def _not_found(_error: NotFoundError) -> tuple[str, int]:
 @bp.errorhandler(ForbiddenError)
 def _forbidden(error: ForbiddenError) -> tuple[str, int]:
     from caseshare.web.explanations import explain
+    from caseshare.web.filters import purpose_name
 
-    u = g.get("web_user")
-    reasons = error.extra.get("reasons") or []
-    explained = [explain(r, org=u.org_name if u else "your organisation", category="this",
-                         purpose=u.purpose or "this purpose" if u else "this purpose")
-                 for r in reasons]
+    u: WebUser | None = g.get("web_user")
+    org = u.org_name if u else "your organisation"
+    purpose = purpose_name(u.purpose).lower() if u and u.purpose else "this purpose"
+    explained = [explain(r, org=org, category="this information", purpose=purpose)
+                 for r in error.extra.get("reasons") or []]
     return page("error.html", 403, title="You cannot do this", message=error.detail,
                 explanations=explained, audit_id=error.extra.get("audit_id"))
 

@@ -212,3 +212,38 @@ def test_a_stale_version_shows_a_clear_message(client: FlaskClient, demo: Demo,
     assert 'value="My older edit"' in page  # what they typed is not lost
     overview = client.get(f"/claimants/{demo.lee}").get_data(as_text=True)
     assert "Book a CV workshop (booked)" in overview and "My older edit" not in overview
+
+
+def test_add_an_action_and_a_forbidden_category_is_explained(client: FlaskClient, rt: Runtime,
+                                                             demo: Demo) -> None:
+    sign_in(client, HOUSING, "tenancy_sustainment")
+    path = f"/claimants/{demo.lee}/plan/entries/new"
+    form = {"csrf_token": token(client, path), "kind": "action", "category": "housing_tenancy",
+            "title": "Apply for a discretionary housing payment", "owner_org": "derby-housing",
+            "status": "open", "due_on-day": "9", "due_on-month": "12", "due_on-year": "2026"}
+    assert client.post(path, data=form).status_code == 302
+    overview = client.get(f"/claimants/{demo.lee}").get_data(as_text=True)
+    assert "Apply for a discretionary housing payment" in overview and "9 December 2026" in overview
+    refused = client.post(path, data={**form, "category": "substance_misuse",
+                                      "title": "Not allowed"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 403 and "You cannot do this" in page and "Next step:" in page
+    assert events(rt, type="access:write:deny", subject_id=demo.lee)
+
+
+def test_partial_withdrawal_ends_access_to_that_category_only(client: FlaskClient,
+                                                              demo: Demo) -> None:
+    sign_in(client, COACH)
+    overview = client.get(f"/claimants/{demo.lee}").get_data(as_text=True)
+    assert "Attend weekly alcohol recovery group" in overview
+    link = re.search(r'href="(/claimants/[^"]+/withdraw)"', overview)
+    assert link is not None
+    done = client.post(link.group(1), data={
+        "csrf_token": token(client, link.group(1)), "extent": "part",
+        "categories": "substance_misuse", "channel": "phone"})
+    assert done.status_code == 200 and "Part of the consent withdrawn" in done.get_data(
+        as_text=True)
+    after = client.get(f"/claimants/{demo.lee}").get_data(as_text=True)
+    assert "Attend weekly alcohol recovery group" not in after
+    assert "Update CV with work coach" in after
+    assert "Partially withdrawn" in after
