@@ -46,38 +46,15 @@ def sign_in() -> BaseResponse | tuple[str, int]:
         errors["password"] = "Enter your password"  # noqa: S105 (a message)
     if errors:
         return page("sign_in.html", 422, values=values, errors=errors)
-    rt, db = runtime(), get_session()
-    now = rt.now()
-    staff_row = signin.find_staff_by_email(db, values["email"])
-    enrolling = (staff_row is not None and passwords.needs_second_factor(staff_row)
-                 and staff_row.totp_secret is None)
-    pending = None
-    values_code: str | None
-    if enrolling:
-        assert staff_row is not None
-        # No second factor yet: check the password alone by signing in against a new secret
-        # with its current code, then take the user through enrolment before any session.
-        pending = passwords.new_totp_secret(staff_row)
-        values_code = pyotp.TOTP(pending).at(now)
-    else:
-        values_code = values["code"] or None
+    now = runtime().now()
     try:
-        staff = passwords.sign_in(db, email=values["email"],
-                                  password=request.form.get("password", ""),
-                                  totp_code=values_code, now=now)
+        staff, pending = _check_credentials(values["email"], request.form.get("password", ""),
+                                            values["code"] or None)
     except AuthenticationError as exc:
-        if staff_row is not None and enrolling:
-            staff_row.totp_secret = None
-        audit.record(db, type="identity:session:start", now=now, decision="deny",
-                     reasons=[exc.slug], request_id=request_id(),
-                     details={"staff_id": str(staff_row.id)} if staff_row else {})
-        db.commit()
-        return page("sign_in.html", 401, values=values,
-                    errors={"email": "The email, password or code is not right"
-                            if exc.slug != "account-locked" else exc.detail})
+        message = exc.detail if exc.slug == "account-locked" else (
+            "The email, password or code is not right")
+        return page("sign_in.html", 401, values=values, errors={"email": message})
     if pending is not None:
-        staff.totp_secret = None  # kept only once the user proves they hold it
-        db.commit()
         cookie.clear()
         cookie.update({"enrol_staff": str(staff.id), "enrol_secret": pending,
                        "enrol_until": (now + ENROLMENT_WINDOW).isoformat()})
@@ -86,12 +63,40 @@ def sign_in() -> BaseResponse | tuple[str, int]:
     return redirect(url_for("web.choose_purpose"))
 
 
+def _check_credentials(email: str, password: str,
+                       code: str | None) -> tuple[StaffMember, str | None]:
+    """The staff member, and a new TOTP secret when they must first enrol a second factor.
+    A failure is audited (with the account's id when the email matched one) and committed,
+    so the failure count behind the lockout persists."""
+    db, now = get_session(), runtime().now()
+    known = signin.find_staff_by_email(db, email)
+    pending = None
+    if (known is not None and passwords.needs_second_factor(known)
+            and known.totp_secret is None):
+        # No second factor yet: check the password alone by signing in against a new secret
+        # with its current code; the secret is kept only once the user proves they hold it.
+        pending = passwords.new_totp_secret(known)
+        code = pyotp.TOTP(pending).at(now)
+    try:
+        staff = passwords.sign_in(db, email=email, password=password, totp_code=code, now=now)
+    except AuthenticationError as exc:
+        audit.record(db, type="identity:session:start", now=now, decision="deny",
+                     reasons=[exc.slug], request_id=request_id(),
+                     details={"staff_id": str(known.id)} if known else {})
+        raise
+    finally:
+        if pending is not None and known is not None:
+            known.totp_secret = None
+        db.commit()
+    return staff, pending
+
+
 def _signed_in(staff: StaffMember, now: datetime) -> None:
     rt, db = runtime(), get_session()
     audit.record(db, type="identity:session:start", now=now,
                  principal=signin.principal_for(staff, rt.protocols), decision="allow",
                  request_id=request_id())
-    db.commit()
+    db.commit()  # the session starts only once its audit event is recorded
     start_session(staff)
 
 
