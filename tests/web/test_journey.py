@@ -13,6 +13,12 @@ from tests.web.conftest import SCREENSHOTS
 TREATMENT_ACTION = "Attend weekly alcohol recovery group"
 
 
+def snap(page: Any, name: str) -> None:
+    """A full-page screenshot for reviewers (outside the repository; see conftest)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
 def shown(page: Any, title: str) -> bool:
     """Whether a case plan entry with this title is on the page."""
     entries = page.get_by_test_id("entry").filter(has_text=title)
@@ -49,8 +55,7 @@ def test_work_coach_finds_lee_and_sees_the_treatment_action(live_url: str, brows
     assert page.get_by_test_id("who-purpose").inner_text() == "Case management"
     assert shown(page, TREATMENT_ACTION)
     assert page.get_by_test_id("withheld-substance_misuse").count() == 0
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "overview-work-coach.png"), full_page=True)
+    snap(page, "overview-work-coach")
     check_accessibility(page)
 
 
@@ -66,8 +71,7 @@ def test_housing_officer_sees_why_treatment_is_withheld(live_url: str, browser_p
     html = page.content()
     assert TREATMENT_ACTION not in html and "Bridge Street" not in html
     assert shown(page, "Agree a rent arrears repayment plan")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "overview-housing-officer.png"), full_page=True)
+    snap(page, "overview-housing-officer")
     check_accessibility(page)
 
 
@@ -80,6 +84,7 @@ def test_record_consent_then_withdraw_it_and_access_ends(live_url: str, browser_
 
     # Withdraw the seeded consent first, so only the consent recorded below can allow access.
     page.get_by_role("link", name="Withdraw").first.click()
+    snap(page, "withdraw-consent")
     check_accessibility(page)
     page.get_by_label("All of this consent").check()
     page.get_by_label("In person").check()
@@ -98,6 +103,7 @@ def test_record_consent_then_withdraw_it_and_access_ends(live_url: str, browser_
     summary = page.locator(".govuk-error-summary").inner_text()
     assert "Select each organisation the claimant agrees to share with" in summary
     assert "Select how consent was given" in summary
+    snap(page, "record-consent-errors")
     check_accessibility(page)
     for org in ("Derby Jobcentre Plus", "Derby Recovery Partnership"):
         page.get_by_label(org, exact=True).check()
