@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from caseshare.identity.models import StaffMember
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
-from tests.conftest import COACH, HOUSING, IG, Clock, Demo
+from tests.conftest import ADVISER, COACH, HOUSING, IG, Clock, Demo
 from tests.web.browser import PASSWORD
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -247,3 +247,13 @@ def test_partial_withdrawal_ends_access_to_that_category_only(client: FlaskClien
     assert "Attend weekly alcohol recovery group" not in after
     assert "Update CV with work coach" in after
     assert "Partially withdrawn" in after
+
+
+def test_consent_expiring_within_30_days_is_highlighted(client: FlaskClient,
+                                                        demo: Demo) -> None:
+    sign_in(client, ADVISER, "budgeting_support")
+    kerry = client.get(f"/claimants/{demo.kerry}").get_data(as_text=True)
+    assert "Expires soon" in kerry and "Personal budgeting support: monthly budget" in kerry
+    sign_in(client, COACH)
+    lee = client.get(f"/claimants/{demo.lee}").get_data(as_text=True)
+    assert "Expires soon" not in lee  # Lee's consent runs for six months
