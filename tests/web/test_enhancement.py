@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.conftest import COACH, Demo
 from tests.web.browser import open_claimant, sign_in
 
@@ -33,12 +35,12 @@ def test_scripts_run_under_the_csp_without_errors(live_url: str, chromium: Any,
         sign_in(page, live_url, COACH, "case_management")
         open_claimant(page, "QQ123456C", "Lee Marsh")
         page.get_by_role("link", name="Record consent").click()
-        page.wait_for_function("document.body.classList.contains('govuk-frontend-supported')")
+        # Locator waits, not wait_for_function: a string predicate needs eval, which the CSP
+        # (rightly) refuses.
+        page.locator("body.govuk-frontend-supported").wait_for(state="attached")
         page.get_by_role("button", name="Record consent").click()
         # GOV.UK Frontend's script moves focus to the error summary.
-        page.wait_for_function(
-            "document.activeElement && document.activeElement.classList.contains("
-            "'govuk-error-summary')")
+        expect(page.locator(".govuk-error-summary")).to_be_focused()
         # Chromium logs the 422 of the form page itself; anything else is a real problem.
         assert [p for p in problems if "status of 422" not in p] == []
     finally:
