@@ -120,6 +120,7 @@ def _refuse_unsafe_production(settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from caseshare import web
     from caseshare.api import (
         case_plans,
         consents,
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     oidc.init_app(app)
     for module in (subjects, consents, case_plans, referrals, erasure):
         smorest_api.register_blueprint(module.blp)
+    web.init_app(app)
 
 
 def _register_hooks(app: Flask) -> None:

@@ -1,0 +1,156 @@
+"""Record consent from a form in consent_forms/ (English or Welsh, nothing pre-ticked), and
+withdraw it, whole or in part, in one step with a confirmation page."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from caseshare.access import records
+from caseshare.consent.forms import ConsentForm
+from caseshare.errors import NotFoundError, ValidationError
+from caseshare.schemas.consent import CHANNELS, GIVEN_BY_TYPES, METHODS
+from caseshare.web import forms
+from caseshare.web.blueprint import bp, context, page, runtime
+from caseshare.web.filters import uk_date
+
+LANGUAGES = ("en", "cy")
+# Where the use case's field names land on the page (for the error summary links).
+CONSENT_FIELDS = {
+    "recipients": "recipients", "purposes": "purposes", "categories": "categories",
+    "excluded_categories": "categories", "explicit_statement": "explicit",
+    "given_by.type": "given_by_type", "given_by.authority_ref": "authority_ref",
+    "given_by.name": "given_by_name", "method": "method", "evidence_ref": "evidence_ref",
+    "expires_at": "expires_at-day", "valid_from": "expires_at-day", "language": "recipients",
+    "form_version": "recipients",
+}
+WITHDRAW_FIELDS = {"scope.recipients": "recipients", "scope.purposes": "purposes",
+                   "scope.categories": "categories", "channel": "channel", "reason": "reason"}
+
+
+def current_form() -> ConsentForm:
+    forms_ = runtime().forms.current()
+    if not forms_:
+        raise NotFoundError("No consent form is available.")
+    return forms_[0]
+
+
+@bp.route("/claimants/<uuid:subject_id>/consents/new", methods=["GET", "POST"])
+def record_consent(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
+    form = current_form()
+    lang = request.values.get("lang", "en")
+    lang = lang if lang in form.languages else "en"
+    if request.method == "GET":
+        context("consents:write")  # purpose and role checked before the form is shown
+        return _consent_page(form, lang, subject_id, {}, {})
+    values, errors = _read_consent(form, request.form)
+    if errors:
+        return _consent_page(form, lang, subject_id, values, errors, 422)
+    data: dict[str, Any] = {
+        "form_id": form.id, "form_version": form.version, "language": lang,
+        "given_by": {k: v for k, v in (("type", values["given_by_type"]),
+                                       ("name", values["given_by_name"]),
+                                       ("authority_ref", values["authority_ref"])) if v},
+        "recipients": values["recipients"], "purposes": values["purposes"],
+        "categories": values["categories"], "method": values["method"],
+        "evidence_ref": values["evidence_ref"] or None,
+        "expires_at": forms.start_of_day(values["expires_on"]),
+    }
+    if values["explicit"]:
+        # The statement the claimant agreed to is the form's own wording, in their language.
+        data["explicit_statement"] = form.text[lang]["explicit_statement"]
+    try:
+        consent, _history, _status = records.record_consent(context("consents:write"),
+                                                            subject_id, data)
+    except ValidationError as exc:
+        errors = forms.domain_errors(exc.extra["errors"], CONSENT_FIELDS)
+        return _consent_page(form, lang, subject_id, values, errors, 422)
+    flash(f"Consent recorded. It lasts until {uk_date(consent.expires_at)}.")
+    return redirect(url_for("web.overview", subject_id=subject_id))
+
+
+def _read_consent(form: ConsentForm, submitted: Any) -> tuple[dict[str, Any], forms.Errors]:
+    values: dict[str, Any] = {
+        "recipients": forms.ticked(submitted, "recipients", form.recipients),
+        "purposes": forms.ticked(submitted, "purposes", form.purposes),
+        "categories": forms.ticked(submitted, "categories", form.categories),
+        "explicit": submitted.get("explicit") == "yes",
+        "given_by_type": forms.text(submitted, "given_by_type"),
+        "given_by_name": forms.text(submitted, "given_by_name"),
+        "authority_ref": forms.text(submitted, "authority_ref"),
+        "method": forms.text(submitted, "method"),
+        "evidence_ref": forms.text(submitted, "evidence_ref"),
+        "expires_at": forms.date_parts(submitted, "expires_at"),
+    }
+    errors: forms.Errors = {}
+    if not values["recipients"]:
+        errors["recipients"] = "Select each organisation the claimant agrees to share with"
+    if not values["purposes"]:
+        errors["purposes"] = "Select each reason the claimant agrees to"
+    if not values["categories"]:
+        errors["categories"] = "Select each type of information the claimant agrees to share"
+    if values["given_by_type"] not in GIVEN_BY_TYPES:
+        errors["given_by_type"] = "Select who is giving consent"
+    if values["method"] not in METHODS:
+        errors["method"] = "Select how consent was given"
+    values["expires_on"] = forms.parse_date(values["expires_at"])
+    if values["expires_on"] is None:
+        errors["expires_at-day"] = "Enter the date consent ends, like 31 3 2027"
+    return values, errors
+
+
+def _consent_page(form: ConsentForm, lang: str, subject_id: uuid.UUID, values: dict[str, Any],
+                  errors: forms.Errors, status: int = 200) -> tuple[str, int]:
+    protocols = runtime().protocols
+    sensitive = [c for c in form.categories if protocols.is_sensitive(c)]
+    return page("consent_new.html", status, form=form, lang=lang, text=form.text[lang],
+                subject_id=subject_id, values=values, errors=errors, sensitive=sensitive,
+                given_by_types=GIVEN_BY_TYPES, methods=METHODS)
+
+
+@bp.route("/claimants/<uuid:subject_id>/consents/<uuid:consent_id>/withdraw",
+          methods=["GET", "POST"])
+def withdraw_consent(subject_id: uuid.UUID, consent_id: uuid.UUID) -> tuple[str, int]:
+    rows = records.list_consents(context("consents:read"), subject_id)
+    found = next(((c, s) for c, _ws, s in rows if c.id == consent_id), None)
+    if found is None:
+        raise NotFoundError("No such consent.")
+    consent, status = found
+    if request.method == "GET":
+        return page("withdraw.html", consent=consent, status=status, subject_id=subject_id,
+                    values={}, errors={}, channels=CHANNELS)
+    submitted = request.form
+    values: dict[str, Any] = {
+        "extent": forms.text(submitted, "extent"),
+        "recipients": forms.ticked(submitted, "recipients", consent.recipients),
+        "purposes": forms.ticked(submitted, "purposes", consent.purposes),
+        "categories": forms.ticked(submitted, "categories", consent.categories),
+        "channel": forms.text(submitted, "channel"),
+        "reason": forms.text(submitted, "reason"),
+    }
+    errors: forms.Errors = {}
+    if values["extent"] not in ("all", "part"):
+        errors["extent"] = "Select whether the claimant withdraws all or part of their consent"
+    elif values["extent"] == "part" and not (values["recipients"] or values["purposes"]
+                                             or values["categories"]):
+        errors["recipients"] = "Select what the claimant withdraws consent for"
+    if values["channel"] not in CHANNELS:
+        errors["channel"] = "Select how the claimant told you"
+    if not errors:
+        data: dict[str, Any] = {"channel": values["channel"], "reason": values["reason"] or None}
+        if values["extent"] == "part":
+            data["scope"] = {k: values[k] for k in ("recipients", "purposes", "categories")
+                             if values[k]}
+        try:
+            consent, _history, status = records.withdraw_consent(context("consents:write"),
+                                                                 consent_id, data)
+        except ValidationError as exc:
+            errors = forms.domain_errors(exc.extra["errors"], WITHDRAW_FIELDS)
+        else:
+            return page("withdrawn.html", consent=consent, status=status,
+                        subject_id=subject_id, scope=data.get("scope"))
+    return page("withdraw.html", 422, consent=consent, status=status, subject_id=subject_id,
+                values=values, errors=errors, channels=CHANNELS)

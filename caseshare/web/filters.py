@@ -1,0 +1,81 @@
+"""Template helpers: names for codes (organisations, purposes, categories) and UK dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, current_app
+
+PURPOSE_NAMES = {
+    "case_management": "Case management",
+    "recovery_support": "Recovery support",
+    "tenancy_sustainment": "Tenancy sustainment",
+    "budgeting_support": "Budgeting support",
+    "triage": "Triage",
+    "audit": "Audit",
+    "subject_access": "Subject access request",
+}
+CATEGORY_NAMES = {
+    "identity": "identity details",
+    "contact": "address and contact details",
+    "employment": "work search and employment",
+    "benefit_claim": "Universal Credit claim details",
+    "housing_tenancy": "housing and tenancy",
+    "finances": "money and debts",
+    "substance_misuse": "drug and alcohol treatment",
+    "health_mental": "mental health",
+    "offending": "offending",
+}
+
+
+def words(code: str) -> str:
+    return code.replace("_", " ")
+
+
+def purpose_name(code: str | None) -> str:
+    if not code:
+        return "not chosen"
+    return PURPOSE_NAMES.get(code, words(code).capitalize())
+
+
+def category_name(code: str) -> str:
+    return CATEGORY_NAMES.get(code, words(code))
+
+
+def org_name(code: str) -> str:
+    protocols = current_app.extensions["caseshare"].protocols
+    for protocol in protocols.for_party(code):
+        party = protocol.party(code)
+        if party is not None:
+            name: str = party.name
+            return name
+    return words(code)
+
+
+def uk_date(value: Any) -> str:
+    """'5 December 2026' (GOV.UK style), for dates and datetimes."""
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return str(value)
+    if isinstance(value, date):
+        return f"{value.day} {value:%B %Y}"
+    return "" if value is None else str(value)
+
+
+def category_label(code: str) -> str:
+    name = category_name(code)
+    return name[:1].upper() + name[1:]
+
+
+def register(app: Flask) -> None:
+    helpers = (("purpose_name", purpose_name), ("category_name", category_name),
+               ("category_label", category_label), ("org_name", org_name),
+               ("uk_date", uk_date), ("words", words))
+    for name, fn in helpers:
+        app.add_template_filter(fn, name)
+        app.add_template_global(fn, name)

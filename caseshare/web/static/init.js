@@ -1,0 +1,6 @@
+// Progressive enhancement only: every page works without it. Loaded as a module from 'self'
+// (no inline script, so the Content-Security-Policy can forbid inline script entirely).
+import { initAll } from './govuk/govuk-frontend.min.js'
+
+document.body.classList.add('js-enabled', 'govuk-frontend-supported')
+initAll()

@@ -1,0 +1,49 @@
+"""Steps shared by the browser tests: signing in, choosing a purpose, accessibility checks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.web.conftest import AXE
+
+PASSWORD = "demo-password-2026"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def sign_in(page: Any, base: str, email: str, purpose: str) -> None:
+    page.goto(f"{base}/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/purpose")
+    page.locator(f"input[name=purpose][value={purpose}]").check()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{base}/")
+
+
+def open_claimant(page: Any, nino: str, name: str) -> None:
+    page.get_by_label("National Insurance number").fill(nino)
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name=name).click()
+    page.wait_for_selector("h1")
+
+
+def check_accessibility(page: Any) -> None:
+    """axe-core (WCAG 2.2 AA rules): no serious or critical violation; and the basics checked
+    directly: a lang attribute, one h1, a skip link to main content, every input labelled."""
+    assert page.locator("html").get_attribute("lang") in ("en", "cy")
+    assert page.locator("h1").count() == 1, page.url
+    skip = page.locator("a.govuk-skip-link")
+    assert skip.get_attribute("href") == "#main-content"
+    assert page.locator("#main-content").count() == 1
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll(
+        'input:not([type=hidden]), select, textarea')].filter(el => el.labels.length === 0
+        && !el.getAttribute('aria-label')).map(el => el.name || el.id)""")
+    assert unlabelled == [], f"unlabelled inputs on {page.url}: {unlabelled}"
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+    serious = [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+               for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == [], f"{page.url}: {json.dumps(serious, indent=1)}"
