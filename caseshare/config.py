@@ -39,6 +39,12 @@ class Settings:
     ratelimit_sign_in: str = "10 per minute"  # token endpoint and sign-in, per address
     max_content_length: int = 256 * 1024
     production: bool = False
+    # External OpenID Connect provider for staff sign-in (e.g. Microsoft Entra ID). When the
+    # issuer is set, the web sign-in uses it instead of the built-in passwords (docs/identity.md).
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_org_claim: str = "caseshare_org"
     clock: Clock = field(default=system_clock, compare=False)
 
 
@@ -58,6 +64,10 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_RATELIMIT_PER_ADDRESS": "ratelimit_per_address",
     "CASESHARE_RATELIMIT_SIGN_IN": "ratelimit_sign_in",
     "CASESHARE_PRODUCTION": "production",
+    "CASESHARE_OIDC_ISSUER": "oidc_issuer",
+    "CASESHARE_OIDC_CLIENT_ID": "oidc_client_id",
+    "CASESHARE_OIDC_CLIENT_SECRET": "oidc_client_secret",
+    "CASESHARE_OIDC_ORG_CLAIM": "oidc_org_claim",
 }
 
 
@@ -120,6 +130,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("CASESHARE_TOKEN_TTL_SECONDS must be between 1 and 86400")
     if not settings.database_url.startswith(("sqlite", "postgresql")):
         raise ConfigError("CASESHARE_DATABASE_URL must be a sqlite or postgresql URL")
+    if settings.oidc_issuer and not settings.oidc_client_id:
+        raise ConfigError("CASESHARE_OIDC_CLIENT_ID is required with CASESHARE_OIDC_ISSUER")
     if settings.production and settings.database_url.startswith("sqlite"):
         # The embedded default is for one machine; production runs on PostgreSQL.
         raise ConfigError("CASESHARE_PRODUCTION requires a PostgreSQL CASESHARE_DATABASE_URL")

@@ -36,8 +36,12 @@ NOTICES = {
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in() -> BaseResponse | tuple[str, int]:
     notice = NOTICES.get(request.args.get("notice", ""))
+    oidc = bool(runtime().settings.oidc_issuer)
     if request.method == "GET":
-        return page("sign_in.html", values={}, errors={}, notice=notice)
+        return page("sign_in.html", values={}, errors={}, notice=notice, oidc=oidc)
+    if oidc:  # the organisation's identity provider replaces Caseshare passwords
+        return page("sign_in.html", 403, values={}, oidc=oidc,
+                    errors={"email": "Sign in with your organisation's account"})
     values = {k: request.form.get(k, "").strip() for k in ("email", "code")}
     errors = {}
     if not values["email"]:
@@ -59,7 +63,7 @@ def sign_in() -> BaseResponse | tuple[str, int]:
         cookie.update({"enrol_staff": str(staff.id), "enrol_secret": pending,
                        "enrol_until": (now + ENROLMENT_WINDOW).isoformat()})
         return redirect(url_for("web.enrol"))
-    _signed_in(staff, now)
+    begin_staff_session(staff, now)
     return redirect(url_for("web.choose_purpose"))
 
 
@@ -91,7 +95,7 @@ def _check_credentials(email: str, password: str,
     return staff, pending
 
 
-def _signed_in(staff: StaffMember, now: datetime) -> None:
+def begin_staff_session(staff: StaffMember, now: datetime) -> None:
     rt, db = runtime(), get_session()
     audit.record(db, type="identity:session:start", now=now,
                  principal=signin.principal_for(staff, rt.protocols), decision="allow",
@@ -122,7 +126,7 @@ def enrol() -> BaseResponse | tuple[str, int]:
     audit.record(db, type="identity:totp:enrol", now=now,
                  principal=signin.principal_for(staff, rt.protocols), decision="allow",
                  request_id=request_id())
-    _signed_in(staff, now)
+    begin_staff_session(staff, now)
     return redirect(url_for("web.choose_purpose"))
 
 

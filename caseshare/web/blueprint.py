@@ -33,7 +33,8 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
                static_url_path="/static/web")
 
 # Pages anyone may reach; everything else needs a signed-in session.
-PUBLIC_ENDPOINTS = frozenset({"web.sign_in", "web.enrol", "web.static"})
+PUBLIC_ENDPOINTS = frozenset({"web.sign_in", "web.enrol", "web.static",
+                              "web.organisation_sign_in", "web.organisation_callback"})
 # Pages a signed-in user may reach before choosing a purpose.
 NO_PURPOSE_ENDPOINTS = frozenset({"web.choose_purpose", "web.sign_out"})
 

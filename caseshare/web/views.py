@@ -1,6 +1,12 @@
 """Imports every page module so its routes are on the blueprint."""
 
-from caseshare.web import account, claimants, consent_pages, plan_pages
+from caseshare.web import (
+    account,
+    claimants,
+    consent_pages,
+    organisation_sign_in,
+    plan_pages,
+)
 from caseshare.web.blueprint import bp
 
-__all__ = ["account", "bp", "claimants", "consent_pages", "plan_pages"]
+__all__ = ["account", "bp", "claimants", "consent_pages", "organisation_sign_in", "plan_pages"]

@@ -93,7 +93,7 @@ def _cli(app: Flask, *args: str) -> Any:
 def test_rotate_rewrap_interrupted_and_resumed_then_retire(
     app: Flask, rt: Runtime, demo: Demo, client: FlaskClient, auth: Any
 ) -> None:
-    _add_subjects(rt, 25)  # 27 subjects with the two demo claimants
+    _add_subjects(rt, 25)  # 28 subjects with the three demo claimants
     fields_before = _ciphertexts(rt)
     assert any(fields_before.values())
 
@@ -104,14 +104,14 @@ def test_rotate_rewrap_interrupted_and_resumed_then_retire(
 
     # New claimants are wrapped under version 2 at once; existing ones are still on version 1.
     with rt.session_factory() as s:
-        assert subjects_by_kek(s) == {1: 27}
+        assert subjects_by_kek(s) == {1: 28}
 
     # A rewrap with batches of 10 crashes in its second batch ...
     failing = FailingKeyring(rt.keyring, allow=15)
     with rt.session_factory() as s, pytest.raises(InjectedFailure):
         rewrap_all(s, failing, batch=10, now=rt.now())
     with rt.session_factory() as s:
-        assert subjects_by_kek(s) == {1: 17, 2: 10}  # the first batch stuck, the second did not
+        assert subjects_by_kek(s) == {1: 18, 2: 10}  # the first batch stuck, the second did not
 
     # ... the service keeps serving claimants on either version meanwhile ...
     r = client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=case_management",
@@ -120,13 +120,13 @@ def test_rotate_rewrap_interrupted_and_resumed_then_retire(
 
     # ... and retiring version 1 is refused while anything still uses it.
     refused = _cli(app, "retire", "--version", "1")
-    assert refused.exit_code != 0 and "17 data key" in refused.output
+    assert refused.exit_code != 0 and "18 data key" in refused.output
     assert rt.keyring.versions() == [1, 2]
 
     resumed = _cli(app, "rewrap", "--batch", "10")
     assert resumed.exit_code == 0, resumed.output
-    assert "rewrapped 17 data key(s)" in resumed.output and "v2=27" in resumed.output
-    assert [e.details["count"] for e in events(rt, type="crypto:dek:rewrap")] == [10, 10, 7]
+    assert "rewrapped 18 data key(s)" in resumed.output and "v2=28" in resumed.output
+    assert [e.details["count"] for e in events(rt, type="crypto:dek:rewrap")] == [10, 10, 8]
 
     # Field ciphertext is untouched, byte for byte; every field still opens.
     assert _ciphertexts(rt) == fields_before

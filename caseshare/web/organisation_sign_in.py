@@ -1,0 +1,75 @@
+"""Sign in through the organisation's own identity provider (external OpenID Connect), used
+instead of Caseshare passwords when CASESHARE_OIDC_ISSUER is set."""
+
+from __future__ import annotations
+
+from flask import current_app, redirect, request, url_for
+from flask import session as cookie
+from werkzeug.wrappers import Response as BaseResponse
+
+from caseshare.api.common import request_id
+from caseshare.audit import service as audit
+from caseshare.errors import AuthenticationError
+from caseshare.identity.oidc_client import Attempt, RelyingParty, match_staff
+from caseshare.web.account import begin_staff_session
+from caseshare.web.blueprint import bp, page, runtime
+from caseshare.web_session import get_session
+
+PENDING = "oidc_attempt"
+
+
+def relying_party() -> RelyingParty | None:
+    settings = runtime().settings
+    if not settings.oidc_issuer:
+        return None
+    rp: RelyingParty | None = current_app.extensions.get("caseshare.oidc")
+    if rp is None:
+        rp = RelyingParty(settings.oidc_issuer, settings.oidc_client_id,
+                          settings.oidc_client_secret, settings.oidc_org_claim)
+        current_app.extensions["caseshare.oidc"] = rp
+    return rp
+
+
+def _callback_url() -> str:
+    return url_for("web.organisation_callback", _external=True)
+
+
+@bp.route("/sign-in/organisation", methods=["GET"])
+def organisation_sign_in() -> BaseResponse | tuple[str, int]:
+    rp = relying_party()
+    if rp is None:
+        return redirect(url_for("web.sign_in"))
+    attempt = Attempt.new()
+    try:
+        target = rp.authorization_url(attempt, _callback_url())
+    except AuthenticationError as exc:
+        return page("sign_in.html", 503, values={}, errors={"email": exc.detail},
+                    oidc=True)
+    cookie.clear()
+    cookie[PENDING] = {"state": attempt.state, "nonce": attempt.nonce,
+                       "verifier": attempt.verifier}
+    return redirect(target)
+
+
+@bp.route("/sign-in/organisation/callback", methods=["GET"])
+def organisation_callback() -> BaseResponse | tuple[str, int]:
+    rp, rt, db = relying_party(), runtime(), get_session()
+    pending = cookie.pop(PENDING, None)
+    if rp is None or not pending or request.args.get("state") != pending.get("state"):
+        return page("sign_in.html", 400, values={}, oidc=rp is not None,
+                    errors={"email": "The sign-in could not be completed. Try again."})
+    attempt = Attempt(pending["state"], pending["nonce"], pending["verifier"])
+    try:
+        if "code" not in request.args:
+            raise AuthenticationError("Your organisation did not sign you in.")
+        tokens = rp.exchange(request.args["code"], attempt, _callback_url())
+        claims = rp.verify_id_token(str(tokens.get("id_token", "")), attempt, rt.now())
+        staff = match_staff(db, claims, org_claim=rp.org_claim)
+    except AuthenticationError as exc:
+        audit.record(db, type="identity:session:start", now=rt.now(), decision="deny",
+                     reasons=[exc.slug], request_id=request_id(),
+                     details={"via": "oidc", "issuer": rp.issuer})
+        db.commit()
+        return page("sign_in.html", 401, values={}, oidc=True, errors={"email": exc.detail})
+    begin_staff_session(staff, rt.now())
+    return redirect(url_for("web.choose_purpose"))
