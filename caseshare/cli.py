@@ -176,10 +176,15 @@ def audit_verify() -> None:
     """Verify the whole log and every checkpoint; non-zero exit naming the first bad event."""
     runtime = rt()
     with session() as s:
-        result = audit_log.verify(s, runtime.audit_signer.public_key())
+        result = audit_log.verify(s, runtime.audit_signer.public_key(),
+                                  mac_key=runtime.audit_signer.mac_key())
     if not result.ok:
         fail(f"FAILED: {result.problem}")
-    click.echo(f"OK: {result.events} events, {result.checkpoints} checkpoints verified")
+    lag = ""
+    if result.oldest_pending_at is not None:
+        age = (runtime.now() - result.oldest_pending_at).total_seconds()
+        lag = f"; {result.pending} pending, oldest {age:.1f} s old"
+    click.echo(f"OK: {result.events} events, {result.checkpoints} checkpoints verified{lag}")
 
 
 @keys_cli.command("rotate")

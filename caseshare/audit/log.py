@@ -1,48 +1,69 @@
-"""RFC 9162 Merkle tree hashing, the sequencer, signed checkpoints and verification."""
+"""The sequencer, signed checkpoints and verification of the audit log (RFC 9162 hashing).
+
+    record (request)  ->  integrate (one sequencer: seq + leaf MAC)  ->  seal (tree nodes,
+    signed checkpoint)  ->  verify (recompute everything from the events; trust nothing stored)
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import func, select, text
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from caseshare.audit.models import AuditEvent, Checkpoint
+from caseshare.audit import merkle
+from caseshare.audit.merkle import CompactRange, leaf_hash, node_hash, root_of
+from caseshare.audit.models import AuditEvent, AuditTreeNode, Checkpoint
+from caseshare.audit.proofs import verify_consistency
 from caseshare.crypto.keyring import _write_private
 
+__all__ = [
+    "AuditSigner", "LogIntegrityError", "VerifyResult", "canonical_bytes", "checkpoint_message",
+    "integrate", "leaf_hash", "node_hash", "root_of", "seal", "verify",
+]
 
-def leaf_hash(data: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + data).digest()
+# Events are stamped when their request starts and sequenced in insertion order, so concurrent
+# requests may interleave by a little; more than this is treated as back-dating.
+CLOCK_SKEW = timedelta(seconds=5)
 
 
-def node_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
+class LogIntegrityError(Exception):
+    """The stored log no longer matches its last signed checkpoint; sealing refuses to build on
+    it. Run `audit verify` to find the first bad event."""
 
 
-def root_of(leaves: list[bytes]) -> bytes:
-    """Merkle tree head of leaf hashes (RFC 9162 section 2.1.1), in one pass."""
-    if not leaves:
-        return hashlib.sha256(b"").digest()
-    stack: list[tuple[int, bytes]] = []  # (subtree size, hash) with sizes strictly decreasing
-    for leaf in leaves:
-        size, h = 1, leaf
-        while stack and stack[-1][0] == size:
-            left_size, left = stack.pop()
-            size, h = left_size + size, node_hash(left, h)
-        stack.append((size, h))
-    h = stack[-1][1]
-    for _size, left in reversed(stack[:-1]):
-        h = node_hash(left, h)
-    return h
+class EventFields(Protocol):
+    """What the canonical bytes cover: an AuditEvent, or a row selected with the same columns."""
+
+    event_uuid: uuid.UUID
+    occurred_at: datetime
+    type: str
+    actor: str | None
+    org: str | None
+    role: str | None
+    purpose: str | None
+    subject_id: uuid.UUID | None
+    categories: list[str]
+    decision: str | None
+    reasons: list[str]
+    consent_id: uuid.UUID | None
+    protocol: str | None
+    override_id: uuid.UUID | None
+    request_id: str | None
+    details: dict[str, Any]
 
 
 def _json_default(value: Any) -> str:
@@ -53,7 +74,7 @@ def _json_default(value: Any) -> str:
     raise TypeError(type(value).__name__)
 
 
-def canonical_bytes(event: AuditEvent) -> bytes:
+def canonical_bytes(event: EventFields) -> bytes:
     """The exact bytes an event's leaf hash covers: every field except its log position."""
     body = {
         "event_uuid": event.event_uuid,
@@ -74,6 +95,9 @@ def canonical_bytes(event: AuditEvent) -> bytes:
         "details": event.details,
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":"), default=_json_default).encode()
+
+
+CANONICAL_COLUMNS = [getattr(AuditEvent, name) for name in EventFields.__annotations__]
 
 
 @dataclass
@@ -111,6 +135,19 @@ class AuditSigner:
     def sign(self, message: bytes) -> bytes:
         return self._private().sign(message)
 
+    def mac_key(self) -> bytes:
+        """The sequencer's leaf MAC key, derived from (and as secret as) the signing key."""
+        raw = self._private().private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return HKDF(hashes.SHA256(), 32, salt=None, info=b"caseshare-audit-leaf-mac").derive(raw)
+
+
+def leaf_mac(key: bytes, seq: int, leaf: bytes) -> bytes:
+    """Binds a leaf hash to its log position, so edits, moves and insertions are each caught."""
+    return hmac.digest(key, seq.to_bytes(8, "big") + leaf, "sha256")
+
 
 def checkpoint_message(tree_size: int, root: bytes, timestamp: datetime) -> bytes:
     text = f"caseshare-audit-checkpoint\n{tree_size}\n{root.hex()}\n{timestamp.isoformat()}\n"
@@ -123,34 +160,117 @@ def _lock_sequencer(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
 
 
-def integrate(session: Session) -> int:
-    """Give pending events their log positions, in insertion order. Returns how many."""
+def integrate(session: Session, signer: AuditSigner) -> int:
+    """Give pending events their log positions, in insertion order, each with its leaf MAC.
+    Returns how many. Flushes; the caller commits."""
     _lock_sequencer(session)
+    key = signer.mac_key()
     next_seq = (session.scalar(select(func.max(AuditEvent.seq))) or -1) + 1
-    pending = session.scalars(
-        select(AuditEvent).where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id)
+    pending = session.execute(
+        select(AuditEvent.id, AuditEvent.leaf_hash)
+        .where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id)
     ).all()
-    for offset, event in enumerate(pending):
-        event.seq = next_seq + offset
-    session.flush()
-    return len(pending)
+    rows = [{"id": event_id, "seq": next_seq + offset,
+             "leaf_mac": leaf_mac(key, next_seq + offset, leaf)}
+            for offset, (event_id, leaf) in enumerate(pending)]
+    for start in range(0, len(rows), 10_000):
+        session.execute(update(AuditEvent), rows[start:start + 10_000])
+    return len(rows)
+
+
+def latest_checkpoint(session: Session) -> Checkpoint | None:
+    return session.scalar(select(Checkpoint).order_by(Checkpoint.tree_size.desc()).limit(1))
+
+
+def fetch_nodes(session: Session, wanted: Iterable[merkle.Node]) -> dict[merkle.Node, bytes]:
+    """Stored hashes of these perfect nodes: leaves from the events, the rest from tree nodes."""
+    wanted = set(wanted)
+    found: dict[merkle.Node, bytes] = {}
+    leaves = sorted(i for level, i in wanted if level == 0)
+    for start in range(0, len(leaves), 500):
+        chunk = leaves[start:start + 500]
+        for seq, h in session.execute(select(AuditEvent.seq, AuditEvent.leaf_hash)
+                                      .where(AuditEvent.seq.in_(chunk))):
+            if seq is not None:
+                found[(0, seq)] = h
+    inner = sorted(n for n in wanted if n[0] > 0)
+    for level in sorted({lv for lv, _ in inner}):
+        indexes = [i for lv, i in inner if lv == level]
+        for start in range(0, len(indexes), 500):
+            chunk = indexes[start:start + 500]
+            for idx, h in session.execute(
+                select(AuditTreeNode.idx, AuditTreeNode.hash)
+                .where(AuditTreeNode.level == level, AuditTreeNode.idx.in_(chunk))
+            ):
+                found[(level, idx)] = h
+    return found
+
+
+def _insert_nodes(session: Session, nodes: list[tuple[merkle.Node, bytes]]) -> None:
+    rows = [{"level": level, "idx": idx, "hash": h} for (level, idx), h in nodes]
+    for start in range(0, len(rows), 10_000):
+        session.execute(insert(AuditTreeNode), rows[start:start + 10_000])
+
+
+def _leaves(session: Session, lo: int, hi: int | None = None) -> Iterable[tuple[int, bytes]]:
+    query = select(AuditEvent.seq, AuditEvent.leaf_hash).where(AuditEvent.seq >= lo)
+    if hi is not None:
+        query = query.where(AuditEvent.seq < hi)
+    return session.execute(query.order_by(AuditEvent.seq).execution_options(yield_per=20_000))
+
+
+def _extend(session: Session, compact: CompactRange, lo: int, hi: int | None = None) -> None:
+    """Append the sequenced leaves from position `lo` on, storing every node they complete."""
+    completed: list[tuple[merkle.Node, bytes]] = []
+    for seq, leaf in _leaves(session, lo, hi):
+        if seq != compact.size:
+            raise LogIntegrityError(f"log position {compact.size} is missing")
+        completed.extend(compact.append(leaf))
+        if len(completed) >= 10_000:
+            _insert_nodes(session, completed)
+            completed = []
+    _insert_nodes(session, completed)
+
+
+def _resume(session: Session, latest: Checkpoint | None) -> CompactRange:
+    """The compact range of the last signed tree, from stored nodes (rebuilt if absent), checked
+    against its signed root so that nothing is ever sealed on top of a tampered history."""
+    if latest is None:
+        return CompactRange()
+    tiles = merkle.perfect_nodes(0, latest.tree_size)
+    stored = fetch_nodes(session, tiles)
+    if all(t in stored for t in tiles):
+        compact = CompactRange(latest.tree_size, [stored[t] for t in tiles])
+    else:  # checkpoints made before tree nodes were stored: build the nodes once
+        session.execute(delete(AuditTreeNode))
+        compact = CompactRange()
+        _extend(session, compact, 0, latest.tree_size)
+    if compact.size != latest.tree_size or compact.root() != latest.root_hash:
+        raise LogIntegrityError(
+            f"the stored log no longer matches the checkpoint at tree size {latest.tree_size}")
+    return compact
 
 
 def seal(session: Session, signer: AuditSigner, now: datetime) -> Checkpoint | None:
-    """Integrate pending events and sign a checkpoint of the whole log. Commits once."""
-    integrate(session)
-    leaves = list(session.scalars(select(AuditEvent.leaf_hash).order_by(AuditEvent.seq)))
-    size = len(leaves)
-    latest = session.scalar(select(Checkpoint).order_by(Checkpoint.tree_size.desc()).limit(1))
-    if latest is not None and latest.tree_size == size:
+    """Integrate pending events and sign a checkpoint of the whole log, reading only the new
+    leaves and the previous tree's O(log n) edge nodes. Commits once."""
+    integrate(session, signer)
+    latest = latest_checkpoint(session)
+    compact = _resume(session, latest)
+    _extend(session, compact, compact.size)
+    if latest is not None and compact.size == latest.tree_size:
         session.commit()
         return latest
-    root = root_of(leaves)
+    if compact.size == 0:
+        session.commit()
+        return None
+    timestamp = max(now, latest.timestamp) if latest is not None else now
+    root = compact.root()
     checkpoint = Checkpoint(
-        tree_size=size,
+        tree_size=compact.size,
         root_hash=root,
-        timestamp=now,
-        signature=signer.sign(checkpoint_message(size, root, now)),
+        timestamp=timestamp,
+        signature=signer.sign(checkpoint_message(compact.size, root, timestamp)),
         key_id=signer.key_id(),
     )
     session.add(checkpoint)
@@ -164,44 +284,135 @@ class VerifyResult:
     events: int
     checkpoints: int
     problem: str | None = None
+    bad_position: int | None = None
+    bad_event: str | None = None  # the event's uuid, when one event is to blame
+    pending: int = 0
+    oldest_pending_at: datetime | None = None
 
 
-def verify(session: Session, public_key: Ed25519PublicKey) -> VerifyResult:
-    """Recompute every leaf and every checkpoint root; name the first problem found."""
-    events = session.scalars(
-        select(AuditEvent).where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq)
-    )
-    leaves: list[bytes] = []
-    last_time: datetime | None = None
-    for position, event in enumerate(events):
-        if event.seq != position:
-            return VerifyResult(False, position, 0, f"log position {position} is missing "
-                                f"(found event {event.id} at position {event.seq})")
-        if leaf_hash(canonical_bytes(event)) != event.leaf_hash:
-            return VerifyResult(False, position, 0,
-                                f"event {event.id} (position {position}) was altered")
-        if last_time is not None and event.occurred_at < last_time and (
-            last_time - event.occurred_at
-        ).total_seconds() > 5:
-            return VerifyResult(False, position, 0,
-                                f"event {event.id} (position {position}) is back-dated")
-        last_time = max(last_time, event.occurred_at) if last_time else event.occurred_at
-        leaves.append(event.leaf_hash)
-    checkpoints = session.scalars(select(Checkpoint).order_by(Checkpoint.tree_size)).all()
-    for checkpoint in checkpoints:
-        message = checkpoint_message(checkpoint.tree_size, checkpoint.root_hash,
-                                     checkpoint.timestamp)
-        try:
-            public_key.verify(checkpoint.signature, message)
-        except InvalidSignature:
-            return VerifyResult(False, len(leaves), len(checkpoints),
-                                f"checkpoint {checkpoint.tree_size} has a bad signature")
-        if checkpoint.tree_size > len(leaves):
-            return VerifyResult(False, len(leaves), len(checkpoints),
-                                f"checkpoint {checkpoint.tree_size} covers events that are "
-                                f"missing (log has {len(leaves)})")
-        if root_of(leaves[: checkpoint.tree_size]) != checkpoint.root_hash:
-            return VerifyResult(False, len(leaves), len(checkpoints),
-                                f"checkpoint {checkpoint.tree_size} does not match the events "
-                                "(an event was inserted, deleted, reordered or altered)")
-    return VerifyResult(True, len(leaves), len(checkpoints))
+class _Failure(Exception):
+    def __init__(self, problem: str, position: int | None = None,
+                 event: uuid.UUID | None = None) -> None:
+        super().__init__(problem)
+        self.problem, self.position, self.event = problem, position, event
+
+
+def _name(row: Any, position: int) -> str:
+    return f"event {row.event_uuid} (id {row.id}, log position {position})"
+
+
+def verify(session: Session, public_key: Ed25519PublicKey, *,
+           mac_key: bytes | None = None) -> VerifyResult:
+    """Recompute the whole tree from the stored events and check every checkpoint against it,
+    in log order, so the problem reported is the first one in the history.
+
+    Checks, per event: its position follows the last (nothing deleted or moved), its leaf hash
+    is the hash of its fields (nothing edited), its MAC binds that hash to that position (nothing
+    edited and rehashed, inserted or reordered), its time is not before its predecessors'
+    (nothing back-dated). Per checkpoint: its signature, its root against the recomputed tree,
+    its time, and a consistency proof from the previous checkpoint, checked by the standalone
+    verifier.
+    """
+    checkpoints = list(session.scalars(select(Checkpoint).order_by(Checkpoint.tree_size)))
+    wanted = {
+        node
+        for older, newer in pairwise(checkpoints)
+        for node in merkle.nodes_for(merkle.consistency_ranges(older.tree_size, newer.tree_size))
+    }
+    at_size = {c.tree_size: i for i, c in enumerate(checkpoints)}
+    compact, kept = CompactRange(), {}
+    pending, oldest_pending = 0, None
+    try:
+        if 0 in at_size:
+            raise _Failure("a checkpoint claims an empty log", 0)
+        last_time: datetime | None = None
+        rows = session.execute(
+            select(AuditEvent.id, AuditEvent.seq, AuditEvent.leaf_hash, AuditEvent.leaf_mac,
+                   *CANONICAL_COLUMNS)
+            .where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq)
+            .execution_options(yield_per=20_000)
+        )
+        for row in rows:
+            position = compact.size
+            if row.seq != position:
+                raise _Failure(f"log position {position} is missing (deleted?); the next event "
+                               f"found is {_name(row, row.seq)}", position, row.event_uuid)
+            if leaf_hash(canonical_bytes(row)) != row.leaf_hash:
+                raise _Failure(f"{_name(row, position)} was altered: its fields no longer "
+                               "match its leaf hash", position, row.event_uuid)
+            if mac_key is not None and (
+                row.leaf_mac is None
+                or not hmac.compare_digest(leaf_mac(mac_key, position, row.leaf_hash),
+                                           row.leaf_mac)
+            ):
+                raise _Failure(f"{_name(row, position)} was not sealed at this position: it "
+                               "was inserted, moved, or altered and rehashed", position,
+                               row.event_uuid)
+            if last_time is not None and row.occurred_at < last_time - CLOCK_SKEW:
+                raise _Failure(f"{_name(row, position)} is back-dated: it is stamped "
+                               f"{row.occurred_at.isoformat()}, before events earlier in the "
+                               "log", position, row.event_uuid)
+            last_time = row.occurred_at if last_time is None else max(last_time, row.occurred_at)
+            leaf = row.leaf_hash
+            if (0, position) in wanted:
+                kept[(0, position)] = leaf
+            for node, h in compact.append(leaf):
+                if node in wanted:
+                    kept[node] = h
+            if compact.size in at_size:
+                _check_checkpoint(checkpoints, at_size[compact.size], compact, kept, public_key)
+        beyond = [c for c in checkpoints if c.tree_size > compact.size]
+        if beyond:
+            raise _Failure(f"checkpoint at tree size {beyond[0].tree_size} covers events that "
+                           f"are missing: the log ends at {compact.size}, so log position "
+                           f"{compact.size} onwards was deleted", compact.size)
+        pending, oldest_pending = _pending(session, last_time)
+    except _Failure as failure:
+        return VerifyResult(False, compact.size, len(checkpoints), failure.problem,
+                            failure.position, str(failure.event) if failure.event else None)
+    return VerifyResult(True, compact.size, len(checkpoints), pending=pending,
+                        oldest_pending_at=oldest_pending)
+
+
+def _check_checkpoint(checkpoints: list[Checkpoint], i: int, compact: CompactRange,
+                      kept: dict[merkle.Node, bytes], public_key: Ed25519PublicKey) -> None:
+    checkpoint = checkpoints[i]
+    size = checkpoint.tree_size
+    try:
+        public_key.verify(checkpoint.signature,
+                          checkpoint_message(size, checkpoint.root_hash, checkpoint.timestamp))
+    except InvalidSignature:
+        raise _Failure(f"checkpoint at tree size {size} has a bad signature (edited or forged)",
+                       size) from None
+    previous = checkpoints[i - 1] if i else None
+    first = previous.tree_size if previous else 0
+    if compact.root() != checkpoint.root_hash:
+        raise _Failure(
+            f"checkpoint at tree size {size} does not match the events: one of log positions "
+            f"{first} to {size - 1} was inserted, deleted, reordered or altered (first possible: "
+            f"log position {first})", first)
+    if previous is None:
+        return
+    if checkpoint.timestamp < previous.timestamp:
+        raise _Failure(f"checkpoint at tree size {size} is dated before the checkpoint at tree "
+                       f"size {first}", size)
+    proof = [merkle.range_hash(lo, hi, kept)
+             for lo, hi in merkle.consistency_ranges(first, size)]
+    if not verify_consistency(first, size, previous.root_hash, checkpoint.root_hash, proof):
+        raise _Failure(f"checkpoint at tree size {size} is not consistent with the checkpoint "
+                       f"at tree size {first}", first)
+
+
+def _pending(session: Session, last_time: datetime | None) -> tuple[int, datetime | None]:
+    """Events not yet sequenced (the integration lag), refusing any back-dated among them."""
+    count = session.scalar(select(func.count()).where(AuditEvent.seq.is_(None))) or 0
+    row = session.execute(
+        select(AuditEvent.id, AuditEvent.event_uuid, AuditEvent.occurred_at)
+        .where(AuditEvent.seq.is_(None)).order_by(AuditEvent.occurred_at).limit(1)).first()
+    if row is None:
+        return 0, None
+    if last_time is not None and row.occurred_at < last_time - CLOCK_SKEW:
+        raise _Failure(f"pending event {row.event_uuid} (id {row.id}) is back-dated: stamped "
+                       f"{row.occurred_at.isoformat()}, before events already in the log", None,
+                       row.event_uuid)
+    return int(count), row.occurred_at
