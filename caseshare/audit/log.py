@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from caseshare.audit import merkle
+from caseshare.audit import merkle, proofs
 from caseshare.audit.merkle import CompactRange, leaf_hash, node_hash, root_of
 from caseshare.audit.models import AuditEvent, AuditTreeNode, Checkpoint
 from caseshare.audit.proofs import verify_consistency
@@ -150,8 +150,7 @@ def leaf_mac(key: bytes, seq: int, leaf: bytes) -> bytes:
 
 
 def checkpoint_message(tree_size: int, root: bytes, timestamp: datetime) -> bytes:
-    text = f"caseshare-audit-checkpoint\n{tree_size}\n{root.hex()}\n{timestamp.isoformat()}\n"
-    return text.encode()
+    return proofs.checkpoint_message(tree_size, root, timestamp.isoformat())
 
 
 def _lock_sequencer(session: Session) -> None:
@@ -264,6 +263,7 @@ def seal(session: Session, signer: AuditSigner, now: datetime) -> Checkpoint | N
     if compact.size == 0:
         session.commit()
         return None
+    now = now.astimezone(UTC)
     timestamp = max(now, latest.timestamp) if latest is not None else now
     root = compact.root()
     checkpoint = Checkpoint(

@@ -4,12 +4,24 @@ Pure functions over bytes, depending only on the standard library, so that a par
 can copy this one file and check, against a checkpoint whose Ed25519 signature they verified
 themselves, that an event is in the log (inclusion) and that the log only ever grew
 (consistency). The algorithms are RFC 9162 sections 2.1.3.2 and 2.1.4.2, step by step.
+
+Typical use, with an event and a checkpoint as the API returns them:
+
+    assert verify_checkpoint(partner_copy_of_public_key, checkpoint)
+    proof = GET /audit/events/{event["index"]}/inclusion?tree_size={checkpoint["tree_size"]}
+    assert verify_inclusion(event_leaf_hash(event), event["index"], checkpoint["tree_size"],
+                            [bytes.fromhex(h) for h in proof["audit_path"]],
+                            bytes.fromhex(checkpoint["root_hash"]))
+
+Only the checkpoint signature needs a library beyond the standard one (`cryptography`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
@@ -73,3 +85,49 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
             sr = node_hash(sr, c)
         fn, sn = fn >> 1, sn >> 1
     return fr == first_root and sr == second_root and sn == 0
+
+
+# The fields an event's leaf hash covers, as the API names them -> as the log names them.
+EVENT_FIELDS = {
+    "id": "event_uuid", "occurred_at": "occurred_at", "type": "type", "actor": "actor",
+    "org": "org", "role": "role", "purpose": "purpose", "subject_id": "subject_id",
+    "categories": "categories", "decision": "decision", "reasons": "reasons",
+    "consent_id": "consent_id", "protocol": "protocol", "override_id": "override_id",
+    "request_id": "request_id", "details": "details",
+}
+
+
+def _offset_time(rfc3339: str) -> str:
+    """The API writes UTC as `Z`; the log hashed Python's isoformat, `+00:00`."""
+    return rfc3339[:-1] + "+00:00" if rfc3339.endswith("Z") else rfc3339
+
+
+def event_leaf_hash(event: Mapping[str, Any]) -> bytes:
+    """Recompute an event's leaf hash from the event as the API returned it, so the client
+    checks the content it was shown, not a hash the server chose."""
+    body = {ours: event[theirs] for theirs, ours in EVENT_FIELDS.items()}
+    body["occurred_at"] = _offset_time(body["occurred_at"])
+    return leaf_hash(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+
+
+def checkpoint_message(tree_size: int, root_hash: bytes, timestamp: str) -> bytes:
+    """The exact bytes a checkpoint's Ed25519 signature covers."""
+    return (f"caseshare-audit-checkpoint\n{tree_size}\n{root_hash.hex()}\n"
+            f"{_offset_time(timestamp)}\n").encode()
+
+
+def verify_checkpoint(public_key: bytes, checkpoint: Mapping[str, Any]) -> bool:
+    """True only if the checkpoint (as the API returned it) was signed by this raw Ed25519
+    public key, which the verifier obtained from the log operator out of band."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        message = checkpoint_message(int(checkpoint["tree_size"]),
+                                     bytes.fromhex(checkpoint["root_hash"]),
+                                     str(checkpoint["timestamp"]))
+        Ed25519PublicKey.from_public_bytes(public_key).verify(
+            bytes.fromhex(checkpoint["signature"]), message)
+    except (InvalidSignature, ValueError, KeyError, TypeError):
+        return False
+    return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -34,7 +34,8 @@ def record(
     """Add one audit event (`source:subject:action`). It holds ids and codes, never plaintext."""
     event = AuditEvent(
         event_uuid=uuid.uuid4(),
-        occurred_at=now,
+        # In UTC as stored, so the hash made now matches the hash of the row read back.
+        occurred_at=now.astimezone(UTC),
         type=type,
         actor=principal.actor_id if principal else None,
         org=principal.org if principal else None,
