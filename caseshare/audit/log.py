@@ -21,7 +21,18 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import (
+    String,
+    Text,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from caseshare.audit import merkle, proofs
@@ -66,38 +77,73 @@ class EventFields(Protocol):
     details: dict[str, Any]
 
 
-def _json_default(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError(type(value).__name__)
+def uuid_text(value: uuid.UUID | str | None) -> str | None:
+    """A UUID in its canonical text form, from a UUID or SQLite's stored 32-digit hex."""
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return str(value)
+
+
+def time_text(value: datetime | str) -> str:
+    """An event time as the hash covers it (isoformat in UTC), from a datetime or from SQLite's
+    stored text, which verify reads raw because parsing a million timestamps is slow."""
+    if isinstance(value, str):
+        if len(value) == 26 and value[10] == " ":
+            micro = value[20:]
+            return f"{value[:10]}T{value[11:19]}{'' if micro == '000000' else '.' + micro}+00:00"
+        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def _encode(values: tuple[Any, ...]) -> bytes:
+    body = dict(zip(CANONICAL_FIELDS, values, strict=True))
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
 def canonical_bytes(event: EventFields) -> bytes:
     """The exact bytes an event's leaf hash covers: every field except its log position."""
-    body = {
-        "event_uuid": event.event_uuid,
-        "occurred_at": event.occurred_at,
-        "type": event.type,
-        "actor": event.actor,
-        "org": event.org,
-        "role": event.role,
-        "purpose": event.purpose,
-        "subject_id": event.subject_id,
-        "categories": list(event.categories),
-        "decision": event.decision,
-        "reasons": list(event.reasons),
-        "consent_id": event.consent_id,
-        "protocol": event.protocol,
-        "override_id": event.override_id,
-        "request_id": event.request_id,
-        "details": event.details,
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=_json_default).encode()
+    return _encode((
+        uuid_text(event.event_uuid), time_text(event.occurred_at), event.type, event.actor,
+        event.org, event.role, event.purpose, uuid_text(event.subject_id),
+        list(event.categories), event.decision, list(event.reasons), uuid_text(event.consent_id),
+        event.protocol, uuid_text(event.override_id), event.request_id, event.details,
+    ))
 
 
-CANONICAL_COLUMNS = [getattr(AuditEvent, name) for name in EventFields.__annotations__]
+CANONICAL_FIELDS = tuple(EventFields.__annotations__)
+_UUID_FIELDS = {"event_uuid", "subject_id", "consent_id", "override_id"}
+
+
+_JSON_FIELDS = {"categories", "reasons", "details"}
+
+
+def _raw_columns(dialect: str) -> list[Any]:
+    """The canonical columns for verify, as stored: UUIDs, JSON (and on SQLite, times) as text,
+    parsed here in bulk rather than value by value, which is most of verify's time."""
+    columns: list[Any] = []
+    for name in CANONICAL_FIELDS:
+        column = getattr(AuditEvent, name)
+        if name in _JSON_FIELDS and dialect == "postgresql":
+            column = cast(column, Text).label(name)
+        elif name in _UUID_FIELDS | _JSON_FIELDS or (name == "occurred_at" and dialect == "sqlite"):
+            column = type_coerce(column, String()).label(name)
+        columns.append(column)
+    return columns
+
+
+def _row_bytes(values: tuple[Any, ...]) -> tuple[bytes, str]:
+    """An event row's canonical bytes, and its time as text."""
+    (event_uuid, occurred_at, type_, actor, org, role, purpose, subject_id, categories_json,
+     decision, reasons_json, consent_id, protocol, override_id, request_id, details_json) = values
+    categories, reasons, details = json.loads(f"[{categories_json},{reasons_json},{details_json}]")
+    stamped = time_text(occurred_at)
+    return _encode((
+        uuid_text(event_uuid), stamped, type_, actor, org, role, purpose,
+        uuid_text(subject_id), categories, decision, reasons, uuid_text(consent_id), protocol,
+        uuid_text(override_id), request_id, details,
+    )), stamped
 
 
 @dataclass
@@ -292,13 +338,13 @@ class VerifyResult:
 
 class _Failure(Exception):
     def __init__(self, problem: str, position: int | None = None,
-                 event: uuid.UUID | None = None) -> None:
+                 event: uuid.UUID | str | None = None) -> None:
         super().__init__(problem)
         self.problem, self.position, self.event = problem, position, event
 
 
 def _name(row: Any, position: int) -> str:
-    return f"event {row.event_uuid} (id {row.id}, log position {position})"
+    return f"event {uuid_text(row.event_uuid)} (id {row.id}, log position {position})"
 
 
 def verify(session: Session, public_key: Ed25519PublicKey, *,
@@ -325,35 +371,37 @@ def verify(session: Session, public_key: Ed25519PublicKey, *,
     try:
         if 0 in at_size:
             raise _Failure("a checkpoint claims an empty log", 0)
-        last_time: datetime | None = None
-        rows = session.execute(
+        last_text = ""
+        rows = session.connection().execute(
             select(AuditEvent.id, AuditEvent.seq, AuditEvent.leaf_hash, AuditEvent.leaf_mac,
-                   *CANONICAL_COLUMNS)
+                   *_raw_columns(session.get_bind().dialect.name))
             .where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq)
             .execution_options(yield_per=20_000)
         )
         for row in rows:
             position = compact.size
-            if row.seq != position:
+            _id, seq, leaf, mac, *fields = row
+            if seq != position:
                 raise _Failure(f"log position {position} is missing (deleted?); the next event "
-                               f"found is {_name(row, row.seq)}", position, row.event_uuid)
-            if leaf_hash(canonical_bytes(row)) != row.leaf_hash:
+                               f"found is {_name(row, seq)}", position, uuid_text(fields[0]))
+            data, stamped = _row_bytes(tuple(fields))
+            if leaf_hash(data) != leaf:
                 raise _Failure(f"{_name(row, position)} was altered: its fields no longer "
-                               "match its leaf hash", position, row.event_uuid)
+                               "match its leaf hash", position, uuid_text(fields[0]))
             if mac_key is not None and (
-                row.leaf_mac is None
-                or not hmac.compare_digest(leaf_mac(mac_key, position, row.leaf_hash),
-                                           row.leaf_mac)
+                mac is None or not hmac.compare_digest(leaf_mac(mac_key, position, leaf), mac)
             ):
                 raise _Failure(f"{_name(row, position)} was not sealed at this position: it "
                                "was inserted, moved, or altered and rehashed", position,
-                               row.event_uuid)
-            if last_time is not None and row.occurred_at < last_time - CLOCK_SKEW:
+                               uuid_text(fields[0]))
+            # ISO texts in UTC order as times do; parse only when one goes backwards.
+            if stamped >= last_text:
+                last_text = stamped
+            elif (datetime.fromisoformat(stamped)
+                  < datetime.fromisoformat(last_text) - CLOCK_SKEW):
                 raise _Failure(f"{_name(row, position)} is back-dated: it is stamped "
-                               f"{row.occurred_at.isoformat()}, before events earlier in the "
-                               "log", position, row.event_uuid)
-            last_time = row.occurred_at if last_time is None else max(last_time, row.occurred_at)
-            leaf = row.leaf_hash
+                               f"{stamped}, before events earlier in the log", position,
+                               uuid_text(fields[0]))
             if (0, position) in wanted:
                 kept[(0, position)] = leaf
             for node, h in compact.append(leaf):
@@ -366,6 +414,7 @@ def verify(session: Session, public_key: Ed25519PublicKey, *,
             raise _Failure(f"checkpoint at tree size {beyond[0].tree_size} covers events that "
                            f"are missing: the log ends at {compact.size}, so log position "
                            f"{compact.size} onwards was deleted", compact.size)
+        last_time = datetime.fromisoformat(last_text) if last_text else None
         pending, oldest_pending = _pending(session, last_time)
     except _Failure as failure:
         return VerifyResult(False, compact.size, len(checkpoints), failure.problem,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -49,7 +50,8 @@ def record(
         protocol=protocol,
         override_id=override_id,
         request_id=request_id,
-        details=details or {},
+        # As the JSON column will hold them, so the hash made now matches the row read back.
+        details=json.loads(json.dumps(details or {}, default=str)),
     )
     event.leaf_hash = leaf_hash(canonical_bytes(event))
     session.add(event)
