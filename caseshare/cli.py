@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -171,13 +173,31 @@ def audit_seal() -> None:
                    f"root={checkpoint.root_hash.hex()} key_id={checkpoint.key_id}")
 
 
+@audit_cli.command("export")
+def audit_export() -> None:
+    """Print the latest signed checkpoint as JSON, for a partner's IG officer to witness."""
+    with session() as s:
+        checkpoint = audit_log.latest_checkpoint(s)
+    if checkpoint is None:
+        fail("error: no checkpoint has been signed yet; run audit seal")
+        return
+    click.echo(json.dumps(audit_log.checkpoint_json(checkpoint)))
+
+
 @audit_cli.command("verify")
-def audit_verify() -> None:
+@click.option("--witness", "witness_files", multiple=True, type=click.File("r"),
+              help="A checkpoint exported earlier (audit export); the log must still match it.")
+def audit_verify(witness_files: tuple[Any, ...]) -> None:
     """Verify the whole log and every checkpoint; non-zero exit naming the first bad event."""
     runtime = rt()
+    try:
+        witnessed = [audit_log.parse_checkpoint(json.load(f)) for f in witness_files]
+    except (ValueError, TypeError) as exc:
+        fail(f"error: --witness: {exc}")
+        return
     with session() as s:
         result = audit_log.verify(s, runtime.audit_signer.public_key(),
-                                  mac_key=runtime.audit_signer.mac_key())
+                                  mac_key=runtime.audit_signer.mac_key(), witnessed=witnessed)
     if not result.ok:
         fail(f"FAILED: {result.problem}")
     lag = ""

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -361,8 +361,29 @@ def _name(row: Any, position: int) -> str:
     return f"event {uuid_text(row.event_uuid)} (id {row.id}, log position {position})"
 
 
+def parse_checkpoint(data: Mapping[str, Any]) -> Checkpoint:
+    """A checkpoint as exported or served by the API (hex hashes, RFC 3339 time), unsaved."""
+    try:
+        timestamp = datetime.fromisoformat(data["timestamp"])
+        if timestamp.tzinfo is None:
+            raise ValueError("timestamp has no time zone")
+        return Checkpoint(tree_size=int(data["tree_size"]),
+                          root_hash=bytes.fromhex(data["root_hash"]),
+                          timestamp=timestamp.astimezone(UTC),
+                          signature=bytes.fromhex(data["signature"]),
+                          key_id=str(data.get("key_id", "")))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a checkpoint: {exc}") from None
+
+
+def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
+    return {"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash.hex(),
+            "timestamp": checkpoint.timestamp.isoformat().replace("+00:00", "Z"),
+            "signature": checkpoint.signature.hex(), "key_id": checkpoint.key_id}
+
+
 def verify(session: Session, public_key: Ed25519PublicKey, *,
-           mac_key: bytes | None = None) -> VerifyResult:
+           mac_key: bytes | None = None, witnessed: Sequence[Checkpoint] = ()) -> VerifyResult:
     """Recompute the whole tree from the stored events and check every checkpoint against it,
     in log order, so the problem reported is the first one in the history.
 
@@ -371,8 +392,13 @@ def verify(session: Session, public_key: Ed25519PublicKey, *,
     edited and rehashed, inserted or reordered), its time is not before its predecessors'
     (nothing back-dated). Per checkpoint: its signature, its root against the recomputed tree,
     its time, and a consistency proof from the previous checkpoint, checked by the standalone
-    verifier.
+    verifier. Witnessed checkpoints (copies a partner kept) must match the log too: they catch
+    a log cut short together with its own later checkpoints, which nothing inside the database
+    can reveal.
     """
+    witness_at: dict[int, list[Checkpoint]] = {}
+    for copy in witnessed:
+        witness_at.setdefault(copy.tree_size, []).append(copy)
     checkpoints = list(session.scalars(select(Checkpoint).order_by(Checkpoint.tree_size)))
     wanted = {
         node
@@ -423,6 +449,13 @@ def verify(session: Session, public_key: Ed25519PublicKey, *,
                     kept[node] = h
             if compact.size in at_size:
                 _check_checkpoint(checkpoints, at_size[compact.size], compact, kept, public_key)
+            for copy in witness_at.get(compact.size, ()):
+                _check_witnessed(copy, compact, public_key)
+        cut = [c.tree_size for c in witnessed if c.tree_size > compact.size]
+        if cut:
+            raise _Failure(f"the log was cut short: a witnessed checkpoint at tree size "
+                           f"{min(cut)} covers events that are gone; log position "
+                           f"{compact.size} onwards was deleted", compact.size)
         beyond = [c for c in checkpoints if c.tree_size > compact.size]
         if beyond:
             raise _Failure(f"checkpoint at tree size {beyond[0].tree_size} covers events that "
@@ -464,6 +497,20 @@ def _check_checkpoint(checkpoints: list[Checkpoint], i: int, compact: CompactRan
     if not verify_consistency(first, size, previous.root_hash, checkpoint.root_hash, proof):
         raise _Failure(f"checkpoint at tree size {size} is not consistent with the checkpoint "
                        f"at tree size {first}", first)
+
+
+def _check_witnessed(copy: Checkpoint, compact: CompactRange,
+                     public_key: Ed25519PublicKey) -> None:
+    size = copy.tree_size
+    try:
+        public_key.verify(copy.signature,
+                          checkpoint_message(size, copy.root_hash, copy.timestamp))
+    except InvalidSignature:
+        raise _Failure(f"the witnessed checkpoint at tree size {size} was not signed by this "
+                       "log's key", size) from None
+    if compact.root() != copy.root_hash:
+        raise _Failure(f"the log no longer matches the witnessed checkpoint at tree size {size}: "
+                       f"history up to log position {size - 1} was rewritten", size)
 
 
 def _pending(session: Session, last_time: datetime | None) -> tuple[int, datetime | None]:

@@ -4,9 +4,11 @@ names the first bad event (or checkpoint). Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from click.testing import Result
@@ -286,3 +288,48 @@ def test_sealing_refuses_to_build_on_a_tampered_history(
         s.commit()
         with pytest.raises(audit_log.LogIntegrityError, match="no longer matches"):
             audit_log.seal(s, rt.audit_signer, clock())
+
+
+def test_a_log_cut_short_with_its_checkpoints_is_caught_by_a_witnessed_checkpoint(
+    app: Flask, rt: Runtime, log: list[AuditEvent], tmp_path: Any
+) -> None:
+    exported = cli(app, "export")
+    assert exported.exit_code == 0, exported.output
+    witness = tmp_path / "witnessed.json"
+    witness.write_text(exported.stdout)
+    assert json.loads(exported.stdout)["tree_size"] == len(log)
+
+    def cut_short(s: Session) -> None:
+        """Delete the last two events and every checkpoint that covered them."""
+        for event in log[-2:]:
+            s.delete(s.get_one(AuditEvent, event.id))
+        for checkpoint in s.scalars(select(Checkpoint)
+                                    .where(Checkpoint.tree_size > len(log) - 2)):
+            s.delete(checkpoint)
+
+    tamper(rt, cut_short)
+    # Inside the database nothing is left to contradict the shorter log...
+    assert verify(app).exit_code == 0
+    # ...but the partner's copy of the checkpoint does.
+    result = cli(app, "verify", "--witness", str(witness))
+    assert result.exit_code != 0
+    assert "cut short" in result.stderr and f"log position {len(log) - 2}" in result.stderr
+
+
+def test_a_witnessed_checkpoint_must_carry_this_logs_signature(
+    app: Flask, log: list[AuditEvent], tmp_path: Any
+) -> None:
+    copy = json.loads(cli(app, "export").stdout)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(copy))
+    assert cli(app, "verify", "--witness", str(good)).exit_code == 0
+
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**copy, "root_hash": "00" * 32}))
+    result = cli(app, "verify", "--witness", str(forged))
+    assert result.exit_code != 0 and "not signed by this log's key" in result.stderr
+
+    junk = tmp_path / "junk.json"
+    junk.write_text('{"tree_size": 3}')
+    result = cli(app, "verify", "--witness", str(junk))
+    assert result.exit_code != 0 and "--witness" in result.stderr
