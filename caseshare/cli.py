@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -163,14 +164,32 @@ def forms_check(files: tuple[Path, ...]) -> None:
 
 
 @audit_cli.command("seal")
-def audit_seal() -> None:
+@click.option("--every", type=click.FloatRange(min=0.1), default=None,
+              help="Run as the sequencer: seal again every SECONDS until stopped.")
+@click.option("--count", type=click.IntRange(min=1), default=None,
+              help="With --every: stop after this many rounds.")
+def audit_seal(every: float | None, count: int | None) -> None:
     """Integrate pending audit events into the log and sign a checkpoint now."""
     runtime = rt()
-    with session() as s:
-        checkpoint = audit_log.seal(s, runtime.audit_signer, runtime.now())
-    if checkpoint is not None:
-        click.echo(f"checkpoint tree_size={checkpoint.tree_size} "
-                   f"root={checkpoint.root_hash.hex()} key_id={checkpoint.key_id}")
+    rounds = 0
+    while True:
+        with session() as s:
+            pending, oldest = audit_log.pending_events(s)
+            s.rollback()  # the sealer's own transaction must start with its lock
+            try:
+                checkpoint = audit_log.seal(s, runtime.audit_signer, runtime.now())
+            except audit_log.LogIntegrityError as exc:
+                fail(f"FAILED: {exc}; nothing was sealed. Run audit verify.")
+                return
+        if checkpoint is not None:
+            lag = (runtime.now() - oldest).total_seconds() if oldest else 0.0
+            click.echo(f"checkpoint tree_size={checkpoint.tree_size} "
+                       f"root={checkpoint.root_hash.hex()} key_id={checkpoint.key_id} "
+                       f"integrated={pending} lag={lag:.3f}s")
+        rounds += 1
+        if every is None or (count is not None and rounds >= count):
+            return
+        time.sleep(every)
 
 
 @audit_cli.command("export")

@@ -206,9 +206,15 @@ def checkpoint_message(tree_size: int, root: bytes, timestamp: datetime) -> byte
 
 
 def _lock_sequencer(session: Session) -> None:
-    """Only one sequencer at a time: a PostgreSQL advisory lock; SQLite serialises writers."""
-    if session.get_bind().dialect.name == "postgresql":
+    """Only one sequencer at a time: a PostgreSQL advisory lock held to the end of the
+    transaction. SQLite has one writer at a time, but a transaction that reads first and then
+    writes can fail if another wrote in between, so the sequencer takes the write lock before
+    it reads anything (waiting up to the busy timeout)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE audit_checkpoints SET tree_size = tree_size WHERE 0"))
 
 
 def integrate(session: Session, signer: AuditSigner) -> int:
@@ -230,6 +236,14 @@ def integrate(session: Session, signer: AuditSigner) -> int:
     for start in range(0, len(rows), 10_000):
         session.connection().execute(statement, rows[start:start + 10_000])
     return len(rows)
+
+
+def pending_events(session: Session) -> tuple[int, datetime | None]:
+    """How many events await sequencing, and when the oldest happened (the integration lag)."""
+    count = session.scalar(select(func.count()).where(AuditEvent.seq.is_(None))) or 0
+    oldest = session.scalar(select(AuditEvent.occurred_at).where(AuditEvent.seq.is_(None))
+                            .order_by(AuditEvent.occurred_at).limit(1))
+    return int(count), oldest
 
 
 def latest_checkpoint(session: Session) -> Checkpoint | None:
