@@ -11,9 +11,11 @@ import hmac
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -365,10 +367,17 @@ class VerifyResult:
 
 
 class _Failure(Exception):
+    """The first problem found. `found_at` orders problems as a serial scan would meet them:
+    (log position, check), checks in the order the scan makes them at one position."""
+
+    GAP, CONTENT, MAC, TIME, CHECKPOINT = range(5)
+
     def __init__(self, problem: str, position: int | None = None,
-                 event: uuid.UUID | str | None = None) -> None:
+                 event: uuid.UUID | str | None = None,
+                 found_at: tuple[int, int] | None = None) -> None:
         super().__init__(problem)
         self.problem, self.position, self.event = problem, position, event
+        self.found_at = found_at or (position or 0, self.CHECKPOINT)
 
 
 def _name(row: Any, position: int) -> str:
@@ -396,8 +405,48 @@ def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
             "signature": checkpoint.signature.hex(), "key_id": checkpoint.key_id}
 
 
+def _altered(event_id: int, event: str | None, position: int) -> _Failure:
+    return _Failure(f"event {event} (id {event_id}, log position {position}) was altered: its "
+                    "fields no longer match its leaf hash", position, event,
+                    (position, _Failure.CONTENT))
+
+
+def check_contents(url: str, lo: int, hi: int) -> tuple[int, str | None, int] | None:
+    """The first event in log positions [lo, hi) whose fields no longer match its leaf hash, as
+    (position, event uuid, id); run in a worker process with its own connection."""
+    from caseshare.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(AuditEvent.seq, AuditEvent.id, AuditEvent.leaf_hash,
+                       *_raw_columns(engine.dialect.name))
+                .where(AuditEvent.seq >= lo, AuditEvent.seq < hi).order_by(AuditEvent.seq)
+                .execution_options(yield_per=20_000))
+            for seq, event_id, leaf, *fields in rows:
+                if leaf_hash(_row_bytes(tuple(fields))[0]) != leaf:
+                    return seq, uuid_text(fields[0]), event_id
+    finally:
+        engine.dispose()
+    return None
+
+
+def sealed_size(session: Session) -> int:
+    return (session.scalar(select(func.max(AuditEvent.seq))) or -1) + 1
+
+
+def _shareable_url(session: Session) -> str | None:
+    bind = session.get_bind()
+    url = bind.engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
 def verify(session: Session, public_key: Ed25519PublicKey, *,
-           mac_key: bytes | None = None, witnessed: Sequence[Checkpoint] = ()) -> VerifyResult:
+           mac_key: bytes | None = None, witnessed: Sequence[Checkpoint] = (),
+           workers: int = 1) -> VerifyResult:
     """Recompute the whole tree from the stored events and check every checkpoint against it,
     in log order, so the problem reported is the first one in the history.
 
@@ -409,7 +458,48 @@ def verify(session: Session, public_key: Ed25519PublicKey, *,
     verifier. Witnessed checkpoints (copies a partner kept) must match the log too: they catch
     a log cut short together with its own later checkpoints, which nothing inside the database
     can reveal.
+
+    With `workers` > 1, recomputing leaf hashes (most of the work) runs in that many processes
+    while this one checks positions, MACs, times and the tree; the problem reported is the same
+    one a serial scan would report first.
     """
+    url = _shareable_url(session) if workers > 1 else None
+    pool, futures = None, []
+    if url is not None:
+        size = sealed_size(session)
+        step = max(1, -(-size // (workers * 4)))
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+        futures = [pool.submit(check_contents, url, lo, min(lo + step, size))
+                   for lo in range(0, size, step)]
+    try:
+        result = _verify(session, public_key, mac_key, witnessed, parallel=pool is not None)
+        return _merge(result, futures)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _merge(result: tuple[VerifyResult, _Failure | None],
+           futures: list[Future[tuple[int, str | None, int] | None]]) -> VerifyResult:
+    """The serial verdict, unless a worker found an altered event before that problem."""
+    verdict, failure = result
+    for future in futures:
+        found = future.result()
+        if found is None:
+            continue
+        altered = _altered(found[2], found[1], found[0])
+        if failure is None or altered.found_at < failure.found_at:
+            failure = altered
+        break  # chunks are in log order: the first chunk with a problem has the earliest
+    if failure is None:
+        return verdict
+    return VerifyResult(False, verdict.events, verdict.checkpoints, failure.problem,
+                        failure.position, str(failure.event) if failure.event else None)
+
+
+def _verify(session: Session, public_key: Ed25519PublicKey, mac_key: bytes | None,
+            witnessed: Sequence[Checkpoint], *,
+            parallel: bool) -> tuple[VerifyResult, _Failure | None]:
     witness_at: dict[int, list[Checkpoint]] = {}
     for copy in witnessed:
         witness_at.setdefault(copy.tree_size, []).append(copy)
@@ -426,28 +516,35 @@ def verify(session: Session, public_key: Ed25519PublicKey, *,
         if 0 in at_size:
             raise _Failure("a checkpoint claims an empty log", 0)
         last_text = ""
+        columns = _raw_columns(session.get_bind().dialect.name)
+        if parallel:  # the workers check contents; here only the uuid and time are needed
+            columns = columns[:2]
         rows = session.connection().execute(
             select(AuditEvent.id, AuditEvent.seq, AuditEvent.leaf_hash, AuditEvent.leaf_mac,
-                   *_raw_columns(session.get_bind().dialect.name))
+                   *columns)
             .where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq)
             .execution_options(yield_per=20_000)
         )
         for row in rows:
             position = compact.size
-            _id, seq, leaf, mac, *fields = row
+            event_id, seq, leaf, mac, *fields = row
+            event = uuid_text(fields[0])
             if seq != position:
                 raise _Failure(f"log position {position} is missing (deleted?); the next event "
-                               f"found is {_name(row, seq)}", position, uuid_text(fields[0]))
-            data, stamped = _row_bytes(tuple(fields))
-            if leaf_hash(data) != leaf:
-                raise _Failure(f"{_name(row, position)} was altered: its fields no longer "
-                               "match its leaf hash", position, uuid_text(fields[0]))
+                               f"found is {_name(row, seq)}", position, event,
+                               (position, _Failure.GAP))
+            if parallel:
+                stamped = time_text(fields[1])
+            else:
+                data, stamped = _row_bytes(tuple(fields))
+                if leaf_hash(data) != leaf:
+                    raise _altered(event_id, event, position)
             if mac_key is not None and (
                 mac is None or not hmac.compare_digest(leaf_mac(mac_key, position, leaf), mac)
             ):
                 raise _Failure(f"{_name(row, position)} was not sealed at this position: it "
                                "was inserted, moved, or altered and rehashed", position,
-                               uuid_text(fields[0]))
+                               event, (position, _Failure.MAC))
             # ISO texts in UTC order as times do; parse only when one goes backwards.
             if stamped >= last_text:
                 last_text = stamped
@@ -455,7 +552,7 @@ def verify(session: Session, public_key: Ed25519PublicKey, *,
                   < datetime.fromisoformat(last_text) - CLOCK_SKEW):
                 raise _Failure(f"{_name(row, position)} is back-dated: it is stamped "
                                f"{stamped}, before events earlier in the log", position,
-                               uuid_text(fields[0]))
+                               event, (position, _Failure.TIME))
             if (0, position) in wanted:
                 kept[(0, position)] = leaf
             for node, h in compact.append(leaf):
@@ -479,9 +576,10 @@ def verify(session: Session, public_key: Ed25519PublicKey, *,
         pending, oldest_pending = _pending(session, last_time)
     except _Failure as failure:
         return VerifyResult(False, compact.size, len(checkpoints), failure.problem,
-                            failure.position, str(failure.event) if failure.event else None)
+                            failure.position, str(failure.event) if failure.event
+                            else None), failure
     return VerifyResult(True, compact.size, len(checkpoints), pending=pending,
-                        oldest_pending_at=oldest_pending)
+                        oldest_pending_at=oldest_pending), None
 
 
 def _check_checkpoint(checkpoints: list[Checkpoint], i: int, compact: CompactRange,
@@ -493,24 +591,25 @@ def _check_checkpoint(checkpoints: list[Checkpoint], i: int, compact: CompactRan
                           checkpoint_message(size, checkpoint.root_hash, checkpoint.timestamp))
     except InvalidSignature:
         raise _Failure(f"checkpoint at tree size {size} has a bad signature (edited or forged)",
-                       size) from None
+                       size, found_at=(size - 1, _Failure.CHECKPOINT)) from None
     previous = checkpoints[i - 1] if i else None
     first = previous.tree_size if previous else 0
     if compact.root() != checkpoint.root_hash:
         raise _Failure(
             f"checkpoint at tree size {size} does not match the events: one of log positions "
             f"{first} to {size - 1} was inserted, deleted, reordered or altered (first possible: "
-            f"log position {first})", first)
+            f"log position {first})", first, found_at=(size - 1, _Failure.CHECKPOINT))
     if previous is None:
         return
     if checkpoint.timestamp < previous.timestamp:
         raise _Failure(f"checkpoint at tree size {size} is dated before the checkpoint at tree "
-                       f"size {first}", size)
+                       f"size {first}", size, found_at=(size - 1, _Failure.CHECKPOINT))
     proof = [merkle.range_hash(lo, hi, kept)
              for lo, hi in merkle.consistency_ranges(first, size)]
     if not verify_consistency(first, size, previous.root_hash, checkpoint.root_hash, proof):
         raise _Failure(f"checkpoint at tree size {size} is not consistent with the checkpoint "
-                       f"at tree size {first}", first)
+                       f"at tree size {first}", first,
+                       found_at=(size - 1, _Failure.CHECKPOINT))
 
 
 def _check_witnessed(copy: Checkpoint, compact: CompactRange,
@@ -521,10 +620,11 @@ def _check_witnessed(copy: Checkpoint, compact: CompactRange,
                           checkpoint_message(size, copy.root_hash, copy.timestamp))
     except InvalidSignature:
         raise _Failure(f"the witnessed checkpoint at tree size {size} was not signed by this "
-                       "log's key", size) from None
+                       "log's key", size, found_at=(size - 1, _Failure.CHECKPOINT)) from None
     if compact.root() != copy.root_hash:
         raise _Failure(f"the log no longer matches the witnessed checkpoint at tree size {size}: "
-                       f"history up to log position {size - 1} was rewritten", size)
+                       f"history up to log position {size - 1} was rewritten", size,
+                       found_at=(size - 1, _Failure.CHECKPOINT))
 
 
 def _pending(session: Session, last_time: datetime | None) -> tuple[int, datetime | None]:
@@ -538,5 +638,5 @@ def _pending(session: Session, last_time: datetime | None) -> tuple[int, datetim
     if last_time is not None and row.occurred_at < last_time - CLOCK_SKEW:
         raise _Failure(f"pending event {row.event_uuid} (id {row.id}) is back-dated: stamped "
                        f"{row.occurred_at.isoformat()}, before events already in the log", None,
-                       row.event_uuid)
+                       row.event_uuid, found_at=(2**62, 0))
     return int(count), row.occurred_at

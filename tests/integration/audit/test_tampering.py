@@ -333,3 +333,40 @@ def test_a_witnessed_checkpoint_must_carry_this_logs_signature(
     junk.write_text('{"tree_size": 3}')
     result = cli(app, "verify", "--witness", str(junk))
     assert result.exit_code != 0 and "--witness" in result.stderr
+
+
+def _tamper_cases(log: list[AuditEvent]) -> dict[str, Callable[[Session], None]]:
+    def edit(s: Session) -> None:
+        s.get_one(AuditEvent, log[9].id).decision = "deny"
+
+    def edit_rehash_early_and_plain_edit_late(s: Session) -> None:
+        early = s.get_one(AuditEvent, log[3].id)
+        early.purpose = "audit"
+        rehash(early)
+        s.get_one(AuditEvent, log[-1].id).type = "forged:event:type"
+
+    def plain_edit_just_after_a_checkpoint_root_edit(s: Session) -> None:
+        first = s.scalars(select(Checkpoint).order_by(Checkpoint.tree_size)).first()
+        assert first is not None
+        first.root_hash = bytes(32)
+        s.get_one(AuditEvent, log[first.tree_size].id).org = "derby-housing"
+
+    return {"edit": edit, "mixed": edit_rehash_early_and_plain_edit_late,
+            "checkpoint-then-edit": plain_edit_just_after_a_checkpoint_root_edit}
+
+
+@pytest.mark.parametrize("case", ["edit", "mixed", "checkpoint-then-edit"])
+def test_parallel_verify_reports_the_same_first_problem_as_a_serial_scan(
+    rt: Runtime, log: list[AuditEvent], case: str
+) -> None:
+    key, public = rt.audit_signer.mac_key(), rt.audit_signer.public_key()
+    with rt.session_factory() as s:
+        assert audit_log.verify(s, public, mac_key=key, workers=2).ok
+    tamper(rt, _tamper_cases(log)[case])
+    with rt.session_factory() as s:
+        serial = audit_log.verify(s, public, mac_key=key)
+    with rt.session_factory() as s:
+        parallel = audit_log.verify(s, public, mac_key=key, workers=2)
+    assert not serial.ok
+    assert (parallel.problem, parallel.bad_position, parallel.bad_event) == (
+        serial.problem, serial.bad_position, serial.bad_event)
