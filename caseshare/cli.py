@@ -226,7 +226,7 @@ def audit_verify(witness_files: tuple[Any, ...], workers: int) -> None:
     if result.oldest_pending_at is not None:
         age = (runtime.now() - result.oldest_pending_at).total_seconds()
         lag = f"; {result.pending} pending, oldest {age:.1f} s old"
-    click.echo(f"OK: {result.events} events, {result.checkpoints} checkpoints verified{lag}")
+    click.echo(f"OK: {result.events} events, {result.checkpoints} checkpoint(s) verified{lag}")
 
 
 @keys_cli.command("rotate")

@@ -14,13 +14,15 @@ import pytest
 from click.testing import Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from caseshare.audit import log as audit_log
 from caseshare.audit import service as audit
 from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.runtime import Runtime
+from tests.audit_helpers import disable_append_only_triggers
 from tests.conftest import Clock, Demo
 
 
@@ -52,7 +54,10 @@ def log(app: Flask, rt: Runtime, demo: Demo, clock: Clock) -> list[AuditEvent]:
 
 
 def tamper(rt: Runtime, change: Callable[[Session], None]) -> None:
+    """Change the database as its administrator could: first out of the way go the triggers
+    that keep audit history append-only against the application."""
     with rt.session_factory() as s:
+        disable_append_only_triggers(s)
         change(s)
         s.commit()
 
@@ -72,10 +77,36 @@ def assert_caught(app: Flask, *names: object) -> str:
     return message
 
 
+def test_the_application_cannot_change_or_delete_sealed_history(
+    rt: Runtime, log: list[AuditEvent]
+) -> None:
+    attempts = [
+        update(AuditEvent).where(AuditEvent.id == log[2].id).values(decision="deny"),
+        update(AuditEvent).where(AuditEvent.id == log[2].id).values(seq=999),
+        delete(AuditEvent).where(AuditEvent.id == log[2].id),
+        update(Checkpoint).values(root_hash=bytes(32)),
+        delete(Checkpoint),
+    ]
+    for attempt in attempts:
+        with rt.session_factory() as s:
+            with pytest.raises(DatabaseError, match="append-only"):
+                s.execute(attempt)
+            s.rollback()
+
+
+def test_a_pending_event_cannot_be_changed_either(rt: Runtime, clock: Clock) -> None:
+    with rt.session_factory() as s:
+        event = audit.record(s, type="audit:test:event", now=clock())
+        s.commit()
+        with pytest.raises(DatabaseError, match="append-only"):
+            s.execute(update(AuditEvent).where(AuditEvent.id == event.id)
+                      .values(reasons=["forged"]))
+
+
 def test_an_untouched_log_verifies(app: Flask, log: list[AuditEvent]) -> None:
     result = verify(app)
     assert result.exit_code == 0, result.output
-    assert f"OK: {len(log)} events, 4 checkpoints verified" in result.stdout
+    assert f"OK: {len(log)} events, 4 checkpoint(s) verified" in result.stdout
 
 
 def test_editing_an_event_field_is_caught_at_that_event(
