@@ -54,9 +54,11 @@ __all__ = [
     "integrate", "leaf_hash", "node_hash", "root_of", "seal", "verify",
 ]
 
-# Events are stamped when their request starts and sequenced in insertion order, so concurrent
-# requests may interleave by a little; more than this is treated as back-dating.
-CLOCK_SKEW = timedelta(seconds=5)
+# Events are stamped when their request starts and sequenced when their transaction has
+# committed, so a slow request's events can follow later-stamped ones. The allowance is longer
+# than any request may run (the worker timeout); more than this is treated as back-dating.
+# Sealed events cannot be re-dated anyway (hash and MAC); this guards what is not yet sealed.
+CLOCK_SKEW = timedelta(minutes=2)
 
 
 class LogIntegrityError(Exception):
