@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caseshare.audit import merkle
+from caseshare.audit import merkle, proofs
 from caseshare.audit.log import fetch_nodes, latest_checkpoint
 from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.errors import NotFoundError, ServiceUnavailableError, ValidationError
@@ -150,6 +150,19 @@ def _hashes(session: Session, ranges: list[tuple[int, int]]) -> list[bytes]:
                                     "must run audit verify.") from None
 
 
+DAMAGED = ("The audit log's stored tree does not match its signed checkpoints; an operator must "
+           "run audit verify.")
+
+
+def _check_signed_root(session: Session, size: int, root: bytes) -> None:
+    """Never serve a proof that would not verify, or against a root that contradicts the
+    checkpoint of that size: the stored nodes are a cache, and a damaged cache must not look like
+    a forked log to the partner who checks the proof."""
+    checkpoint = session.get(Checkpoint, size)
+    if checkpoint is not None and checkpoint.root_hash != root:
+        raise ProofUnavailableError(DAMAGED)
+
+
 def _signed_size(session: Session, field: str, size: int) -> None:
     latest = get_latest_checkpoint(session)
     if not 1 <= size <= latest.tree_size:
@@ -166,6 +179,9 @@ def inclusion_proof(session: Session, *, index: int, tree_size: int | None) -> I
         raise ValidationError({"index": [f"Must be below tree_size ({tree_size})."]})
     leaf, root, *path = _hashes(session, [(index, index + 1), (0, tree_size),
                                           *merkle.inclusion_ranges(index, tree_size)])
+    _check_signed_root(session, tree_size, root)
+    if not proofs.verify_inclusion(leaf, index, tree_size, path, root):
+        raise ProofUnavailableError(DAMAGED)
     return InclusionProof(index, tree_size, leaf, path, root)
 
 
@@ -176,4 +192,8 @@ def consistency_proof(session: Session, *, first: int, second: int) -> Consisten
         raise ValidationError({"first": ["Must be between 1 and second."]})
     first_root, second_root, *path = _hashes(
         session, [(0, first), (0, second), *merkle.consistency_ranges(first, second)])
+    _check_signed_root(session, first, first_root)
+    _check_signed_root(session, second, second_root)
+    if not proofs.verify_consistency(first, second, first_root, second_root, path):
+        raise ProofUnavailableError(DAMAGED)
     return ConsistencyProof(first, second, path, first_root, second_root)

@@ -300,3 +300,33 @@ def test_no_checkpoint_yet_is_404(client: FlaskClient, auth: Any) -> None:
     r = client.get(f"/api/v1/audit/checkpoints/latest?{AUDIT}", headers=auth(IG))
     assert r.status_code == 404
     assert r.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_damaged_stored_tree_gives_503_not_a_proof_against_a_wrong_root(
+    app: Flask, client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    from caseshare.audit.models import AuditTreeNode
+
+    seal(app)
+    with rt.session_factory() as s:
+        size = audit_log_size(s)
+        node = s.get_one(AuditTreeNode, (1, 0))
+        node.hash = bytes(32)
+        s.commit()
+    ok = client.get(f"/api/v1/audit/events/0/inclusion?{AUDIT}&tree_size={size}",
+                    headers=auth(IG))
+    assert ok.status_code == 200  # its proof does not use the damaged node
+    r = client.get(f"/api/v1/audit/events/2/inclusion?{AUDIT}&tree_size={size}",
+                   headers=auth(IG))
+    assert r.status_code == 503
+    assert r.headers["Content-Type"] == "application/problem+json"
+    r = client.get(f"/api/v1/audit/consistency?{AUDIT}&first=2&second={size}", headers=auth(IG))
+    assert r.status_code == 503
+
+
+def audit_log_size(s: Any) -> int:
+    from caseshare.audit.log import latest_checkpoint
+
+    latest = latest_checkpoint(s)
+    assert latest is not None
+    return latest.tree_size
