@@ -223,23 +223,28 @@ def _lock_sequencer(session: Session) -> None:
 
 def integrate(session: Session, signer: AuditSigner) -> int:
     """Give pending events their log positions, in insertion order, each with its leaf MAC.
-    Returns how many. Flushes; the caller commits."""
+    Returns how many. Works in batches, so a large backlog never sits in memory at once; the
+    caller commits."""
     _lock_sequencer(session)
     key = signer.mac_key()
     next_seq = (session.scalar(select(func.max(AuditEvent.seq))) or -1) + 1
-    pending = session.execute(
-        select(AuditEvent.id, AuditEvent.leaf_hash)
-        .where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id)
-    ).all()
-    rows = [{"b_id": event_id, "b_seq": next_seq + offset,
-             "b_mac": leaf_mac(key, next_seq + offset, leaf)}
-            for offset, (event_id, leaf) in enumerate(pending)]
     # Core executemany: the ORM's bulk update is several times slower for a million rows.
     statement = (update(AuditEvent).where(AuditEvent.id == bindparam("b_id"))
                  .values(seq=bindparam("b_seq"), leaf_mac=bindparam("b_mac")))
-    for start in range(0, len(rows), 10_000):
-        session.connection().execute(statement, rows[start:start + 10_000])
-    return len(rows)
+    done, after = 0, -1
+    while True:
+        batch = session.connection().execute(
+            select(AuditEvent.id, AuditEvent.leaf_hash)
+            .where(AuditEvent.seq.is_(None), AuditEvent.id > after)
+            .order_by(AuditEvent.id).limit(10_000)
+        ).all()
+        if not batch:
+            return done
+        rows = [{"b_id": event_id, "b_seq": next_seq + done + offset,
+                 "b_mac": leaf_mac(key, next_seq + done + offset, leaf)}
+                for offset, (event_id, leaf) in enumerate(batch)]
+        session.connection().execute(statement, rows)
+        done, after = done + len(rows), batch[-1][0]
 
 
 def pending_events(session: Session) -> tuple[int, datetime | None]:

@@ -29,6 +29,8 @@ def _changed(dialect: str) -> str:
 def upgrade() -> None:
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('leaf_mac', sa.LargeBinary(length=32), nullable=True))
+    op.create_index('ix_audit_events_pending', 'audit_events', ['id'], unique=False,
+                    sqlite_where=sa.text('seq IS NULL'), postgresql_where=sa.text('seq IS NULL'))
     op.create_table('audit_tree_nodes',
     sa.Column('level', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('idx', sa.BigInteger(), autoincrement=False, nullable=False),
@@ -80,5 +82,6 @@ def downgrade() -> None:
                         'audit_checkpoints_no_delete', 'audit_checkpoints_no_update'):
             op.execute(f'DROP TRIGGER {trigger}')
     op.drop_table('audit_tree_nodes')
+    op.drop_index('ix_audit_events_pending', table_name='audit_events')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_column('leaf_mac')
