@@ -163,8 +163,7 @@ def _check_signed_root(session: Session, size: int, root: bytes) -> None:
         raise ProofUnavailableError(DAMAGED)
 
 
-def _signed_size(session: Session, field: str, size: int) -> None:
-    latest = get_latest_checkpoint(session)
+def _signed_size(latest: Checkpoint, field: str, size: int) -> None:
     if not 1 <= size <= latest.tree_size:
         raise ValidationError({field: [f"Must be between 1 and {latest.tree_size}, the size of "
                                        "the latest checkpoint."]})
@@ -172,9 +171,10 @@ def _signed_size(session: Session, field: str, size: int) -> None:
 
 def inclusion_proof(session: Session, *, index: int, tree_size: int | None) -> InclusionProof:
     """PATH(index, D[tree_size]) (RFC 9162 2.1.3.1); by default against the latest checkpoint."""
+    latest = get_latest_checkpoint(session)
     if tree_size is None:
-        tree_size = get_latest_checkpoint(session).tree_size
-    _signed_size(session, "tree_size", tree_size)
+        tree_size = latest.tree_size
+    _signed_size(latest, "tree_size", tree_size)
     if not 0 <= index < tree_size:
         raise ValidationError({"index": [f"Must be below tree_size ({tree_size})."]})
     leaf, root, *path = _hashes(session, [(index, index + 1), (0, tree_size),
@@ -187,7 +187,7 @@ def inclusion_proof(session: Session, *, index: int, tree_size: int | None) -> I
 
 def consistency_proof(session: Session, *, first: int, second: int) -> ConsistencyProof:
     """PROOF(first, D[second]) (RFC 9162 2.1.4.1) between two sizes of the signed log."""
-    _signed_size(session, "second", second)
+    _signed_size(get_latest_checkpoint(session), "second", second)
     if not 1 <= first <= second:
         raise ValidationError({"first": ["Must be between 1 and second."]})
     first_root, second_root, *path = _hashes(
