@@ -122,6 +122,7 @@ def _refuse_unsafe_production(settings: Settings) -> None:
 def _register_blueprints(app: Flask) -> None:
     from caseshare import web
     from caseshare.api import (
+        audit,
         case_plans,
         consents,
         erasure,
@@ -135,7 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(meta.bp)
     oauth.init_app(app)
     oidc.init_app(app)
-    for module in (subjects, consents, case_plans, referrals, erasure):
+    for module in (subjects, consents, case_plans, referrals, erasure, audit):
         smorest_api.register_blueprint(module.blp)
     web.init_app(app)
 

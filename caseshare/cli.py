@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -241,25 +244,69 @@ def consents_expiring(org: str | None, days: int) -> None:
 
 
 @audit_cli.command("seal")
-def audit_seal() -> None:
+@click.option("--every", type=click.FloatRange(min=0.1), default=None,
+              help="Run as the sequencer: seal again every SECONDS until stopped.")
+@click.option("--count", type=click.IntRange(min=1), default=None,
+              help="With --every: stop after this many rounds.")
+def audit_seal(every: float | None, count: int | None) -> None:
     """Integrate pending audit events into the log and sign a checkpoint now."""
     runtime = rt()
+    rounds = 0
+    while True:
+        with session() as s:
+            pending, oldest = audit_log.pending_events(s)
+            s.rollback()  # the sealer's own transaction must start with its lock
+            try:
+                checkpoint = audit_log.seal(s, runtime.audit_signer, runtime.now())
+            except audit_log.LogIntegrityError as exc:
+                fail(f"FAILED: {exc}; nothing was sealed. Run audit verify.")
+                return
+        if checkpoint is not None:
+            lag = (runtime.now() - oldest).total_seconds() if oldest else 0.0
+            click.echo(f"checkpoint tree_size={checkpoint.tree_size} "
+                       f"root={checkpoint.root_hash.hex()} key_id={checkpoint.key_id} "
+                       f"integrated={pending} lag={lag:.3f}s")
+        rounds += 1
+        if every is None or (count is not None and rounds >= count):
+            return
+        time.sleep(every)
+
+
+@audit_cli.command("export")
+def audit_export() -> None:
+    """Print the latest signed checkpoint as JSON, for a partner's IG officer to witness."""
     with session() as s:
-        checkpoint = audit_log.seal(s, runtime.audit_signer, runtime.now())
-    if checkpoint is not None:
-        click.echo(f"checkpoint tree_size={checkpoint.tree_size} "
-                   f"root={checkpoint.root_hash.hex()} key_id={checkpoint.key_id}")
+        checkpoint = audit_log.latest_checkpoint(s)
+    if checkpoint is None:
+        fail("error: no checkpoint has been signed yet; run audit seal")
+        return
+    click.echo(json.dumps(audit_log.checkpoint_json(checkpoint)))
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
+@click.option("--witness", "witness_files", multiple=True, type=click.File("r"),
+              help="A checkpoint exported earlier (audit export); the log must still match it.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes recomputing leaf hashes; more helps only on idle cores.")
+def audit_verify(witness_files: tuple[Any, ...], workers: int) -> None:
     """Verify the whole log and every checkpoint; non-zero exit naming the first bad event."""
     runtime = rt()
+    try:
+        witnessed = [audit_log.parse_checkpoint(json.load(f)) for f in witness_files]
+    except (ValueError, TypeError) as exc:
+        fail(f"error: --witness: {exc}")
+        return
     with session() as s:
-        result = audit_log.verify(s, runtime.audit_signer.public_key())
+        result = audit_log.verify(s, runtime.audit_signer.public_key(),
+                                  mac_key=runtime.audit_signer.mac_key(), witnessed=witnessed,
+                                  workers=workers)
     if not result.ok:
         fail(f"FAILED: {result.problem}")
-    click.echo(f"OK: {result.events} events, {result.checkpoints} checkpoints verified")
+    lag = ""
+    if result.oldest_pending_at is not None:
+        age = (runtime.now() - result.oldest_pending_at).total_seconds()
+        lag = f"; {result.pending} pending, oldest {age:.1f} s old"
+    click.echo(f"OK: {result.events} events, {result.checkpoints} checkpoint(s) verified{lag}")
 
 
 @caseshare_cli.command("backup")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from caseshare.audit.models import AuditEvent
 from caseshare.runtime import Runtime
@@ -21,3 +22,15 @@ def events(rt: Runtime, **filters: Any) -> list[AuditEvent]:
 def count(rt: Runtime, model: Any) -> int:
     with rt.session_factory() as s:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def disable_append_only_triggers(s: Session) -> None:
+    """What a database administrator can do, and tampering tests do: switch off the triggers
+    that keep audit history append-only (for this transaction on PostgreSQL; dropped on
+    SQLite)."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SET LOCAL session_replication_role = replica"))
+        return
+    for trigger in ("audit_events_no_update", "audit_events_no_delete",
+                    "audit_checkpoints_no_update", "audit_checkpoints_no_delete"):
+        s.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caseshare.db import Base
@@ -16,10 +16,17 @@ class AuditEvent(Base):
 
     `leaf_hash` is the RFC 9162 leaf hash of the event's canonical bytes, fixed at insert time.
     `seq` is the event's position in the Merkle log, assigned later by the single sequencer, so
-    request handlers never contend on a chain head.
+    request handlers never contend on a chain head. `leaf_mac` is an HMAC over (seq, leaf_hash)
+    under a key derived from the checkpoint signing key, set by the sequencer: someone who edits
+    a row and recomputes its leaf hash is still caught, at that very event.
     """
 
     __tablename__ = "audit_events"
+    __table_args__ = (
+        # The sequencer's work queue: events not yet given a log position, oldest first.
+        Index("ix_audit_events_pending", "id", sqlite_where=text("seq IS NULL"),
+              postgresql_where=text("seq IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
@@ -42,6 +49,7 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]]
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    leaf_mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class Checkpoint(Base):
@@ -54,3 +62,16 @@ class Checkpoint(Base):
     timestamp: Mapped[datetime]
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     key_id: Mapped[str] = mapped_column(String(64))
+
+
+class AuditTreeNode(Base):
+    """A complete perfect subtree of the Merkle log (level >= 1; leaves live on the events), kept
+    so that proofs need O(log n) lookups and sealing never re-reads old leaves. Not trusted:
+    proofs built from these are checked by the client, and the sealer checks them against the
+    last signed root before building on them."""
+
+    __tablename__ = "audit_tree_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))

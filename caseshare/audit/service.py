@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -34,7 +35,8 @@ def record(
     """Add one audit event (`source:subject:action`). It holds ids and codes, never plaintext."""
     event = AuditEvent(
         event_uuid=uuid.uuid4(),
-        occurred_at=now,
+        # In UTC as stored, so the hash made now matches the hash of the row read back.
+        occurred_at=now.astimezone(UTC),
         type=type,
         actor=principal.actor_id if principal else None,
         org=principal.org if principal else None,
@@ -48,7 +50,8 @@ def record(
         protocol=protocol,
         override_id=override_id,
         request_id=request_id,
-        details=details or {},
+        # As the JSON column will hold them, so the hash made now matches the row read back.
+        details=json.loads(json.dumps(details or {}, default=str)),
     )
     event.leaf_hash = leaf_hash(canonical_bytes(event))
     session.add(event)

@@ -1,0 +1,84 @@
+"""The information-governance officer's path into the audit log.
+
+Only the `ig_officer` role, under the reserved `audit` purpose, reads the log; anyone else is
+refused with reasons, and the refusal is audited. An IG officer sees the events of every party to
+the protocols in force for their organisation. Every look at the log is itself an audit event,
+committed before the answer leaves.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from caseshare.access import steps
+from caseshare.access.context import RequestContext
+from caseshare.access.decision import usable_protocols
+from caseshare.access.reasons import Reason
+from caseshare.audit import queries
+from caseshare.audit.models import AuditEvent, Checkpoint
+
+AUDIT_PURPOSE = "audit"
+
+
+def visible_orgs(ctx: RequestContext, subject_id: uuid.UUID | None = None) -> frozenset[str]:
+    """The organisations whose events this caller may read, or a 403 (audited) saying why not."""
+    if "ig_officer" not in ctx.principal.roles or ctx.purpose != AUDIT_PURPOSE:
+        steps.deny(ctx, "audit:access:deny", subject_id, [Reason.ROLE_NOT_GRANTED.value], [])
+    usable, why = usable_protocols(ctx.principal.org, ctx.protocols, ctx.now)
+    if not usable:
+        steps.deny(ctx, "audit:access:deny", subject_id,
+                   sorted({str(r) for r in why}) or [Reason.NOT_PARTY_TO_PROTOCOL.value], [])
+    return frozenset(party.id for protocol in usable for party in protocol.parties)
+
+
+def search_events(ctx: RequestContext, filters: queries.EventFilter, cursor: str | None,
+                  limit: int) -> tuple[list[AuditEvent], str | None]:
+    orgs = visible_orgs(ctx, filters.subject_id)
+    found, next_cursor = queries.find_events(ctx.session, orgs=orgs, filters=filters,
+                                             cursor=cursor, limit=limit)
+    ctx.audit("audit:events:query", subject_id=filters.subject_id, outcome="allow",
+              details={"filters": filters.as_details(), "returned": len(found),
+                       "orgs": sorted(orgs), "page": cursor is not None})
+    ctx.commit()
+    return found, next_cursor
+
+
+def access_report(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[list[AuditEvent],
+                                                                         dict[str, str]]:
+    """Every allowed and denied access to a claimant's data across the partnership."""
+    orgs = visible_orgs(ctx, subject_id)
+    subject, _facts = steps.subject_in_case(ctx, subject_id)
+    history = queries.subject_access_history(ctx.session, subject_id=subject.id, orgs=orgs)
+    names = queries.staff_names(ctx.session, (e.actor for e in history))
+    ctx.audit("audit:report:access", subject_id=subject.id, outcome="allow",
+              details={"events": len(history), "orgs": sorted(orgs)})
+    ctx.commit()
+    return history, names
+
+
+def latest_checkpoint(ctx: RequestContext) -> Checkpoint:
+    visible_orgs(ctx)
+    checkpoint = queries.get_latest_checkpoint(ctx.session)
+    ctx.audit("audit:checkpoint:read", outcome="allow",
+              details={"tree_size": checkpoint.tree_size})
+    ctx.commit()
+    return checkpoint
+
+
+def inclusion_proof(ctx: RequestContext, index: int,
+                    tree_size: int | None) -> queries.InclusionProof:
+    visible_orgs(ctx)
+    proof = queries.inclusion_proof(ctx.session, index=index, tree_size=tree_size)
+    ctx.audit("audit:proof:inclusion", outcome="allow",
+              details={"leaf_index": index, "tree_size": proof.tree_size})
+    ctx.commit()
+    return proof
+
+
+def consistency_proof(ctx: RequestContext, first: int, second: int) -> queries.ConsistencyProof:
+    visible_orgs(ctx)
+    proof = queries.consistency_proof(ctx.session, first=first, second=second)
+    ctx.audit("audit:proof:consistency", outcome="allow",
+              details={"first": first, "second": second})
+    ctx.commit()
+    return proof

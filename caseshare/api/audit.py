@@ -1,0 +1,114 @@
+"""The audit log over HTTP for information-governance officers (role ig_officer, purpose audit)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from typing import Any
+
+from flask import Response, request
+
+from caseshare.access import audit_trail
+from caseshare.api.common import api_blueprint, context, no_store
+from caseshare.audit.queries import EventFilter
+from caseshare.schemas.audit import (
+    AccessReport,
+    CheckpointOut,
+    ConsistencyOut,
+    ConsistencyQuery,
+    EventList,
+    EventQuery,
+    InclusionOut,
+    InclusionQuery,
+    ReportEvent,
+)
+from caseshare.schemas.common import PurposeQuery
+
+blp = api_blueprint("audit", __name__, "The verifiable audit log (IG officers)")
+
+SCOPE = "audit:read"
+
+
+@blp.route("/audit/events", methods=["GET"])
+@blp.arguments(EventQuery, location="query", as_kwargs=True)
+@blp.response(200, EventList)
+def list_events(purpose: str, limit: int, cursor: str | None = None,
+                **filters: Any) -> Any:
+    ctx = context(purpose, SCOPE)
+    wanted = EventFilter(
+        subject_id=filters.get("subject_id"), actor=filters.get("actor"),
+        org=filters.get("org"), purpose=filters.get("event_purpose"),
+        decision=filters.get("decision"), type=filters.get("type"),
+        from_=filters.get("from_"), to=filters.get("to"))
+    found, next_cursor = audit_trail.search_events(ctx, wanted, cursor, limit)
+    return {"items": found, "next_cursor": next_cursor}, 200, no_store()
+
+
+@blp.route("/audit/checkpoints/latest", methods=["GET"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, CheckpointOut)
+def latest_checkpoint(purpose: str) -> Any:
+    ctx = context(purpose, SCOPE)
+    return audit_trail.latest_checkpoint(ctx), 200, no_store()
+
+
+@blp.route("/audit/events/<int:index>/inclusion", methods=["GET"])
+@blp.arguments(InclusionQuery, location="query", as_kwargs=True)
+@blp.response(200, InclusionOut)
+def inclusion(index: int, purpose: str, tree_size: int | None = None) -> Any:
+    ctx = context(purpose, SCOPE)
+    return audit_trail.inclusion_proof(ctx, index, tree_size), 200, no_store()
+
+
+@blp.route("/audit/consistency", methods=["GET"])
+@blp.arguments(ConsistencyQuery, location="query", as_kwargs=True)
+@blp.response(200, ConsistencyOut)
+def consistency(purpose: str, first: int, second: int) -> Any:
+    ctx = context(purpose, SCOPE)
+    return audit_trail.consistency_proof(ctx, first, second), 200, no_store()
+
+
+CSV_COLUMNS = ["index", "occurred_at", "type", "decision", "org", "role", "actor", "actor_name",
+               "purpose", "categories", "reasons", "consent_id", "protocol", "override_id",
+               "request_id", "id"]
+
+
+def _csv(items: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for item in items:
+        row = {k: (" ".join(v) if isinstance(v, list) else v) for k, v in item.items()}
+        # Spreadsheet formula injection: no cell may start with a formula character.
+        writer.writerow({k: f"'{v}" if isinstance(v, str) and v[:1] in "=+-@\t\r" else v
+                         for k, v in row.items()})
+    return out.getvalue()
+
+
+@blp.route("/subjects/<uuid:subject_id>/access-report", methods=["GET"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, AccessReport)
+@blp.alt_response(200, description="The same report as CSV (Accept: text/csv).",
+                  content_type="text/csv")
+def access_report(subject_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, SCOPE)
+    history, names = audit_trail.access_report(ctx, subject_id)
+    rows = [_Named(e, names.get(e.actor or "")) for e in history]
+    best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
+    if best == "text/csv":
+        filename = f"access-report-{subject_id}.csv"
+        return Response(_csv(ReportEvent(many=True).dump(rows)), mimetype="text/csv",
+                        headers=no_store({
+                            "Content-Disposition": f'attachment; filename="{filename}"'}))
+    return {"subject_id": subject_id, "generated_at": ctx.now, "items": rows}, 200, no_store()
+
+
+class _Named:
+    """An audit event with the staff member's name beside it, for the report."""
+
+    def __init__(self, event: Any, actor_name: str | None) -> None:
+        self._event, self.actor_name = event, actor_name
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._event, name)

@@ -1,0 +1,199 @@
+"""Reading the audit log for information-governance officers: events by filter, a subject's
+access history, the latest checkpoint, and inclusion and consistency proofs. No commits here:
+the access layer audits each query and commits."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseshare.audit import merkle, proofs
+from caseshare.audit.log import fetch_nodes, latest_checkpoint
+from caseshare.audit.models import AuditEvent, Checkpoint
+from caseshare.errors import NotFoundError, ServiceUnavailableError, ValidationError
+from caseshare.identity.models import StaffMember
+
+MAX_LIMIT = 200
+
+
+class ProofUnavailableError(ServiceUnavailableError):
+    """A stored tree node is missing: the log needs `audit verify` before proofs can be served."""
+
+    slug, title = "audit-proof-unavailable", "Audit proof unavailable"
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    subject_id: uuid.UUID | None = None
+    actor: str | None = None
+    org: str | None = None
+    purpose: str | None = None
+    decision: str | None = None
+    type: str | None = None
+    from_: datetime | None = None
+    to: datetime | None = None
+
+    def as_details(self) -> dict[str, str]:
+        """The filter as recorded in the audit event of the query (ids and codes only)."""
+        out = {"subject_id": self.subject_id, "actor": self.actor, "org": self.org,
+               "purpose": self.purpose, "decision": self.decision, "type": self.type,
+               "from": self.from_.isoformat() if self.from_ else None,
+               "to": self.to.isoformat() if self.to else None}
+        return {k: str(v) for k, v in out.items() if v is not None}
+
+
+def encode_cursor(event_id: int) -> str:
+    return base64.urlsafe_b64encode(f"ev:{event_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, value = raw.partition(":")
+        if prefix != "ev" or not value.isdigit():
+            raise ValueError(cursor)
+        return int(value)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise ValidationError({"cursor": ["Not a cursor this API returned."]}) from None
+
+
+def find_events(session: Session, *, orgs: frozenset[str], filters: EventFilter,
+                cursor: str | None, limit: int) -> tuple[list[AuditEvent], str | None]:
+    """Events of these organisations matching the filters, oldest first, a page at a time."""
+    query = select(AuditEvent).where(AuditEvent.org.in_(sorted(orgs)))
+    conditions = {
+        AuditEvent.subject_id: filters.subject_id, AuditEvent.actor: filters.actor,
+        AuditEvent.org: filters.org, AuditEvent.purpose: filters.purpose,
+        AuditEvent.decision: filters.decision, AuditEvent.type: filters.type,
+    }
+    for column, value in conditions.items():
+        if value is not None:
+            query = query.where(column == value)
+    if filters.from_ is not None:
+        query = query.where(AuditEvent.occurred_at >= filters.from_)
+    if filters.to is not None:
+        query = query.where(AuditEvent.occurred_at < filters.to)
+    if cursor is not None:
+        query = query.where(AuditEvent.id > decode_cursor(cursor))
+    limit = max(1, min(limit, MAX_LIMIT))
+    rows = list(session.scalars(query.order_by(AuditEvent.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].id) if more else None
+
+
+# Events that record a decision about a subject's data (allow or deny), for the access report.
+DECISIONS = ("allow", "deny")
+
+
+def subject_access_history(session: Session, *, subject_id: uuid.UUID,
+                           orgs: frozenset[str]) -> list[AuditEvent]:
+    """Every allowed and denied access to this subject's data by these organisations."""
+    query = select(AuditEvent).where(
+        AuditEvent.org.in_(sorted(orgs)), AuditEvent.subject_id == subject_id,
+        AuditEvent.decision.in_(DECISIONS))
+    return list(session.scalars(query.order_by(AuditEvent.id)))
+
+
+def staff_names(session: Session, actors: Iterable[str | None]) -> dict[str, str]:
+    ids = set()
+    for actor in actors:
+        try:
+            ids.add(uuid.UUID(actor or ""))
+        except ValueError:
+            continue  # a partner system, not a staff member
+    if not ids:
+        return {}
+    rows = session.execute(select(StaffMember.id, StaffMember.name)
+                           .where(StaffMember.id.in_(sorted(ids, key=str))))
+    return {str(staff_id): name for staff_id, name in rows}
+
+
+def get_latest_checkpoint(session: Session) -> Checkpoint:
+    checkpoint = latest_checkpoint(session)
+    if checkpoint is None:
+        raise NotFoundError("No checkpoint has been signed yet.")
+    return checkpoint
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    leaf_index: int
+    tree_size: int
+    leaf_hash: bytes
+    audit_path: list[bytes]
+    root_hash: bytes
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    first: int
+    second: int
+    consistency_path: list[bytes]
+    first_root: bytes
+    second_root: bytes
+
+
+def _hashes(session: Session, ranges: list[tuple[int, int]]) -> list[bytes]:
+    nodes = fetch_nodes(session, merkle.nodes_for(ranges))
+    try:
+        return [merkle.range_hash(lo, hi, nodes) for lo, hi in ranges]
+    except KeyError:
+        raise ProofUnavailableError("The audit log's stored tree is incomplete; an operator "
+                                    "must run audit verify.") from None
+
+
+DAMAGED = ("The audit log's stored tree does not match its signed checkpoints; an operator must "
+           "run audit verify.")
+
+
+def _check_signed_root(session: Session, size: int, root: bytes) -> None:
+    """Never serve a proof that would not verify, or against a root that contradicts the
+    checkpoint of that size: the stored nodes are a cache, and a damaged cache must not look like
+    a forked log to the partner who checks the proof."""
+    checkpoint = session.get(Checkpoint, size)
+    if checkpoint is not None and checkpoint.root_hash != root:
+        raise ProofUnavailableError(DAMAGED)
+
+
+def _signed_size(latest: Checkpoint, field: str, size: int) -> None:
+    if not 1 <= size <= latest.tree_size:
+        raise ValidationError({field: [f"Must be between 1 and {latest.tree_size}, the size of "
+                                       "the latest checkpoint."]})
+
+
+def inclusion_proof(session: Session, *, index: int, tree_size: int | None) -> InclusionProof:
+    """PATH(index, D[tree_size]) (RFC 9162 2.1.3.1); by default against the latest checkpoint."""
+    latest = get_latest_checkpoint(session)
+    if tree_size is None:
+        tree_size = latest.tree_size
+    _signed_size(latest, "tree_size", tree_size)
+    if not 0 <= index < tree_size:
+        raise ValidationError({"index": [f"Must be below tree_size ({tree_size})."]})
+    leaf, root, *path = _hashes(session, [(index, index + 1), (0, tree_size),
+                                          *merkle.inclusion_ranges(index, tree_size)])
+    _check_signed_root(session, tree_size, root)
+    if not proofs.verify_inclusion(leaf, index, tree_size, path, root):
+        raise ProofUnavailableError(DAMAGED)
+    return InclusionProof(index, tree_size, leaf, path, root)
+
+
+def consistency_proof(session: Session, *, first: int, second: int) -> ConsistencyProof:
+    """PROOF(first, D[second]) (RFC 9162 2.1.4.1) between two sizes of the signed log."""
+    _signed_size(get_latest_checkpoint(session), "second", second)
+    if not 1 <= first <= second:
+        raise ValidationError({"first": ["Must be between 1 and second."]})
+    first_root, second_root, *path = _hashes(
+        session, [(0, first), (0, second), *merkle.consistency_ranges(first, second)])
+    _check_signed_root(session, first, first_root)
+    _check_signed_root(session, second, second_root)
+    if not proofs.verify_consistency(first, second, first_root, second_root, path):
+        raise ProofUnavailableError(DAMAGED)
+    return ConsistencyProof(first, second, path, first_root, second_root)
