@@ -7,7 +7,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
 from caseshare.case_plan.models import SUPPORT_SERVICES
-from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema, WithheldSchema
+from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema, UTCDateTime, WithheldSchema
 
 KINDS = ["goal", "action", "note"]
 STATUSES = ["open", "in_progress", "done", "cancelled"]
@@ -68,7 +68,7 @@ class EntryOut(StrictSchema):
     service = fields.String(allow_none=True)
     outcome = fields.String(allow_none=True)
     version = fields.Integer()
-    updated_at = fields.AwareDateTime()
+    updated_at = UTCDateTime()
 
 
 class PlanOut(StrictSchema):
@@ -99,7 +99,7 @@ class EntryVersionOut(StrictSchema):
     version = fields.Integer()
     action = fields.String()
     changed_fields = fields.List(fields.String())
-    changed_at = fields.AwareDateTime()
+    changed_at = UTCDateTime()
     changed_by = fields.UUID()
     changed_org = fields.String()
     purpose = fields.String()

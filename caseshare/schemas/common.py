@@ -1,8 +1,21 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 CODE = validate.Regexp(r"^[a-z][a-z0-9_-]{1,63}$", error="Must be a lower-case code.")
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """RFC 3339 UTC timestamps ending in `Z` (API.md); input must carry a timezone."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class StrictSchema(Schema):

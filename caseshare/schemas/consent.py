@@ -5,7 +5,7 @@ from typing import Any
 from marshmallow import fields, validate
 
 from caseshare.consent.rules import EXPIRY_RULES
-from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema
+from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema, UTCDateTime
 
 GIVEN_BY_TYPES = ["self", "dwp_appointee", "lpa_property_financial", "lpa_health_welfare",
                   "deputy", "parental_responsibility"]
@@ -56,8 +56,8 @@ class ConsentCreate(StrictSchema):
     explicit_statement = fields.String(validate=validate.Length(1, 2000))
     method = fields.String(required=True, validate=validate.OneOf(METHODS))
     evidence_ref = fields.String(validate=validate.Length(1, 200))
-    valid_from = fields.AwareDateTime()
-    expires_at = fields.AwareDateTime(required=True)
+    valid_from = UTCDateTime()
+    expires_at = UTCDateTime(required=True)
     expiry_rule = fields.String(load_default="fixed_date", validate=validate.OneOf(EXPIRY_RULES))
 
 
@@ -74,7 +74,7 @@ class WithdrawalCreate(StrictSchema):
 
 
 class WithdrawalOut(StrictSchema):
-    withdrawn_at = fields.AwareDateTime()
+    withdrawn_at = UTCDateTime()
     channel = fields.String()
     scope = fields.Dict()
 
@@ -100,9 +100,9 @@ class ConsentOut(StrictSchema):
     method = fields.String()
     verified = fields.Boolean()
     captured_org = fields.String()
-    captured_at = fields.AwareDateTime()
-    valid_from = fields.AwareDateTime()
-    expires_at = fields.AwareDateTime()
+    captured_at = UTCDateTime()
+    valid_from = UTCDateTime()
+    expires_at = UTCDateTime()
     expiry_rule = fields.String()
     withdrawals = fields.List(fields.Nested(WithdrawalOut))
 
@@ -138,7 +138,7 @@ class NotificationOut(StrictSchema):
     type = fields.String()
     subject_id = fields.UUID()
     consent_id = fields.UUID(allow_none=True)
-    created_at = fields.AwareDateTime()
+    created_at = UTCDateTime()
     details = fields.Dict()
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from caseshare.schemas.common import StrictSchema
+from caseshare.schemas.common import StrictSchema, UTCDateTime
 
 # Why a record is erased, as a code: the audit event may hold it, free text could hold anything.
 ERASURE_REASONS = ["subject_request", "retention_expired", "unlawful_processing",
@@ -20,4 +20,4 @@ class ErasureCreate(StrictSchema):
 class ErasureOut(StrictSchema):
     id = fields.UUID()
     status = fields.String()
-    erased_at = fields.AwareDateTime()
+    erased_at = UTCDateTime()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema
+from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema, UTCDateTime
 
 REFERRAL_STATUSES = ["open", "accepted", "declined", "suspended"]
 
@@ -15,7 +15,7 @@ class ReferralCreate(StrictSchema):
                                                      "act for (may differ from the caller's)."})
     message = fields.String(required=True, validate=validate.Length(1, 4000))
     contact_name = fields.String(required=True, validate=validate.Length(1, 200))
-    appointment_at = fields.AwareDateTime(metadata={"description": "RFC 3339, in the future."})
+    appointment_at = UTCDateTime(metadata={"description": "RFC 3339, in the future."})
 
 
 class ReferralDecline(StrictSchema):
@@ -41,9 +41,9 @@ class ReferralOut(StrictSchema):
     message = fields.String(allow_none=True)
     contact_name = fields.String(allow_none=True)
     decline_reason = fields.String(allow_none=True)
-    appointment_at = fields.AwareDateTime(allow_none=True)
-    created_at = fields.AwareDateTime()
-    decided_at = fields.AwareDateTime(allow_none=True)
+    appointment_at = UTCDateTime(allow_none=True)
+    created_at = UTCDateTime()
+    decided_at = UTCDateTime(allow_none=True)
     reasons = fields.List(fields.String(), metadata={"description": "Why it was suspended."})
 
 

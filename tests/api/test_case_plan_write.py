@@ -145,7 +145,7 @@ def test_history_keeps_who_when_why_and_the_previous_values(
     assert latest["title"] == "Book a CV and interview workshop"
     assert latest["changed_fields"] == ["status", "title"]
     assert latest["changed_org"] == "jcp-derby" and latest["purpose"] == "case_management"
-    assert latest["changed_by"] and latest["changed_at"] == "2026-11-23T09:30:00+00:00"
+    assert latest["changed_by"] and latest["changed_at"] == "2026-11-23T09:30:00Z"
     assert latest["detail"] == "Tuesday session"
     [event] = events(rt, type="case_plan:entry:history", subject_id=demo.lee)
     assert event.decision == "allow" and event.details["versions"] == [2, 1]

@@ -55,3 +55,11 @@ def test_register_then_read_identity_as_lead_and_as_partner(
     new = client.get(f"/api/v1/subjects/{r.json['id']}?purpose=tenancy_sustainment",
                      headers=auth(HOUSING))
     assert new.status_code == 404
+
+
+def test_timestamps_are_rfc3339_utc_with_z(client: FlaskClient, auth: Any, demo: Demo) -> None:
+    r = client.get(f"/api/v1/subjects/{demo.lee}/consents?purpose=case_management",
+                   headers=auth(COACH))
+    item = r.json["items"][0]
+    for key in ("captured_at", "valid_from", "expires_at"):
+        assert item[key].endswith("Z") and "+00:00" not in item[key], (key, item[key])
