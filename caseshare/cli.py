@@ -17,7 +17,7 @@ from caseshare.consent.forms import load_forms, load_forms_directory
 from caseshare.errors import CaseshareError, PolicyFileError
 from caseshare.identity import service as identity
 from caseshare.identity import tokens
-from caseshare.policy.loader import load_directory, load_files
+from caseshare.policy.loader import load_files, protocol_paths
 from caseshare.runtime import Runtime
 
 caseshare_cli = AppGroup("caseshare", help="Caseshare operator commands.")
@@ -137,9 +137,14 @@ def _report(ok_message: str, problems: list[str]) -> None:
 @policies_cli.command("check")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def policies_check(files: tuple[Path, ...]) -> None:
-    """Validate protocol files (default: every file in policies/)."""
+    """Validate protocol files: every file in policies/, plus any FILE given, checked together
+    (so a new version is checked against the ones already in force); an active protocol past
+    its expiry date is reported too."""
+    runtime = rt()
+    directory = protocol_paths(runtime.settings.policies_dir)
+    given = [f for f in files if f.resolve() not in {p.resolve() for p in directory}]
     try:
-        loaded = load_files(list(files)) if files else load_directory(rt().settings.policies_dir)
+        loaded = load_files([*directory, *given], today=runtime.now().date())
     except PolicyFileError as exc:
         _report("", exc.problems)
         return

@@ -87,6 +87,7 @@ class CategoryDecision:
     override_id: uuid.UUID | None = None
     # Organisations whose entries in this category may be disclosed (own data always included).
     sources: frozenset[str] = frozenset()
+    grant: int | None = None  # index of the grant relied on, within `protocol`
 
 
 @dataclass(frozen=True)
@@ -188,14 +189,8 @@ def purpose_reason(principal: Principal, purpose: str, protocols: ProtocolSet, n
     usable, reasons = usable_protocols(principal.org, protocols, now)
     if not usable:
         return _best(reasons or [Reason.NOT_PARTY_TO_PROTOCOL])[0]
-    for protocol in usable:
-        for grant in protocol.grants:
-            if (
-                purpose in grant.purposes
-                and principal.org in grant.parties
-                and grant.roles & principal.roles
-            ):
-                return None
+    if any(p.index.holds_purpose(principal.org, principal.roles, purpose) for p in usable):
+        return None
     return Reason.ROLE_NOT_GRANTED
 
 
@@ -293,64 +288,51 @@ def _decide_category(
     own_basis: tuple[str, int] | None = None  # a grant lets the org read back its own data
     sensitive = protocols.is_sensitive(category)
     for protocol in usable:
+        index = protocol.index
         if purpose not in protocol.purposes:
             reasons.append(Reason.PURPOSE_NOT_IN_PROTOCOL)
             continue
-        if protocol.category(category) is None:
+        if category not in index.categories:
             reasons.append(Reason.CATEGORY_NOT_IN_PROTOCOL)
             continue
-        grants = [
-            g for g in protocol.grants
-            if purpose in g.purposes and org in g.parties and g.roles & principal.roles
-            and category in (g.read if action == "read" else g.write)
-        ]
-        if not grants:
+        grant = index.grant_for(org, principal.roles, purpose, action, category)
+        if grant is None:
             reasons.append(Reason.ROLE_NOT_GRANTED)
             continue
         if action == "write":
-            flows = [
-                f for f in protocol.flows
-                if org in f.from_orgs and purpose in f.purposes and category in f.categories
-            ]
-            if flows:
-                return CategoryDecision(
-                    category, True, (), protocol.ref, flows[0].id, sources=frozenset({org})
-                )
+            outbound = index.outbound.get((org, purpose, category))
+            if outbound:
+                return CategoryDecision(category, True, (), protocol.ref, outbound[0].id,
+                                        sources=frozenset({org}), grant=grant)
             reasons.append(Reason.DIRECTION_NOT_PERMITTED)
             continue
-        own_basis = own_basis or (protocol.ref, grants[0].index)
-        flows = [
-            f for f in protocol.flows
-            if org in f.to_orgs and purpose in f.purposes and category in f.categories
-        ]
-        if not flows:
+        own_basis = own_basis or (protocol.ref, grant)
+        inbound = index.inbound.get((org, purpose, category))
+        if not inbound:
             reasons.append(Reason.CATEGORY_NOT_IN_FLOW)
             continue
-        for flow in flows:
+        for flow in inbound:
             sources = frozenset(flow.from_orgs | {org})
             if flow.consent == "none":
-                return CategoryDecision(category, True, (), protocol.ref, flow.id, sources=sources)
+                return CategoryDecision(category, True, (), protocol.ref, flow.id,
+                                        sources=sources, grant=grant)
             explicit = flow.consent == "explicit" or sensitive
             consent, why = _find_consent(subject, org, purpose, category, explicit, now)
             if consent is not None:
-                return CategoryDecision(
-                    category, True, (), protocol.ref, flow.id, consent.id, sources=sources
-                )
+                return CategoryDecision(category, True, (), protocol.ref, flow.id, consent.id,
+                                        sources=sources, grant=grant)
             override, override_why = _override_for(subject, org, purpose, category, now)
             if override is not None:
-                return CategoryDecision(
-                    category, True, (), protocol.ref, flow.id, override_id=override.id,
-                    sources=sources,
-                )
+                return CategoryDecision(category, True, (), protocol.ref, flow.id,
+                                        override_id=override.id, sources=sources, grant=grant)
             assert why is not None
             reasons.append(why)
             if override_why:
                 reasons.append(override_why)
     if own_basis is not None:
         # Only the organisation's own entries: other partners' entries stay withheld.
-        return CategoryDecision(
-            category, True, _best(reasons), own_basis[0], sources=frozenset({org})
-        )
+        return CategoryDecision(category, True, _best(reasons), own_basis[0],
+                                sources=frozenset({org}), grant=own_basis[1])
     return CategoryDecision(category, False, _best(reasons))
 
 

@@ -1,4 +1,10 @@
-"""Protocol versions as immutable values, and the compiled set the decision engine reads."""
+"""Protocol versions as immutable values, and the compiled set the decision engine reads.
+
+Each protocol compiles, once at load time, into dictionaries keyed the way the decision asks its
+questions ("which grant lets this role of this organisation read this category for this
+purpose?", "which flows bring this category to this organisation?"), so a decision is a handful
+of dictionary lookups however many protocols, organisations and grants are loaded.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +44,7 @@ class Flow:
     categories: frozenset[str]
     consent: str  # none | consent | explicit
     max_consent_days: int | None
+    onward_sharing: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,77 @@ class OverrideRule:
     roles: frozenset[str] = frozenset()
     max_hours: int = 0
     min_justification: int = 100
+    notify: frozenset[str] = frozenset()
+    review_within_hours: int | None = None
+
+
+GrantKey = tuple[str, str, str, str, str]  # (org, role, purpose, action, category)
+FlowKey = tuple[str, str, str]  # (org, purpose, category)
+
+
+@dataclass(frozen=True)
+class ProtocolIndex:
+    """One protocol's rules as dictionaries: what the decision looks up on every request."""
+
+    parties: dict[str, Party]
+    categories: dict[str, Category]
+    # The first grant (lowest index) for each (org, role, purpose, action, category).
+    grants: dict[GrantKey, int]
+    # Every (org, role, purpose) that holds some grant: may this role act for this purpose here?
+    role_purposes: frozenset[tuple[str, str, str]]
+    # Flows bringing a category to an organisation (read) / taking it from one (write).
+    inbound: dict[FlowKey, tuple[Flow, ...]]
+    outbound: dict[FlowKey, tuple[Flow, ...]]
+
+    @classmethod
+    def compile(
+        cls,
+        parties: tuple[Party, ...],
+        categories: tuple[Category, ...],
+        flows: tuple[Flow, ...],
+        grants: tuple[Grant, ...],
+    ) -> ProtocolIndex:
+        grant_index: dict[GrantKey, int] = {}
+        role_purposes: set[tuple[str, str, str]] = set()
+        for grant in grants:
+            for org in grant.parties:
+                for role in grant.roles:
+                    for purpose in grant.purposes:
+                        role_purposes.add((org, role, purpose))
+                        for action, codes in (("read", grant.read), ("write", grant.write)):
+                            for code in codes:
+                                grant_index.setdefault((org, role, purpose, action, code),
+                                                       grant.index)
+        inbound: dict[FlowKey, list[Flow]] = {}
+        outbound: dict[FlowKey, list[Flow]] = {}
+        for flow in flows:
+            for purpose in flow.purposes:
+                for code in flow.categories:
+                    for org in flow.to_orgs:
+                        inbound.setdefault((org, purpose, code), []).append(flow)
+                    for org in flow.from_orgs:
+                        outbound.setdefault((org, purpose, code), []).append(flow)
+        return cls(
+            parties={p.id: p for p in parties},
+            categories={c.code: c for c in categories},
+            grants=grant_index,
+            role_purposes=frozenset(role_purposes),
+            inbound={k: tuple(v) for k, v in inbound.items()},
+            outbound={k: tuple(v) for k, v in outbound.items()},
+        )
+
+    def grant_for(
+        self, org: str, roles: frozenset[str], purpose: str, action: str, category: str
+    ) -> int | None:
+        """The lowest-numbered grant that lets one of `roles` do this, or None."""
+        found = [
+            index for role in roles
+            if (index := self.grants.get((org, role, purpose, action, category))) is not None
+        ]
+        return min(found) if found else None
+
+    def holds_purpose(self, org: str, roles: frozenset[str], purpose: str) -> bool:
+        return any((org, role, purpose) in self.role_purposes for role in roles)
 
 
 @dataclass(frozen=True)
@@ -78,16 +156,24 @@ class Protocol:
     override: OverrideRule
     source_file: str
     content_hash: str
+    title_cy: str | None = None
+    qa_reference: str | None = None
+    index: ProtocolIndex = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Frozen: the compiled index is set once here and never changes.
+        object.__setattr__(self, "index", ProtocolIndex.compile(
+            self.parties, self.categories, self.flows, self.grants))
 
     @property
     def ref(self) -> str:
         return f"{self.id}@{self.version}"
 
     def party(self, org: str) -> Party | None:
-        return next((p for p in self.parties if p.id == org), None)
+        return self.index.parties.get(org)
 
     def category(self, code: str) -> Category | None:
-        return next((c for c in self.categories if c.code == code), None)
+        return self.index.categories.get(code)
 
     def in_force(self, today: date) -> bool:
         return (
@@ -116,9 +202,17 @@ class ProtocolSet:
                 by_party.setdefault(party.id, []).append(protocol)
             for category in protocol.categories:
                 known = categories.get(category.code)
-                # A category is special if any protocol that declares it says so.
-                if known is None or (category.special and not known.special):
+                # A category is special (or criminal) if any protocol that declares it says so.
+                if known is None:
                     categories[category.code] = category
+                elif (category.special and not known.special) or (
+                    category.criminal and not known.criminal
+                ):
+                    categories[category.code] = Category(
+                        known.code, known.description, known.special or category.special,
+                        known.criminal or category.criminal,
+                        known.dwp_origin or category.dwp_origin,
+                    )
         return cls(
             protocols=tuple(protocols),
             by_party={k: tuple(v) for k, v in by_party.items()},
