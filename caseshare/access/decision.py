@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from caseshare.access.reasons import Reason
@@ -88,6 +88,8 @@ class CategoryDecision:
     # Organisations whose entries in this category may be disclosed (own data always included).
     sources: frozenset[str] = frozenset()
     grant: int | None = None  # index of the grant relied on, within `protocol`
+    # Every `protocol@version/flow` that lawfully brings this category (sources is their union).
+    bases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -273,6 +275,20 @@ def _override_for(
     return None, reason
 
 
+@dataclass
+class _Lawful:
+    """The lawful flows found so far for one category: the first is cited, all are unioned."""
+
+    first: CategoryDecision | None = None
+    sources: set[str] = field(default_factory=set)
+    bases: list[str] = field(default_factory=list)
+
+    def add(self, found: CategoryDecision, flow_from: frozenset[str], basis: str) -> None:
+        self.first = self.first or found
+        self.sources |= flow_from
+        self.bases.append(basis)
+
+
 def _decide_category(
     principal: Principal,
     purpose: str,
@@ -286,7 +302,9 @@ def _decide_category(
     org = principal.org
     reasons: list[str] = []
     own_basis: tuple[str, int] | None = None  # a grant lets the org read back its own data
+    lawful = _Lawful()
     sensitive = protocols.is_sensitive(category)
+    consents: dict[bool, tuple[ConsentFacts | None, str | None]] = {}
     for protocol in usable:
         index = protocol.index
         if purpose not in protocol.purposes:
@@ -300,10 +318,12 @@ def _decide_category(
             reasons.append(Reason.ROLE_NOT_GRANTED)
             continue
         if action == "write":
+            # A write only ever records the caller's own data: the first basis is enough.
             outbound = index.outbound.get((org, purpose, category))
             if outbound:
                 return CategoryDecision(category, True, (), protocol.ref, outbound[0].id,
-                                        sources=frozenset({org}), grant=grant)
+                                        sources=frozenset({org}), grant=grant,
+                                        bases=(f"{protocol.ref}/{outbound[0].id}",))
             reasons.append(Reason.DIRECTION_NOT_PERMITTED)
             continue
         own_basis = own_basis or (protocol.ref, grant)
@@ -311,24 +331,34 @@ def _decide_category(
         if not inbound:
             reasons.append(Reason.CATEGORY_NOT_IN_FLOW)
             continue
+        # Every lawful flow counts, not just the first: which partners' entries may be shown
+        # must not depend on the order protocols were loaded in or on which consent is found
+        # first (otherwise narrowing a consent could change, even widen, what is shown).
         for flow in inbound:
-            sources = frozenset(flow.from_orgs | {org})
+            basis = f"{protocol.ref}/{flow.id}"
+            found = CategoryDecision(category, True, (), protocol.ref, flow.id, grant=grant)
             if flow.consent == "none":
-                return CategoryDecision(category, True, (), protocol.ref, flow.id,
-                                        sources=sources, grant=grant)
+                lawful.add(found, flow.from_orgs, basis)
+                continue
             explicit = flow.consent == "explicit" or sensitive
-            consent, why = _find_consent(subject, org, purpose, category, explicit, now)
+            if explicit not in consents:
+                consents[explicit] = _find_consent(subject, org, purpose, category, explicit,
+                                                   now)
+            consent, why = consents[explicit]
             if consent is not None:
-                return CategoryDecision(category, True, (), protocol.ref, flow.id, consent.id,
-                                        sources=sources, grant=grant)
+                lawful.add(replace(found, consent_id=consent.id), flow.from_orgs, basis)
+                continue
             override, override_why = _override_for(subject, org, purpose, category, now)
             if override is not None:
-                return CategoryDecision(category, True, (), protocol.ref, flow.id,
-                                        override_id=override.id, sources=sources, grant=grant)
+                lawful.add(replace(found, override_id=override.id), flow.from_orgs, basis)
+                continue
             assert why is not None
             reasons.append(why)
             if override_why:
                 reasons.append(override_why)
+    if lawful.first is not None:
+        return replace(lawful.first, sources=frozenset(lawful.sources | {org}),
+                       bases=tuple(lawful.bases))
     if own_basis is not None:
         # Only the organisation's own entries: other partners' entries stay withheld.
         return CategoryDecision(category, True, _best(reasons), own_basis[0],
