@@ -127,11 +127,12 @@ class ProtocolIndex:
         self, org: str, roles: frozenset[str], purpose: str, action: str, category: str
     ) -> int | None:
         """The lowest-numbered grant that lets one of `roles` do this, or None."""
-        found = [
-            index for role in roles
-            if (index := self.grants.get((org, role, purpose, action, category))) is not None
-        ]
-        return min(found) if found else None
+        best: int | None = None
+        for role in roles:
+            index = self.grants.get((org, role, purpose, action, category))
+            if index is not None and (best is None or index < best):
+                best = index
+        return best
 
     def holds_purpose(self, org: str, roles: frozenset[str], purpose: str) -> bool:
         return any((org, role, purpose) in self.role_purposes for role in roles)
@@ -159,15 +160,13 @@ class Protocol:
     title_cy: str | None = None
     qa_reference: str | None = None
     index: ProtocolIndex = field(init=False, repr=False, compare=False)
+    ref: str = field(init=False, repr=False, compare=False)  # "id@version", as audit records it
 
     def __post_init__(self) -> None:
         # Frozen: the compiled index is set once here and never changes.
         object.__setattr__(self, "index", ProtocolIndex.compile(
             self.parties, self.categories, self.flows, self.grants))
-
-    @property
-    def ref(self) -> str:
-        return f"{self.id}@{self.version}"
+        object.__setattr__(self, "ref", f"{self.id}@{self.version}")
 
     def party(self, org: str) -> Party | None:
         return self.index.parties.get(org)
@@ -190,6 +189,11 @@ class ProtocolSet:
     by_party: dict[str, tuple[Protocol, ...]] = field(default_factory=dict)
     purposes: frozenset[str] = frozenset()
     categories: dict[str, Category] = field(default_factory=dict)
+    # Memo of the protocol layer's answer per (org, roles, purpose, action, category, protocols
+    # in force), filled by the decision engine: it depends on these rules only, never on a
+    # subject, so every request after the first of its kind is a dictionary lookup.
+    routes: dict[tuple[object, ...], object] = field(default_factory=dict, compare=False,
+                                                     repr=False)
 
     @classmethod
     def build(cls, protocols: list[Protocol]) -> ProtocolSet:

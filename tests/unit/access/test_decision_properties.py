@@ -268,10 +268,11 @@ def test_the_decision_is_deterministic(request: Request, rnd: random.Random) -> 
 
 def test_the_generators_reach_both_outcomes() -> None:
     """Guards the properties above against vacuity: generated requests do get allowed, through
-    consent and through own data, and denied."""
+    consent and through own data, and denied. Derandomized, so it cannot flake: it checks the
+    generators' reach, not the engine."""
     seen: set[str] = set()
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None)
     @given(requests())
     def collect(request: Request) -> None:
         for decided in decide(request).categories:
