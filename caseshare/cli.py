@@ -18,6 +18,7 @@ from caseshare.errors import CaseshareError, PolicyFileError
 from caseshare.identity import service as identity
 from caseshare.identity import tokens
 from caseshare.policy.loader import load_files, protocol_paths
+from caseshare.policy.service import record_loaded
 from caseshare.runtime import Runtime
 
 caseshare_cli = AppGroup("caseshare", help="Caseshare operator commands.")
@@ -72,6 +73,14 @@ def seed_demo() -> None:
     from caseshare.demo import seed
 
     with session() as s:
+        # The demo's decisions are only provable if the protocols they relied on are on record.
+        try:
+            loaded = record_loaded(s, protocols=rt().protocols, now=rt().now())
+        except PolicyFileError as exc:
+            _report("", exc.problems)
+            return
+        s.commit()
+        click.echo(f"protocols: {len(loaded.recorded)} version(s) newly recorded")
         for line in seed(s, rt()):
             click.echo(line)
 
@@ -149,6 +158,24 @@ def policies_check(files: tuple[Path, ...]) -> None:
         _report("", exc.problems)
         return
     _report(f"OK: {len(loaded.protocols)} protocol file(s) valid", [])
+
+
+@policies_cli.command("load")
+def policies_load() -> None:
+    """Record each protocol version in force for the first time in the audit log, with the
+    SHA-256 of its file; refuse a version whose file changed since it was first recorded."""
+    runtime = rt()
+    with session() as s:
+        try:
+            report = record_loaded(s, protocols=runtime.protocols, now=runtime.now())
+        except PolicyFileError as exc:
+            _report("", exc.problems)
+            return
+        s.commit()
+    for ref in report.recorded:
+        click.echo(f"recorded {ref}")
+    click.echo(f"OK: {len(report.recorded)} new protocol version(s) recorded, "
+               f"{len(report.known)} already recorded")
 
 
 @forms_cli.command("check")
