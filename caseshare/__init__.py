@@ -77,11 +77,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from caseshare.api import case_plans, consents, meta, oauth, subjects
+    from caseshare.api import case_plans, consents, meta, oauth, overrides, subjects
 
     app.register_blueprint(meta.bp)
     oauth.init_app(app)
-    for module in (subjects, consents, case_plans):
+    for module in (subjects, consents, case_plans, overrides):
         smorest_api.register_blueprint(module.blp)
 
 

@@ -8,8 +8,14 @@ of dictionary lookups however many protocols, organisations and grants are loade
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from caseshare.db import Base, uuid_pk
 
 ACTIVE_STATUSES = frozenset({"active"})
 BUILTIN_ROLES = frozenset({"ig_officer", "admin"})
@@ -238,3 +244,38 @@ class ProtocolSet:
         return next(
             (p for p in self.protocols if p.id == protocol_id and p.version == version), None
         )
+
+
+class OverrideRecord(Base):
+    """A break-glass override: access without consent under a lawful route the protocol allows,
+    for exactly these categories, this purpose and this organisation, for a short time. It is
+    also the IG review item: `status` stays `pending_review` until an IG officer reviews it.
+    The justification is sealed under the subject's data key (it usually holds personal data).
+    """
+
+    __tablename__ = "overrides"
+    __table_args__ = (
+        CheckConstraint("expires_at > starts_at", name="expires_after_start"),
+        CheckConstraint("status IN ('pending_review', 'justified', 'not_justified')",
+                        name="known_status"),
+        Index("ix_overrides_status_review_due_at", "status", "review_due_at"),
+    )
+
+    id: Mapped[uuid_pk]
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(64))
+    route: Mapped[str] = mapped_column(String(64))
+    categories: Mapped[list[str]]
+    protocol: Mapped[str] = mapped_column(String(80))
+    justification_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    notify: Mapped[list[str]]
+    created_at: Mapped[datetime]
+    starts_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    review_due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending_review")
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
