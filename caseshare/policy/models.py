@@ -279,3 +279,4 @@ class OverrideRecord(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending_review")
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     reviewed_at: Mapped[datetime | None]
+    review_note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from caseshare.access.decision import OverrideFacts, Principal, usable_protocols
 from caseshare.access.reasons import Reason
-from caseshare.crypto.sealing import FieldRef, seal
-from caseshare.errors import ValidationError
+from caseshare.crypto.sealing import FieldRef, open_sealed, seal
+from caseshare.errors import ConflictError, NotFoundError, ValidationError
 from caseshare.policy.models import OverrideRecord, Protocol, ProtocolSet
 
 DEFAULT_REVIEW_HOURS = 72
@@ -112,7 +112,7 @@ def create_override(session: Session, *, subject_id: uuid.UUID, data_key: bytes,
                     request: OverrideRequest, now: datetime) -> OverrideRecord:
     """Record a checked override (see choose_protocol). Adds to the session; no commit."""
     override_id = uuid.uuid4()
-    ref = FieldRef(subject_id, "override", str(override_id), "justification", "override")
+    ref = _ref(override_id, subject_id, "justification")
     rule = protocol.override
     record = OverrideRecord(
         id=override_id, subject_id=subject_id, org_id=principal.org,
@@ -140,3 +140,49 @@ def override_facts(session: Session, subject_id: uuid.UUID) -> tuple[OverrideFac
                       starts_at=r.starts_at, expires_at=r.expires_at)
         for r in rows
     )
+
+
+def _ref(record_id: uuid.UUID, subject_id: uuid.UUID, field: str) -> FieldRef:
+    return FieldRef(subject_id, "override", str(record_id), field, "override")
+
+
+def reviewable_orgs(protocols: ProtocolSet, ig_org: str, now: datetime) -> frozenset[str]:
+    """An IG officer reviews overrides of every party to the protocols their organisation is
+    party to (the same reach as their view of the audit log)."""
+    usable, _why = usable_protocols(ig_org, protocols, now)
+    return frozenset(party.id for protocol in usable for party in protocol.parties)
+
+
+def list_overrides(session: Session, *, orgs: frozenset[str],
+                   status: str | None) -> list[OverrideRecord]:
+    query = select(OverrideRecord).where(OverrideRecord.org_id.in_(sorted(orgs)))
+    if status is not None:
+        query = query.where(OverrideRecord.status == status)
+    return list(session.scalars(query.order_by(OverrideRecord.review_due_at,
+                                               OverrideRecord.id)))
+
+
+def get_override(session: Session, override_id: uuid.UUID,
+                 orgs: frozenset[str]) -> OverrideRecord:
+    record = session.get(OverrideRecord, override_id)
+    if record is None or record.org_id not in orgs:
+        raise NotFoundError("No such override.")
+    return record
+
+
+def open_justification(record: OverrideRecord, data_key: bytes) -> str:
+    return open_sealed(data_key, _ref(record.id, record.subject_id, "justification"),
+                       record.justification_sealed)
+
+
+def review(session: Session, *, record: OverrideRecord, outcome: str, note: str,
+           data_key: bytes, dek_version: int, reviewer: Principal, now: datetime) -> None:
+    """Close the IG review item once; the note is sealed like the justification."""
+    if record.status != "pending_review":
+        raise ConflictError("This override has already been reviewed.")
+    record.status = outcome
+    record.reviewed_by = reviewer.actor_id
+    record.reviewed_at = now
+    record.review_note_sealed = seal(data_key, dek_version,
+                                     _ref(record.id, record.subject_id, "review_note"), note)
+    session.flush()

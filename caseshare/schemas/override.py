@@ -29,3 +29,25 @@ class OverrideOut(StrictSchema):
     starts_at = fields.DateTime()
     expires_at = fields.DateTime()
     review_due_at = fields.DateTime()
+
+
+class OverrideListQuery(StrictSchema):
+    purpose = fields.String(required=True, validate=CODE)
+    status = fields.String(validate=validate.OneOf(["pending_review", "justified",
+                                                    "not_justified"]))
+
+
+class OverrideList(StrictSchema):
+    items = fields.List(fields.Nested(OverrideOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class OverrideDetail(OverrideOut):
+    justification = fields.String()
+    reviewed_at = fields.DateTime(allow_none=True)
+
+
+class OverrideReview(StrictSchema):
+    outcome = fields.String(required=True, validate=validate.OneOf(["justified",
+                                                                    "not_justified"]))
+    note = fields.String(required=True, validate=validate.Length(min=10, max=4000))

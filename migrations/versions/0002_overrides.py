@@ -36,6 +36,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('reviewed_by', sa.String(length=64), nullable=True),
     sa.Column('reviewed_at', caseshare.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('review_note_sealed', sa.LargeBinary(), nullable=True),
     sa.CheckConstraint("status IN ('pending_review', 'justified', 'not_justified')", name=op.f('ck_overrides_known_status')),
     sa.CheckConstraint('expires_at > starts_at', name=op.f('ck_overrides_expires_after_start')),
     sa.ForeignKeyConstraint(['subject_id'], ['subjects.id'], name=op.f('fk_overrides_subject_id_subjects')),

@@ -131,3 +131,50 @@ def test_an_organisation_outside_the_case_gets_404(
     assert r.status_code == 404
     assert count(rt, OverrideRecord) == 0
     assert events(rt, type="access:subject:deny", subject_id=demo.kerry)
+
+
+IG = "grace.hughes@derby-housing.example"
+
+
+def test_ig_officer_reviews_the_override_once_and_every_step_is_audited(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    withdraw_all_consent(client, auth, demo.lee)
+    created = client.post(OVERRIDES.format(demo.lee, "tenancy_sustainment"), json=body(),
+                          headers=auth(HOUSING)).json
+
+    queue = client.get("/api/v1/overrides?status=pending_review&purpose=audit", headers=auth(IG))
+    assert queue.status_code == 200
+    assert [o["id"] for o in queue.json["items"]] == [created["id"]]
+    assert "justification" not in queue.json["items"][0]
+    assert events(rt, type="access:override:list")
+
+    detail = client.get(f"/api/v1/overrides/{created['id']}?purpose=audit", headers=auth(IG))
+    assert detail.status_code == 200
+    assert detail.json["justification"] == JUSTIFICATION
+    [read] = events(rt, type="access:override:read")
+    assert str(read.override_id) == created["id"] and read.subject_id == demo.lee
+    assert "four days" not in str(read.details)
+
+    review = {"outcome": "justified", "note": "Welfare visit found the claimant unwell; "
+                                              "sharing was proportionate."}
+    r = client.post(f"/api/v1/overrides/{created['id']}/review?purpose=audit", json=review,
+                    headers=auth(IG))
+    assert r.status_code == 200 and r.json["status"] == "justified"
+    [reviewed] = events(rt, type="access:override:review")
+    assert reviewed.details == {"outcome": "justified", "overdue": False}
+    again = client.post(f"/api/v1/overrides/{created['id']}/review?purpose=audit", json=review,
+                        headers=auth(IG))
+    assert again.status_code == 409
+    assert client.get("/api/v1/overrides?status=pending_review&purpose=audit",
+                      headers=auth(IG)).json["items"] == []
+
+
+def test_front_line_staff_cannot_see_the_review_queue(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    r = client.get("/api/v1/overrides?status=pending_review&purpose=audit",
+                   headers=auth(HOUSING))
+    assert r.status_code == 403
+    missing = client.get(f"/api/v1/overrides/{uuid.uuid4()}?purpose=audit", headers=auth(IG))
+    assert missing.status_code == 404
