@@ -20,7 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from caseshare.access.decision import ConsentFacts, Principal, SubjectFacts, evaluate
+from caseshare.access.decision import (
+    ConsentFacts,
+    OverrideFacts,
+    Principal,
+    SubjectFacts,
+    evaluate,
+)
 from caseshare.policy.loader import load_directory
 from caseshare.policy.models import Protocol, ProtocolSet
 from tests.conftest import ROOT
@@ -30,12 +36,14 @@ TABLES = Path(__file__).with_name("decision_tables")
 SHIPPED = {p.id: p for p in load_directory(ROOT / "policies").protocols}
 COLUMNS = ["org", "role", "purpose", "action", "category", "consent", "allowed", "sources",
            "reasons"]
-CONSENT_STATES = ["none", "consent", "explicit", "withdrawn", "expired"]
+# "override": no consent, but an active break-glass override for this organisation and purpose
+# covering every category (as recorded after the protocol's override rules allowed it).
+CONSENT_STATES = ["none", "consent", "explicit", "withdrawn", "expired", "override"]
 
 
 def consent_for(state: str, protocol: Protocol) -> tuple[ConsentFacts, ...]:
     """A consent naming every party, purpose and category of the protocol, in `state`."""
-    if state == "none":
+    if state in ("none", "override"):
         return ()
     consent = ConsentFacts(
         id=uuid.UUID(int=1), recipients=frozenset(p.id for p in protocol.parties),
@@ -51,6 +59,15 @@ def consent_for(state: str, protocol: Protocol) -> tuple[ConsentFacts, ...]:
     return (consent,)
 
 
+def override_for(state: str, protocol: Protocol, org: str,
+                 purpose: str) -> tuple[OverrideFacts, ...]:
+    if state != "override":
+        return ()
+    return (OverrideFacts(id=uuid.UUID(int=4), org=org, purpose=purpose,
+                          categories=frozenset(c.code for c in protocol.categories),
+                          starts_at=NOW - timedelta(hours=1), expires_at=NOW + timedelta(hours=3)),)
+
+
 def rows_for(protocol: Protocol) -> list[dict[str, str]]:
     protocols = ProtocolSet.build([protocol])
     parties = sorted(p.id for p in protocol.parties)
@@ -64,7 +81,8 @@ def rows_for(protocol: Protocol) -> list[dict[str, str]]:
                 for action in ("read", "write"):
                     for state in CONSENT_STATES:
                         subject = SubjectFacts(uuid.UUID(int=3), frozenset(parties),
-                                               consent_for(state, protocol))
+                                               consent_for(state, protocol),
+                                               override_for(state, protocol, org, purpose))
                         decision = evaluate(principal, purpose, action,
                                             [c.code for c in protocol.categories], subject,
                                             protocols, NOW)
@@ -117,6 +135,11 @@ REVIEWED = {
          ("yes", "jcp-derby recovery-partnership", "")),
         (("jcp-derby", "work_coach", "case_management", "read", "substance_misuse", "withdrawn"),
          ("yes", "jcp-derby", "consent_withdrawn")),
+        # An override stands in for consent but not for the protocol: still no grant here.
+        (("jcp-derby", "work_coach", "case_management", "read", "substance_misuse", "override"),
+         ("yes", "jcp-derby recovery-partnership", "")),
+        (("recovery-partnership", "key_worker", "case_management", "read", "benefit_claim",
+          "override"), ("no", "", "role_not_granted")),
         # The work coach has no grant for the treatment provider's purpose.
         (("jcp-derby", "work_coach", "recovery_support", "read", "employment", "explicit"),
          ("no", "", "role_not_granted")),
