@@ -208,7 +208,24 @@ def _grant_problems(out: _Problems, data: dict[str, Any], parties: list[str],
             if role in BUILTIN_ROLES:
                 out.add(f"{where}/roles", f"{role!r} is built in and takes no grant")
             roles.add(role)
+        _dead_writes(out, where, grant, data["flows"], parties)
     return roles
+
+
+def _dead_writes(out: _Problems, where: str, grant: dict[str, Any],
+                 flows: list[dict[str, Any]], parties: list[str]) -> None:
+    """A party writes a category only where a flow takes it from that party: a write grant
+    with no such flow could never be used, and would mislead whoever reads the protocol."""
+    for party in (p for p in grant["parties"] if p in parties):  # unknown ones: reported
+        for category in grant.get("write", []):
+            carried = any(
+                party in f["from"] and category in f["categories"]
+                and set(grant["purposes"]) & set(f["purposes"])
+                for f in flows
+            )
+            if not carried:
+                out.add(f"{where}/write", f"{party!r} can never write {category!r}: no flow "
+                        "from it carries that category for these purposes")
 
 
 def _date_problems(out: _Problems, data: dict[str, Any]) -> None:
