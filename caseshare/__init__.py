@@ -129,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
         meta,
         oauth,
         oidc,
+        overrides,
         referrals,
         subjects,
     )
@@ -136,7 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(meta.bp)
     oauth.init_app(app)
     oidc.init_app(app)
-    for module in (subjects, consents, case_plans, referrals, erasure, audit):
+    for module in (subjects, consents, case_plans, referrals, erasure, audit, overrides):
         smorest_api.register_blueprint(module.blp)
     web.init_app(app)
 

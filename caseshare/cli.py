@@ -20,7 +20,8 @@ from caseshare.consent.forms import load_forms, load_forms_directory, publish
 from caseshare.errors import CaseshareError, PolicyFileError
 from caseshare.identity import service as identity
 from caseshare.identity import tokens
-from caseshare.policy.loader import load_directory, load_files
+from caseshare.policy.loader import load_files, protocol_paths
+from caseshare.policy.service import record_loaded
 from caseshare.runtime import Runtime
 
 caseshare_cli = AppGroup("caseshare", help="Caseshare operator commands.")
@@ -77,6 +78,14 @@ def seed_demo() -> None:
     if rt().settings.production:
         fail("error: seed-demo is refused in production (demo passwords and data)")
     with session() as s:
+        # The demo's decisions are only provable if the protocols they relied on are on record.
+        try:
+            loaded = record_loaded(s, protocols=rt().protocols, now=rt().now())
+        except PolicyFileError as exc:
+            _report("", exc.problems)
+            return
+        s.commit()
+        click.echo(f"protocols: {len(loaded.recorded)} version(s) newly recorded")
         for line in seed(s, rt()):
             click.echo(line)
 
@@ -183,13 +192,36 @@ def _report(ok_message: str, problems: list[str]) -> None:
 @policies_cli.command("check")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def policies_check(files: tuple[Path, ...]) -> None:
-    """Validate protocol files (default: every file in policies/)."""
+    """Validate protocol files: every file in policies/, plus any FILE given, checked together
+    (so a new version is checked against the ones already in force); an active protocol past
+    its expiry date is reported too."""
+    runtime = rt()
+    directory = protocol_paths(runtime.settings.policies_dir)
+    given = [f for f in files if f.resolve() not in {p.resolve() for p in directory}]
     try:
-        loaded = load_files(list(files)) if files else load_directory(rt().settings.policies_dir)
+        loaded = load_files([*directory, *given], today=runtime.now().date())
     except PolicyFileError as exc:
         _report("", exc.problems)
         return
     _report(f"OK: {len(loaded.protocols)} protocol file(s) valid", [])
+
+
+@policies_cli.command("load")
+def policies_load() -> None:
+    """Record each protocol version in force for the first time in the audit log, with the
+    SHA-256 of its file; refuse a version whose file changed since it was first recorded."""
+    runtime = rt()
+    with session() as s:
+        try:
+            report = record_loaded(s, protocols=runtime.protocols, now=runtime.now())
+        except PolicyFileError as exc:
+            _report("", exc.problems)
+            return
+        s.commit()
+    for ref in report.recorded:
+        click.echo(f"recorded {ref}")
+    click.echo(f"OK: {len(report.recorded)} new protocol version(s) recorded, "
+               f"{len(report.known)} already recorded")
 
 
 @forms_cli.command("check")

@@ -5,6 +5,7 @@ from caseshare.case_plan import models as case_plan_models
 from caseshare.consent import models as consent_models
 from caseshare.db import Base
 from caseshare.identity import models as identity_models
+from caseshare.policy import models as policy_models
 from caseshare.subjects import models as subject_models
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "case_plan_models",
     "consent_models",
     "identity_models",
+    "policy_models",
     "subject_models",
 ]

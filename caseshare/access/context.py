@@ -41,6 +41,7 @@ class RequestContext:
         reasons: list[str] | None = None,
         details: dict[str, Any] | None = None,
         consent_id: uuid.UUID | None = None,
+        override_id: uuid.UUID | None = None,
     ) -> AuditEvent:
         """Add an audit event for this request, filling the decision's ids and codes."""
         protocols = decision.protocols if decision else []
@@ -63,7 +64,7 @@ class RequestContext:
             reasons=reasons if reasons is not None else (decision.reasons if decision else []),
             consent_id=consent_id or (consents[0] if consents else None),
             protocol=protocols[0] if protocols else None,
-            override_id=overrides[0] if overrides else None,
+            override_id=override_id or (overrides[0] if overrides else None),
             request_id=self.request_id,
             details=extra,
         )

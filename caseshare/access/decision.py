@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from caseshare.access.reasons import Reason
-from caseshare.policy.models import RESERVED_PURPOSES, Protocol, ProtocolSet
+from caseshare.policy.models import RESERVED_PURPOSES, Flow, Protocol, ProtocolSet
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,9 @@ class CategoryDecision:
     override_id: uuid.UUID | None = None
     # Organisations whose entries in this category may be disclosed (own data always included).
     sources: frozenset[str] = frozenset()
+    grant: int | None = None  # index of the grant relied on, within `protocol`
+    # Every `protocol@version/flow` that lawfully brings this category (sources is their union).
+    bases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ class Decision:
 
 # How far an attempt got: the reasons of the attempt that got furthest are the ones reported,
 # since they name the next step ("ask the claimant to extend consent") rather than the first.
-_DEPTH = {
+_DEPTH: dict[str, int] = {
     Reason.NOT_PARTY_TO_PROTOCOL: 0,
     Reason.PARTY_SUSPENDED: 1,
     Reason.PROTOCOL_EXPIRED: 1,
@@ -142,13 +145,16 @@ _DEPTH = {
 
 
 def _depth(reason: str) -> int:
-    return _DEPTH.get(Reason(reason), 7)
+    # Reason is a StrEnum: a plain code string finds its member's entry too.
+    return _DEPTH.get(reason, 7)
 
 
 def _best(reasons: Iterable[str]) -> tuple[str, ...]:
     unique = set(reasons)
     if not unique:
         return (Reason.NOT_PARTY_TO_PROTOCOL.value,)
+    if len(unique) == 1:
+        return tuple(unique)
     top = max(_depth(r) for r in unique)
     return tuple(sorted(r for r in unique if _depth(r) == top))
 
@@ -188,14 +194,8 @@ def purpose_reason(principal: Principal, purpose: str, protocols: ProtocolSet, n
     usable, reasons = usable_protocols(principal.org, protocols, now)
     if not usable:
         return _best(reasons or [Reason.NOT_PARTY_TO_PROTOCOL])[0]
-    for protocol in usable:
-        for grant in protocol.grants:
-            if (
-                purpose in grant.purposes
-                and principal.org in grant.parties
-                and grant.roles & principal.roles
-            ):
-                return None
+    if any(p.index.holds_purpose(principal.org, principal.roles, purpose) for p in usable):
+        return None
     return Reason.ROLE_NOT_GRANTED
 
 
@@ -244,6 +244,8 @@ _CONSENT_ORDER = [
     Reason.CONSENT_NOT_YET_VALID,
 ]
 
+_CONSENT_RANK: dict[str, int] = {r.value: i for i, r in enumerate(_CONSENT_ORDER)}
+
 
 def _find_consent(
     subject: SubjectFacts, org: str, purpose: str, category: str, explicit_needed: bool,
@@ -258,7 +260,7 @@ def _find_consent(
         failures.extend(reasons)
     if not failures:
         return None, Reason.NO_CONSENT
-    return None, min(failures, key=lambda r: _CONSENT_ORDER.index(Reason(r)))
+    return None, min(failures, key=_CONSENT_RANK.__getitem__)
 
 
 def _override_for(
@@ -278,6 +280,101 @@ def _override_for(
     return None, reason
 
 
+@dataclass
+class _Lawful:
+    """The lawful flows found so far for one category: the first is cited, all are unioned."""
+
+    protocol: str | None = None
+    flow_id: str | None = None
+    grant: int | None = None
+    consent_id: uuid.UUID | None = None
+    override_id: uuid.UUID | None = None
+    sources: set[str] = field(default_factory=set)
+    bases: list[str] = field(default_factory=list)
+
+    def add(self, protocol: str, flow: Flow, grant: int, consent_id: uuid.UUID | None = None,
+            override_id: uuid.UUID | None = None) -> None:
+        if self.protocol is None:
+            self.protocol, self.flow_id, self.grant = protocol, flow.id, grant
+            self.consent_id, self.override_id = consent_id, override_id
+        self.sources |= flow.from_orgs
+        self.bases.append(f"{protocol}/{flow.id}")
+
+    def decision(self, category: str, org: str) -> CategoryDecision:
+        return CategoryDecision(category, True, (), self.protocol, self.flow_id, self.consent_id,
+                                self.override_id, frozenset(self.sources | {org}), self.grant,
+                                tuple(self.bases))
+
+
+@dataclass(frozen=True)
+class _Route:
+    """What the protocol layer alone says about one category for one kind of caller: the same
+    for every subject, so it is computed once and kept in the protocol set's route cache."""
+
+    reasons: tuple[str, ...]  # why protocols that do not carry it fail
+    own: tuple[str, int] | None = None  # (protocol, grant) to read back the caller's own data
+    inbound: tuple[tuple[str, int, Flow], ...] = ()  # (protocol, grant, flow) to read through
+    # The whole answer when no flow needs a look at consents (writes, denials, own data only).
+    final: CategoryDecision | None = None
+
+
+def _route(org: str, roles: frozenset[str], purpose: str, action: str, category: str,
+           usable: list[Protocol]) -> _Route:
+    reasons: list[str] = []
+    own: tuple[str, int] | None = None
+    inbound: list[tuple[str, int, Flow]] = []
+    for protocol in usable:
+        index = protocol.index
+        if purpose not in protocol.purposes:
+            reasons.append(Reason.PURPOSE_NOT_IN_PROTOCOL)
+            continue
+        if category not in index.categories:
+            reasons.append(Reason.CATEGORY_NOT_IN_PROTOCOL)
+            continue
+        grant = index.grant_for(org, roles, purpose, action, category)
+        if grant is None:
+            reasons.append(Reason.ROLE_NOT_GRANTED)
+            continue
+        if action == "write":
+            # A write only ever records the caller's own data: the first basis is enough.
+            outbound = index.outbound.get((org, purpose, category))
+            if outbound:
+                return _Route((), final=CategoryDecision(
+                    category, True, (), protocol.ref, outbound[0].id, sources=frozenset({org}),
+                    grant=grant, bases=(f"{protocol.ref}/{outbound[0].id}",)))
+            reasons.append(Reason.DIRECTION_NOT_PERMITTED)
+            continue
+        own = own or (protocol.ref, grant)
+        flows = index.inbound.get((org, purpose, category))
+        if not flows:
+            reasons.append(Reason.CATEGORY_NOT_IN_FLOW)
+            continue
+        inbound.extend((protocol.ref, grant, flow) for flow in flows)
+    final = None
+    if not inbound:
+        final = (CategoryDecision(category, True, _best(reasons), own[0],
+                                  sources=frozenset({org}), grant=own[1]) if own
+                 else CategoryDecision(category, False, _best(reasons)))
+    return _Route(tuple(reasons), own=own, inbound=tuple(inbound), final=final)
+
+
+_ROUTE_CACHE_LIMIT = 50_000
+
+
+def _cached_route(principal: Principal, purpose: str, action: str, category: str,
+                  usable: list[Protocol], in_force: tuple[str, ...],
+                  protocols: ProtocolSet) -> _Route:
+    key = (principal.org, principal.roles, purpose, action, category, in_force)
+    route = protocols.routes.get(key)
+    if route is None:
+        route = _route(principal.org, principal.roles, purpose, action, category, usable)
+        if len(protocols.routes) >= _ROUTE_CACHE_LIMIT:
+            protocols.routes.clear()
+        protocols.routes[key] = route
+    assert isinstance(route, _Route)
+    return route
+
+
 def _decide_category(
     principal: Principal,
     purpose: str,
@@ -285,72 +382,46 @@ def _decide_category(
     category: str,
     subject: SubjectFacts,
     usable: list[Protocol],
+    in_force: tuple[str, ...],
     protocols: ProtocolSet,
     now: datetime,
 ) -> CategoryDecision:
     org = principal.org
-    reasons: list[str] = []
-    own_basis: tuple[str, int] | None = None  # a grant lets the org read back its own data
+    route = _cached_route(principal, purpose, action, category, usable, in_force, protocols)
+    if route.final is not None:
+        return route.final
+    reasons = list(route.reasons)
+    lawful = _Lawful()
     sensitive = protocols.is_sensitive(category)
-    for protocol in usable:
-        if purpose not in protocol.purposes:
-            reasons.append(Reason.PURPOSE_NOT_IN_PROTOCOL)
+    consents: dict[bool, tuple[ConsentFacts | None, str | None]] = {}
+    # Every lawful flow counts, not just the first: which partners' entries may be shown must
+    # not depend on the order protocols were loaded in or on which consent is found first
+    # (otherwise narrowing a consent could change, even widen, what is shown).
+    for ref, grant, flow in route.inbound:
+        if flow.consent == "none":
+            lawful.add(ref, flow, grant)
             continue
-        if protocol.category(category) is None:
-            reasons.append(Reason.CATEGORY_NOT_IN_PROTOCOL)
+        explicit = flow.consent == "explicit" or sensitive
+        if explicit not in consents:
+            consents[explicit] = _find_consent(subject, org, purpose, category, explicit, now)
+        consent, why = consents[explicit]
+        if consent is not None:
+            lawful.add(ref, flow, grant, consent_id=consent.id)
             continue
-        grants = [
-            g for g in protocol.grants
-            if purpose in g.purposes and org in g.parties and g.roles & principal.roles
-            and category in (g.read if action == "read" else g.write)
-        ]
-        if not grants:
-            reasons.append(Reason.ROLE_NOT_GRANTED)
+        override, override_why = _override_for(subject, org, purpose, category, now)
+        if override is not None:
+            lawful.add(ref, flow, grant, override_id=override.id)
             continue
-        if action == "write":
-            flows = [
-                f for f in protocol.flows
-                if org in f.from_orgs and purpose in f.purposes and category in f.categories
-            ]
-            if flows:
-                return CategoryDecision(
-                    category, True, (), protocol.ref, flows[0].id, sources=frozenset({org})
-                )
-            reasons.append(Reason.DIRECTION_NOT_PERMITTED)
-            continue
-        own_basis = own_basis or (protocol.ref, grants[0].index)
-        flows = [
-            f for f in protocol.flows
-            if org in f.to_orgs and purpose in f.purposes and category in f.categories
-        ]
-        if not flows:
-            reasons.append(Reason.CATEGORY_NOT_IN_FLOW)
-            continue
-        for flow in flows:
-            sources = frozenset(flow.from_orgs | {org})
-            if flow.consent == "none":
-                return CategoryDecision(category, True, (), protocol.ref, flow.id, sources=sources)
-            explicit = flow.consent == "explicit" or sensitive
-            consent, why = _find_consent(subject, org, purpose, category, explicit, now)
-            if consent is not None:
-                return CategoryDecision(
-                    category, True, (), protocol.ref, flow.id, consent.id, sources=sources
-                )
-            override, override_why = _override_for(subject, org, purpose, category, now)
-            if override is not None:
-                return CategoryDecision(
-                    category, True, (), protocol.ref, flow.id, override_id=override.id,
-                    sources=sources,
-                )
-            assert why is not None
-            reasons.append(why)
-            if override_why:
-                reasons.append(override_why)
-    if own_basis is not None:
+        assert why is not None
+        reasons.append(why)
+        if override_why:
+            reasons.append(override_why)
+    if lawful.protocol is not None:
+        return lawful.decision(category, org)
+    if route.own is not None:
         # Only the organisation's own entries: other partners' entries stay withheld.
-        return CategoryDecision(
-            category, True, _best(reasons), own_basis[0], sources=frozenset({org})
-        )
+        return CategoryDecision(category, True, _best(reasons), route.own[0],
+                                sources=frozenset({org}), grant=route.own[1])
     return CategoryDecision(category, False, _best(reasons))
 
 
@@ -386,8 +457,10 @@ def evaluate(
     usable, why = usable_protocols(principal.org, protocols, now)
     if not usable:
         return _deny_all(purpose, action, wanted, _best(why or [Reason.NOT_PARTY_TO_PROTOCOL])[0])
+    in_force = tuple(p.ref for p in usable)
     return Decision(purpose, action, tuple(
-        _decide_category(principal, purpose, action, c, subject, usable, protocols, now)
+        _decide_category(principal, purpose, action, c, subject, usable, in_force, protocols,
+                         now)
         for c in wanted
     ))
 

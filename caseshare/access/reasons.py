@@ -27,6 +27,7 @@ class Reason(StrEnum):
     CATEGORY_EXCLUDED_BY_CONSENT = "category_excluded_by_consent"
     EXPLICIT_CONSENT_REQUIRED = "explicit_consent_required"
     CONSENT_UNVERIFIED = "consent_unverified"
+    OVERRIDE_NOT_PERMITTED = "override_not_permitted"
     OVERRIDE_EXPIRED = "override_expired"
     OVERRIDE_OUT_OF_SCOPE = "override_out_of_scope"
     SUBJECT_ERASED = "subject_erased"

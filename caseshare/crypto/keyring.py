@@ -134,7 +134,7 @@ class LocalKeyring:
         if str(version) not in keks:
             raise KeyUnavailableError(f"Key-encryption key version {version} is not available.")
         del keks[str(version)]
-        _write_private(self.path, json.dumps(content, indent=2))
+        write_private(self.path, json.dumps(content, indent=2))
 
 
 def _b64(data: bytes) -> str:
@@ -150,4 +150,3 @@ def write_private(path: Path, text: str) -> None:
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
 
-_write_private = write_private  # older name, kept for callers on other branches

@@ -1,9 +1,17 @@
-"""Load and validate protocol files. Every problem names the file and the place in it."""
+"""Load and validate protocol files. Every problem names the file and the place in it.
+
+Checks run in three rounds, each only when the one before passed (a file that does not parse has
+no fields to check): YAML syntax, the JSON Schema (shape), then the rules a schema cannot say
+(references between sections, date order, lawful conditions for special categories). Finally
+the whole set is checked together (duplicate versions, overlapping active versions).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
+from collections.abc import Hashable, Iterable
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -11,6 +19,7 @@ from typing import Any
 
 import jsonschema
 import yaml
+from yaml.constructor import ConstructorError
 
 from caseshare.errors import PolicyFileError
 from caseshare.policy.models import (
@@ -25,6 +34,33 @@ from caseshare.policy.models import (
 )
 
 SCHEMA_PATH = Path(__file__).with_name("protocol.schema.json")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses duplicate keys (two `read:` lines would silently keep the last)
+    and reports impossible dates such as 2026-02-30 with their line instead of crashing."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Hashable] = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                break  # the base constructor reports unhashable keys with their line
+            if key in seen:
+                raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise ConstructorError(None, None, f"invalid date {node.value!r} ({exc})",
+                                   node.start_mark) from exc
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp",
+                              _StrictLoader.construct_yaml_timestamp)
 
 
 @cache
@@ -53,87 +89,182 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], str]:
     except OSError as exc:
         raise PolicyFileError([f"{path.name}: cannot read file ({exc.strerror})"]) from exc
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise PolicyFileError([f"{path.name}: malformed YAML{where}"]) from exc
+        problem = getattr(exc, "problem", None)
+        detail = f": {problem}" if problem else ""
+        raise PolicyFileError([f"{path.name}: malformed YAML{where}{detail}"]) from exc
     if not isinstance(data, dict):
-        raise PolicyFileError([f"{path.name}: top level must be a mapping"])
+        raise PolicyFileError([f"{path.name}: (top level): must be a mapping of protocol keys"])
     return _stringify_dates(data), hashlib.sha256(raw).hexdigest()
 
 
 def _schema_problems(name: str, data: dict[str, Any]) -> list[str]:
     problems = []
-    for error in sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path)):
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+    for error in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path))):
+        path = [str(p) for p in error.absolute_path]
+        if error.validator == "required" and isinstance(error.instance, dict):
+            # Name the missing field itself, not the object that lacks it.
+            missing = [k for k in error.validator_value if k not in error.instance]
+            path.append(missing[0] if missing else "?")
+        where = "/".join(path) or "(top level)"
         problems.append(f"{name}: {where}: {error.message}")
     return problems
 
 
+class _Problems:
+    """Collects `file: field: message` lines for one file."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lines: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.lines.append(f"{self.name}: {where}: {message}")
+
+    def unknown(self, where: str, values: Iterable[str], known: Iterable[str], what: str) -> None:
+        known = set(known)
+        for value in values:
+            if value not in known:
+                self.add(where, f"unknown {what} {value!r} (not declared in this protocol)")
+
+    def duplicates(self, where: str, values: list[str], what: str) -> None:
+        for value, count in sorted(Counter(values).items()):
+            if count > 1:
+                self.add(where, f"duplicate {what} {value!r}")
+
+
 def _reference_problems(name: str, data: dict[str, Any]) -> list[str]:
-    """Cross-references the JSON Schema cannot express."""
-    problems: list[str] = []
+    """Cross-references and rules the JSON Schema cannot express."""
+    out = _Problems(name)
     parties = [p["id"] for p in data["parties"]]
     purposes = [p["code"] for p in data["purposes"]]
     categories = {c["code"]: c for c in data["categories"]}
-    for label, codes in (("parties", parties), ("purposes", purposes)):
-        for dup in sorted({c for c in codes if codes.count(c) > 1}):
-            problems.append(f"{name}: {label}: duplicate id {dup!r}")
-    codes = [c["code"] for c in data["categories"]]
-    for dup in sorted({c for c in codes if codes.count(c) > 1}):
-        problems.append(f"{name}: categories: duplicate code {dup!r}")
+    out.duplicates("parties", parties, "organisation id")
+    out.duplicates("purposes", purposes, "purpose code")
+    out.duplicates("categories", [c["code"] for c in data["categories"]], "category code")
+    out.duplicates("flows", [f["id"] for f in data["flows"]], "flow id")
+    _flow_problems(out, data, parties, purposes, categories)
+    roles = _grant_problems(out, data, parties, purposes, categories)
+    _date_problems(out, data)
+    _override_problems(out, data, roles)
+    _framework_problems(out, data)
+    return out.lines
 
-    def check(where: str, values: list[str], known: Any, what: str) -> None:
-        for value in values:
-            if value not in known:
-                problems.append(f"{name}: {where}: unknown {what} {value!r}")
 
-    flow_ids = [f["id"] for f in data["flows"]]
-    for dup in sorted({f for f in flow_ids if flow_ids.count(f) > 1}):
-        problems.append(f"{name}: flows: duplicate id {dup!r}")
+def _flow_problems(out: _Problems, data: dict[str, Any], parties: list[str],
+                   purposes: list[str], categories: dict[str, dict[str, Any]]) -> None:
     for i, flow in enumerate(data["flows"]):
         where = f"flows/{i}"
-        check(f"{where}/from", flow["from"], parties, "organisation")
-        check(f"{where}/to", flow["to"], parties, "organisation")
-        check(f"{where}/purposes", flow["purposes"], purposes, "purpose")
-        check(f"{where}/categories", flow["categories"], categories, "category")
-        sensitive = [
-            c for c in flow["categories"]
-            if c in categories and (categories[c].get("special") or categories[c].get("criminal"))
-        ]
-        if sensitive and flow["consent"] != "explicit" and not (
-            flow.get("art9_condition") or flow.get("art10_condition")
-        ):
-            problems.append(
-                f"{name}: {where}/consent: special or criminal categories {sensitive} need "
-                "explicit consent or an Art 9 / Art 10 condition"
-            )
+        out.unknown(f"{where}/from", flow["from"], parties, "organisation")
+        out.unknown(f"{where}/to", flow["to"], parties, "organisation")
+        out.unknown(f"{where}/purposes", flow["purposes"], purposes, "purpose")
+        out.unknown(f"{where}/categories", flow["categories"], categories, "category")
+        declared = [categories[c] for c in flow["categories"] if c in categories]
+        explicit = flow["consent"] == "explicit"
+        special = [c["code"] for c in declared if c.get("special")]
+        criminal = [c["code"] for c in declared if c.get("criminal")]
+        if special and not explicit and not flow.get("art9_condition"):
+            out.add(f"{where}/art9_condition", f"special category data {special} needs "
+                    "explicit consent or an Art 9 condition")
+        if criminal and not explicit and not flow.get("art10_condition"):
+            out.add(f"{where}/art10_condition", f"criminal offence data {criminal} needs "
+                    "explicit consent or an Art 10 condition")
+        if flow["consent"] != "none" and "max_consent_days" not in flow:
+            out.add(f"{where}/max_consent_days", "required when the flow relies on consent "
+                    "(every consent expires)")
+        dwp = [c["code"] for c in declared if c.get("dwp_origin")]
+        if dwp and flow.get("onward_sharing"):
+            out.add(f"{where}/onward_sharing", f"DWP-origin data {dwp} may not be shared "
+                    "onward (unauthorised disclosure is an offence)")
+        direction = flow.get("direction")
+        if direction == "one_way" and set(flow["from"]) & set(flow["to"]):
+            out.add(f"{where}/direction", "a one-way flow cannot name an organisation in both "
+                    "from and to")
+        if direction == "reciprocal" and set(flow["from"]) != set(flow["to"]):
+            out.add(f"{where}/direction", "a reciprocal flow needs the same organisations in "
+                    "from and to")
+        if data["type"] == "DDA" and direction != "one_way":
+            out.add(f"{where}/direction", "a Data Disclosure Agreement only has one-way flows")
+        involved = set(flow["from"]) | set(flow["to"])
+        for party in flow.get("art6_basis", {}):
+            if party not in involved:
+                out.add(f"{where}/art6_basis/{party}", "not an organisation of this flow")
+
+
+def _grant_problems(out: _Problems, data: dict[str, Any], parties: list[str],
+                    purposes: list[str], categories: dict[str, dict[str, Any]]) -> set[str]:
+    """Check the grants; return the roles they define."""
+    roles: set[str] = set()
     for i, grant in enumerate(data["grants"]):
         where = f"grants/{i}"
-        check(f"{where}/parties", grant["parties"], parties, "organisation")
-        check(f"{where}/purposes", grant["purposes"], purposes, "purpose")
-        check(f"{where}/read", grant["read"], categories, "category")
-        check(f"{where}/write", grant.get("write", []), categories, "category")
+        out.unknown(f"{where}/parties", grant["parties"], parties, "organisation")
+        out.unknown(f"{where}/purposes", grant["purposes"], purposes, "purpose")
+        out.unknown(f"{where}/read", grant["read"], categories, "category")
+        out.unknown(f"{where}/write", grant.get("write", []), categories, "category")
         for role in grant["roles"]:
             if role in BUILTIN_ROLES:
-                problems.append(f"{name}: {where}/roles: {role!r} is built in and takes no grant")
-    if not data["effective_from"] <= data["review_date"] <= data["expires_on"]:
-        problems.append(
-            f"{name}: effective_from, review_date, expires_on: dates must be in that order"
-        )
-    override = data.get("override") or {}
-    if override.get("permitted"):
-        for key in ("routes", "roles", "max_hours"):
-            if not override.get(key):
-                problems.append(f"{name}: override/{key}: required when override is permitted")
-    if data["framework"] == "WASPI" and data["status"] == "active":
-        qa = data.get("qa") or {}
-        if qa.get("outcome") != "assured" or not qa.get("reference"):
-            problems.append(
-                f"{name}: qa: an active WASPI protocol needs a QA outcome 'assured' and reference"
+                out.add(f"{where}/roles", f"{role!r} is built in and takes no grant")
+            roles.add(role)
+        _dead_writes(out, where, grant, data["flows"], parties)
+    return roles
+
+
+def _dead_writes(out: _Problems, where: str, grant: dict[str, Any],
+                 flows: list[dict[str, Any]], parties: list[str]) -> None:
+    """A party writes a category only where a flow takes it from that party: a write grant
+    with no such flow could never be used, and would mislead whoever reads the protocol."""
+    for party in (p for p in grant["parties"] if p in parties):  # unknown ones: reported
+        for category in grant.get("write", []):
+            carried = any(
+                party in f["from"] and category in f["categories"]
+                and set(grant["purposes"]) & set(f["purposes"])
+                for f in flows
             )
-    return problems
+            if not carried:
+                out.add(f"{where}/write", f"{party!r} can never write {category!r}: no flow "
+                        "from it carries that category for these purposes")
+
+
+def _date_problems(out: _Problems, data: dict[str, Any]) -> None:
+    effective, review, expires = data["effective_from"], data["review_date"], data["expires_on"]
+    # ISO dates compare correctly as text.
+    if review < effective:
+        out.add("review_date", f"{review} is before effective_from {effective}")
+    if expires < effective:
+        out.add("expires_on", f"{expires} is before effective_from {effective}")
+    elif expires < review:
+        out.add("expires_on", f"{expires} is before review_date {review}")
+    assured_on = (data.get("qa") or {}).get("assured_on")
+    if assured_on and assured_on > effective:
+        out.add("qa/assured_on", f"{assured_on} is after effective_from {effective}: a protocol "
+                "is quality-assured before it takes effect")
+
+
+def _override_problems(out: _Problems, data: dict[str, Any], roles: set[str]) -> None:
+    override = data.get("override") or {}
+    if not override.get("permitted"):
+        return
+    for key in ("routes", "roles", "max_hours"):
+        if not override.get(key):
+            out.add(f"override/{key}", "required when override is permitted")
+    out.unknown("override/roles", override.get("roles", []), roles, "role")
+
+
+def _framework_problems(out: _Problems, data: dict[str, Any]) -> None:
+    if data["framework"] != "WASPI":
+        return
+    if not data.get("title_cy"):
+        out.add("title_cy", "a WASPI protocol is bilingual: give the Welsh title")
+    if data["status"] in ("assured", "active"):
+        qa = data.get("qa") or {}
+        if qa.get("outcome") != "assured":
+            out.add("qa/outcome", f"a WASPI protocol with status {data['status']!r} needs QA "
+                    "outcome 'assured' from the regional WASPI QA group")
+        if not qa.get("reference"):
+            out.add("qa/reference", "a quality-assured WASPI protocol needs its QA reference")
 
 
 def _build(name: str, data: dict[str, Any], content_hash: str) -> Protocol:
@@ -142,12 +273,14 @@ def _build(name: str, data: dict[str, Any], content_hash: str) -> Protocol:
         id=data["id"],
         version=data["version"],
         title=data["title"],
+        title_cy=data.get("title_cy"),
         type=data["type"],
         framework=data["framework"],
         status=data["status"],
         effective_from=date.fromisoformat(data["effective_from"]),
         review_date=date.fromisoformat(data["review_date"]),
         expires_on=date.fromisoformat(data["expires_on"]),
+        qa_reference=(data.get("qa") or {}).get("reference"),
         parties=tuple(
             Party(p["id"], p["name"], p["sector"], p["public_authority"], p["status"])
             for p in data["parties"]
@@ -169,6 +302,7 @@ def _build(name: str, data: dict[str, Any], content_hash: str) -> Protocol:
                 categories=frozenset(f["categories"]),
                 consent=f["consent"],
                 max_consent_days=f.get("max_consent_days"),
+                onward_sharing=bool(f.get("onward_sharing")),
             )
             for f in data["flows"]
         ),
@@ -189,6 +323,8 @@ def _build(name: str, data: dict[str, Any], content_hash: str) -> Protocol:
             roles=frozenset(override.get("roles", [])),
             max_hours=int(override.get("max_hours", 0)),
             min_justification=int(override.get("min_justification", 100)),
+            notify=frozenset(override.get("notify", [])),
+            review_within_hours=override.get("review_within_hours"),
         ),
         source_file=name,
         content_hash=content_hash,
@@ -205,27 +341,59 @@ def load_file(path: Path) -> Protocol:
     return _build(path.name, data, content_hash)
 
 
-def _set_problems(protocols: list[Protocol]) -> list[str]:
+def _set_problems(protocols: list[Protocol], today: date | None) -> list[str]:
     problems = []
     seen: dict[tuple[str, int], str] = {}
     for p in protocols:
         key = (p.id, p.version)
         if key in seen:
-            problems.append(f"{p.source_file}: id/version {p.ref} also defined in {seen[key]}")
+            problems.append(f"{p.source_file}: version: {p.ref} is also defined in {seen[key]}")
         seen[key] = p.source_file
     active = [p for p in protocols if p.status == "active"]
     for i, a in enumerate(active):
         for b in active[i + 1 :]:
             overlap = a.effective_from <= b.expires_on and b.effective_from <= a.expires_on
-            if a.id == b.id and overlap:
+            if a.id == b.id and a.version != b.version and overlap:
                 problems.append(
                     f"{b.source_file}: effective_from: active version {b.version} overlaps "
-                    f"active version {a.version} of {a.id} ({a.source_file})"
+                    f"active version {a.version} of {a.id} ({a.source_file}); expire or "
+                    "supersede one of them"
+                )
+    problems.extend(_category_conflicts(protocols))
+    if today is not None:
+        for p in active:
+            if p.expires_on < today:
+                problems.append(
+                    f"{p.source_file}: expires_on: active protocol expired on "
+                    f"{p.expires_on.isoformat()}; set status: expired or agree a new version"
                 )
     return problems
 
 
-def load_files(paths: list[Path]) -> ProtocolSet:
+def _category_conflicts(protocols: list[Protocol]) -> list[str]:
+    """A category code means one thing everywhere: special in one protocol, special in all."""
+    problems = []
+    first: dict[str, tuple[Category, str]] = {}
+    for p in protocols:
+        for c in p.categories:
+            if c.code not in first:
+                first[c.code] = (c, p.source_file)
+                continue
+            known, where = first[c.code]
+            for flag in ("special", "criminal", "dwp_origin"):
+                if getattr(c, flag) != getattr(known, flag):
+                    problems.append(
+                        f"{p.source_file}: categories/{c.code}/{flag}: "
+                        f"{str(getattr(c, flag)).lower()} here but "
+                        f"{str(getattr(known, flag)).lower()} in {where}"
+                    )
+    return problems
+
+
+def load_files(paths: list[Path], today: date | None = None) -> ProtocolSet:
+    """Load and check protocol files as one set. With `today`, an active protocol past its
+    expiry date is a problem too (the `policies check` command passes it; at start-up an
+    expired protocol is simply not in force, so the server keeps serving the others)."""
     problems: list[str] = []
     protocols: list[Protocol] = []
     for path in paths:
@@ -233,14 +401,18 @@ def load_files(paths: list[Path]) -> ProtocolSet:
             protocols.append(load_file(path))
         except PolicyFileError as exc:
             problems.extend(exc.problems)
-    problems.extend(_set_problems(protocols))
+    problems.extend(_set_problems(protocols, today))
     if problems:
         raise PolicyFileError(problems)
     return ProtocolSet.build(protocols)
 
 
-def load_directory(directory: Path) -> ProtocolSet:
+def protocol_paths(directory: Path) -> list[Path]:
     paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
     if not paths:
         raise PolicyFileError([f"{directory}: no protocol files found"])
-    return load_files(paths)
+    return paths
+
+
+def load_directory(directory: Path, today: date | None = None) -> ProtocolSet:
+    return load_files(protocol_paths(directory), today)

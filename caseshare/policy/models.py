@@ -1,9 +1,21 @@
-"""Protocol versions as immutable values, and the compiled set the decision engine reads."""
+"""Protocol versions as immutable values, and the compiled set the decision engine reads.
+
+Each protocol compiles, once at load time, into dictionaries keyed the way the decision asks its
+questions ("which grant lets this role of this organisation read this category for this
+purpose?", "which flows bring this category to this organisation?"), so a decision is a handful
+of dictionary lookups however many protocols, organisations and grants are loaded.
+"""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from caseshare.db import Base, uuid_pk
 
 ACTIVE_STATUSES = frozenset({"active"})
 BUILTIN_ROLES = frozenset({"ig_officer", "admin"})
@@ -38,6 +50,7 @@ class Flow:
     categories: frozenset[str]
     consent: str  # none | consent | explicit
     max_consent_days: int | None
+    onward_sharing: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,78 @@ class OverrideRule:
     roles: frozenset[str] = frozenset()
     max_hours: int = 0
     min_justification: int = 100
+    notify: frozenset[str] = frozenset()
+    review_within_hours: int | None = None
+
+
+GrantKey = tuple[str, str, str, str, str]  # (org, role, purpose, action, category)
+FlowKey = tuple[str, str, str]  # (org, purpose, category)
+
+
+@dataclass(frozen=True)
+class ProtocolIndex:
+    """One protocol's rules as dictionaries: what the decision looks up on every request."""
+
+    parties: dict[str, Party]
+    categories: dict[str, Category]
+    # The first grant (lowest index) for each (org, role, purpose, action, category).
+    grants: dict[GrantKey, int]
+    # Every (org, role, purpose) that holds some grant: may this role act for this purpose here?
+    role_purposes: frozenset[tuple[str, str, str]]
+    # Flows bringing a category to an organisation (read) / taking it from one (write).
+    inbound: dict[FlowKey, tuple[Flow, ...]]
+    outbound: dict[FlowKey, tuple[Flow, ...]]
+
+    @classmethod
+    def compile(
+        cls,
+        parties: tuple[Party, ...],
+        categories: tuple[Category, ...],
+        flows: tuple[Flow, ...],
+        grants: tuple[Grant, ...],
+    ) -> ProtocolIndex:
+        grant_index: dict[GrantKey, int] = {}
+        role_purposes: set[tuple[str, str, str]] = set()
+        for grant in grants:
+            for org in grant.parties:
+                for role in grant.roles:
+                    for purpose in grant.purposes:
+                        role_purposes.add((org, role, purpose))
+                        for action, codes in (("read", grant.read), ("write", grant.write)):
+                            for code in codes:
+                                grant_index.setdefault((org, role, purpose, action, code),
+                                                       grant.index)
+        inbound: dict[FlowKey, list[Flow]] = {}
+        outbound: dict[FlowKey, list[Flow]] = {}
+        for flow in flows:
+            for purpose in flow.purposes:
+                for code in flow.categories:
+                    for org in flow.to_orgs:
+                        inbound.setdefault((org, purpose, code), []).append(flow)
+                    for org in flow.from_orgs:
+                        outbound.setdefault((org, purpose, code), []).append(flow)
+        return cls(
+            parties={p.id: p for p in parties},
+            categories={c.code: c for c in categories},
+            grants=grant_index,
+            role_purposes=frozenset(role_purposes),
+            inbound={k: tuple(v) for k, v in inbound.items()},
+            outbound={k: tuple(v) for k, v in outbound.items()},
+        )
+
+    def grant_for(
+        self, org: str, roles: frozenset[str], purpose: str, action: str, category: str
+    ) -> int | None:
+        """The lowest-numbered grant that lets one of `roles` do this, or None."""
+        best: int | None = None
+        for role in roles:
+            index = self.grants.get((org, role, purpose, action, category))
+            if index is not None and (best is None or index < best):
+                best = index
+        return best
+
+    def holds_purpose(self, org: str, roles: frozenset[str], purpose: str) -> bool:
+        return any((org, role, purpose) in self.role_purposes for role in roles)
 
 
 @dataclass(frozen=True)
@@ -78,16 +163,22 @@ class Protocol:
     override: OverrideRule
     source_file: str
     content_hash: str
+    title_cy: str | None = None
+    qa_reference: str | None = None
+    index: ProtocolIndex = field(init=False, repr=False, compare=False)
+    ref: str = field(init=False, repr=False, compare=False)  # "id@version", as audit records it
 
-    @property
-    def ref(self) -> str:
-        return f"{self.id}@{self.version}"
+    def __post_init__(self) -> None:
+        # Frozen: the compiled index is set once here and never changes.
+        object.__setattr__(self, "index", ProtocolIndex.compile(
+            self.parties, self.categories, self.flows, self.grants))
+        object.__setattr__(self, "ref", f"{self.id}@{self.version}")
 
     def party(self, org: str) -> Party | None:
-        return next((p for p in self.parties if p.id == org), None)
+        return self.index.parties.get(org)
 
     def category(self, code: str) -> Category | None:
-        return next((c for c in self.categories if c.code == code), None)
+        return self.index.categories.get(code)
 
     def in_force(self, today: date) -> bool:
         return (
@@ -104,6 +195,11 @@ class ProtocolSet:
     by_party: dict[str, tuple[Protocol, ...]] = field(default_factory=dict)
     purposes: frozenset[str] = frozenset()
     categories: dict[str, Category] = field(default_factory=dict)
+    # Memo of the protocol layer's answer per (org, roles, purpose, action, category, protocols
+    # in force), filled by the decision engine: it depends on these rules only, never on a
+    # subject, so every request after the first of its kind is a dictionary lookup.
+    routes: dict[tuple[object, ...], object] = field(default_factory=dict, compare=False,
+                                                     repr=False)
 
     @classmethod
     def build(cls, protocols: list[Protocol]) -> ProtocolSet:
@@ -116,9 +212,17 @@ class ProtocolSet:
                 by_party.setdefault(party.id, []).append(protocol)
             for category in protocol.categories:
                 known = categories.get(category.code)
-                # A category is special if any protocol that declares it says so.
-                if known is None or (category.special and not known.special):
+                # A category is special (or criminal) if any protocol that declares it says so.
+                if known is None:
                     categories[category.code] = category
+                elif (category.special and not known.special) or (
+                    category.criminal and not known.criminal
+                ):
+                    categories[category.code] = Category(
+                        known.code, known.description, known.special or category.special,
+                        known.criminal or category.criminal,
+                        known.dwp_origin or category.dwp_origin,
+                    )
         return cls(
             protocols=tuple(protocols),
             by_party={k: tuple(v) for k, v in by_party.items()},
@@ -140,3 +244,39 @@ class ProtocolSet:
         return next(
             (p for p in self.protocols if p.id == protocol_id and p.version == version), None
         )
+
+
+class OverrideRecord(Base):
+    """A break-glass override: access without consent under a lawful route the protocol allows,
+    for exactly these categories, this purpose and this organisation, for a short time. It is
+    also the IG review item: `status` stays `pending_review` until an IG officer reviews it.
+    The justification is sealed under the subject's data key (it usually holds personal data).
+    """
+
+    __tablename__ = "overrides"
+    __table_args__ = (
+        CheckConstraint("expires_at > starts_at", name="expires_after_start"),
+        CheckConstraint("status IN ('pending_review', 'justified', 'not_justified')",
+                        name="known_status"),
+        Index("ix_overrides_status_review_due_at", "status", "review_due_at"),
+    )
+
+    id: Mapped[uuid_pk]
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(64))
+    route: Mapped[str] = mapped_column(String(64))
+    categories: Mapped[list[str]]
+    protocol: Mapped[str] = mapped_column(String(80))
+    justification_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    notify: Mapped[list[str]]
+    created_at: Mapped[datetime]
+    starts_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    review_due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending_review")
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
+    review_note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)

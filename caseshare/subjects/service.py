@@ -15,6 +15,7 @@ from caseshare.consent.service import decision_facts
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.crypto.sealing import FieldRef, blind_index, new_data_key, open_sealed, seal
 from caseshare.errors import CaseshareError, NotFoundError
+from caseshare.policy.overrides import override_facts
 from caseshare.subjects.models import IDENTITY_FIELDS, CaseMember, Subject
 
 
@@ -139,6 +140,7 @@ def subject_facts(session: Session, subject: Subject) -> SubjectFacts:
         subject_id=subject.id,
         case_orgs=case_orgs(session, subject.id),
         consents=tuple(facts),
+        overrides=override_facts(session, subject.id),
         erased=subject.dek_wrapped is None,
     )
 

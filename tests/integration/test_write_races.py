@@ -63,9 +63,9 @@ def test_concurrent_update_of_the_same_version_loses_cleanly(
         versions = s.scalars(select(PlanEntryVersion.version)
                              .where(PlanEntryVersion.entry_id == entry_id)).all()
         assert sorted(versions) == [1, 2]  # the loser left no history row behind
-    with app.test_request_context():
+    with app.test_request_context(f"/api/v1/subjects/{demo.lee}/case-plan"):
         # The conflict maps to problem+json through the one error table, not a 500.
-        response = app.handle_user_exception(raised.value)
+        response = app.make_response(app.handle_user_exception(raised.value))
         assert response.status_code == 409
         assert response.mimetype == "application/problem+json"
 

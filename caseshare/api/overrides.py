@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from caseshare.access import overrides
+from caseshare.api.common import api_blueprint, context, no_store
+from caseshare.policy.overrides import OverrideRequest
+from caseshare.schemas.common import PurposeQuery
+from caseshare.schemas.override import (
+    OverrideCreate,
+    OverrideDetail,
+    OverrideList,
+    OverrideListQuery,
+    OverrideOut,
+    OverrideReview,
+)
+
+blp = api_blueprint("overrides", __name__, "Break-glass overrides")
+
+
+@blp.route("/subjects/<uuid:subject_id>/overrides", methods=["POST"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.arguments(OverrideCreate)
+@blp.response(201, OverrideOut)
+def create_override(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, "overrides:write")
+    record = overrides.request_override(ctx, subject_id, OverrideRequest(**body))
+    return record, 201, no_store()
+
+
+@blp.route("/overrides", methods=["GET"])
+@blp.arguments(OverrideListQuery, location="query", as_kwargs=True)
+@blp.response(200, OverrideList)
+def list_overrides(purpose: str, status: str | None = None) -> Any:
+    ctx = context(purpose, "overrides:review")
+    return {"items": overrides.list_for_review(ctx, status), "next_cursor": None}, 200, \
+        no_store()
+
+
+@blp.route("/overrides/<uuid:override_id>", methods=["GET"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, OverrideDetail)
+def get_override(override_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, "overrides:review")
+    record, justification = overrides.read_for_review(ctx, override_id)
+    fields = ("id", "subject_id", "org_id", "purpose", "route", "categories", "protocol",
+              "status", "notify", "starts_at", "expires_at", "review_due_at", "reviewed_at")
+    return {**{f: getattr(record, f) for f in fields}, "justification": justification}, 200, \
+        no_store()
+
+
+@blp.route("/overrides/<uuid:override_id>/review", methods=["POST"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.arguments(OverrideReview)
+@blp.response(200, OverrideOut)
+def review_override(body: dict[str, Any], override_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, "overrides:review")
+    return overrides.review_override(ctx, override_id, body["outcome"], body["note"]), 200, \
+        no_store()

@@ -1,0 +1,188 @@
+"""Break-glass overrides: checking a request against the protocol's override rules, recording
+it, and handing active overrides to the decision.
+
+An override replaces only the lawful-basis layer (consent). The decision still needs a grant for
+the caller's role and a flow bringing the category to their organisation, and the caller's
+organisation must be in the case: an override never reaches data the protocol does not let flow.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseshare.access.decision import OverrideFacts, Principal, usable_protocols
+from caseshare.access.reasons import Reason
+from caseshare.crypto.sealing import FieldRef, open_sealed, seal
+from caseshare.errors import ConflictError, NotFoundError, ValidationError
+from caseshare.policy.models import OverrideRecord, Protocol, ProtocolSet
+
+DEFAULT_REVIEW_HOURS = 72
+# Text that fills the box without explaining anything; reviewers see these every day.
+_PLACEHOLDER = re.compile(
+    r"lorem ipsum|\b(?:tbc|tbd|n/a|asdf|qwerty|placeholder|see above|as discussed|as above|"
+    r"x{3,})\b",
+    re.IGNORECASE,
+)
+
+
+class OverrideRefused(Exception):
+    """The protocol does not let this caller break glass here; `reason` is a reason code."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class OverrideRequest:
+    route: str
+    justification: str
+    categories: list[str]
+    hours: int
+
+
+def justification_problems(text: str, minimum: int) -> list[str]:
+    stripped = " ".join(text.split())
+    problems = []
+    if len(stripped) < minimum:
+        problems.append(f"Must be at least {minimum} characters (explain what happened, the "
+                        "risk, and why consent cannot be sought).")
+    words = re.findall(r"[A-Za-z']+", stripped.lower())
+    if _PLACEHOLDER.search(stripped) and len(set(words)) < 25:
+        problems.append("Looks like placeholder text; describe the actual situation.")
+    elif words and len(set(words)) < max(5, len(words) // 4):
+        problems.append("Repeats the same few words; describe the actual situation.")
+    return problems
+
+
+def _candidates(protocols: ProtocolSet, principal: Principal, purpose: str,
+                now: datetime) -> list[Protocol]:
+    usable, _why = usable_protocols(principal.org, protocols, now)
+    return [p for p in usable if p.override.permitted and purpose in p.purposes]
+
+
+def _reachable(protocol: Protocol, principal: Principal, purpose: str, category: str) -> bool:
+    """Could an override make this category readable (grant for the role, inbound flow)?"""
+    index = protocol.index
+    return (index.grant_for(principal.org, principal.roles, purpose, "read", category) is not None
+            and bool(index.inbound.get((principal.org, purpose, category))))
+
+
+def choose_protocol(protocols: ProtocolSet, principal: Principal, purpose: str,
+                    request: OverrideRequest, now: datetime) -> Protocol:
+    """The protocol whose override rules allow this request. Raises OverrideRefused (403) when
+    the caller may not break glass at all, ValidationError (422) when the request is wrong."""
+    candidates = _candidates(protocols, principal, purpose, now)
+    if not candidates:
+        raise OverrideRefused(Reason.OVERRIDE_NOT_PERMITTED)
+    by_route = [p for p in candidates if request.route in p.override.routes]
+    if not by_route:
+        routes = sorted({r for p in candidates for r in p.override.routes})
+        raise ValidationError({"route": [
+            f"Not a lawful route here; allowed: {', '.join(routes)}."]})
+    by_role = [p for p in by_route if p.override.roles & principal.roles]
+    if not by_role:
+        raise OverrideRefused(Reason.ROLE_NOT_GRANTED)
+    errors: dict[str, list[str]] = {}
+    for protocol in by_role:
+        rule = protocol.override
+        errors = {}
+        if request.hours > rule.max_hours:
+            errors["hours"] = [f"At most {rule.max_hours} hours under {protocol.ref}."]
+        if problems := justification_problems(request.justification, rule.min_justification):
+            errors["justification"] = problems
+        unreachable = [c for c in request.categories
+                       if not _reachable(protocol, principal, purpose, c)]
+        if unreachable:
+            errors["categories"] = [f"Not available to your role for this purpose under "
+                                    f"{protocol.ref}: {', '.join(sorted(unreachable))}."]
+        if not errors:
+            return protocol
+    raise ValidationError(errors)
+
+
+def create_override(session: Session, *, subject_id: uuid.UUID, data_key: bytes,
+                    dek_version: int, principal: Principal, purpose: str, protocol: Protocol,
+                    request: OverrideRequest, now: datetime) -> OverrideRecord:
+    """Record a checked override (see choose_protocol). Adds to the session; no commit."""
+    override_id = uuid.uuid4()
+    ref = _ref(override_id, subject_id, "justification")
+    rule = protocol.override
+    record = OverrideRecord(
+        id=override_id, subject_id=subject_id, org_id=principal.org,
+        requested_by=principal.actor_id, role=principal.role, purpose=purpose,
+        route=request.route, categories=sorted(set(request.categories)), protocol=protocol.ref,
+        justification_sealed=seal(data_key, dek_version, ref, request.justification),
+        notify=sorted(rule.notify), created_at=now, starts_at=now,
+        expires_at=now + timedelta(hours=request.hours),
+        review_due_at=now + timedelta(hours=rule.review_within_hours or DEFAULT_REVIEW_HOURS),
+        status="pending_review",
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def override_facts(session: Session, subject_id: uuid.UUID) -> tuple[OverrideFacts, ...]:
+    """Every override of this subject, for the decision (expired ones explain a denial)."""
+    rows = session.scalars(
+        select(OverrideRecord).where(OverrideRecord.subject_id == subject_id)
+        .order_by(OverrideRecord.created_at)
+    )
+    return tuple(
+        OverrideFacts(id=r.id, org=r.org_id, purpose=r.purpose, categories=frozenset(r.categories),
+                      starts_at=r.starts_at, expires_at=r.expires_at)
+        for r in rows
+    )
+
+
+def _ref(record_id: uuid.UUID, subject_id: uuid.UUID, field: str) -> FieldRef:
+    return FieldRef(subject_id, "override", str(record_id), field, "override")
+
+
+def reviewable_orgs(protocols: ProtocolSet, ig_org: str, now: datetime) -> frozenset[str]:
+    """An IG officer reviews overrides of every party to the protocols their organisation is
+    party to (the same reach as their view of the audit log)."""
+    usable, _why = usable_protocols(ig_org, protocols, now)
+    return frozenset(party.id for protocol in usable for party in protocol.parties)
+
+
+def list_overrides(session: Session, *, orgs: frozenset[str],
+                   status: str | None) -> list[OverrideRecord]:
+    query = select(OverrideRecord).where(OverrideRecord.org_id.in_(sorted(orgs)))
+    if status is not None:
+        query = query.where(OverrideRecord.status == status)
+    return list(session.scalars(query.order_by(OverrideRecord.review_due_at,
+                                               OverrideRecord.id)))
+
+
+def get_override(session: Session, override_id: uuid.UUID,
+                 orgs: frozenset[str]) -> OverrideRecord:
+    record = session.get(OverrideRecord, override_id)
+    if record is None or record.org_id not in orgs:
+        raise NotFoundError("No such override.")
+    return record
+
+
+def open_justification(record: OverrideRecord, data_key: bytes) -> str:
+    return open_sealed(data_key, _ref(record.id, record.subject_id, "justification"),
+                       record.justification_sealed)
+
+
+def review(session: Session, *, record: OverrideRecord, outcome: str, note: str,
+           data_key: bytes, dek_version: int, reviewer: Principal, now: datetime) -> None:
+    """Close the IG review item once; the note is sealed like the justification."""
+    if record.status != "pending_review":
+        raise ConflictError("This override has already been reviewed.")
+    record.status = outcome
+    record.reviewed_by = reviewer.actor_id
+    record.reviewed_at = now
+    record.review_note_sealed = seal(data_key, dek_version,
+                                     _ref(record.id, record.subject_id, "review_note"), note)
+    session.flush()
