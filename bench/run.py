@@ -518,6 +518,20 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "load_average_at_start": os.getloadavg()}
 
 
+def merge(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """Results of engines run separately, each with its own run's command, date and machine."""
+    runs = {r["engine"]: r for r in previous.get("results", [])}
+    for result in current["results"]:
+        result["run"] = {k: current[k] for k in ("generated_at", "command", "total_s",
+                                                 "settings")}
+        result["run"]["load_average"] = [current["machine"]["load_average_at_start"],
+                                         current["machine"]["load_average_at_end"]]
+        runs[result["engine"]] = result
+    return {**current, "command": "; ".join(sorted({r.get("run", current)["command"]
+                                                    for r in runs.values()})),
+            "results": [runs[e] for e in ("sqlite", "postgresql") if e in runs]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Caseshare benchmark (see BENCHMARKS.md)")
     parser.add_argument("--engines", default="sqlite,postgresql")
@@ -530,6 +544,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep other engines' results already in --out (separate runs)")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is not installed: sudo apt-get install -y wrk", file=sys.stderr)
@@ -557,6 +573,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {**info, "load_average_at_end": os.getloadavg()},
         "results": results,
     }
+    if args.merge and args.out.exists():
+        document = merge(json.loads(args.out.read_text()), document)
     args.out.write_text(json.dumps(document, indent=2) + "\n")
     from bench.report import markdown
 
