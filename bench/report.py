@@ -17,6 +17,7 @@ ROWS = [
     ("read_p50_ms", "read latency p50", "ms"),
     ("read_p99_ms", "read latency p99", "ms"),
     ("hello_p50_ms", "minimal endpoint latency p50", "ms"),
+    ("read_non2xx", "reads that failed under load (non-2xx)", ""),
     ("read_entries_per_response", "entries opened per read", ""),
     ("denied_read_rps", "denied read (404, audited)", "req/s"),
     ("denied_read_p50_ms", "denied read latency p50", "ms"),
@@ -83,6 +84,9 @@ def markdown(doc: dict[str, Any]) -> str:
     for key, label, unit in ROWS:
         lines.append(f"| {label} | " + " | ".join(_cell(r.get(key), unit) for r in results)
                      + " |")
+    lines += ["", "Audit commit durability:", ""]
+    for r in results:
+        lines.append(f"- {r['engine']}: {r.get('durability')}")
     lines += ["", "Per-round throughput (req/s):", ""]
     for r in results:
         lines.append(f"- {r['engine']}: read {r.get('read_rounds_rps')}, "
