@@ -28,6 +28,7 @@ ROWS = [
     ("decision_p50_us", "decision alone p50", "us"),
     ("decision_p99_us", "decision alone p99", "us"),
     ("audit_seal_s", "audit seal (integrate + checkpoint)", "s"),
+    ("audit_seal_peak_mb", "audit seal peak memory", "MB"),
     ("audit_verify_s", "audit verify (whole log)", "s"),
     ("verify_peak_mb", "audit verify peak memory (target < 300)", "MB"),
     ("rewrap_s", "keys rotate + rewrap all data keys", "s"),
