@@ -6,6 +6,7 @@ from typing import Any
 
 # (key, label, unit) in the order of the table.
 ROWS = [
+    ("scale", "scale of the issue's full data set", ""),
     ("subjects", "subjects", ""),
     ("consents", "consents", ""),
     ("plan_entries", "case plan entries (2 sealed fields each)", ""),
@@ -18,6 +19,9 @@ ROWS = [
     ("read_p99_ms", "read latency p99", "ms"),
     ("hello_p50_ms", "minimal endpoint latency p50", "ms"),
     ("read_non2xx", "reads that failed under load (non-2xx)", ""),
+    ("small_subjects", "10x smaller data set: subjects", ""),
+    ("read_small_rps", "same read on the 10x smaller data set", "req/s"),
+    ("read_full_vs_small", "full / smaller data set (target 0.8 to 1.2)", ""),
     ("read_entries_per_response", "entries opened per read", ""),
     ("denied_read_rps", "denied read (404, audited)", "req/s"),
     ("denied_read_p50_ms", "denied read latency p50", "ms"),
@@ -91,7 +95,8 @@ def markdown(doc: dict[str, Any]) -> str:
     lines += ["", "Per-round throughput (req/s):", ""]
     for r in results:
         lines.append(f"- {r['engine']}: read {r.get('read_rounds_rps')}, "
-                     f"minimal endpoint {r.get('hello_rounds_rps')}")
+                     f"minimal endpoint {r.get('hello_rounds_rps')}, "
+                     f"read on the smaller data set {r.get('read_small_rounds_rps')}")
     missing = sorted({k for r in results for k in r.get("not_measured", {})})
     if missing:
         lines += ["", "Not measured yet (null in results.json):", ""]

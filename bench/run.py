@@ -280,6 +280,7 @@ class Options:
     threads: int
     jobs: int
     keep: bool
+    compare: bool = True
     samples_for_reads: int = 2000
 
 
@@ -369,17 +370,30 @@ def bench_engine(engine: str, opts: Options, base: Path) -> dict[str, Any]:
         admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text("CREATE DATABASE caseshare"))
+            conn.execute(text("CREATE DATABASE caseshare_small"))
         admin.dispose()
-        url = server.url("caseshare")
+        url, small_url = server.url("caseshare"), server.url("caseshare_small")
     else:
         url = f"sqlite:///{workdir.root / 'caseshare.db'}"
+        small_url = f"sqlite:///{base / (engine + '-small') / 'caseshare.db'}"
     servers: list[Gunicorn] = []
+    small_dir = Workdir(base / f"{engine}-small")
     try:
         print(f"[{engine}] loading the data set (scale {opts.scale:g})", file=sys.stderr)
         report = load(workdir, url, opts.scale, jobs=opts.jobs)
-        result: dict[str, Any] = {"engine": engine, **report["counts"], "load_s": report["load_s"],
-                                  "durability": DURABILITY[engine]}
-        result.update(measure_http(engine, opts, base, workdir, url, report, log, servers))
+        result: dict[str, Any] = {"engine": engine, "scale": opts.scale, **report["counts"],
+                                  "load_s": report["load_s"], "durability": DURABILITY[engine]}
+        small = None
+        if opts.compare:
+            small_scale = opts.scale / 10
+            print(f"[{engine}] loading the 10x smaller data set (scale {small_scale:g})",
+                  file=sys.stderr)
+            small_dir.root.mkdir(parents=True, exist_ok=True)
+            small = (small_dir, small_url, load(small_dir, small_url, small_scale,
+                                                jobs=opts.jobs))
+            result["small_subjects"] = small[2]["counts"]["subjects"]
+        result.update(measure_http(engine, opts, base, workdir, url, report, log, servers,
+                                   small))
         for s in servers:
             s.stop()
         print(f"[{engine}] decision, audit verify, rewrap", file=sys.stderr)
@@ -406,10 +420,12 @@ def bench_engine(engine: str, opts: Options, base: Path) -> dict[str, Any]:
             server.stop()
         if not opts.keep:
             shutil.rmtree(workdir.root, ignore_errors=True)
+            shutil.rmtree(small_dir.root, ignore_errors=True)
 
 
 def measure_http(engine: str, opts: Options, base: Path, workdir: Workdir, url: str,
-                 report: dict[str, Any], log: Path, servers: list[Gunicorn]) -> dict[str, Any]:
+                 report: dict[str, Any], log: Path, servers: list[Gunicorn],
+                 small: tuple[Workdir, str, dict[str, Any]] | None = None) -> dict[str, Any]:
     samples = report["samples"]
     # Reads use most samples; withdrawals and writes use others, so reads stay allowed.
     reads = samples[: max(1, min(opts.samples_for_reads, len(samples) * 3 // 4))]
@@ -436,6 +452,20 @@ def measure_http(engine: str, opts: Options, base: Path, workdir: Workdir, url: 
     servers.extend([app_server, hello_server])
     app_server.start(log)
     hello_server.start(log)
+    small_server, small_script = None, None
+    if small is not None:
+        # The same read on a 10x smaller data set, served alongside: does cost grow with size?
+        small_dir, small_url, small_report = small
+        small_reads = small_report["samples"][: len(reads)]
+        small_tokens = issue_tokens(small_dir, small_url, [s["lead"] for s in small_reads])
+        small_orgs = sorted(small_tokens)
+        small_script = wrk_script(
+            scripts / "read-small.lua",
+            [(plan.format(s["subject_id"]), small_orgs.index(s["lead"])) for s in small_reads],
+            [small_tokens[o] for o in small_orgs])
+        small_server = Gunicorn("wsgi:app", {**env, **small_dir.env(small_url)})
+        servers.append(small_server)
+        small_server.start(log)
 
     first = reads[0]
     status, body = http_request("GET", app_server.port, plan.format(first["subject_id"]),
@@ -455,21 +485,25 @@ def measure_http(engine: str, opts: Options, base: Path, workdir: Workdir, url: 
     print(f"[{engine}] warm-up", file=sys.stderr)
     drive(hello_server, "/hello", hello_script, 2)
     drive(app_server, "/", read_script, 3)
+    if small_server is not None and small_script is not None:
+        drive(small_server, "/", small_script, 3)
     rss_start = max(proc_status_mb(p, "VmRSS") or 0 for p in app_server.worker_pids())
     sampler = RssSampler(app_server)
     sampler.start()
-    hello_rounds, read_rounds = [], []
+    rounds: dict[str, list[dict[str, Any]]] = {"hello": [], "read": [], "small": []}
+    targets = {"hello": (hello_server, "/hello", hello_script),
+               "read": (app_server, "/", read_script)}
+    if small_server is not None and small_script is not None:
+        targets["small"] = (small_server, "/", small_script)
+    names = list(targets)
     for r in range(opts.rounds):
-        # Alternate the order each round so neither side always runs first.
-        order = ["hello", "read"] if r % 2 == 0 else ["read", "hello"]
-        for which in order:
-            if which == "hello":
-                hello_rounds.append(drive(hello_server, "/hello", hello_script, opts.duration))
-            else:
-                read_rounds.append(drive(app_server, "/", read_script, opts.duration))
+        # Rotate the order each round so no endpoint always runs first.
+        for which in names[r % len(names):] + names[: r % len(names)]:
+            server_, path_, script_ = targets[which]
+            rounds[which].append(drive(server_, path_, script_, opts.duration))
             print(f"[{engine}] round {r + 1}/{opts.rounds} {which}: "
-                  f"{(hello_rounds if which == 'hello' else read_rounds)[-1]['rps']:.0f} req/s",
-                  file=sys.stderr)
+                  f"{rounds[which][-1]['rps']:.0f} req/s", file=sys.stderr)
+    hello_rounds, read_rounds = rounds["hello"], rounds["read"]
     sampler.stop()
     rss_end = sampler.samples[-1][1] if sampler.samples else None
     worker_peak = max(proc_status_mb(p, "VmHWM") or 0 for p in app_server.worker_pids())
@@ -490,7 +524,19 @@ def measure_http(engine: str, opts: Options, base: Path, workdir: Workdir, url: 
     withdraw_p50, withdraw_p99, withdraw_wrong = http_latencies(app_server.port, withdrawals, 200)
 
     read, hello = summarise(read_rounds), summarise(hello_rounds)
+    size_effect: dict[str, Any] = {}
+    if rounds["small"]:
+        small_summary = summarise(rounds["small"])
+        size_effect = {
+            "read_small_rps": round(small_summary["rps"], 1),
+            "read_small_p50_ms": round(small_summary["p50_ms"], 2),
+            "read_small_non2xx": small_summary["non2xx"],
+            # Target: within 20 % (0.8 to 1.2).
+            "read_full_vs_small": round(read["rps"] / small_summary["rps"], 3),
+            "read_small_rounds_rps": [round(r["rps"], 1) for r in rounds["small"]],
+        }
     return {
+        **size_effect,
         "read_rps": round(read["rps"], 1), "hello_rps": round(hello["rps"], 1),
         "read_vs_hello": round(read["rps"] / hello["rps"], 3),
         "read_p50_ms": round(read["p50_ms"], 2), "read_p99_ms": round(read["p99_ms"], 2),
@@ -557,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--no-compare", dest="compare", action="store_false",
+                        help="skip the same read on a 10x smaller data set")
     parser.add_argument("--merge", action="store_true",
                         help="keep other engines' results already in --out (separate runs)")
     args = parser.parse_args(argv)
@@ -564,7 +612,7 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is not installed: sudo apt-get install -y wrk", file=sys.stderr)
         return 2
     opts = Options(args.scale, args.rounds, args.duration, args.connections, args.threads,
-                   args.jobs, args.keep)
+                   args.jobs, args.keep, args.compare)
     started = time.perf_counter()
     info = machine()
     base = Path(tempfile.mkdtemp(prefix="caseshare-bench-"))
