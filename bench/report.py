@@ -113,6 +113,9 @@ def _load(values: list[float]) -> str:
 
 NOTES = """## How to read these figures
 
+Where the time goes and what to change: docs/performance.md. What the figures mean for a national
+deployment: docs/scaling.md (`python -m bench.project`).
+
 - Every audited read commits its audit event(s) before the response. PostgreSQL runs with
   `fsync=on`, `synchronous_commit=on` (a throwaway server started by the runner, unlike the test
   server which turns fsync off). SQLite runs as the app configures it: WAL with
@@ -129,6 +132,9 @@ NOTES = """## How to read these figures
 - Writes and withdrawals are sequential requests from one client on an otherwise idle server.
 - `decision_*` times `caseshare.access.decision.evaluate` alone on facts read from the data set
   (all categories, work coach, `case_management`).
+- The smaller data set (a tenth of the claimants, same rules) is served by a third gunicorn in
+  the same run, its read rounds interleaved with the others: `read_full_vs_small` near 1 means
+  the read's cost does not grow with the data.
 - `audit seal` integrates the events written during the run (the loaded history is already
   sequenced by the loader) and signs a checkpoint over the whole log; `audit verify` then
   recomputes every leaf and every checkpoint root. Peak memory is the child process's own
