@@ -57,7 +57,13 @@ def _cell(value: Any, unit: str) -> str:
     return f"{text} {unit}".strip()
 
 
-def markdown(doc: dict[str, Any]) -> str:
+# Figures shown for other runs kept next to results.json (bench/results-*.json).
+EXTRA_KEYS = ["subjects", "audit_events", "load_s", "hello_rps", "read_rps", "read_vs_hello",
+              "read_p50_ms", "read_p99_ms", "audit_verify_s", "verify_peak_mb", "rewrap_s",
+              "rewrap_peak_mb", "worker_rss_mb"]
+
+
+def markdown(doc: dict[str, Any], extras: list[tuple[str, dict[str, Any]]] | None = None) -> str:
     results = doc["results"]
     machine = doc["machine"]
     settings = doc["settings"]
@@ -103,6 +109,16 @@ def markdown(doc: dict[str, Any]) -> str:
         for key in missing:
             reason = next(r["not_measured"][key] for r in results if key in r["not_measured"])
             lines.append(f"- `{key}`: {reason}")
+    for name, extra in extras or []:
+        load = _load(extra["machine"]["load_average_at_start"])
+        lines += ["", f"## Other run: `bench/{name}`", "",
+                  f"`{extra['command']}` on {extra['generated_at']} (total {extra['total_s']} s, "
+                  f"load average {load} at start).", ""]
+        lines.append("| engine | " + " | ".join(EXTRA_KEYS) + " |")
+        lines.append("|---|" + "---:|" * len(EXTRA_KEYS))
+        for r in extra["results"]:
+            lines.append(f"| {r['engine']} | "
+                         + " | ".join(_cell(r.get(k), "") for k in EXTRA_KEYS) + " |")
     lines += ["", NOTES]
     return "\n".join(lines) + "\n"
 

@@ -244,18 +244,24 @@ def percentiles(values: list[float]) -> tuple[float, float]:
 
 
 def timed_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run a command; return (seconds, peak resident MB of that child alone, stdout)."""
+    """Run a command; return (seconds, its peak resident MB, stdout).
+
+    The peak is the child's own VmHWM, sampled every 20 ms until it exits. (wait4's ru_maxrss
+    is not used: Linux carries the forking parent's resident size across exec into it, so a
+    child of this large runner would report the runner's size.)"""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    # Read the pipes before reaping, then wait4 gives this child's own rusage.
-    out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[3:])} failed: {err.decode()[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, out.decode()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err)
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, proc_status_mb(proc.pid, "VmHWM") or 0.0)
+            time.sleep(0.02)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd[3:])} failed: {err.read().decode()[-2000:]}")
+        return seconds, peak, out.read().decode()
 
 
 def first_int(output: str) -> int | None:
@@ -577,6 +583,12 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "load_average_at_start": os.getloadavg()}
 
 
+def other_runs(out: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Other kept results (e.g. a full-size run of one engine) shown below the main table."""
+    return [(p.name, json.loads(p.read_text()))
+            for p in sorted(out.parent.glob("results-*.json")) if p != out]
+
+
 def merge(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
     """Results of engines run separately, each with its own run's command, date and machine."""
     runs = {r["engine"]: r for r in previous.get("results", [])}
@@ -639,7 +651,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(document, indent=2) + "\n")
     from bench.report import markdown
 
-    args.markdown.write_text(markdown(document))
+    args.markdown.write_text(markdown(document, other_runs(args.out)))
     print(f"wrote {args.out} and {args.markdown} in {document['total_s']} s", file=sys.stderr)
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
