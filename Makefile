@@ -42,12 +42,16 @@ test: lint typecheck pytest
 demo-check: install
 	bash scripts/demo-check.sh
 
-# Benchmarks (BENCHMARKS.md): full size within about 10 minutes on 2 cores, or a tiny version.
+# Benchmarks (BENCHMARKS.md): the issue's full-size data set (BENCH_SCALE=1), or a fraction of it
+# (`make bench BENCH_SCALE=0.1`); bench-quick is a tiny version for CI that leaves the committed
+# results alone.
+BENCH_SCALE ?= 1
+
 check-wrk:
 	@command -v wrk >/dev/null || { echo "wrk is not installed: sudo apt-get install -y wrk"; exit 1; }
 
 bench: install check-wrk
-	$(BIN)/python -m bench.run --scale 1
+	$(BIN)/python -m bench.run --scale $(BENCH_SCALE)
 
 bench-quick: install check-wrk
 	$(BIN)/python -m bench.run --scale 0.002 --rounds 2 --duration 3 --out /tmp/caseshare-bench-quick.json --markdown /tmp/caseshare-bench-quick.md
