@@ -119,6 +119,8 @@ def markdown(doc: dict[str, Any], extras: list[tuple[str, dict[str, Any]]] | Non
         for r in extra["results"]:
             lines.append(f"| {r['engine']} | "
                          + " | ".join(_cell(r.get(k), "") for k in EXTRA_KEYS) + " |")
+        lines += [f"\nCorrection ({r['engine']}): {r['corrections']}" for r in extra["results"]
+                  if r.get("corrections")]
     lines += ["", NOTES]
     return "\n".join(lines) + "\n"
 
