@@ -585,8 +585,10 @@ def machine() -> dict[str, Any]:
 
 def other_runs(out: Path) -> list[tuple[str, dict[str, Any]]]:
     """Other kept results (e.g. a full-size run of one engine) shown below the main table."""
+    if out.resolve().parent != ROOT / "bench":
+        return []
     return [(p.name, json.loads(p.read_text()))
-            for p in sorted(out.parent.glob("results-*.json")) if p != out]
+            for p in sorted(out.parent.glob("results-*.json")) if p.resolve() != out.resolve()]
 
 
 def merge(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
