@@ -59,8 +59,8 @@ def _cell(value: Any, unit: str) -> str:
 
 # Figures shown for other runs kept next to results.json (bench/results-*.json).
 EXTRA_KEYS = ["subjects", "audit_events", "load_s", "hello_rps", "read_rps", "read_vs_hello",
-              "read_p50_ms", "read_p99_ms", "audit_verify_s", "verify_peak_mb", "rewrap_s",
-              "rewrap_peak_mb", "worker_rss_mb"]
+              "read_p50_ms", "read_p99_ms", "read_full_vs_small", "audit_seal_s",
+              "audit_verify_s", "verify_peak_mb", "rewrap_s", "rewrap_peak_mb", "worker_rss_mb"]
 
 
 def markdown(doc: dict[str, Any], extras: list[tuple[str, dict[str, Any]]] | None = None) -> str:
@@ -84,6 +84,9 @@ def markdown(doc: dict[str, Any], extras: list[tuple[str, dict[str, Any]]] | Non
         f"gunicorn {settings['gunicorn_workers']} {settings['gunicorn_worker_class']} workers "
         "for both Caseshare and the minimal endpoint; data set scale "
         f"{settings['scale']:g} of the issue's full size.",
+        *([f"- The main table is at scale {settings['scale']:g}: the largest that ran both engines "
+            "within the 10-minute budget here. Full-size runs, one engine at a time, are listed "
+            "below when kept (bench/results-*.json)."] if settings["scale"] < 1 else []),
         "",
         "```",
         machine["free_m"],
