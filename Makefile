@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export CASESHARE_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test install lint typecheck pytest demo-check clean
+.PHONY: run test install lint typecheck pytest demo-check clean bench bench-quick check-wrk
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,20 @@ test: lint typecheck pytest
 # Set up a fresh instance, seed it, serve it briefly and make the README's example request.
 demo-check: install
 	bash scripts/demo-check.sh
+
+# Benchmarks (BENCHMARKS.md): the issue's full-size data set (BENCH_SCALE=1), or a fraction of it
+# (`make bench BENCH_SCALE=0.1`); bench-quick is a tiny version for CI that leaves the committed
+# results alone.
+BENCH_SCALE ?= 1
+
+check-wrk:
+	@command -v wrk >/dev/null || { echo "wrk is not installed: sudo apt-get install -y wrk"; exit 1; }
+
+bench: install check-wrk
+	$(BIN)/python -m bench.run --scale $(BENCH_SCALE)
+
+bench-quick: install check-wrk
+	$(BIN)/python -m bench.run --scale 0.002 --rounds 2 --duration 3 --out /tmp/caseshare-bench-quick.json --markdown /tmp/caseshare-bench-quick.md
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

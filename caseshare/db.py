@@ -103,7 +103,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE: take the write lock at the start. Nearly every unit of work writes (each read
+    # writes its audit event), and a deferred transaction that read first cannot upgrade to a
+    # writer once another connection has committed (SQLITE_BUSY at once, busy_timeout does not
+    # apply), so concurrent audited reads failed closed under gunicorn with 2 workers.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
