@@ -94,6 +94,11 @@ EXPLANATIONS: dict[Reason, Explanation] = {
     Reason.CONSENT_UNVERIFIED: Explanation(
         "The claimant's consent was given verbally and has no evidence recorded yet.",
         "Record the evidence reference (for example a call reference) for the consent."),
+    Reason.OVERRIDE_NOT_PERMITTED: Explanation(
+        "The information sharing agreement does not allow {org} to use emergency access for "
+        "{purpose}.",
+        "If someone is at risk, follow your safeguarding procedure and speak to your "
+        "safeguarding lead."),
     Reason.OVERRIDE_EXPIRED: Explanation(
         "The time-limited emergency access to {category} has ended.",
         "If there is still a safeguarding concern, speak to your safeguarding lead."),
