@@ -11,7 +11,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,8 @@ TOKEN_TYPE = "at+jwt"  # noqa: S105 (the RFC 9068 media type)
 @dataclass
 class TokenKeys:
     path: Path
+    _cache: tuple[tuple[int, int, int], KeySet] | None = field(default=None, repr=False,
+                                                               compare=False)
 
     @classmethod
     def create_if_missing(cls, path: Path) -> TokenKeys:
@@ -40,10 +42,15 @@ class TokenKeys:
         return keys
 
     def key_set(self) -> KeySet:
+        """The keys, parsed once and again only when the file changes (rotation replaces it)."""
         try:
-            return KeySet.import_key_set(json.loads(self.path.read_text()))
+            st = self.path.stat()
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if self._cache is None or self._cache[0] != stamp:
+                self._cache = (stamp, KeySet.import_key_set(json.loads(self.path.read_text())))
         except (OSError, ValueError) as exc:
             raise AuthenticationError("Token keys are not available.") from exc
+        return self._cache[1]
 
     def signing_key(self) -> ECKey:
         key = self.key_set().keys[-1]  # the newest key signs; older ones still validate
