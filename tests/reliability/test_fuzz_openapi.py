@@ -91,7 +91,12 @@ def fuzz_app(templates: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         with Path(out).open("a") as f:
-            f.write(json.dumps({"fuzz": dict(TALLY)}) + "\n")
+            f.write(json.dumps({"fuzz": {
+                "requests": TALLY["requests"], "operations": TALLY["operations"] // 2,
+                "2xx": TALLY["status_2xx"], "4xx": TALLY["status_4xx"], "5xx": TALLY["5xx"],
+                "disclosures_checked": TALLY["disclosures_checked"],
+                "by_operation": {k: v for k, v in TALLY.items() if k.startswith(
+                    ("GET", "POST", "PATCH", "PUT", "DELETE"))}}}) + "\n")
 
 
 def _staff(s: Any, email: str) -> tuple[str, list[str]]:
@@ -163,6 +168,15 @@ def _steer(case: Any, data: Any, rt: Runtime, subjects: list[str], purposes: lis
         query["purpose"] = data.draw(st.sampled_from(purposes), label="purpose")
     if query is not None and "subject_id" in query and data.draw(real):
         query["subject_id"] = data.draw(st.sampled_from(subjects))
+    categories = st.sampled_from(sorted(rt.protocols.categories))
+    if query is not None and "category" in query and data.draw(real):
+        query["category"] = data.draw(categories, label="real category")
+    bodies = [case.body] if isinstance(case.body, dict) else []
+    if isinstance(case.body, dict) and isinstance(case.body.get("entries"), list):
+        bodies += [e for e in case.body["entries"] if isinstance(e, dict)]
+    for body in bodies:
+        if "category" in body and data.draw(real, label="real body category"):
+            body["category"] = data.draw(categories, label="body category")
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],

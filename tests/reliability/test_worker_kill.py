@@ -57,6 +57,7 @@ class Outcome:
     status: int | None  # None: no response (connection dropped by the kill)
     entry_id: str | None = None
     title: str | None = None
+    problem: str | None = None  # the problem type of an error response
 
 
 def _free_port() -> int:
@@ -102,6 +103,12 @@ def _request(port: int, method: str, path: str, token: str, rid: str,
         conn.close()
 
 
+def _problem(body: Any) -> str | None:
+    """An error body is a problem document and nothing else (no case data)."""
+    assert isinstance(body, dict) and "entries" not in body and "title" in body, body
+    return str(body.get("type"))
+
+
 @pytest.fixture
 def served(engine: str, templates: dict[str, Any], tmp_path: Path) -> Any:
     url = _database_url(engine, templates, tmp_path)
@@ -132,7 +139,7 @@ def served(engine: str, templates: dict[str, Any], tmp_path: Path) -> Any:
             assert time.time() < deadline, (tmp_path / "gunicorn.log").read_text()[-3000:]
             time.sleep(0.3)
         yield {"port": port, "lee": lee, "tokens": tokens, "master": master, "env": env,
-               "url": url}
+               "url": url, "engine": engine}
     finally:
         master.send_signal(signal.SIGTERM)
         try:
@@ -162,10 +169,11 @@ def test_sigkill_a_worker_under_load_loses_nothing_and_discloses_nothing_unaudit
                 rid = f"kill-{uuid.uuid4().hex}"
                 try:
                     if i % 2:
-                        status, _ = _request(port, "GET",
-                                             f"/api/v1/subjects/{lee}/case-plan?purpose={purpose}",
-                                             tokens[email], rid)
-                        mine.append(Outcome(rid, "read", status))
+                        status, body = _request(
+                            port, "GET", f"/api/v1/subjects/{lee}/case-plan?purpose={purpose}",
+                            tokens[email], rid)
+                        mine.append(Outcome(rid, "read", status,
+                                            problem=None if status == 200 else _problem(body)))
                     else:
                         title = f"load note {rid}"
                         status, body = _request(
@@ -174,7 +182,8 @@ def test_sigkill_a_worker_under_load_loses_nothing_and_discloses_nothing_unaudit
                             tokens[email], rid,
                             {"kind": "note", "category": category, "title": title})
                         mine.append(Outcome(rid, "write", status,
-                                            body.get("id") if status == 201 else None, title))
+                                            body.get("id") if status == 201 else None, title,
+                                            None if status == 201 else _problem(body)))
                 except (OSError, http.client.HTTPException):
                     mine.append(Outcome(rid, "read" if i % 2 else "write", None))
         except BaseException as exc:
@@ -201,14 +210,24 @@ def test_sigkill_a_worker_under_load_loses_nothing_and_discloses_nothing_unaudit
 
     statuses = Counter(o.status for o in outcomes)
     acknowledged = [o for o in outcomes if o.status is not None and 200 <= o.status < 300]
-    assert not [o for o in outcomes if o.status is not None and o.status >= 500], statuses
+    # Zero 5xx on PostgreSQL (the multi-worker production shape). The embedded SQLite shape is
+    # one process; run with two, a request whose transaction read before another worker
+    # committed cannot write its audit event (SQLITE_BUSY_SNAPSHOT) and fails closed with a 503
+    # problem: allowed there, counted, and never a 500.
+    server_errors = [o.status for o in outcomes if o.status is not None and o.status >= 500]
+    if served["engine"] == "postgresql":
+        assert not server_errors, statuses
+    assert set(server_errors) <= {503}, statuses
+    assert all(o.problem and o.problem.endswith("unavailable")
+               for o in outcomes if o.status == 503)
     assert {o.kind for o in acknowledged} == {"read", "write"}, statuses
     figures = _check_database(served["url"], acknowledged)
 
     sealed = _flask(served["env"], "caseshare", "audit", "seal")
     verified = _flask(served["env"], "caseshare", "audit", "verify")
     assert verified.startswith("OK:"), verified
-    _report({"requests": len(outcomes), "faults_injected": len(killed),
+    _report({"engine": served["engine"], "requests": len(outcomes),
+             "faults_injected": len(killed), "5xx": len(server_errors),
              "dropped_by_kill": statuses[None], "acknowledged": len(acknowledged),
              "statuses": {str(k): v for k, v in statuses.items()}, **figures,
              "seal": sealed.strip(), "verify": verified.strip()})
