@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export CASESHARE_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test install lint typecheck pytest demo-check clean bench bench-quick check-wrk
+.PHONY: run test install lint typecheck pytest demo-check clean bench bench-quick check-wrk reliability
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,18 @@ bench: install check-wrk
 
 bench-quick: install check-wrk
 	$(BIN)/python -m bench.run --scale 0.002 --rounds 2 --duration 3 --out /tmp/caseshare-bench-quick.json --markdown /tmp/caseshare-bench-quick.md
+
+# The full reliability run (several minutes): schemathesis fuzz of every API operation (~2,300
+# requests), concurrent audited reads on PostgreSQL, gunicorn workers SIGKILLed under load.
+# `make test` runs the same tests with small sizes. Figures: docs/reliability.md.
+RELIABILITY_REPORT ?= $(CURDIR)/instance/reliability-report.jsonl
+reliability: install
+	mkdir -p $(dir $(RELIABILITY_REPORT)) && rm -f $(RELIABILITY_REPORT)
+	CASESHARE_FUZZ_EXAMPLES=50 CASESHARE_RACE_THREADS=16 CASESHARE_RACE_READS=125 \
+	CASESHARE_KILL_SECONDS=60 CASESHARE_KILL_FAULTS=6 CASESHARE_KILL_THREADS=8 \
+	CASESHARE_RELIABILITY_REPORT=$(RELIABILITY_REPORT) \
+	$(BIN)/python -m pytest tests/reliability -q -s
+	@echo "Figures: $(RELIABILITY_REPORT)"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

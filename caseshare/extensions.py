@@ -4,19 +4,41 @@ from __future__ import annotations
 
 import base64
 import binascii
+import http
 from hashlib import sha256
 
 from flask import current_app, request
 from flask_limiter import Limit, Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
+from caseshare.schemas.common import ProblemSchema
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
 class ProblemApi(Api):  # type: ignore[misc]
     """flask-smorest without its own error handlers: errors.py is the one place for those."""
 
+    ERROR_SCHEMA = ProblemSchema
+
     def _register_error_handlers(self) -> None:
         return None
+
+    def _register_responses(self) -> None:
+        """Document error responses as they are sent: RFC 9457 problem+json (errors.py), not
+        flask-smorest's own error shape."""
+        for status in http.HTTPStatus:
+            response: dict[str, object] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error (RFC 9457 problem details)",
+                    "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 def caller_key() -> str:
