@@ -76,7 +76,9 @@ class Base(DeclarativeBase):
     }
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for `url`. `read_only` engines (verification workers) never take SQLite's
+    write lock, so they can read alongside the writer in WAL mode."""
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
             engine = create_engine(
@@ -87,7 +89,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that reads and
         # writes in one unit of work see one snapshot and SERIALIZABLE semantics hold.
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
@@ -108,6 +110,10 @@ def _sqlite_begin(connection: Any) -> None:
     # writer once another connection has committed (SQLITE_BUSY at once, busy_timeout does not
     # apply), so concurrent audited reads failed closed under gunicorn with 2 workers.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin_deferred(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -423,7 +423,7 @@ def check_contents(url: str, lo: int, hi: int) -> tuple[int, str | None, int] | 
     (position, event uuid, id); run in a worker process with its own connection."""
     from caseshare.db import make_engine
 
-    engine = make_engine(url)
+    engine = make_engine(url, read_only=True)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
