@@ -220,23 +220,34 @@ def introspect_token() -> Any:
     return authorization.create_endpoint_response(Introspection.ENDPOINT_NAME)
 
 
-@bp.route("/.well-known/oauth-authorization-server", methods=["GET"])
-def metadata() -> Any:
+_CLIENT_AUTH = ["client_secret_basic", "client_secret_post"]
+
+
+def server_metadata() -> dict[str, Any]:
+    """RFC 8414 metadata; OpenID Connect discovery (api/oidc.py) extends this one dictionary so
+    the two documents cannot drift apart."""
     issuer = runtime().settings.issuer.rstrip("/")
-    return jsonify({
+    return {
         "issuer": runtime().settings.issuer,
+        "authorization_endpoint": f"{issuer}/oauth/authorize",
         "token_endpoint": f"{issuer}/oauth/token",
         "revocation_endpoint": f"{issuer}/oauth/revoke",
         "introspection_endpoint": f"{issuer}/oauth/introspect",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic",
-                                                       "client_secret_post"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
-                                                          "client_secret_post"],
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "code_challenge_methods_supported": ["S256"],
+        # "none": public clients (authorization code with PKCE) do not authenticate.
+        "token_endpoint_auth_methods_supported": ["none", *_CLIENT_AUTH],
+        "revocation_endpoint_auth_methods_supported": _CLIENT_AUTH,
+        "introspection_endpoint_auth_methods_supported": _CLIENT_AUTH,
         "scopes_supported": SCOPES,
         "authorization_details_types_supported": ["caseshare_purpose"],
         "access_token_signing_alg_values_supported": [tokens.ALGORITHM],
         "service_documentation": f"{issuer}/openapi.json",
-    })
+    }
+
+
+@bp.route("/.well-known/oauth-authorization-server", methods=["GET"])
+def metadata() -> Any:
+    return jsonify(server_metadata())

@@ -19,7 +19,7 @@ from flask import Blueprint, Flask, jsonify, render_template, request, session
 from sqlalchemy import delete
 
 from caseshare.api.common import runtime
-from caseshare.api.oauth import SCOPES, authorization, profile
+from caseshare.api.oauth import authorization, profile, server_metadata
 from caseshare.audit import service as audit
 from caseshare.errors import AuthenticationError
 from caseshare.extensions import limiter
@@ -188,21 +188,12 @@ def userinfo() -> Any:
 @bp.route("/.well-known/openid-configuration", methods=["GET"])
 def discovery() -> Any:
     issuer = runtime().settings.issuer.rstrip("/")
+    meta = server_metadata()
     return jsonify({
-        "issuer": runtime().settings.issuer,
-        "authorization_endpoint": f"{issuer}/oauth/authorize",
-        "token_endpoint": f"{issuer}/oauth/token",
+        **meta,
         "userinfo_endpoint": f"{issuer}/oauth/userinfo",
-        "jwks_uri": f"{issuer}/.well-known/jwks.json",
-        "revocation_endpoint": f"{issuer}/oauth/revoke",
-        "introspection_endpoint": f"{issuer}/oauth/introspect",
-        "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code", "client_credentials"],
-        "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [tokens.ALGORITHM],
-        "scopes_supported": ["openid", "email", "profile", *SCOPES],
-        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic",
-                                                  "client_secret_post"],
+        "scopes_supported": ["openid", "email", "profile", *meta["scopes_supported"]],
         "claims_supported": ["sub", "email", "name", "caseshare_org", "caseshare_roles"],
     })

@@ -133,3 +133,17 @@ def test_authorization_server_metadata(client: FlaskClient, rt: Runtime) -> None
     assert meta["token_endpoint"].endswith("/oauth/token")
     assert "client_credentials" in meta["grant_types_supported"]
     assert "case_plans:read" in meta["scopes_supported"]
+
+
+def test_metadata_and_oidc_discovery_agree(client: FlaskClient) -> None:
+    """Both documents describe the one server: every endpoint and grant the OAuth metadata lists
+    appears unchanged in the OpenID Connect discovery document (the code grant was once missing
+    from the RFC 8414 document)."""
+    meta = client.get("/.well-known/oauth-authorization-server").json
+    oidc = client.get("/.well-known/openid-configuration").json
+    assert "authorization_code" in meta["grant_types_supported"]
+    assert meta["code_challenge_methods_supported"] == ["S256"]
+    for key, value in meta.items():
+        if key != "scopes_supported":
+            assert oidc[key] == value, key
+    assert set(meta["scopes_supported"]) < set(oidc["scopes_supported"])
