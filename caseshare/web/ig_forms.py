@@ -19,7 +19,7 @@ DEFAULT_PAGE_SIZE = 50
 DECISIONS = ("allow", "deny")
 TEXT_FIELDS = ("subject", "actor", "org", "event_purpose", "decision", "type")
 DATE_FIELDS = ("from", "to")
-EVENT_TYPE = re.compile(r"^[a-z0-9_\-]+(:[a-z0-9_\-*]+){0,2}$")
+EVENT_TYPE = re.compile(r"^[a-z0-9_\-]+(:[a-z0-9_\-]+){0,2}$")
 
 
 @dataclass
@@ -79,7 +79,7 @@ def read_search(args: MultiDict[str, str], orgs: list[str], purposes: list[str])
     if values["decision"] and values["decision"] not in DECISIONS:
         errors["decision"] = "Select allowed or denied"
     if values["type"] and (len(values["type"]) > 80 or not EVENT_TYPE.match(values["type"])):
-        errors["type"] = "Enter an event type like access:case_plan:read"
+        errors["type"] = "Enter an event type like case_plan:plan:read"
     first = _date(values["from"], "from", "Date from", errors)
     last = _date(values["to"], "to", "Date to", errors)
     if first and last and last < first:

@@ -99,6 +99,8 @@ def test_dashboard_counts_charts_and_integrity(client: FlaskClient, rt: Runtime,
     sign_in_ig(client, rt, clock)
     page = client.get("/ig").get_data(as_text=True)
     assert re.search(r'data-testid="overdue-count">1 overdue<', page)
+    queue = client.get("/ig/overrides").get_data(as_text=True)
+    assert 'data-overdue="true"' in queue and "Overdue</strong>" in queue
 
 
 def test_dashboard_shows_the_signed_checkpoint(client: FlaskClient, rt: Runtime, clock: Clock,
@@ -188,7 +190,7 @@ def test_downloads_match_the_search_and_stay_within_reach(client: FlaskClient, r
     from caseshare.audit import service as audit
 
     with rt.session_factory() as s:  # an organisation in no agreement with Derby Housing
-        audit.record(s, type="access:case_plan:read", now=rt.now(), decision="allow",
+        audit.record(s, type="case_plan:plan:read", now=rt.now(), decision="allow",
                      subject_id=demo.lee, details={"org_hint": "outsider"})
         s.commit()
     sign_in_ig(client, rt, clock)
@@ -307,3 +309,22 @@ def test_nobody_reviews_their_own_override(client: FlaskClient, rt: Runtime, clo
                                    "csrf_token": token(client, path)})
     assert resp.status_code == 403
     assert events(rt, type="access:override:review") == []
+
+
+def test_csv_cells_never_start_a_formula(client: FlaskClient, rt: Runtime, clock: Clock,
+                                         demo: Demo, auth: Any) -> None:
+    from caseshare.identity import service as identity
+
+    with rt.session_factory() as s:  # a staff name a spreadsheet would run as a formula
+        identity.add_or_update_staff(s, protocols=rt.protocols, email=HOUSING,
+                                     name="=HYPERLINK(\"http://x.example\")",
+                                     org="derby-housing", roles=["housing_officer"],
+                                     now=rt.now())
+        s.commit()
+    client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=tenancy_sustainment",
+               headers=auth(HOUSING))
+    sign_in_ig(client, rt, clock)
+    body = client.get("/ig/audit.csv", query_string={"searched": "1", "actor": HOUSING,
+                                                     "type": "case_plan:plan:read"})
+    rows = list(csv.DictReader(io.StringIO(body.get_data(as_text=True))))
+    assert rows and all(r["actor_name"] == "'=HYPERLINK(\"http://x.example\")" for r in rows)
