@@ -8,12 +8,14 @@ import csv
 import io
 import json
 import re
+import uuid
 from typing import Any
 
 import pyotp
 import pytest
 from flask.testing import FlaskClient
 
+from caseshare.policy.models import OverrideRecord
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
 from tests.conftest import ADVISER, COACH, HOUSING, IG, KEY_WORKER, Clock, Demo
@@ -308,7 +310,12 @@ def test_nobody_reviews_their_own_override(client: FlaskClient, rt: Runtime, clo
     resp = client.post(path, data={"outcome": "justified", "note": "I was right to do it.",
                                    "csrf_token": token(client, path)})
     assert resp.status_code == 403
-    assert events(rt, type="access:override:review") == []
+    assert "Nobody reviews their own override." in resp.get_data(as_text=True)
+    [refused] = events(rt, type="access:override:review")
+    assert refused.decision == "deny" and refused.details == {"refused": "own_override"}
+    assert str(refused.override_id) == own.json["id"]
+    with rt.session_factory() as s:
+        assert s.get(OverrideRecord, uuid.UUID(own.json["id"])).status == "pending_review"
 
 
 def test_csv_cells_never_start_a_formula(client: FlaskClient, rt: Runtime, clock: Clock,
