@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from caseshare.audit.log import latest_checkpoint, pending_events, sealed_size
@@ -43,7 +43,7 @@ def access_per_day(session: Session, *, orgs: frozenset[str], first_day: date,
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         rows = session.execute(
             select(AuditEvent.decision, func.count())
-            .where(AuditEvent.org.in_(sorted(orgs)), AuditEvent.subject_id.is_not(None),
+            .where(_org_in(orgs), AuditEvent.subject_id.is_not(None),
                    AuditEvent.decision.in_(("allow", "deny")),
                    AuditEvent.occurred_at >= start,
                    AuditEvent.occurred_at < start + timedelta(days=1))
@@ -57,12 +57,20 @@ def denials_per_org(session: Session, *, orgs: frozenset[str], since: datetime) 
     """Every denied attempt (any event type) since then, per organisation; zero included."""
     rows = session.execute(
         select(AuditEvent.org, func.count())
-        .where(AuditEvent.org.in_(sorted(orgs)), AuditEvent.decision == "deny",
+        .where(_org_in(orgs), AuditEvent.decision == "deny",
                AuditEvent.occurred_at >= since)
         .group_by(AuditEvent.org)).all()
     counts = {org: 0 for org in orgs}
     counts.update({str(org): int(n) for org, n in rows})
     return counts
+
+
+def _org_in(orgs: frozenset[str]) -> ColumnElement[bool]:
+    """The organisation condition, written (org || '') so that no planner picks the org index:
+    SQLite, without statistics, otherwise scans every event of the partnership (4.8 s for the
+    14 daily counts at 200,000 events) instead of one day's range of the occurred_at index.
+    Same rows: a NULL org stays NULL and matches nothing."""
+    return (AuditEvent.org + "").in_(sorted(orgs))
 
 
 def seal_state(session: Session) -> SealState:

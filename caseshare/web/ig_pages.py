@@ -59,8 +59,7 @@ def ig_dashboard() -> tuple[str, int]:
                 denials=denials, denials_chart=ig_charts.denials_chart(denials),
                 pending=pending, overdue=[o for o in pending if o.review_due_at < now],
                 expiring=expiring, expiring_days=EXPIRING_DAYS, now=now,
-                lag=(now - summary.seal.oldest_pending_at) if summary.seal.oldest_pending_at
-                else None, report_links=REPORT_LINKS)
+                report_links=REPORT_LINKS)
 
 
 def partnership_orgs() -> list[str]:
