@@ -54,7 +54,7 @@ def run(url: str, n: int) -> dict[str, float]:
             s.rollback()
 
         def denials() -> None:
-            stats.denials_per_org(s, orgs=REACH, since=since)
+            stats.denials_per_org(s, orgs=REACH, since=since, until=END)
             s.rollback()
 
         def seal_state() -> None:

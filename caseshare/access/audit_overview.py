@@ -39,7 +39,8 @@ def dashboard(ctx: RequestContext, *, days: int, public_key: Ed25519PublicKey) -
     first_day = ctx.now.astimezone(UTC).date() - timedelta(days=days - 1)
     since = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
     per_day = stats.access_per_day(ctx.session, orgs=orgs, first_day=first_day, days=days)
-    denials = stats.denials_per_org(ctx.session, orgs=orgs, since=since)
+    denials = stats.denials_per_org(ctx.session, orgs=orgs, since=since,
+                                    until=since + timedelta(days=days))
     seal = stats.seal_state(ctx.session)
     signature_ok = None if seal.checkpoint is None else _signed(seal.checkpoint, public_key)
     ctx.audit("audit:summary:read", outcome="allow",

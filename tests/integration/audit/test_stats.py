@@ -36,6 +36,7 @@ def test_counts_by_day_and_organisation(rt: Runtime) -> None:
         (at(1, 12), housing, "deny", False),  # a denial with no subject (e.g. scope)
         (at(1, 12), outsider, "deny", True),  # outside the reach
         (at(2, 9), coach, None, True),  # no decision: not an access
+        (at(2, 0), coach, "deny", False),  # after the denials' window
         (at(-1, 23, 59, 59), coach, "allow", True),  # before the window
     ]
     with rt.session_factory() as s:
@@ -45,7 +46,7 @@ def test_counts_by_day_and_organisation(rt: Runtime) -> None:
         s.commit()
         orgs = frozenset({"jcp-derby", "derby-housing", "ca-derby"})
         days = stats.access_per_day(s, orgs=orgs, first_day=DAY, days=3)
-        denials = stats.denials_per_org(s, orgs=orgs, since=at(0, 0))
+        denials = stats.denials_per_org(s, orgs=orgs, since=at(0, 0), until=at(2, 0))
     assert [(d.day, d.allowed, d.denied) for d in days] == [
         (DAY, 1, 1), (DAY + timedelta(days=1), 1, 0), (DAY + timedelta(days=2), 0, 0)]
     assert denials == {"jcp-derby": 1, "derby-housing": 1, "ca-derby": 0}
