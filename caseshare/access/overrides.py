@@ -79,7 +79,12 @@ def review_override(ctx: RequestContext, override_id: uuid.UUID, outcome: str,
     record = overrides.get_override(ctx.session, override_id, _reach(ctx))
     subject = subjects.get_subject(ctx.session, record.subject_id)
     if record.org_id == ctx.principal.org and record.requested_by == ctx.principal.actor_id:
-        raise ForbiddenError("Nobody reviews their own override.")
+        # Refusals are audited like any other (no reason code fits: the detail says why).
+        event = ctx.audit("access:override:review", subject_id=record.subject_id,
+                          outcome="deny", categories=record.categories, override_id=record.id,
+                          details={"refused": "own_override"})
+        ctx.commit()
+        raise ForbiddenError("Nobody reviews their own override.", audit_id=event.event_uuid)
     overrides.review(ctx.session, record=record, outcome=outcome, note=note,
                      data_key=subjects.data_key(subject, ctx.keyring),
                      dek_version=subject.dek_version, reviewer=ctx.principal, now=ctx.now)

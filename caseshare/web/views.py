@@ -4,9 +4,12 @@ from caseshare.web import (
     account,
     claimants,
     consent_pages,
+    ig_overrides,
+    ig_pages,
     organisation_sign_in,
     plan_pages,
 )
 from caseshare.web.blueprint import bp
 
-__all__ = ["account", "bp", "claimants", "consent_pages", "organisation_sign_in", "plan_pages"]
+__all__ = ["account", "bp", "claimants", "consent_pages", "ig_overrides", "ig_pages",
+           "organisation_sign_in", "plan_pages"]

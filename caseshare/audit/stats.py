@@ -1,0 +1,81 @@
+"""Counts over the audit log for the IG dashboard: decisions per day and denials per
+organisation, and how far the log is sealed. Counts only (no event contents); no commits here:
+the access layer audits the look and commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from caseshare.audit.log import latest_checkpoint, pending_events, sealed_size
+from caseshare.audit.models import AuditEvent, Checkpoint
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date
+    allowed: int
+    denied: int
+
+    @property
+    def total(self) -> int:
+        return self.allowed + self.denied
+
+
+@dataclass(frozen=True)
+class SealState:
+    checkpoint: Checkpoint | None
+    sealed: int  # events with a log position
+    pending: int  # events awaiting the sequencer
+    oldest_pending_at: datetime | None
+
+
+def access_per_day(session: Session, *, orgs: frozenset[str], first_day: date,
+                   days: int) -> list[DayCount]:
+    """Allowed and denied decisions about claimants' data, per UTC day. One indexed count per
+    day (on occurred_at), so the same query runs on both engines without date functions."""
+    out = []
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        rows = session.execute(
+            select(AuditEvent.decision, func.count())
+            .where(_org_in(orgs), AuditEvent.subject_id.is_not(None),
+                   AuditEvent.decision.in_(("allow", "deny")),
+                   AuditEvent.occurred_at >= start,
+                   AuditEvent.occurred_at < start + timedelta(days=1))
+            .group_by(AuditEvent.decision)).all()
+        counts = {decision: int(n) for decision, n in rows}
+        out.append(DayCount(day, counts.get("allow", 0), counts.get("deny", 0)))
+    return out
+
+
+def denials_per_org(session: Session, *, orgs: frozenset[str], since: datetime,
+                    until: datetime) -> dict[str, int]:
+    """Every denied attempt (any event type) in [since, until), per organisation; zero included.
+    (A closed range: with an open one SQLite scans the org index instead.)"""
+    rows = session.execute(
+        select(AuditEvent.org, func.count())
+        .where(_org_in(orgs), AuditEvent.decision == "deny",
+               AuditEvent.occurred_at >= since, AuditEvent.occurred_at < until)
+        .group_by(AuditEvent.org)).all()
+    counts = {org: 0 for org in orgs}
+    counts.update({str(org): int(n) for org, n in rows})
+    return counts
+
+
+def _org_in(orgs: frozenset[str]) -> ColumnElement[bool]:
+    """The organisation condition, written (org || '') so that no planner picks the org index:
+    SQLite, without statistics, otherwise scans every event of the partnership (4.8 s for the
+    14 daily counts at 200,000 events) instead of one day's range of the occurred_at index.
+    Same rows: a NULL org stays NULL and matches nothing."""
+    return (AuditEvent.org + "").in_(sorted(orgs))
+
+
+def seal_state(session: Session) -> SealState:
+    pending, oldest = pending_events(session)
+    return SealState(latest_checkpoint(session), sealed_size(session), pending, oldest)
+

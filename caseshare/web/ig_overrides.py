@@ -1,0 +1,68 @@
+"""Override review for IG officers: the queue (pending first, overdue highlighted), one override
+with its justification (opened and audited by the use case), and the review: justified or not
+justified, with notes. Nobody reviews their own override (the use case refuses it too)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from caseshare.access import overrides
+from caseshare.policy.models import OverrideRecord
+from caseshare.web.blueprint import bp, context, page, user
+from caseshare.web.forms import Errors, text
+
+SCOPE = "overrides:review"
+OUTCOMES = {"justified": "Justified", "not_justified": "Not justified"}
+NOTE_MIN, NOTE_MAX = 10, 4000
+
+
+@bp.route("/ig/overrides", methods=["GET"])
+def ig_overrides() -> tuple[str, int]:
+    ctx = context(SCOPE)
+    found = overrides.list_for_review(ctx, None)
+    pending = [o for o in found if o.status == "pending_review"]
+    reviewed = sorted((o for o in found if o.status != "pending_review"),
+                      key=lambda o: o.reviewed_at or o.created_at, reverse=True)
+    return page("ig/overrides.html", pending=pending, reviewed=reviewed, now=ctx.now,
+                outcomes=OUTCOMES)
+
+
+def own(record: OverrideRecord) -> bool:
+    principal = user().principal
+    return record.org_id == principal.org and record.requested_by == principal.actor_id
+
+
+def _detail(override_id: uuid.UUID, code: int, values: dict[str, Any],
+            errors: Errors) -> tuple[str, int]:
+    ctx = context(SCOPE)
+    record, justification = overrides.read_for_review(ctx, override_id)
+    return page("ig/override.html", code, record=record, justification=justification,
+                own=own(record), now=ctx.now, values=values, errors=errors, outcomes=OUTCOMES)
+
+
+@bp.route("/ig/overrides/<uuid:override_id>", methods=["GET"])
+def ig_override(override_id: uuid.UUID) -> tuple[str, int]:
+    return _detail(override_id, 200, {"outcome": "", "note": ""}, {})
+
+
+@bp.route("/ig/overrides/<uuid:override_id>", methods=["POST"])
+def ig_override_review(override_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
+    ctx = context(SCOPE)
+    values = {"outcome": text(request.form, "outcome"), "note": text(request.form, "note")}
+    errors: Errors = {}
+    if values["outcome"] not in OUTCOMES:
+        errors["outcome"] = "Select whether the use of break-glass was justified"
+    if len(values["note"]) < NOTE_MIN:
+        errors["note"] = ("Enter your review notes" if not values["note"] else
+                          f"Review notes must be {NOTE_MIN} characters or more")
+    elif len(values["note"]) > NOTE_MAX:
+        errors["note"] = f"Review notes must be {NOTE_MAX} characters or fewer"
+    if errors:
+        return _detail(override_id, 422, values, errors)
+    record = overrides.review_override(ctx, override_id, values["outcome"], values["note"])
+    flash(f"Review recorded: {OUTCOMES[record.status].lower()}.")
+    return redirect(url_for("web.ig_overrides"))
