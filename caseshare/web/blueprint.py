@@ -54,7 +54,12 @@ class WebUser:
 
     @property
     def role_label(self) -> str:
-        return ", ".join(r.replace("_", " ").capitalize() for r in sorted(self.principal.roles))
+        return ", ".join(_ROLE_LABELS.get(r, r.replace("_", " ").capitalize())
+                         for r in sorted(self.principal.roles))
+
+
+# Capitalising the role name gives "Ig officer"; these are the names the users' world uses.
+_ROLE_LABELS = {"ig_officer": "Information governance officer", "admin": "Administrator"}
 
 
 def runtime() -> Runtime:

@@ -56,7 +56,7 @@ def test_ig_officer_journey(live_url: str, browser_page: Any, client: FlaskClien
     page.get_by_role("link", name="IG dashboard").click()
     page.wait_for_url(f"{live_url}/ig")
     assert page.get_by_test_id("who-org").inner_text() == "Derby City Council Housing Options"
-    assert page.get_by_test_id("who-role").inner_text() == "Ig officer"
+    assert page.get_by_test_id("who-role").inner_text() == "Information governance officer"
     assert page.get_by_test_id("who-purpose").inner_text() == "Audit"
     assert page.get_by_test_id("pending-count").inner_text() == "2"
     expect(page.get_by_test_id("volume-chart")).to_be_visible()
