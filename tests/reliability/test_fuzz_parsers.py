@@ -62,7 +62,8 @@ json_values = st.recursive(
 )
 NASTY = st.sampled_from([None, "", " ", -1, 0, 2**64, 1.5, True, [], {}, [None], {"": None},
                          "2026-02-30", "0000-00-00", "../../etc/passwd", "x" * 5000,
-                         "{{ 7*7 }}", "\u0000", "\ud800", "*anchor", "!!python/object:os.system"])
+                         "{{ 7*7 }}", "\u0000", "\ud800", "*anchor", "!!python/object:os.system"]
+                        ).map(copy.deepcopy)  # a fresh [] or {} each time: mutations edit them
 
 
 @pytest.fixture(scope="module", autouse=True)
