@@ -12,7 +12,9 @@
       5% writes (the Citizens Advice adviser adds a note to Kerry's plan: 201; Kerry's plan is
          never read by the load, so reads do not slow down as writes accumulate).
    Every request carries its own X-Request-ID, and the server must echo it.
-3. While it runs, the resident memory (VmRSS) of each gunicorn worker is sampled every second.
+3. While it runs, the resident memory (VmRSS) of each gunicorn worker and the machine's load
+   average are sampled every second.
+4. The probe again: the maximum after the soak against the maximum before it.
 
 Figures: requests, errors (anything other than the expected status, or no response), p50/p99
 latency per window (60 s windows for runs of 3 minutes or more), RSS per worker at the start and
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import statistics
 import threading
 import time
@@ -96,6 +99,10 @@ class SoakResult:
     probe: list[Outcome]
     outcomes: list[Outcome]
     rss: list[tuple[float, dict[int, float]]] = field(default_factory=list)
+    # The same closed-loop probe after the soak: if the service itself degraded, this drops;
+    # if only the (shared) machine got busier, the load average says so.
+    max_rate_after: float = 0.0
+    load_average: list[float] = field(default_factory=list)
 
 
 def plan_read(t: Target, who: str, purpose: str, subject: str | None = None) -> Op:
@@ -193,12 +200,14 @@ def run(t: Target, *, seconds: float, probe_seconds: float, worker_pids: Any,
     lock = threading.Lock()
     counter = iter(range(total))
     rss: list[tuple[float, dict[int, float]]] = []
+    load: list[float] = []
     sampling = threading.Event()
 
     def sampler() -> None:
         while not sampling.is_set():
             rss.append((time.monotonic(), {p: m for p in worker_pids()
                                           if (m := vm_rss_mb(p)) is not None}))
+            load.append(os.getloadavg()[0])
             sampling.wait(1.0)
 
     start = time.monotonic() + 0.5
@@ -227,8 +236,9 @@ def run(t: Target, *, seconds: float, probe_seconds: float, worker_pids: Any,
         c.join()
     sampling.set()
     watcher.join()
-    return SoakResult(max_rate, rate, seconds, probe, sorted(outcomes, key=lambda o: o.due),
-                      rss)
+    after, probe_after = measure_max(t, probe_seconds)
+    return SoakResult(max_rate, rate, seconds, probe + probe_after,
+                      sorted(outcomes, key=lambda o: o.due), rss, after, load)
 
 
 def vm_rss_mb(pid: int) -> float | None:
@@ -312,6 +322,11 @@ def summarise(result: SoakResult) -> dict[str, Any]:
     lag = [max(0.0, o.sent - o.due) * 1000 for o in outs]
     return {
         "max_rate_per_s": round(result.max_rate, 1),
+        "max_rate_after_per_s": round(result.max_rate_after, 1),
+        "load_average_first_last": [round(result.load_average[0], 1),
+                                    round(result.load_average[-1], 1)]
+        if result.load_average else None,
+        "load_average_max": round(max(result.load_average), 1) if result.load_average else None,
         "target_rate_per_s": round(result.target_rate, 1),
         "achieved_rate_per_s": round(len(outs) / max(outs[-1].done - t0, 1e-9), 1)
         if outs else 0.0,
