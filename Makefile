@@ -56,14 +56,18 @@ bench: install check-wrk
 bench-quick: install check-wrk
 	$(BIN)/python -m bench.run --scale 0.002 --rounds 2 --duration 3 --out /tmp/caseshare-bench-quick.json --markdown /tmp/caseshare-bench-quick.md
 
-# The full reliability run (several minutes): schemathesis fuzz of every API operation (~2,300
-# requests), concurrent audited reads on PostgreSQL, gunicorn workers SIGKILLed under load.
+# The full reliability run (about half an hour on 2 cores): schemathesis fuzz of every API
+# operation (~2,300 requests), hypothesis fuzz of the protocol, consent form and request parsers,
+# concurrent audited reads on PostgreSQL, gunicorn workers SIGKILLed under load, abuse cases, and
+# a 5-minute soak per engine at 80% of the maximum measured at the start.
 # `make test` runs the same tests with small sizes. Figures: docs/reliability.md.
 RELIABILITY_REPORT ?= $(CURDIR)/instance/reliability-report.jsonl
 reliability: install
 	mkdir -p $(dir $(RELIABILITY_REPORT)) && rm -f $(RELIABILITY_REPORT)
 	CASESHARE_FUZZ_EXAMPLES=50 CASESHARE_RACE_THREADS=16 CASESHARE_RACE_READS=125 \
 	CASESHARE_KILL_SECONDS=60 CASESHARE_KILL_FAULTS=6 CASESHARE_KILL_THREADS=8 \
+	CASESHARE_SOAK_SECONDS=300 CASESHARE_SOAK_PROBE_SECONDS=15 \
+	CASESHARE_HYPOTHESIS_PROFILE=parsers-full \
 	CASESHARE_RELIABILITY_REPORT=$(RELIABILITY_REPORT) \
 	$(BIN)/python -m pytest tests/reliability -q -s
 	@echo "Figures: $(RELIABILITY_REPORT)"

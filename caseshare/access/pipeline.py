@@ -81,9 +81,12 @@ def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid
     plan = plans.get_plan(ctx.session, subject.id)
     entry = plans.find_entry(ctx.session, plan, entry_id)
     readable = steps.decide(ctx, facts, "read", None)
-    # An entry the caller cannot read does not exist for them.
+    # An entry the caller cannot read does not exist for them (the probe is audited).
     if entry is None or not may_see(entry, readable):
-        raise NotFoundError("No such case plan entry.")
+        event = ctx.audit("case_plan:entry:update", subject_id=subject.id, decision=readable,
+                          outcome="deny", details={"entry_id": str(entry_id)})
+        ctx.commit()
+        raise NotFoundError("No such case plan entry.", audit_id=event.event_uuid)
     decision = steps.authorise_write(ctx, subject.id, facts, [entry.category])
     steps.check_owner(ctx, facts, changes)
     visible = [e for e in plans.entries_of(ctx.session, plan) if may_see(e, readable)]
