@@ -20,9 +20,11 @@ from caseshare.audit.models import AuditEvent, Checkpoint
 AUDIT_PURPOSE = "audit"
 
 
-def visible_orgs(ctx: RequestContext, subject_id: uuid.UUID | None = None) -> frozenset[str]:
-    """The organisations whose events this caller may read, or a 403 (audited) saying why not."""
-    if "ig_officer" not in ctx.principal.roles or ctx.purpose != AUDIT_PURPOSE:
+def visible_orgs(ctx: RequestContext, subject_id: uuid.UUID | None = None,
+                 purpose: str = AUDIT_PURPOSE) -> frozenset[str]:
+    """The organisations whose events this caller may read, or a 403 (audited) saying why not.
+    `purpose` is the reserved purpose the use case requires (`subject_access` for a SAR)."""
+    if "ig_officer" not in ctx.principal.roles or ctx.purpose != purpose:
         steps.deny(ctx, "audit:access:deny", subject_id, [Reason.ROLE_NOT_GRANTED.value], [])
     usable, why = usable_protocols(ctx.principal.org, ctx.protocols, ctx.now)
     if not usable:

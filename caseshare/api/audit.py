@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Response, request
 
-from caseshare.access import audit_trail
+from caseshare.access import audit_trail, sar_bundle, subject_access
 from caseshare.api.common import api_blueprint, context, no_store
 from caseshare.audit.queries import EventFilter
 from caseshare.schemas.audit import (
@@ -112,3 +112,25 @@ class _Named:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._event, name)
+
+
+@blp.route("/subjects/<uuid:subject_id>/sar-export", methods=["GET"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, description="Subject access request bundle: a zip of one file per section "
+              "(README, manifest with SHA-256 of each file, record, case plan, referrals, "
+              "consents, overrides, disclosure log as JSON and CSV).",
+              content_type="application/zip")
+@blp.alt_response(200, description="The same export as one JSON document "
+                  "(Accept: application/json).", content_type="application/json")
+def sar_export(subject_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, SCOPE)
+    best = request.accept_mimetypes.best_match(["application/zip", "application/json"])
+    kind = "json" if best == "application/json" else "zip"
+    document = subject_access.export_subject(ctx, subject_id, format=kind)
+    if kind == "json":
+        body, mimetype = sar_bundle.to_json(document), "application/json"
+    else:
+        body, mimetype = sar_bundle.to_zip(document), "application/zip"
+    name = sar_bundle.filename(document, kind)
+    return Response(body, mimetype=mimetype, headers=no_store({
+        "Content-Disposition": f'attachment; filename="{name}"'}))
