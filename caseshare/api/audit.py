@@ -10,8 +10,9 @@ from typing import Any
 from flask import Response, request
 
 from caseshare.access import audit_trail, sar_bundle, subject_access
-from caseshare.api.common import api_blueprint, context, no_store
+from caseshare.api.common import api_blueprint, context, no_store, runtime
 from caseshare.audit.queries import EventFilter
+from caseshare.audit.unusual import RULES, Thresholds
 from caseshare.schemas.audit import (
     AccessReport,
     CheckpointOut,
@@ -22,6 +23,8 @@ from caseshare.schemas.audit import (
     InclusionOut,
     InclusionQuery,
     ReportEvent,
+    UnusualQuery,
+    UnusualReport,
 )
 from caseshare.schemas.common import PurposeQuery
 
@@ -134,3 +137,23 @@ def sar_export(subject_id: uuid.UUID, purpose: str) -> Any:
     name = sar_bundle.filename(document, kind)
     return Response(body, mimetype=mimetype, headers=no_store({
         "Content-Disposition": f'attachment; filename="{name}"'}))
+
+
+@blp.route("/audit/unusual-access", methods=["GET"])
+@blp.arguments(UnusualQuery, location="query", as_kwargs=True)
+@blp.response(200, UnusualReport)
+def unusual_access(purpose: str, from_: Any = None, to: Any = None,
+                   rule: list[str] | None = None) -> Any:
+    ctx = context(purpose, SCOPE)
+    thresholds = Thresholds.from_settings(runtime().settings)
+    wanted = tuple(r for r in RULES if r in rule) if rule else RULES
+    report = audit_trail.unusual_access(ctx, thresholds, from_, to, wanted)
+    findings = [{
+        "rule": f.rule, "actor": f.actor, "actor_name": report.actor_name(f), "org": f.org,
+        "role": f.role, "subject_id": f.subject_id, "first_at": f.first_at,
+        "last_at": f.last_at, "count": f.count,
+        "indices": [e.seq for e in f.events if e.seq is not None], "events": f.events,
+    } for f in report.findings]
+    return {"from_": report.from_, "to": report.to, "generated_at": report.generated_at,
+            "rules": list(report.rules), "thresholds": report.thresholds.as_details(),
+            "findings": findings}, 200, no_store()
