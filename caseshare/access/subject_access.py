@@ -22,7 +22,7 @@ from typing import Any
 
 from caseshare.access import audit_trail, steps
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Decision
+from caseshare.access.decision import Decision, usable_protocols
 from caseshare.access.disclosure import disclose_entries
 from caseshare.access.reasons import Reason
 from caseshare.audit import queries
@@ -74,9 +74,7 @@ def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
         override_rows = _overrides(ctx, subject, reach, key)
         document.update(
             record=record, case_plan=plan,
-            referrals=[referrals.open_referral(r, key)
-                       for r in referrals.referrals_of(ctx.session, subject.id)
-                       if r.from_org in reach or r.to_org in reach],
+            referrals=_referrals(ctx, subject, key),
             consents=_consents(ctx, subject, reach),
             overrides=override_rows, disclosures=disclosures)
         categories = sorted(set(identity_categories) | set(plan_categories)
@@ -132,6 +130,15 @@ def _case_plan(ctx: RequestContext, subject: Subject, decision: Decision,
                         "history": history})
     return ({"id": plan.id, "lead_org": plan.lead_org_id, "created_at": plan.created_at,
              "entries": entries}, disclosure.categories)
+
+
+def _referrals(ctx: RequestContext, subject: Subject, key: bytes) -> list[dict[str, Any]]:
+    """Referrals made under a protocol the IG officer's organisation is party to (a referral
+    to a treatment provider under a protocol they are not party to is not theirs to open)."""
+    usable, _why = usable_protocols(ctx.principal.org, ctx.protocols, ctx.now)
+    refs = {p.ref for p in usable}
+    return [referrals.open_referral(r, key)
+            for r in referrals.referrals_of(ctx.session, subject.id) if r.protocol in refs]
 
 
 def _consents(ctx: RequestContext, subject: Subject,

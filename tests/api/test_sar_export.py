@@ -219,3 +219,22 @@ def test_an_unknown_subject_is_404_and_audited(
     [denied] = [e for e in events(rt) if str(e.event_uuid) == r.json["audit_id"]]
     assert denied.subject_id == missing and denied.reasons == ["no_case_relationship"]
     assert events(rt, type="subject:sar:export") == []
+
+
+def test_a_referral_under_a_protocol_the_ig_officers_organisation_is_not_party_to_stays_out(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    jcp_ig(rt)
+    r = client.post(f"/api/v1/subjects/{demo.lee}/referrals?purpose=case_management",
+                    headers=auth(COACH), json={
+                        "to_org": "recovery-partnership", "purpose": "recovery_support",
+                        "message": "Lee asks to move his group to Thursdays.",
+                        "contact_name": "Dan Whitfield"})
+    assert r.status_code == 201, r.json
+    housing_ig = client.get(SAR.format(demo.lee, "subject_access"),
+                            headers={**auth(IG), "Accept": "application/json"}).json
+    assert housing_ig["referrals"] == []
+    assert "Thursdays" not in json.dumps(housing_ig)
+    jcp = client.get(SAR.format(demo.lee, "subject_access"),
+                     headers={**auth(JCP_IG), "Accept": "application/json"}).json
+    assert [x["message"] for x in jcp["referrals"]] == ["Lee asks to move his group to Thursdays."]
