@@ -73,20 +73,22 @@ def db_revision(message: str) -> None:
 @caseshare_cli.command("seed-demo")
 def seed_demo() -> None:
     """Create the demo partnership (idempotent)."""
-    from caseshare.demo import seed
+    from caseshare.demo import HISTORY_DAYS, seed, story_start
 
     if rt().settings.production:
         fail("error: seed-demo is refused in production (demo passwords and data)")
     with session() as s:
-        # The demo's decisions are only provable if the protocols they relied on are on record.
+        # The demo's decisions are only provable if the protocols they relied on are on record
+        # (from the start of the demo's story, which spans the past few days).
         try:
-            loaded = record_loaded(s, protocols=rt().protocols, now=rt().now())
+            loaded = record_loaded(s, protocols=rt().protocols,
+                                   now=story_start(s, rt(), HISTORY_DAYS))
         except PolicyFileError as exc:
             _report("", exc.problems)
             return
         s.commit()
         click.echo(f"protocols: {len(loaded.recorded)} version(s) newly recorded")
-        for line in seed(s, rt()):
+        for line in seed(s, rt(), history_days=HISTORY_DAYS):
             click.echo(line)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Clock = Callable[[], datetime]
 
@@ -45,6 +46,16 @@ class Settings:
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
     oidc_org_claim: str = "caseshare_org"
+    # The unusual access report (docs/unusual-access.md): a burst is more than `count` subject
+    # accesses by one caller within `minutes`; enumeration is more than `count` not-found or
+    # refused lookups within `minutes`; working hours and days are local time in the timezone.
+    unusual_burst_count: int = 30
+    unusual_burst_minutes: int = 10
+    unusual_enumeration_count: int = 10
+    unusual_enumeration_minutes: int = 60
+    working_hours: str = "08:00-18:00"
+    working_days: str = "mon,tue,wed,thu,fri"
+    local_timezone: str = "Europe/London"
     clock: Clock = field(default=system_clock, compare=False)
 
 
@@ -68,7 +79,33 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_OIDC_CLIENT_ID": "oidc_client_id",
     "CASESHARE_OIDC_CLIENT_SECRET": "oidc_client_secret",
     "CASESHARE_OIDC_ORG_CLAIM": "oidc_org_claim",
+    "CASESHARE_UNUSUAL_BURST_COUNT": "unusual_burst_count",
+    "CASESHARE_UNUSUAL_BURST_MINUTES": "unusual_burst_minutes",
+    "CASESHARE_UNUSUAL_ENUMERATION_COUNT": "unusual_enumeration_count",
+    "CASESHARE_UNUSUAL_ENUMERATION_MINUTES": "unusual_enumeration_minutes",
+    "CASESHARE_WORKING_HOURS": "working_hours",
+    "CASESHARE_WORKING_DAYS": "working_days",
+    "CASESHARE_TIMEZONE": "local_timezone",
 }
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_working_hours(text: str) -> tuple[time, time]:
+    """'08:00-18:00' -> (08:00, 18:00); ValueError if malformed or not start < end."""
+    start_text, sep, end_text = text.partition("-")
+    start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
+    if not sep or start >= end:
+        raise ValueError(text)
+    return start, end
+
+
+def parse_working_days(text: str) -> frozenset[int]:
+    """'mon,tue,wed,thu,fri' -> {0..4} (Monday is 0); ValueError on an unknown day or none."""
+    days = [d.strip().lower() for d in text.split(",") if d.strip()]
+    if not days or any(d not in DAY_NAMES for d in days):
+        raise ValueError(text)
+    return frozenset(DAY_NAMES.index(d) for d in days)
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -126,6 +163,7 @@ def load_settings(
 
 
 def _validate(settings: Settings) -> None:
+    _validate_unusual_access(settings)
     if settings.token_ttl_seconds <= 0 or settings.token_ttl_seconds > 24 * 3600:
         raise ConfigError("CASESHARE_TOKEN_TTL_SECONDS must be between 1 and 86400")
     if not settings.database_url.startswith(("sqlite", "postgresql")):
@@ -135,6 +173,27 @@ def _validate(settings: Settings) -> None:
     if settings.production and settings.database_url.startswith("sqlite"):
         # The embedded default is for one machine; production runs on PostgreSQL.
         raise ConfigError("CASESHARE_PRODUCTION requires a PostgreSQL CASESHARE_DATABASE_URL")
+
+
+def _validate_unusual_access(settings: Settings) -> None:
+    for name in ("unusual_burst_count", "unusual_burst_minutes", "unusual_enumeration_count",
+                 "unusual_enumeration_minutes"):
+        if getattr(settings, name) < 1:
+            raise ConfigError(f"CASESHARE_{name.upper()} must be at least 1")
+    try:
+        parse_working_hours(settings.working_hours)
+    except ValueError as exc:
+        raise ConfigError("CASESHARE_WORKING_HOURS must look like 08:00-18:00") from exc
+    try:
+        parse_working_days(settings.working_days)
+    except ValueError as exc:
+        raise ConfigError("CASESHARE_WORKING_DAYS must list days like mon,tue,wed,thu,fri") \
+            from exc
+    try:
+        ZoneInfo(settings.local_timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError("CASESHARE_TIMEZONE must be an IANA zone such as Europe/London") \
+            from exc
 
 
 def with_clock(settings: Settings, clock: Clock) -> Settings:

@@ -1,24 +1,36 @@
 """The demo partnership in Derby (an LSSF trial area): Jobcentre Plus, the city council's
-housing service, a drug and alcohol treatment provider and Citizens Advice, around two claimants.
+housing service, a drug and alcohol treatment provider and Citizens Advice, around three
+claimants.
 
 Everything goes through the same access path as the API, so the demo leaves a real audit log.
+With `history_days` (what `seed-demo` uses) the story is spread over the past days and goes on:
+reads by each agency, a housing officer refused treatment notes, a Citizens Advice adviser
+probing a claimant they do not work with, a late-evening read, a warm referral accepted, a
+partial consent withdrawal, and two break-glass overrides awaiting IG review (one overdue), so
+the IG officer's tools have something to show. Deterministic apart from generated ids.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Iterator
-from datetime import date, timedelta
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from caseshare.access import pipeline, records
+from caseshare.access import overrides, pipeline, records, referrals
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Principal
+from caseshare.audit.models import AuditEvent
 from caseshare.crypto.sealing import blind_index
+from caseshare.errors import NotFoundError
 from caseshare.identity import passwords
 from caseshare.identity import service as identity
 from caseshare.identity.models import StaffMember
+from caseshare.policy.overrides import OverrideRequest
 from caseshare.runtime import Runtime
 from caseshare.subjects.models import Subject
 
@@ -33,11 +45,13 @@ STAFF = [
 DEMO_CLIENT = ("recovery-cms", "Recovery Partnership case system", "recovery-partnership",
                ["key_worker"])
 FORM = ("derby-multi-agency", 1)
+HISTORY_DAYS = 6  # how far back `seed-demo` starts the story
 # Demo only: production refuses to seed demo data (see config.py).
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105
 
 
-def _ctx(s: Session, runtime: Runtime, staff: StaffMember, purpose: str) -> RequestContext:
+def _ctx(s: Session, runtime: Runtime, staff: StaffMember, purpose: str,
+         now: datetime | None = None) -> RequestContext:
     principal = Principal(
         actor_id=str(staff.id), actor_type="staff", org=staff.org_id,
         roles=frozenset(staff.roles), scopes=frozenset(identity.scopes_for(staff.roles)),
@@ -45,16 +59,62 @@ def _ctx(s: Session, runtime: Runtime, staff: StaffMember, purpose: str) -> Requ
     )
     return RequestContext(session=s, principal=principal, purpose=purpose,
                           protocols=runtime.protocols, forms=runtime.forms,
-                          keyring=runtime.keyring, now=runtime.now(),
+                          keyring=runtime.keyring, now=now or runtime.now(),
                           request_id=f"seed-{uuid.uuid4().hex[:12]}")
 
 
-def seed(s: Session, runtime: Runtime) -> Iterator[str]:
+@dataclass(frozen=True)
+class Timeline:
+    """Story time: day `d` of the story at `hh:mm` UTC, day 0 being `days` days ago. The audit
+    log refuses back-dated events, so if it already holds events later than the story's start,
+    the whole story is squeezed, in order, between the latest of them and now."""
+
+    origin: datetime
+    now: datetime
+    floor: datetime | None = None
+
+    @classmethod
+    def starting(cls, s: Session, now: datetime, days: int) -> Timeline:
+        origin = datetime.combine((now - timedelta(days=days)).date(), time(), tzinfo=UTC)
+        latest = s.scalar(select(func.max(AuditEvent.occurred_at)))
+        return cls(origin, now, latest.astimezone(UTC) if latest else None)
+
+    @property
+    def start(self) -> datetime:
+        """The story's first moment (day 0, 08:00): the demo's protocols are recorded then."""
+        return self.origin + timedelta(hours=8)
+
+    def at(self, day: int, hour: int, minute: int = 0) -> datetime:
+        planned = self.origin + timedelta(days=day, hours=hour, minutes=minute)
+        if self.floor is None or self.floor <= self.start:
+            return min(planned, self.now)
+        return self.floor + (self.now - self.floor) * ((planned - self.start)
+                                                       / (self.now - self.start))
+
+
+def story_start(s: Session, runtime: Runtime, history_days: int) -> datetime:
+    """When the demo's first event is stamped (now, without a history)."""
+    if history_days <= 0:
+        return runtime.now()
+    return Timeline.starting(s, runtime.now(), history_days).at(0, 8)
+
+
+def seed(s: Session, runtime: Runtime, *, history_days: int = 0) -> Iterator[str]:
     now = runtime.now()
+    history = history_days > 0
+    timeline = Timeline.starting(s, now, history_days) if history else None
+
+    def at(day: int, hour: int, minute: int = 0) -> datetime:
+        return timeline.at(day, hour, minute) if timeline else now
+
+    def ctx(member: StaffMember, purpose: str, when: datetime) -> RequestContext:
+        return _ctx(s, runtime, member, purpose, when)
+
     staff = {}
     for email, name, org, roles in STAFF:
         staff[email.split("@")[0]] = identity.add_or_update_staff(
-            s, protocols=runtime.protocols, email=email, name=name, org=org, roles=roles, now=now)
+            s, protocols=runtime.protocols, email=email, name=name, org=org, roles=roles,
+            now=at(0, 8, 30))
     for member in staff.values():
         if member.password_hash is None and not runtime.settings.production:
             passwords.set_password(member, DEMO_PASSWORD)
@@ -66,7 +126,7 @@ def seed(s: Session, runtime: Runtime) -> Iterator[str]:
     if s.get(OAuthClient, client_id) is None:
         _client, secret = identity.add_client(
             s, protocols=runtime.protocols, client_id=client_id, name=client_name,
-            org=client_org, roles=client_roles, now=now)
+            org=client_org, roles=client_roles, now=at(0, 8, 30))
         s.commit()
         yield f"partner client: {client_id} secret (shown once): {secret}"
 
@@ -78,11 +138,10 @@ def seed(s: Session, runtime: Runtime) -> Iterator[str]:
         return
 
     # Claimant 1: alcohol treatment and rent arrears; broad explicit consent.
-    ctx = _ctx(s, runtime, coach, "case_management")
-    lee, _ = records.register_subject(ctx, {
+    lee, _ = records.register_subject(ctx(coach, "case_management", at(0, 9, 0)), {
         "given_name": "Lee", "family_name": "Marsh", "date_of_birth": "1987-03-14",
         "nino": "QQ123456C", "postcode": "DE1 2AA"}, "england")
-    records.record_consent(_ctx(s, runtime, coach, "case_management"), lee.id, {
+    records.record_consent(ctx(coach, "case_management", at(0, 9, 5)), lee.id, {
         "form_id": FORM[0], "form_version": FORM[1], "language": "en",
         "given_by": {"type": "self"},
         "recipients": ["jcp-derby", "recovery-partnership", "derby-housing"],
@@ -96,20 +155,20 @@ def seed(s: Session, runtime: Runtime) -> Iterator[str]:
     from caseshare.subjects.service import add_case_member
 
     for org in ("recovery-partnership", "derby-housing"):
-        add_case_member(s, subject_id=lee.id, org=org, now=now)
+        add_case_member(s, subject_id=lee.id, org=org, now=at(0, 9, 10))
     s.commit()
-    pipeline.create_case_plan(_ctx(s, runtime, coach, "case_management"), lee.id, [
+    pipeline.create_case_plan(ctx(coach, "case_management", at(0, 9, 20)), lee.id, [
         {"kind": "goal", "category": "employment", "title": "Ready for a work placement by spring",
          "owner_name": "Sam Okafor"},
         {"kind": "action", "category": "employment", "title": "Update CV with work coach",
          "due_on": date(2026, 12, 10), "owner_name": "Sam Okafor"},
     ])
-    pipeline.add_plan_entry(_ctx(s, runtime, key_worker, "case_management"), lee.id, {
+    pipeline.add_plan_entry(ctx(key_worker, "case_management", at(0, 9, 40)), lee.id, {
         "kind": "action", "category": "substance_misuse",
         "title": "Attend weekly alcohol recovery group",
         "detail": "Tuesday group at the Bridge Street hub; prescribing review in January.",
         "owner_name": "Dan Whitfield", "due_on": date(2026, 12, 1), "status": "in_progress"})
-    pipeline.add_plan_entry(_ctx(s, runtime, housing, "tenancy_sustainment"), lee.id, {
+    pipeline.add_plan_entry(ctx(housing, "tenancy_sustainment", at(0, 10, 0)), lee.id, {
         "kind": "action", "category": "housing_tenancy",
         "title": "Agree a rent arrears repayment plan",
         "detail": "Arrears of four weeks; consider an Alternative Payment Arrangement.",
@@ -117,20 +176,19 @@ def seed(s: Session, runtime: Runtime) -> Iterator[str]:
     yield f"claimant: Lee Marsh {lee.id} (broad explicit consent, shared plan)"
 
     # Claimant 2: budgeting support only; narrower consent given by phone with evidence.
-    ctx = _ctx(s, runtime, coach, "case_management")
-    kerry, _ = records.register_subject(ctx, {
+    kerry, _ = records.register_subject(ctx(coach, "case_management", at(0, 10, 30)), {
         "given_name": "Kerry", "family_name": "Dunn", "date_of_birth": "1992-11-02",
         "nino": "QQ654321A", "postcode": "DE22 3QR"}, "england")
-    records.record_consent(_ctx(s, runtime, coach, "case_management"), kerry.id, {
+    records.record_consent(ctx(coach, "case_management", at(0, 10, 35)), kerry.id, {
         "form_id": FORM[0], "form_version": FORM[1], "language": "en",
         "given_by": {"type": "self"}, "recipients": ["jcp-derby", "ca-derby"],
         "purposes": ["case_management", "budgeting_support"],
         "categories": ["identity", "contact", "finances", "housing_tenancy"],
         "method": "verbal_phone", "evidence_ref": "CALL-2026-11-20-0931",
         "expires_at": now + timedelta(days=20)})
-    add_case_member(s, subject_id=kerry.id, org="ca-derby", now=now)
+    add_case_member(s, subject_id=kerry.id, org="ca-derby", now=at(0, 10, 36))
     s.commit()
-    pipeline.create_case_plan(_ctx(s, runtime, adviser, "budgeting_support"), kerry.id, [
+    pipeline.create_case_plan(ctx(adviser, "budgeting_support", at(0, 11, 30)), kerry.id, [
         {"kind": "action", "category": "finances",
          "title": "Personal budgeting support: monthly budget",
          "detail": "Set up a monthly budget around the UC payment date.",
@@ -140,12 +198,11 @@ def seed(s: Session, runtime: Runtime) -> Iterator[str]:
 
     # Claimant 3: a proxy consent (her DWP appointee), narrowed by a partial withdrawal, and due
     # to expire at the end of the next assessment period, so it shows in the renewal list.
-    ctx = _ctx(s, runtime, coach, "case_management")
-    rhian, _ = records.register_subject(ctx, {
+    rhian, _ = records.register_subject(ctx(coach, "case_management", at(0, 13, 0)), {
         "given_name": "Rhian", "family_name": "Price", "date_of_birth": "1979-06-21",
         "nino": "QQ246810B", "postcode": "DE23 6LP"}, "england")
     proxy, _ws, _status = records.record_consent(
-        _ctx(s, runtime, coach, "case_management"), rhian.id, {
+        ctx(coach, "case_management", at(0, 13, 5)), rhian.id, {
             "form_id": FORM[0], "form_version": FORM[1], "language": "en",
             "given_by": {"type": "dwp_appointee", "name": "Gwen Price",
                          "authority_ref": "BF56-2026-0345"},
@@ -154,11 +211,75 @@ def seed(s: Session, runtime: Runtime) -> Iterator[str]:
             "categories": ["identity", "contact", "finances", "housing_tenancy"],
             "method": "wet_signature", "evidence_ref": "SCAN-2026-11-0077",
             "expiry_rule": "assessment_period_end", "expires_at": now + timedelta(days=26)})
-    for org in ("derby-housing", "ca-derby"):
-        add_case_member(s, subject_id=rhian.id, org=org, now=now)
+    # With a history, Derby Housing joins through a warm referral from the work coach.
+    for org in ("ca-derby",) if history else ("derby-housing", "ca-derby"):
+        add_case_member(s, subject_id=rhian.id, org=org, now=at(0, 13, 6))
     s.commit()
-    records.withdraw_consent(_ctx(s, runtime, coach, "case_management"), proxy.id, {
-        "channel": "in_person", "scope": {"recipients": ["ca-derby"]},
-        "reason": "Appointee now manages the budget with the claimant directly"})
+    if history:
+        referral = referrals.create_referral(ctx(coach, "case_management", at(0, 13, 30)),
+                                             rhian.id, {
+            "to_org": "derby-housing", "purpose": "tenancy_sustainment",
+            "message": "Rent arrears building since the move to UC; appointee asks for help "
+                       "to agree a repayment plan with the landlord.",
+            "contact_name": "Priya Sharma", "appointment_at": at(1, 11, 0)})
+        referrals.accept_referral(ctx(housing, "tenancy_sustainment", at(1, 9, 15)),
+                                  referral["id"])
+    if not history:
+        withdraw_ca(ctx(coach, "case_management", now), proxy.id)
     yield (f"claimant: Rhian Price {rhian.id} (appointee consent, Citizens Advice withdrawn, "
            f"expiring in 26 days)")
+    if history:
+        yield from _history(ctx, at, staff, lee.id, kerry.id, rhian.id, proxy.id)
+
+
+def withdraw_ca(ctx: RequestContext, consent_id: uuid.UUID) -> None:
+    records.withdraw_consent(ctx, consent_id, {
+        "channel": "in_person", "scope": {"recipients": ["ca-derby"]},
+        "reason": "Appointee now manages the budget with the claimant directly"})
+
+
+Ctx = Callable[[StaffMember, str, datetime], RequestContext]
+At = Callable[..., datetime]
+BREAK_GLASS = (
+    "Safeguarding: the claimant's neighbour reported she had not been seen for three days and "
+    "the appointee cannot be reached; before a welfare visit I need the work coach's latest "
+    "contact notes to judge the risk and where she may be."
+)
+BREAK_GLASS_LEE = (
+    "Safeguarding: a bailiff's notice arrived at the property and Lee has missed two "
+    "appointments; I need the latest work search notes to see whether he is still in contact "
+    "with the Jobcentre before the eviction hearing tomorrow morning."
+)
+
+
+def _history(ctx: Ctx, at: At, staff: dict[str, StaffMember], lee: uuid.UUID,
+             kerry: uuid.UUID, rhian: uuid.UUID, rhian_consent: uuid.UUID) -> Iterator[str]:
+    """The days after the claimants were registered, through the real use cases, in time
+    order (the audit log refuses back-dated events)."""
+    coach, housing = staff["sam.okafor"], staff["priya.sharma"]
+    key_worker, adviser = staff["dan.whitfield"], staff["aisha.begum"]
+    pipeline.read_case_plan(ctx(coach, "case_management", at(1, 10, 0)), lee)
+    pipeline.read_case_plan(ctx(key_worker, "recovery_support", at(1, 11, 30)), lee)
+    pipeline.read_case_plan(ctx(housing, "tenancy_sustainment", at(2, 9, 45)), lee)
+    # Refused: the housing officer asks for the treatment notes (no protocol lets them flow).
+    pipeline.read_case_plan(ctx(housing, "case_management", at(2, 10, 5)), lee,
+                            ["substance_misuse"])
+    # Refused: Citizens Advice does not work with Lee (404, audited).
+    with contextlib.suppress(NotFoundError):
+        pipeline.read_case_plan(ctx(adviser, "budgeting_support", at(2, 15, 0)), lee)
+    # Break glass for Rhian (review due in 72 hours: overdue by the end of the story).
+    overrides.request_override(ctx(housing, "tenancy_sustainment", at(2, 16, 10)), rhian,
+                               OverrideRequest("safeguarding", BREAK_GLASS, ["employment"], 4))
+    records.read_subject(ctx(housing, "tenancy_sustainment", at(2, 16, 20)), rhian)
+    # A late-evening read (out of hours).
+    pipeline.read_case_plan(ctx(housing, "tenancy_sustainment", at(3, 21, 40)), lee)
+    withdraw_ca(ctx(coach, "case_management", at(4, 11, 15)), rhian_consent)
+    pipeline.read_case_plan(ctx(adviser, "budgeting_support", at(4, 14, 0)), kerry)
+    pipeline.read_case_plan(ctx(coach, "case_management", at(5, 10, 0)), lee)
+    # Break glass for Lee, recent: awaiting review, not yet due.
+    overrides.request_override(ctx(housing, "tenancy_sustainment", at(5, 13, 20)), lee,
+                               OverrideRequest("safeguarding", BREAK_GLASS_LEE, ["employment"],
+                                               2))
+    yield ("history: reads by four agencies over the past days, a refused request for treatment "
+           "notes, a probe outside the case, a referral accepted, a partial withdrawal, and two "
+           "break-glass overrides awaiting IG review (one overdue)")

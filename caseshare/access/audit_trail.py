@@ -9,20 +9,25 @@ committed before the answer leaves.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import usable_protocols
 from caseshare.access.reasons import Reason
-from caseshare.audit import queries
+from caseshare.audit import queries, unusual
 from caseshare.audit.models import AuditEvent, Checkpoint
+from caseshare.errors import ValidationError
 
 AUDIT_PURPOSE = "audit"
 
 
-def visible_orgs(ctx: RequestContext, subject_id: uuid.UUID | None = None) -> frozenset[str]:
-    """The organisations whose events this caller may read, or a 403 (audited) saying why not."""
-    if "ig_officer" not in ctx.principal.roles or ctx.purpose != AUDIT_PURPOSE:
+def visible_orgs(ctx: RequestContext, subject_id: uuid.UUID | None = None,
+                 purpose: str = AUDIT_PURPOSE) -> frozenset[str]:
+    """The organisations whose events this caller may read, or a 403 (audited) saying why not.
+    `purpose` is the reserved purpose the use case requires (`subject_access` for a SAR)."""
+    if "ig_officer" not in ctx.principal.roles or ctx.purpose != purpose:
         steps.deny(ctx, "audit:access:deny", subject_id, [Reason.ROLE_NOT_GRANTED.value], [])
     usable, why = usable_protocols(ctx.principal.org, ctx.protocols, ctx.now)
     if not usable:
@@ -82,3 +87,51 @@ def consistency_proof(ctx: RequestContext, first: int, second: int) -> queries.C
               details={"first": first, "second": second})
     ctx.commit()
     return proof
+
+
+UNUSUAL_DEFAULT_RANGE = timedelta(days=7)
+UNUSUAL_MAX_RANGE = timedelta(days=92)
+
+
+@dataclass(frozen=True)
+class UnusualAccessReport:
+    from_: datetime
+    to: datetime
+    generated_at: datetime
+    thresholds: unusual.Thresholds
+    rules: tuple[str, ...]
+    findings: list[unusual.Finding]
+    names: dict[str, str]  # staff id -> name, for the findings' actors
+
+    def actor_name(self, finding: unusual.Finding) -> str | None:
+        return self.names.get(finding.actor or "")
+
+
+def unusual_access(ctx: RequestContext, thresholds: unusual.Thresholds,
+                   from_: datetime | None = None, to: datetime | None = None,
+                   rules: tuple[str, ...] = unusual.RULES) -> UnusualAccessReport:
+    """Findings of the unusual access rules (caseshare.audit.unusual) over the events this IG
+    officer may see, in [from_, to) (default: the 7 days up to and including now; at most 92
+    days), audited."""
+    orgs = visible_orgs(ctx)
+    up_to_now = to is None
+    to = to or ctx.now
+    from_ = from_ or to - UNUSUAL_DEFAULT_RANGE
+    if to <= from_:
+        raise ValidationError({"to": ["Must be after from."]})
+    if to - from_ > UNUSUAL_MAX_RANGE:
+        raise ValidationError({"from": [f"At most {UNUSUAL_MAX_RANGE.days} days before to."]})
+    events = queries.events_for_review(ctx.session, orgs=orgs, from_=from_, to=to,
+                                       up_to_now=up_to_now)
+    relationships = queries.relationships(ctx.session,
+                                          (e.subject_id for e in events if e.subject_id))
+    findings = unusual.detect(events, relationships, thresholds, rules)
+    names = queries.staff_names(ctx.session, (f.actor for f in findings))
+    ctx.audit("audit:report:unusual_access", outcome="allow",
+              details={"from": from_.isoformat(), "to": to.isoformat(), "rules": list(rules),
+                       "thresholds": thresholds.as_details(), "orgs": sorted(orgs),
+                       "events": len(events),
+                       "findings": {rule: sum(f.rule == rule for f in findings)
+                                    for rule in rules}})
+    ctx.commit()
+    return UnusualAccessReport(from_, to, ctx.now, thresholds, rules, findings, names)

@@ -5,10 +5,13 @@ IG officers named by the protocol are due to review it by its deadline."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.access.reasons import Reason
+from caseshare.audit import incidents
 from caseshare.errors import ForbiddenError, ValidationError
 from caseshare.policy import overrides
 from caseshare.policy.models import OverrideRecord
@@ -54,13 +57,32 @@ def _reach(ctx: RequestContext) -> frozenset[str]:
     return overrides.reviewable_orgs(ctx.protocols, ctx.principal.org, ctx.now)
 
 
-def list_for_review(ctx: RequestContext, status: str | None) -> list[OverrideRecord]:
-    """The IG review queue (no justifications: those are opened one at a time, audited)."""
+@dataclass(frozen=True)
+class QueueItem:
+    """An override in the review queue, with whether its review is overdue now."""
+
+    record: OverrideRecord
+    overdue: bool
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.record, name)
+
+
+def is_overdue(record: OverrideRecord, now: datetime) -> bool:
+    """Still awaiting review after its deadline (by the request's clock, which tests inject)."""
+    return record.status == "pending_review" and now > record.review_due_at
+
+
+def list_for_review(ctx: RequestContext, status: str | None) -> list[QueueItem]:
+    """The IG review queue (no justifications: those are opened one at a time, audited),
+    soonest deadline first, each flagged when its review is overdue."""
     found = overrides.list_overrides(ctx.session, orgs=_reach(ctx), status=status)
+    items = [QueueItem(r, is_overdue(r, ctx.now)) for r in found]
     ctx.audit("access:override:list", outcome="allow",
-              details={"status": status, "overrides": [str(r.id) for r in found]})
+              details={"status": status, "overrides": [str(r.id) for r in found],
+                       "overdue": [str(i.record.id) for i in items if i.overdue]})
     ctx.commit()
-    return found
+    return items
 
 
 def read_for_review(ctx: RequestContext, override_id: uuid.UUID) -> tuple[OverrideRecord, str]:
@@ -85,12 +107,19 @@ def review_override(ctx: RequestContext, override_id: uuid.UUID, outcome: str,
                           details={"refused": "own_override"})
         ctx.commit()
         raise ForbiddenError("Nobody reviews their own override.", audit_id=event.event_uuid)
+    overdue = is_overdue(record, ctx.now)
     overrides.review(ctx.session, record=record, outcome=outcome, note=note,
                      data_key=subjects.data_key(subject, ctx.keyring),
                      dek_version=subject.dek_version, reviewer=ctx.principal, now=ctx.now)
+    details: dict[str, object] = {"outcome": outcome, "overdue": overdue}
+    if outcome == "not_justified":
+        # Access without consent that was not justified is a possible unlawful disclosure: an
+        # incident is opened in the same unit of work, for the IG officer to assess.
+        incident = incidents.open_for_override(
+            ctx.session, override_id=record.id, subject_id=record.subject_id,
+            org=record.org_id, actor=record.requested_by, reviewer=ctx.principal, now=ctx.now)
+        details["incident_id"] = str(incident.id)
     ctx.audit("access:override:review", subject_id=record.subject_id, outcome="allow",
-              categories=record.categories, override_id=record.id,
-              details={"outcome": outcome,
-                       "overdue": bool(ctx.now > record.review_due_at)})
+              categories=record.categories, override_id=record.id, details=details)
     ctx.commit()
     return record

@@ -9,9 +9,10 @@ from typing import Any
 
 from flask import Response, request
 
-from caseshare.access import audit_trail
-from caseshare.api.common import api_blueprint, context, no_store
+from caseshare.access import audit_trail, sar_bundle, subject_access
+from caseshare.api.common import api_blueprint, context, no_store, runtime
 from caseshare.audit.queries import EventFilter
+from caseshare.audit.unusual import RULES, Thresholds
 from caseshare.schemas.audit import (
     AccessReport,
     CheckpointOut,
@@ -22,6 +23,8 @@ from caseshare.schemas.audit import (
     InclusionOut,
     InclusionQuery,
     ReportEvent,
+    UnusualQuery,
+    UnusualReport,
 )
 from caseshare.schemas.common import PurposeQuery
 
@@ -112,3 +115,45 @@ class _Named:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._event, name)
+
+
+@blp.route("/subjects/<uuid:subject_id>/sar-export", methods=["GET"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, description="Subject access request bundle: a zip of one file per section "
+              "(README, manifest with SHA-256 of each file, record, case plan, referrals, "
+              "consents, overrides, disclosure log as JSON and CSV).",
+              content_type="application/zip")
+@blp.alt_response(200, description="The same export as one JSON document "
+                  "(Accept: application/json).", content_type="application/json")
+def sar_export(subject_id: uuid.UUID, purpose: str) -> Any:
+    ctx = context(purpose, SCOPE)
+    best = request.accept_mimetypes.best_match(["application/zip", "application/json"])
+    kind = "json" if best == "application/json" else "zip"
+    document = subject_access.export_subject(ctx, subject_id, format=kind)
+    if kind == "json":
+        body, mimetype = sar_bundle.to_json(document), "application/json"
+    else:
+        body, mimetype = sar_bundle.to_zip(document), "application/zip"
+    name = sar_bundle.filename(document, kind)
+    return Response(body, mimetype=mimetype, headers=no_store({
+        "Content-Disposition": f'attachment; filename="{name}"'}))
+
+
+@blp.route("/audit/unusual-access", methods=["GET"])
+@blp.arguments(UnusualQuery, location="query", as_kwargs=True)
+@blp.response(200, UnusualReport)
+def unusual_access(purpose: str, from_: Any = None, to: Any = None,
+                   rule: list[str] | None = None) -> Any:
+    ctx = context(purpose, SCOPE)
+    thresholds = Thresholds.from_settings(runtime().settings)
+    wanted = tuple(r for r in RULES if r in rule) if rule else RULES
+    report = audit_trail.unusual_access(ctx, thresholds, from_, to, wanted)
+    findings = [{
+        "rule": f.rule, "actor": f.actor, "actor_name": report.actor_name(f), "org": f.org,
+        "role": f.role, "subject_id": f.subject_id, "first_at": f.first_at,
+        "last_at": f.last_at, "count": f.count,
+        "indices": [e.seq for e in f.events if e.seq is not None], "events": f.events,
+    } for f in report.findings]
+    return {"from_": report.from_, "to": report.to, "generated_at": report.generated_at,
+            "rules": list(report.rules), "thresholds": report.thresholds.as_details(),
+            "findings": findings}, 200, no_store()

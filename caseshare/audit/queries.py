@@ -11,14 +11,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from caseshare.audit import merkle, proofs
+from caseshare.audit import merkle, proofs, unusual
 from caseshare.audit.log import fetch_nodes, latest_checkpoint
 from caseshare.audit.models import AuditEvent, Checkpoint
+from caseshare.case_plan.models import Referral
 from caseshare.errors import NotFoundError, ServiceUnavailableError, ValidationError
 from caseshare.identity.models import StaffMember
+from caseshare.policy.models import OverrideRecord
+from caseshare.subjects.models import CaseMember, Subject
 
 MAX_LIMIT = 200
 
@@ -100,6 +103,46 @@ def subject_access_history(session: Session, *, subject_id: uuid.UUID,
         AuditEvent.org.in_(sorted(orgs)), AuditEvent.subject_id == subject_id,
         AuditEvent.decision.in_(DECISIONS))
     return list(session.scalars(query.order_by(AuditEvent.id)))
+
+
+def events_for_review(session: Session, *, orgs: frozenset[str], from_: datetime,
+                      to: datetime, up_to_now: bool = False) -> list[AuditEvent]:
+    """The events the unusual access rules read: subject accesses and NINO searches by these
+    organisations in [from_, to) (or [from_, to] when `to` is now), oldest first."""
+    query = select(AuditEvent).where(
+        AuditEvent.org.in_(sorted(orgs)), AuditEvent.occurred_at >= from_,
+        AuditEvent.occurred_at <= to if up_to_now else AuditEvent.occurred_at < to,
+        or_(AuditEvent.subject_id.is_not(None), AuditEvent.type == unusual.NINO_SEARCH))
+    return list(session.scalars(query.order_by(AuditEvent.occurred_at, AuditEvent.id)))
+
+
+_CHUNK = 500  # ids per IN list
+
+
+def relationships(session: Session, subject_ids: Iterable[uuid.UUID]) -> unusual.Relationships:
+    """When each organisation had a relationship with each of these claimants: case membership
+    (from joining), a referral to or from it (until declined or suspended), an override (while
+    in force); and which of the ids are claimants at all."""
+    ids = sorted(set(subject_ids), key=str)
+    periods: dict[tuple[uuid.UUID, str], list[unusual.Period]] = {}
+    existing: set[uuid.UUID] = set()
+
+    def add(subject_id: uuid.UUID, org: str, start: datetime, end: datetime | None) -> None:
+        periods.setdefault((subject_id, org), []).append((start, end))
+
+    for at in range(0, len(ids), _CHUNK):
+        chunk = ids[at:at + _CHUNK]
+        existing |= set(session.scalars(select(Subject.id).where(Subject.id.in_(chunk))))
+        for m in session.scalars(select(CaseMember).where(CaseMember.subject_id.in_(chunk))):
+            add(m.subject_id, m.org_id, m.joined_at, None)
+        for r in session.scalars(select(Referral).where(Referral.subject_id.in_(chunk))):
+            ended = r.decided_at if r.status in ("declined", "suspended") else None
+            for org in (r.from_org, r.to_org):
+                add(r.subject_id, org, r.created_at, ended)
+        for o in session.scalars(select(OverrideRecord)
+                                 .where(OverrideRecord.subject_id.in_(chunk))):
+            add(o.subject_id, o.org_id, o.starts_at, o.expires_at)
+    return unusual.Relationships(periods, frozenset(existing))
 
 
 def staff_names(session: Session, actors: Iterable[str | None]) -> dict[str, str]:

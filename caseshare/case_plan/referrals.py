@@ -121,6 +121,12 @@ def open_referrals_of(session: Session, subject_id: uuid.UUID) -> list[Referral]
                                                        Referral.status == "open")))
 
 
+def referrals_of(session: Session, subject_id: uuid.UUID) -> list[Referral]:
+    """Every referral of a claimant, oldest first."""
+    return list(session.scalars(select(Referral).where(Referral.subject_id == subject_id)
+                                .order_by(Referral.created_at, Referral.id)))
+
+
 def inbox(session: Session, *, org: str, box: str, status: str | None, limit: int,
           cursor: str | None) -> tuple[list[Referral], str | None]:
     """Referrals addressed to `org` (box "inbox") or sent by it ("sent"), oldest first,

@@ -162,6 +162,16 @@ def list_overrides(session: Session, *, orgs: frozenset[str],
                                                OverrideRecord.id)))
 
 
+def overrides_of_subject(session: Session, *, subject_id: uuid.UUID,
+                         orgs: frozenset[str]) -> list[OverrideRecord]:
+    """A claimant's overrides by these organisations, oldest first (for a subject access
+    request)."""
+    return list(session.scalars(
+        select(OverrideRecord).where(OverrideRecord.subject_id == subject_id,
+                                     OverrideRecord.org_id.in_(sorted(orgs)))
+        .order_by(OverrideRecord.created_at, OverrideRecord.id)))
+
+
 def get_override(session: Session, override_id: uuid.UUID,
                  orgs: frozenset[str]) -> OverrideRecord:
     record = session.get(OverrideRecord, override_id)
@@ -186,3 +196,10 @@ def review(session: Session, *, record: OverrideRecord, outcome: str, note: str,
     record.review_note_sealed = seal(data_key, dek_version,
                                      _ref(record.id, record.subject_id, "review_note"), note)
     session.flush()
+
+
+def open_review_note(record: OverrideRecord, data_key: bytes) -> str | None:
+    if record.review_note_sealed is None:
+        return None
+    return open_sealed(data_key, _ref(record.id, record.subject_id, "review_note"),
+                       record.review_note_sealed)

@@ -116,3 +116,57 @@ class ConsistencyOut(Schema):
     first = fields.Integer()
     second = fields.Integer()
     consistency_path = fields.List(Hex())
+
+
+class UnusualQuery(PurposeQuery):
+    from_ = fields.AwareDateTime(data_key="from", default_timezone=None, metadata={
+        "description": "Start of the range (default: 7 days before `to`; at most 92 days)."})
+    to = fields.AwareDateTime(default_timezone=None, metadata={"description": "Default: now."})
+    rule = fields.List(fields.String(validate=validate.OneOf(
+        ["outside_relationship", "burst", "out_of_hours", "enumeration"])), metadata={
+        "description": "Only these rules (repeat the parameter); default: all four."})
+
+    @validates_schema
+    def _range(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data.get("from_") and data.get("to") and data["to"] <= data["from_"]:
+            raise ValidationError("Must be after from.", field_name="to")
+
+
+class FindingEvent(StrictSchema):
+    index = fields.Integer(attribute="seq", allow_none=True,
+                           metadata={"description": "Position in the Merkle log; null until "
+                                                    "sequenced."})
+    id = fields.UUID(attribute="event_uuid")
+    occurred_at = UTCZ()
+    type = fields.String()
+    decision = fields.String(allow_none=True)
+    reasons = fields.List(fields.String())
+    purpose = fields.String(allow_none=True)
+    subject_id = fields.UUID(allow_none=True)
+    request_id = fields.String(allow_none=True)
+
+
+class FindingOut(StrictSchema):
+    rule = fields.String()
+    actor = fields.String(allow_none=True)
+    actor_name = fields.String(allow_none=True)
+    org = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+    subject_id = fields.UUID(allow_none=True, metadata={
+        "description": "The claimant (outside_relationship findings only)."})
+    first_at = UTCZ()
+    last_at = UTCZ()
+    count = fields.Integer(metadata={"description": "Accesses or lookups counted (one per "
+                                                    "request)."})
+    indices = fields.List(fields.Integer(), metadata={
+        "description": "Log positions of the sequenced events behind the finding."})
+    events = fields.List(fields.Nested(FindingEvent))
+
+
+class UnusualReport(StrictSchema):
+    from_ = UTCZ(data_key="from")
+    to = UTCZ()
+    generated_at = UTCZ()
+    rules = fields.List(fields.String())
+    thresholds = fields.Dict()
+    findings = fields.List(fields.Nested(FindingOut))

@@ -37,8 +37,13 @@ class OverrideListQuery(StrictSchema):
                                                     "not_justified"]))
 
 
+class QueueItemOut(OverrideOut):
+    overdue = fields.Boolean(metadata={
+        "description": "Still awaiting review after review_due_at (now, by the server clock)."})
+
+
 class OverrideList(StrictSchema):
-    items = fields.List(fields.Nested(OverrideOut))
+    items = fields.List(fields.Nested(QueueItemOut))
     next_cursor = fields.String(allow_none=True)
 
 

@@ -26,7 +26,7 @@ def ig_overrides() -> tuple[str, int]:
     found = overrides.list_for_review(ctx, None)
     pending = [o for o in found if o.status == "pending_review"]
     reviewed = sorted((o for o in found if o.status != "pending_review"),
-                      key=lambda o: o.reviewed_at or o.created_at, reverse=True)
+                      key=lambda o: o.record.reviewed_at or o.record.created_at, reverse=True)
     return page("ig/overrides.html", pending=pending, reviewed=reviewed, now=ctx.now,
                 outcomes=OUTCOMES)
 

@@ -57,7 +57,7 @@ def ig_dashboard() -> tuple[str, int]:
     return page("ig/dashboard.html", summary=summary, days=DASHBOARD_DAYS,
                 volume=ig_charts.volume_chart(summary.per_day),
                 denials=denials, denials_chart=ig_charts.denials_chart(denials),
-                pending=pending, overdue=[o for o in pending if o.review_due_at < now],
+                pending=pending, overdue=[o for o in pending if o.overdue],
                 expiring=expiring, expiring_days=EXPIRING_DAYS, now=now,
                 report_links=REPORT_LINKS)
 

@@ -1,0 +1,29 @@
+"""Information-governance incidents: opened by the access layer (no commit here)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseshare.access.decision import Principal
+from caseshare.audit.models import Incident
+
+OVERRIDE_NOT_JUSTIFIED = "override_not_justified"
+
+
+def open_for_override(session: Session, *, override_id: uuid.UUID, subject_id: uuid.UUID,
+                      org: str, actor: str, reviewer: Principal, now: datetime) -> Incident:
+    """An incident for a break-glass override found not justified. Adds to the session."""
+    incident = Incident(id=uuid.uuid4(), kind=OVERRIDE_NOT_JUSTIFIED, status="open",
+                        subject_id=subject_id, org_id=org, actor=actor, override_id=override_id,
+                        opened_at=now, opened_by=reviewer.actor_id, opened_org=reviewer.org)
+    session.add(incident)
+    session.flush()
+    return incident
+
+
+def find_for_override(session: Session, override_id: uuid.UUID) -> Incident | None:
+    return session.scalar(select(Incident).where(Incident.override_id == override_id))
