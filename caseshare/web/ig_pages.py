@@ -39,6 +39,12 @@ REPORT_LINKS: list[ReportLink] = [
     ReportLink("Subject access report", "web.ig_access_report_find",
                "Every allowed and denied access to one claimant's information, across the "
                "partnership, to download as CSV or JSON."),
+    ReportLink("Unusual access", "web.ig_unusual_access",
+               "Access outside case relationships, bursts, access out of hours and probing of "
+               "identifiers over the last 7 days, each with the events behind it."),
+    ReportLink("Subject access request export", "web.ig_sar_find",
+               "Everything held about one claimant, as a zip to check and redact (needs the "
+               "subject access request purpose)."),
     ReportLink("Search the audit log", "web.ig_audit_search",
                "Find events by claimant, staff member, organisation, purpose, decision, type "
                "and date."),

@@ -6,10 +6,12 @@ from caseshare.web import (
     consent_pages,
     ig_overrides,
     ig_pages,
+    ig_reports,
     organisation_sign_in,
     plan_pages,
 )
 from caseshare.web.blueprint import bp
 
 __all__ = ["account", "bp", "claimants", "consent_pages", "ig_overrides", "ig_pages",
+           "ig_reports",
            "organisation_sign_in", "plan_pages"]

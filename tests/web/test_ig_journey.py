@@ -100,6 +100,18 @@ def test_ig_officer_journey(live_url: str, browser_page: Any, client: FlaskClien
     snap(page, "ig-subject-access-report")
     check_accessibility(page)
 
+    page.get_by_role("link", name="IG dashboard").click()
+    page.get_by_role("link", name="Unusual access").click()
+    page.wait_for_url(f"{live_url}/ig/unusual-access")
+    expect(page.get_by_role("heading", name="Outside a case relationship (0)")).to_be_visible()
+    snap(page, "ig-unusual-access")
+    check_accessibility(page)
+    page.get_by_role("link", name="IG dashboard").click()
+    page.get_by_role("link", name="Subject access request export").click()
+    expect(page.get_by_test_id("change-purpose")).to_be_visible()  # purpose is audit here
+    snap(page, "ig-sar-export")
+    check_accessibility(page)
+
     page.get_by_role("link", name="Override reviews").click()
     assert page.get_by_test_id("override-row").count() == 2
     snap(page, "ig-override-queue")

@@ -25,7 +25,9 @@ from tests.web.test_pages import sign_in, token
 IG_PAGES = ["/ig", "/ig/audit", "/ig/audit?searched=1", "/ig/audit.csv?searched=1",
             "/ig/audit.json?searched=1", "/ig/overrides", "/ig/access-report?claimant={lee}",
             "/ig/claimants/{lee}/access-report", "/ig/claimants/{lee}/access-report.csv",
-            "/ig/claimants/{lee}/access-report.json"]
+            "/ig/claimants/{lee}/access-report.json", "/ig/unusual-access",
+            "/ig/subject-access-request", "/ig/subject-access-request?claimant={lee}",
+            "/ig/claimants/{lee}/subject-access-request.zip"]
 CSV_HEADER = ("index,occurred_at,type,decision,org,role,actor,actor_name,purpose,subject_id,"
               "categories,reasons,consent_id,protocol,override_id,request_id,id")
 
