@@ -161,3 +161,45 @@ def find_by_nino(
             .where(Subject.nino_index == index, CaseMember.org_id == org)
         )
     )
+
+
+def _comparable(name: str) -> str:
+    """Names as typed at a front desk: case, spacing and curly apostrophes do not matter."""
+    return " ".join(name.replace("\u2019", "'").casefold().split())
+
+
+def find_by_name_and_birth_date(
+    session: Session, *, keyring: KeyProvider, org: str, family_name: str,
+    given_name: str | None, date_of_birth: str
+) -> list[Subject]:
+    """Claimants `org` works with whose family name and date of birth (and given name, when one
+    is given) match exactly. Names are sealed and have no blind index, so this opens the
+    organisation's own caseload one claimant at a time and compares in memory; nothing opened
+    here leaves the function, only the matching rows. Cost grows with the caseload (see
+    caseshare/web/README.md for the measured figure)."""
+    wanted_family, wanted_given = _comparable(family_name), _comparable(given_name or "")
+    caseload = session.scalars(
+        select(Subject)
+        .join(CaseMember, CaseMember.subject_id == Subject.id)
+        .where(CaseMember.org_id == org, Subject.dek_wrapped.is_not(None),
+               Subject.date_of_birth.is_not(None), Subject.family_name.is_not(None))
+        .order_by(Subject.created_at, Subject.id)
+    )
+    found = []
+    for subject in caseload:
+        key = data_key(subject, keyring)
+        assert subject.date_of_birth is not None and subject.family_name is not None
+        born = open_sealed(key, field_ref(subject.id, "date_of_birth"), subject.date_of_birth)
+        if born != date_of_birth:
+            continue
+        family = open_sealed(key, field_ref(subject.id, "family_name"), subject.family_name)
+        if _comparable(family) != wanted_family:
+            continue
+        if wanted_given:
+            sealed_given = subject.given_name
+            given = (open_sealed(key, field_ref(subject.id, "given_name"), sealed_given)
+                     if sealed_given is not None else "")
+            if _comparable(given) != wanted_given:
+                continue
+        found.append(subject)
+    return found

@@ -2,11 +2,15 @@
 
 from caseshare.web import (
     account,
+    break_glass,
     claimants,
     consent_pages,
+    documents,
     organisation_sign_in,
     plan_pages,
+    referral_pages,
 )
 from caseshare.web.blueprint import bp
 
-__all__ = ["account", "bp", "claimants", "consent_pages", "organisation_sign_in", "plan_pages"]
+__all__ = ["account", "bp", "break_glass", "claimants", "consent_pages", "documents",
+           "organisation_sign_in", "plan_pages", "referral_pages"]
