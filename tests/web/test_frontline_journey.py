@@ -64,6 +64,7 @@ def test_find_by_name_refer_and_accept_as_the_receiving_agency(live_url: str,
     card = page.get_by_test_id("referral").filter(has_text="Kerry would like a budget plan.")
     assert "3 December 2026 at 10:30am" in card.inner_text()
     assert "Aisha Begum" in card.inner_text()
+    assert "<span" not in card.inner_text()  # the button's hidden context is markup, not text
     snap(page, "referral-inbox")
     check_accessibility(page)
     card.get_by_role("button", name="Accept").click()

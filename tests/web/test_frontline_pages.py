@@ -51,6 +51,25 @@ def test_find_by_name_and_date_of_birth_among_own_claimants(client: FlaskClient,
         "/?family_name=Marsh&given_name=Lee&born-day=15&born-month=3&born-year=1987"))
 
 
+def test_claimants_registered_before_the_name_index_are_still_found(client: FlaskClient,
+                                                                    rt: Runtime,
+                                                                    demo: Demo) -> None:
+    from caseshare.subjects.models import Subject
+
+    with rt.session_factory() as s:
+        lee = s.get(Subject, demo.lee)
+        assert lee is not None and lee.name_dob_index is not None
+        assert "marsh" not in lee.name_dob_index.lower() and len(lee.name_dob_index) == 64
+        lee.name_dob_index = None  # as for a claimant registered before migration 0011
+        s.commit()
+    sign_in(client, COACH)
+    page = text(client.get("/?family_name=MARSH&given_name=lee&born-day=14&born-month=03"
+                           "&born-year=1987"))
+    assert f'href="/claimants/{demo.lee}"' in page
+    assert 'data-testid="no-results"' in text(client.get(
+        "/?family_name=Marsh&born-day=14&born-month=3&born-year=1988"))
+
+
 def test_name_search_is_no_existence_oracle_for_other_organisations(client: FlaskClient,
                                                                    rt: Runtime,
                                                                    demo: Demo) -> None:
