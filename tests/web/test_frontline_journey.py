@@ -154,3 +154,32 @@ def test_who_has_seen_report_in_welsh(live_url: str, browser_page: Any, demo: De
     page.emulate_media(media="print")
     assert page.get_by_test_id("who").is_hidden() and report.is_visible()
     snap(page, "who-has-seen-cy-print")
+
+
+def test_new_pages_work_without_javascript(live_url: str, chromium: Any, demo: Demo) -> None:
+    context = chromium.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, live_url, HOUSING, "tenancy_sustainment")
+        page.get_by_label("Last name").fill("Marsh")
+        page.get_by_label("Day").fill("14")
+        page.get_by_label("Month").fill("3")
+        page.get_by_label("Year").fill("1987")
+        page.get_by_role("button", name="Search by name").click()
+        page.get_by_role("link", name="Lee Marsh").click()
+        page.get_by_role("link", name="Receipt").first.click()
+        assert page.get_by_test_id("receipt").is_visible()
+        assert page.locator("[data-cs-print]").is_hidden()  # no script, no dead button
+        page.go_back()
+        page.get_by_role("link", name="request emergency access").click()
+        page.get_by_role("button", name="Request emergency access").click()
+        assert "Select the lawful reason" in page.locator(".govuk-error-summary").inner_text()
+        page.get_by_label("Safeguarding").check()
+        page.get_by_label("Why do you need emergency access now?").fill(JUSTIFICATION)
+        page.get_by_label("Money and debts").check()
+        page.get_by_label("For how many hours?").fill("2")
+        page.get_by_label("I understand that this is recorded").check()
+        page.get_by_role("button", name="Request emergency access").click()
+        assert page.locator(".govuk-panel__title").inner_text() == "Emergency access given"
+    finally:
+        context.close()
