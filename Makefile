@@ -34,7 +34,7 @@ i18n: install
 	$(BIN)/pybabel extract -F caseshare/web/babel.cfg -k N_ -k _ --no-location --omit-header \
 		--sort-output -o caseshare/web/translations/messages.pot .
 	$(BIN)/pybabel update -i caseshare/web/translations/messages.pot -d caseshare/web/translations \
-		-l cy --no-location --no-fuzzy-matching --width 100
+		-l cy --no-fuzzy-matching --ignore-pot-creation-date --width 100
 
 lint: install
 	$(BIN)/ruff check .
