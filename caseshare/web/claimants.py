@@ -11,7 +11,7 @@ from typing import Any
 from flask import request
 from marshmallow import ValidationError as MarshmallowValidationError
 
-from caseshare.access import pipeline, records
+from caseshare.access import pipeline, records, referrals
 from caseshare.consent.models import Consent
 from caseshare.errors import NotFoundError
 from caseshare.schemas.subject import NINO
@@ -126,8 +126,10 @@ def overview(subject_id: uuid.UUID) -> tuple[str, int]:
                 "entries": sorted(disclosure.items, key=lambda e: (e["owner_org"], str(e["id"])))}
         withheld = [explain_withheld(w["category"], w["reasons"], u.org_name, u.purpose or "")
                     for w in disclosure.withheld]
+    referral_rows = (referrals.list_for_subject(context("referrals:read"), subject_id)
+                     if "referrals:read" in u.principal.scopes else [])
     return page("overview.html", subject_id=subject_id, identity=identity, consents=consents,
-                plan=plan, withheld=withheld)
+                plan=plan, withheld=withheld, referrals=referral_rows)
 
 
 def consent_row(consent: Consent, withdrawals: list[Any], status: str,

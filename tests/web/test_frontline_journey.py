@@ -60,7 +60,7 @@ def test_find_by_name_refer_and_accept_as_the_receiving_agency(live_url: str,
     page.get_by_role("button", name="Sign out").click()
 
     sign_in(page, live_url, ADVISER, "budgeting_support")
-    page.get_by_role("link", name="Referrals").click()
+    page.get_by_role("link", name="Referrals", exact=True).click()
     card = page.get_by_test_id("referral").filter(has_text="Kerry would like a budget plan.")
     assert "3 December 2026 at 10:30am" in card.inner_text()
     assert "Aisha Begum" in card.inner_text()
@@ -71,7 +71,8 @@ def test_find_by_name_refer_and_accept_as_the_receiving_agency(live_url: str,
     page.wait_for_url(overview)
     assert "Referral accepted" in page.locator(".govuk-notification-banner").inner_text()
     assert page.get_by_test_id("who-org").inner_text() == "Citizens Advice Derby"
-    page.get_by_role("link", name="Referrals").click()
+    assert "Accepted" in page.get_by_test_id("overview-referrals").inner_text()
+    page.get_by_role("link", name="Referrals", exact=True).click()
     assert "Accepted" in page.get_by_test_id("referral").first.inner_text()
 
 

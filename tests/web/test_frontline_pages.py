@@ -152,6 +152,12 @@ def test_referral_sent_then_accepted_by_the_receiving_organisation(app: Any, cli
     [created] = events(rt, type="referral:referral:create", decision="allow")
     referral_id = created.details["referral_id"]
     assert "Kerry would like" not in str(created.details)  # the message is sealed, not audited
+    overview = text(client.get(f"/claimants/{demo.kerry}"))
+    table = overview[overview.index('data-testid="overview-referrals"'):]
+    assert "Citizens Advice Derby" in table and "Open" in table
+    assert "Kerry would like" not in overview  # the message stays in the referral boxes
+    [listed] = events(rt, type="referral:referral:list", subject_id=demo.kerry)
+    assert listed.details == {"referrals": [referral_id]}
     outbox = text(client.get("/referrals?box=sent"))
     assert "To Citizens Advice Derby: budgeting support" in outbox
 
