@@ -19,8 +19,8 @@ METHOD_MAP = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 
 
 def marked_messages() -> set[str]:
-    found = extract_from_dir(str(WEB), METHOD_MAP, keywords={"_": None, "N_": None},
-                             comment_tags=())
+    keywords = {"_": None, "N_": None, "gettext": None}
+    found = extract_from_dir(str(WEB), METHOD_MAP, keywords=keywords, comment_tags=())
     return {message for _file, _line, message, _comments, _context in found
             if isinstance(message, str)}
 
