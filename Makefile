@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export CASESHARE_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test install lint typecheck pytest demo-check clean bench bench-quick check-wrk reliability
+.PHONY: run test install lint typecheck pytest demo-check clean bench bench-quick check-wrk reliability i18n
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ run: install
 	@echo "API description: http://127.0.0.1:5000/openapi.json"
 	@echo ""
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+
+# Re-extract the claimant-facing messages and add new ones to the Welsh catalogue (untranslated,
+# so tests/web/test_i18n.py fails until someone translates them). The app reads the .po files
+# directly: there is nothing to compile.
+i18n: install
+	$(BIN)/pybabel extract -F caseshare/web/babel.cfg -k N_ -k _ --no-location --omit-header \
+		--sort-output -o caseshare/web/translations/messages.pot .
+	$(BIN)/pybabel update -i caseshare/web/translations/messages.pot -d caseshare/web/translations \
+		-l cy --no-fuzzy-matching --ignore-pot-creation-date --width 100
 
 lint: install
 	$(BIN)/ruff check .

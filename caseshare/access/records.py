@@ -67,6 +67,20 @@ def find_by_nino(ctx: RequestContext, nino: str) -> list[Subject]:
     return found
 
 
+def find_by_name_and_birth_date(ctx: RequestContext, *, family_name: str,
+                                given_name: str | None, date_of_birth: date) -> list[Subject]:
+    """Claimants the caller's organisation works with, by name and date of birth. Others are
+    never matched, so an empty answer says nothing about claimants elsewhere. The audit event
+    records that a search was made and how many matched, never the names searched for."""
+    found = subjects.find_by_name_and_birth_date(
+        ctx.session, keyring=ctx.keyring, org=ctx.principal.org, family_name=family_name,
+        given_name=given_name, date_of_birth=date_of_birth.isoformat())
+    ctx.audit("subject:search:name_dob", outcome="allow",
+              details={"matches": len(found), "given_name": bool(given_name)})
+    ctx.commit()
+    return found
+
+
 ConsentWithHistory = tuple[Consent, list[ConsentWithdrawal], str]
 
 

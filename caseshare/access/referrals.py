@@ -129,6 +129,18 @@ def inbox(ctx: RequestContext, *, box: str, status: str | None, limit: int,
     return items, next_cursor
 
 
+def list_for_subject(ctx: RequestContext, subject_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The claimant's referrals sent or received by the caller's organisation, for the
+    overview: who, for what, status and dates only (the sealed message, contact and reasons
+    stay in the inbox, where each is checked and audited as it is opened)."""
+    subject, _facts = steps.subject_in_case(ctx, subject_id)
+    rows = referrals.referrals_about(ctx.session, subject_id=subject.id, org=ctx.principal.org)
+    ctx.audit("referral:referral:list", subject_id=subject.id, outcome="allow",
+              details={"referrals": [str(r.id) for r in rows]})
+    ctx.commit()
+    return [referrals.open_referral(r, None) for r in rows]
+
+
 def suspend_where_basis_lost(ctx: RequestContext, subject_id: uuid.UUID) -> list[uuid.UUID]:
     """Suspend the subject's open referrals whose basis is gone, e.g. straight after a consent
     withdrawal, in the caller's unit of work (the caller commits). Without this call the same

@@ -127,6 +127,13 @@ def referrals_of(session: Session, subject_id: uuid.UUID) -> list[Referral]:
                                 .order_by(Referral.created_at, Referral.id)))
 
 
+def referrals_about(session: Session, *, subject_id: uuid.UUID, org: str) -> list[Referral]:
+    """A claimant's referrals sent or received by `org`, newest first."""
+    query = select(Referral).where(Referral.subject_id == subject_id,
+                                   or_(Referral.from_org == org, Referral.to_org == org))
+    return list(session.scalars(query.order_by(Referral.created_at.desc(), Referral.id)))
+
+
 def inbox(session: Session, *, org: str, box: str, status: str | None, limit: int,
           cursor: str | None) -> tuple[list[Referral], str | None]:
     """Referrals addressed to `org` (box "inbox") or sent by it ("sent"), oldest first,

@@ -75,6 +75,18 @@ def normalise_nino(nino: str) -> str:
     return "".join(unicodedata.normalize("NFKC", nino).upper().split())
 
 
+def normalise_name(name: str) -> str:
+    """Names as typed at a front desk: case, spacing and curly apostrophes do not matter."""
+    return " ".join(name.replace("\u2019", "'").casefold().split())
+
+
+def name_index(key: bytes, family_name: str, date_of_birth: str) -> str:
+    """Keyed HMAC of the normalised family name and ISO date of birth (domain-separated from
+    the NINO index), so name-and-date-of-birth search is an equality lookup too."""
+    value = f"{normalise_name(family_name)}|{date_of_birth}"
+    return hmac.new(key, b"name-dob|" + value.encode(), sha256).hexdigest()
+
+
 def blind_index(key: bytes, nino: str) -> str:
     """Keyed HMAC of the normalised NINO: equality lookups without storing the identifier."""
     return hmac.new(key, b"nino|" + normalise_nino(nino).encode(), sha256).hexdigest()

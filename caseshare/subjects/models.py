@@ -27,6 +27,9 @@ class Subject(Base):
     jurisdiction: Mapped[str] = mapped_column(String(16))
     lead_org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
     nino_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Blind index of (family name, date of birth) for search by name; NULL for claimants
+    # registered before it existed (search then opens and compares those rows).
+    name_dob_index: Mapped[str | None] = mapped_column(String(64), index=True)
     # Envelope encryption: the subject's data key, wrapped by a key-encryption key version.
     dek_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
     dek_version: Mapped[int] = mapped_column(default=1)

@@ -6,14 +6,22 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from caseshare.access.decision import ConsentFacts, Principal, SubjectFacts
 from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.consent.service import decision_facts
 from caseshare.crypto.keyring import KeyProvider
-from caseshare.crypto.sealing import FieldRef, blind_index, new_data_key, open_sealed, seal
+from caseshare.crypto.sealing import (
+    FieldRef,
+    blind_index,
+    name_index,
+    new_data_key,
+    normalise_name,
+    open_sealed,
+    seal,
+)
 from caseshare.errors import CaseshareError, NotFoundError
 from caseshare.policy.overrides import override_facts
 from caseshare.subjects.models import IDENTITY_FIELDS, CaseMember, Subject
@@ -67,6 +75,10 @@ def create_subject(
             setattr(subject, field, seal(key, 1, field_ref(subject_id, field), str(value)))
     if identity.get("nino"):
         subject.nino_index = blind_index(keyring.blind_index_key(), str(identity["nino"]))
+    if identity.get("family_name") and identity.get("date_of_birth"):
+        subject.name_dob_index = name_index(keyring.blind_index_key(),
+                                            str(identity["family_name"]),
+                                            str(identity["date_of_birth"]))
     session.add(subject)
     session.flush()  # the subject row must exist before rows that refer to it
     session.add(CaseMember(subject_id=subject_id, org_id=principal.org, role="lead", joined_at=now))
@@ -81,6 +93,7 @@ def erase(subject: Subject, *, now: datetime) -> None:
     index goes too, so the claimant can no longer be found by NINO."""
     subject.dek_wrapped = None
     subject.nino_index = None
+    subject.name_dob_index = None
     subject.erased_at = now
 
 
@@ -161,3 +174,39 @@ def find_by_nino(
             .where(Subject.nino_index == index, CaseMember.org_id == org)
         )
     )
+
+
+def find_by_name_and_birth_date(
+    session: Session, *, keyring: KeyProvider, org: str, family_name: str,
+    given_name: str | None, date_of_birth: str
+) -> list[Subject]:
+    """Claimants `org` works with whose family name and date of birth (and given name, when one
+    is given) match, ignoring case and spacing. The blind index finds the candidates among the
+    organisation's caseload; claimants registered before the index existed have none, and are
+    opened and compared one at a time. Nothing opened here leaves the function."""
+    index = name_index(keyring.blind_index_key(), family_name, date_of_birth)
+    candidates = session.scalars(
+        select(Subject)
+        .join(CaseMember, CaseMember.subject_id == Subject.id)
+        .where(CaseMember.org_id == org, Subject.dek_wrapped.is_not(None),
+               or_(Subject.name_dob_index == index, Subject.name_dob_index.is_(None)))
+        .order_by(Subject.created_at, Subject.id)
+    )
+    wanted = {"family_name": normalise_name(family_name), "given_name":
+              normalise_name(given_name or ""), "date_of_birth": date_of_birth}
+    found = []
+    for subject in candidates:
+        fields = ["given_name"] if wanted["given_name"] else []
+        if subject.name_dob_index is None:
+            fields += ["family_name", "date_of_birth"]
+        if all(_opened(subject, keyring, f) == wanted[f] for f in fields):
+            found.append(subject)
+    return found
+
+
+def _opened(subject: Subject, keyring: KeyProvider, field: str) -> str:
+    sealed = getattr(subject, field)
+    if sealed is None:
+        return ""
+    value = open_sealed(data_key(subject, keyring), field_ref(subject.id, field), sealed)
+    return value if field == "date_of_birth" else normalise_name(value)

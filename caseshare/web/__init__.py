@@ -18,7 +18,7 @@ csrf = CSRFProtect()
 
 
 def init_app(app: Flask) -> None:
-    from caseshare.web import filters, views
+    from caseshare.web import filters, i18n, views
 
     runtime = app.extensions["caseshare"]
     # The session cookie's key and flags are set once in create_app (session-secret file).
@@ -36,4 +36,5 @@ def init_app(app: Flask) -> None:
         PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
     ])
     filters.register(app)
+    i18n.register(app)
     app.register_blueprint(views.bp)

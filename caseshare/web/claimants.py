@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import request
 from marshmallow import ValidationError as MarshmallowValidationError
 
-from caseshare.access import pipeline, records
+from caseshare.access import pipeline, records, referrals
 from caseshare.consent.models import Consent
 from caseshare.errors import NotFoundError
 from caseshare.schemas.subject import NINO
-from caseshare.web.blueprint import bp, context, page, user
+from caseshare.web import forms
+from caseshare.web.blueprint import bp, context, page, runtime, user
 from caseshare.web.explanations import Explanation, explain
 from caseshare.web.filters import category_name, purpose_name
 
@@ -25,19 +26,63 @@ LIVE_STATUSES = frozenset({"active", "partially_withdrawn", "unverified"})
 
 @bp.route("/", methods=["GET"])
 def home() -> tuple[str, int]:
-    nino = request.args.get("nino", "").strip()
-    if "nino" not in request.args:
-        return page("find.html", nino="", errors={}, results=None)
-    if not valid_nino(nino):
-        return page("find.html", 422, nino=nino, results=None, errors={
-            "nino": "Enter a National Insurance number in the correct format, like QQ 12 34 56 C"})
+    """Find a claimant by National Insurance number, or by name and date of birth. Only
+    claimants the caller's organisation works with are ever found (both searches join on its
+    case membership), so "no results" is the same answer for everyone else."""
+    args = request.args
+    values: dict[str, Any] = {"nino": args.get("nino", "").strip(),
+                              "family_name": forms.text(args, "family_name"),
+                              "given_name": forms.text(args, "given_name"),
+                              "born": forms.date_parts(args, "born")}
+    by = "nino" if "nino" in args else "name" if "family_name" in args else None
+    if by is None:
+        return page("find.html", values=values, errors={}, results=None, by=None)
+    errors = (_nino_errors(values) if by == "nino" else _name_errors(values, user_today()))
+    if errors:
+        return page("find.html", 422, values=values, results=None, errors=errors, by=by)
     ctx = context("subjects:read")
-    found = records.find_by_nino(ctx, nino)
+    if by == "nino":
+        found = records.find_by_nino(ctx, values["nino"])
+    else:
+        found = records.find_by_name_and_birth_date(
+            ctx, family_name=values["family_name"], given_name=values["given_name"] or None,
+            date_of_birth=values["born_on"])
     results = []
     for subject in found:
         _s, identity, _withheld = records.read_subject(context("subjects:read"), subject.id)
         results.append({"id": subject.id, "identity": identity})
-    return page("find.html", nino=nino, errors={}, results=results)
+    return page("find.html", values=values, errors={}, results=results, by=by)
+
+
+def user_today() -> date:
+    return runtime().now().date()
+
+
+def _nino_errors(values: dict[str, Any]) -> forms.Errors:
+    if valid_nino(values["nino"]):
+        return {}
+    return {"nino": "Enter a National Insurance number in the correct format, like QQ 12 34 56 C"}
+
+
+def _name_errors(values: dict[str, Any], today: date) -> forms.Errors:
+    errors: forms.Errors = {}
+    if not values["family_name"]:
+        errors["family_name"] = "Enter the claimant's last name"
+    elif len(values["family_name"]) > 100:
+        errors["family_name"] = "Last name must be 100 characters or fewer"
+    if len(values["given_name"]) > 100:
+        errors["given_name"] = "First name must be 100 characters or fewer"
+    parts = values["born"]
+    values["born_on"] = forms.parse_date(parts)
+    if not any(parts.values()):
+        errors["born-day"] = "Enter the claimant's date of birth"
+    elif values["born_on"] is None:
+        errors["born-day"] = "Date of birth must be a real date, like 14 3 1987"
+    elif values["born_on"] >= today:
+        errors["born-day"] = "Date of birth must be in the past"
+    elif values["born_on"].year < 1900:
+        errors["born-day"] = "Date of birth must be after 1900"
+    return errors
 
 
 def valid_nino(value: str) -> bool:
@@ -81,8 +126,10 @@ def overview(subject_id: uuid.UUID) -> tuple[str, int]:
                 "entries": sorted(disclosure.items, key=lambda e: (e["owner_org"], str(e["id"])))}
         withheld = [explain_withheld(w["category"], w["reasons"], u.org_name, u.purpose or "")
                     for w in disclosure.withheld]
+    referral_rows = (referrals.list_for_subject(context("referrals:read"), subject_id)
+                     if "referrals:read" in u.principal.scopes else [])
     return page("overview.html", subject_id=subject_id, identity=identity, consents=consents,
-                plan=plan, withheld=withheld)
+                plan=plan, withheld=withheld, referrals=referral_rows)
 
 
 def consent_row(consent: Consent, withdrawals: list[Any], status: str,

@@ -68,8 +68,10 @@ def record_consent(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     except ValidationError as exc:
         errors = forms.domain_errors(exc.extra["errors"], CONSENT_FIELDS)
         return _consent_page(form, lang, subject_id, values, errors, 422)
-    flash(f"Consent recorded. It lasts until {uk_date(consent.expires_at)}.")
-    return redirect(url_for("web.overview", subject_id=subject_id))
+    flash(f"Consent recorded. It lasts until {uk_date(consent.expires_at)}. Give the claimant "
+          "this receipt.")
+    return redirect(url_for("web.consent_receipt", subject_id=subject_id, consent_id=consent.id,
+                            lang=lang))
 
 
 def _read_consent(form: ConsentForm, submitted: Any) -> tuple[dict[str, Any], forms.Errors]:

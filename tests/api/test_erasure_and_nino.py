@@ -113,6 +113,7 @@ def test_erasure_shreds_the_key_leaves_a_tombstone_and_later_reads_say_erased(
         row = s.get(Subject, uuid.UUID(subject))
         assert row is not None and row.erased_at is not None
         assert row.dek_wrapped is None and row.nino_index is None
+        assert row.name_dob_index is None  # no longer findable by name either
         assert row.given_name is not None and row.given_name.startswith(b"cs1:")
         referral = s.get(Referral, uuid.UUID(referral_id))
         assert referral is not None and referral.status == "suspended"

@@ -24,7 +24,7 @@ def sign_in(page: Any, base: str, email: str, purpose: str) -> None:
 
 def open_claimant(page: Any, nino: str, name: str) -> None:
     page.get_by_label("National Insurance number").fill(nino)
-    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name="Search", exact=True).click()
     page.get_by_role("link", name=name).click()
     page.wait_for_selector("h1")
 

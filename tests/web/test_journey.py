@@ -121,8 +121,10 @@ def test_record_consent_then_withdraw_it_and_access_ends(live_url: str, browser_
     assert page.get_by_label("Derby Recovery Partnership", exact=True).is_checked()  # kept
     page.locator("input[name=explicit]").check()
     page.get_by_role("button", name="Record consent").click()
-    page.wait_for_url(overview)
+    page.wait_for_url("**/receipt?lang=en")  # the claimant's receipt comes next
     assert "Consent recorded" in page.locator(".govuk-notification-banner").inner_text()
+    assert page.get_by_test_id("receipt-until").inner_text() == "1 May 2027"
+    page.goto(overview)
     assert shown(page, TREATMENT_ACTION)
 
     page.get_by_role("link", name="Withdraw").first.click()

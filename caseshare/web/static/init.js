@@ -4,3 +4,9 @@ import { initAll } from './govuk/govuk-frontend.min.js'
 
 document.body.classList.add('js-enabled', 'govuk-frontend-supported')
 initAll()
+
+// A print button on claimant papers (without JavaScript the browser's own print still works).
+for (const button of document.querySelectorAll('[data-cs-print]')) {
+  button.hidden = false
+  button.addEventListener('click', () => window.print())
+}

@@ -1,0 +1,78 @@
+"""Plain words for codes on the papers a claimant keeps (consent receipt, "who has seen my
+information"). Written in English and marked for the message catalogue; shown with `say`, which
+translates into the document's language (see i18n.py)."""
+
+from __future__ import annotations
+
+from caseshare.web.i18n import N_, _
+
+# Why an organisation used the information, as the end of a sentence.
+PURPOSES = {
+    "case_management": N_("to coordinate the support you get from different organisations"),
+    "recovery_support": N_("to support your recovery alongside getting ready for work"),
+    "tenancy_sustainment": N_("to help you keep your home"),
+    "budgeting_support": N_("to help you with budgeting and money advice"),
+    "triage": N_("to decide which service can help you"),
+    "audit": N_("to check that your information is being handled properly"),
+    "subject_access": N_("to answer your request to see your information"),
+}
+CATEGORIES = {
+    "identity": N_("your name, date of birth and National Insurance number"),
+    "contact": N_("your address and contact details"),
+    "employment": N_("your work search and employment"),
+    "benefit_claim": N_("your Universal Credit claim"),
+    "housing_tenancy": N_("your housing and tenancy"),
+    "finances": N_("your money and debts"),
+    "substance_misuse": N_("your drug and alcohol treatment"),
+    "health_mental": N_("your mental health"),
+    "offending": N_("your offending history"),
+}
+ROLES = {
+    "work_coach": N_("a work coach"),
+    "housing_officer": N_("a housing officer"),
+    "key_worker": N_("a treatment key worker"),
+    "adviser": N_("an adviser"),
+    "ig_officer": N_("an information governance officer"),
+    "admin": N_("a system administrator"),
+}
+STATUSES = {
+    "active": N_("In use"),
+    "unverified": N_("Waiting for evidence"),
+    "partially_withdrawn": N_("Partly withdrawn"),
+    "withdrawn": N_("Withdrawn"),
+    "expired": N_("Ended"),
+    "superseded": N_("Replaced by a newer consent"),
+    "refused": N_("You said no"),
+}
+METHODS = {
+    "wet_signature": N_("Signed on paper"),
+    "e_signature": N_("Signed electronically"),
+    "online": N_("Online"),
+    "verbal_in_person": N_("Said in person"),
+    "verbal_phone": N_("Said on the phone"),
+    "interpreter": N_("Through an interpreter"),
+}
+GIVEN_BY = {
+    "self": N_("You"),
+    "dwp_appointee": N_("Your DWP appointee"),
+    "lpa_property_financial": N_("Your attorney for property and financial affairs"),
+    "lpa_health_welfare": N_("Your attorney for health and welfare"),
+    "deputy": N_("Your deputy appointed by the Court of Protection"),
+    "parental_responsibility": N_("Someone with parental responsibility for you"),
+}
+EVENTS = {
+    "given": N_("You gave consent"),
+    "refused": N_("You said no to sharing"),
+    "withdrawn": N_("You withdrew your consent"),
+    "partially_withdrawn": N_("You withdrew part of your consent"),
+}
+TABLES = {"purpose": PURPOSES, "category": CATEGORIES, "role": ROLES, "status": STATUSES,
+          "method": METHODS, "given_by": GIVEN_BY, "event": EVENTS}
+
+
+def say(kind: str, code: str | None) -> str:
+    """The plain words for a code, in the document's language."""
+    if code is None:
+        return ""
+    words = TABLES[kind].get(code)
+    return _(words) if words else code.replace("_", " ")
