@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from caseshare import migrate
 from caseshare.audit import log as audit_log
 from caseshare.audit import service as audit
+from caseshare.audit import stats as audit_stats
 from caseshare.consent.forms import load_forms, load_forms_directory, publish
 from caseshare.errors import CaseshareError, PolicyFileError
 from caseshare.identity import service as identity
@@ -334,6 +335,15 @@ def audit_verify(witness_files: tuple[Any, ...], workers: int) -> None:
         result = audit_log.verify(s, runtime.audit_signer.public_key(),
                                   mac_key=runtime.audit_signer.mac_key(), witnessed=witnessed,
                                   workers=workers)
+    # The outcome is itself an audit event, so the IG dashboard can say when the whole log was
+    # last verified and whether it passed (the problem names an event index, never content).
+    with session() as s:
+        audit.record(s, type=audit_stats.VERIFY_EVENT, now=runtime.now(),
+                     decision="allow" if result.ok else "deny",
+                     details={"ok": result.ok, "events": result.events,
+                              "checkpoints": result.checkpoints,
+                              "witnessed": len(witnessed), "problem": result.problem})
+        s.commit()
     if not result.ok:
         fail(f"FAILED: {result.problem}")
     lag = ""

@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session
 from caseshare.audit.log import latest_checkpoint, pending_events, sealed_size
 from caseshare.audit.models import AuditEvent, Checkpoint
 
+# Written by `audit verify` with its outcome; the dashboard shows the latest.
+VERIFY_EVENT = "audit:log:verify"
+
 
 @dataclass(frozen=True)
 class DayCount:
@@ -31,6 +34,7 @@ class SealState:
     sealed: int  # events with a log position
     pending: int  # events awaiting the sequencer
     oldest_pending_at: datetime | None
+    last_verify: AuditEvent | None = None  # the latest `audit verify` outcome, if any ran
 
 
 def access_per_day(session: Session, *, orgs: frozenset[str], first_day: date,
@@ -77,5 +81,8 @@ def _org_in(orgs: frozenset[str]) -> ColumnElement[bool]:
 
 def seal_state(session: Session) -> SealState:
     pending, oldest = pending_events(session)
-    return SealState(latest_checkpoint(session), sealed_size(session), pending, oldest)
+    last_verify = session.scalars(select(AuditEvent).where(AuditEvent.type == VERIFY_EVENT)
+                                  .order_by(AuditEvent.id.desc()).limit(1)).first()
+    return SealState(latest_checkpoint(session), sealed_size(session), pending, oldest,
+                     last_verify)
 

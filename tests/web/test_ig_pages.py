@@ -95,7 +95,7 @@ def test_dashboard_counts_charts_and_integrity(client: FlaskClient, rt: Runtime,
                         denials.group(1))
     assert housing is not None and int(housing.group(1)) >= 1
     assert "No checkpoint has been signed yet" in page
-    assert "No stored result" in page  # says plainly that no verify result is kept
+    assert "Not run yet" in page  # says plainly that the whole log has not been verified
     [summary] = events(rt, type="audit:summary:read")
     assert summary.org == "derby-housing" and summary.details["days"] == 14
     clock.advance(hours=73)  # past the 72-hour review deadline (and the session's life)
@@ -340,3 +340,33 @@ def test_csv_cells_never_start_a_formula(client: FlaskClient, rt: Runtime, clock
                                                      "type": "case_plan:plan:read"})
     rows = list(csv.DictReader(io.StringIO(body.get_data(as_text=True))))
     assert rows and all(r["actor_name"] == "'=HYPERLINK(\"http://x.example\")" for r in rows)
+
+
+def test_dashboard_shows_the_last_full_verification(app: Any, client: FlaskClient, rt: Runtime,
+                                                    clock: Clock, demo: Demo) -> None:
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["caseshare", "audit", "seal"]).exit_code == 0
+    verified = runner.invoke(args=["caseshare", "audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+    [outcome] = events(rt, type="audit:log:verify")
+    assert outcome.decision == "allow" and outcome.details["ok"] is True
+    sign_in_ig(client, rt, clock)
+    integrity = client.get("/ig").get_data(as_text=True).split('data-testid="integrity"')[1]
+    assert "Passed" in integrity and "Failed" not in integrity
+    assert f"{outcome.details['events']} events" in integrity
+
+
+def test_dashboard_shows_a_failed_verification_with_its_problem(client: FlaskClient,
+                                                                rt: Runtime, clock: Clock,
+                                                                demo: Demo) -> None:
+    from caseshare.audit import service as audit
+
+    with rt.session_factory() as s:  # what `audit verify` records when it finds an edit
+        audit.record(s, type="audit:log:verify", now=clock.now, decision="deny",
+                     details={"ok": False, "events": 12, "checkpoints": 1, "witnessed": 0,
+                              "problem": "event 7: <leaf hash differs>"})
+        s.commit()
+    sign_in_ig(client, rt, clock)
+    integrity = client.get("/ig").get_data(as_text=True).split('data-testid="integrity"')[1]
+    assert "Failed" in integrity and "Passed" not in integrity
+    assert "event 7: &lt;leaf hash differs&gt;" in integrity  # shown, and escaped
