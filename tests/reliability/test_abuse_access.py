@@ -35,7 +35,7 @@ from caseshare.identity import tokens
 from caseshare.runtime import Runtime
 from tests.api.consent.helpers import CONSENTS, TREATMENT, consent_body
 from tests.audit_helpers import count, events
-from tests.conftest import ADVISER, COACH, HOUSING, KEY_WORKER, Clock, Demo, _database_url
+from tests.conftest import ADVISER, COACH, HOUSING, IG, KEY_WORKER, Clock, Demo, _database_url
 from tests.web.test_pages import sign_in, token
 
 PROBLEM = "application/problem+json"
@@ -291,6 +291,15 @@ def test_enumerating_subject_ids_gives_no_existence_oracle_and_every_probe_is_au
     for r in [lee_nino, *guesses]:
         searched = events(rt, request_id=r.headers["X-Request-ID"])
         assert [(e.type, e.details["matches"]) for e in searched] == [("subject:search:nino", 0)]
+    # ...and the probing is flagged: the IG officer's unusual access report names the adviser,
+    # with the probes behind the finding.
+    report = client.get("/api/v1/audit/unusual-access?purpose=audit&rule=enumeration",
+                        headers=auth(IG))
+    assert report.status_code == 200, report.json
+    [finding] = [f for f in report.json["findings"] if f["org"] == "ca-derby"]
+    assert finding["rule"] == "enumeration" and finding["count"] >= 31
+    probe_ids = {r.headers["X-Request-ID"] for r in probes}
+    assert probe_ids <= {e["request_id"] for e in finding["events"]}
 
 
 @pytest.fixture
