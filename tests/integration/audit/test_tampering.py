@@ -390,14 +390,16 @@ def _tamper_cases(log: list[AuditEvent]) -> dict[str, Callable[[Session], None]]
 def test_parallel_verify_reports_the_same_first_problem_as_a_serial_scan(
     rt: Runtime, log: list[AuditEvent], case: str
 ) -> None:
+    """Chunks of 4 positions, so the problems and checkpoints fall in different chunks, scanned
+    by two worker processes."""
     key, public = rt.audit_signer.mac_key(), rt.audit_signer.public_key()
     with rt.session_factory() as s:
-        assert audit_log.verify(s, public, mac_key=key, workers=2).ok
+        assert audit_log.verify(s, public, mac_key=key, workers=2, chunk=4).ok
     tamper(rt, _tamper_cases(log)[case])
     with rt.session_factory() as s:
         serial = audit_log.verify(s, public, mac_key=key)
     with rt.session_factory() as s:
-        parallel = audit_log.verify(s, public, mac_key=key, workers=2)
+        parallel = audit_log.verify(s, public, mac_key=key, workers=2, chunk=4)
     assert not serial.ok
     assert (parallel.problem, parallel.bad_position, parallel.bad_event) == (
         serial.problem, serial.bad_position, serial.bad_event)
