@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -318,9 +319,10 @@ def audit_export() -> None:
 @audit_cli.command("verify")
 @click.option("--witness", "witness_files", multiple=True, type=click.File("r"),
               help="A checkpoint exported earlier (audit export); the log must still match it.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes recomputing leaf hashes; more helps only on idle cores.")
-def audit_verify(witness_files: tuple[Any, ...], workers: int) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes scanning the log (default: one per available core); a log of "
+                   "one chunk (65,536 events) is scanned in this process.")
+def audit_verify(witness_files: tuple[Any, ...], workers: int | None) -> None:
     """Verify the whole log and every checkpoint; non-zero exit naming the first bad event."""
     runtime = rt()
     try:
@@ -331,7 +333,7 @@ def audit_verify(witness_files: tuple[Any, ...], workers: int) -> None:
     with session() as s:
         result = audit_log.verify(s, runtime.audit_signer.public_key(),
                                   mac_key=runtime.audit_signer.mac_key(), witnessed=witnessed,
-                                  workers=workers)
+                                  workers=workers or len(os.sched_getaffinity(0)))
     if not result.ok:
         fail(f"FAILED: {result.problem}")
     lag = ""

@@ -333,7 +333,7 @@ CHUNK = 1 << 16  # log positions per chunk: one perfect subtree; memory is one c
 
 def verify(session: Session, public_key: Ed25519PublicKey, *,
            mac_key: bytes | None = None, witnessed: Sequence[Checkpoint] = (),
-           workers: int = 1, chunk: int = CHUNK) -> VerifyResult:
+           workers: int = 1, chunk: int | None = None) -> VerifyResult:
     """Recompute the whole tree from the stored events and check every checkpoint against it,
     in log order, so the problem reported is the first one in the history.
 
@@ -347,11 +347,13 @@ def verify(session: Session, public_key: Ed25519PublicKey, *,
     a log cut short together with its own later checkpoints, which nothing inside the database
     can reveal.
 
-    It streams: the log is scanned in chunks of `chunk` positions (a power of two; scan.py),
+    It streams: the log is scanned in chunks of `chunk` positions (a power of two, by default
+    CHUNK; scan.py),
     in `workers` processes when there are more chunks than one, and only the Merkle frontier
     (one hash per level) and one chunk's results at a time are kept here. The problem reported
     is the one a serial scan would meet first.
     """
+    chunk = chunk or CHUNK
     if chunk < 1 or chunk & (chunk - 1):
         raise ValueError("chunk must be a power of two")
     witness_at: dict[int, list[Checkpoint]] = {}

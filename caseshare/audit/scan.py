@@ -14,13 +14,15 @@ Chunks run in worker processes (`init_worker` + `scan_in_worker`) or in the call
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from caseshare.audit.canonical import event_bytes, json_values, time_text, uuid_text
+from caseshare.audit.canonical import stored_event_bytes, time_text, uuid_text
 from caseshare.audit.merkle import perfect_nodes
 
 __all__ = ["ChunkFailure", "ChunkResult", "ChunkTask", "scan_chunk"]
@@ -129,36 +131,50 @@ def _rows(dbapi: Any, dialect: str, task: ChunkTask) -> Any:
 
 def scan_chunk(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None) -> ChunkResult:
     """Check log positions [task.lo, task.hi), stopping at the first problem."""
+    # Each row makes a few short-lived containers and none outlives it, so the cyclic garbage
+    # collector finds nothing; left on, it rescans the fetched batches over and over.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan_chunk(dbapi, dialect, task, mac_key)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _scan_chunk(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None) -> ChunkResult:
     result = ChunkResult(task.lo, task.hi)
     leaves: list[bytes] = []
     position, high, low = task.lo, "", None
-    digest, sha256, compare = hmac.digest, hashlib.sha256, hmac.compare_digest
+    sha256, compare = hashlib.sha256, hmac.compare_digest
+    mac_of = _mac_function(mac_key)
     for (seq, event_id, leaf, mac, event_uuid, occurred_at, type_, actor, org, role, purpose,
          subject_id, categories, decision, reasons, consent_id, protocol, override_id,
          request_id, details) in _rows(dbapi, dialect, task):
-        event = uuid_text(event_uuid)
         if seq != position:
+            event = uuid_text(event_uuid)
             result.failure = ChunkFailure(
                 (position, GAP), f"log position {position} is missing (deleted?); the next "
                 f"event found is {name(event, event_id, seq)}", position, event)
             break
-        stamped = time_text(occurred_at)
         try:
-            data: bytes | None = event_bytes(
-                event, stamped, type_, actor, org, role, purpose, uuid_text(subject_id),
-                json_values(categories), decision, json_values(reasons), uuid_text(consent_id),
-                protocol, uuid_text(override_id), request_id, json_values(details))
-        except (TypeError, ValueError):  # not even JSON any more
+            data: bytes | None = stored_event_bytes(
+                event_uuid, occurred_at, type_, actor, org, role, purpose, subject_id,
+                categories, decision, reasons, consent_id, protocol, override_id, request_id,
+                details)
+        except (TypeError, ValueError):  # not even an event's values any more
             data = None
+        stamped = time_text(occurred_at)
         if data is None or sha256(b"\x00" + data).digest() != leaf:
+            event = uuid_text(event_uuid)
             result.failure = ChunkFailure(
                 (position, CONTENT), f"{name(event, event_id, position)} was altered: its fields "
                 "no longer match its leaf hash", position, event)
             break
-        if mac_key is not None and (
-            mac is None or not compare(digest(mac_key, position.to_bytes(8, "big") + leaf,
-                                              "sha256"), mac)
+        if mac_of is not None and (
+            mac is None or not compare(mac_of(position.to_bytes(8, "big") + leaf), mac)
         ):
+            event = uuid_text(event_uuid)
             result.failure = ChunkFailure(
                 (position, MAC), f"{name(event, event_id, position)} was not sealed at this "
                 "position: it was inserted, moved, or altered and rehashed", position, event)
@@ -167,11 +183,11 @@ def scan_chunk(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None)
         if stamped >= high:
             high = stamped
         elif datetime.fromisoformat(stamped) < datetime.fromisoformat(high) - task.skew:
-            result.failure = back_dated(event, event_id, position, stamped)
+            result.failure = back_dated(uuid_text(event_uuid), event_id, position, stamped)
             break
         if low is None or stamped < low:
             low = stamped
-            result.lows.append((position, stamped, event, event_id))
+            result.lows.append((position, stamped, uuid_text(event_uuid), event_id))
         leaves.append(leaf)
         position += 1
     else:
@@ -180,6 +196,27 @@ def scan_chunk(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None)
     result.high = high
     _subtrees(result, task, leaves)
     return result
+
+
+def _mac_function(key: bytes | None) -> Callable[[bytes], bytes] | None:
+    """HMAC-SHA256 under `key` (RFC 2104, as log.leaf_mac computes it) with the padded key's
+    two hash states made once rather than per event: half the cost of hmac.digest here."""
+    if key is None:
+        return None
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    padded = key.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+
+    def mac(message: bytes) -> bytes:
+        i = inner.copy()
+        i.update(message)
+        o = outer.copy()
+        o.update(i.digest())
+        return o.digest()
+
+    return mac
 
 
 def _subtrees(result: ChunkResult, task: ChunkTask, leaves: list[bytes]) -> None:
