@@ -48,16 +48,39 @@ from caseshare.db import make_engine
 BATCH = 10_000
 ROOT = Path(__file__).resolve().parent.parent
 
-# The command run as a child: the real CLI, reporting its own and its workers' peak memory.
+# The command run as a child: the real CLI. Peak memory is each process's VmHWM, the high-water
+# mark of its own address space since exec (ru_maxrss is not: Linux carries the parent's over
+# fork and exec), polled for the worker processes while they run; CPU from getrusage.
 _MEASURED = """
-import atexit, json, resource, sys, time
+import atexit, json, os, resource, sys, threading, time
 start = time.perf_counter()
+workers = {}
+def hwm(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next(int(l.split()[1]) / 1024 for l in status if l.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return None
+def poll():
+    me = str(os.getpid())
+    while True:
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    parent = stat.read().rsplit(")", 1)[1].split()[1]
+            except OSError:
+                continue
+            if parent == me and (peak := hwm(pid)) is not None:
+                workers[pid] = max(workers.get(pid, 0), peak)
+        time.sleep(0.05)
+threading.Thread(target=poll, daemon=True).start()
 def report():
     me, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    peaks = sorted(workers.values())
     print("RUSAGE " + json.dumps({"wall_s": time.perf_counter() - start,
         "cpu_s": me.ru_utime + me.ru_stime, "children_cpu_s": kids.ru_utime + kids.ru_stime,
-        "peak_mb": me.ru_maxrss / 1024, "children_peak_mb": kids.ru_maxrss / 1024}),
-        file=sys.stderr)
+        "peak_mb": hwm("self"), "children_peak_mb": peaks[-1] if peaks else 0.0,
+        "total_peak_mb": hwm("self") + sum(peaks), "children": len(peaks)}), file=sys.stderr)
 atexit.register(report)
 from flask.cli import main
 sys.argv = ["flask", "--app", "wsgi", *sys.argv[1:]]
@@ -141,9 +164,10 @@ def measured(env: dict[str, str], *args: str) -> tuple[dict[str, float], str]:
 
 def show(label: str, figures: dict[str, float]) -> None:
     print(f"  {label:<34} {figures['wall_s']:7.2f} s wall; cpu {figures['cpu_s']:.2f} s + "
-          f"workers {figures['children_cpu_s']:.2f} s; peak {figures['peak_mb']:.0f} MB, "
-          f"largest worker {figures['children_peak_mb']:.0f} MB; "
-          f"load {figures['load_1min']:.2f}", flush=True)
+          f"workers {figures['children_cpu_s']:.2f} s; peak {figures['peak_mb']:.0f} MB + "
+          f"{figures['children']} workers (largest {figures['children_peak_mb']:.0f} MB) = "
+          f"{figures['total_peak_mb']:.0f} MB at most; load {figures['load_1min']:.2f}",
+          flush=True)
 
 
 def median_ms(fn: Callable[[], Any], repeat: int) -> float:
@@ -160,8 +184,12 @@ def run(url: str, n: int, every: int, workdir: Path, *, serial: bool) -> dict[st
     signer = audit_log.AuditSigner.create_if_missing(instance / "audit-signing-key.pem")
     now = dataset.utcnow()
     results: dict[str, Any] = {"events": n}
-    results["build_s"] = build(url, n, every, signer, now)
-    print(f"  {'build (bulk, sealed)':<34} {results['build_s']:7.2f} s", flush=True)
+    database = workdir / "bench.db"
+    if url.startswith("sqlite") and database.exists():
+        print(f"  reusing {database}", flush=True)
+    else:
+        results["build_s"] = build(url, n, every, signer, now)
+        print(f"  {'build (bulk, sealed)':<34} {results['build_s']:7.2f} s", flush=True)
     engine = make_engine(url)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     with factory() as s:
@@ -179,8 +207,8 @@ def run(url: str, n: int, every: int, workdir: Path, *, serial: bool) -> dict[st
         results["verify_serial"], _ = measured(env, "caseshare", "audit", "verify",
                                                "--workers", "1")
         show("audit verify --workers 1", results["verify_serial"])
-    size = n + 1000
     with factory() as s:
+        size = audit_log.sealed_size(s)
         def prove() -> None:
             index = int.from_bytes(uuid.uuid4().bytes[:4], "big") % size
             queries.inclusion_proof(s, index=index, tree_size=size)
@@ -219,13 +247,16 @@ def main() -> int:
     parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--serial", action="store_true", help="also verify with one process")
     parser.add_argument("--out", type=Path, help="write the figures as JSON")
+    parser.add_argument("--keep", type=Path, help="SQLite: build in (and keep) this directory; "
+                        "a database already there is measured again without rebuilding")
     args = parser.parse_args()
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     everything: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
                                   "cpus": os.cpu_count(), "load_at_start": os.getloadavg()}
     for engine in engines:
         with tempfile.TemporaryDirectory(prefix="audit-bench-") as tmp:
-            workdir = Path(tmp)
+            workdir = args.keep if args.keep and engine == "sqlite" else Path(tmp)
+            workdir.mkdir(parents=True, exist_ok=True)
             print(f"{engine}: {args.events:,} audit events (load average "
                   f"{', '.join(f'{x:.2f}' for x in os.getloadavg())})", flush=True)
             if engine == "sqlite":

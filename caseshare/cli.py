@@ -320,8 +320,8 @@ def audit_export() -> None:
 @click.option("--witness", "witness_files", multiple=True, type=click.File("r"),
               help="A checkpoint exported earlier (audit export); the log must still match it.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Processes scanning the log (default: one per available core); a log of "
-                   "one chunk (65,536 events) is scanned in this process.")
+              help="Processes scanning the log, this one included (default: one per "
+                   "available core); a log of one chunk (32,768 events) is scanned here.")
 def audit_verify(witness_files: tuple[Any, ...], workers: int | None) -> None:
     """Verify the whole log and every checkpoint; non-zero exit naming the first bad event."""
     runtime = rt()

@@ -328,7 +328,7 @@ def _shareable_url(session: Session) -> str | None:
     return url.render_as_string(hide_password=False)
 
 
-CHUNK = 1 << 16  # log positions per chunk: one perfect subtree; memory is one chunk's leaves
+CHUNK = 1 << 15  # log positions per chunk: one perfect subtree; memory is one chunk's leaves
 
 
 def verify(session: Session, public_key: Ed25519PublicKey, *,
@@ -394,34 +394,43 @@ def _tasks(session: Session, size: int, chunk: int,
 
 def _scan(session: Session, tasks: Iterator[ChunkTask], mac_key: bytes | None,
           workers: int) -> Iterator[ChunkResult]:
-    """Chunk results in log order: from `workers` processes, a few chunks ahead (bounded, so
-    results never pile up), or here when one process is asked for or the database cannot be
-    opened twice (in-memory SQLite)."""
+    """Chunk results in log order. With `workers` > 1 this process scans every workers-th
+    chunk itself and `workers` - 1 worker processes scan the rest a few chunks ahead (bounded,
+    so results never pile up): a worker imports the whole application (about 70 MB), so this
+    one doing its share saves one. All here when one process is asked for, the log is one
+    chunk, or the database cannot be opened twice (in-memory SQLite)."""
     url = _shareable_url(session) if workers > 1 else None
+    connection = session.connection()
+    dialect, dbapi = connection.dialect.name, connection.connection.driver_connection
     first = next(tasks, None)
     if first is None:
         return
     second = next(tasks, None)
     if url is None or second is None:
-        connection = session.connection()
-        dialect = connection.dialect.name
-        dbapi = connection.connection.driver_connection
         for task in chain([first], [] if second is None else [second], tasks):
             yield scan.scan_chunk(dbapi, dialect, task, mac_key)
         return
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+    with ProcessPoolExecutor(workers - 1, mp_context=get_context("spawn"),
                              initializer=scan.init_worker, initargs=(url, mac_key)) as pool:
-        ahead: deque[Future[ChunkResult]] = deque()
+        ahead: deque[tuple[ChunkTask, Future[ChunkResult] | None]] = deque()
         try:
-            for task in chain([first, second], tasks):
-                ahead.append(pool.submit(scan.scan_in_worker, task))
-                if len(ahead) > 2 * workers:
-                    yield ahead.popleft().result()
+            for i, task in enumerate(chain([first, second], tasks)):
+                ahead.append((task, None if i % workers == 0
+                              else pool.submit(scan.scan_in_worker, task)))
+                while len(ahead) > 2 * workers:
+                    yield _result(ahead.popleft(), dbapi, dialect, mac_key)
             while ahead:
-                yield ahead.popleft().result()
+                yield _result(ahead.popleft(), dbapi, dialect, mac_key)
         finally:
-            for future in ahead:
-                future.cancel()
+            for _task, future in ahead:
+                if future is not None:
+                    future.cancel()
+
+
+def _result(entry: tuple[ChunkTask, Future[ChunkResult] | None], dbapi: Any, dialect: str,
+            mac_key: bytes | None) -> ChunkResult:
+    task, future = entry
+    return scan.scan_chunk(dbapi, dialect, task, mac_key) if future is None else future.result()
 
 
 class _Walk:

@@ -39,7 +39,7 @@ _COLUMNS = {
                    "subject_id::text, categories::text, decision, reasons::text, "
                    "consent_id::text, protocol, override_id::text, request_id, details::text"),
 }
-_FETCH = 5_000
+_FETCH = 2_000
 
 
 @dataclass(frozen=True)

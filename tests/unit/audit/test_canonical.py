@@ -56,7 +56,8 @@ def test_canonical_json_is_json_dumps_for_any_stored_json(value: Any) -> None:
 
 @given(st.lists(texts, max_size=3), st.lists(texts, max_size=3),
        st.dictionaries(texts, json_like, max_size=4), texts, st.none() | texts,
-       st.datetimes(datetime(2000, 1, 1), datetime(2200, 1, 1), timezones=st.just(UTC)),
+       st.datetimes(datetime(2000, 1, 1), datetime(2200, 1, 1),  # noqa: DTZ001 (hypothesis)
+                    timezones=st.just(UTC)),
        st.none() | st.uuids())
 @example([], [], {"ratio": 1e-05, "big": 2**70, "name": "Siân"}, "a:b:c", None,
          datetime(2026, 1, 1, tzinfo=UTC), None)
