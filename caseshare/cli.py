@@ -6,6 +6,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from caseshare import migrate
 from caseshare.audit import log as audit_log
 from caseshare.audit import service as audit
 from caseshare.consent.forms import load_forms, load_forms_directory, publish
+from caseshare.db import make_engine, make_session_factory
 from caseshare.errors import CaseshareError, PolicyFileError
 from caseshare.identity import service as identity
 from caseshare.identity import tokens
@@ -44,6 +47,25 @@ def rt() -> Runtime:
 
 def session() -> Session:
     return rt().session_factory()
+
+
+@contextmanager
+def _reading_session() -> Iterator[Session]:
+    """A session that only reads. On SQLite it begins a deferred transaction (one snapshot,
+    no write lock), so a verify taking seconds does not hold up the requests writing audit
+    events meanwhile; the app's own sessions take the write lock at BEGIN."""
+    runtime = rt()
+    url = runtime.engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        with runtime.session_factory() as s:
+            yield s
+        return
+    engine = make_engine(url.render_as_string(hide_password=False), read_only=True)
+    try:
+        with make_session_factory(engine)() as s:
+            yield s
+    finally:
+        engine.dispose()
 
 
 def fail(message: str) -> None:
@@ -330,7 +352,7 @@ def audit_verify(witness_files: tuple[Any, ...], workers: int | None) -> None:
     except (ValueError, TypeError) as exc:
         fail(f"error: --witness: {exc}")
         return
-    with session() as s:
+    with _reading_session() as s:
         result = audit_log.verify(s, runtime.audit_signer.public_key(),
                                   mac_key=runtime.audit_signer.mac_key(), witnessed=witnessed,
                                   workers=workers or len(os.sched_getaffinity(0)))

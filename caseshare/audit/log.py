@@ -134,7 +134,7 @@ def integrate(session: Session, signer: AuditSigner) -> int:
     caller commits."""
     _lock_sequencer(session)
     key = signer.mac_key()
-    next_seq = (session.scalar(select(func.max(AuditEvent.seq))) or -1) + 1
+    next_seq = sealed_size(session)
     # Core executemany: the ORM's bulk update is several times slower for a million rows.
     statement = (update(AuditEvent).where(AuditEvent.id == bindparam("b_id"))
                  .values(seq=bindparam("b_seq"), leaf_mac=bindparam("b_mac")))
@@ -317,7 +317,9 @@ def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
 
 
 def sealed_size(session: Session) -> int:
-    return (session.scalar(select(func.max(AuditEvent.seq))) or -1) + 1
+    """How many events have log positions (one past the last position; 0 when none)."""
+    last = session.scalar(select(func.max(AuditEvent.seq)))
+    return 0 if last is None else last + 1
 
 
 def _shareable_url(session: Session) -> str | None:

@@ -4,6 +4,7 @@ integers) still verify, scanned whole or in chunks by worker processes, on both 
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -42,3 +43,25 @@ def test_events_with_awkward_values_verify(app: Flask, rt: Runtime, clock: Clock
     assert chunked.ok, chunked.problem
     assert whole.events == chunked.events == size
     assert whole.checkpoints == chunked.checkpoints == 1
+
+
+def test_verify_does_not_wait_for_the_sqlite_write_lock(app: Flask, rt: Runtime,
+                                                        clock: Clock) -> None:
+    """A request holding the write lock (as every audited request does) does not hold up
+    verify, and verify does not hold up requests: it reads one snapshot without the lock."""
+    if rt.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single writer lock; PostgreSQL readers never take it")
+    with rt.session_factory() as s:
+        for _ in range(2):  # one event sealed, then a second on top: position 0 is a position
+            audit.record(s, type="audit:test:event", now=clock())
+            s.commit()
+            audit_log.seal(s, rt.audit_signer, clock())
+    writer = rt.engine.raw_connection()
+    try:
+        writer.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        # Had verify needed the lock, it would fail after the busy timeout: database is locked.
+        result = app.test_cli_runner().invoke(args=["caseshare", "audit", "verify"])
+    finally:
+        writer.rollback()
+        writer.close()
+    assert result.exit_code == 0, result.output
