@@ -126,18 +126,19 @@ def event_bytes(event_uuid: str | None, occurred_at: str, type_: str, actor: str
     })
 
 
-def stored_event_bytes(event_uuid: str | None, occurred_at: str, type_: str,
+def stored_event_bytes(event_uuid: str | None, stamped: str, type_: str,
                        actor: str | None, org: str | None, role: str | None,
                        purpose: str | None, subject_id: str | None, categories_json: str,
                        decision: str | None, reasons_json: str, consent_id: str | None,
                        protocol: str | None, override_id: str | None, request_id: str | None,
                        details_json: str) -> bytes:
     """The canonical bytes from an event's columns as verify reads them: UUIDs as SQLite's hex
-    or as text, the time as stored text, the JSON columns as JSON text (decoded in one go).
+    or as text, the time already in hashed form (`time_text` of the stored text), the JSON
+    columns as JSON text (decoded in one go).
     Raises ValueError or TypeError when the stored values are no longer an event's."""
     categories, reasons, details = json_values(f"[{categories_json},{reasons_json},"
                                                f"{details_json}]")
-    return event_bytes(uuid_text(event_uuid), time_text(occurred_at), type_, actor, org, role,
+    return event_bytes(uuid_text(event_uuid), stamped, type_, actor, org, role,
                        purpose, uuid_text(subject_id), categories, decision, reasons,
                        uuid_text(consent_id), protocol, uuid_text(override_id), request_id,
                        details)

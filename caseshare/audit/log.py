@@ -396,11 +396,12 @@ def _tasks(session: Session, size: int, chunk: int,
 
 def _scan(session: Session, tasks: Iterator[ChunkTask], mac_key: bytes | None,
           workers: int) -> Iterator[ChunkResult]:
-    """Chunk results in log order. With `workers` > 1 this process scans every workers-th
-    chunk itself and `workers` - 1 worker processes scan the rest a few chunks ahead (bounded,
-    so results never pile up): a worker imports the whole application (about 70 MB), so this
-    one doing its share saves one. All here when one process is asked for, the log is one
-    chunk, or the database cannot be opened twice (in-memory SQLite)."""
+    """Chunk results in log order. With `workers` > 1, `workers` - 1 worker processes take the
+    chunks a few ahead (bounded, so results never pile up) and this process, rather than wait
+    for the next result, scans the next chunk no worker has started: the load balances itself
+    and one process fewer imports the application (about 70 MB). All here when one process is
+    asked for, the log is one chunk, or the database cannot be opened twice (in-memory SQLite).
+    """
     url = _shareable_url(session) if workers > 1 else None
     connection = session.connection()
     dialect, dbapi = connection.dialect.name, connection.connection.driver_connection
@@ -414,25 +415,34 @@ def _scan(session: Session, tasks: Iterator[ChunkTask], mac_key: bytes | None,
         return
     with ProcessPoolExecutor(workers - 1, mp_context=get_context("spawn"),
                              initializer=scan.init_worker, initargs=(url, mac_key)) as pool:
-        ahead: deque[tuple[ChunkTask, Future[ChunkResult] | None]] = deque()
+        ahead: deque[_Pending] = deque()
+        pending = chain([first, second], tasks)
         try:
-            for i, task in enumerate(chain([first, second], tasks)):
-                ahead.append((task, None if i % workers == 0
-                              else pool.submit(scan.scan_in_worker, task)))
-                while len(ahead) > 2 * workers:
-                    yield _result(ahead.popleft(), dbapi, dialect, mac_key)
-            while ahead:
-                yield _result(ahead.popleft(), dbapi, dialect, mac_key)
+            while True:
+                while len(ahead) < 2 * workers and (more := next(pending, None)) is not None:
+                    ahead.append(_Pending(more, pool.submit(scan.scan_in_worker, more)))
+                if not ahead:
+                    return
+                head = ahead[0]
+                if head.result is None and not head.future.done():
+                    # Take a chunk no worker has started (cancel succeeds only then), else wait.
+                    idle = next((p for p in ahead if p.result is None and p.future.cancel()),
+                                None)
+                    if idle is not None:
+                        idle.result = scan.scan_chunk(dbapi, dialect, idle.task, mac_key)
+                        continue
+                ahead.popleft()
+                yield head.result if head.result is not None else head.future.result()
         finally:
-            for _task, future in ahead:
-                if future is not None:
-                    future.cancel()
+            for entry in ahead:
+                entry.future.cancel()
 
 
-def _result(entry: tuple[ChunkTask, Future[ChunkResult] | None], dbapi: Any, dialect: str,
-            mac_key: bytes | None) -> ChunkResult:
-    task, future = entry
-    return scan.scan_chunk(dbapi, dialect, task, mac_key) if future is None else future.result()
+@dataclass
+class _Pending:
+    task: ChunkTask
+    future: Future[ChunkResult]
+    result: ChunkResult | None = None  # when this process scanned it instead
 
 
 class _Walk:

@@ -115,18 +115,16 @@ def _missing(dbapi: Any, dialect: str, position: int) -> ChunkFailure:
                         f"next event found is {name(event, event_id, seq)}", position, event)
 
 
-def _rows(dbapi: Any, dialect: str, task: ChunkTask) -> Any:
-    params = (task.lo, task.hi) if task.lo else (task.hi,)
+def _cursor(dbapi: Any, dialect: str, task: ChunkTask) -> Any:
+    """The chunk's rows, iterated straight off the driver's cursor (on PostgreSQL a server-side
+    cursor fetching _FETCH rows per round trip; SQLite steps through them as they are read)."""
     if dialect == "postgresql":
         cursor = dbapi.cursor(name=f"audit_scan_{task.lo}")
+        cursor.itersize = _FETCH
     else:
         cursor = dbapi.cursor()
-    try:
-        cursor.execute(_query(dialect, task.lo), params)
-        while batch := cursor.fetchmany(_FETCH):
-            yield from batch
-    finally:
-        cursor.close()
+    cursor.execute(_query(dialect, task.lo), (task.lo, task.hi) if task.lo else (task.hi,))
+    return cursor
 
 
 def scan_chunk(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None) -> ChunkResult:
@@ -143,6 +141,15 @@ def scan_chunk(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None)
 
 
 def _scan_chunk(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None) -> ChunkResult:
+    cursor = _cursor(dbapi, dialect, task)
+    try:
+        return _check_rows(dbapi, dialect, task, mac_key, cursor)
+    finally:
+        cursor.close()
+
+
+def _check_rows(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None,
+                rows: Any) -> ChunkResult:
     result = ChunkResult(task.lo, task.hi)
     leaves: list[bytes] = []
     position, high, low = task.lo, "", None
@@ -150,21 +157,21 @@ def _scan_chunk(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None
     mac_of = _mac_function(mac_key)
     for (seq, event_id, leaf, mac, event_uuid, occurred_at, type_, actor, org, role, purpose,
          subject_id, categories, decision, reasons, consent_id, protocol, override_id,
-         request_id, details) in _rows(dbapi, dialect, task):
+         request_id, details) in rows:
         if seq != position:
             event = uuid_text(event_uuid)
             result.failure = ChunkFailure(
                 (position, GAP), f"log position {position} is missing (deleted?); the next "
                 f"event found is {name(event, event_id, seq)}", position, event)
             break
+        stamped = time_text(occurred_at)
         try:
             data: bytes | None = stored_event_bytes(
-                event_uuid, occurred_at, type_, actor, org, role, purpose, subject_id,
+                event_uuid, stamped, type_, actor, org, role, purpose, subject_id,
                 categories, decision, reasons, consent_id, protocol, override_id, request_id,
                 details)
         except (TypeError, ValueError):  # not even an event's values any more
             data = None
-        stamped = time_text(occurred_at)
         if data is None or sha256(b"\x00" + data).digest() != leaf:
             event = uuid_text(event_uuid)
             result.failure = ChunkFailure(
