@@ -1,75 +1,173 @@
-"""Audit log benchmark: bulk-load N events, seal, verify, prove, query, append.
+"""Audit log benchmark: bulk-build N sealed events, then seal, verify, prove, query, append.
 
     python -m bench.audit_bench [--events 1000000] [--engine sqlite|postgresql|both]
 
-Targets (issue 6, 2-core machine, 1,000,000 events): full verify < 10 s; one inclusion proof
-< 10 ms; an IG query by subject over 90 days < 50 ms; appending an event adds < 1 ms median to a
-request. Figures are printed per engine; nothing here asserts on time.
+Builds the log fast: events generated and hashed (canonical bytes, leaf hash, leaf MAC) in worker
+processes, inserted in bulk (COPY on PostgreSQL), the tree nodes stored and a checkpoint signed
+every --checkpoint-every events, as the sequencer and sealer would have left them. Then, each as
+its own process exactly as an operator runs it: `flask --app wsgi caseshare audit seal` over
+1,000 events recorded since, and `flask --app wsgi caseshare audit verify`, printing wall time,
+CPU time and peak resident memory of the command's process (RUSAGE_SELF) and of its worker
+processes (RUSAGE_CHILDREN: the largest one), with the machine's load average.
+
+Targets (issue 6, 2-core machine, 1,000,000 events): full verify < 10 s and < 300 MB; one
+inclusion proof < 10 ms; an IG query by subject over 90 days < 50 ms; appending an event adds
+< 1 ms median to a request. Figures are printed per engine; nothing here asserts on time.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
+from bench import dataset
+from bench.load import Encoded, Inserter, encode
 from caseshare import migrate
 from caseshare.audit import log as audit_log
 from caseshare.audit import queries
 from caseshare.audit import service as audit
-from caseshare.audit.models import AuditEvent
+from caseshare.audit.merkle import CompactRange
 from caseshare.db import make_engine
 
-ORGS = ["jcp-derby", "derby-housing", "ca-derby", "recovery-partnership"]
-TYPES = ["case_plan:plan:read", "subject:identity:read", "case_plan:entry:create",
-         "consent:record:create", "access:subject:deny"]
-CATEGORIES = ["employment", "housing_tenancy", "finances", "substance_misuse", "identity"]
-END = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
-SPAN = timedelta(days=365)
+BATCH = 10_000
+ROOT = Path(__file__).resolve().parent.parent
+
+# The command run as a child: the real CLI. Peak memory is each process's VmHWM, the high-water
+# mark of its own address space since exec (ru_maxrss is not: Linux carries the parent's over
+# fork and exec), polled for the worker processes while they run; CPU from getrusage.
+_MEASURED = """
+import atexit, json, os, resource, sys, threading, time
+start = time.perf_counter()
+workers = {}
+def hwm(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next(int(l.split()[1]) / 1024 for l in status if l.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return None
+def poll():
+    me = str(os.getpid())
+    while True:
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    parent = stat.read().rsplit(")", 1)[1].split()[1]
+            except OSError:
+                continue
+            if parent == me and (peak := hwm(pid)) is not None:
+                workers[pid] = max(workers.get(pid, 0), peak)
+        time.sleep(0.05)
+threading.Thread(target=poll, daemon=True).start()
+def report():
+    me, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    peaks = sorted(workers.values())
+    print("RUSAGE " + json.dumps({"wall_s": time.perf_counter() - start,
+        "cpu_s": me.ru_utime + me.ru_stime, "children_cpu_s": kids.ru_utime + kids.ru_stime,
+        "peak_mb": hwm("self"), "children_peak_mb": peaks[-1] if peaks else 0.0,
+        "total_peak_mb": hwm("self") + sum(peaks), "children": len(peaks)}), file=sys.stderr)
+atexit.register(report)
+from flask.cli import main
+sys.argv = ["flask", "--app", "wsgi", *sys.argv[1:]]
+main()
+"""
+
+_WORKER: dict[str, Any] = {}
 
 
-def fake_rows(n: int, subjects: list[uuid.UUID], actors: list[str]) -> Iterator[dict[str, Any]]:
-    """Realistic events in time order over a year, hashed exactly as `audit.record` hashes."""
-    step = SPAN / n
-    for i in range(n):
-        decision = "deny" if i % 7 == 0 else "allow"
-        event = SimpleNamespace(
-            event_uuid=uuid.uuid4(), occurred_at=END - SPAN + step * i, type=TYPES[i % 5],
-            actor=actors[i % len(actors)], org=ORGS[i % 4], role="work_coach",
-            purpose="case_management", subject_id=subjects[(i * 7919) % len(subjects)],
-            categories=[CATEGORIES[i % 5]], decision=decision,
-            reasons=["consent_expired"] if decision == "deny" else [], consent_id=uuid.uuid4(),
-            protocol="derby-local-support@1", override_id=None, request_id=uuid.uuid4().hex,
-            details={"entries": [str(uuid.uuid4())]},
-        )
-        row = dict(vars(event))
-        row["leaf_hash"] = audit_log.leaf_hash(audit_log.canonical_bytes(event))  # type: ignore[arg-type]
-        yield row
+def _init_worker(mac_key: bytes, dialect: str, sizes: dataset.Sizes, now: datetime) -> None:
+    _WORKER.update(mac_key=mac_key, dialect=dialect, sizes=sizes, now=now)
 
 
-@contextmanager
-def timed(label: str, results: dict[str, float]) -> Iterator[None]:
-    """Wall time, and this process's CPU time: on a shared machine the second shows what the
-    work costs when it has a core to itself (database server and worker processes excluded)."""
-    start, cpu = time.perf_counter(), time.process_time()
-    yield
-    results[label] = time.perf_counter() - start
-    results[f"{label} (cpu)"] = time.process_time() - cpu
-    print(f"  {label:<44} {results[label]:9.2f} s  (this process's cpu "
-          f"{results[f'{label} (cpu)']:.2f} s)", flush=True)
+def _job(span: tuple[int, int]) -> tuple[Encoded, list[bytes], datetime]:
+    """One batch of sealed events: rows as the sequencer leaves them, with their leaf hashes."""
+    first, count = span
+    rows = dataset.audit_batch(first, count, _WORKER["sizes"].audit_events, _WORKER["sizes"],
+                               _WORKER["now"], 1)
+    for row in rows:
+        row["leaf_mac"] = audit_log.leaf_mac(_WORKER["mac_key"], row["seq"], row["leaf_hash"])
+    return (encode([("audit_events", rows)], _WORKER["dialect"]),
+            [row["leaf_hash"] for row in rows], rows[-1]["occurred_at"])
+
+
+def build(url: str, n: int, every: int, signer: audit_log.AuditSigner,
+          now: datetime) -> float:
+    """N sealed events with their tree nodes and a signed checkpoint every `every` events."""
+    started = time.perf_counter()
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    inserter = Inserter(engine)
+    sizes = replace(dataset.Sizes.scaled(1.0), audit_events=n)
+    compact, nodes, checkpoints = CompactRange(), [], []
+    spans = [(first, min(BATCH, n - first)) for first in range(0, n, BATCH)]
+    context = multiprocessing.get_context("fork")
+    with context.Pool(2, _init_worker, (signer.mac_key(), inserter.dialect, sizes, now)) as pool:
+        for encoded, leaves, last_time in pool.imap(_job, spans):
+            inserter.insert(encoded)
+            for leaf in leaves:
+                nodes.extend(compact.append(leaf))
+                if compact.size % every == 0 or compact.size == n:
+                    root = compact.root()
+                    stamp = last_time.astimezone(UTC)
+                    checkpoints.append({
+                        "tree_size": compact.size, "root_hash": root, "timestamp": stamp,
+                        "signature": signer.sign(audit_log.checkpoint_message(
+                            compact.size, root, stamp)),
+                        "key_id": signer.key_id()})
+            if len(nodes) >= 50_000:
+                inserter.insert(_nodes(nodes, inserter.dialect))
+                nodes = []
+            print(f"\r  built {compact.size:,} events", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    inserter.insert(_nodes(nodes, inserter.dialect))
+    inserter.insert(encode([("audit_checkpoints", checkpoints)], inserter.dialect))
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+def _nodes(nodes: list[tuple[tuple[int, int], bytes]], dialect: str) -> Encoded:
+    return encode([("audit_tree_nodes", [{"level": level, "idx": idx, "hash": h}
+                                         for (level, idx), h in nodes])], dialect)
+
+
+def measured(env: dict[str, str], *args: str) -> tuple[dict[str, float], str]:
+    """Run `flask --app wsgi <args>` as its own process; its figures and its output."""
+    load = os.getloadavg()
+    done = subprocess.run([sys.executable, "-c", _MEASURED, *args], env={**os.environ, **env},
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    figures: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if line.startswith("RUSAGE "):
+            figures = json.loads(line[len("RUSAGE "):])
+    if done.returncode != 0 or not figures:
+        raise SystemExit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    figures["load_1min"] = load[0]
+    return figures, done.stdout.strip()
+
+
+def show(label: str, figures: dict[str, float]) -> None:
+    print(f"  {label:<34} {figures['wall_s']:7.2f} s wall; cpu {figures['cpu_s']:.2f} s + "
+          f"workers {figures['children_cpu_s']:.2f} s; peak {figures['peak_mb']:.0f} MB + "
+          f"{figures['children']} workers (largest {figures['children_peak_mb']:.0f} MB) = "
+          f"{figures['total_peak_mb']:.0f} MB at most; load {figures['load_1min']:.2f}",
+          flush=True)
 
 
 def median_ms(fn: Callable[[], Any], repeat: int) -> float:
@@ -81,70 +179,63 @@ def median_ms(fn: Callable[[], Any], repeat: int) -> float:
     return statistics.median(samples)
 
 
-def run(url: str, n: int, workdir: Path) -> dict[str, float]:
-    migrate.upgrade(url)
+def run(url: str, n: int, every: int, workdir: Path, *, serial: bool) -> dict[str, Any]:
+    instance = workdir / "instance"
+    signer = audit_log.AuditSigner.create_if_missing(instance / "audit-signing-key.pem")
+    now = dataset.utcnow()
+    results: dict[str, Any] = {"events": n}
+    database = workdir / "bench.db"
+    if url.startswith("sqlite") and database.exists():
+        print(f"  reusing {database}", flush=True)
+    else:
+        results["build_s"] = build(url, n, every, signer, now)
+        print(f"  {'build (bulk, sealed)':<34} {results['build_s']:7.2f} s", flush=True)
     engine = make_engine(url)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
-    signer = audit_log.AuditSigner.create_if_missing(workdir / "audit-key.pem")
-    subjects = [uuid.uuid4() for _ in range(5000)]
-    actors = [str(uuid.uuid4()) for _ in range(200)]
-    results: dict[str, float] = {}
-
-    with timed(f"bulk insert {n:,} events", results), factory() as s:
-        batch: list[dict[str, Any]] = []
-        for row in fake_rows(n, subjects, actors):
-            batch.append(row)
-            if len(batch) == 20_000:
-                s.execute(insert(AuditEvent), batch)
-                batch = []
-        if batch:
-            s.execute(insert(AuditEvent), batch)
-        s.commit()
-    with timed("first seal (sequence + tree of all events)", results), factory() as s:
-        audit_log.seal(s, signer, END)
     with factory() as s:
         for i in range(1000):
-            audit.record(s, type="case_plan:plan:read", now=END + timedelta(seconds=i),
-                         subject_id=subjects[i], decision="allow")
+            audit.record(s, type="case_plan:plan:read", now=now + timedelta(seconds=i),
+                         subject_id=dataset.subject_uuid(i, 1), decision="allow")
         s.commit()
-    with timed("incremental seal of 1,000 new events", results), factory() as s:
-        audit_log.seal(s, signer, END + timedelta(hours=1))
-    with timed("full verify, one process", results), factory() as s:
-        outcome = audit_log.verify(s, signer.public_key(), mac_key=signer.mac_key())
-    assert outcome.ok, outcome.problem
-    workers = os.cpu_count() or 1
-    with timed(f"full verify, {workers} worker processes", results), factory() as s:
-        outcome = audit_log.verify(s, signer.public_key(), mac_key=signer.mac_key(),
-                                   workers=workers)
-    assert outcome.ok, outcome.problem
-    size = outcome.events
-
+    env = {"CASESHARE_INSTANCE_PATH": str(instance), "CASESHARE_DATABASE_URL": url}
+    results["seal"], out = measured(env, "caseshare", "audit", "seal")
+    show("audit seal (1,000 new events)", results["seal"])
+    results["verify"], out = measured(env, "caseshare", "audit", "verify")
+    show("audit verify", results["verify"])
+    print(f"    {out}")
+    if serial:
+        results["verify_serial"], _ = measured(env, "caseshare", "audit", "verify",
+                                               "--workers", "1")
+        show("audit verify --workers 1", results["verify_serial"])
     with factory() as s:
+        size = audit_log.sealed_size(s)
         def prove() -> None:
             index = int.from_bytes(uuid.uuid4().bytes[:4], "big") % size
             queries.inclusion_proof(s, index=index, tree_size=size)
             s.rollback()
 
-        results["inclusion proof (median ms)"] = median_ms(prove, 200)
+        results["inclusion_proof_ms"] = median_ms(prove, 200)
 
         def query() -> None:
-            subject = subjects[int.from_bytes(uuid.uuid4().bytes[:2], "big") % len(subjects)]
-            queries.find_events(s, orgs=frozenset(ORGS[:3]), filters=queries.EventFilter(
-                subject_id=subject, from_=END - timedelta(days=90), to=END),
-                cursor=None, limit=200)
+            subject = dataset.subject_uuid(int.from_bytes(uuid.uuid4().bytes[:2], "big") % 1000,
+                                           1)
+            queries.find_events(s, orgs=frozenset(dataset.org_id(i) for i in range(3)),
+                                filters=queries.EventFilter(subject_id=subject,
+                                                            from_=now - timedelta(days=90),
+                                                            to=now),
+                                cursor=None, limit=200)
             s.rollback()
 
-        results["IG query by subject over 90 days (median ms)"] = median_ms(query, 200)
+        results["ig_query_ms"] = median_ms(query, 200)
 
         def append() -> None:
-            audit.record(s, type="case_plan:plan:read", now=END, subject_id=subjects[0],
-                         decision="allow")
+            audit.record(s, type="case_plan:plan:read", now=now, decision="allow")
             s.flush()
 
-        results["append one event in a request (median ms)"] = median_ms(append, 500)
+        results["append_ms"] = median_ms(append, 500)
         s.rollback()
-    for key in [k for k in results if "median" in k]:
-        print(f"  {key:<44} {results[key]:9.3f} ms", flush=True)
+    for key in ("inclusion_proof_ms", "ig_query_ms", "append_ms"):
+        print(f"  {key:<34} {results[key]:7.3f} ms", flush=True)
     engine.dispose()
     return results
 
@@ -152,15 +243,25 @@ def run(url: str, n: int, workdir: Path) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--checkpoint-every", type=int, default=100_000)
     parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--serial", action="store_true", help="also verify with one process")
+    parser.add_argument("--out", type=Path, help="write the figures as JSON")
+    parser.add_argument("--keep", type=Path, help="SQLite: build in (and keep) this directory; "
+                        "a database already there is measured again without rebuilding")
     args = parser.parse_args()
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
+    everything: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
+                                  "cpus": os.cpu_count(), "load_at_start": os.getloadavg()}
     for engine in engines:
         with tempfile.TemporaryDirectory(prefix="audit-bench-") as tmp:
-            workdir = Path(tmp)
-            print(f"{engine}: {args.events:,} audit events", flush=True)
+            workdir = args.keep if args.keep and engine == "sqlite" else Path(tmp)
+            workdir.mkdir(parents=True, exist_ok=True)
+            print(f"{engine}: {args.events:,} audit events (load average "
+                  f"{', '.join(f'{x:.2f}' for x in os.getloadavg())})", flush=True)
             if engine == "sqlite":
-                run(f"sqlite:///{workdir / 'bench.db'}", args.events, workdir)
+                everything[engine] = run(f"sqlite:///{workdir / 'bench.db'}", args.events,
+                                         args.checkpoint_every, workdir, serial=args.serial)
                 continue
             from tests.pg_server import PostgresServer, find_bindir
 
@@ -175,9 +276,13 @@ def main() -> int:
                 with admin.connect() as conn:
                     conn.execute(text("CREATE DATABASE bench"))
                 admin.dispose()
-                run(server.url("bench"), args.events, workdir)
+                everything[engine] = run(server.url("bench"), args.events,
+                                         args.checkpoint_every, workdir, serial=args.serial)
             finally:
                 server.stop()
+    everything["load_at_end"] = os.getloadavg()
+    if args.out:
+        args.out.write_text(json.dumps(everything, indent=2, default=str))
     return 0
 
 

@@ -8,12 +8,13 @@ proof needs only O(log n) lookups and sealing never re-reads old leaves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from caseshare.audit.proofs import EMPTY_ROOT, leaf_hash, node_hash
 
 __all__ = [
-    "EMPTY_ROOT", "CompactRange", "Node", "consistency_ranges", "inclusion_ranges", "leaf_hash",
+    "EMPTY_ROOT", "CompactRange", "Node", "consistency_ranges", "fold", "inclusion_ranges",
+    "leaf_hash",
     "node_hash", "nodes_for", "perfect_nodes", "range_hash", "root_of",
 ]
 
@@ -40,9 +41,13 @@ def perfect_nodes(lo: int, hi: int) -> list[Node]:
 def range_hash(lo: int, hi: int, nodes: Mapping[Node, bytes]) -> bytes:
     """MTH(D[lo:hi]) from perfect-node hashes. `lo` must be where the RFC's recursion puts a
     subtree (a multiple of the split size), which holds for every range a proof asks for."""
-    if lo == hi:
+    return fold([nodes[n] for n in perfect_nodes(lo, hi)])
+
+
+def fold(tiles: Sequence[bytes]) -> bytes:
+    """The root over consecutive perfect subtrees given largest first (a compact range)."""
+    if not tiles:
         return EMPTY_ROOT
-    tiles = [nodes[n] for n in perfect_nodes(lo, hi)]
     h = tiles[-1]
     for left in reversed(tiles[:-1]):
         h = node_hash(left, h)
@@ -114,20 +119,25 @@ class CompactRange:
             self.stack = list(zip(tiles, hashes, strict=True))
 
     def append(self, leaf: bytes) -> list[tuple[Node, bytes]]:
+        return self.append_subtree(0, leaf)
+
+    def append_subtree(self, level: int, h: bytes) -> list[tuple[Node, bytes]]:
+        """Append a whole perfect subtree of 2**level leaves (its hash); the size must be a
+        multiple of its width, as it is for chunks of the log scanned separately."""
+        if self.size & ((1 << level) - 1):
+            raise ValueError("a subtree must start at a multiple of its width")
         completed: list[tuple[Node, bytes]] = []
-        node, h = (0, self.size), leaf
+        node = (level, self.size >> level)
         while self.stack and self.stack[-1][0][0] == node[0]:
-            (level, index), left = self.stack.pop()
-            node, h = (level + 1, index >> 1), node_hash(left, h)
+            (below, index), left = self.stack.pop()
+            node, h = (below + 1, index >> 1), node_hash(left, h)
             completed.append((node, h))
         self.stack.append((node, h))
-        self.size += 1
+        self.size += 1 << level
         return completed
 
+    def hashes(self) -> list[bytes]:
+        return [h for _node, h in self.stack]
+
     def root(self) -> bytes:
-        if not self.stack:
-            return EMPTY_ROOT
-        h = self.stack[-1][1]
-        for _node, left in reversed(self.stack[:-1]):
-            h = node_hash(left, h)
-        return h
+        return fold(self.hashes())

@@ -26,6 +26,15 @@ from tests.audit_helpers import disable_append_only_triggers
 from tests.conftest import Clock, Demo
 
 
+@pytest.fixture(autouse=True, params=["one chunk", "chunks of 4"])
+def chunking(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every case twice: the log scanned as one chunk, and in chunks of 4 positions (by two
+    worker processes from the command line), so that problems fall at, just after and across
+    chunk boundaries and the chunks' results must be joined correctly."""
+    if request.param == "chunks of 4":
+        monkeypatch.setattr(audit_log, "CHUNK", 4)
+
+
 def cli(app: Flask, *args: str) -> Result:
     return app.test_cli_runner().invoke(args=["caseshare", "audit", *args])
 
@@ -238,6 +247,27 @@ def test_back_dating_and_rehashing_an_event_is_caught(
     assert_caught(app, target.event_uuid, f"log position {len(log) - 2}")
 
 
+@pytest.mark.parametrize("position", [4, 6])
+def test_back_dating_is_caught_at_that_event_by_an_outside_verifier(
+    rt: Runtime, log: list[AuditEvent], position: int
+) -> None:
+    """Without the MAC key a rehashed back-dated event passes the content check; the time order
+    still names it, whether it opens a chunk or sits inside one (chunks of 4)."""
+    target = log[position]
+
+    def back_date(s: Session) -> None:
+        event = s.get_one(AuditEvent, target.id)
+        event.occurred_at -= timedelta(days=3)
+        rehash(event)
+
+    tamper(rt, back_date)
+    with rt.session_factory() as s:
+        result = audit_log.verify(s, rt.audit_signer.public_key())
+    assert not result.ok
+    assert result.problem and "back-dated" in result.problem
+    assert (result.bad_position, result.bad_event) == (position, str(target.event_uuid))
+
+
 def test_a_back_dated_pending_event_is_caught_before_it_is_sealed(
     app: Flask, rt: Runtime, log: list[AuditEvent], clock: Clock
 ) -> None:
@@ -390,14 +420,16 @@ def _tamper_cases(log: list[AuditEvent]) -> dict[str, Callable[[Session], None]]
 def test_parallel_verify_reports_the_same_first_problem_as_a_serial_scan(
     rt: Runtime, log: list[AuditEvent], case: str
 ) -> None:
+    """Chunks of 4 positions, so the problems and checkpoints fall in different chunks, scanned
+    by two worker processes."""
     key, public = rt.audit_signer.mac_key(), rt.audit_signer.public_key()
     with rt.session_factory() as s:
-        assert audit_log.verify(s, public, mac_key=key, workers=2).ok
+        assert audit_log.verify(s, public, mac_key=key, workers=2, chunk=4).ok
     tamper(rt, _tamper_cases(log)[case])
     with rt.session_factory() as s:
         serial = audit_log.verify(s, public, mac_key=key)
     with rt.session_factory() as s:
-        parallel = audit_log.verify(s, public, mac_key=key, workers=2)
+        parallel = audit_log.verify(s, public, mac_key=key, workers=2, chunk=4)
     assert not serial.ok
     assert (parallel.problem, parallel.bad_position, parallel.bad_event) == (
         serial.problem, serial.bad_position, serial.bad_event)

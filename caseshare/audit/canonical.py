@@ -1,0 +1,155 @@
+"""The exact bytes an audit event's leaf hash covers, for the append path and for verify.
+
+The definition is `json.dumps(body, sort_keys=True, separators=(",", ":"))` (ASCII output, as
+the standalone verifier in proofs.py computes it), over the event's fields in text form. Events
+already in every database were hashed that way, so it can never change.
+
+Verify encodes a million of these, and json.dumps is most of its time, so `canonical_json` uses
+orjson where its bytes are the same and falls back to json.dumps where they might not be:
+- orjson writes non-ASCII characters as UTF-8 and DEL (0x7f) raw; json.dumps escapes both. Any
+  such output is re-encoded by json.dumps.
+- orjson formats some floats differently (1e-05 as 0.00001) and NaN/Infinity as null. Floats
+  therefore never reach orjson as floats: the JSON-typed fields are decoded by `json_values`,
+  which makes every number with a fraction or exponent (and NaN, Infinity) a `JSONFloat`, a float
+  subclass that orjson refuses (TypeError) and json.dumps writes exactly as a float.
+- orjson refuses integers beyond 64 bits and non-string keys (TypeError): json.dumps then.
+tests/unit/audit/test_canonical.py checks these equal json.dumps for any JSON the app can hold.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+
+__all__ = [
+    "CANONICAL_FIELDS", "EventFields", "JSONFloat", "canonical_bytes", "canonical_json",
+    "event_bytes", "json_values", "reference_json", "stored_event_bytes", "time_text",
+    "uuid_text",
+]
+
+
+class EventFields(Protocol):
+    """What the canonical bytes cover: an AuditEvent, or a row selected with the same columns."""
+
+    event_uuid: uuid.UUID
+    occurred_at: datetime
+    type: str
+    actor: str | None
+    org: str | None
+    role: str | None
+    purpose: str | None
+    subject_id: uuid.UUID | None
+    categories: list[str]
+    decision: str | None
+    reasons: list[str]
+    consent_id: uuid.UUID | None
+    protocol: str | None
+    override_id: uuid.UUID | None
+    request_id: str | None
+    details: dict[str, Any]
+
+
+CANONICAL_FIELDS = tuple(EventFields.__annotations__)
+
+
+class JSONFloat(float):
+    """A JSON number with a fraction or exponent: json.dumps writes it as the float it is;
+    orjson refuses it, so it always goes the reference way."""
+
+
+def _constant(name: str) -> JSONFloat:
+    return JSONFloat(name)  # NaN, Infinity, -Infinity: json.dumps writes them back as such
+
+
+_DECODER = json.JSONDecoder(parse_float=JSONFloat, parse_constant=_constant)
+
+
+def json_values(text: str) -> Any:
+    """JSON text as values canonical_json encodes correctly (floats as JSONFloat)."""
+    return _DECODER.decode(text)
+
+
+def reference_json(body: Any) -> bytes:
+    """The definition of the canonical bytes."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def canonical_json(body: Any) -> bytes:
+    """`reference_json(body)`, faster. Floats must arrive as JSONFloat (from `json_values`)."""
+    try:
+        data = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # JSONFloat, integers beyond 64 bits, non-string keys
+        return reference_json(body)
+    if data.isascii() and b"\x7f" not in data:
+        return data
+    return reference_json(body)
+
+
+def uuid_text(value: uuid.UUID | str | None) -> str | None:
+    """A UUID in its canonical text form, from a UUID or SQLite's stored 32-digit hex."""
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return str(value)
+
+
+def time_text(value: datetime | str) -> str:
+    """An event time as the hash covers it (isoformat in UTC), from a datetime or from the text
+    verify reads ('YYYY-MM-DD HH:MM:SS.ffffff' in UTC, as SQLite stores it), because parsing a
+    million timestamps is slow."""
+    if isinstance(value, str):
+        if len(value) == 26 and value[10] == " ":
+            micro = value[20:]
+            return f"{value[:10]}T{value[11:19]}{'' if micro == '000000' else '.' + micro}+00:00"
+        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def event_bytes(event_uuid: str | None, occurred_at: str, type_: str, actor: str | None,
+                org: str | None, role: str | None, purpose: str | None,
+                subject_id: str | None, categories: Any, decision: str | None, reasons: Any,
+                consent_id: str | None, protocol: str | None, override_id: str | None,
+                request_id: str | None, details: Any) -> bytes:
+    """The canonical bytes of an event given in text form, its JSON fields from `json_values`.
+    The one place both paths build the body (keys in CANONICAL_FIELDS' sorted order)."""
+    return canonical_json({
+        "actor": actor, "categories": categories, "consent_id": consent_id,
+        "decision": decision, "details": details, "event_uuid": event_uuid,
+        "occurred_at": occurred_at, "org": org, "override_id": override_id,
+        "protocol": protocol, "purpose": purpose, "reasons": reasons,
+        "request_id": request_id, "role": role, "subject_id": subject_id, "type": type_,
+    })
+
+
+def stored_event_bytes(event_uuid: str | None, stamped: str, type_: str,
+                       actor: str | None, org: str | None, role: str | None,
+                       purpose: str | None, subject_id: str | None, categories_json: str,
+                       decision: str | None, reasons_json: str, consent_id: str | None,
+                       protocol: str | None, override_id: str | None, request_id: str | None,
+                       details_json: str) -> bytes:
+    """The canonical bytes from an event's columns as verify reads them: UUIDs as SQLite's hex
+    or as text, the time already in hashed form (`time_text` of the stored text), the JSON
+    columns as JSON text (decoded in one go).
+    Raises ValueError or TypeError when the stored values are no longer an event's."""
+    categories, reasons, details = json_values(f"[{categories_json},{reasons_json},"
+                                               f"{details_json}]")
+    return event_bytes(uuid_text(event_uuid), stamped, type_, actor, org, role,
+                       purpose, uuid_text(subject_id), categories, decision, reasons,
+                       uuid_text(consent_id), protocol, uuid_text(override_id), request_id,
+                       details)
+
+
+def canonical_bytes(event: EventFields) -> bytes:
+    """The exact bytes an event's leaf hash covers: every field except its log position."""
+    categories, reasons, details = json_values(
+        json.dumps([list(event.categories), list(event.reasons), event.details]))
+    return event_bytes(
+        uuid_text(event.event_uuid), time_text(event.occurred_at), event.type, event.actor,
+        event.org, event.role, event.purpose, uuid_text(event.subject_id), categories,
+        event.decision, reasons, uuid_text(event.consent_id), event.protocol,
+        uuid_text(event.override_id), event.request_id, details)

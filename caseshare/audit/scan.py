@@ -1,0 +1,265 @@
+"""One pass over a chunk of the audit log for `audit verify`, straight from the database driver.
+
+A chunk is log positions [lo, hi) with lo a multiple of the chunk size (a power of two), so a
+full chunk is one perfect subtree of the Merkle tree. Scanning it checks each event exactly as a
+serial scan would (position, content, MAC, time order within the chunk) and returns only what
+the caller needs to carry on across chunks: the chunk's subtree hash, the hashes of the perfect
+subtrees tiling [lo, size) for each checkpoint size inside it, and the chunk's time marks. Memory
+is one chunk's leaf hashes, never the log.
+
+Rows come from a raw DB-API cursor (a server-side cursor on PostgreSQL), every column as text in
+the form the canonical bytes use, so that no ORM object, UUID or datetime is built per event.
+Chunks run in worker processes (`init_worker` + `scan_in_worker`) or in the caller's process.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from caseshare.audit.canonical import stored_event_bytes, time_text, uuid_text
+from caseshare.audit.merkle import perfect_nodes
+
+__all__ = ["ChunkFailure", "ChunkResult", "ChunkTask", "scan_chunk"]
+
+GAP, CONTENT, MAC, TIME, CHECKPOINT = range(5)  # the checks at one position, in scan order
+
+_COLUMNS = {
+    "sqlite": ("event_uuid, occurred_at, type, actor, org, role, purpose, subject_id, "
+               "categories, decision, reasons, consent_id, protocol, override_id, request_id, "
+               "details"),
+    # Text as SQLite stores it: UUIDs as text, times as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC.
+    "postgresql": ("event_uuid::text, to_char(occurred_at AT TIME ZONE 'UTC', "
+                   "'YYYY-MM-DD HH24:MI:SS.US'), type, actor, org, role, purpose, "
+                   "subject_id::text, categories::text, decision, reasons::text, "
+                   "consent_id::text, protocol, override_id::text, request_id, details::text"),
+}
+_FETCH = 2_000
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    lo: int
+    hi: int
+    sizes: tuple[int, ...]  # tree sizes in (lo, hi] whose roots the caller checks
+    skew: timedelta  # how far an event may be stamped before an earlier one
+
+
+@dataclass(frozen=True)
+class ChunkFailure:
+    found_at: tuple[int, int]  # (position, check): orders problems as a serial scan meets them
+    problem: str
+    position: int | None
+    event: str | None
+
+
+@dataclass
+class ChunkResult:
+    lo: int
+    hi: int
+    failure: ChunkFailure | None = None
+    subtree: bytes | None = None  # the chunk's root, when it is full and sound
+    tiles: dict[int, list[bytes]] = field(default_factory=dict)  # size -> hashes tiling [lo, size)
+    # (position, time, event, id) for each event stamped before every earlier one in the chunk:
+    # the only ones that can be back-dated against earlier chunks.
+    lows: list[tuple[int, str, str | None, int]] = field(default_factory=list)
+    high: str = ""  # the latest time in the chunk
+
+
+def name(event: str | None, event_id: int, position: int) -> str:
+    return f"event {event} (id {event_id}, log position {position})"
+
+
+def back_dated(event: str | None, event_id: int, position: int, stamped: str) -> ChunkFailure:
+    return ChunkFailure((position, TIME), f"{name(event, event_id, position)} is back-dated: it "
+                        f"is stamped {stamped}, before events earlier in the log",
+                        position, event)
+
+
+def _query(dialect: str, lo: int) -> str:
+    """Constant SQL (nothing in it comes from data; the bounds are parameters). Chunk 0 has no
+    lower bound, so a row moved to a negative position is met first, as in a serial scan."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    low = f"seq >= {mark} AND " if lo else ""
+    return (f"SELECT seq, id, leaf_hash, leaf_mac, {_COLUMNS[dialect]} "  # noqa: S608
+            f"FROM audit_events WHERE seq IS NOT NULL AND {low}seq < {mark} ORDER BY seq")
+
+
+def _next_row(dbapi: Any, dialect: str,
+              position: int) -> tuple[int, int, str | None] | None:
+    """The first event after a missing position (it can be in a later chunk)."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    column = "event_uuid" if dialect == "sqlite" else "event_uuid::text"
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(f"SELECT seq, id, {column} FROM audit_events "  # noqa: S608 (constant)
+                       f"WHERE seq > {mark} ORDER BY seq LIMIT 1", (position,))
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if row is None else (int(row[0]), int(row[1]), uuid_text(row[2]))
+
+
+def _missing(dbapi: Any, dialect: str, position: int) -> ChunkFailure:
+    found = _next_row(dbapi, dialect, position)
+    if found is None:
+        return ChunkFailure((position, GAP), f"log position {position} onwards was deleted",
+                            position, None)
+    seq, event_id, event = found
+    return ChunkFailure((position, GAP), f"log position {position} is missing (deleted?); the "
+                        f"next event found is {name(event, event_id, seq)}", position, event)
+
+
+def _cursor(dbapi: Any, dialect: str, task: ChunkTask) -> Any:
+    """The chunk's rows, iterated straight off the driver's cursor (on PostgreSQL a server-side
+    cursor fetching _FETCH rows per round trip; SQLite steps through them as they are read)."""
+    if dialect == "postgresql":
+        cursor = dbapi.cursor(name=f"audit_scan_{task.lo}")
+        cursor.itersize = _FETCH
+    else:
+        cursor = dbapi.cursor()
+    cursor.execute(_query(dialect, task.lo), (task.lo, task.hi) if task.lo else (task.hi,))
+    return cursor
+
+
+def scan_chunk(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None) -> ChunkResult:
+    """Check log positions [task.lo, task.hi), stopping at the first problem."""
+    # Each row makes a few short-lived containers and none outlives it, so the cyclic garbage
+    # collector finds nothing; left on, it rescans the fetched batches over and over.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan_chunk(dbapi, dialect, task, mac_key)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _scan_chunk(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None) -> ChunkResult:
+    cursor = _cursor(dbapi, dialect, task)
+    try:
+        return _check_rows(dbapi, dialect, task, mac_key, cursor)
+    finally:
+        cursor.close()
+
+
+def _check_rows(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None,
+                rows: Any) -> ChunkResult:
+    result = ChunkResult(task.lo, task.hi)
+    leaves: list[bytes] = []
+    position, high, low = task.lo, "", None
+    sha256, compare = hashlib.sha256, hmac.compare_digest
+    mac_of = _mac_function(mac_key)
+    for (seq, event_id, leaf, mac, event_uuid, occurred_at, type_, actor, org, role, purpose,
+         subject_id, categories, decision, reasons, consent_id, protocol, override_id,
+         request_id, details) in rows:
+        if seq != position:
+            event = uuid_text(event_uuid)
+            result.failure = ChunkFailure(
+                (position, GAP), f"log position {position} is missing (deleted?); the next "
+                f"event found is {name(event, event_id, seq)}", position, event)
+            break
+        stamped = time_text(occurred_at)
+        try:
+            data: bytes | None = stored_event_bytes(
+                event_uuid, stamped, type_, actor, org, role, purpose, subject_id,
+                categories, decision, reasons, consent_id, protocol, override_id, request_id,
+                details)
+        except (TypeError, ValueError):  # not even an event's values any more
+            data = None
+        if data is None or sha256(b"\x00" + data).digest() != leaf:
+            event = uuid_text(event_uuid)
+            result.failure = ChunkFailure(
+                (position, CONTENT), f"{name(event, event_id, position)} was altered: its fields "
+                "no longer match its leaf hash", position, event)
+            break
+        if mac_of is not None and (
+            mac is None or not compare(mac_of(position.to_bytes(8, "big") + leaf), mac)
+        ):
+            event = uuid_text(event_uuid)
+            result.failure = ChunkFailure(
+                (position, MAC), f"{name(event, event_id, position)} was not sealed at this "
+                "position: it was inserted, moved, or altered and rehashed", position, event)
+            break
+        # ISO texts in UTC order as times do; parse only when one goes backwards.
+        if stamped >= high:
+            high = stamped
+        elif datetime.fromisoformat(stamped) < datetime.fromisoformat(high) - task.skew:
+            result.failure = back_dated(uuid_text(event_uuid), event_id, position, stamped)
+            break
+        if low is None or stamped < low:
+            low = stamped
+            result.lows.append((position, stamped, uuid_text(event_uuid), event_id))
+        leaves.append(leaf)
+        position += 1
+    else:
+        if position < task.hi:
+            result.failure = _missing(dbapi, dialect, position)
+    result.high = high
+    _subtrees(result, task, leaves)
+    return result
+
+
+def _mac_function(key: bytes | None) -> Callable[[bytes], bytes] | None:
+    """HMAC-SHA256 under `key` (RFC 2104, as log.leaf_mac computes it) with the padded key's
+    two hash states made once rather than per event: half the cost of hmac.digest here."""
+    if key is None:
+        return None
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    padded = key.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+
+    def mac(message: bytes) -> bytes:
+        i = inner.copy()
+        i.update(message)
+        o = outer.copy()
+        o.update(i.digest())
+        return o.digest()
+
+    return mac
+
+
+def _subtrees(result: ChunkResult, task: ChunkTask, leaves: list[bytes]) -> None:
+    """The chunk's perfect subtrees, level by level (one list of pairs per level): the tiles for
+    each size reached, and the whole chunk's root when it is full and sound."""
+    levels = [leaves]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append([hashlib.sha256(b"\x01" + left + right).digest()
+                       for left, right in zip(below[0::2], below[1::2], strict=False)])
+    end = task.lo + len(leaves)
+    for size in task.sizes:
+        if size <= end:
+            result.tiles[size] = [levels[level][index - (task.lo >> level)]
+                                  for level, index in perfect_nodes(task.lo, size)]
+    if result.failure is None and leaves and len(leaves) == task.hi - task.lo:
+        size = len(leaves)
+        if size & (size - 1) == 0:
+            result.subtree = levels[-1][0]
+
+
+# Worker-process state, set once per process by the pool's initialiser.
+_WORKER: dict[str, Any] = {}
+
+
+def init_worker(url: str, mac_key: bytes | None) -> None:
+    from caseshare.db import make_engine
+
+    engine = make_engine(url, read_only=True)
+    _WORKER.update(engine=engine, mac_key=mac_key, dialect=engine.dialect.name)
+
+
+def scan_in_worker(task: ChunkTask) -> ChunkResult:
+    raw = _WORKER["engine"].raw_connection()
+    try:
+        return scan_chunk(raw.driver_connection, _WORKER["dialect"], task, _WORKER["mac_key"])
+    finally:
+        raw.rollback()
+        raw.close()

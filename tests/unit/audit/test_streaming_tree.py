@@ -1,0 +1,71 @@
+"""The streaming pieces of `audit verify` against the straightforward implementations: a tree
+built from chunk roots (the frontier) and per-chunk tiles gives every root that building it
+leaf by leaf gives; the scan's MAC is the sequencer's."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from caseshare.audit import merkle, scan
+from caseshare.audit.log import leaf_mac
+
+
+def leaves(n: int) -> list[bytes]:
+    return [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(n)]
+
+
+@settings(deadline=None)  # a loaded shared machine is no reason to fail
+@given(st.integers(0, 300), st.integers(0, 5), st.data())
+def test_chunk_frontier_and_tiles_give_every_root(n: int, log_chunk: int,
+                                                  data: st.DataObject) -> None:
+    chunk = 1 << log_chunk
+    all_leaves = leaves(n)
+    sizes = sorted(data.draw(st.sets(st.integers(1, max(n, 1)), max_size=8))) if n else []
+    frontier = merkle.CompactRange()
+    for lo in range(0, n, chunk):
+        hi = min(lo + chunk, n)
+        task = scan.ChunkTask(lo, hi, tuple(s for s in sizes if lo < s <= hi), timedelta(0))
+        result = scan.ChunkResult(lo, hi)
+        scan._subtrees(result, task, all_leaves[lo:hi])
+        for size in task.sizes:
+            assert merkle.fold(frontier.hashes() + result.tiles[size]) == \
+                merkle.root_of(all_leaves[:size])
+        width = hi - lo
+        if width & (width - 1) == 0:  # a full chunk (or a last one that is a perfect tree)
+            assert result.subtree == merkle.root_of(all_leaves[lo:hi])
+            frontier.append_subtree(width.bit_length() - 1, result.subtree)
+        else:
+            assert result.subtree is None
+    if frontier.size == n:
+        assert frontier.root() == merkle.root_of(all_leaves)
+
+
+def test_a_subtree_must_start_at_a_multiple_of_its_width() -> None:
+    compact = merkle.CompactRange()
+    compact.append(leaves(1)[0])
+    with pytest.raises(ValueError, match="multiple of its width"):
+        compact.append_subtree(1, bytes(32))
+
+
+def test_a_failed_chunk_has_no_subtree_but_keeps_the_tiles_before_the_failure() -> None:
+    all_leaves = leaves(8)
+    task = scan.ChunkTask(8, 16, (10, 12), timedelta(0))
+    result = scan.ChunkResult(8, 16, failure=scan.ChunkFailure((11, scan.CONTENT), "x", 11, None))
+    scan._subtrees(result, task, all_leaves[:3])  # positions 8..10 checked, 11 failed
+    assert result.subtree is None
+    assert list(result.tiles) == [10]
+    assert result.tiles[10] == [merkle.root_of(all_leaves[:2])]
+
+
+@settings(deadline=None)  # a loaded shared machine is no reason to fail
+@given(st.binary(min_size=1, max_size=100), st.integers(0, 2**40), st.binary(min_size=32,
+                                                                              max_size=32))
+def test_the_scans_mac_is_the_sequencers(key: bytes, position: int, leaf: bytes) -> None:
+    mac = scan._mac_function(key)
+    assert mac is not None
+    assert mac(position.to_bytes(8, "big") + leaf) == leaf_mac(key, position, leaf)
