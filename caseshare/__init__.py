@@ -20,6 +20,7 @@ from caseshare.extensions import api as smorest_api
 from caseshare.extensions import limiter
 from caseshare.identity.tokens import TokenKeys
 from caseshare.policy.loader import load_directory
+from caseshare.ratelimit_storage import storage_uri as ratelimit_storage_uri
 from caseshare.runtime import Runtime
 
 
@@ -55,7 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_STORAGE_URI=ratelimit_storage_uri(settings.ratelimit_storage_uri),
         RATELIMIT_HEADERS_ENABLED=True,
         JSON_SORT_KEYS=False,
     )
