@@ -125,7 +125,11 @@ def protocol_document(p: int) -> dict[str, Any]:
         "framework": "local", "status": "active", "effective_from": "2026-01-01",
         "review_date": "2027-01-01", "expires_on": "2028-12-31", "parties": parties,
         "purposes": [{"code": c, "description": c.replace("_", " ")} for c in PURPOSES],
-        "categories": [{"code": c, "description": c.replace("_", " ")} for c in SHARED] + [
+        # A category's flags must agree across protocols: benefit_claim is DWP-origin data in
+        # the shipped protocols too.
+        "categories": [{"code": c, "description": c.replace("_", " "),
+                        **({"dwp_origin": True} if c == "benefit_claim" else {})}
+                       for c in SHARED] + [
             {"code": "substance_misuse", "description": "Drug and alcohol treatment",
              "special": True},
             {"code": "offending", "description": "Offending history", "criminal": True}],

@@ -288,6 +288,7 @@ class Options:
     keep: bool
     compare: bool = True
     samples_for_reads: int = 2000
+    http_only: bool = False
 
 
 def issue_tokens(workdir: Workdir, url: str, orgs: list[str]) -> dict[str, str]:
@@ -402,6 +403,8 @@ def bench_engine(engine: str, opts: Options, base: Path) -> dict[str, Any]:
                                    small))
         for s in servers:
             s.stop()
+        if opts.http_only:
+            return result
         print(f"[{engine}] decision, audit verify, rewrap", file=sys.stderr)
         samples = report["samples"]
         result["decision_p50_us"], result["decision_p99_us"] = (
@@ -619,6 +622,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--no-compare", dest="compare", action="store_false",
                         help="skip the same read on a 10x smaller data set")
+    parser.add_argument("--http-only", action="store_true",
+                        help="measure the HTTP figures only (no decision, audit or rewrap runs)")
     parser.add_argument("--merge", action="store_true",
                         help="keep other engines' results already in --out (separate runs)")
     args = parser.parse_args(argv)
@@ -626,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is not installed: sudo apt-get install -y wrk", file=sys.stderr)
         return 2
     opts = Options(args.scale, args.rounds, args.duration, args.connections, args.threads,
-                   args.jobs, args.keep, args.compare)
+                   args.jobs, args.keep, args.compare, http_only=args.http_only)
     started = time.perf_counter()
     info = machine()
     base = Path(tempfile.mkdtemp(prefix="caseshare-bench-"))

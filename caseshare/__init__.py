@@ -18,8 +18,10 @@ from caseshare.db import make_engine, make_session_factory
 from caseshare.errors import PolicyFileError, register_error_handlers
 from caseshare.extensions import api as smorest_api
 from caseshare.extensions import limiter
+from caseshare.identity.token_cache import VerifiedTokens, install_directory_hooks
 from caseshare.identity.tokens import TokenKeys
 from caseshare.policy.loader import load_directory
+from caseshare.ratelimit_storage import storage_uri as ratelimit_storage_uri
 from caseshare.runtime import Runtime
 
 
@@ -55,7 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_STORAGE_URI=ratelimit_storage_uri(settings.ratelimit_storage_uri),
         RATELIMIT_HEADERS_ENABLED=True,
         JSON_SORT_KEYS=False,
     )
@@ -69,7 +71,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         keyring=LocalKeyring.create_if_missing(settings.keyring_path),
         token_keys=TokenKeys.create_if_missing(settings.token_keys_path),
         audit_signer=AuditSigner.create_if_missing(settings.audit_key_path),
+        verified_tokens=VerifiedTokens(ttl_seconds=settings.token_cache_seconds),
     )
+    install_directory_hooks()
 
     register_error_handlers(app)
     web_session.init_app(app)

@@ -34,6 +34,9 @@ class Settings:
     issuer: str = "http://127.0.0.1:5000"
     audience: str = "caseshare-api"
     token_ttl_seconds: int = 900
+    # How long a worker may trust a verified token without re-checking the directory, for
+    # changes made in another process (identity/token_cache.py); 0 turns the cache off.
+    token_cache_seconds: int = 5
     ratelimit_storage_uri: str = "memory://"
     ratelimit_default: str = "600 per minute"  # per caller (token or client)
     ratelimit_per_address: str = "3000 per minute"  # per client address, across callers
@@ -70,6 +73,7 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_ISSUER": "issuer",
     "CASESHARE_AUDIENCE": "audience",
     "CASESHARE_TOKEN_TTL_SECONDS": "token_ttl_seconds",
+    "CASESHARE_TOKEN_CACHE_SECONDS": "token_cache_seconds",
     "CASESHARE_RATELIMIT_STORAGE_URI": "ratelimit_storage_uri",
     "CASESHARE_RATELIMIT_DEFAULT": "ratelimit_default",
     "CASESHARE_RATELIMIT_PER_ADDRESS": "ratelimit_per_address",

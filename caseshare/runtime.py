@@ -12,6 +12,7 @@ from caseshare.audit.log import AuditSigner
 from caseshare.config import Settings
 from caseshare.consent.forms import FormSet
 from caseshare.crypto.keyring import KeyProvider
+from caseshare.identity.token_cache import VerifiedTokens
 from caseshare.identity.tokens import TokenKeys
 from caseshare.policy.models import ProtocolSet
 
@@ -26,6 +27,7 @@ class Runtime:
     keyring: KeyProvider
     token_keys: TokenKeys
     audit_signer: AuditSigner
+    verified_tokens: VerifiedTokens
 
     def now(self) -> datetime:
         return self.settings.clock()

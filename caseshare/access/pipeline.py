@@ -18,6 +18,7 @@ from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate, purpose_reason
 from caseshare.access.disclosure import Disclosure, disclose_entries, may_see
 from caseshare.case_plan import service as plans
+from caseshare.case_plan.service import PlanView
 from caseshare.errors import NotFoundError, PreconditionFailedError, ValidationError
 from caseshare.subjects import service as subjects
 
@@ -32,19 +33,18 @@ def check_purpose(ctx: RequestContext) -> None:
 
 
 def read_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
-                   categories: list[str] | None = None) -> tuple[Any, Disclosure, str]:
+                   categories: list[str] | None = None) -> tuple[PlanView, Disclosure, str]:
     subject, facts = steps.subject_in_case(ctx, subject_id)
-    plan = plans.get_plan(ctx.session, subject.id)
+    plan, entries = plans.get_plan_with_entries(ctx.session, subject.id)
     decision = steps.decide(ctx, facts, "read", categories)
-    disclosure = disclose_entries(plans.entries_of(ctx.session, plan), decision,
-                                  subjects.data_key(subject, ctx.keyring))
+    disclosure = disclose_entries(entries, decision, subjects.data_key(subject, ctx.keyring))
     steps.audit_read(ctx, "case_plan:plan:read", subject.id, decision, disclosure)
     ctx.commit()
-    return plan, disclosure, plans.view_etag(disclosure.entries)
+    return plans.plan_view(plan, facts.case_orgs), disclosure, plans.view_etag(disclosure.entries)
 
 
 def create_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
-                     entries: list[dict[str, Any]]) -> tuple[Any, Disclosure, str]:
+                     entries: list[dict[str, Any]]) -> tuple[PlanView, Disclosure, str]:
     subject, facts = steps.subject_in_case(ctx, subject_id)
     steps.authorise_write(ctx, subject.id, facts, [e["category"] for e in entries])
     plan = plans.create_plan(ctx.session, subject_id=subject.id, lead_org=subject.lead_org_id,

@@ -12,6 +12,7 @@ from caseshare.access.decision import Principal
 from caseshare.errors import AuthenticationError
 from caseshare.identity import revocation, tokens
 from caseshare.identity.models import OAuthClient, StaffMember
+from caseshare.identity.token_cache import VerifiedTokens, directory_generation
 
 
 def authenticate(
@@ -22,18 +23,27 @@ def authenticate(
     issuer: str,
     audience: str,
     now: datetime,
+    cache: VerifiedTokens | None = None,
 ) -> Principal:
+    """The caller, from a fully verified token; a repeat of a token verified moments ago comes
+    from `cache`, which honours expiry, revocation and directory changes (token_cache.py)."""
     if not authorization or not authorization.startswith("Bearer "):
         raise AuthenticationError("A bearer access token is required.")
-    claims = tokens.validate(
-        authorization.removeprefix("Bearer ").strip(), keys,
-        issuer=issuer, audience=audience, now=now,
-    )
+    token = authorization.removeprefix("Bearer ").strip()
+    if cache is not None and (known := cache.get(token, now)) is not None:
+        return known
+    generation = directory_generation.value
+    claims = tokens.validate(token, keys, issuer=issuer, audience=audience, now=now)
     if revocation.is_revoked(session, claims.jti):
         raise AuthenticationError("The access token has been revoked.")
     if claims.actor_type == "staff":
-        return _staff_principal(session, claims)
-    return _client_principal(session, claims)
+        principal = _staff_principal(session, claims)
+    else:
+        principal = _client_principal(session, claims)
+    if cache is not None:
+        cache.put(token, principal, jti=claims.jti, expires_at=claims.expires_at, now=now,
+                  generation=generation)
+    return principal
 
 
 def _staff_principal(session: Session, claims: tokens.TokenClaims) -> Principal:

@@ -16,24 +16,25 @@ from caseshare.subjects.models import Subject
 def subject_in_case(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[Subject, SubjectFacts]:
     """The subject, if the caller's organisation has a relationship with it; otherwise 404, so
     ids cannot be probed. The attempt is audited either way."""
-    subject = subjects.find_subject(ctx.session, subject_id)
-    facts = subjects.subject_facts(ctx.session, subject) if subject else None
-    ig = "ig_officer" in ctx.principal.roles and ctx.purpose in ("audit", "subject_access")
-    related = facts is not None and (
-        ig or ctx.principal.org in facts.case_orgs
-        or subjects.named_in_consent(facts, ctx.principal.org)
-    )
-    if subject is None or facts is None or not related:
+    found = subjects.find_subject_with_facts(ctx.session, subject_id)
+    if found is None or not _related(ctx, found[1]):
         event = ctx.audit("access:subject:deny", subject_id=subject_id, outcome="deny",
                           reasons=["no_case_relationship"])
         ctx.commit()
         raise NotFoundError("No such claimant.", audit_id=event.event_uuid)
+    subject, facts = found
     if facts.erased:
         ctx.audit("access:subject:deny", subject_id=subject_id, outcome="deny",
                   reasons=["subject_erased"])
         ctx.commit()
         raise subjects.SubjectErasedError()
     return subject, facts
+
+
+def _related(ctx: RequestContext, facts: SubjectFacts) -> bool:
+    ig = "ig_officer" in ctx.principal.roles and ctx.purpose in ("audit", "subject_access")
+    return (ig or ctx.principal.org in facts.case_orgs
+            or subjects.named_in_consent(facts, ctx.principal.org))
 
 
 def decide(ctx: RequestContext, facts: SubjectFacts, action: str,

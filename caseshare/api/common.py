@@ -47,6 +47,7 @@ def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
             issuer=rt.settings.issuer,
             audience=rt.settings.audience,
             now=rt.now(),
+            cache=rt.verified_tokens,
         )
 
     return blp

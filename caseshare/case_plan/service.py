@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,35 @@ def get_plan(session: Session, subject_id: uuid.UUID) -> CasePlan:
     if plan is None:
         raise NotFoundError("This claimant has no case plan yet.")
     return plan
+
+
+def get_plan_with_entries(session: Session,
+                          subject_id: uuid.UUID) -> tuple[CasePlan, list[PlanEntry]]:
+    """The plan and its entries in one statement (the read path)."""
+    rows = session.execute(
+        select(CasePlan, PlanEntry)
+        .outerjoin(PlanEntry, PlanEntry.plan_id == CasePlan.id)
+        .where(CasePlan.subject_id == subject_id)
+        .order_by(PlanEntry.created_at, PlanEntry.id)
+    ).all()
+    if not rows:
+        raise NotFoundError("This claimant has no case plan yet.")
+    return rows[0][0], [entry for _plan, entry in rows if entry is not None]
+
+
+@dataclass(frozen=True)
+class PlanView:
+    """A plan as a read returns it: with the case members the decision was made on, so the
+    response needs no second look at the database."""
+
+    id: uuid.UUID
+    subject_id: uuid.UUID
+    lead_org_id: str
+    members: list[str]
+
+
+def plan_view(plan: CasePlan, members: frozenset[str]) -> PlanView:
+    return PlanView(plan.id, plan.subject_id, plan.lead_org_id, sorted(members))
 
 
 def entries_of(session: Session, plan: CasePlan) -> list[PlanEntry]:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, exists, select
+from sqlalchemy.orm import Session, aliased
 
 from caseshare.access.decision import ConsentFacts, Principal
 from caseshare.consent import rules
@@ -54,6 +54,44 @@ def decision_facts(pairs: Sequence[ConsentHistory]) -> list[ConsentFacts]:
     superseded = {c.supersedes_id for c, _ in pairs if c.supersedes_id}
     return [consent_facts(c, ws) for c, ws in pairs
             if c.id not in superseded and c.decision == "granted"]
+
+
+_newer = aliased(Consent)
+# Built once: composing it (the alias especially) costs more than running it.
+_CURRENT_GRANTED = (
+    select(Consent.id, Consent.recipients, Consent.purposes, Consent.categories,
+           Consent.excluded_categories, Consent.explicit_statement, Consent.verified,
+           Consent.valid_from, Consent.expires_at, ConsentWithdrawal.withdrawn_at,
+           ConsentWithdrawal.scope)
+    .outerjoin(ConsentWithdrawal, ConsentWithdrawal.consent_id == Consent.id)
+    .where(Consent.subject_id == bindparam("subject_id"), Consent.decision == "granted",
+           ~exists().where(_newer.subject_id == Consent.subject_id,
+                           _newer.supersedes_id == Consent.id))
+    .order_by(Consent.captured_at, Consent.id, ConsentWithdrawal.withdrawn_at)
+)
+
+
+def current_consent_facts(session: Session, subject_id: uuid.UUID) -> list[ConsentFacts]:
+    """`decision_facts` in one statement: the subject's current granted consent versions with
+    their withdrawals, reading only the columns the decision uses. Superseded versions (a
+    claimant's history keeps every one) are not loaded at all."""
+    rows = session.execute(_CURRENT_GRANTED, {"subject_id": subject_id})
+    consents: dict[uuid.UUID, tuple[Any, list[Any]]] = {}
+    for row in rows:
+        _first, withdrawals = consents.setdefault(row.id, (row, []))
+        if row.withdrawn_at is not None:
+            withdrawals.append((row.withdrawn_at, frozenset(row.scope.get("recipients", [])),
+                                frozenset(row.scope.get("purposes", [])),
+                                frozenset(row.scope.get("categories", []))))
+    return [
+        ConsentFacts(id=c.id, recipients=frozenset(c.recipients), purposes=frozenset(c.purposes),
+                     categories=frozenset(c.categories),
+                     excluded=frozenset(c.excluded_categories),
+                     explicit=bool(c.explicit_statement), verified=c.verified,
+                     valid_from=c.valid_from, expires_at=c.expires_at,
+                     withdrawals=tuple(withdrawals))
+        for c, withdrawals in consents.values()
+    ]
 
 
 def is_fully_withdrawn(consent: Consent, withdrawals: Sequence[ConsentWithdrawal]) -> bool:

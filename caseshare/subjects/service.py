@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from caseshare.access.decision import ConsentFacts, Principal, SubjectFacts
+from caseshare.access.decision import Principal, SubjectFacts
 from caseshare.consent.models import Consent, ConsentWithdrawal
-from caseshare.consent.service import decision_facts
+from caseshare.consent.service import current_consent_facts
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.crypto.sealing import (
     FieldRef,
@@ -148,11 +148,33 @@ def subject_consents(
 
 def subject_facts(session: Session, subject: Subject) -> SubjectFacts:
     """Everything the decision needs to know about this subject, read in one place."""
-    facts: list[ConsentFacts] = decision_facts(subject_consents(session, subject.id))
+    return _facts(session, subject, case_orgs(session, subject.id))
+
+
+_SUBJECT_WITH_MEMBERS = (
+    select(Subject, CaseMember.org_id)
+    .outerjoin(CaseMember, CaseMember.subject_id == Subject.id)
+    .where(Subject.id == bindparam("subject_id"))
+)
+
+
+def find_subject_with_facts(session: Session,
+                            subject_id: uuid.UUID) -> tuple[Subject, SubjectFacts] | None:
+    """The subject and its decision facts in three statements (subject with its case members,
+    current consents with their withdrawals, overrides): the hot path of every access."""
+    rows = session.execute(_SUBJECT_WITH_MEMBERS, {"subject_id": subject_id}).all()
+    if not rows:
+        return None
+    subject = rows[0][0]
+    members = frozenset(org for _subject, org in rows if org is not None)
+    return subject, _facts(session, subject, members)
+
+
+def _facts(session: Session, subject: Subject, members: frozenset[str]) -> SubjectFacts:
     return SubjectFacts(
         subject_id=subject.id,
-        case_orgs=case_orgs(session, subject.id),
-        consents=tuple(facts),
+        case_orgs=members,
+        consents=tuple(current_consent_facts(session, subject.id)),
         overrides=override_facts(session, subject.id),
         erased=subject.dek_wrapped is None,
     )

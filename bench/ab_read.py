@@ -1,0 +1,116 @@
+"""A/B the audited read of two source trees under the same load: each tree's gunicorn (2
+workers) serves its own copy of one SQLite data set, and wrk rounds alternate between them and
+the minimal endpoint. On a shared machine this is the fair before/after comparison: both sides
+see the same background load.
+
+    python -m bench.load --workdir /tmp/cs-bench --scale 0.01
+    python -m bench.ab_read --workdir /tmp/cs-bench --tree before=/tmp/old --tree after=. \
+        [--rounds 4 --duration 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.load import Workdir
+from bench.run import (
+    PURPOSE,
+    free_port,
+    http_request,
+    issue_tokens,
+    run_wrk,
+    summarise,
+    wrk_script,
+)
+
+
+def serve(tree: Path, app: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes],
+                                                                          int]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
+           "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "--log-level", "warning", app]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(cmd, cwd=tree, env=env, stdout=out, stderr=out)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            status, _ = http_request("GET", port, "/healthz" if app == "wsgi:app" else "/hello")
+            if status == 200:
+                return proc, port
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError(f"{tree} did not start; see {log}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--tree", action="append", required=True, help="name=path")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--duration", type=float, default=4.0)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args(argv)
+    trees = dict(t.split("=", 1) for t in args.tree)
+    workdir = Workdir(args.workdir)
+    db = workdir.root / "caseshare.db"
+    samples = json.loads(workdir.manifest.read_text())["samples"][:1000]
+    tokens = issue_tokens(workdir, f"sqlite:///{db}", [s["lead"] for s in samples])
+    orgs = sorted(tokens)
+    plan = f"/api/v1/subjects/{{}}/case-plan?purpose={PURPOSE}"
+    scratch = Path(tempfile.mkdtemp(prefix="caseshare-ab-"))
+    script = wrk_script(scratch / "read.lua",
+                        [(plan.format(s["subject_id"]), orgs.index(s["lead"])) for s in samples],
+                        [tokens[o] for o in orgs])
+    hello = wrk_script(scratch / "hello.lua", None, [])
+    procs, ports = [], {}
+    try:
+        for name, tree in trees.items():
+            copy = scratch / f"{name}.db"
+            shutil.copy(db, copy)
+            env = {**os.environ, **workdir.env(f"sqlite:///{copy}"),
+                   "CASESHARE_RATELIMIT_DEFAULT": "100000000 per minute"}
+            proc, ports[name] = serve(Path(tree).resolve(), "wsgi:app", env, scratch / "log")
+            procs.append(proc)
+        proc, ports["hello"] = serve(Path(next(iter(trees.values()))).resolve(),
+                                     "bench.hello:app", dict(os.environ), scratch / "log")
+        procs.append(proc)
+        rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in ports}
+        names = list(ports)
+        for name in names:  # warm-up
+            run_wrk(ports[name], "/hello" if name == "hello" else "/",
+                    hello if name == "hello" else script, duration=2,
+                    connections=args.connections, threads=1)
+        load_start = os.getloadavg()
+        for r in range(args.rounds):
+            for name in names[r % len(names):] + names[: r % len(names)]:
+                rounds[name].append(run_wrk(
+                    ports[name], "/hello" if name == "hello" else "/",
+                    hello if name == "hello" else script, duration=args.duration,
+                    connections=args.connections, threads=1))
+                print(f"round {r + 1} {name}: {rounds[name][-1]['rps']:.0f} req/s",
+                      file=sys.stderr)
+        summary = {name: summarise(rs) for name, rs in rounds.items()}
+        for name in trees:
+            summary[name]["read_vs_hello"] = summary[name]["rps"] / summary["hello"]["rps"]
+        summary["load_average"] = {"start": load_start, "end": os.getloadavg()}
+        print(json.dumps(summary, indent=2))
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
