@@ -18,7 +18,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 AXE = Path(__file__).with_name("axe.min.js")
-SCREENSHOTS = Path(os.environ.get("CASESHARE_SCREENSHOTS", "/tmp/caseshare-screenshots"))
+# Screenshots of the main pages, for reviewers: in the checkout (gitignored) unless redirected.
+SCREENSHOTS = Path(os.environ.get("CASESHARE_SCREENSHOTS",
+                                  Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"))
 
 
 @pytest.fixture(scope="session")
