@@ -27,7 +27,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -240,6 +241,29 @@ def run(url: str, n: int, every: int, workdir: Path, *, serial: bool) -> dict[st
     return results
 
 
+
+@contextmanager
+def postgres_database(name: str = "bench") -> Iterator[str | None]:
+    """A throwaway PostgreSQL server (tests/pg_server.py) with one empty database: its URL, or
+    None (said on the console) when the PostgreSQL binaries are not installed."""
+    from tests.pg_server import PostgresServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        print("  PostgreSQL binaries not found; skipped")
+        yield None
+        return
+    server = PostgresServer(bindir)
+    server.start()
+    try:
+        admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        yield server.url(name)
+    finally:
+        server.stop()
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -263,23 +287,10 @@ def main() -> int:
                 everything[engine] = run(f"sqlite:///{workdir / 'bench.db'}", args.events,
                                          args.checkpoint_every, workdir, serial=args.serial)
                 continue
-            from tests.pg_server import PostgresServer, find_bindir
-
-            bindir = find_bindir()
-            if bindir is None:
-                print("  PostgreSQL binaries not found; skipped")
-                continue
-            server = PostgresServer(bindir)
-            server.start()
-            try:
-                admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
-                with admin.connect() as conn:
-                    conn.execute(text("CREATE DATABASE bench"))
-                admin.dispose()
-                everything[engine] = run(server.url("bench"), args.events,
-                                         args.checkpoint_every, workdir, serial=args.serial)
-            finally:
-                server.stop()
+            with postgres_database() as url:
+                if url is not None:
+                    everything[engine] = run(url, args.events, args.checkpoint_every, workdir,
+                                             serial=args.serial)
     everything["load_at_end"] = os.getloadavg()
     if args.out:
         args.out.write_text(json.dumps(everything, indent=2, default=str))

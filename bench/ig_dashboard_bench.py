@@ -1,5 +1,5 @@
-"""IG dashboard figures at scale: bulk-load N audit events over a year (bench.audit_bench's
-realistic rows), then time the dashboard's counts (decisions per day for 14 days, denials per
+"""IG dashboard figures at scale: bulk-load N realistic audit events over a year, then time
+the dashboard's counts (decisions per day for 14 days, denials per
 organisation, seal state) and one audit search page.
 
     python -m bench.ig_dashboard_bench [--events 1000000] [--engine sqlite|postgresql|both]
@@ -12,21 +12,62 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 import uuid
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 from sqlalchemy.orm import sessionmaker
 
-from bench.audit_bench import END, ORGS, fake_rows, median_ms, timed
+from bench.audit_bench import median_ms, postgres_database
 from caseshare import migrate
+from caseshare.audit import log as audit_log
 from caseshare.audit import queries, stats
 from caseshare.audit.models import AuditEvent
 from caseshare.db import make_engine
 
+ORGS = ["jcp-derby", "derby-housing", "ca-derby", "recovery-partnership"]
 REACH = frozenset(ORGS[:3])  # Derby Housing's agreements: not the Recovery Partnership
+TYPES = ["case_plan:plan:read", "subject:identity:read", "case_plan:entry:create",
+         "consent:record:create", "access:subject:deny"]
+CATEGORIES = ["employment", "housing_tenancy", "finances", "substance_misuse", "identity"]
+END = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+SPAN = timedelta(days=365)
+
+
+def fake_rows(n: int, subjects: list[uuid.UUID], actors: list[str]) -> Iterator[dict[str, Any]]:
+    """Realistic events in time order over a year, hashed exactly as `audit.record` hashes."""
+    step = SPAN / n
+    for i in range(n):
+        decision = "deny" if i % 7 == 0 else "allow"
+        event = SimpleNamespace(
+            event_uuid=uuid.uuid4(), occurred_at=END - SPAN + step * i, type=TYPES[i % 5],
+            actor=actors[i % len(actors)], org=ORGS[i % 4], role="work_coach",
+            purpose="case_management", subject_id=subjects[(i * 7919) % len(subjects)],
+            categories=[CATEGORIES[i % 5]], decision=decision,
+            reasons=["consent_expired"] if decision == "deny" else [], consent_id=uuid.uuid4(),
+            protocol="derby-local-support@1", override_id=None, request_id=uuid.uuid4().hex,
+            details={"entries": [str(uuid.uuid4())]},
+        )
+        row = dict(vars(event))
+        row["leaf_hash"] = audit_log.leaf_hash(audit_log.canonical_bytes(event))  # type: ignore[arg-type]
+        yield row
+
+
+@contextmanager
+def timed(label: str, results: dict[str, float]) -> Iterator[None]:
+    """Wall time, and this process's CPU time (database server excluded)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    yield
+    results[label] = time.perf_counter() - start
+    results[f"{label} (cpu)"] = time.process_time() - cpu
+    print(f"  {label:<44} {results[label]:9.2f} s  (this process's cpu "
+          f"{results[f'{label} (cpu)']:.2f} s)", flush=True)
 
 
 def run(url: str, n: int) -> dict[str, float]:
@@ -88,22 +129,9 @@ def main() -> int:
             if engine == "sqlite":
                 run(f"sqlite:///{Path(tmp) / 'bench.db'}", args.events)
                 continue
-            from tests.pg_server import PostgresServer, find_bindir
-
-            bindir = find_bindir()
-            if bindir is None:
-                print("  PostgreSQL binaries not found; skipped")
-                continue
-            server = PostgresServer(bindir)
-            server.start()
-            try:
-                admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
-                with admin.connect() as conn:
-                    conn.execute(text("CREATE DATABASE bench"))
-                admin.dispose()
-                run(server.url("bench"), args.events)
-            finally:
-                server.stop()
+            with postgres_database() as url:
+                if url is not None:
+                    run(url, args.events)
     return 0
 
 

@@ -28,7 +28,17 @@ class UTCZ(fields.Field[datetime]):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-class EventQuery(PurposeQuery):
+class TimeRangeQuery(PurposeQuery):
+    """A query over [from, to): `to`, when both are given, must be after `from`. Subclasses
+    declare the two fields (with their own descriptions)."""
+
+    @validates_schema
+    def _range(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data.get("from_") and data.get("to") and data["to"] <= data["from_"]:
+            raise ValidationError("Must be after from.", field_name="to")
+
+
+class EventQuery(TimeRangeQuery):
     subject_id = fields.UUID()
     actor = fields.String(validate=validate.Length(1, 64),
                           metadata={"description": "Staff member id or partner client id."})
@@ -42,10 +52,6 @@ class EventQuery(PurposeQuery):
     cursor = fields.String(validate=validate.Length(1, 100))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
-    @validates_schema
-    def _range(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if data.get("from_") and data.get("to") and data["to"] <= data["from_"]:
-            raise ValidationError("Must be after from.", field_name="to")
 
 
 class EventOut(StrictSchema):
@@ -118,7 +124,7 @@ class ConsistencyOut(Schema):
     consistency_path = fields.List(Hex())
 
 
-class UnusualQuery(PurposeQuery):
+class UnusualQuery(TimeRangeQuery):
     from_ = fields.AwareDateTime(data_key="from", default_timezone=None, metadata={
         "description": "Start of the range (default: 7 days before `to`; at most 92 days)."})
     to = fields.AwareDateTime(default_timezone=None, metadata={"description": "Default: now."})
@@ -126,10 +132,6 @@ class UnusualQuery(PurposeQuery):
         ["outside_relationship", "burst", "out_of_hours", "enumeration"])), metadata={
         "description": "Only these rules (repeat the parameter); default: all four."})
 
-    @validates_schema
-    def _range(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if data.get("from_") and data.get("to") and data["to"] <= data["from_"]:
-            raise ValidationError("Must be after from.", field_name="to")
 
 
 class FindingEvent(StrictSchema):

@@ -19,8 +19,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync"]
 AXE = Path(__file__).with_name("axe.min.js")
 # Screenshots of the main pages, for reviewers: in the checkout (gitignored) unless redirected.
-SCREENSHOTS = Path(os.environ.get("CASESHARE_SCREENSHOTS",
-                                  Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"))
+CHECKOUT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = Path(os.environ.get("CASESHARE_SCREENSHOTS", CHECKOUT / "artifacts" / "screenshots"))
 
 
 @pytest.fixture(scope="session")
