@@ -29,11 +29,7 @@ def _iso(value: datetime) -> str:
 
 
 def party_name(protocols: ProtocolSet, org: str) -> str:
-    for protocol in protocols.for_party(org):
-        party = protocol.party(org)
-        if party is not None:
-            return party.name
-    return org
+    return protocols.party_name(org) or org
 
 
 def _events(consent: Consent, withdrawals: list[ConsentWithdrawal]) -> list[dict[str, Any]]:

@@ -282,7 +282,8 @@ def _build(name: str, data: dict[str, Any], content_hash: str) -> Protocol:
         expires_on=date.fromisoformat(data["expires_on"]),
         qa_reference=(data.get("qa") or {}).get("reference"),
         parties=tuple(
-            Party(p["id"], p["name"], p["sector"], p["public_authority"], p["status"])
+            Party(p["id"], p["name"], p["sector"], p["public_authority"], p["status"],
+                  p.get("name_cy"))
             for p in data["parties"]
         ),
         purposes=frozenset(p["code"] for p in data["purposes"]),

@@ -30,6 +30,7 @@ class Party:
     sector: str
     public_authority: bool
     status: str = "active"
+    name_cy: str | None = None  # Welsh name, for papers handed to claimants in Welsh
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,15 @@ class ProtocolSet:
     # subject, so every request after the first of its kind is a dictionary lookup.
     routes: dict[tuple[object, ...], object] = field(default_factory=dict, compare=False,
                                                      repr=False)
+
+    def party_name(self, org: str, language: str = "en") -> str | None:
+        """The organisation's name as its protocols give it, in Welsh where asked for and the
+        protocol has one; None for an organisation no loaded protocol names."""
+        for protocol in self.for_party(org):
+            party = protocol.party(org)
+            if party is not None:
+                return party.name_cy if language == "cy" and party.name_cy else party.name
+        return None
 
     @classmethod
     def build(cls, protocols: list[Protocol]) -> ProtocolSet:

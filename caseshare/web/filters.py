@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from caseshare.web.i18n import language
+
 PURPOSE_NAMES = {
     "case_management": "Case management",
     "recovery_support": "Recovery support",
@@ -44,13 +46,17 @@ def category_name(code: str) -> str:
 
 
 def org_name(code: str) -> str:
-    protocols = current_app.extensions["caseshare"].protocols
-    for protocol in protocols.for_party(code):
-        party = protocol.party(code)
-        if party is not None:
-            name: str = party.name
-            return name
-    return words(code)
+    """The organisation's name on staff pages (English)."""
+    name: str | None = current_app.extensions["caseshare"].protocols.party_name(code)
+    return name or words(code)
+
+
+def doc_org_name(code: str) -> str:
+    """The organisation's name on a paper for the claimant, in the paper's language: Welsh
+    where the agreement gives a Welsh name (WASPI partners do), English otherwise."""
+    name: str | None = current_app.extensions["caseshare"].protocols.party_name(code,
+                                                                                 language())
+    return name or words(code)
 
 
 def uk_date(value: Any) -> str:
@@ -75,6 +81,7 @@ def category_label(code: str) -> str:
 def register(app: Flask) -> None:
     helpers = (("purpose_name", purpose_name), ("category_name", category_name),
                ("category_label", category_label), ("org_name", org_name),
+               ("doc_org_name", doc_org_name),
                ("uk_date", uk_date), ("words", words))
     for name, fn in helpers:
         app.add_template_filter(fn, name)

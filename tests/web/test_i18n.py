@@ -11,7 +11,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from flask import Flask
 
-from caseshare.web import i18n
+from caseshare.web import filters, i18n
 from caseshare.web.claimant_words import TABLES
 
 WEB = Path(i18n.__file__).parent
@@ -51,3 +51,18 @@ def test_the_app_reads_welsh_from_the_po_file(app: Flask) -> None:
         i18n.use_language("fr")  # not offered: English
         assert i18n._("Who has seen your information") == "Who has seen your information"
         assert i18n.local_time(datetime(2026, 12, 1, 13, 5, tzinfo=UTC)) == "1:05pm"
+
+
+def test_papers_name_welsh_partners_in_welsh(app: Flask) -> None:
+    """The WASPI agreement gives each partner a Welsh name; a Welsh paper uses it, an English
+    paper and the staff pages around it keep the English name, and a partner whose agreement
+    has no Welsh name keeps its English name on a Welsh paper."""
+    with app.test_request_context("/"):
+        i18n.use_language("cy")
+        assert filters.doc_org_name("tywi-recovery") == "Gwasanaeth Adferiad Tywi"
+        assert filters.doc_org_name("carmarthenshire-housing") == (
+            "Gwasanaethau Tai Cyngor Sir Caerfyrddin")
+        assert filters.org_name("tywi-recovery") == "Tywi Recovery Service"  # staff page
+        assert filters.doc_org_name("jcp-derby") == "Derby Jobcentre Plus"  # no Welsh name
+        i18n.use_language("en")
+        assert filters.doc_org_name("tywi-recovery") == "Tywi Recovery Service"

@@ -296,3 +296,11 @@ def test_an_empty_policies_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PolicyFileError) as caught:
         load_directory(tmp_path)
     assert caught.value.problems == [f"{tmp_path}: no protocol files found"]
+
+
+def test_welsh_party_names_are_kept() -> None:
+    protocols = load_directory(ROOT / "policies")
+    assert protocols.party_name("tywi-recovery", "cy") == "Gwasanaeth Adferiad Tywi"
+    assert protocols.party_name("tywi-recovery") == "Tywi Recovery Service"
+    assert protocols.party_name("jcp-derby", "cy") == "Derby Jobcentre Plus"  # none given
+    assert protocols.party_name("no-such-org", "cy") is None
