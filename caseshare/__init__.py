@@ -61,7 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         RATELIMIT_HEADERS_ENABLED=True,
         JSON_SORT_KEYS=False,
     )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
     app.extensions["caseshare"] = Runtime(
         settings=settings,
         engine=engine,

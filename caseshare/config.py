@@ -37,6 +37,10 @@ class Settings:
     # How long a worker may trust a verified token without re-checking the directory, for
     # changes made in another process (identity/token_cache.py); 0 turns the cache off.
     token_cache_seconds: int = 5
+    # SQLite's PRAGMA synchronous. FULL flushes the WAL at every commit, so an audit event
+    # committed before a disclosure survives a power cut, not just a crash of the process;
+    # NORMAL (faster, for throwaway test databases) only survives the latter.
+    sqlite_synchronous: str = "FULL"
     ratelimit_storage_uri: str = "memory://"
     ratelimit_default: str = "600 per minute"  # per caller (token or client)
     ratelimit_per_address: str = "3000 per minute"  # per client address, across callers
@@ -74,6 +78,7 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_AUDIENCE": "audience",
     "CASESHARE_TOKEN_TTL_SECONDS": "token_ttl_seconds",
     "CASESHARE_TOKEN_CACHE_SECONDS": "token_cache_seconds",
+    "CASESHARE_SQLITE_SYNCHRONOUS": "sqlite_synchronous",
     "CASESHARE_RATELIMIT_STORAGE_URI": "ratelimit_storage_uri",
     "CASESHARE_RATELIMIT_DEFAULT": "ratelimit_default",
     "CASESHARE_RATELIMIT_PER_ADDRESS": "ratelimit_per_address",
@@ -92,6 +97,7 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_TIMEZONE": "local_timezone",
 }
 
+SQLITE_SYNCHRONOUS = ("FULL", "EXTRA", "NORMAL")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -115,6 +121,8 @@ def parse_working_days(text: str) -> frozenset[int]:
 def _coerce(name: str, value: Any) -> Any:
     kinds = {f.name: f.type for f in fields(Settings)}
     kind = kinds[name]
+    if name == "sqlite_synchronous":
+        return str(value).strip().upper()
     if kind == "Path":
         return Path(value)
     if kind == "int":
@@ -172,6 +180,9 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("CASESHARE_TOKEN_TTL_SECONDS must be between 1 and 86400")
     if not settings.database_url.startswith(("sqlite", "postgresql")):
         raise ConfigError("CASESHARE_DATABASE_URL must be a sqlite or postgresql URL")
+    if settings.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+        raise ConfigError("CASESHARE_SQLITE_SYNCHRONOUS must be one of "
+                          + ", ".join(SQLITE_SYNCHRONOUS))
     if settings.oidc_issuer and not settings.oidc_client_id:
         raise ConfigError("CASESHARE_OIDC_CLIENT_ID is required with CASESHARE_OIDC_ISSUER")
     if settings.production and settings.database_url.startswith("sqlite"):

@@ -6,6 +6,7 @@ Domain packages import only the SQLAlchemy parts of this module; the per-request
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -76,7 +77,7 @@ class Base(DeclarativeBase):
     }
 
 
-def make_engine(url: str, *, read_only: bool = False) -> Engine:
+def make_engine(url: str, *, read_only: bool = False, synchronous: str = "FULL") -> Engine:
     """An engine for `url`. `read_only` engines (verification workers) never take SQLite's
     write lock, so they can read alongside the writer in WAL mode."""
     if url.startswith("sqlite"):
@@ -86,7 +87,8 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
             )
         else:
             engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas,
+                                                          synchronous=synchronous))
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that reads and
         # writes in one unit of work see one snapshot and SERIALIZABLE semantics hold.
         event.listen(engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin)
@@ -94,13 +96,15 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, synchronous: str) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    if synchronous not in ("FULL", "EXTRA", "NORMAL"):  # it goes into the statement text
+        raise ValueError(synchronous)
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.close()
 
 

@@ -29,6 +29,10 @@ from caseshare.identity import tokens
 from caseshare.runtime import Runtime
 from tests.pg_server import PostgresServer, find_bindir
 
+# Throwaway test databases need no flush to the disk at each commit, as the PostgreSQL test
+# server runs with fsync=off; the app's default is FULL (tests/unit/app/test_sqlite_durability.py).
+os.environ.setdefault("CASESHARE_SQLITE_SYNCHRONOUS", "NORMAL")
+
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
