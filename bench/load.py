@@ -19,9 +19,10 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 import caseshare.models  # noqa: F401 (completes Base.metadata)
-from bench import dataset
+from bench import dataset, sealed_log
 from bench.progress import Progress
 from caseshare import create_app, migrate
+from caseshare.audit.log import AuditSigner
 from caseshare.crypto.keyring import LocalKeyring
 from caseshare.db import Base
 from caseshare.identity import service as identity
@@ -40,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SUBJECT_BATCH = 500
 AUDIT_BATCH = 10_000
 SAMPLES = 4000  # sample subjects kept in the manifest for the load generator
+CHECKPOINT_EVERY = 100_000  # a signed checkpoint every so many events of the loaded history
+SQLITE_CACHE_KB = 512_000  # SQLite page cache during the load (the app keeps the default)
 _DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
 
 
@@ -98,48 +102,119 @@ def encode(batches: list[tuple[str, list[dict[str, Any]]]], dialect: str) -> Enc
 
 
 class Inserter:
-    """Appends encoded rows: COPY on PostgreSQL, DB-API executemany on SQLite; one transaction
-    per batch."""
+    """Appends encoded rows on one connection held for the whole load: COPY on PostgreSQL,
+    DB-API executemany on SQLite; one transaction per batch.
 
-    def __init__(self, engine: Engine) -> None:
+    With `bulk`, the connection is set up for loading only: on SQLite no rollback journal, no
+    fsync, a large page cache and no foreign-key checks (the rows are generated consistent);
+    on PostgreSQL no foreign-key triggers (session_replication_role). `close` puts SQLite back
+    in the app's WAL mode. Nothing else may use the database meanwhile (SQLite leaves WAL mode
+    only on its one connection)."""
+
+    def __init__(self, engine: Engine, *, bulk: bool = False) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self.bulk = bulk
+        self.deferred: list[tuple[str, str]] = []  # (index name, its CREATE statement)
+        if bulk:
+            engine.dispose()  # no other pooled connection may hold the file in WAL mode
+        self.raw = engine.raw_connection()
+        cursor = self.raw.cursor()
+        if self.dialect == "sqlite":
+            if bulk:
+                cursor.execute("PRAGMA journal_mode=OFF")
+                for pragma in ("synchronous=OFF", "foreign_keys=OFF", "temp_store=MEMORY",
+                               f"cache_size=-{SQLITE_CACHE_KB}"):
+                    cursor.execute(f"PRAGMA {pragma}")
+        else:
+            # The load itself need not wait for each batch's WAL flush; the server keeps
+            # fsync on for the requests measured afterwards.
+            cursor.execute("SET synchronous_commit TO off")
+            if bulk:
+                cursor.execute("SET session_replication_role = replica")
+                cursor.execute("SET maintenance_work_mem = '256MB'")
+        cursor.close()
+        self.raw.commit()
 
     def insert(self, encoded: Encoded) -> None:
-        raw = self.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            if self.dialect == "sqlite":
-                cursor.execute("BEGIN")
+        encoded = [(name, columns, rows) for name, columns, rows in encoded if rows]
+        if not encoded:
+            return
+        cursor = self.raw.cursor()
+        if self.dialect == "sqlite":
+            cursor.execute("BEGIN")
+        for name, columns, rows in encoded:
+            if self.dialect == "postgresql":
+                with cursor.copy(  # type: ignore[attr-defined]
+                    f"COPY {name} ({', '.join(columns)}) FROM STDIN"
+                ) as copy:
+                    for row in rows:
+                        copy.write_row(row)
             else:
-                # The load itself need not wait for each batch's WAL flush; the server keeps
-                # fsync on for the requests measured afterwards.
-                cursor.execute("SET synchronous_commit TO off")
-            for name, columns, rows in encoded:
-                if self.dialect == "postgresql":
-                    with cursor.copy(  # type: ignore[attr-defined]
-                        f"COPY {name} ({', '.join(columns)}) FROM STDIN"
-                    ) as copy:
-                        for row in rows:
-                            copy.write_row(row)
-                else:
-                    marks = ", ".join("?" for _ in columns)
-                    cursor.executemany(
-                        f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})", rows)
-            raw.commit()
-        finally:
-            raw.close()
+                marks = ", ".join("?" for _ in columns)
+                cursor.executemany(
+                    f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})", rows)
+        self.raw.commit()
+        cursor.close()
+
+    def defer_indexes(self, tables: Iterable[str]) -> None:
+        """Drop the secondary indexes of these tables (not those behind primary keys or unique
+        constraints) until `restore_indexes`: building an index once from sorted data is much
+        faster than a million random inserts into it."""
+        cursor = self.raw.cursor()
+        names = list(tables)
+        if self.dialect == "sqlite":
+            marks = ", ".join("?" for _ in names)
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                           f"sql IS NOT NULL AND tbl_name IN ({marks})", names)
+        else:
+            cursor.execute(
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+                "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+                "WHERE t.relname = ANY(%s) AND NOT EXISTS "
+                "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)", (names,))
+        found = [(str(name), str(sql)) for name, sql in cursor.fetchall()]
+        for name, _sql in found:
+            cursor.execute(f"DROP INDEX {name}")
+        self.raw.commit()
+        cursor.close()
+        self.deferred.extend(found)
+
+    def restore_indexes(self) -> None:
+        cursor = self.raw.cursor()
+        bar = Progress("indexes", len(self.deferred))
+        for _name, sql in self.deferred:
+            cursor.execute(sql)
+            self.raw.commit()
+            bar.advance(1)
+        bar.close()
+        cursor.close()
+        self.deferred = []
+
+    def close(self) -> None:
+        if self.deferred:
+            self.restore_indexes()
+        if self.bulk and self.dialect == "sqlite":
+            cursor = self.raw.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # the app's setting, kept in the file
+            cursor.close()
+        # Closed, not pooled: its load-only settings must not serve anything else.
+        self.raw.invalidate()
 
 
 # Worker-process state: set once per worker by the pool initialiser.
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(keyring_path: str, bi_key: bytes, dialect: str) -> None:
-    _WORKER.update(keyring=LocalKeyring(Path(keyring_path)), bi_key=bi_key, dialect=dialect)
+def init_worker(state: dict[str, Any]) -> None:
+    """Keys: dialect; mac_key (audit history); keyring_path and bi_key (subjects)."""
+    _WORKER.update(state)
+    if "keyring_path" in state:
+        _WORKER["keyring"] = LocalKeyring(Path(state["keyring_path"]))
 
 
 SUBJECT_TABLES = ("subjects", "case_members", "consents", "case_plans", "plan_entries")
+AUDIT_TABLES = ("audit_events", "audit_tree_nodes")
 
 
 def _subject_job(spec: dataset.BatchSpec) -> tuple[Encoded, list[dict[str, Any]]]:
@@ -147,8 +222,33 @@ def _subject_job(spec: dataset.BatchSpec) -> tuple[Encoded, list[dict[str, Any]]
     return encode([(t, batch[t]) for t in SUBJECT_TABLES], _WORKER["dialect"]), batch["samples"]
 
 
-def _audit_job(args: tuple[int, int, int, dataset.Sizes, datetime, int]) -> Encoded:
-    return encode([("audit_events", dataset.audit_batch(*args))], _WORKER["dialect"])
+AuditSpan = tuple[int, int, int, dataset.Sizes, datetime, int]  # first, count, total, ...
+
+
+def _audit_job(span: AuditSpan) -> tuple[Encoded, list[bytes], datetime]:
+    """One batch of past events as the sequencer left them, and their leaf hashes in order."""
+    rows = sealed_log.sealed_events(*span, _WORKER["mac_key"])
+    return (encode([("audit_events", rows)], _WORKER["dialect"]),
+            [row["leaf_hash"] for row in rows], rows[-1]["occurred_at"])
+
+
+def load_history(pool: Pool, inserter: Inserter, signer: AuditSigner, sizes: dataset.Sizes,
+                 now: datetime, seed: int, *, every: int = CHECKPOINT_EVERY) -> float:
+    """The sealed audit history (sizes.audit_events events at log positions 0 on, their tree
+    nodes and a signed checkpoint every `every` events), generated and MACed in the pool (set up
+    by `init_worker` with mac_key and dialect). Returns the seconds it took."""
+    tree = sealed_log.TreeBuilder(signer, sizes.audit_events, every)
+    spans = [(first, count, sizes.audit_events, sizes, now, seed)
+             for first, count in _chunks(sizes.audit_events, AUDIT_BATCH)]
+    bar = Progress("audit events", sizes.audit_events)
+    for encoded, leaves, last_time in pool.imap(_audit_job, spans):
+        inserter.insert(encoded)
+        tree.add(leaves, last_time)
+        inserter.insert(encode([("audit_tree_nodes", tree.take_nodes())], inserter.dialect))
+        bar.advance(len(leaves))
+    inserter.insert(encode([("audit_tree_nodes", tree.take_nodes(0)),
+                            ("audit_checkpoints", tree.take_checkpoints())], inserter.dialect))
+    return bar.close()
 
 
 def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
@@ -174,14 +274,16 @@ def load(workdir: Workdir, database_url: str, scale: float, *, jobs: int = 2, se
             pass
         identity.sync_organisations(s, protocols=rt.protocols, now=now)
         s.commit()
-    inserter = Inserter(rt.engine)
+    signer, keyring_path = rt.audit_signer, str(rt.settings.keyring_path)
+    bi_key, form = rt.keyring.blind_index_key(), rt.forms.get(dataset.FORM_ID, 1)
+    inserter = Inserter(rt.engine, bulk=True)
     inserter.insert(encode([("staff_members", [
         {"id": dataset.staff_id(org), "email": dataset.staff_email(org),
          "name": f"Bench staff {org[-3:]}", "org_id": org, "roles": [dataset.role_of(org)],
          "active": True, "created_at": now, "updated_at": now}
         for org in (dataset.org_id(n) for n in range(sizes.organisations))])], inserter.dialect))
+    inserter.defer_indexes(SUBJECT_TABLES + AUDIT_TABLES)
 
-    form = rt.forms.get(dataset.FORM_ID, 1)
     specs = [dataset.BatchSpec(i, first, count, sizes, now, form.text_hash("en"), seed)
              for i, (first, count) in enumerate(_chunks(sizes.subjects, SUBJECT_BATCH))]
     every = max(1, sizes.subjects // SAMPLES)
@@ -189,8 +291,9 @@ def load(workdir: Workdir, database_url: str, scale: float, *, jobs: int = 2, se
     counts = dict.fromkeys(("subjects", "case_members", "consents", "case_plans",
                             "plan_entries", "audit_events"), 0)
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs, _init_worker, (str(rt.settings.keyring_path),
-                                      rt.keyring.blind_index_key(), inserter.dialect)) as pool:
+    state = {"keyring_path": keyring_path, "bi_key": bi_key, "dialect": inserter.dialect,
+             "mac_key": signer.mac_key()}
+    with ctx.Pool(jobs, init_worker, (state,)) as pool:
         bar = Progress("subjects", sizes.subjects)
         for encoded, batch_samples in pool.imap(_subject_job, specs):
             inserter.insert(encoded)
@@ -199,15 +302,11 @@ def load(workdir: Workdir, database_url: str, scale: float, *, jobs: int = 2, se
             samples.extend(x for x in batch_samples if x["n"] % every == 0)
             bar.advance(len(batch_samples))
         subjects_s = bar.close()
-        bar = Progress("audit events", sizes.audit_events)
-        jobs_args = [(first, count, sizes.audit_events, sizes, now, seed)
-                     for first, count in _chunks(sizes.audit_events, AUDIT_BATCH)]
-        for encoded in pool.imap(_audit_job, jobs_args):
-            inserter.insert(encoded)
-            done = sum(len(rows) for _name, _columns, rows in encoded)
-            counts["audit_events"] += done
-            bar.advance(done)
-        audit_s = bar.close()
+        audit_s = load_history(pool, inserter, signer, sizes, now, seed)
+        counts["audit_events"] = sizes.audit_events
+    index_started = time.perf_counter()
+    inserter.close()
+    index_s = time.perf_counter() - index_started
     analyze_started = time.perf_counter()
     with rt.engine.begin() as conn:
         conn.execute(text("ANALYZE"))
@@ -218,6 +317,7 @@ def load(workdir: Workdir, database_url: str, scale: float, *, jobs: int = 2, se
         "database_url": database_url, "loaded_at": now.isoformat(),
         "load_s": round(time.perf_counter() - started, 2),
         "load_subjects_s": round(subjects_s, 2), "load_audit_s": round(audit_s, 2),
+        "load_indexes_s": round(index_s, 2),
         "analyze_s": round(analyze_s, 2),
         "staff": {dataset.org_id(n): dataset.staff_email(dataset.org_id(n))
                   for n in range(sizes.organisations)},
