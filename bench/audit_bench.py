@@ -96,7 +96,7 @@ def build(url: str, n: int, every: int, signer: audit_log.AuditSigner,
     inserter.defer_indexes(AUDIT_TABLES)
     sizes = replace(dataset.Sizes.scaled(1.0), audit_events=n)
     context = multiprocessing.get_context("fork")
-    state = {"mac_key": signer.mac_key(), "dialect": inserter.dialect}
+    state = inserter.worker_state(mac_key=signer.mac_key())
     with context.Pool(2, init_worker, (state,)) as pool:
         load_history(pool, inserter, signer, sizes, now, 1, every=every)
     inserter.close()
