@@ -5,9 +5,21 @@
 
 Writes generated protocol files and a consent form next to copies of the shipped ones (point
 CASESHARE_POLICIES_DIR / CASESHARE_FORMS_DIR at them), migrates the schema, seeds the demo
-partnership through the normal code path, then inserts subjects, consents, case plans and audit
-events in batches: SQLAlchemy Core executemany on SQLite, COPY on PostgreSQL. Sealing and key
-wrapping run in worker processes while the parent inserts, so nothing holds the whole data set.
+partnership through the normal code path, then inserts subjects, consents, case plans and a
+sealed audit history in batches, streaming (nothing holds the whole data set):
+
+- worker processes generate the rows, seal every sealed field and wrap every data key with the
+  real code, compute each past event's leaf hash and leaf MAC (bench/sealed_log.py), and encode
+  the values for the database: on SQLite into a scratch file the parent copies with
+  INSERT ... SELECT, on PostgreSQL as COPY text the parent writes in one call per table;
+- the parent appends the leaves to the Merkle tree, storing its nodes and a signed checkpoint
+  every CHECKPOINT_EVERY events, so `audit seal` and `audit verify` work on the result as on a
+  log the app wrote itself;
+- the load runs on one connection with load-only settings (SQLite: no journal, no fsync, a large
+  cache, no foreign-key checks; PostgreSQL: no foreign-key triggers, no wait for each commit's
+  flush), and the tables' secondary indexes are dropped first and built once at the end; SQLite
+  is back in WAL mode afterwards.
+
 A manifest (sample subjects and who may read them) is written for the runner.
 """
 
@@ -216,8 +228,9 @@ def row_counts(batch: Batch) -> dict[str, int]:
 
 
 class Inserter:
-    """Appends encoded rows on one connection held for the whole load: COPY on PostgreSQL,
-    DB-API executemany on SQLite; one transaction per batch.
+    """Appends batches on one connection held for the whole load, one transaction each:
+    COPY (of COPY text, or row by row) on PostgreSQL; INSERT ... SELECT from a staged file, or
+    DB-API executemany, on SQLite.
 
     With `bulk`, the connection is set up for loading only: on SQLite no rollback journal, no
     fsync, a large page cache and no foreign-key checks (the rows are generated consistent);
