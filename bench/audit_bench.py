@@ -35,18 +35,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from bench import dataset
-from bench.load import Encoded, Inserter, encode
+from bench.load import AUDIT_TABLES, Inserter, init_worker, load_history
 from caseshare import migrate
 from caseshare.audit import log as audit_log
 from caseshare.audit import queries
 from caseshare.audit import service as audit
-from caseshare.audit.merkle import CompactRange
 from caseshare.db import make_engine
 
-BATCH = 10_000
 ROOT = Path(__file__).resolve().parent.parent
 
 # The command run as a child: the real CLI. Peak memory is each process's VmHWM, the high-water
@@ -88,64 +86,24 @@ sys.argv = ["flask", "--app", "wsgi", *sys.argv[1:]]
 main()
 """
 
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(mac_key: bytes, dialect: str, sizes: dataset.Sizes, now: datetime) -> None:
-    _WORKER.update(mac_key=mac_key, dialect=dialect, sizes=sizes, now=now)
-
-
-def _job(span: tuple[int, int]) -> tuple[Encoded, list[bytes], datetime]:
-    """One batch of sealed events: rows as the sequencer leaves them, with their leaf hashes."""
-    first, count = span
-    rows = dataset.audit_batch(first, count, _WORKER["sizes"].audit_events, _WORKER["sizes"],
-                               _WORKER["now"], 1)
-    for row in rows:
-        row["leaf_mac"] = audit_log.leaf_mac(_WORKER["mac_key"], row["seq"], row["leaf_hash"])
-    return (encode([("audit_events", rows)], _WORKER["dialect"]),
-            [row["leaf_hash"] for row in rows], rows[-1]["occurred_at"])
-
-
 def build(url: str, n: int, every: int, signer: audit_log.AuditSigner,
           now: datetime) -> float:
     """N sealed events with their tree nodes and a signed checkpoint every `every` events."""
     started = time.perf_counter()
     migrate.upgrade(url)
     engine = make_engine(url)
-    inserter = Inserter(engine)
+    inserter = Inserter(engine, bulk=True)
+    inserter.defer_indexes(AUDIT_TABLES)
     sizes = replace(dataset.Sizes.scaled(1.0), audit_events=n)
-    compact, nodes, checkpoints = CompactRange(), [], []
-    spans = [(first, min(BATCH, n - first)) for first in range(0, n, BATCH)]
     context = multiprocessing.get_context("fork")
-    with context.Pool(2, _init_worker, (signer.mac_key(), inserter.dialect, sizes, now)) as pool:
-        for encoded, leaves, last_time in pool.imap(_job, spans):
-            inserter.insert(encoded)
-            for leaf in leaves:
-                nodes.extend(compact.append(leaf))
-                if compact.size % every == 0 or compact.size == n:
-                    root = compact.root()
-                    stamp = last_time.astimezone(UTC)
-                    checkpoints.append({
-                        "tree_size": compact.size, "root_hash": root, "timestamp": stamp,
-                        "signature": signer.sign(audit_log.checkpoint_message(
-                            compact.size, root, stamp)),
-                        "key_id": signer.key_id()})
-            if len(nodes) >= 50_000:
-                inserter.insert(_nodes(nodes, inserter.dialect))
-                nodes = []
-            print(f"\r  built {compact.size:,} events", end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
-    inserter.insert(_nodes(nodes, inserter.dialect))
-    inserter.insert(encode([("audit_checkpoints", checkpoints)], inserter.dialect))
+    state = inserter.worker_state(mac_key=signer.mac_key())
+    with context.Pool(2, init_worker, (state,)) as pool:
+        load_history(pool, inserter, signer, sizes, now, 1, every=every)
+    inserter.close()
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
     engine.dispose()
     return time.perf_counter() - started
-
-
-def _nodes(nodes: list[tuple[tuple[int, int], bytes]], dialect: str) -> Encoded:
-    return encode([("audit_tree_nodes", [{"level": level, "idx": idx, "hash": h}
-                                         for (level, idx), h in nodes])], dialect)
 
 
 def measured(env: dict[str, str], *args: str) -> tuple[dict[str, float], str]:
@@ -180,6 +138,35 @@ def median_ms(fn: Callable[[], Any], repeat: int) -> float:
     return statistics.median(samples)
 
 
+def inclusion_proof_ms(s: Session, repeat: int = 200) -> float:
+    """Median time of one inclusion proof of a random log position in the latest signed tree
+    (the log must be sealed)."""
+    size = audit_log.sealed_size(s)
+
+    def prove() -> None:
+        index = int.from_bytes(uuid.uuid4().bytes[:4], "big") % size
+        queries.inclusion_proof(s, index=index, tree_size=size)
+        s.rollback()
+
+    return median_ms(prove, repeat)
+
+
+def ig_query_ms(s: Session, *, subjects: int, seed: int, now: datetime,
+                repeat: int = 200) -> float:
+    """Median time of an IG officer's query (three organisations' reach) for one random
+    claimant's events over the last 90 days, among the first `subjects` bench claimants."""
+    orgs = frozenset(dataset.org_id(i) for i in range(3))
+
+    def query() -> None:
+        subject = dataset.subject_uuid(int.from_bytes(uuid.uuid4().bytes[:4], "big") % subjects,
+                                       seed)
+        queries.find_events(s, orgs=orgs, filters=queries.EventFilter(
+            subject_id=subject, from_=now - timedelta(days=90), to=now), cursor=None, limit=200)
+        s.rollback()
+
+    return median_ms(query, repeat)
+
+
 def run(url: str, n: int, every: int, workdir: Path, *, serial: bool) -> dict[str, Any]:
     instance = workdir / "instance"
     signer = audit_log.AuditSigner.create_if_missing(instance / "audit-signing-key.pem")
@@ -209,25 +196,8 @@ def run(url: str, n: int, every: int, workdir: Path, *, serial: bool) -> dict[st
                                                "--workers", "1")
         show("audit verify --workers 1", results["verify_serial"])
     with factory() as s:
-        size = audit_log.sealed_size(s)
-        def prove() -> None:
-            index = int.from_bytes(uuid.uuid4().bytes[:4], "big") % size
-            queries.inclusion_proof(s, index=index, tree_size=size)
-            s.rollback()
-
-        results["inclusion_proof_ms"] = median_ms(prove, 200)
-
-        def query() -> None:
-            subject = dataset.subject_uuid(int.from_bytes(uuid.uuid4().bytes[:2], "big") % 1000,
-                                           1)
-            queries.find_events(s, orgs=frozenset(dataset.org_id(i) for i in range(3)),
-                                filters=queries.EventFilter(subject_id=subject,
-                                                            from_=now - timedelta(days=90),
-                                                            to=now),
-                                cursor=None, limit=200)
-            s.rollback()
-
-        results["ig_query_ms"] = median_ms(query, 200)
+        results["inclusion_proof_ms"] = inclusion_proof_ms(s)
+        results["ig_query_ms"] = ig_query_ms(s, subjects=1000, seed=1, now=now)
 
         def append() -> None:
             audit.record(s, type="case_plan:plan:read", now=now, decision="allow")
@@ -239,7 +209,6 @@ def run(url: str, n: int, every: int, workdir: Path, *, serial: bool) -> dict[st
         print(f"  {key:<34} {results[key]:7.3f} ms", flush=True)
     engine.dispose()
     return results
-
 
 
 @contextmanager

@@ -156,8 +156,15 @@ deployment: docs/scaling.md (`python -m bench.project`).
 - The smaller data set (a tenth of the claimants, same rules) is served by a third gunicorn in
   the same run, its read rounds interleaved with the others: `read_full_vs_small` near 1 means
   the read's cost does not grow with the data.
-- `audit seal` integrates the events written during the run (the loaded history is already
-  sequenced by the loader) and signs a checkpoint over the whole log; `audit verify` then
-  recomputes every leaf and every checkpoint root. Peak memory is the child process's own
-  maximum resident set (wait4).
+- The loader writes the past audit history as the sequencer and sealer would have left it
+  (positions, leaf hashes, leaf MACs, tree nodes, a signed checkpoint every 100,000 events).
+  `audit seal` integrates the events written during the run on top of the last checkpoint and
+  signs one over the whole log; `audit verify` then recomputes every leaf, MAC and checkpoint
+  root, and must pass for the run to go on. Peak memory is the command's own high-water mark
+  (VmHWM) plus that of each of its worker processes.
+- `inclusion_proof_ms` and `ig_query_ms` are bench/audit_bench.py's measurements run on the
+  loaded, sealed log: the median of 200 inclusion proofs of random positions, and of 200 IG
+  queries for a random claimant's events over 90 days within three organisations' reach.
+- `phases_s` in results.json says where each engine's run time went (load, smaller load, HTTP
+  rounds, decision, seal and verify, proof and query, rewrap).
 """

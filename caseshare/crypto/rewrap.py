@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from caseshare.audit import service as audit
@@ -23,26 +23,38 @@ def rewrap_all(session: Session, keyring: KeyProvider, *, batch: int, now: datet
                on_batch: Callable[[int], None] | None = None) -> int:
     """Each batch commits on its own, so an interrupted run resumes where it stopped, and
     requests keep being served throughout (a subject row is always wrapped under some KEK
-    version the keyring still holds)."""
+    version the keyring still holds).
+
+    Streams: only the ids and wrapped keys of one batch are read (Core, not ORM objects with
+    every sealed field), and each batch is written back with one executemany. A row changed
+    since it was read (erased, or rewrapped by another run) is left as it now is."""
     current = keyring.current_version()
     total = 0
     after: uuid.UUID | None = None
+    write = (update(Subject)
+             .where(Subject.id == bindparam("b_id"), Subject.kek_version == bindparam("b_old"),
+                    Subject.dek_wrapped.is_not(None))
+             .values(kek_version=bindparam("b_version"), dek_wrapped=bindparam("b_wrapped")))
     while True:
         # Keyset by id: each batch starts where the last one ended, so a run reads the table
         # once rather than rescanning rewrapped rows (there is no index on kek_version).
-        query = select(Subject).where(Subject.kek_version != current,
-                                      Subject.dek_wrapped.is_not(None))
+        query = select(Subject.id, Subject.kek_version, Subject.dek_wrapped).where(
+            Subject.kek_version != current, Subject.dek_wrapped.is_not(None))
         if after is not None:
             query = query.where(Subject.id > after)
-        rows = session.scalars(query.order_by(Subject.id).limit(batch)).all()
+        rows = session.execute(query.order_by(Subject.id).limit(batch)).all()
         if not rows:
             break
         after = rows[-1].id
-        for subject in rows:
-            assert subject.dek_wrapped is not None
-            context = b"subject|" + str(subject.id).encode()
-            key = keyring.unwrap(subject.dek_wrapped, version=subject.kek_version, context=context)
-            subject.kek_version, subject.dek_wrapped = keyring.wrap(key, context=context)
+        changes = []
+        for subject_id, version, wrapped in rows:
+            assert wrapped is not None  # selected only where it is not
+            context = b"subject|" + str(subject_id).encode()
+            key = keyring.unwrap(wrapped, version=version, context=context)
+            new_version, new_wrapped = keyring.wrap(key, context=context)
+            changes.append({"b_id": subject_id, "b_old": version, "b_version": new_version,
+                            "b_wrapped": new_wrapped})
+        session.connection().execute(write, changes)
         audit.record(session, type="crypto:dek:rewrap", now=now,
                      details={"count": len(rows), "kek_version": current})
         session.commit()
