@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 # (key, label, unit) in the order of the table.
@@ -61,6 +62,21 @@ def _cell(value: Any, unit: str) -> str:
 EXTRA_KEYS = ["subjects", "audit_events", "load_s", "hello_rps", "read_rps", "read_vs_hello",
               "read_p50_ms", "read_p99_ms", "read_full_vs_small", "audit_seal_s",
               "audit_verify_s", "verify_peak_mb", "rewrap_s", "rewrap_peak_mb", "worker_rss_mb"]
+
+
+# BENCHMARKS.md is this module's text down to this line; what follows the line is written by
+# hand (figures from the other benchmarks, before/after notes) and kept when `make bench` runs.
+END_MARKER = ("<!-- End of the part bench/run.py writes from bench/results.json. Everything below "
+              "is kept when `make bench` runs again. -->")
+
+
+def write(path: Path, generated: str) -> None:
+    """Replace the generated part of `path`, keeping the hand-written part below END_MARKER."""
+    kept = "\n"
+    if path.exists():
+        _generated, marker, after = path.read_text().partition(END_MARKER)
+        kept = after if marker else kept
+    path.write_text(generated + "\n" + END_MARKER + kept)
 
 
 def markdown(doc: dict[str, Any], extras: list[tuple[str, dict[str, Any]]] | None = None) -> str:
@@ -139,10 +155,10 @@ deployment: docs/scaling.md (`python -m bench.project`).
 
 - Every audited read commits its audit event(s) before the response. PostgreSQL runs with
   `fsync=on`, `synchronous_commit=on` (a throwaway server started by the runner, unlike the test
-  server which turns fsync off). SQLite runs as the app configures it: WAL with
-  `synchronous=NORMAL`, so a commit is not fsync'd until the next WAL checkpoint: it survives a
-  crash of the process but not a power cut. The SQLite figure is therefore not yet the "durably
-  committed" figure the issue asks for.
+  server which turns fsync off). SQLite runs as the app configures it by default: WAL with
+  `synchronous=FULL`, every commit flushed to the disk. Runs before 2026-11-23 09:00 UTC used
+  `synchronous=NORMAL` (a commit survived a crash of the process, not a power cut); each run's
+  "Audit commit durability" line says which it measured.
 - The machine has 2 cores; wrk, both gunicorn servers and (for PostgreSQL) the database share
   them, and other work on the machine shows in the load average above. Compare the read with the
   minimal endpoint measured in the same run rather than across runs.

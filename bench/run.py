@@ -43,8 +43,8 @@ PURPOSE = "case_management"
 
 DURABILITY = {
     "postgresql": "fsync=on, synchronous_commit=on: each audit commit is flushed before the reply",
-    "sqlite": "WAL, synchronous=NORMAL (as the app sets it): commits reach the OS, not the disk, "
-              "until the next checkpoint",
+    "sqlite": "WAL, synchronous=FULL (the app's default): each audit commit is flushed before "
+              "the reply",
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -493,7 +493,8 @@ def measure_http(engine: str, opts: Options, base: Path, workdir: Workdir, url: 
 
     env = {**os.environ, **workdir.env(url),
            # The limiter still runs on every request; its limit must not be what is measured.
-           "CASESHARE_RATELIMIT_DEFAULT": "100000000 per minute"}
+           "CASESHARE_RATELIMIT_DEFAULT": "100000000 per minute",
+           "CASESHARE_SQLITE_SYNCHRONOUS": "FULL"}  # durable, whatever the caller's environment
     app_server, hello_server = Gunicorn("wsgi:app", env), Gunicorn("bench.hello:app", env)
     servers.extend([app_server, hello_server])
     app_server.start(log)
@@ -627,8 +628,11 @@ def other_runs(out: Path) -> list[tuple[str, dict[str, Any]]]:
     """Other kept results (e.g. a full-size run of one engine) shown below the main table."""
     if out.resolve().parent != ROOT / "bench":
         return []
-    return [(p.name, json.loads(p.read_text()))
+    runs = [(p.name, json.loads(p.read_text()))
             for p in sorted(out.parent.glob("results-*.json")) if p.resolve() != out.resolve()]
+    # Only this runner's documents: the audit and sequencer benchmarks keep theirs here too.
+    return [(name, doc) for name, doc in runs
+            if isinstance(doc, dict) and {"results", "machine", "command"} <= doc.keys()]
 
 
 def merge(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
@@ -694,8 +698,9 @@ def main(argv: list[str] | None = None) -> int:
         document = merge(json.loads(args.out.read_text()), document)
     args.out.write_text(json.dumps(document, indent=2) + "\n")
     from bench.report import markdown
+    from bench.report import write as write_markdown
 
-    args.markdown.write_text(markdown(document, other_runs(args.out)))
+    write_markdown(args.markdown, markdown(document, other_runs(args.out)))
     print(f"wrote {args.out} and {args.markdown} in {document['total_s']} s", file=sys.stderr)
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
