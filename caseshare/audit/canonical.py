@@ -108,7 +108,7 @@ def time_text(value: datetime | str) -> str:
     verify reads ('YYYY-MM-DD HH:MM:SS.ffffff' in UTC, as SQLite stores it), because parsing a
     million timestamps is slow."""
     if isinstance(value, str):
-        if len(value) == 26 and value[10] == " ":
+        if len(value) == 26 and value[10] == " " and value[19] == ".":
             micro = value[20:]
             return f"{value[:10]}T{value[11:19]}{'' if micro == '000000' else '.' + micro}+00:00"
         value = datetime.fromisoformat(value).replace(tzinfo=UTC)

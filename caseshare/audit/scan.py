@@ -167,13 +167,20 @@ def _check_rows(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None
                 (position, GAP), f"log position {position} is missing (deleted?); the next "
                 f"event found is {name(event, event_id, seq)}", position, event)
             break
-        stamped = time_text(occurred_at)
         try:
+            # time_text, inline for the form both engines give (see _COLUMNS).
+            if (isinstance(occurred_at, str) and len(occurred_at) == 26
+                    and occurred_at[10] == " " and occurred_at[19] == "."):
+                stamped = (f"{occurred_at[:10]}T{occurred_at[11:19]}+00:00"
+                           if occurred_at.endswith(".000000") else
+                           f"{occurred_at[:10]}T{occurred_at[11:]}+00:00")
+            else:
+                stamped = time_text(occurred_at)
             data: bytes | None = stored_event_bytes(
                 event_uuid, stamped, type_, actor, org, role, purpose, subject_id,
                 categories, decision, reasons, consent_id, protocol, override_id, request_id,
                 details)
-        except (TypeError, ValueError):  # not even an event's values any more
+        except (TypeError, ValueError, AttributeError):  # not even an event's values any more
             data = None
         if data is not None:
             hashed = leaf_prefix.copy()
