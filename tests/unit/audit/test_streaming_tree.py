@@ -67,10 +67,10 @@ def test_a_failed_chunk_has_no_subtree_but_keeps_the_tiles_before_the_failure() 
     assert result.tiles[10] == [merkle.root_of(all_leaves[:2])]
 
 
-def sealed_row(key: bytes, position: int, sealed_at: int) -> tuple[Any, ...]:
+def sealed_row(key: bytes, position: int, sealed_at: int,
+               occurred_at: datetime = datetime(2026, 1, 1, 9, 30, tzinfo=UTC)) -> tuple[Any, ...]:
     """One event as the SQLite driver returns it to the scan, its MAC made by the sequencer's
     function for log position `sealed_at`."""
-    occurred_at = datetime(2026, 1, 1, 9, 30, tzinfo=UTC)
     event = SimpleNamespace(
         event_uuid=uuid.uuid4(), occurred_at=occurred_at, type="case_plan:plan:read",
         actor="worker@example", org="org", role="key_worker", purpose="case_management",
@@ -106,3 +106,22 @@ def test_a_mac_column_rewritten_to_another_type_is_a_wrong_mac(mac: Any) -> None
     result = scan._check_rows(None, "sqlite", task, b"key", [tuple(row)])
     assert result.failure is not None and result.failure.found_at == (0, scan.MAC)
     assert "was not sealed at this position" in result.failure.problem
+
+
+@pytest.mark.parametrize("micro", [0, 1, 500_000, 999_999])
+def test_the_scans_time_text_is_the_hashed_one(micro: int) -> None:
+    row = sealed_row(b"key", 0, 0, datetime(2026, 1, 1, 9, 30, 5, micro, tzinfo=UTC))
+    task = scan.ChunkTask(0, 1, (), timedelta(0))
+    assert scan._check_rows(None, "sqlite", task, b"key", [row]).failure is None
+
+
+@pytest.mark.parametrize("stored", ["2026-01-01 09:30:00x000000", "2026-01-01 09:30:01.000000",
+                                    "not a time", 20260101, None])
+def test_a_time_column_rewritten_is_an_altered_event_not_a_crash(stored: Any) -> None:
+    """(Another spelling of the same instant, such as 2026-01-01T09:30:00+00:00, is the same
+    time: it hashes the same, as it always has.)"""
+    row = list(sealed_row(b"key", 0, 0))
+    row[5] = stored
+    task = scan.ChunkTask(0, 1, (), timedelta(0))
+    result = scan._check_rows(None, "sqlite", task, b"key", [tuple(row)])
+    assert result.failure is not None and result.failure.found_at == (0, scan.CONTENT)
