@@ -207,7 +207,10 @@ def run(url: str, n: int, every: int, workdir: Path, *, serial: bool) -> dict[st
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     with factory() as s:
         for i in range(1000):
-            audit.record(s, type="case_plan:plan:read", now=now + timedelta(seconds=i),
+            # A millisecond apart, so they end about a second after now: a second apart they
+            # ran 17 minutes ahead, and a verify rerun on a kept database within that time
+            # found its own recorded outcome back-dated before them.
+            audit.record(s, type="case_plan:plan:read", now=now + timedelta(milliseconds=i),
                          subject_id=dataset.subject_uuid(i, 1), decision="allow")
         s.commit()
     env = {"CASESHARE_INSTANCE_PATH": str(instance), "CASESHARE_DATABASE_URL": url}
