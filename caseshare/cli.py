@@ -17,7 +17,6 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from caseshare import migrate
 from caseshare.audit import log as audit_log
 from caseshare.audit import service as audit
 from caseshare.audit import stats as audit_stats
@@ -79,12 +78,16 @@ def fail(message: str) -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Build or upgrade the schema."""
+    from caseshare import migrate  # Alembic: only these commands need it
+
     migrate.upgrade(rt().settings.database_url, revision)
 
 
 @db_cli.command("downgrade")
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
+    from caseshare import migrate  # Alembic: only these commands need it
+
     migrate.downgrade(rt().settings.database_url, revision)
 
 
@@ -92,6 +95,8 @@ def db_downgrade(revision: str) -> None:
 @click.option("-m", "--message", required=True)
 def db_revision(message: str) -> None:
     """Autogenerate a migration from the models (review it before committing)."""
+    from caseshare import migrate  # Alembic: only these commands need it
+
     migrate.revision(rt().settings.database_url, message)
 
 

@@ -322,12 +322,19 @@ def sealed_size(session: Session) -> int:
     return 0 if last is None else last + 1
 
 
-def _shareable_url(session: Session) -> str | None:
+def _worker_database(session: Session) -> scan.Database | None:
+    """Where worker processes can read the same database; None for in-memory SQLite."""
     bind = session.get_bind()
     url = bind.engine.url
-    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-        return None
-    return url.render_as_string(hide_password=False)
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            return None
+        return scan.Database("sqlite", url.database)
+    from psycopg.conninfo import make_conninfo
+
+    _args, params = bind.engine.dialect.create_connect_args(url)
+    params.pop("context", None)  # SQLAlchemy's adapters, not a connection parameter
+    return scan.Database(url.get_backend_name(), make_conninfo(**params))
 
 
 CHUNK = 1 << 15  # log positions per chunk: one perfect subtree; memory is one chunk's leaves
@@ -402,19 +409,19 @@ def _scan(session: Session, tasks: Iterator[ChunkTask], mac_key: bytes | None,
     and one process fewer imports the application (about 70 MB). All here when one process is
     asked for, the log is one chunk, or the database cannot be opened twice (in-memory SQLite).
     """
-    url = _shareable_url(session) if workers > 1 else None
+    database = _worker_database(session) if workers > 1 else None
     connection = session.connection()
     dialect, dbapi = connection.dialect.name, connection.connection.driver_connection
     first = next(tasks, None)
     if first is None:
         return
     second = next(tasks, None)
-    if url is None or second is None:
+    if database is None or second is None:
         for task in chain([first], [] if second is None else [second], tasks):
             yield scan.scan_chunk(dbapi, dialect, task, mac_key)
         return
     with ProcessPoolExecutor(workers - 1, mp_context=get_context("spawn"),
-                             initializer=scan.init_worker, initargs=(url, mac_key)) as pool:
+                             initializer=scan.init_worker, initargs=(database, mac_key)) as pool:
         ahead: deque[_Pending] = deque()
         pending = chain([first, second], tasks)
         try:

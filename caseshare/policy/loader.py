@@ -19,7 +19,7 @@ from typing import Any
 
 import jsonschema
 import yaml
-from yaml.constructor import ConstructorError
+from yaml.constructor import ConstructorError, SafeConstructor
 
 from caseshare.errors import PolicyFileError
 from caseshare.policy.models import (
@@ -36,7 +36,7 @@ from caseshare.policy.models import (
 SCHEMA_PATH = Path(__file__).with_name("protocol.schema.json")
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _Strict(SafeConstructor):
     """Safe YAML that refuses duplicate keys (two `read:` lines would silently keep the last)
     and reports impossible dates such as 2026-02-30 with their line instead of crashing."""
 
@@ -59,8 +59,34 @@ class _StrictLoader(yaml.SafeLoader):
                                    node.start_mark) from exc
 
 
-_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp",
+class _StrictLoader(_Strict, yaml.SafeLoader):
+    """The pure-Python parser: its error messages are the ones the app reports."""
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp",  # type: ignore[type-var]
                               _StrictLoader.construct_yaml_timestamp)
+
+# The same constructors over libyaml's parser, when PyYAML was built with it: several times
+# faster (protocol files are read at every start, each CLI command included). Its error
+# messages word some problems differently, so a file it refuses is parsed again by
+# _StrictLoader, which gives the message.
+_FastStrictLoader: type[Any] | None = None
+if getattr(yaml, "__with_libyaml__", False):
+    class _CStrictLoader(_Strict, yaml.CSafeLoader):
+        pass
+
+    _CStrictLoader.add_constructor("tag:yaml.org,2002:timestamp",  # type: ignore[type-var]
+                                   _CStrictLoader.construct_yaml_timestamp)
+    _FastStrictLoader = _CStrictLoader
+
+
+def _parse(raw: bytes) -> Any:
+    if _FastStrictLoader is not None:
+        try:
+            return yaml.load(raw, Loader=_FastStrictLoader)  # noqa: S506 (SafeLoader's rules)
+        except yaml.YAMLError:
+            pass
+    return yaml.load(raw, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
 @cache
@@ -89,7 +115,7 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], str]:
     except OSError as exc:
         raise PolicyFileError([f"{path.name}: cannot read file ({exc.strerror})"]) from exc
     try:
-        data = yaml.load(raw, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+        data = _parse(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

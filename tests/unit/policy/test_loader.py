@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from caseshare.errors import PolicyFileError
+from caseshare.policy import loader
 from caseshare.policy.loader import load_directory, load_file, load_files
 from tests.conftest import ROOT
 
@@ -118,6 +119,49 @@ def test_an_impossible_date_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     # Quoted, the same date is text and the schema's date format refuses it.
     quoted = write(tmp_path, mutated(lambda d: d.update(review_date="2026-02-30")), "q.yaml")
     assert "q.yaml: review_date: '2026-02-30' is not a 'date'" in problems_of([quoted])
+
+
+def _python_loaders_message(path: Path) -> str:
+    """The message the pure-Python loader alone gives (what the app always reported)."""
+    with pytest.raises(yaml.YAMLError) as caught:
+        yaml.load(path.read_bytes(), Loader=loader._StrictLoader)  # noqa: S506 (SafeLoader)
+    mark = caught.value.problem_mark  # type: ignore[attr-defined]
+    return (f"{path.name}: malformed YAML at line {mark.line + 1}, column {mark.column + 1}: "
+            f"{caught.value.problem}")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("text", [
+    "id: test-isp\nversion: 1\nparties: [ {id: org-a\n",  # unclosed flow collection
+    "id: test-isp\n  version: 1\n",  # bad indentation
+    "id: test-isp\nversion: 1\nid: other\n",  # duplicate key
+    "id: test-isp\nreview_date: 2026-02-30\n",  # impossible date
+    "id: 'unterminated\n",
+    "id: a\tb: c\n- x\n",
+])
+def test_a_refused_file_gets_the_python_loaders_message_whichever_parser_ran(
+        tmp_path: Path, text: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    [problem] = problems_of([path])
+    assert problem == _python_loaders_message(path)
+
+
+@pytest.mark.skipif(loader._FastStrictLoader is None, reason="PyYAML built without libyaml")
+def test_libyaml_reads_the_shipped_files_as_the_python_loader_does() -> None:
+    files = [*sorted((ROOT / "policies").glob("*.yaml")),
+             *sorted((ROOT / "consent_forms").glob("*.yaml"))]
+    assert files
+    for path in files:
+        raw = path.read_bytes()
+        assert yaml.load(raw, Loader=loader._FastStrictLoader) == \
+            yaml.load(raw, Loader=loader._StrictLoader), path.name  # noqa: S506 (SafeLoader)
+
+
+@pytest.mark.skipif(loader._FastStrictLoader is None, reason="PyYAML built without libyaml")
+def test_libyaml_refuses_duplicate_keys_and_impossible_dates_too() -> None:
+    for text in ("a: 1\na: 2\n", "d: 2026-02-30\n"):
+        with pytest.raises(yaml.constructor.ConstructorError):
+            yaml.load(text, Loader=loader._FastStrictLoader)  # noqa: S506 (SafeLoader)
 
 
 def test_a_file_that_is_not_a_mapping(tmp_path: Path) -> None:
