@@ -14,7 +14,7 @@ import pytest
 from click.testing import Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
@@ -129,6 +129,29 @@ def test_editing_an_event_field_is_caught_at_that_event(
     tamper(rt, edit)
     message = assert_caught(app, target.event_uuid, "log position 5", "altered")
     assert str(log[6].event_uuid) not in message
+
+
+def test_text_moved_between_json_columns_is_caught(
+    app: Flask, rt: Runtime, log: list[AuditEvent]
+) -> None:
+    """SQLite keeps the JSON columns as text, so an administrator can move text from one to the
+    next (categories '["a", "b"]' and reasons '[]' become '["a"' and ' "b"],[]'). Read one after
+    the other the columns say the same as before; read one at a time they are no JSON at all."""
+    if rt.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's jsonb refuses text that is not JSON")
+    target = next(e for e in log if len(e.categories) >= 2)
+    with rt.session_factory() as s:
+        categories, reasons = s.execute(
+            text("SELECT categories, reasons FROM audit_events WHERE id = :id"),
+            {"id": target.id}).one()
+    head, tail = categories.split(",", 1)
+
+    def move(s: Session) -> None:
+        s.execute(text("UPDATE audit_events SET categories = :c, reasons = :r WHERE id = :id"),
+                  {"c": head, "r": f"{tail},{reasons}", "id": target.id})
+
+    tamper(rt, move)
+    assert_caught(app, target.event_uuid, f"log position {target.seq}", "altered")
 
 
 def test_editing_and_rehashing_an_event_is_still_caught_at_that_event(
