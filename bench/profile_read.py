@@ -34,7 +34,7 @@ STEPS = [
      "caseshare/subjects/"),
     ("      current consents + withdrawals", "current_consent_facts", "caseshare/consent/"),
     ("      overrides", "override_facts", "caseshare/policy/overrides.py"),
-    ("  plan and entries", "get_plan_with_entries", "caseshare/case_plan/service.py"),
+    ("  plan and entries", "get_plan_with_entries", "caseshare/case_plan/"),
     ("  decision (evaluate)", "evaluate", "caseshare/access/decision.py"),
     ("  unwrap data key (keyring)", "data_key", "caseshare/subjects/service.py"),
     ("  open sealed fields", "disclose_entries", "caseshare/access/disclosure.py"),
