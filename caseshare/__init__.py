@@ -7,7 +7,8 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from caseshare import web_session
 from caseshare.audit.log import AuditSigner
@@ -32,6 +33,17 @@ class StartupError(RuntimeError):
 JSON_TYPES = ("application/json",)
 
 
+class WebOnlySessions(SecureCookieSessionInterface):
+    """Cookie sessions belong to the web pages and the OIDC sign-in. /api/ authenticates every
+    request by its bearer token alone, so no cookie is read, verified or re-signed there: it gets
+    a null session (writing to it is an error)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(config)
     settings.instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -46,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         _refuse_unsafe_production(settings)
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.secret_key = _session_secret(settings)
+    app.session_interface = WebOnlySessions()
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
