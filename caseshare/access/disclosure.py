@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from caseshare.access.decision import CategoryDecision, Decision
 from caseshare.case_plan.read_model import EntryFields, EntryRow
 from caseshare.case_plan.service import open_entry
@@ -42,8 +44,9 @@ def _own_only(c: CategoryDecision) -> bool:
 
 def disclose_entries(entries: list[EntryRow], decision: Decision, data_key: bytes) -> Disclosure:
     visible = [e for e in entries if may_see(e, decision)]
+    cipher = AESGCM(data_key)  # one for every field opened
     return Disclosure(
-        items=[open_entry(e, data_key) for e in visible],
+        items=[open_entry(e, cipher) for e in visible],
         withheld=withheld_categories(decision),
         entries=visible,
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -193,7 +194,7 @@ def _seal_fields(entry: PlanEntry, data_key: bytes, values: dict[str, Any]) -> N
             setattr(entry, name, sealed)
 
 
-def open_entry(entry: EntryFields, data_key: bytes) -> dict[str, Any]:
+def open_entry(entry: EntryFields, data_key: bytes | AESGCM) -> dict[str, Any]:
     opened: dict[str, Any] = {
         "id": entry.id,
         "kind": entry.kind,
