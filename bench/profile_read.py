@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     # The rate limiter is a process-wide object configured by the first app created: set the
     # limit before any app exists so it is not what is profiled.
     os.environ["CASESHARE_RATELIMIT_DEFAULT"] = "100000000 per minute"
+    os.environ["CASESHARE_RATELIMIT_PER_ADDRESS"] = "100000000 per minute"
     from bench.run import issue_tokens
     from caseshare import create_app
 
