@@ -34,7 +34,7 @@ STEPS = [
      "caseshare/subjects/"),
     ("      current consents + withdrawals", "current_consent_facts", "caseshare/consent/"),
     ("      overrides", "override_facts", "caseshare/policy/overrides.py"),
-    ("  plan and entries", "get_plan_with_entries", "caseshare/case_plan/service.py"),
+    ("  plan and entries", "get_plan_with_entries", "caseshare/case_plan/"),
     ("  decision (evaluate)", "evaluate", "caseshare/access/decision.py"),
     ("  unwrap data key (keyring)", "data_key", "caseshare/subjects/service.py"),
     ("  open sealed fields", "disclose_entries", "caseshare/access/disclosure.py"),
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     # The rate limiter is a process-wide object configured by the first app created: set the
     # limit before any app exists so it is not what is profiled.
     os.environ["CASESHARE_RATELIMIT_DEFAULT"] = "100000000 per minute"
+    os.environ["CASESHARE_RATELIMIT_PER_ADDRESS"] = "100000000 per minute"
     from bench.run import issue_tokens
     from caseshare import create_app
 

@@ -70,6 +70,7 @@ def _create_app(config: Mapping[str, Any] | None) -> Flask:
         _refuse_unsafe_production(settings)
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.secret_key = _session_secret(settings)
+    app.session_interface = web_session.WebOnlySessions()
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, Request, current_app, g
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy.orm import Session
 
 
@@ -20,3 +21,14 @@ def init_app(app: Flask) -> None:
         if session is not None:
             session.rollback()
             session.close()
+
+
+class WebOnlySessions(SecureCookieSessionInterface):
+    """Cookie sessions belong to the web pages and the OIDC sign-in. /api/ authenticates every
+    request by its bearer token alone, so no cookie is read, verified or re-signed there: it gets
+    a null session (writing to it is an error)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)

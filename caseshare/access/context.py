@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from caseshare.access.decision import Decision, Principal
 from caseshare.audit import service as audit
-from caseshare.audit.models import AuditEvent
+from caseshare.audit.service import NewEvent
 from caseshare.consent.forms import FormSet
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.errors import AuditWriteError
@@ -42,8 +42,9 @@ class RequestContext:
         details: dict[str, Any] | None = None,
         consent_id: uuid.UUID | None = None,
         override_id: uuid.UUID | None = None,
-    ) -> AuditEvent:
-        """Add an audit event for this request, filling the decision's ids and codes."""
+    ) -> NewEvent:
+        """Write an audit event for this request (in its transaction, committed by `commit`),
+        filling the decision's ids and codes."""
         protocols = decision.protocols if decision else []
         consents = decision.consent_ids if decision else []
         overrides = decision.override_ids if decision else []
@@ -52,8 +53,7 @@ class RequestContext:
             extra["protocols"] = protocols
         if len(consents) > 1:
             extra["consent_ids"] = [str(c) for c in consents]
-        return audit.record(
-            self.session,
+        event = audit.new_event(
             type=type,
             now=self.now,
             principal=self.principal,
@@ -68,11 +68,19 @@ class RequestContext:
             request_id=self.request_id,
             details=extra,
         )
+        try:
+            audit.write(self.session, event)
+        except SQLAlchemyError as exc:
+            self._not_recorded(exc)
+        return event
 
     def commit(self) -> None:
         """Commit the unit of work with its audit events; if that fails, disclose nothing."""
         try:
             self.session.commit()
         except SQLAlchemyError as exc:
-            self.session.rollback()
-            raise AuditWriteError("The action could not be recorded, so it was not done.") from exc
+            self._not_recorded(exc)
+
+    def _not_recorded(self, exc: SQLAlchemyError) -> NoReturn:
+        self.session.rollback()
+        raise AuditWriteError("The action could not be recorded, so it was not done.") from exc

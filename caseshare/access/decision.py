@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from caseshare.access.reasons import Reason
 from caseshare.policy.models import RESERVED_PURPOSES, Flow, Protocol, ProtocolSet
@@ -98,7 +99,7 @@ class Decision:
     action: str
     categories: tuple[CategoryDecision, ...] = field(default_factory=tuple)
 
-    @property
+    @cached_property  # asked once per entry disclosed; the decision never changes
     def permitted(self) -> dict[str, CategoryDecision]:
         return {c.category: c for c in self.categories if c.allowed}
 

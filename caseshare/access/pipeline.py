@@ -18,6 +18,7 @@ from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate, purpose_reason
 from caseshare.access.disclosure import Disclosure, disclose_entries, may_see
 from caseshare.case_plan import service as plans
+from caseshare.case_plan.read_model import get_plan_with_entries
 from caseshare.case_plan.service import PlanView
 from caseshare.errors import NotFoundError, PreconditionFailedError, ValidationError
 from caseshare.subjects import service as subjects
@@ -35,7 +36,7 @@ def check_purpose(ctx: RequestContext) -> None:
 def read_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
                    categories: list[str] | None = None) -> tuple[PlanView, Disclosure, str]:
     subject, facts = steps.subject_in_case(ctx, subject_id)
-    plan, entries = plans.get_plan_with_entries(ctx.session, subject.id)
+    plan, entries = get_plan_with_entries(ctx.session, subject.id)
     decision = steps.decide(ctx, facts, "read", categories)
     disclosure = disclose_entries(entries, decision, subjects.data_key(subject, ctx.keyring))
     steps.audit_read(ctx, "case_plan:plan:read", subject.id, decision, disclosure)

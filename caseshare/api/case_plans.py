@@ -49,7 +49,7 @@ def create_plan(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> An
 
 
 @blp.route("/subjects/<uuid:subject_id>/case-plan", methods=["GET"])
-@blp.arguments(PlanQuery, location="query", as_kwargs=True)
+@blp.arguments(PlanQuery(), location="query", as_kwargs=True)  # an instance: not one per request
 @blp.response(200, PlanOut)
 def read_plan(subject_id: uuid.UUID, purpose: str, categories: list[str] | None = None) -> Any:
     ctx = context(purpose, "case_plans:read")

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseshare.access.decision import Principal
+from caseshare.case_plan import read_model
 from caseshare.case_plan.conflicts import flush_or_conflict
 from caseshare.case_plan.models import SEALED_ENTRY_FIELDS, CasePlan, PlanEntry, PlanEntryVersion
+from caseshare.case_plan.read_model import EntryFields, EntryRow, PlanRow
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.errors import ConflictError, NotFoundError
 
 
-def entry_ref(entry: PlanEntry, field: str) -> FieldRef:
+def entry_ref(entry: EntryFields, field: str) -> FieldRef:
     return FieldRef(entry.subject_id, "plan_entry", str(entry.id), field, entry.category)
 
 
@@ -33,20 +37,6 @@ def get_plan(session: Session, subject_id: uuid.UUID) -> CasePlan:
     return plan
 
 
-def get_plan_with_entries(session: Session,
-                          subject_id: uuid.UUID) -> tuple[CasePlan, list[PlanEntry]]:
-    """The plan and its entries in one statement (the read path)."""
-    rows = session.execute(
-        select(CasePlan, PlanEntry)
-        .outerjoin(PlanEntry, PlanEntry.plan_id == CasePlan.id)
-        .where(CasePlan.subject_id == subject_id)
-        .order_by(PlanEntry.created_at, PlanEntry.id)
-    ).all()
-    if not rows:
-        raise NotFoundError("This claimant has no case plan yet.")
-    return rows[0][0], [entry for _plan, entry in rows if entry is not None]
-
-
 @dataclass(frozen=True)
 class PlanView:
     """A plan as a read returns it: with the case members the decision was made on, so the
@@ -58,17 +48,12 @@ class PlanView:
     members: list[str]
 
 
-def plan_view(plan: CasePlan, members: frozenset[str]) -> PlanView:
+def plan_view(plan: CasePlan | PlanRow, members: frozenset[str]) -> PlanView:
     return PlanView(plan.id, plan.subject_id, plan.lead_org_id, sorted(members))
 
 
-def entries_of(session: Session, plan: CasePlan) -> list[PlanEntry]:
-    return list(
-        session.scalars(
-            select(PlanEntry).where(PlanEntry.plan_id == plan.id).order_by(PlanEntry.created_at,
-                                                                           PlanEntry.id)
-        )
-    )
+def entries_of(session: Session, plan: CasePlan) -> list[EntryRow]:
+    return read_model.entries_of(session, plan.id)
 
 
 def find_entry(session: Session, plan: CasePlan, entry_id: uuid.UUID) -> PlanEntry | None:
@@ -171,7 +156,7 @@ def _record_version(session: Session, entry: PlanEntry, principal: Principal, pu
     session.flush()
 
 
-def entry_history(session: Session, entry: PlanEntry) -> list[PlanEntryVersion]:
+def entry_history(session: Session, entry: EntryFields) -> list[PlanEntryVersion]:
     """Every recorded state of the entry, newest first."""
     return list(session.scalars(
         select(PlanEntryVersion).where(PlanEntryVersion.entry_id == entry.id)
@@ -179,7 +164,7 @@ def entry_history(session: Session, entry: PlanEntry) -> list[PlanEntryVersion]:
     ))
 
 
-def open_version(entry: PlanEntry, version: PlanEntryVersion, data_key: bytes) -> dict[str, Any]:
+def open_version(entry: EntryFields, version: PlanEntryVersion, data_key: bytes) -> dict[str, Any]:
     opened: dict[str, Any] = {
         "version": version.version,
         "action": version.action,
@@ -209,7 +194,7 @@ def _seal_fields(entry: PlanEntry, data_key: bytes, values: dict[str, Any]) -> N
             setattr(entry, name, sealed)
 
 
-def open_entry(entry: PlanEntry, data_key: bytes) -> dict[str, Any]:
+def open_entry(entry: EntryFields, data_key: bytes | AESGCM) -> dict[str, Any]:
     opened: dict[str, Any] = {
         "id": entry.id,
         "kind": entry.kind,
@@ -228,11 +213,11 @@ def open_entry(entry: PlanEntry, data_key: bytes) -> dict[str, Any]:
     return opened
 
 
-def entry_etag(entry: PlanEntry) -> str:
+def entry_etag(entry: EntryFields) -> str:
     return f'"e-{entry.id.hex[:12]}-{entry.version}"'
 
 
-def view_etag(entries: list[PlanEntry]) -> str:
+def view_etag(entries: Sequence[EntryFields]) -> str:
     """An ETag over what this caller can see (not the whole plan), so it leaks nothing."""
     digest = hashlib.sha256()
     for entry in sorted(entries, key=lambda e: e.id):

@@ -62,11 +62,19 @@ def key_version_of(sealed: bytes) -> int:
         raise SealError("Sealed value has an unknown format.") from exc
 
 
-def open_sealed(data_key: bytes, ref: FieldRef, sealed: bytes) -> str:
-    version = key_version_of(sealed)
-    payload = sealed.split(b":", 2)[2]
+def open_sealed(data_key: bytes | AESGCM, ref: FieldRef, sealed: bytes) -> str:
+    """Open one sealed value. `data_key` may be given as its AESGCM object, made once when many
+    fields are opened under the same key (a plan read opens twenty)."""
     try:
-        return AESGCM(data_key).decrypt(payload[:12], payload[12:], ref.aad(version)).decode()
+        prefix, key_id, payload = sealed.split(b":", 2)
+        if prefix != FORMAT or not key_id.startswith(b"dk"):
+            raise ValueError
+        version = int(key_id[2:])
+    except ValueError as exc:
+        raise SealError("Sealed value has an unknown format.") from exc
+    aead = data_key if isinstance(data_key, AESGCM) else AESGCM(data_key)
+    try:
+        return aead.decrypt(payload[:12], payload[12:], ref.aad(version)).decode()
     except InvalidTag as exc:
         raise SealError("Sealed value failed authentication.") from exc
 
