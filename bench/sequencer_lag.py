@@ -109,7 +109,8 @@ def run(engine: str, duration: float, every: float, connections: int) -> dict[st
         workdir = Path(tmp)
         env = {**os.environ, "CASESHARE_INSTANCE_PATH": str(workdir / "instance"),
                "CASESHARE_DATABASE_URL": url,
-               "CASESHARE_RATELIMIT_DEFAULT": "100000000 per minute"}
+               "CASESHARE_RATELIMIT_DEFAULT": "100000000 per minute",
+               "CASESHARE_RATELIMIT_PER_ADDRESS": "100000000 per minute"}
         subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
                        cwd=ROOT, env=env, check=True, capture_output=True)
         subprocess.run(flask_cmd("seed-demo"), cwd=ROOT, env=env, check=True,
