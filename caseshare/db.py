@@ -113,7 +113,25 @@ def _sqlite_begin(connection: Any) -> None:
     # writes its audit event), and a deferred transaction that read first cannot upgrade to a
     # writer once another connection has committed (SQLITE_BUSY at once, busy_timeout does not
     # apply), so concurrent audited reads failed closed under gunicorn with 2 workers.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read snapshot (`begin_snapshot`) writes nothing, so it needs no lock.
+    if connection.get_execution_options().get(_SNAPSHOT):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_SNAPSHOT = "caseshare_snapshot"
+
+
+def begin_snapshot(session: Session) -> bool:
+    """Begin `session`'s transaction as a read snapshot that takes no write lock, where that
+    applies: SQLite, and no transaction already under way. The caller must write nothing in it
+    (a snapshot that writes fails as soon as another connection has committed). On PostgreSQL
+    reads take no lock anyway, so nothing is done there."""
+    if session.in_transaction() or session.get_bind().dialect.name != "sqlite":
+        return False
+    session.connection(execution_options={_SNAPSHOT: True})
+    return True
 
 
 def _sqlite_begin_deferred(connection: Any) -> None:

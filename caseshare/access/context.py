@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from caseshare import db
 from caseshare.access.decision import Decision, Principal
 from caseshare.audit import service as audit
 from caseshare.audit.service import NewEvent
@@ -29,6 +30,18 @@ class RequestContext:
     keyring: KeyProvider
     now: datetime
     request_id: str
+    # Audit events held until `commit` while reading from a snapshot (`read_from_snapshot`).
+    _held: list[NewEvent] | None = field(default=None, init=False, repr=False)
+
+    def read_from_snapshot(self) -> None:
+        """Declare that this unit of work writes nothing but its audit events. Where the database
+        allows it (SQLite), it then reads from a snapshot without taking the write lock, and
+        `commit` writes the audit events in a short transaction of their own, so concurrent
+        reads no longer queue behind one another's lock for the whole request. Nothing leaves
+        before that commit. What is disclosed is what the database said when the request began
+        reading: a withdrawal committed after that binds the next request, as on PostgreSQL."""
+        if db.begin_snapshot(self.session):
+            self._held = []
 
     def audit(
         self,
@@ -68,6 +81,9 @@ class RequestContext:
             request_id=self.request_id,
             details=extra,
         )
+        if self._held is not None:
+            self._held.append(event)
+            return event
         try:
             audit.write(self.session, event)
         except SQLAlchemyError as exc:
@@ -76,7 +92,12 @@ class RequestContext:
 
     def commit(self) -> None:
         """Commit the unit of work with its audit events; if that fails, disclose nothing."""
+        held, self._held = self._held, None
         try:
+            if held is not None:
+                self.session.commit()  # ends the read snapshot, which wrote nothing
+                for event in held:
+                    audit.write(self.session, event)
             self.session.commit()
         except SQLAlchemyError as exc:
             self._not_recorded(exc)

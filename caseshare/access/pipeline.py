@@ -35,6 +35,7 @@ def check_purpose(ctx: RequestContext) -> None:
 
 def read_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
                    categories: list[str] | None = None) -> tuple[PlanView, Disclosure, str]:
+    ctx.read_from_snapshot()
     subject, facts = steps.subject_in_case(ctx, subject_id)
     plan, entries = get_plan_with_entries(ctx.session, subject.id)
     decision = steps.decide(ctx, facts, "read", categories)

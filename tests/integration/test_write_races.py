@@ -35,7 +35,7 @@ def _key_worker_ctx(s: Session, rt: Runtime) -> RequestContext:
 
 
 SQLITE_SERIALISES = (
-    "SQLite runs every unit of work as BEGIN IMMEDIATE, so a second transaction cannot read "
+    "SQLite runs every writing unit of work as BEGIN IMMEDIATE, so a second one cannot read "
     "while the first is open: this interleaving cannot happen there (see the threaded test)")
 
 

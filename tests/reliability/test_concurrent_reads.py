@@ -1,4 +1,4 @@
-"""Many concurrent audited reads on PostgreSQL: the number of allow audit events for the read
+"""Many concurrent audited reads, on both engines: the number of allow audit events for the read
 equals the number of successful reads, exactly, and every denial has its deny event.
 
 Threads each hold their own client and token and tag every request with their own X-Request-ID,
@@ -17,7 +17,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -32,7 +31,6 @@ READERS = [(COACH, "case_management"), (HOUSING, "tenancy_sustainment"),
            (KEY_WORKER, "recovery_support"), (ADVISER, "case_management")]
 
 
-@pytest.mark.parametrize("engine", ["postgresql"])
 def test_concurrent_reads_each_have_exactly_one_audit_event(
     app: Flask, rt: Runtime, demo: Demo
 ) -> None:

@@ -1,0 +1,87 @@
+"""An audited plan read on SQLite reads from a snapshot without the write lock, and writes its
+audit events in a short transaction of their own at commit, so two workers' reads no longer
+queue behind each other for the whole request. Nothing leaves before that commit."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+
+from caseshare.access.context import RequestContext
+from caseshare.demo import _ctx
+from caseshare.identity.service import get_staff_by_email
+from caseshare.runtime import Runtime
+from caseshare.subjects import service as subjects
+from tests.audit_helpers import events
+from tests.conftest import COACH, Demo
+
+
+@pytest.fixture
+def sqlite_only(engine: str) -> None:
+    if engine != "sqlite":
+        pytest.skip("PostgreSQL reads take no lock: the read snapshot is SQLite's")
+
+
+@contextmanager
+def coach_context(rt: Runtime) -> Iterator[RequestContext]:
+    with rt.session_factory() as s:
+        ctx = _ctx(s, rt, get_staff_by_email(s, COACH), "case_management")
+        s.commit()  # a snapshot can only begin a transaction, not join one
+        yield ctx
+
+
+@contextmanager
+def other_worker(rt: Runtime) -> Iterator[sqlite3.Connection]:
+    """A second connection to the database file, as the other gunicorn worker holds. A zero
+    busy timeout: if the write lock is held, BEGIN IMMEDIATE fails at once."""
+    path = rt.engine.url.database
+    assert path is not None
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def test_another_worker_can_write_while_a_read_is_under_way(
+    app: Flask, rt: Runtime, demo: Demo, sqlite_only: None
+) -> None:
+    with coach_context(rt) as ctx, other_worker(rt) as other:
+        ctx.read_from_snapshot()
+        assert subjects.find_subject_with_facts(ctx.session, demo.lee) is not None
+        other.execute("BEGIN IMMEDIATE")  # "database is locked" if the read held the lock
+        other.execute("COMMIT")
+
+
+def test_held_events_commit_after_another_worker_wrote_mid_read(
+    app: Flask, rt: Runtime, demo: Demo, sqlite_only: None
+) -> None:
+    # Writing into the snapshot itself would fail here (SQLITE_BUSY_SNAPSHOT: the database
+    # moved on since the snapshot began), and the read would end in a 503.
+    before = len(events(rt, type="test:read"))
+    with coach_context(rt) as ctx, other_worker(rt) as other:
+        ctx.read_from_snapshot()
+        assert subjects.find_subject_with_facts(ctx.session, demo.lee) is not None
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("CREATE TABLE another_worker_was_here (x)")  # any change will do
+        other.execute("COMMIT")
+        ctx.audit("test:read", subject_id=demo.lee, outcome="allow")
+        held = other.execute("SELECT count(*) FROM audit_events WHERE type = 'test:read'")
+        assert held.fetchone() == (before,)  # held, not yet written
+        ctx.commit()
+    assert len(events(rt, type="test:read")) == before + 1
+
+
+def test_without_a_snapshot_events_go_into_the_transaction(
+    app: Flask, rt: Runtime, demo: Demo
+) -> None:
+    # Both engines: a unit of work that did not declare itself read-only writes its events in
+    # its own transaction, committed with its changes.
+    with coach_context(rt) as ctx:
+        ctx.audit("test:write", subject_id=demo.lee, outcome="allow")
+        ctx.session.rollback()
+    assert events(rt, type="test:write") == []
