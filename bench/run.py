@@ -86,11 +86,19 @@ class Gunicorn:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self, log: Path) -> None:
+        self.launch(log)
+        self.wait_ready(log)
+
+    def launch(self, log: Path) -> None:
+        """Start it without waiting (servers boot side by side; see `wait_ready`)."""
         cmd = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
                "--worker-class", "sync", "--bind", f"127.0.0.1:{self.port}",
                "--backlog", "2048", "--log-level", "warning", self.app]
         with log.open("ab") as out:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=out, stderr=out)
+
+    def wait_ready(self, log: Path) -> None:
+        assert self.proc is not None
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -510,6 +518,21 @@ def measure_http(engine: str, opts: Options, base: Path, workdir: Workdir, url: 
     # Reads use most samples; withdrawals and writes use others, so reads stay allowed.
     reads = samples[: max(1, min(opts.samples_for_reads, len(samples) * 3 // 4))]
     spare = samples[len(reads):] or samples
+    env = {**os.environ, **workdir.env(url),
+           # The limiter still runs on every request; its limit must not be what is measured.
+           "CASESHARE_RATELIMIT_DEFAULT": "100000000 per minute",
+           "CASESHARE_RATELIMIT_PER_ADDRESS": "100000000 per minute",  # wrk is one address
+           "CASESHARE_SQLITE_SYNCHRONOUS": "FULL"}  # durable, whatever the caller's environment
+    app_server, hello_server = Gunicorn("wsgi:app", env), Gunicorn("bench.hello:app", env)
+    small_server = None
+    if small is not None:
+        # The same read on a 10x smaller data set, served alongside: does cost grow with size?
+        small_server = Gunicorn("wsgi:app", {**env, **small[0].env(small[1])})
+    # The servers boot side by side while the tokens are issued (nothing is measured yet).
+    booting = [x for x in (app_server, hello_server, small_server) if x is not None]
+    servers.extend(booting)
+    for server_ in booting:
+        server_.launch(log)
     orgs = [s["lead"] for s in samples] + [s["outsider"] for s in samples]
     tokens = issue_tokens(workdir, url, orgs)
     token_list = sorted(tokens)
@@ -524,19 +547,8 @@ def measure_http(engine: str, opts: Options, base: Path, workdir: Workdir, url: 
                              [(plan.format(s["subject_id"]), index[s["outsider"]])
                               for s in reads], [tokens[o] for o in token_list])
     hello_script = wrk_script(scripts / "hello.lua", None, [])
-
-    env = {**os.environ, **workdir.env(url),
-           # The limiter still runs on every request; its limit must not be what is measured.
-           "CASESHARE_RATELIMIT_DEFAULT": "100000000 per minute",
-           "CASESHARE_RATELIMIT_PER_ADDRESS": "100000000 per minute",  # wrk is one address
-           "CASESHARE_SQLITE_SYNCHRONOUS": "FULL"}  # durable, whatever the caller's environment
-    app_server, hello_server = Gunicorn("wsgi:app", env), Gunicorn("bench.hello:app", env)
-    servers.extend([app_server, hello_server])
-    app_server.start(log)
-    hello_server.start(log)
-    small_server, small_script = None, None
+    small_script = None
     if small is not None:
-        # The same read on a 10x smaller data set, served alongside: does cost grow with size?
         small_dir, small_url, small_report = small
         small_reads = small_report["samples"][: len(reads)]
         small_tokens = issue_tokens(small_dir, small_url, [s["lead"] for s in small_reads])
@@ -545,9 +557,8 @@ def measure_http(engine: str, opts: Options, base: Path, workdir: Workdir, url: 
             scripts / "read-small.lua",
             [(plan.format(s["subject_id"]), small_orgs.index(s["lead"])) for s in small_reads],
             [small_tokens[o] for o in small_orgs])
-        small_server = Gunicorn("wsgi:app", {**env, **small_dir.env(small_url)})
-        servers.append(small_server)
-        small_server.start(log)
+    for server_ in booting:
+        server_.wait_ready(log)
 
     first = reads[0]
     status, body = http_request("GET", app_server.port, plan.format(first["subject_id"]),
