@@ -48,7 +48,7 @@ from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Date, Engine, LargeBinary, String, Uuid, text
+from sqlalchemy import JSON, Date, Engine, LargeBinary, String, Uuid, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 import caseshare.models  # noqa: F401 (completes Base.metadata)
@@ -66,7 +66,9 @@ SUBJECT_BATCH = 500
 AUDIT_BATCH = 10_000
 SAMPLES = 4000  # sample subjects kept in the manifest for the load generator
 CHECKPOINT_EVERY = 100_000  # a signed checkpoint every so many events of the loaded history
-IN_FLIGHT = 12  # generated batches not yet written everywhere (bounds the parent's memory)
+# Generated batches not yet written everywhere (bounds the parent's memory, about 7 MB a batch):
+# enough for the workers to keep generating while the other databases are being set up.
+IN_FLIGHT = 32
 SQLITE_CACHE_KB = 512_000  # SQLite page cache during the load (the app keeps the default)
 _DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
 
@@ -554,13 +556,17 @@ class _Sink(threading.Thread):
     the rows are made in the worker processes, and SQLite (INSERT ... SELECT) and psycopg (COPY)
     do their work without holding the GIL."""
 
-    def __init__(self, rt: Runtime, staff: list[dict[str, Any]],
-                 failed: threading.Event) -> None:
+    def __init__(self, staff: list[dict[str, Any]], failed: threading.Event) -> None:
         super().__init__(daemon=True)
-        self.rt, self.staff, self.failed = rt, staff, failed
+        self.staff, self.failed = staff, failed
+        # Batches wait here until the database is set up and the thread started (`begin`).
         self.queue: queue.Queue[tuple[Batch, _Ticket] | None] = queue.Queue()
         self.error: BaseException | None = None
         self.timings: dict[str, float] = {}
+
+    def begin(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.start()
 
     def run(self) -> None:
         try:
@@ -572,6 +578,9 @@ class _Sink(threading.Thread):
                     inserter.insert(item[0])
                 finally:
                     item[1].done()
+            if self.failed.is_set():
+                inserter.raw.invalidate()
+                return
             t0 = time.perf_counter()
             inserter.close()  # builds the deferred indexes
             t1 = time.perf_counter()
@@ -654,14 +663,12 @@ def load_many(targets: list[Target], *, jobs: int = 2, seed: int = 1,
     started = time.perf_counter()
     now = dataset.utcnow()
     sizes = [dataset.Sizes.scaled(t.scale, protocols) for t in targets]
-    runtimes = [_prepare(t, s, now, None if i == 0 else targets[0].workdir.instance)
-                for i, (t, s) in enumerate(zip(targets, sizes, strict=True))]
-    first = runtimes[0]
+    # The first database is set up now (its keys are everyone's); the others while the workers
+    # generate the first batches.
+    first = _prepare(targets[0], sizes[0], now, None)
     signer = first.audit_signer
     text_hash = _form_hash(first)
-    if any(_form_hash(rt) != text_hash for rt in runtimes):
-        raise ValueError("the databases loaded together must share one rule set")
-    dialect_of = [rt.engine.dialect.name for rt in runtimes]
+    dialect_of = [make_url(t.database_url).get_backend_name() for t in targets]
     staff = [{"id": dataset.staff_id(org), "email": dataset.staff_email(org),
               "name": f"Bench staff {org[-3:]}", "org_id": org, "roles": [dataset.role_of(org)],
               "active": True, "created_at": now, "updated_at": now}
@@ -719,16 +726,21 @@ def load_many(targets: list[Target], *, jobs: int = 2, seed: int = 1,
     state = {"keyring_path": str(first.settings.keyring_path),
              "bi_key": first.keyring.blind_index_key(), "mac_key": signer.mac_key(),
              "dialects": sorted(set(dialect_of)), "scratch": scratch}
+    sinks = [_Sink(staff, failed) for _ in targets]
     try:
         with ctx.Pool(jobs, init_worker, (state,)) as pool:
+            results = pool.imap(_job, feed())
             # The threads start after the fork: the workers must not inherit them.
-            sinks = [_Sink(rt, staff, failed) for rt in runtimes]
-            for sink in sinks:
-                sink.start()
+            sinks[0].begin(first)
+            for t in range(1, len(targets)):
+                rt = _prepare(targets[t], sizes[t], now, targets[0].workdir.instance)
+                if _form_hash(rt) != text_hash:
+                    raise ValueError("the databases loaded together must share one rule set")
+                sinks[t].begin(rt)
             bar = Progress("subjects", largest.subjects)
             subjects_s = audit_started = 0.0
             history_bars: dict[int, Progress] = {}
-            for j, result in enumerate(pool.imap(_job, feed())):
+            for j, result in enumerate(results):
                 kind, users = jobs_list[j][0], routes[j]
                 if kind == "subjects":
                     shipped, batch_samples = result
@@ -758,10 +770,18 @@ def load_many(targets: list[Target], *, jobs: int = 2, seed: int = 1,
                                       ("audit_checkpoints", trees[h].take_checkpoints())])
             audit_s = time.perf_counter() - audit_started
         generated = time.perf_counter()
-        for sink in sinks:
+    except BaseException:
+        failed.set()  # the databases' threads stop without finishing
+        raise
+    finally:
+        started_sinks = [sink for sink in sinks if sink.ident is not None]
+        for sink in started_sinks:
             sink.queue.put(None)
-        for sink in sinks:
+        for sink in started_sinks:
             sink.join()
+        if failed.is_set():
+            shutil.rmtree(scratch, ignore_errors=True)
+    try:
         errors = [sink.error for sink in sinks if sink.error is not None]
         if errors:
             raise RuntimeError("loading a database failed") from errors[0]
