@@ -1,10 +1,11 @@
 """The benchmark runner: `make bench` (full size) or `make bench-quick` (tiny, for CI).
 
-For each engine (SQLite, then a throwaway PostgreSQL server with durable settings):
-  1. bulk-load the data set (bench/load.py);
-  2. serve Caseshare and the minimal Flask endpoint (bench/hello.py) with the same gunicorn
+First every engine's databases (SQLite, and a throwaway PostgreSQL server with durable
+settings), full size and 10x smaller, are bulk-loaded at once from one generation of the data set
+(bench/load.py load_many). Then for each engine in turn, with nothing else of the run going on:
+  1. serve Caseshare and the minimal Flask endpoint (bench/hello.py) with the same gunicorn
      settings, and drive both with wrk at the same concurrency, interleaved, several rounds;
-  3. time a denied read, a consent withdrawal and a case-plan write over HTTP, the decision
+  2. time a denied read, a consent withdrawal and a case-plan write over HTTP, the decision
      alone in-process, `audit seal` + `audit verify` and `keys rotate` + `keys rewrap` as
      child processes (with their peak memory);
 then write bench/results.json and BENCHMARKS.md. Nothing is installed here: wrk must be on PATH.
