@@ -580,6 +580,8 @@ class _Sink(threading.Thread):
                     item[1].done()
             if self.failed.is_set():
                 inserter.raw.invalidate()
+                if inserter.scratch is not None:
+                    shutil.rmtree(inserter.scratch, ignore_errors=True)
                 return
             t0 = time.perf_counter()
             inserter.close()  # builds the deferred indexes
