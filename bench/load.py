@@ -20,6 +20,11 @@ sealed audit history in batches, streaming (nothing holds the whole data set):
   flush), and the tables' secondary indexes are dropped first and built once at the end; SQLite
   is back in WAL mode afterwards.
 
+`load_many` loads several databases from one generation of the rows (the benchmark runner loads
+SQLite and PostgreSQL, each at full size and 10x smaller, at once): each batch is sealed once and
+encoded once per dialect in the workers, and one thread per database writes it (SQLite and
+psycopg write without holding the GIL). The databases share one set of keys.
+
 A manifest (sample subjects and who may read them) is written for the runner.
 """
 
@@ -29,10 +34,12 @@ import argparse
 import json
 import multiprocessing
 import os
+import queue
 import shutil
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -41,7 +48,7 @@ from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Date, Engine, Uuid, text
+from sqlalchemy import JSON, Date, Engine, LargeBinary, String, Uuid, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 import caseshare.models  # noqa: F401 (completes Base.metadata)
@@ -52,12 +59,16 @@ from caseshare.audit.log import AuditSigner
 from caseshare.crypto.keyring import LocalKeyring
 from caseshare.db import Base, UTCDateTime
 from caseshare.identity import service as identity
+from caseshare.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBJECT_BATCH = 500
 AUDIT_BATCH = 10_000
 SAMPLES = 4000  # sample subjects kept in the manifest for the load generator
 CHECKPOINT_EVERY = 100_000  # a signed checkpoint every so many events of the loaded history
+# Generated batches not yet written everywhere (bounds the parent's memory, about 7 MB a batch):
+# enough for the workers to keep generating while the other databases are being set up.
+IN_FLIGHT = 32
 SQLITE_CACHE_KB = 512_000  # SQLite page cache during the load (the app keeps the default)
 _DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
 
@@ -164,6 +175,7 @@ class Staged:
 
     path: str
     tables: list[tuple[str, list[str], int]]  # (table, columns, rows)
+    users: int = 1  # databases still to copy it (set by the parent); the last one deletes it
 
 
 @dataclass
@@ -176,6 +188,8 @@ class CopyText:
 
 Batch = Encoded | Staged | CopyText
 
+_STAGED_LOCK = threading.Lock()  # Staged.users, counted down by the databases' threads
+
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -183,7 +197,7 @@ def _copy_field(value: Any) -> str:
     if value is None:
         return "\\N"
     if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
+        return _copy_str(value)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, bytes):
@@ -197,6 +211,44 @@ def copy_text(encoded: Encoded) -> CopyText:
         (name, columns, len(rows),
          "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows).encode())
         for name, columns, rows in encoded if rows])
+
+
+def copy_tables(batches: list[tuple[str, list[dict[str, Any]]]]) -> CopyText:
+    """Rows straight to COPY text, column by column with a conversion chosen once per column
+    from its type (the same text `copy_text(encode(batches, "postgresql"))` makes, in about half
+    the time: most of a subject batch's cost on PostgreSQL was choosing per cell)."""
+    out = []
+    for name, rows in batches:
+        if not rows:
+            continue
+        columns = list(rows[0])
+        table = Base.metadata.tables[name]
+        cells = [_copy_column(table.c[c].type, [r[c] for r in rows]) for c in columns]
+        out.append((name, columns, len(rows),
+                    ("\n".join(map("\t".join, zip(*cells, strict=True))) + "\n").encode()))
+    return CopyText(out)
+
+
+def _copy_column(type_: Any, values: list[Any]) -> list[str]:
+    null = "\\N"
+    if isinstance(type_, Uuid):
+        return [null if v is None else str(v) for v in values]
+    if isinstance(type_, LargeBinary):
+        return [null if v is None else "\\\\x" + v.hex() for v in values]
+    if isinstance(type_, String) and not isinstance(type_, JSON):
+        return [null if v is None else _copy_str(v) for v in values]
+    if isinstance(type_, JSON):
+        return list(map(_once(lambda v: _copy_field(json.dumps(v))), values))
+    if isinstance(type_, (UTCDateTime, Date)):
+        return list(map(_once(lambda v: _copy_field(_isoformat(v))), values))
+    return list(map(_copy_field, values))
+
+
+def _copy_str(value: str) -> str:
+    # Most values need no escape; looking is cheaper than translating.
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
 
 
 def stage(encoded: Encoded, directory: str) -> Staged:
@@ -238,10 +290,10 @@ class Inserter:
     in the app's WAL mode. Nothing else may use the database meanwhile (SQLite leaves WAL mode
     only on its one connection)."""
 
-    def __init__(self, engine: Engine, *, bulk: bool = False) -> None:
+    def __init__(self, engine: Engine, *, bulk: bool = False, progress: bool = True) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        self.bulk = bulk
+        self.bulk, self.progress = bulk, progress
         self.deferred: list[tuple[str, str]] = []  # (index name, its CREATE statement)
         # Where worker processes stage SQLite rows (see Staged).
         self.scratch = (tempfile.mkdtemp(prefix="caseshare-load-")
@@ -301,7 +353,7 @@ class Inserter:
 
     def worker_state(self, **state: Any) -> dict[str, Any]:
         """The pool's `init_worker` state for batches this inserter takes."""
-        return {**state, "dialect": self.dialect,
+        return {**state, "dialects": [self.dialect],
                 **({"scratch": self.scratch} if self.scratch else {})}
 
     def _copy_text(self, batch: CopyText) -> None:
@@ -327,7 +379,11 @@ class Inserter:
         finally:
             cursor.execute("DETACH DATABASE staged")
             cursor.close()
-            os.unlink(staged.path)
+            with _STAGED_LOCK:
+                staged.users -= 1
+                last = staged.users <= 0
+            if last:
+                os.unlink(staged.path)
 
     def defer_indexes(self, tables: Iterable[str]) -> None:
         """Drop the secondary indexes of these tables (not those behind primary keys or unique
@@ -354,12 +410,14 @@ class Inserter:
 
     def restore_indexes(self) -> None:
         cursor = self.raw.cursor()
-        bar = Progress("indexes", len(self.deferred))
+        bar = Progress("indexes", len(self.deferred)) if self.progress else None
         for _name, sql in self.deferred:
             cursor.execute(sql)
             self.raw.commit()
-            bar.advance(1)
-        bar.close()
+            if bar is not None:
+                bar.advance(1)
+        if bar is not None:
+            bar.close()
         cursor.close()
         self.deferred = []
 
@@ -381,7 +439,8 @@ _WORKER: dict[str, Any] = {}
 
 
 def init_worker(state: dict[str, Any]) -> None:
-    """Keys: dialect; mac_key (audit history); keyring_path and bi_key (subjects)."""
+    """Keys: dialects (each batch is encoded for every one); scratch (where SQLite rows are
+    staged); mac_key (audit history); keyring_path and bi_key (subjects)."""
     _WORKER.update(state)
     if "keyring_path" in state:
         _WORKER["keyring"] = LocalKeyring(Path(state["keyring_path"]))
@@ -390,43 +449,52 @@ def init_worker(state: dict[str, Any]) -> None:
 SUBJECT_TABLES = ("subjects", "case_members", "consents", "case_plans", "plan_entries")
 AUDIT_TABLES = ("audit_events", "audit_tree_nodes")
 
-
-def _ship(encoded: Encoded) -> Batch:
-    """What goes back to the parent: COPY text on PostgreSQL, a staged file on SQLite (when the
-    pool was given a scratch directory), else the rows."""
-    if _WORKER["dialect"] == "postgresql":
-        return copy_text(encoded)
-    scratch = _WORKER.get("scratch")
-    return encoded if scratch is None else stage(encoded, scratch)
+Shipped = dict[str, Batch]  # dialect -> the same rows, encoded for it
 
 
-def _subject_job(spec: dataset.BatchSpec) -> tuple[Batch, list[dict[str, Any]]]:
+def _ship(tables: list[tuple[str, list[dict[str, Any]]]]) -> Shipped:
+    """What goes back to the parent, for each dialect the pool serves: COPY text on PostgreSQL,
+    a staged file on SQLite (when the pool was given a scratch directory), else the rows."""
+    out: Shipped = {}
+    for dialect in _WORKER["dialects"]:
+        if dialect == "postgresql":
+            out[dialect] = copy_tables(tables)
+            continue
+        encoded = encode(tables, dialect)
+        scratch = _WORKER.get("scratch")
+        out[dialect] = encoded if scratch is None else stage(encoded, scratch)
+    return out
+
+
+def _subject_job(spec: dataset.BatchSpec) -> tuple[Shipped, list[dict[str, Any]]]:
     batch = dataset.subject_batch(spec, _WORKER["keyring"], _WORKER["bi_key"])
-    return (_ship(encode([(t, batch[t]) for t in SUBJECT_TABLES], _WORKER["dialect"])),
-            batch["samples"])
+    return _ship([(t, batch[t]) for t in SUBJECT_TABLES]), batch["samples"]
 
 
 AuditSpan = tuple[int, int, int, dataset.Sizes, datetime, int]  # first, count, total, ...
 
 
-def _audit_job(span: AuditSpan) -> tuple[Batch, list[bytes], datetime]:
+def _audit_job(span: AuditSpan) -> tuple[Shipped, list[bytes], datetime]:
     """One batch of past events as the sequencer left them, and their leaf hashes in order."""
     rows = sealed_log.sealed_events(*span, _WORKER["mac_key"])
-    return (_ship(encode([("audit_events", rows)], _WORKER["dialect"])),
-            [row["leaf_hash"] for row in rows], rows[-1]["occurred_at"])
+    return (_ship([("audit_events", rows)]), [row["leaf_hash"] for row in rows],
+            rows[-1]["occurred_at"])
+
+
+def _job(job: tuple[str, Any]) -> Any:
+    kind, arg = job
+    return _subject_job(arg) if kind == "subjects" else _audit_job(arg)
 
 
 def load_history(pool: Pool, inserter: Inserter, signer: AuditSigner, sizes: dataset.Sizes,
                  now: datetime, seed: int, *, every: int = CHECKPOINT_EVERY) -> float:
     """The sealed audit history (sizes.audit_events events at log positions 0 on, their tree
     nodes and a signed checkpoint every `every` events), generated and MACed in the pool (set up
-    by `init_worker` with mac_key and dialect). Returns the seconds it took."""
+    by `init_worker` with `inserter.worker_state(mac_key=...)`). Returns the seconds it took."""
     tree = sealed_log.TreeBuilder(signer, sizes.audit_events, every)
-    spans = [(first, count, sizes.audit_events, sizes, now, seed)
-             for first, count in _chunks(sizes.audit_events, AUDIT_BATCH)]
     bar = Progress("audit events", sizes.audit_events)
-    for encoded, leaves, last_time in pool.imap(_audit_job, spans):
-        inserter.insert(encoded)
+    for shipped, leaves, last_time in pool.imap(_audit_job, _audit_spans(sizes, now, seed)):
+        inserter.insert(shipped[inserter.dialect])
         tree.add(leaves, last_time)
         inserter.insert(encode([("audit_tree_nodes", tree.take_nodes())], inserter.dialect))
         bar.advance(len(leaves))
@@ -435,22 +503,139 @@ def load_history(pool: Pool, inserter: Inserter, signer: AuditSigner, sizes: dat
     return bar.close()
 
 
+def _audit_spans(sizes: dataset.Sizes, now: datetime, seed: int) -> list[AuditSpan]:
+    return [(first, count, sizes.audit_events, sizes, now, seed)
+            for first, count in _chunks(sizes.audit_events, AUDIT_BATCH)]
+
+
 def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
     for first in range(0, total, size):
         yield first, min(size, total - first)
 
 
-def load(workdir: Workdir, database_url: str, scale: float, *, jobs: int = 2, seed: int = 1,
-         protocols: int | None = None) -> dict[str, Any]:
-    started = time.perf_counter()
-    sizes = dataset.Sizes.scaled(scale, protocols)
-    dataset.write_rule_files(sizes, workdir.policies, workdir.forms, ROOT)
-    migrate.upgrade(database_url)
-    app = create_app({"instance_path": workdir.instance, "database_url": database_url,
-                      "policies_dir": workdir.policies, "forms_dir": workdir.forms})
-    rt = app.extensions["caseshare"]
-    now = dataset.utcnow()
+def subject_chunks(ends: Iterable[int], size: int = SUBJECT_BATCH) -> list[tuple[int, int]]:
+    """(first, count) batches of subjects 0..max(ends)-1 that never straddle one of `ends`, so
+    a database of fewer subjects takes whole batches (the first ones)."""
+    out: list[tuple[int, int]] = []
+    first = 0
+    for end in sorted(set(ends)):
+        out.extend((first + f, c) for f, c in _chunks(end - first, size))
+        first = end
+    return out
 
+
+@dataclass(frozen=True)
+class Target:
+    """One database to load: its work directory (rule files, keys, manifest), its URL, and the
+    scale of the issue's full data set."""
+
+    workdir: Workdir
+    database_url: str
+    scale: float
+
+
+class _Ticket:
+    """A generated batch on its way into `users` databases: its place in the pipeline (and its
+    memory) is freed once the last of them has written it."""
+
+    def __init__(self, users: int, slots: threading.Semaphore | None) -> None:
+        self.users, self.slots = users, slots
+        self._lock = threading.Lock()
+
+    def done(self) -> None:
+        with self._lock:
+            self.users -= 1
+            last = self.users == 0
+        if last and self.slots is not None:
+            self.slots.release()
+
+
+class _Sink(threading.Thread):
+    """Writes one database's batches in order, on a connection of its own, then builds its
+    deferred indexes and statistics. One thread per database, so the databases load at once:
+    the rows are made in the worker processes, and SQLite (INSERT ... SELECT) and psycopg (COPY)
+    do their work without holding the GIL."""
+
+    def __init__(self, staff: list[dict[str, Any]], failed: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.staff, self.failed = staff, failed
+        # Batches wait here until the database is set up and the thread started (`begin`).
+        self.queue: queue.Queue[tuple[Batch, _Ticket] | None] = queue.Queue()
+        self.error: BaseException | None = None
+        self.timings: dict[str, float] = {}
+
+    def begin(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.start()
+
+    def run(self) -> None:
+        try:
+            inserter = Inserter(self.rt.engine, bulk=True, progress=False)
+            inserter.insert(encode([("staff_members", self.staff)], inserter.dialect))
+            inserter.defer_indexes(SUBJECT_TABLES + AUDIT_TABLES)
+            while (item := self.queue.get()) is not None:
+                try:
+                    inserter.insert(item[0])
+                finally:
+                    item[1].done()
+            if self.failed.is_set():
+                inserter.raw.invalidate()
+                if inserter.scratch is not None:
+                    shutil.rmtree(inserter.scratch, ignore_errors=True)
+                return
+            t0 = time.perf_counter()
+            inserter.close()  # builds the deferred indexes
+            t1 = time.perf_counter()
+            finish(self.rt.engine)
+            self.timings = {"indexes": t1 - t0, "analyze": time.perf_counter() - t1}
+        except BaseException as exc:  # reported by the main thread
+            self.error = exc
+            self.failed.set()
+            while (item := self.queue.get()) is not None:
+                item[1].done()
+        finally:
+            self.rt.engine.dispose()
+
+
+def finish(engine: Engine) -> None:
+    """Statistics for the planner. On PostgreSQL a VACUUM too (autovacuum would otherwise do it
+    on every freshly loaded table a minute or so later, in the middle of a measurement) and a
+    CHECKPOINT (the load's dirty pages written now rather than by a timed checkpoint during the
+    measurements)."""
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+        return
+    from psycopg.errors import InsufficientPrivilege
+    from sqlalchemy.exc import ProgrammingError
+
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM (ANALYZE)"))
+        try:
+            conn.execute(text("CHECKPOINT"))
+        except ProgrammingError as exc:  # not a superuser: the server checkpoints in time
+            if not isinstance(exc.orig, InsufficientPrivilege):
+                raise
+
+
+def _form_hash(rt: Runtime) -> str:
+    form = rt.forms.get(dataset.FORM_ID, 1)
+    assert form is not None, "the generated consent form is missing"
+    return form.text_hash("en")
+
+
+def _prepare(target: Target, sizes: dataset.Sizes, now: datetime,
+             keys_from: Path | None) -> Runtime:
+    """Rule files, schema and the demo partnership (through the normal code path); the keys
+    copied from `keys_from`, so that every database can take the same sealed rows."""
+    workdir, url = target.workdir, target.database_url
+    dataset.write_rule_files(sizes, workdir.policies, workdir.forms, ROOT)
+    if keys_from is not None:
+        shutil.copytree(keys_from, workdir.instance, dirs_exist_ok=True)
+    migrate.upgrade(url)
+    app = create_app({"instance_path": workdir.instance, "database_url": url,
+                      "policies_dir": workdir.policies, "forms_dir": workdir.forms})
+    rt: Runtime = app.extensions["caseshare"]
     from caseshare.demo import seed as seed_demo
 
     with rt.session_factory() as s:
@@ -458,57 +643,175 @@ def load(workdir: Workdir, database_url: str, scale: float, *, jobs: int = 2, se
             pass
         identity.sync_organisations(s, protocols=rt.protocols, now=now)
         s.commit()
-    signer, keyring_path = rt.audit_signer, str(rt.settings.keyring_path)
-    bi_key, form = rt.keyring.blind_index_key(), rt.forms.get(dataset.FORM_ID, 1)
-    inserter = Inserter(rt.engine, bulk=True)
-    inserter.insert(encode([("staff_members", [
-        {"id": dataset.staff_id(org), "email": dataset.staff_email(org),
-         "name": f"Bench staff {org[-3:]}", "org_id": org, "roles": [dataset.role_of(org)],
-         "active": True, "created_at": now, "updated_at": now}
-        for org in (dataset.org_id(n) for n in range(sizes.organisations))])], inserter.dialect))
-    inserter.defer_indexes(SUBJECT_TABLES + AUDIT_TABLES)
+    return rt
 
-    specs = [dataset.BatchSpec(i, first, count, sizes, now, form.text_hash("en"), seed)
-             for i, (first, count) in enumerate(_chunks(sizes.subjects, SUBJECT_BATCH))]
-    every = max(1, sizes.subjects // SAMPLES)
-    samples: list[dict[str, Any]] = []
-    counts = dict.fromkeys(("subjects", "case_members", "consents", "case_plans",
-                            "plan_entries", "audit_events"), 0)
+
+def load(workdir: Workdir, database_url: str, scale: float, *, jobs: int = 2, seed: int = 1,
+         protocols: int | None = None) -> dict[str, Any]:
+    return load_many([Target(workdir, database_url, scale)], jobs=jobs, seed=seed,
+                     protocols=protocols)[0]
+
+
+def load_many(targets: list[Target], *, jobs: int = 2, seed: int = 1,
+              protocols: int | None = None) -> list[dict[str, Any]]:
+    """Load several databases (e.g. SQLite and PostgreSQL, each at full size and 10x smaller)
+    from one generation of the data set, all at once: every batch of rows is made, sealed and
+    encoded once per dialect in the worker processes and written into each database that holds
+    it by that database's thread. The databases share one set of keys (copied from the first
+    target's instance directory), so the same sealed fields, wrapped data keys and leaf MACs
+    are valid in all of them; a smaller database takes the first batches of subjects, and each
+    size of audit history is generated once for the databases of that size. Returns one report
+    per target, in order (load_s is the wall time of the whole shared load)."""
+    started = time.perf_counter()
+    now = dataset.utcnow()
+    sizes = [dataset.Sizes.scaled(t.scale, protocols) for t in targets]
+    # The first database is set up now (its keys are everyone's); the others while the workers
+    # generate the first batches.
+    first = _prepare(targets[0], sizes[0], now, None)
+    signer = first.audit_signer
+    text_hash = _form_hash(first)
+    dialect_of = [make_url(t.database_url).get_backend_name() for t in targets]
+    staff = [{"id": dataset.staff_id(org), "email": dataset.staff_email(org),
+              "name": f"Bench staff {org[-3:]}", "org_id": org, "roles": [dataset.role_of(org)],
+              "active": True, "created_at": now, "updated_at": now}
+             for org in (dataset.org_id(n) for n in range(sizes[0].organisations))]
+
+    # The pool's work in order: every batch of subjects (for the largest database), then each
+    # size of audit history; `routes` says which databases take each result.
+    largest = max(sizes, key=lambda s: s.subjects)
+    jobs_list: list[tuple[str, Any]] = []
+    routes: list[list[int]] = []
+    for i, (first_n, count) in enumerate(subject_chunks(s.subjects for s in sizes)):
+        jobs_list.append(("subjects", dataset.BatchSpec(i, first_n, count, largest, now,
+                                                        text_hash, seed)))
+        routes.append([t for t, s in enumerate(sizes) if first_n < s.subjects])
+    histories = list(dict.fromkeys(sizes))  # distinct sizes, in order
+    trees = [sealed_log.TreeBuilder(signer, h.audit_events, CHECKPOINT_EVERY) for h in histories]
+    history_of_job = [-1] * len(jobs_list)  # which history an audit job belongs to
+    for h, history in enumerate(histories):
+        spans = _audit_spans(history, now, seed)
+        jobs_list.extend(("audit", span) for span in spans)
+        routes.extend([t for t, s in enumerate(sizes) if s == history] for _ in spans)
+        history_of_job.extend(h for _ in spans)
+
+    scratch = tempfile.mkdtemp(prefix="caseshare-load-")
+    failed = threading.Event()
+    slots = threading.Semaphore(IN_FLIGHT)
+    counts = [dict.fromkeys(("subjects", "case_members", "consents", "case_plans",
+                             "plan_entries", "audit_events"), 0) for _ in targets]
+    samples: list[list[dict[str, Any]]] = [[] for _ in targets]
+    every = [max(1, s.subjects // SAMPLES) for s in sizes]
+
+    def feed() -> Iterator[tuple[str, Any]]:
+        """Jobs for the pool, no more than IN_FLIGHT ahead of the slowest database."""
+        for job in jobs_list:
+            while not slots.acquire(timeout=0.5):
+                if failed.is_set():
+                    return
+            if failed.is_set():
+                return
+            yield job
+
+    def send(users: list[int], shipped: Shipped, ticket: _Ticket) -> None:
+        for batch in shipped.values():
+            if isinstance(batch, Staged):
+                batch.users = sum(dialect_of[t] == "sqlite" for t in users)
+        for t in users:
+            sinks[t].queue.put((shipped[dialect_of[t]], ticket))
+
+    def send_rows(users: list[int], tables: list[tuple[str, list[dict[str, Any]]]]) -> None:
+        if users and any(rows for _name, rows in tables):
+            wanted = {dialect_of[t] for t in users}
+            send(users, {d: encode(tables, d) for d in wanted}, _Ticket(len(users), None))
+
     ctx = multiprocessing.get_context("fork")
-    state = inserter.worker_state(keyring_path=keyring_path, bi_key=bi_key,
-                                  mac_key=signer.mac_key())
-    with ctx.Pool(jobs, init_worker, (state,)) as pool:
-        bar = Progress("subjects", sizes.subjects)
-        for encoded, batch_samples in pool.imap(_subject_job, specs):
-            inserter.insert(encoded)
-            for name, n in row_counts(encoded).items():
-                counts[name] += n
-            samples.extend(x for x in batch_samples if x["n"] % every == 0)
-            bar.advance(len(batch_samples))
-        subjects_s = bar.close()
-        audit_s = load_history(pool, inserter, signer, sizes, now, seed)
-        counts["audit_events"] = sizes.audit_events
-    index_started = time.perf_counter()
-    inserter.close()
-    index_s = time.perf_counter() - index_started
-    analyze_started = time.perf_counter()
-    with rt.engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
-    analyze_s = time.perf_counter() - analyze_started
-    rt.engine.dispose()
-    report = {
-        "sizes": asdict(sizes), "counts": counts, "scale": scale, "seed": seed,
-        "database_url": database_url, "loaded_at": now.isoformat(),
-        "load_s": round(time.perf_counter() - started, 2),
-        "load_subjects_s": round(subjects_s, 2), "load_audit_s": round(audit_s, 2),
-        "load_indexes_s": round(index_s, 2),
-        "analyze_s": round(analyze_s, 2),
-        "staff": {dataset.org_id(n): dataset.staff_email(dataset.org_id(n))
-                  for n in range(sizes.organisations)},
-        "samples": samples,
-    }
-    workdir.manifest.write_text(json.dumps(report))
-    return report
+    state = {"keyring_path": str(first.settings.keyring_path),
+             "bi_key": first.keyring.blind_index_key(), "mac_key": signer.mac_key(),
+             "dialects": sorted(set(dialect_of)), "scratch": scratch}
+    sinks = [_Sink(staff, failed) for _ in targets]
+    try:
+        with ctx.Pool(jobs, init_worker, (state,)) as pool:
+            results = pool.imap(_job, feed())
+            # The threads start after the fork: the workers must not inherit them.
+            sinks[0].begin(first)
+            for t in range(1, len(targets)):
+                rt = _prepare(targets[t], sizes[t], now, targets[0].workdir.instance)
+                if _form_hash(rt) != text_hash:
+                    raise ValueError("the databases loaded together must share one rule set")
+                sinks[t].begin(rt)
+            bar = Progress("subjects", largest.subjects)
+            subjects_s = audit_started = 0.0
+            history_bars: dict[int, Progress] = {}
+            for j, result in enumerate(results):
+                kind, users = jobs_list[j][0], routes[j]
+                if kind == "subjects":
+                    shipped, batch_samples = result
+                    send(users, shipped, _Ticket(len(users), slots))
+                    for t in users:
+                        for name, n in row_counts(shipped[dialect_of[t]]).items():
+                            counts[t][name] += n
+                        samples[t].extend(x for x in batch_samples if x["n"] % every[t] == 0)
+                    bar.advance(len(batch_samples))
+                    continue
+                if not history_bars:
+                    subjects_s = bar.close()
+                    audit_started = time.perf_counter()
+                h = history_of_job[j]
+                if h not in history_bars:
+                    history_bars[h] = Progress("audit events", histories[h].audit_events)
+                shipped, leaves, last_time = result
+                send(users, shipped, _Ticket(len(users), slots))
+                trees[h].add(leaves, last_time)
+                send_rows(users, [("audit_tree_nodes", trees[h].take_nodes())])
+                for t in users:
+                    counts[t]["audit_events"] += len(leaves)
+                history_bars[h].advance(len(leaves))
+                if history_bars[h].done == histories[h].audit_events:
+                    history_bars[h].close()
+                    send_rows(users, [("audit_tree_nodes", trees[h].take_nodes(0)),
+                                      ("audit_checkpoints", trees[h].take_checkpoints())])
+            audit_s = time.perf_counter() - audit_started
+        generated = time.perf_counter()
+    except BaseException:
+        failed.set()  # the databases' threads stop without finishing
+        raise
+    finally:
+        started_sinks = [sink for sink in sinks if sink.ident is not None]
+        for sink in started_sinks:
+            sink.queue.put(None)
+        for sink in started_sinks:
+            sink.join()
+        if failed.is_set():
+            shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        errors = [sink.error for sink in sinks if sink.error is not None]
+        if errors:
+            raise RuntimeError("loading a database failed") from errors[0]
+        written = time.perf_counter()
+        # Written to disk now, not by the kernel's writeback during the measurements.
+        os.sync()
+        sync_s = time.perf_counter() - written
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    load_s = time.perf_counter() - started
+    reports = []
+    for t, target in enumerate(targets):
+        report = {
+            "sizes": asdict(sizes[t]), "counts": counts[t], "scale": target.scale,
+            "seed": seed, "database_url": target.database_url, "loaded_at": now.isoformat(),
+            "load_s": round(load_s, 2), "load_databases": len(targets),
+            "load_subjects_s": round(subjects_s, 2), "load_audit_s": round(audit_s, 2),
+            "load_write_wait_s": round(written - generated, 2),
+            "load_indexes_s": round(sinks[t].timings["indexes"], 2),
+            "analyze_s": round(sinks[t].timings["analyze"], 2),
+            "load_sync_s": round(sync_s, 2),
+            "staff": {dataset.org_id(n): dataset.staff_email(dataset.org_id(n))
+                      for n in range(sizes[t].organisations)},
+            "samples": samples[t],
+        }
+        target.workdir.manifest.write_text(json.dumps(report))
+        reports.append(report)
+    return reports
 
 
 def main(argv: list[str] | None = None) -> int:

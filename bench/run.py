@@ -1,10 +1,11 @@
 """The benchmark runner: `make bench` (full size) or `make bench-quick` (tiny, for CI).
 
-For each engine (SQLite, then a throwaway PostgreSQL server with durable settings):
-  1. bulk-load the data set (bench/load.py);
-  2. serve Caseshare and the minimal Flask endpoint (bench/hello.py) with the same gunicorn
+First every engine's databases (SQLite, and a throwaway PostgreSQL server with durable
+settings), full size and 10x smaller, are bulk-loaded at once from one generation of the data set
+(bench/load.py load_many). Then for each engine in turn, with nothing else of the run going on:
+  1. serve Caseshare and the minimal Flask endpoint (bench/hello.py) with the same gunicorn
      settings, and drive both with wrk at the same concurrency, interleaved, several rounds;
-  3. time a denied read, a consent withdrawal and a case-plan write over HTTP, the decision
+  2. time a denied read, a consent withdrawal and a case-plan write over HTTP, the decision
      alone in-process, `audit seal` + `audit verify` and `keys rotate` + `keys rewrap` as
      child processes (with their peak memory);
 then write bench/results.json and BENCHMARKS.md. Nothing is installed here: wrk must be on PATH.
@@ -35,7 +36,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bench import dataset
-from bench.load import Workdir, load
+from bench.load import Target, Workdir, load_many
 from tests.pg_server import PostgresServer, find_bindir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,11 +87,19 @@ class Gunicorn:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self, log: Path) -> None:
+        self.launch(log)
+        self.wait_ready(log)
+
+    def launch(self, log: Path) -> None:
+        """Start it without waiting (servers boot side by side; see `wait_ready`)."""
         cmd = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
                "--worker-class", "sync", "--bind", f"127.0.0.1:{self.port}",
                "--backlog", "2048", "--log-level", "warning", self.app]
         with log.open("ab") as out:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=out, stderr=out)
+
+    def wait_ready(self, log: Path) -> None:
+        assert self.proc is not None
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -380,7 +389,73 @@ def http_latencies(port: int, calls: list[tuple[str, str, str, Any]],
     return p50, p99, wrong
 
 
-def bench_engine(engine: str, opts: Options, base: Path) -> dict[str, Any]:
+@dataclass
+class EngineSetup:
+    """Where one engine's full-size and 10x smaller data sets live."""
+
+    engine: str
+    workdir: Workdir
+    url: str
+    small_dir: Workdir
+    small_url: str
+    server: PostgresServer | None = None
+
+    def stop(self, keep: bool) -> None:
+        if self.server is not None:
+            self.server.stop()
+        if not keep:
+            shutil.rmtree(self.workdir.root, ignore_errors=True)
+            shutil.rmtree(self.small_dir.root, ignore_errors=True)
+
+
+def setup_engine(engine: str, base: Path) -> EngineSetup:
+    """The engine's databases, empty (a throwaway durable server for PostgreSQL)."""
+    workdir, small_dir = Workdir(base / engine), Workdir(base / f"{engine}-small")
+    for w in (workdir, small_dir):
+        w.root.mkdir(parents=True, exist_ok=True)
+    if engine != "postgresql":
+        return EngineSetup(engine, workdir, f"sqlite:///{workdir.root / 'caseshare.db'}",
+                           small_dir, f"sqlite:///{small_dir.root / 'caseshare.db'}")
+    bindir = find_bindir()
+    if bindir is None:
+        raise RuntimeError("PostgreSQL binaries not found (apt-get install postgresql)")
+    server = DurablePostgres(bindir)
+    server.start()
+    setup = EngineSetup(engine, workdir, server.url("caseshare"), small_dir,
+                        server.url("caseshare_small"), server)
+    try:
+        admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("CREATE DATABASE caseshare"))
+            conn.execute(text("CREATE DATABASE caseshare_small"))
+        admin.dispose()
+    except BaseException:
+        setup.stop(keep=False)
+        raise
+    return setup
+
+
+def load_all(setups: list[EngineSetup], opts: Options
+             ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Every engine's data sets from one generation of the rows, loaded at once (bench/load.py
+    load_many): no measurement runs meanwhile. Returns (full report, smaller report or None)
+    per engine."""
+    targets = [Target(s.workdir, s.url, opts.scale) for s in setups]
+    if opts.compare:
+        targets += [Target(s.small_dir, s.small_url, opts.scale / 10) for s in setups]
+    names = ", ".join(s.engine for s in setups)
+    print(f"loading the data set (scale {opts.scale:g}) into {names}"
+          + (f", and the 10x smaller one (scale {opts.scale / 10:g})" if opts.compare else ""),
+          file=sys.stderr)
+    reports = load_many(targets, jobs=opts.jobs)
+    n = len(setups)
+    return [(reports[i], reports[n + i] if opts.compare else None) for i in range(n)]
+
+
+def bench_engine(setup: EngineSetup, opts: Options, base: Path, report: dict[str, Any],
+                 small_report: dict[str, Any] | None) -> dict[str, Any]:
+    """One engine's measurements on its loaded data sets, nothing else running."""
+    engine, workdir, url = setup.engine, setup.workdir, setup.url
     log = base / f"{engine}.log"
     # Where this engine's run time goes (phase -> wall seconds), reported as phases_s.
     phases: dict[str, float] = {}
@@ -391,46 +466,19 @@ def bench_engine(engine: str, opts: Options, base: Path) -> dict[str, Any]:
         phases[name] = round(now - last[0], 1)
         last[0] = now
 
-    workdir = Workdir(base / engine)
-    workdir.root.mkdir(parents=True, exist_ok=True)
-    server: PostgresServer | None = None
-    if engine == "postgresql":
-        bindir = find_bindir()
-        if bindir is None:
-            raise RuntimeError("PostgreSQL binaries not found (apt-get install postgresql)")
-        server = DurablePostgres(bindir)
-        server.start()
-        admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE caseshare"))
-            conn.execute(text("CREATE DATABASE caseshare_small"))
-        admin.dispose()
-        url, small_url = server.url("caseshare"), server.url("caseshare_small")
-    else:
-        url = f"sqlite:///{workdir.root / 'caseshare.db'}"
-        small_url = f"sqlite:///{base / (engine + '-small') / 'caseshare.db'}"
     servers: list[Gunicorn] = []
-    small_dir = Workdir(base / f"{engine}-small")
     try:
-        print(f"[{engine}] loading the data set (scale {opts.scale:g})", file=sys.stderr)
-        phase("server_start")
-        report = load(workdir, url, opts.scale, jobs=opts.jobs)
-        phase("load")
         result: dict[str, Any] = {"engine": engine, "scale": opts.scale, **report["counts"],
                                   "load_s": report["load_s"], "durability": DURABILITY[engine],
                                   "phases_s": phases,
-                                  **{k: report[k] for k in ("load_subjects_s", "load_audit_s",
-                                                            "load_indexes_s", "analyze_s")}}
+                                  **{k: report[k] for k in (
+                                      "load_databases", "load_subjects_s", "load_audit_s",
+                                      "load_write_wait_s", "load_indexes_s", "analyze_s",
+                                      "load_sync_s")}}
         small = None
-        if opts.compare:
-            small_scale = opts.scale / 10
-            print(f"[{engine}] loading the 10x smaller data set (scale {small_scale:g})",
-                  file=sys.stderr)
-            small_dir.root.mkdir(parents=True, exist_ok=True)
-            small = (small_dir, small_url, load(small_dir, small_url, small_scale,
-                                                jobs=opts.jobs))
-            result["small_subjects"] = small[2]["counts"]["subjects"]
-            phase("load_small")
+        if small_report is not None:
+            small = (setup.small_dir, setup.small_url, small_report)
+            result["small_subjects"] = small_report["counts"]["subjects"]
         result.update(measure_http(engine, opts, base, workdir, url, report, log, servers,
                                    small))
         for s in servers:
@@ -462,11 +510,6 @@ def bench_engine(engine: str, opts: Options, base: Path) -> dict[str, Any]:
     finally:
         for s in servers:
             s.stop()
-        if server is not None:
-            server.stop()
-        if not opts.keep:
-            shutil.rmtree(workdir.root, ignore_errors=True)
-            shutil.rmtree(small_dir.root, ignore_errors=True)
 
 
 def measure_http(engine: str, opts: Options, base: Path, workdir: Workdir, url: str,
@@ -476,6 +519,21 @@ def measure_http(engine: str, opts: Options, base: Path, workdir: Workdir, url: 
     # Reads use most samples; withdrawals and writes use others, so reads stay allowed.
     reads = samples[: max(1, min(opts.samples_for_reads, len(samples) * 3 // 4))]
     spare = samples[len(reads):] or samples
+    env = {**os.environ, **workdir.env(url),
+           # The limiter still runs on every request; its limit must not be what is measured.
+           "CASESHARE_RATELIMIT_DEFAULT": "100000000 per minute",
+           "CASESHARE_RATELIMIT_PER_ADDRESS": "100000000 per minute",  # wrk is one address
+           "CASESHARE_SQLITE_SYNCHRONOUS": "FULL"}  # durable, whatever the caller's environment
+    app_server, hello_server = Gunicorn("wsgi:app", env), Gunicorn("bench.hello:app", env)
+    small_server = None
+    if small is not None:
+        # The same read on a 10x smaller data set, served alongside: does cost grow with size?
+        small_server = Gunicorn("wsgi:app", {**env, **small[0].env(small[1])})
+    # The servers boot side by side while the tokens are issued (nothing is measured yet).
+    booting = [x for x in (app_server, hello_server, small_server) if x is not None]
+    servers.extend(booting)
+    for server_ in booting:
+        server_.launch(log)
     orgs = [s["lead"] for s in samples] + [s["outsider"] for s in samples]
     tokens = issue_tokens(workdir, url, orgs)
     token_list = sorted(tokens)
@@ -490,19 +548,8 @@ def measure_http(engine: str, opts: Options, base: Path, workdir: Workdir, url: 
                              [(plan.format(s["subject_id"]), index[s["outsider"]])
                               for s in reads], [tokens[o] for o in token_list])
     hello_script = wrk_script(scripts / "hello.lua", None, [])
-
-    env = {**os.environ, **workdir.env(url),
-           # The limiter still runs on every request; its limit must not be what is measured.
-           "CASESHARE_RATELIMIT_DEFAULT": "100000000 per minute",
-           "CASESHARE_RATELIMIT_PER_ADDRESS": "100000000 per minute",  # wrk is one address
-           "CASESHARE_SQLITE_SYNCHRONOUS": "FULL"}  # durable, whatever the caller's environment
-    app_server, hello_server = Gunicorn("wsgi:app", env), Gunicorn("bench.hello:app", env)
-    servers.extend([app_server, hello_server])
-    app_server.start(log)
-    hello_server.start(log)
-    small_server, small_script = None, None
+    small_script = None
     if small is not None:
-        # The same read on a 10x smaller data set, served alongside: does cost grow with size?
         small_dir, small_url, small_report = small
         small_reads = small_report["samples"][: len(reads)]
         small_tokens = issue_tokens(small_dir, small_url, [s["lead"] for s in small_reads])
@@ -511,9 +558,8 @@ def measure_http(engine: str, opts: Options, base: Path, workdir: Workdir, url: 
             scripts / "read-small.lua",
             [(plan.format(s["subject_id"]), small_orgs.index(s["lead"])) for s in small_reads],
             [small_tokens[o] for o in small_orgs])
-        small_server = Gunicorn("wsgi:app", {**env, **small_dir.env(small_url)})
-        servers.append(small_server)
-        small_server.start(log)
+    for server_ in booting:
+        server_.wait_ready(log)
 
     first = reads[0]
     status, body = http_request("GET", app_server.port, plan.format(first["subject_id"]),
@@ -678,17 +724,32 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     base = Path(tempfile.mkdtemp(prefix="caseshare-bench-"))
     results = []
-    for engine in args.engines.split(","):
+    setups: list[EngineSetup] = []
+    # Where the run's time goes before the engines' own phases (phases_s in each result).
+    run_phases: dict[str, float] = {}
+    try:
         t0 = time.perf_counter()
-        result = bench_engine(engine.strip(), opts, base)
-        result["engine_total_s"] = round(time.perf_counter() - t0, 1)
-        results.append(result)
-        print(json.dumps(result, indent=2), file=sys.stderr)
+        for engine in args.engines.split(","):
+            setups.append(setup_engine(engine.strip(), base))
+        run_phases["servers"] = round(time.perf_counter() - t0, 1)
+        t0 = time.perf_counter()
+        loaded = load_all(setups, opts)
+        run_phases["load"] = round(time.perf_counter() - t0, 1)
+        for setup, (report, small_report) in zip(setups, loaded, strict=True):
+            t0 = time.perf_counter()
+            result = bench_engine(setup, opts, base, report, small_report)
+            result["engine_total_s"] = round(time.perf_counter() - t0, 1)
+            results.append(result)
+            print(json.dumps(result, indent=2), file=sys.stderr)
+    finally:
+        for setup in setups:
+            setup.stop(opts.keep)
     command = "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:])
     document = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command.strip(),
         "total_s": round(time.perf_counter() - started, 1),
+        "phase_s": run_phases,
         "settings": {"scale": args.scale, "rounds": args.rounds, "duration_s": args.duration,
                      "connections": args.connections, "wrk_threads": args.threads,
                      "gunicorn_workers": 2, "gunicorn_worker_class": "sync"},
