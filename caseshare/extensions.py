@@ -87,13 +87,6 @@ limiter = Limiter(
 # ---------------------------------------------------------------------------------------------
 # The API's default limits without flask-limiter's per-request resolution
 
-_LEAN_BLUEPRINTS: set[str] = set()
-
-
-def _handled_by_lean_limits() -> bool:
-    return request.blueprint in _LEAN_BLUEPRINTS
-
-
 class LeanDefaultLimits:
     """The two default limits for the /api/v1 blueprints, checked directly on flask-limiter's
     own `limits` strategy and storage.
@@ -104,9 +97,9 @@ class LeanDefaultLimits:
     no limits of their own and are not exempt, so their limits are just the defaults: parsed
     once per app here, hit in flask-limiter's order with the same keys (so the counters are the
     ones flask-limiter keeps for the web pages), the same 429 (problem+json, errors.py) and the
-    same `X-RateLimit-*` and `Retry-After` headers. flask-limiter skips these requests through
-    its request filter and still handles every other route (the stricter sign-in limits,
-    exemptions).
+    same `X-RateLimit-*` and `Retry-After` headers. flask-limiter's own check is not called for
+    these requests (even an exempt request costs it its generic resolution) and still handles
+    every other route (the stricter sign-in limits, exemptions).
     """
 
     def __init__(self, app: Flask, limiter: Limiter, blueprints: Collection[str], *,
@@ -118,10 +111,18 @@ class LeanDefaultLimits:
         # flask-limiter checks limits sorted by their window (a stable sort) and stops at the
         # first breached one.
         self.checks = sorted(checks, key=lambda check: check[0])
-        if not _LEAN_BLUEPRINTS:
-            limiter.request_filter(_handled_by_lean_limits)
-        _LEAN_BLUEPRINTS.update(blueprints)
         self.blueprints = frozenset(blueprints)
+        # flask-limiter's check, registered by its init_app, runs for the other requests only.
+        hooks = app.before_request_funcs.setdefault(None, [])
+        generic = limiter._check_request_limit
+        if generic not in hooks:
+            raise RuntimeError("flask-limiter's request check is not registered on the app")
+
+        def check_other_routes() -> None:
+            if request.blueprint not in self.blueprints:
+                generic()
+
+        hooks[hooks.index(generic)] = check_other_routes
         app.before_request(self.check)
         app.after_request(self.headers)
 
