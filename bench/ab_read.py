@@ -1,11 +1,13 @@
 """A/B the audited read of two source trees under the same load: each tree's gunicorn (2
 workers) serves its own copy of one SQLite data set, and wrk rounds alternate between them and
 the minimal endpoint. On a shared machine this is the fair before/after comparison: both sides
-see the same background load.
+see the same background load. Each side also reports its workers' CPU time per request (user +
+system time from /proc/<pid>/stat over each round), the figure that moves least with the load;
+`--connections 1` keeps the two workers from waiting on each other, so it counts only the work.
 
     python -m bench.load --workdir /tmp/cs-bench --scale 0.01
     python -m bench.ab_read --workdir /tmp/cs-bench --tree before=/tmp/old --tree after=. \
-        [--rounds 4 --duration 4]
+        [--rounds 4 --duration 4 --connections 8]
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,6 +27,7 @@ from typing import Any
 from bench.load import Workdir
 from bench.run import (
     PURPOSE,
+    children_of,
     free_port,
     http_request,
     issue_tokens,
@@ -31,6 +35,24 @@ from bench.run import (
     summarise,
     wrk_script,
 )
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system time of these processes so far."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime and stime (fields 14 and 15)
+    return total / CLOCK_TICKS
+
+
+def workers_of(proc: subprocess.Popen[bytes], count: int = 2) -> list[int]:
+    deadline = time.time() + 30
+    while len(children_of(proc.pid)) < count and time.time() < deadline:
+        time.sleep(0.2)
+    return children_of(proc.pid)
 
 
 def serve(tree: Path, app: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes],
@@ -89,20 +111,27 @@ def main(argv: list[str] | None = None) -> int:
         procs.append(proc)
         rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in ports}
         names = list(ports)
+        pids = {name: workers_of(proc) for name, proc in zip(names, procs, strict=True)}
+
+        def drive(name: str, duration: float) -> dict[str, Any]:
+            before = cpu_seconds(pids[name])
+            result = run_wrk(ports[name], "/hello" if name == "hello" else "/",
+                             hello if name == "hello" else script, duration=duration,
+                             connections=args.connections, threads=1)
+            result["cpu_ms"] = (cpu_seconds(pids[name]) - before) / result["requests"] * 1000
+            return result
+
         for name in names:  # warm-up
-            run_wrk(ports[name], "/hello" if name == "hello" else "/",
-                    hello if name == "hello" else script, duration=2,
-                    connections=args.connections, threads=1)
+            drive(name, 2)
         load_start = os.getloadavg()
         for r in range(args.rounds):
             for name in names[r % len(names):] + names[: r % len(names)]:
-                rounds[name].append(run_wrk(
-                    ports[name], "/hello" if name == "hello" else "/",
-                    hello if name == "hello" else script, duration=args.duration,
-                    connections=args.connections, threads=1))
-                print(f"round {r + 1} {name}: {rounds[name][-1]['rps']:.0f} req/s",
-                      file=sys.stderr)
-        summary = {name: summarise(rs) for name, rs in rounds.items()}
+                rounds[name].append(drive(name, args.duration))
+                print(f"round {r + 1} {name}: {rounds[name][-1]['rps']:.0f} req/s, "
+                      f"{rounds[name][-1]['cpu_ms']:.3f} ms CPU per request", file=sys.stderr)
+        summary: dict[str, Any] = {name: summarise(rs) for name, rs in rounds.items()}
+        for name, rs in rounds.items():
+            summary[name]["cpu_ms"] = statistics.median(r["cpu_ms"] for r in rs)
         for name in trees:
             summary[name]["read_vs_hello"] = summary[name]["rps"] / summary["hello"]["rps"]
         summary["load_average"] = {"start": load_start, "end": os.getloadavg()}

@@ -49,8 +49,8 @@ def _create_app(config: Mapping[str, Any] | None) -> Flask:
     from caseshare.crypto.keyring import LocalKeyring
     from caseshare.db import make_engine, make_session_factory
     from caseshare.errors import PolicyFileError, register_error_handlers
+    from caseshare.extensions import LeanDefaultLimits, limiter
     from caseshare.extensions import api as smorest_api
-    from caseshare.extensions import limiter
     from caseshare.identity.token_cache import VerifiedTokens, install_directory_hooks
     from caseshare.identity.tokens import TokenKeys
     from caseshare.policy.loader import load_directory
@@ -105,6 +105,8 @@ def _create_app(config: Mapping[str, Any] | None) -> Flask:
     smorest_api.init_app(app)
     limiter.init_app(app)
     _register_blueprints(app)
+    LeanDefaultLimits(app, limiter, _api_blueprints(), caller=settings.ratelimit_default,
+                      address=settings.ratelimit_per_address)
     _register_hooks(app)
 
     from caseshare import cli
@@ -150,26 +152,26 @@ def _refuse_unsafe_production(settings: Settings) -> None:
                            + "\n  - ".join(problems))
 
 
+def _api_modules() -> tuple[Any, ...]:
+    """The /api/v1 modules: bearer tokens only, the default rate limits only."""
+    from caseshare.api import audit, case_plans, consents, erasure, overrides, referrals, subjects
+
+    return (subjects, consents, case_plans, referrals, erasure, audit, overrides)
+
+
+def _api_blueprints() -> list[str]:
+    return [module.blp.name for module in _api_modules()]
+
+
 def _register_blueprints(app: Flask) -> None:
     from caseshare import web
-    from caseshare.api import (
-        audit,
-        case_plans,
-        consents,
-        erasure,
-        meta,
-        oauth,
-        oidc,
-        overrides,
-        referrals,
-        subjects,
-    )
+    from caseshare.api import meta, oauth, oidc
     from caseshare.extensions import api as smorest_api
 
     app.register_blueprint(meta.bp)
     oauth.init_app(app)
     oidc.init_app(app)
-    for module in (subjects, consents, case_plans, referrals, erasure, audit, overrides):
+    for module in _api_modules():
         smorest_api.register_blueprint(module.blp)
     web.init_app(app)
 

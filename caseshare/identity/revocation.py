@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
+from caseshare.driver_sql import DriverSelect
 from caseshare.identity.models import RevokedToken
 from caseshare.identity.tokens import TokenClaims
 
@@ -30,8 +31,12 @@ def revoke(session: Session, claims: TokenClaims, *, now: datetime) -> bool:
     return True
 
 
+# Every request whose token is not in this worker's cache runs it (driver_sql.py).
+_REVOKED = DriverSelect(select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")))
+
+
 def is_revoked(session: Session, jti: str) -> bool:
-    return session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == jti)) is not None
+    return bool(_REVOKED.rows(session, {"jti": jti}))
 
 
 def purge_expired(session: Session, *, now: datetime) -> int:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import Uuid, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from caseshare.access.decision import Principal, SubjectFacts
@@ -22,6 +23,7 @@ from caseshare.crypto.sealing import (
     open_sealed,
     seal,
 )
+from caseshare.driver_sql import DriverSelect
 from caseshare.errors import CaseshareError, NotFoundError
 from caseshare.policy.models import OverrideRecord
 from caseshare.policy.overrides import override_facts
@@ -36,7 +38,28 @@ def _context(subject_id: uuid.UUID) -> bytes:
     return b"subject|" + str(subject_id).encode()
 
 
-def data_key(subject: Subject, keyring: KeyProvider) -> bytes:
+class SubjectKey(Protocol):
+    """What opening a subject's data needs: a `Subject` or a `SubjectRow`."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def dek_wrapped(self) -> bytes | None: ...
+    @property
+    def kek_version(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRow:
+    """A subject as a read sees it (no sealed identity, no ORM state)."""
+
+    id: uuid.UUID
+    lead_org_id: str
+    dek_wrapped: bytes | None
+    kek_version: int
+
+
+def data_key(subject: SubjectKey, keyring: KeyProvider) -> bytes:
     if subject.dek_wrapped is None:
         raise SubjectErasedError("The record was erased; its data can no longer be opened.")
     return keyring.unwrap(
@@ -162,6 +185,16 @@ _SUBJECT_WITH_MEMBERS = (
 )
 
 
+_S, _M = Subject.__table__.c, CaseMember.__table__.c
+# The same for reads, as columns on the driver's cursor (driver_sql.py): SubjectRow's fields, then
+# the member and the overrides flag.
+_SUBJECT_ROW_WITH_MEMBERS = DriverSelect(
+    select(_S.id, _S.lead_org_id, _S.dek_wrapped, _S.kek_version, _M.org_id, _HAS_OVERRIDES)
+    .select_from(Subject.__table__.outerjoin(CaseMember.__table__, _M.subject_id == _S.id))
+    .where(_S.id == bindparam("subject_id", type_=Uuid()))
+)
+
+
 def find_subject_with_facts(session: Session,
                             subject_id: uuid.UUID) -> tuple[Subject, SubjectFacts] | None:
     """The subject and its decision facts in two statements (subject with its case members and
@@ -170,12 +203,28 @@ def find_subject_with_facts(session: Session,
     rows = session.execute(_SUBJECT_WITH_MEMBERS, {"subject_id": subject_id}).all()
     if not rows:
         return None
-    subject, _org, has_overrides = rows[0]
-    members = frozenset(org for _subject, org, _has in rows if org is not None)
-    return subject, _facts(session, subject, members, read_overrides=bool(has_overrides))
+    return rows[0][0], _member_facts(session, rows[0][0], [tuple(row)[1:] for row in rows])
 
 
-def _facts(session: Session, subject: Subject, members: frozenset[str], *,
+def find_subject_row_with_facts(session: Session,
+                                subject_id: uuid.UUID) -> tuple[SubjectRow, SubjectFacts] | None:
+    """`find_subject_with_facts` for a read that needs only the subject's id, lead and data
+    key: the same statements, without loading an ORM object."""
+    rows = _SUBJECT_ROW_WITH_MEMBERS.rows(session, {"subject_id": subject_id})
+    if not rows:
+        return None
+    subject = SubjectRow(*rows[0][:4])
+    return subject, _member_facts(session, subject, [row[4:] for row in rows])
+
+
+def _member_facts(session: Session, subject: SubjectKey,
+                  members: list[tuple[Any, ...]]) -> SubjectFacts:
+    """Facts from (member org, has overrides) pairs, one per case member (one None if none)."""
+    orgs = frozenset(org for org, _has in members if org is not None)
+    return _facts(session, subject, orgs, read_overrides=bool(members[0][1]))
+
+
+def _facts(session: Session, subject: SubjectKey, members: frozenset[str], *,
            read_overrides: bool = True) -> SubjectFacts:
     return SubjectFacts(
         subject_id=subject.id,

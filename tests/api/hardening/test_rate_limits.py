@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,43 @@ def test_limits_are_shared_between_two_app_instances_through_redis(
     assert clients[1].get("/api/v1/consent-forms", headers=coach).status_code == 429
     for a in apps:
         a.extensions["caseshare"].engine.dispose()
+
+
+def test_api_responses_carry_the_rate_limit_headers(limited_app: Flask) -> None:
+    rt = limited_app.extensions["caseshare"]
+    client = limited_app.test_client()
+    coach = {"Authorization": f"Bearer {issue_token(rt, COACH)}"}
+    responses = [client.get("/api/v1/consent-forms", headers=coach) for _ in range(6)]
+    assert [r.headers["X-RateLimit-Limit"] for r in responses] == ["5"] * 6
+    assert [r.headers["X-RateLimit-Remaining"] for r in responses] == ["4", "3", "2", "1", "0",
+                                                                        "0"]
+    for r in responses:
+        assert int(r.headers["X-RateLimit-Reset"]) > time.time()
+        assert 0 <= int(r.headers["Retry-After"]) <= 60
+    assert responses[5].status_code == 429
+    assert int(responses[5].headers["Retry-After"]) >= 59  # errors.py's 60 s, or the window's
+
+
+def test_the_address_limit_counts_api_calls_and_web_pages_together(
+    templates: dict[str, Any], tmp_path: Path, clock: Clock
+) -> None:
+    app = create_app({"instance_path": tmp_path / "instance",
+                      "database_url": _database_url("sqlite", templates, tmp_path),
+                      "clock": clock, "ratelimit_default": "100 per minute",
+                      "ratelimit_per_address": "4 per minute"})
+    from caseshare.demo import seed
+
+    rt = app.extensions["caseshare"]
+    with rt.session_factory() as s:
+        list(seed(s, rt))
+    client = app.test_client()
+    coach = {"Authorization": f"Bearer {issue_token(rt, COACH)}"}
+    housing = {"Authorization": f"Bearer {issue_token(rt, HOUSING)}"}
+    assert client.get("/api/v1/consent-forms", headers=coach).status_code == 200
+    assert client.get("/sign-in").status_code == 200
+    assert client.get("/api/v1/consent-forms", headers=housing).status_code == 200
+    assert client.get("/sign-in").status_code == 200
+    assert client.get("/api/v1/consent-forms", headers=housing).status_code == 429
+    assert client.get("/sign-in").status_code == 429
+    assert client.get("/healthz").status_code == 200  # exempt
+    app.extensions["caseshare"].engine.dispose()

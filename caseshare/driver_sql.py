@@ -1,0 +1,128 @@
+"""The few statements every audited read runs, straight on the driver's cursor.
+
+Through `Session.execute` a SELECT pays for SQLAlchemy's machinery on every call (ORM compile
+state, cache key, execution context, result metadata, row objects): about 30 to 60 microseconds
+of Python per statement beyond the driver's own work and the type conversion of the results. A
+`DriverSelect` is compiled once per dialect into its SQL text, its parameter order and the bind
+and result processors SQLAlchemy itself would apply, so the rows come back with the same Python
+types on every engine (UUIDs, timezone-aware UTC datetimes, dates, booleans, JSON).
+
+It runs on the session's own connection, in the session's transaction (begun as usual, BEGIN
+IMMEDIATE on SQLite), after pending ORM changes are flushed as `Session.execute` would, and a
+driver error goes through SQLAlchemy's own handling: it is raised as `sqlalchemy.exc.DBAPIError`
+(so the request fails closed with 503 as before) and a lost connection is invalidated. Only
+plain SELECTs of columns belong here; `before_cursor_execute` and other execution events do not
+see these statements.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
+
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    positional: bool
+    # (name, processor, literal value or None) in the order the driver takes them
+    binds: tuple[tuple[str, Processor | None, Any], ...]
+    # (column index, processor, whether its values are immutable and may be shared) for each
+    # column that needs converting
+    convert: tuple[tuple[int, Processor, bool], ...]
+
+
+class DriverSelect:
+    """A column SELECT built once and run on the driver's cursor (see the module's docstring)."""
+
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+        self.statement = statement
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
+
+    def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        if session.autoflush:
+            session.flush()  # cheap when nothing is pending
+        connection = session.connection()
+        dialect = connection.dialect
+        compiled = self._compiled.get((dialect.name, dialect.driver)) or self._compile(dialect)
+        given = [(name, process, params[name] if literal is None else literal)
+                 for name, process, literal in compiled.binds]
+        values: Sequence[Any] | dict[str, Any]
+        if compiled.positional:
+            values = tuple(v if p is None else p(v) for _n, p, v in given)
+        else:
+            values = {n: v if p is None else p(v) for n, p, v in given}
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(compiled.sql, values)
+            raw = cursor.fetchall()
+        except Exception as exc:
+            # Wraps the driver's error as SQLAlchemy does and invalidates a lost connection.
+            connection._handle_dbapi_exception(exc, compiled.sql, values, cursor, None)
+        finally:
+            cursor.close()
+        if not compiled.convert:
+            return [tuple(row) for row in raw]
+        return _convert(raw, compiled.convert)
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = self.statement.compile(dialect=dialect)
+        positional = bool(compiled.positional)
+        names = list(compiled.positiontup or ()) if positional else list(compiled.binds)
+        binds = []
+        for name in names:
+            bind = compiled.binds[name]
+            # A literal in the statement (`decision == "granted"`) is a bind with its value; a
+            # named `bindparam` is taken from the parameters of each call.
+            literal = None if bind.required or bind.callable is not None else bind.value
+            binds.append((name, bind.type._cached_bind_processor(dialect), literal))
+        columns = list(self.statement.selected_columns)
+        if len(columns) != len(compiled._result_columns):
+            raise TypeError("DriverSelect takes a SELECT of columns only")
+        convert = []
+        for index, column in enumerate(columns):
+            process = column.type._cached_result_processor(dialect, None)
+            if process is not None:
+                convert.append((index, process, _immutable(column.type)))
+        entry = _Compiled(compiled.string, positional, tuple(binds), tuple(convert))
+        self._compiled[(dialect.name, dialect.driver)] = entry
+        return entry
+
+
+_IMMUTABLE = (uuid.UUID, datetime, date, str, bytes, int, bool)
+
+
+def _immutable(type_: TypeEngine[Any]) -> bool:
+    try:
+        return issubclass(type_.python_type, _IMMUTABLE)
+    except NotImplementedError:
+        return False
+
+
+def _convert(raw: Sequence[Sequence[Any]],
+             convert: tuple[tuple[int, Processor, bool], ...]) -> list[tuple[Any, ...]]:
+    """Apply the result processors column by column. A joined row repeats its parent's values
+    (the plan's id on every entry row, often the same timestamps), so an immutable result is
+    converted once per distinct value."""
+    if not raw:
+        return []
+    columns: list[Sequence[Any]] = list(zip(*raw, strict=True))
+    for index, process, shared in convert:
+        values = columns[index]
+        if shared:
+            converted = {value: process(value) for value in set(values) if value is not None}
+            converted[None] = None
+            columns[index] = [converted[value] for value in values]
+        else:
+            columns[index] = [None if value is None else process(value) for value in values]
+    return list(zip(*columns, strict=True))
