@@ -12,12 +12,13 @@ import pytest
 from flask import Flask
 
 from caseshare.access.context import RequestContext
+from caseshare.access.principal import authenticate
 from caseshare.demo import _ctx
 from caseshare.identity.service import get_staff_by_email
 from caseshare.runtime import Runtime
 from caseshare.subjects import service as subjects
 from tests.audit_helpers import events
-from tests.conftest import COACH, Demo
+from tests.conftest import COACH, Demo, issue_token
 
 
 @pytest.fixture
@@ -85,3 +86,20 @@ def test_without_a_snapshot_events_go_into_the_transaction(
         ctx.audit("test:write", subject_id=demo.lee, outcome="allow")
         ctx.session.rollback()
     assert events(rt, type="test:write") == []
+
+
+def test_checking_a_token_leaves_no_transaction_holding_the_lock(
+    app: Flask, rt: Runtime, demo: Demo, sqlite_only: None
+) -> None:
+    # A token the worker has not seen is checked against the directory. Those reads must not
+    # leave the request inside a transaction holding the write lock: the read that follows
+    # could then not begin its own snapshot, and the two workers would queue again.
+    token = issue_token(rt, COACH)
+    with rt.session_factory() as s, other_worker(rt) as other:
+        principal = authenticate(s, f"Bearer {token}", keys=rt.token_keys.key_set(),
+                                 issuer=rt.settings.issuer, audience=rt.settings.audience,
+                                 now=rt.now())
+        assert not s.in_transaction()
+        other.execute("BEGIN IMMEDIATE")  # "database is locked" if the check held the lock
+        other.execute("COMMIT")
+        assert principal.org == get_staff_by_email(s, COACH).org_id
