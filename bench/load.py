@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
 import os
 import queue
@@ -65,6 +66,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SUBJECT_BATCH = 500
 AUDIT_BATCH = 10_000
 SAMPLES = 4000  # sample subjects kept in the manifest for the load generator
+
+
+def sample_stride(subjects: int) -> int:
+    """Keep every n-th subject, n about subjects / SAMPLES but prime to 30: a subject's protocol
+    and organisations follow n mod 50 and n mod 12 (dataset.case_orgs_of), so a stride sharing a
+    factor with them (25 at full size) would sample 2 protocols and 6 lead organisations instead
+    of all 50 and 150, and the full-size and 10x smaller reads would not be the same mix."""
+    stride = max(1, subjects // SAMPLES)
+    while math.gcd(stride, 30) != 1:
+        stride -= 1
+    return stride
 CHECKPOINT_EVERY = 100_000  # a signed checkpoint every so many events of the loaded history
 # Generated batches not yet written everywhere (bounds the parent's memory, about 7 MB a batch):
 # enough for the workers to keep generating while the other databases are being set up.
@@ -700,7 +712,7 @@ def load_many(targets: list[Target], *, jobs: int = 2, seed: int = 1,
     counts = [dict.fromkeys(("subjects", "case_members", "consents", "case_plans",
                              "plan_entries", "audit_events"), 0) for _ in targets]
     samples: list[list[dict[str, Any]]] = [[] for _ in targets]
-    every = [max(1, s.subjects // SAMPLES) for s in sizes]
+    every = [sample_stride(s.subjects) for s in sizes]
 
     def feed() -> Iterator[tuple[str, Any]]:
         """Jobs for the pool, no more than IN_FLIGHT ahead of the slowest database."""

@@ -22,6 +22,7 @@ from bench.load import (
     encode,
     load,
     load_many,
+    sample_stride,
     subject_chunks,
 )
 from caseshare import create_app
@@ -174,3 +175,19 @@ def test_one_generation_loads_both_engines_and_both_sizes(
     assert sqlite_small["entries"] < sqlite_full["entries"]
     assert sqlite_small["subjects"] < sqlite_full["subjects"]
     assert len(sqlite_small["history"]) == 100 and len(sqlite_full["history"]) == 500
+
+
+def test_full_and_smaller_samples_read_the_same_mix_of_protocols_and_organisations() -> None:
+    # The full-size and 10x smaller reads are compared to show cost does not grow with data
+    # size, so their 2,000 sampled claimants must spread over the same protocols and lead
+    # organisations (the stride used to be 25 at full size: 2 protocols and 6 organisations).
+    mixes = []
+    for scale in (1.0, 0.1):
+        sizes = dataset.Sizes.scaled(scale)
+        stride = sample_stride(sizes.subjects)
+        picked = range(0, 2000 * stride, stride)
+        mixes.append(({n % sizes.protocols for n in picked},
+                      {dataset.case_orgs_of(n, sizes)[0] for n in picked}))
+    (protocols, leads), (small_protocols, small_leads) = mixes
+    assert len(protocols) == 50 and len(leads) == 150
+    assert (protocols, leads) == (small_protocols, small_leads)
