@@ -7,6 +7,7 @@ Domain packages import only the SQLAlchemy parts of this module; the per-request
 from __future__ import annotations
 
 import functools
+import time
 import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -114,7 +116,40 @@ def make_engine(url: str, *, read_only: bool = False, synchronous: str = "FULL")
         # writes in one unit of work see one snapshot and SERIALIZABLE semantics hold.
         event.listen(engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, pool_size=10, max_overflow=10)
+    event.listen(engine, "checkin", _stamp_checkin)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+# A pooled PostgreSQL connection is checked with a round trip before use only when it has been
+# idle this long. `pool_pre_ping` checked it on every checkout: one extra round trip per request
+# under load, about 5 % of the read's throughput. A connection used moments ago is alive unless
+# the server went away in that moment; then the request's first statement fails, the request
+# fails closed (503, nothing disclosed) and SQLAlchemy, seeing a disconnect, discards every
+# pooled connection, so the next request connects afresh.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _stamp_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    checked_in_at = record.info.get("checked_in_at")
+    if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_S:
+        return  # new, or in use moments ago
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()  # leave no transaction open, as the pool hands it over
+    except Exception as exc:  # whatever the driver raises for a dead connection
+        # The pool discards this connection and checks out another (SQLAlchemy's documented
+        # contract for DisconnectionError raised by a checkout listener).
+        raise DisconnectionError("idle connection failed its ping") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, synchronous: str) -> None:
