@@ -118,7 +118,7 @@ def make_engine(url: str, *, read_only: bool = False, synchronous: str = "FULL")
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=10)
     event.listen(engine, "checkin", _stamp_checkin)
-    event.listen(engine, "checkout", _ping_if_idle)
+    event.listen(engine, "checkout", functools.partial(_ping_if_idle, engine.dialect))
     return engine
 
 
@@ -135,16 +135,12 @@ def _stamp_checkin(_dbapi_connection: Any, record: Any) -> None:
     record.info["checked_in_at"] = time.monotonic()
 
 
-def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+def _ping_if_idle(dialect: Dialect, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     checked_in_at = record.info.get("checked_in_at")
     if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_S:
         return  # new, or in use moments ago
     try:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("SELECT 1")
-        finally:
-            cursor.close()
+        dialect.do_ping(dbapi_connection)  # the same ping pool_pre_ping sends
         dbapi_connection.rollback()  # leave no transaction open, as the pool hands it over
     except Exception as exc:  # whatever the driver raises for a dead connection
         # The pool discards this connection and checks out another (SQLAlchemy's documented
@@ -171,7 +167,7 @@ def _sqlite_begin(connection: Any) -> None:
     # apply), so concurrent audited reads failed closed under gunicorn with 2 workers.
     # A read snapshot (`begin_snapshot`) writes nothing, so it needs no lock.
     if connection.get_execution_options().get(_SNAPSHOT):
-        connection.exec_driver_sql("BEGIN")
+        _sqlite_begin_deferred(connection)
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
