@@ -10,9 +10,11 @@ from contextlib import contextmanager
 
 import pytest
 from flask import Flask
+from sqlalchemy import func, select
 
 from caseshare.access.context import RequestContext
 from caseshare.access.principal import authenticate
+from caseshare.audit.models import AuditEvent
 from caseshare.demo import _ctx
 from caseshare.identity.service import get_staff_by_email
 from caseshare.runtime import Runtime
@@ -84,6 +86,9 @@ def test_without_a_snapshot_events_go_into_the_transaction(
     # its own transaction, committed with its changes.
     with coach_context(rt) as ctx:
         ctx.audit("test:write", subject_id=demo.lee, outcome="allow")
+        written = ctx.session.scalar(select(func.count()).select_from(AuditEvent)
+                                     .where(AuditEvent.type == "test:write"))
+        assert written == 1  # in the transaction already, not held for later
         ctx.session.rollback()
     assert events(rt, type="test:write") == []
 
