@@ -8,6 +8,12 @@ system time from /proc/<pid>/stat over each round), the figure that moves least 
     python -m bench.load --workdir /tmp/cs-bench --scale 0.01
     python -m bench.ab_read --workdir /tmp/cs-bench --tree before=/tmp/old --tree after=. \
         [--rounds 4 --duration 4 --connections 8]
+
+On PostgreSQL, load the data set into a database of a server with fsync on, then pass its URL:
+every tree serves that one database (the reads' audit events go to it from both sides).
+
+    python -m bench.load --workdir /tmp/cs-pg --scale 0.01 --database-url URL
+    python -m bench.ab_read --workdir /tmp/cs-pg --database-url URL --tree ... --tree ...
 """
 
 from __future__ import annotations
@@ -81,12 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--duration", type=float, default=4.0)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--database-url", help="the database the data set was loaded into, "
+                        "served by every tree (default: a copy of the SQLite file per tree)")
     args = parser.parse_args(argv)
     trees = dict(t.split("=", 1) for t in args.tree)
     workdir = Workdir(args.workdir)
     db = workdir.root / "caseshare.db"
+    url = args.database_url or f"sqlite:///{db}"
     samples = json.loads(workdir.manifest.read_text())["samples"][:1000]
-    tokens = issue_tokens(workdir, f"sqlite:///{db}", [s["lead"] for s in samples])
+    tokens = issue_tokens(workdir, url, [s["lead"] for s in samples])
     orgs = sorted(tokens)
     plan = f"/api/v1/subjects/{{}}/case-plan?purpose={PURPOSE}"
     scratch = Path(tempfile.mkdtemp(prefix="caseshare-ab-"))
@@ -97,9 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     procs, ports = [], {}
     try:
         for name, tree in trees.items():
-            copy = scratch / f"{name}.db"
-            shutil.copy(db, copy)
-            env = {**os.environ, **workdir.env(f"sqlite:///{copy}"),
+            served = args.database_url
+            if served is None:
+                copy = scratch / f"{name}.db"
+                shutil.copy(db, copy)
+                served = f"sqlite:///{copy}"
+            env = {**os.environ, **workdir.env(served),
                    # Every wrk request comes from one address: lift that limit too, or reads
                    # beyond 3,000 a minute per worker are cheap 429s counted as throughput.
                    "CASESHARE_RATELIMIT_DEFAULT": "100000000 per minute",
