@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,41 @@ def workers_of(proc: subprocess.Popen[bytes], count: int = 2) -> list[int]:
     while len(children_of(proc.pid)) < count and time.time() < deadline:
         time.sleep(0.2)
     return children_of(proc.pid)
+
+
+def measured_wrk(port: int, path: str, script: Path, pids: list[int], *, duration: float,
+                 connections: int) -> dict[str, Any]:
+    """One wrk round, with the CPU time these worker processes spent per request."""
+    before = cpu_seconds(pids)
+    result = run_wrk(port, path, script, duration=duration, connections=connections, threads=1)
+    result["cpu_ms"] = (cpu_seconds(pids) - before) / result["requests"] * 1000
+    return result
+
+
+def interleaved_rounds(names: list[str], drive: Callable[[str, float], dict[str, Any]], *,
+                       rounds: int, duration: float) -> dict[str, Any]:
+    """A 2-second warm-up of each, then `rounds` rounds, each starting one further along the
+    list so that no side always runs first; per name, the summary of its rounds and the median
+    CPU time per request."""
+    for name in names:
+        drive(name, 2)
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            results[name].append(drive(name, duration))
+            print(f"round {r + 1} {name}: {results[name][-1]['rps']:.0f} req/s, "
+                  f"{results[name][-1]['cpu_ms']:.3f} ms CPU per request", file=sys.stderr)
+    summary: dict[str, Any] = {name: summarise(rs) for name, rs in results.items()}
+    for name, rs in results.items():
+        summary[name]["cpu_ms"] = statistics.median(r["cpu_ms"] for r in rs)
+    return summary
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]], scratch: Path) -> None:
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=30)
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def serve(tree: Path, app: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes],
@@ -121,38 +157,22 @@ def main(argv: list[str] | None = None) -> int:
         proc, ports["hello"] = serve(Path(next(iter(trees.values()))).resolve(),
                                      "bench.hello:app", dict(os.environ), scratch / "log")
         procs.append(proc)
-        rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in ports}
         names = list(ports)
         pids = {name: workers_of(proc) for name, proc in zip(names, procs, strict=True)}
 
         def drive(name: str, duration: float) -> dict[str, Any]:
-            before = cpu_seconds(pids[name])
-            result = run_wrk(ports[name], "/hello" if name == "hello" else "/",
-                             hello if name == "hello" else script, duration=duration,
-                             connections=args.connections, threads=1)
-            result["cpu_ms"] = (cpu_seconds(pids[name]) - before) / result["requests"] * 1000
-            return result
+            return measured_wrk(ports[name], "/hello" if name == "hello" else "/",
+                                hello if name == "hello" else script, pids[name],
+                                duration=duration, connections=args.connections)
 
-        for name in names:  # warm-up
-            drive(name, 2)
         load_start = os.getloadavg()
-        for r in range(args.rounds):
-            for name in names[r % len(names):] + names[: r % len(names)]:
-                rounds[name].append(drive(name, args.duration))
-                print(f"round {r + 1} {name}: {rounds[name][-1]['rps']:.0f} req/s, "
-                      f"{rounds[name][-1]['cpu_ms']:.3f} ms CPU per request", file=sys.stderr)
-        summary: dict[str, Any] = {name: summarise(rs) for name, rs in rounds.items()}
-        for name, rs in rounds.items():
-            summary[name]["cpu_ms"] = statistics.median(r["cpu_ms"] for r in rs)
+        summary = interleaved_rounds(names, drive, rounds=args.rounds, duration=args.duration)
         for name in trees:
             summary[name]["read_vs_hello"] = summary[name]["rps"] / summary["hello"]["rps"]
         summary["load_average"] = {"start": load_start, "end": os.getloadavg()}
         print(json.dumps(summary, indent=2))
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=30)
-        shutil.rmtree(scratch, ignore_errors=True)
+        stop_all(procs, scratch)
     return 0
 
 
