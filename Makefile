@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export CASESHARE_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test install lint typecheck pytest demo-check clean bench bench-quick check-wrk reliability i18n
+.PHONY: run test install lint typecheck pytest demo-check clean bench bench-floor bench-quick check-wrk reliability i18n
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ check-wrk:
 
 bench: install check-wrk
 	$(BIN)/python -m bench.run --scale $(BENCH_SCALE)
+
+# The floor under read_vs_hello (bench/lean_floor.py): the minimal endpoint plus only a durable
+# audit commit, a lean read on the raw driver, and Caseshare, in interleaved rounds on both
+# engines (about 3 minutes); writes bench/results-floor.json.
+bench-floor: install check-wrk
+	$(BIN)/python -m bench.lean_floor
 
 bench-quick: install check-wrk
 	$(BIN)/python -m bench.run --scale 0.002 --rounds 2 --duration 3 --out /tmp/caseshare-bench-quick.json --markdown /tmp/caseshare-bench-quick.md

@@ -3,24 +3,32 @@ this stack (Flask under gunicorn, 2 sync workers, SQLite with a durable commit) 
 that is not essential is gone. Not product code: a throwaway measuring stick, served next to the
 minimal endpoint and Caseshare itself and driven in interleaved rounds.
 
-    python -m bench.load --workdir /tmp/cs-bench --scale 0.01
-    python -m bench.lean_floor --workdir /tmp/cs-bench [--rounds 3 --duration 4 --connections 8]
+    python -m bench.lean_floor [--engines sqlite,postgresql --scale 0.01 --rounds 3
+                                --duration 4 --connections 8 --out bench/results-floor.json]
 
-Three endpoints on one minimal Flask app (the same app object style as bench.hello):
+It loads its own data sets (PostgreSQL: a throwaway server with fsync on, as `make bench`) and
+takes about 3 minutes for both engines (`make bench-floor`). Figures and what they mean:
+docs/performance.md, "Sixth pass: the floor".
 
-- `/commit`: the minimal endpoint plus one durable audit commit (BEGIN IMMEDIATE, INSERT of a
-  real audit row, COMMIT with `synchronous=FULL`): the part of an audited read that no code can
-  remove under the issue's rule "every read's audit event durably committed before the response".
-- `/lean/<subject>`: the whole audited read, written as leanly as it goes: a verified token from
-  a per-process dict, three statements on the raw sqlite3 connection in one snapshot (subject and
-  case members, current consents with withdrawals, plan entries), an inline consent check, the
-  data key unwrapped and 20 fields opened with one AESGCM object, the audit event built and hashed
-  by Caseshare's own `new_event`, one INSERT and a durable COMMIT, then `json.dumps`.
-- Caseshare's own `/api/v1/subjects/<subject>/case-plan` from the tree given, for comparison.
+Four endpoints on one minimal Flask app, next to Caseshare's own read:
 
-What the lean read leaves out: rate limiting, the protocol lookup, the full decision (about 35
-microseconds, `decision_p50_us`), revocation and directory checks, request ids, problem+json,
-the ETag, security headers. So it is a floor, not a design.
+- `/hello`: the minimal endpoint, as bench.hello.
+- `/commit`: the minimal endpoint plus one durable audit commit (SQLite: BEGIN IMMEDIATE, an
+  INSERT of an audit row, COMMIT with `synchronous=FULL`; PostgreSQL: the same with fsync and
+  synchronous commit on): the part of an audited read that no code can remove under the rule
+  "every read's audit event durably committed before the response".
+- `/lean/<subject>`: the whole audited read, written as leanly as it goes: the caller from a
+  per-process dict of verified tokens, three statements on the raw driver connection in one
+  transaction (subject and case members, current consents with withdrawals, plan entries),
+  Caseshare's own decision (`evaluate`) and entry visibility, the data key unwrapped and the
+  sealed fields opened with one AESGCM object, the audit event built and hashed by Caseshare's
+  own `new_event`, one INSERT and a durable COMMIT, then `json.dumps`.
+- `/unaudited/<subject>`: the lean read without its audit event (not a valid read: it shows
+  what the rest of the work costs).
+
+What the lean read leaves out: rate limiting, revocation and directory checks on the token,
+request ids, problem+json errors, the ETag and security headers. So it is a floor, not a design;
+tests/bench/test_lean_floor.py checks that it shows what Caseshare's read shows.
 """
 
 from __future__ import annotations
@@ -248,29 +256,54 @@ def _read(subject: str, *, audited: bool) -> Response:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.ab_read import interleaved_rounds, measured_wrk, serve, stop_all, workers_of
-    from bench.load import Workdir
-    from bench.run import PURPOSE, issue_tokens, wrk_script
+    from bench.load import load
+    from bench.run import machine, setup_engine
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--scale", type=float, default=0.01)
     parser.add_argument("--tree", type=Path, default=Path("."), help="Caseshare's source tree")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=4.0)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--database-url", help="a PostgreSQL database loaded by bench.load "
-                        "(served by both apps; default: a copy of the SQLite file for each)")
+    parser.add_argument("--out", type=Path, default=Path("bench/results-floor.json"))
     args = parser.parse_args(argv)
-    workdir = Workdir(args.workdir)
+    results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
+                               "machine": machine(), "scale": args.scale,
+                               "connections": args.connections, "rounds": args.rounds,
+                               "duration_s": args.duration}
+    with tempfile.TemporaryDirectory(prefix="caseshare-floor-") as tmp:
+        for engine in args.engines.split(","):
+            setup = setup_engine(engine, Path(tmp))
+            try:
+                load(setup.workdir, setup.url, args.scale)
+                results[engine] = measure(setup.workdir, setup.url, args)
+            finally:
+                setup.stop(keep=False)
+            print(f"{engine}: " + ", ".join(
+                f"{name} {row['rps']:.0f} req/s ({row['vs_hello']:.3f})"
+                for name, row in results[engine].items() if isinstance(row, dict)),
+                file=sys.stderr)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def measure(workdir: Any, url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Interleaved rounds of the minimal endpoint, the floor's three and Caseshare's read on
+    one loaded data set (SQLite: a copy of the file for each app; PostgreSQL: one database)."""
+    from bench.ab_read import interleaved_rounds, measured_wrk, serve, stop_all, workers_of
+    from bench.run import PURPOSE, issue_tokens, wrk_script
+
     samples = json.loads(workdir.manifest.read_text())["samples"][:1000]
     scratch = Path(tempfile.mkdtemp(prefix="caseshare-floor-"))
     urls = {}
     for name in ("caseshare", "floor"):
-        if args.database_url:
-            urls[name] = args.database_url
-        else:
+        if url.startswith("sqlite:///"):
             shutil.copy(workdir.root / "caseshare.db", scratch / f"{name}.db")
             urls[name] = f"sqlite:///{scratch / name}.db"
+        else:
+            urls[name] = url
     tokens = issue_tokens(workdir, urls["caseshare"], [s["lead"] for s in samples])
     orgs = sorted(tokens)
     token_list = [tokens[o] for o in orgs]
@@ -316,10 +349,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in targets:
             summary[name]["vs_hello"] = summary[name]["rps"] / summary["hello"]["rps"]
         summary["load_average_end"] = os.getloadavg()
-        print(json.dumps(summary, indent=2))
     finally:
         stop_all(procs, scratch)
-    return 0
+    return summary
 
 
 if __name__ == "__main__":
