@@ -48,6 +48,13 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Flask, Response, jsonify, request
 
+from caseshare import create_app
+from caseshare.access.decision import ConsentFacts, Principal, SubjectFacts, evaluate
+from caseshare.audit.service import new_event
+from caseshare.crypto.sealing import FieldRef, open_sealed
+from caseshare.identity import tokens
+from caseshare.subjects.service import SubjectRow, data_key
+
 app = Flask(__name__)
 _state: dict[str, Any] = {}
 
@@ -74,7 +81,6 @@ def _setup() -> dict[str, Any]:
     connection set up as Caseshare sets its own (SQLite: WAL, synchronous=FULL, busy timeout;
     PostgreSQL: psycopg, autocommit so that BEGIN and COMMIT are ours)."""
     if not _state:
-        from caseshare import create_app
         rt = create_app().extensions["caseshare"]
         url = os.environ["CASESHARE_DATABASE_URL"]
         conn: Any
@@ -116,8 +122,6 @@ def _text(value: Any) -> Any:
 
 def _principal(state: dict[str, Any]) -> Any:
     """The caller, from a per-process dict of verified tokens (the first use verifies)."""
-    from caseshare.access.decision import Principal
-    from caseshare.identity import tokens
     token = request.headers.get("Authorization", "")[7:]
     cached = state["tokens"].get(token)
     if cached is None:
@@ -135,7 +139,6 @@ def _principal(state: dict[str, Any]) -> Any:
 
 def _consent_facts(rows: list[Any]) -> tuple[Any, ...]:
     """Current granted consents with their withdrawals, as the decision takes them."""
-    from caseshare.access.decision import ConsentFacts
     grouped: dict[Any, tuple[Any, list[Any]]] = {}
     for row in rows:
         _first, withdrawals = grouped.setdefault(row[0], (row, []))
@@ -181,7 +184,6 @@ def hello() -> Response:
 
 @app.get("/commit")
 def commit_only() -> Response:
-    from caseshare.audit.service import new_event
     state = _setup()
     _insert(state, new_event(type="bench:floor:commit", now=datetime.now(UTC)))
     return jsonify({"status": "ok"})
@@ -199,10 +201,6 @@ def unaudited_read(subject: str) -> Response:
 
 
 def _read(subject: str, *, audited: bool) -> Response:
-    from caseshare.access.decision import SubjectFacts, evaluate
-    from caseshare.audit.service import new_event
-    from caseshare.crypto.sealing import FieldRef, open_sealed
-    from caseshare.subjects.service import SubjectRow, data_key
     state = _setup()
     principal = _principal(state)
     purpose = request.args["purpose"]
