@@ -67,6 +67,8 @@ def measured_wrk(port: int, path: str, script: Path, pids: list[int], *, duratio
     """One wrk round, with the CPU time these worker processes spent per request."""
     before = cpu_seconds(pids)
     result = run_wrk(port, path, script, duration=duration, connections=connections, threads=1)
+    if not result["requests"]:
+        raise RuntimeError(f"no request to {path} completed: {result}")
     result["cpu_ms"] = (cpu_seconds(pids) - before) / result["requests"] * 1000
     return result
 
@@ -97,10 +99,10 @@ def stop_all(procs: list[subprocess.Popen[bytes]], scratch: Path) -> None:
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-def serve(tree: Path, app: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes],
-                                                                          int]:
+def serve(tree: Path, app: str, env: dict[str, str], log: Path,
+          workers: int = 2) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
+    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
            "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "--log-level", "warning", app]
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, cwd=tree, env=env, stdout=out, stderr=out)
