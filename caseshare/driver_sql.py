@@ -13,6 +13,9 @@ driver error goes through SQLAlchemy's own handling: it is raised as `sqlalchemy
 (so the request fails closed with 503 as before) and a lost connection is invalidated. Only
 plain SELECTs of columns belong here; `before_cursor_execute` and other execution events do not
 see these statements.
+
+A `DriverInsert` is the same for an INSERT of one table's columns, run with `executemany`; the
+audit events of a read are written with it (`db.write_after_snapshot`).
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Select, Table, insert
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
@@ -55,13 +59,7 @@ class DriverSelect:
         connection = session.connection()
         dialect = connection.dialect
         compiled = self._compiled.get((dialect.name, dialect.driver)) or self._compile(dialect)
-        given = [(name, process, params[name] if literal is None else literal)
-                 for name, process, literal in compiled.binds]
-        values: Sequence[Any] | dict[str, Any]
-        if compiled.positional:
-            values = tuple(v if p is None else p(v) for _n, p, v in given)
-        else:
-            values = {n: v if p is None else p(v) for n, p, v in given}
+        values = _values(compiled, params)
         cursor = connection.connection.cursor()
         try:
             cursor.execute(compiled.sql, values)
@@ -78,14 +76,7 @@ class DriverSelect:
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
         positional = bool(compiled.positional)
-        names = list(compiled.positiontup or ()) if positional else list(compiled.binds)
-        binds = []
-        for name in names:
-            bind = compiled.binds[name]
-            # A literal in the statement (`decision == "granted"`) is a bind with its value; a
-            # named `bindparam` is taken from the parameters of each call.
-            literal = None if bind.required or bind.callable is not None else bind.value
-            binds.append((name, bind.type._cached_bind_processor(dialect), literal))
+        binds = _binds(compiled, dialect)
         columns = list(self.statement.selected_columns)
         if len(columns) != len(compiled._result_columns):
             raise TypeError("DriverSelect takes a SELECT of columns only")
@@ -94,9 +85,74 @@ class DriverSelect:
             process = column.type._cached_result_processor(dialect, None)
             if process is not None:
                 convert.append((index, process, _immutable(column.type)))
-        entry = _Compiled(compiled.string, positional, tuple(binds), tuple(convert))
+        entry = _Compiled(compiled.string, positional, binds, tuple(convert))
         self._compiled[(dialect.name, dialect.driver)] = entry
         return entry
+
+
+class DriverInsert:
+    """An INSERT of `columns` into `table`, built once per dialect like a `DriverSelect` (its
+    SQL text and the bind processors SQLAlchemy itself would apply), for `executemany` on the
+    driver's cursor (see `run_on_driver`)."""
+
+    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+        self.table = table
+        self.columns = tuple(columns)
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
+
+    def prepared(self, dialect: Dialect,
+                 rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[Any]]:
+        """The statement's SQL text and each row's parameters, converted for the driver."""
+        compiled = self._compiled.get((dialect.name, dialect.driver)) or self._compile(dialect)
+        return compiled.sql, [_values(compiled, row) for row in rows]
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = insert(self.table).compile(dialect=dialect, column_keys=list(self.columns))
+        entry = _Compiled(compiled.string, bool(compiled.positional), _binds(compiled, dialect),
+                          ())
+        self._compiled[(dialect.name, dialect.driver)] = entry
+        return entry
+
+
+def run_on_driver(connection: Connection,
+                  steps: Sequence[tuple[str, Sequence[Any] | None]]) -> None:
+    """Run statements in order on the connection's driver cursor: `(sql, None)` once without
+    parameters, `(sql, rows)` with `executemany`. A driver error goes through SQLAlchemy's own
+    handling, as in `DriverSelect.rows`."""
+    cursor = connection.connection.cursor()
+    sql, params = "", None
+    try:
+        for sql, params in steps:
+            if params is None:
+                cursor.execute(sql)
+            else:
+                cursor.executemany(sql, params)
+    except Exception as exc:
+        connection._handle_dbapi_exception(exc, sql, params, cursor, None)
+    finally:
+        cursor.close()
+
+
+def _binds(compiled: SQLCompiler,
+           dialect: Dialect) -> tuple[tuple[str, Processor | None, Any], ...]:
+    positional = bool(compiled.positional)
+    names = list(compiled.positiontup or ()) if positional else list(compiled.binds)
+    binds = []
+    for name in names:
+        bind = compiled.binds[name]
+        # A literal in the statement (`decision == "granted"`) is a bind with its value; a
+        # named `bindparam` (or an INSERT's column) is taken from the parameters of each call.
+        literal = None if bind.required or bind.callable is not None else bind.value
+        binds.append((name, bind.type._cached_bind_processor(dialect), literal))
+    return tuple(binds)
+
+
+def _values(compiled: _Compiled, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+    given = [(name, process, params[name] if literal is None else literal)
+             for name, process, literal in compiled.binds]
+    if compiled.positional:
+        return tuple(v if p is None else p(v) for _n, p, v in given)
+    return {n: v if p is None else p(v) for n, p, v in given}
 
 
 _IMMUTABLE = (uuid.UUID, datetime, date, str, bytes, int, bool)

@@ -95,9 +95,7 @@ class RequestContext:
         held, self._held = self._held, None
         try:
             if held is not None:
-                self.session.commit()  # ends the read snapshot, which wrote nothing
-                for event in held:
-                    audit.write(self.session, event)
+                audit.write_after_snapshot(self.session, held)  # committed
             self.session.commit()
         except SQLAlchemyError as exc:
             self._not_recorded(exc)

@@ -7,31 +7,41 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
 
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
 from tests.conftest import COACH, Demo
 
+_REFUSE = {
+    "sqlite": ["CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
+               "BEGIN SELECT RAISE(ABORT, 'injected: disk full'); END"],
+    "postgresql": ["CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$ BEGIN RAISE EXCEPTION 'injected: disk full'; END $$",
+                   "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
+                   "FOR EACH ROW EXECUTE FUNCTION refuse_audit()"],
+}
+_HEAL = {
+    "sqlite": ["DROP TRIGGER IF EXISTS refuse_audit"],
+    "postgresql": ["DROP TRIGGER IF EXISTS refuse_audit ON audit_events",
+                   "DROP FUNCTION IF EXISTS refuse_audit()"],
+}
+
 
 @pytest.fixture
 def broken_audit(rt: Runtime) -> Iterator[Callable[[], None]]:
-    """Make the database refuse every insert into audit_events, as a full disk would.
-    Yields `heal()` to end the fault."""
+    """Make the database itself refuse every insert into audit_events, as a full disk would,
+    whichever way the app sends the INSERT (ORM, Core or the driver's cursor). Yields `heal()`
+    to end the fault."""
 
-    def refuse(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS"):
-            raise OperationalError(statement, None, Exception("injected: disk full"))
+    def run(statements: list[str]) -> None:
+        with rt.engine.begin() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
 
-    event.listen(rt.engine, "before_cursor_execute", refuse)
-
-    def heal() -> None:
-        if event.contains(rt.engine, "before_cursor_execute", refuse):
-            event.remove(rt.engine, "before_cursor_execute", refuse)
-
-    yield heal
-    heal()
+    dialect = rt.engine.dialect.name
+    run(_REFUSE[dialect])
+    yield lambda: run(_HEAL[dialect])
+    run(_HEAL[dialect])
 
 
 def test_read_fails_closed_when_audit_cannot_be_written(

@@ -12,9 +12,12 @@ from sqlalchemy import bindparam, literal_column, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from caseshare.audit import service as audit
+from caseshare.audit.log import canonical_bytes, leaf_hash
+from caseshare.audit.models import AuditEvent
 from caseshare.case_plan import read_model
 from caseshare.consent import service as consents
-from caseshare.driver_sql import DriverSelect
+from caseshare.driver_sql import DriverSelect, run_on_driver
 from caseshare.runtime import Runtime
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import CaseMember
@@ -63,3 +66,29 @@ def test_a_driver_error_is_a_sqlalchemy_error(session: Session) -> None:
     broken = DriverSelect(select(literal_column("no_such_column")))
     with pytest.raises(DBAPIError):
         broken.rows(session, {})
+
+
+def test_driver_insert_writes_what_a_core_insert_writes(rt: Runtime, demo: Demo) -> None:
+    # The audit events of a read go in through the driver (db.write_after_snapshot): each row
+    # must read back as the event it was, so that its leaf hash still verifies.
+    made = [audit.new_event(type="test:driver", now=rt.now(), subject_id=demo.lee,
+                            categories=["housing_tenancy", "identity"], decision="allow",
+                            consent_id=uuid.uuid4(), details={"entries": ["a", "b"], "n": 2}),
+            audit.new_event(type="test:driver", now=rt.now())]  # NULLs and empty lists
+    with rt.session_factory() as s:
+        connection = s.connection()
+        sql, params = audit._DRIVER_INSERT.prepared(connection.dialect,
+                                                    [e.columns() for e in made])
+        run_on_driver(connection, [(sql, params)])
+        s.commit()
+    with rt.session_factory() as s:
+        rows = s.scalars(select(AuditEvent).where(AuditEvent.type == "test:driver")
+                         .order_by(AuditEvent.id)).all()
+        assert [{name: getattr(row, name) for name in made[0].columns()} for row in rows] == \
+            [e.columns() for e in made]
+        assert [leaf_hash(canonical_bytes(row)) for row in rows] == [e.leaf_hash for e in made]
+
+
+def test_a_driver_error_in_a_step_is_a_sqlalchemy_error(session: Session) -> None:
+    with pytest.raises(DBAPIError):
+        run_on_driver(session.connection(), [("INSERT INTO no_such_table VALUES (1)", None)])
