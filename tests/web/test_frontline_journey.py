@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.conftest import ADVISER, COACH, HOUSING, Demo
 from tests.web.browser import check_accessibility, open_claimant, sign_in
 from tests.web.test_journey import snap
@@ -116,7 +118,9 @@ def test_consent_receipt_prints_cleanly_in_english_and_welsh(live_url: str, brow
     open_claimant(page, "QQ123456C", "Lee Marsh")
     page.get_by_role("link", name="Receipt").first.click()
     assert page.locator("h1").inner_text() == "Your consent receipt"
-    assert page.get_by_role("button", name="Print").is_visible()  # shown by the page script
+    # Shown by the page script once it has run: wait for it (is_visible() does not wait, and
+    # failed once in CI when the script had not run yet).
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
     snap(page, "receipt")
     check_accessibility(page)
     page.emulate_media(media="print")
