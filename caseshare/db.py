@@ -202,8 +202,8 @@ def write_after_snapshot(session: Session, statement: DriverInsert,
     finds nothing left to commit, and `session.rollback()` ends a write that failed half way."""
     connection = session.connection()
     sql, params = statement.prepared(connection.dialect, rows)
-    run_on_driver(connection, [("COMMIT", None), ("BEGIN IMMEDIATE", None), (sql, params),
-                               ("COMMIT", None)])
+    run_on_driver(connection, [("COMMIT", (), False), ("BEGIN IMMEDIATE", (), False),
+                               (sql, params, True), ("COMMIT", (), False)])
 
 
 def _sqlite_begin_deferred(connection: Any) -> None:

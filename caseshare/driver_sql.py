@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, Table, insert
 from sqlalchemy.engine import Connection, Dialect
@@ -59,16 +59,7 @@ class DriverSelect:
         connection = session.connection()
         dialect = connection.dialect
         compiled = self._compiled.get((dialect.name, dialect.driver)) or self._compile(dialect)
-        values = _values(compiled, params)
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(compiled.sql, values)
-            raw = cursor.fetchall()
-        except Exception as exc:
-            # Wraps the driver's error as SQLAlchemy does and invalidates a lost connection.
-            connection._handle_dbapi_exception(exc, compiled.sql, values, cursor, None)
-        finally:
-            cursor.close()
+        raw = run_on_driver(connection, [(compiled.sql, _values(compiled, params), False)])
         if not compiled.convert:
             return [tuple(row) for row in raw]
         return _convert(raw, compiled.convert)
@@ -114,19 +105,21 @@ class DriverInsert:
         return entry
 
 
-def run_on_driver(connection: Connection,
-                  steps: Sequence[tuple[str, Sequence[Any] | None]]) -> None:
-    """Run statements in order on the connection's driver cursor: `(sql, None)` once without
-    parameters, `(sql, rows)` with `executemany`. A driver error goes through SQLAlchemy's own
-    handling, as in `DriverSelect.rows`."""
+def run_on_driver(connection: Connection, steps: Sequence[tuple[str, Any, bool]]) -> list[Any]:
+    """Run statements in order on the connection's driver cursor, each `(sql, parameters,
+    many)`; `many` runs `executemany` over a list of rows' parameters. Returns the rows of the
+    last statement (none if it returns none). A driver error goes through SQLAlchemy's own
+    handling: it is raised as `sqlalchemy.exc.DBAPIError`, and a lost connection is
+    invalidated."""
     cursor = connection.connection.cursor()
     sql, params = "", None
     try:
-        for sql, params in steps:
-            if params is None:
-                cursor.execute(sql)
-            else:
+        for sql, params, many in steps:
+            if many:
                 cursor.executemany(sql, params)
+            else:
+                cursor.execute(sql, params)
+        return cast(list[Any], cursor.fetchall()) if cursor.description is not None else []
     except Exception as exc:
         connection._handle_dbapi_exception(exc, sql, params, cursor, None)
     finally:

@@ -79,7 +79,7 @@ def test_driver_insert_writes_what_a_core_insert_writes(rt: Runtime, demo: Demo)
         connection = s.connection()
         sql, params = audit._DRIVER_INSERT.prepared(connection.dialect,
                                                     [e.columns() for e in made])
-        run_on_driver(connection, [(sql, params)])
+        run_on_driver(connection, [(sql, params, True)])
         s.commit()
     with rt.session_factory() as s:
         rows = s.scalars(select(AuditEvent).where(AuditEvent.type == "test:driver")
@@ -91,4 +91,4 @@ def test_driver_insert_writes_what_a_core_insert_writes(rt: Runtime, demo: Demo)
 
 def test_a_driver_error_in_a_step_is_a_sqlalchemy_error(session: Session) -> None:
     with pytest.raises(DBAPIError):
-        run_on_driver(session.connection(), [("INSERT INTO no_such_table VALUES (1)", None)])
+        run_on_driver(session.connection(), [("INSERT INTO no_such_table VALUES (1)", (), False)])
