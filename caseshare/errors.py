@@ -37,6 +37,16 @@ class ValidationError(CaseshareError):
         super().__init__(detail or "One or more fields are invalid.", errors=dict(errors))
 
 
+class BadCursorError(ValidationError):
+    """A pagination cursor this API did not return (tampered, truncated, out of range): 400,
+    naming `cursor` like a validation error (API.md: a tampered or unknown cursor is a 400)."""
+
+    status, slug, title = 400, "bad-request", "Bad request"
+
+    def __init__(self, message: str = "Not a cursor this API returned.") -> None:
+        super().__init__({"cursor": [message]}, "The cursor is not one this API returned.")
+
+
 class AuthenticationError(CaseshareError):
     status, slug, title = 401, "unauthenticated", "Authentication required"
 

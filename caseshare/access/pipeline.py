@@ -33,8 +33,22 @@ def check_purpose(ctx: RequestContext) -> None:
         steps.deny(ctx, "access:purpose:deny", None, [str(reason)], [])
 
 
+def known_categories(ctx: RequestContext, categories: list[str] | None) -> list[str] | None:
+    """The requested categories, once each; a code no protocol declares is a 422 naming
+    `categories` (before anything is read or audited)."""
+    if not categories:
+        return categories
+    unknown = sorted({c for c in categories if c not in ctx.protocols.categories})
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5
+                                          else "")
+        raise ValidationError({"categories": [f"Unknown category: {shown}."]})
+    return list(dict.fromkeys(categories))
+
+
 def read_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
                    categories: list[str] | None = None) -> tuple[PlanView, Disclosure, str]:
+    categories = known_categories(ctx, categories)
     ctx.read_from_snapshot()
     subject, facts = steps.subject_row_in_case(ctx, subject_id)
     plan, entries = get_plan_with_entries(ctx.session, subject.id)

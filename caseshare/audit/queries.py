@@ -18,7 +18,7 @@ from caseshare.audit import merkle, proofs, unusual
 from caseshare.audit.log import fetch_nodes, latest_checkpoint
 from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.case_plan.models import Referral
-from caseshare.errors import NotFoundError, ServiceUnavailableError, ValidationError
+from caseshare.errors import BadCursorError, NotFoundError, ServiceUnavailableError, ValidationError
 from caseshare.identity.models import StaffMember
 from caseshare.policy.models import OverrideRecord
 from caseshare.subjects.models import CaseMember, Subject
@@ -56,15 +56,24 @@ def encode_cursor(event_id: int) -> str:
     return base64.urlsafe_b64encode(f"ev:{event_id}".encode()).decode().rstrip("=")
 
 
+# Event ids are 64-bit signed integers on both engines; a cursor past that is not one we issued.
+_MAX_EVENT_ID = 2**63 - 1
+
+
 def decode_cursor(cursor: str) -> int:
+    """The event id in a cursor `encode_cursor` made; anything else (not base64, not `ev:`,
+    not plain ASCII digits, past a 64-bit id) is a 400 naming `cursor`."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
         prefix, _, value = raw.partition(":")
-        if prefix != "ev" or not value.isdigit():
-            raise ValueError(cursor)
-        return int(value)
+        if prefix != "ev" or not (value.isascii() and value.isdigit()) or len(value) > 19:
+            raise ValueError("not an event cursor")
+        event_id = int(value)
+        if event_id > _MAX_EVENT_ID:
+            raise ValueError("out of range")
+        return event_id
     except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise ValidationError({"cursor": ["Not a cursor this API returned."]}) from None
+        raise BadCursorError() from None
 
 
 def find_events(session: Session, *, orgs: frozenset[str], filters: EventFilter,

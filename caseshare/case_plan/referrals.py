@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -19,7 +19,7 @@ from caseshare.access.decision import Principal
 from caseshare.case_plan.conflicts import flush_or_conflict
 from caseshare.case_plan.models import SEALED_REFERRAL_FIELDS, Referral
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
-from caseshare.errors import ConflictError, NotFoundError, ValidationError
+from caseshare.errors import BadCursorError, ConflictError, NotFoundError
 
 # The associated data names this record kind; a referral's text is not case-plan data of any
 # protocol category, it is the handover itself.
@@ -159,14 +159,17 @@ def _encode_cursor(referral: Referral) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (created_at, id) in a cursor `_encode_cursor` made; anything else (not base64, not
+    ASCII, no aware timestamp, a time that overflows in UTC, not a UUID) is a 400 naming
+    `cursor`."""
     try:
-        at, rid = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        at, rid = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii").split("|")
         parsed = datetime.fromisoformat(at)
         if parsed.tzinfo is None:
             raise ValueError("naive")
-        return parsed, uuid.UUID(rid)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise ValidationError({"cursor": ["Not a valid cursor."]}) from exc
+        return parsed.astimezone(UTC), uuid.UUID(rid)
+    except (ValueError, OverflowError, binascii.Error, UnicodeError):
+        raise BadCursorError("Not a valid cursor.") from None
 
 
 def open_referral(referral: Referral, data_key: bytes | None) -> dict[str, Any]:

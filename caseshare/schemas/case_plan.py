@@ -7,7 +7,14 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
 from caseshare.case_plan.models import SUPPORT_SERVICES
-from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema, UTCDateTime, WithheldSchema
+from caseshare.schemas.common import (
+    CODE,
+    MAX_CODES,
+    PurposeQuery,
+    StrictSchema,
+    UTCDateTime,
+    WithheldSchema,
+)
 
 KINDS = ["goal", "action", "note"]
 STATUSES = ["open", "in_progress", "done", "cancelled"]
@@ -52,7 +59,9 @@ class PlanCreate(StrictSchema):
 
 class PlanQuery(PurposeQuery):
     categories = DelimitedList(fields.String(validate=CODE),
-                                      metadata={"description": "Comma-separated categories."})
+                               validate=validate.Length(max=MAX_CODES),
+                               metadata={"description": "Comma-separated category codes the "
+                                         "protocols declare (at most 50)."})
 
 
 class EntryOut(StrictSchema):

@@ -6,6 +6,9 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 CODE = validate.Regexp(r"^[a-z][a-z0-9_-]{1,63}$", error="Must be a lower-case code.")
+# The most codes (categories, purposes, recipients) one list in a request may name: far more
+# than any partnership declares, few enough that a request cannot inflate its audit event.
+MAX_CODES = 50
 
 
 class UTCDateTime(fields.AwareDateTime):

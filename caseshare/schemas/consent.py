@@ -5,7 +5,7 @@ from typing import Any
 from marshmallow import fields, validate
 
 from caseshare.consent.rules import EXPIRY_RULES
-from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema, UTCDateTime
+from caseshare.schemas.common import CODE, MAX_CODES, PurposeQuery, StrictSchema, UTCDateTime
 
 GIVEN_BY_TYPES = ["self", "dwp_appointee", "lpa_property_financial", "lpa_health_welfare",
                   "deputy", "parental_responsibility"]
@@ -13,8 +13,9 @@ METHODS = ["wet_signature", "e_signature", "online", "verbal_in_person", "verbal
            "interpreter"]
 CHANNELS = ["in_person", "phone", "online", "letter", "email", "interpreter"]
 
-def codes(**kw: Any) -> fields.List[Any]:
-    return fields.List(fields.String(validate=CODE), **kw)
+def codes(*, min: int = 0, **kw: Any) -> fields.List[Any]:
+    return fields.List(fields.String(validate=CODE), validate=validate.Length(min, MAX_CODES),
+                       **kw)
 
 
 class GivenBy(StrictSchema):
@@ -49,9 +50,9 @@ class ConsentCreate(StrictSchema):
     capacity = fields.Nested(Capacity)
     competence = fields.Nested(Competence)
     supersedes = fields.UUID()
-    recipients = codes(required=True, validate=validate.Length(min=1))
-    purposes = codes(required=True, validate=validate.Length(min=1))
-    categories = codes(required=True, validate=validate.Length(min=1))
+    recipients = codes(required=True, min=1)
+    purposes = codes(required=True, min=1)
+    categories = codes(required=True, min=1)
     excluded_categories = codes()
     explicit_statement = fields.String(validate=validate.Length(1, 2000))
     method = fields.String(required=True, validate=validate.OneOf(METHODS))
