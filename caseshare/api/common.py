@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import current_app, g, request
 from flask_smorest import Blueprint
+from marshmallow import Schema
+from webargs.flaskparser import FlaskParser, abort
 
 from caseshare.access import pipeline
 from caseshare.access.context import RequestContext
@@ -33,9 +35,50 @@ def request_id() -> str:
     return rid
 
 
+# The deepest nesting of arrays and objects a JSON body may have. No request body of this API
+# nests deeper than 3 (a consent's scope); 32 leaves room and keeps every parse and validation
+# far from Python's recursion limit (docs/protocols.md, "Request limits").
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a parsed JSON value (a scalar is 0), iteratively."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth + 1)
+            stack.extend((child, depth + 1) for child in item
+                         if isinstance(child, dict | list))
+    return deepest
+
+
+class ApiParser(FlaskParser):
+    """webargs' parser, with a body nested too deeply for Python's JSON parser (RecursionError)
+    or deeper than MAX_JSON_DEPTH answered as a 400 problem naming the body."""
+
+    def load_json(self, req: Any, schema: Schema) -> Any:
+        try:
+            data = super().load_json(req, schema)
+        except RecursionError:
+            data = None
+            too_deep = True
+        else:
+            too_deep = json_depth(data) > MAX_JSON_DEPTH
+        if too_deep:
+            abort(400, messages={"json": [f"JSON nested deeper than {MAX_JSON_DEPTH} levels."]})
+        return data
+
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = ApiParser()
+
+
 def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
     """A /api/v1 blueprint whose every request must carry a valid bearer token."""
-    blp = Blueprint(name, import_name, url_prefix="/api/v1", description=description)
+    blp = ApiBlueprint(name, import_name, url_prefix="/api/v1", description=description)
 
     @blp.before_request
     def _authenticate() -> None:
