@@ -137,7 +137,12 @@ def _consent_in_case(ctx: RequestContext, consent_id: uuid.UUID) -> tuple[
                           details={"consent_id": str(consent_id)})
         ctx.commit()
         raise NotFoundError("No such consent.", audit_id=event.event_uuid)
-    subject, _facts = steps.subject_in_case(ctx, consent.subject_id)
+    try:
+        subject, _facts = steps.subject_in_case(ctx, consent.subject_id)
+    except NotFoundError as exc:
+        # Another claimant's consent answers as a random id does, so ids cannot be probed
+        # (the attempt is audited by subject_in_case).
+        raise NotFoundError("No such consent.", audit_id=exc.extra.get("audit_id")) from None
     rows = consents.with_status(subjects.subject_consents(ctx.session, subject.id), ctx.now)
     return subject, next(row for row in rows if row[0].id == consent.id)
 
