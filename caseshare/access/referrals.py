@@ -44,9 +44,13 @@ def create_referral(ctx: RequestContext, subject_id: uuid.UUID,
                     values: dict[str, Any]) -> dict[str, Any]:
     _validate(ctx, values)
     subject, facts = steps.subject_in_case(ctx, subject_id)
+    details = {"to_org": values["to_org"], "referral_purpose": values["purpose"]}
+    refused = sender_reason(ctx.principal, ctx.purpose, ctx.protocols, ctx.now,
+                            to_org=values["to_org"], purpose=values["purpose"])
     basis = referral_basis(ctx.protocols, ctx.now, facts, from_org=ctx.principal.org,
                            to_org=values["to_org"], purpose=values["purpose"])
-    details = {"to_org": values["to_org"], "referral_purpose": values["purpose"]}
+    if refused is not None:
+        basis = dataclasses.replace(basis, reasons=[refused])
     if not basis.holds:
         event = ctx.audit("referral:referral:create", subject_id=subject.id, outcome="deny",
                           reasons=basis.reasons, details=details)
@@ -154,6 +158,28 @@ def suspend_where_basis_lost(ctx: RequestContext, subject_id: uuid.UUID) -> list
             _suspend(ctx, referral, basis)
             suspended.append(referral.id)
     return suspended
+
+
+def sender_reason(principal: Principal, declared: str, protocols: ProtocolSet, now: datetime, *,
+                  to_org: str, purpose: str) -> str | None:
+    """Why the caller's own grants do not let them make this referral, or None. A referral
+    hands claimant data over, so it is made under a declared purpose that opens claimant data
+    (never the reserved `audit` / `subject_access`, which give audit metadata only), and in a
+    protocol carrying the flow that grants the caller's role the declared purpose or the
+    referral's purpose. (The declared purpose itself was checked by `check_purpose`; whether a
+    flow exists at all is `referral_basis`'s question.) Pure."""
+    if declared in RESERVED_PURPOSES:
+        return str(Reason.PURPOSE_RESERVED)
+    usable, _why = usable_protocols(principal.org, protocols, now)
+    carrying = [
+        protocol for protocol in usable if protocol.party(to_org) is not None
+        and any(principal.org in flow.from_orgs and to_org in flow.to_orgs
+                and purpose in flow.purposes for flow in protocol.flows)
+    ]
+    if carrying and not any(protocol.index.holds_purpose(principal.org, principal.roles, p)
+                            for protocol in carrying for p in (declared, purpose)):
+        return str(Reason.ROLE_NOT_GRANTED)
+    return None
 
 
 def referral_basis(protocols: ProtocolSet, now: datetime, facts: SubjectFacts, *,
