@@ -12,7 +12,7 @@ from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.access.reasons import Reason
 from caseshare.audit import incidents
-from caseshare.errors import ForbiddenError, ValidationError
+from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.policy import overrides
 from caseshare.policy.models import OverrideRecord
 from caseshare.subjects import service as subjects
@@ -57,6 +57,17 @@ def _reach(ctx: RequestContext) -> frozenset[str]:
     return overrides.reviewable_orgs(ctx.protocols, ctx.principal.org, ctx.now)
 
 
+def _in_reach(ctx: RequestContext, override_id: uuid.UUID, type: str) -> OverrideRecord:
+    """The override, if the caller may review it; otherwise 404, audited like every refusal."""
+    try:
+        return overrides.get_override(ctx.session, override_id, _reach(ctx))
+    except NotFoundError as exc:
+        event = ctx.audit(type, outcome="deny", reasons=["not_in_reach"],
+                          details={"override_id": str(override_id)})
+        ctx.commit()
+        raise NotFoundError(exc.detail, audit_id=event.event_uuid) from None
+
+
 @dataclass(frozen=True)
 class QueueItem:
     """An override in the review queue, with whether its review is overdue now."""
@@ -86,7 +97,7 @@ def list_for_review(ctx: RequestContext, status: str | None) -> list[QueueItem]:
 
 
 def read_for_review(ctx: RequestContext, override_id: uuid.UUID) -> tuple[OverrideRecord, str]:
-    record = overrides.get_override(ctx.session, override_id, _reach(ctx))
+    record = _in_reach(ctx, override_id, "access:override:read")
     subject = subjects.get_subject(ctx.session, record.subject_id)
     justification = overrides.open_justification(record, subjects.data_key(subject, ctx.keyring))
     ctx.audit("access:override:read", subject_id=record.subject_id, outcome="allow",
@@ -98,7 +109,7 @@ def read_for_review(ctx: RequestContext, override_id: uuid.UUID) -> tuple[Overri
 
 def review_override(ctx: RequestContext, override_id: uuid.UUID, outcome: str,
                     note: str) -> OverrideRecord:
-    record = overrides.get_override(ctx.session, override_id, _reach(ctx))
+    record = _in_reach(ctx, override_id, "access:override:review")
     subject = subjects.get_subject(ctx.session, record.subject_id)
     if record.org_id == ctx.principal.org and record.requested_by == ctx.principal.actor_id:
         # Refusals are audited like any other (no reason code fits: the detail says why).

@@ -11,13 +11,14 @@ service, and committed with their audit event as one unit.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate, purpose_reason
 from caseshare.access.disclosure import Disclosure, disclose_entries, may_see
 from caseshare.case_plan import service as plans
+from caseshare.case_plan.models import CasePlan
 from caseshare.case_plan.read_model import get_plan_with_entries
 from caseshare.case_plan.service import PlanView
 from caseshare.errors import NotFoundError, PreconditionFailedError, ValidationError
@@ -51,7 +52,10 @@ def read_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
     categories = known_categories(ctx, categories)
     ctx.read_from_snapshot()
     subject, facts = steps.subject_row_in_case(ctx, subject_id)
-    plan, entries = get_plan_with_entries(ctx.session, subject.id)
+    try:
+        plan, entries = get_plan_with_entries(ctx.session, subject.id)
+    except NotFoundError:
+        _no_plan(ctx, "case_plan:plan:read", subject.id)
     decision = steps.decide(ctx, facts, "read", categories)
     disclosure = disclose_entries(entries, decision, subjects.data_key(subject, ctx.keyring))
     steps.audit_read(ctx, "case_plan:plan:read", subject.id, decision, disclosure)
@@ -78,7 +82,7 @@ def create_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
 def add_plan_entry(ctx: RequestContext, subject_id: uuid.UUID,
                    values: dict[str, Any]) -> tuple[dict[str, Any], str]:
     subject, facts = steps.subject_in_case(ctx, subject_id)
-    plan = plans.get_plan(ctx.session, subject.id)
+    plan = _plan(ctx, "case_plan:entry:create", subject.id)
     decision = steps.authorise_write(ctx, subject.id, facts, [values["category"]])
     steps.check_owner(ctx, facts, values)
     key = subjects.data_key(subject, ctx.keyring)
@@ -94,7 +98,7 @@ def add_plan_entry(ctx: RequestContext, subject_id: uuid.UUID,
 def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid.UUID,
                       if_match: str, changes: dict[str, Any]) -> tuple[dict[str, Any], str]:
     subject, facts = steps.subject_in_case(ctx, subject_id)
-    plan = plans.get_plan(ctx.session, subject.id)
+    plan = _plan(ctx, "case_plan:entry:update", subject.id)
     entry = plans.find_entry(ctx.session, plan, entry_id)
     readable = steps.decide(ctx, facts, "read", None)
     # An entry the caller cannot read does not exist for them (the probe is audited).
@@ -124,7 +128,7 @@ def entry_history(ctx: RequestContext, subject_id: uuid.UUID,
     """Who changed an entry, when, for what purpose, and what it said: only for an entry the
     caller may read now (anything else does not exist for them)."""
     subject, facts = steps.subject_in_case(ctx, subject_id)
-    plan = plans.get_plan(ctx.session, subject.id)
+    plan = _plan(ctx, "case_plan:entry:history", subject.id)
     entry = plans.find_entry(ctx.session, plan, entry_id)
     readable = steps.decide(ctx, facts, "read", [entry.category] if entry else None)
     if entry is None or not may_see(entry, readable):
@@ -139,6 +143,20 @@ def entry_history(ctx: RequestContext, subject_id: uuid.UUID,
               details={"entry_id": str(entry.id), "versions": [v["version"] for v in versions]})
     ctx.commit()
     return versions
+
+
+def _plan(ctx: RequestContext, type: str, subject_id: uuid.UUID) -> CasePlan:
+    plan = plans.find_plan(ctx.session, subject_id)
+    if plan is None:
+        _no_plan(ctx, type, subject_id)
+    return plan
+
+
+def _no_plan(ctx: RequestContext, type: str, subject_id: uuid.UUID) -> NoReturn:
+    """A claimant without a plan yet: 404, audited like every other refusal."""
+    event = ctx.audit(type, subject_id=subject_id, outcome="deny", reasons=["no_case_plan"])
+    ctx.commit()
+    raise NotFoundError("This claimant has no case plan yet.", audit_id=event.event_uuid)
 
 
 def explain(ctx: RequestContext, subject_id: uuid.UUID, category: str, action: str) -> Decision:

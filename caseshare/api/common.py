@@ -72,13 +72,13 @@ class ApiParser(FlaskParser):
         return data
 
 
-class ApiBlueprint(Blueprint):
-    ARGUMENTS_PARSER = ApiParser()
+PARSER = ApiParser()
 
 
 def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
     """A /api/v1 blueprint whose every request must carry a valid bearer token."""
-    blp = ApiBlueprint(name, import_name, url_prefix="/api/v1", description=description)
+    blp = Blueprint(name, import_name, url_prefix="/api/v1", description=description)
+    blp.ARGUMENTS_PARSER = PARSER  # flask-smorest's documented hook for a custom parser
 
     @blp.before_request
     def _authenticate() -> None:
