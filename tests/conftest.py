@@ -28,6 +28,7 @@ from caseshare.identity import service as identity
 from caseshare.identity import tokens
 from caseshare.runtime import Runtime
 from tests.pg_server import PostgresServer, find_bindir
+from tests.redis_server import FakeRedisServer, RedisMissingError, RedisServer, throwaway_redis
 
 # Throwaway test databases need no flush to the disk at each commit, as the PostgreSQL test
 # server runs with fsync=off; the app's default is FULL (tests/unit/app/test_sqlite_durability.py).
@@ -55,6 +56,21 @@ def pg_server() -> Iterator[PostgresServer | None]:
         yield None
         return
     server = PostgresServer(bindir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer | FakeRedisServer]:
+    """A throwaway Redis for the whole run (tests/redis_server.py); never skipped: fakeredis
+    stands in where redis-server is not installed, except under CI, where that fails."""
+    try:
+        server = throwaway_redis()
+    except RedisMissingError as exc:
+        pytest.fail(str(exc))
     server.start()
     try:
         yield server

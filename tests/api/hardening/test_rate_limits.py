@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,31 +13,13 @@ from flask import Flask
 
 from caseshare import create_app
 from tests.conftest import COACH, HOUSING, Clock, _database_url, issue_token
-from tests.redis_server import RedisServer
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer | None]:
-    server = RedisServer.find()
-    if server is None:
-        yield None
-        return
-    server.start()
-    yield server
-    server.stop()
+from tests.redis_server import FakeRedisServer, RedisServer
 
 
 @pytest.fixture(params=["memory", "redis"])
-def limited_app(request: pytest.FixtureRequest, redis_server: RedisServer | None,
+def limited_app(request: pytest.FixtureRequest, redis_server: RedisServer | FakeRedisServer,
                 templates: dict[str, Any], tmp_path: Path, clock: Clock) -> Iterator[Flask]:
-    if request.param == "redis":
-        if redis_server is None:
-            if os.environ.get("CI"):
-                pytest.fail("redis-server not installed: the Redis run must not be skipped in CI")
-            pytest.skip("redis-server not installed (CI installs it)")
-        storage = redis_server.url
-    else:
-        storage = "memory://"
+    storage = redis_server.url if request.param == "redis" else "memory://"
     app = create_app({"instance_path": tmp_path / "instance",
                       "database_url": _database_url("sqlite", templates, tmp_path),
                       "clock": clock, "ratelimit_storage_uri": storage,
@@ -79,13 +60,10 @@ def test_token_endpoint_is_limited_more_strictly(limited_app: Flask) -> None:
 
 
 def test_limits_are_shared_between_two_app_instances_through_redis(
-    redis_server: RedisServer | None, templates: dict[str, Any], tmp_path: Path, clock: Clock
+    redis_server: RedisServer | FakeRedisServer, templates: dict[str, Any], tmp_path: Path,
+    clock: Clock,
 ) -> None:
     """Two app instances (as two gunicorn workers would be) share one caller's allowance."""
-    if redis_server is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server not installed: the Redis run must not be skipped in CI")
-        pytest.skip("redis-server not installed (CI installs it)")
     url = _database_url("sqlite", templates, tmp_path)
     apps = [create_app({"instance_path": tmp_path / "instance", "database_url": url,
                         "clock": clock, "ratelimit_storage_uri": redis_server.url,

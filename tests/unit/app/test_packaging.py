@@ -68,9 +68,9 @@ FULL = os.environ.get("CI") == "true" or os.environ.get("CASESHARE_INSTALL_TEST"
                                      "or CASESHARE_INSTALL_TEST=1")
 def test_a_plain_install_without_extras_starts(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)  # noqa: S603
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet",  # noqa: S603
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet",
                     "--disable-pip-version-check", str(ROOT)], check=True, timeout=600)
     env = {**os.environ, "CASESHARE_INSTANCE_PATH": str(tmp_path / "instance")}
     env.pop("PYTHONPATH", None)
@@ -86,7 +86,7 @@ def test_a_plain_install_without_extras_starts(tmp_path: Path) -> None:
         "from caseshare.identity import oidc_client\n"
         "print('started', app.name)\n"
     )
-    run = subprocess.run([str(python), "-c", script], cwd=tmp_path, env=env,  # noqa: S603
+    run = subprocess.run([str(python), "-c", script], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "started" in run.stdout
