@@ -37,7 +37,7 @@ def request_id() -> str:
 
 # The deepest nesting of arrays and objects a JSON body may have. No request body of this API
 # nests deeper than 3 (a consent's scope); 32 leaves room and keeps every parse and validation
-# far from Python's recursion limit (docs/protocols.md, "Request limits").
+# far from Python's recursion limit (docs/requests.md).
 MAX_JSON_DEPTH = 32
 
 
