@@ -112,9 +112,18 @@ def test_filters_narrow_the_events(client: FlaskClient, auth: Any, demo: Demo,
 @pytest.mark.parametrize("query,field", [
     ("limit=201", "limit"), ("limit=0", "limit"), ("decision=maybe", "decision"),
     ("from=2026-11-23T10:00:00", "from"), ("from=yesterday", "from"),
-    ("subject_id=not-a-uuid", "subject_id"), ("cursor=bm9wZQ", "cursor"),
+    ("subject_id=not-a-uuid", "subject_id"),
     ("from=2026-11-23T10:00:00Z&to=2026-11-23T09:00:00Z", "to"),
 ])
+def test_a_cursor_the_api_did_not_return_is_a_400_naming_cursor(
+    client: FlaskClient, auth: Any
+) -> None:
+    r = client.get(f"/api/v1/audit/events?{AUDIT}&cursor=bm9wZQ", headers=auth(IG))
+    assert r.status_code == 400, r.json
+    assert r.headers["Content-Type"] == "application/problem+json"
+    assert "cursor" in r.json["errors"]
+
+
 def test_bad_query_parameters_are_422_naming_the_field(
     client: FlaskClient, auth: Any, query: str, field: str
 ) -> None:

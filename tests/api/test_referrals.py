@@ -247,4 +247,4 @@ def test_inbox_pages_with_an_opaque_cursor(
     reads = events(rt, type="referral:referral:read")
     assert sorted(e.details["referral_id"] for e in reads) == sorted(made)
     bad = client.get(url + "&cursor=bm90LWEtY3Vyc29y", headers=key_worker)
-    assert "cursor" in _problem(bad, 422)["errors"]
+    assert "cursor" in _problem(bad, 400)["errors"]  # API.md: a tampered cursor is a 400
