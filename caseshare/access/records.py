@@ -12,9 +12,11 @@ from caseshare.access.decision import SubjectFacts
 from caseshare.consent import rules
 from caseshare.consent import service as consents
 from caseshare.consent.forms import ConsentForm
-from caseshare.consent.models import Consent, ConsentWithdrawal, Notification
+from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.errors import NotFoundError, ValidationError
+from caseshare.notifications import service as notifications
+from caseshare.notifications.service import NotificationView
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import IDENTITY_FIELDS, Subject
 
@@ -179,12 +181,25 @@ def export_consent(ctx: RequestContext, consent_id: uuid.UUID,
     return row, ctx.forms.get(consent.form_id, consent.form_version)
 
 
-def list_notifications(ctx: RequestContext) -> list[Notification]:
-    notices = consents.notifications_for(ctx.session, org=ctx.principal.org)
+def list_notifications(ctx: RequestContext) -> list[NotificationView]:
+    """The caller's notifications: their organisation's, their role's and their own."""
+    notices = notifications.list_for(ctx.session, _reader(ctx))
     ctx.audit("consent:notification:list", outcome="allow",
               details={"notifications": len(notices)})
     ctx.commit()
     return notices
+
+
+def mark_notification_read(ctx: RequestContext, notification_id: uuid.UUID) -> None:
+    notifications.mark_read(ctx.session, _reader(ctx), notification_id, now=ctx.now)
+    ctx.audit("consent:notification:read", outcome="allow",
+              details={"notification_id": str(notification_id)})
+    ctx.commit()
+
+
+def _reader(ctx: RequestContext) -> notifications.Reader:
+    p = ctx.principal
+    return notifications.Reader(p.actor_uuid, p.org, p.roles)
 
 
 def expiring_consents(ctx: RequestContext, days: int) -> list[

@@ -22,6 +22,7 @@ from caseshare.schemas.consent import (
     FormQuery,
     FormSummary,
     NotificationList,
+    NotificationReadOut,
     WithdrawalCreate,
 )
 
@@ -152,9 +153,21 @@ def expiring(purpose: str, days: int) -> Any:
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, NotificationList)
 def notifications(purpose: str) -> Any:
-    """In-app notifications for the caller's organisation (e.g. a consent was withdrawn)."""
+    """In-app notifications for the caller: their organisation's (e.g. a consent naming it was
+    withdrawn), their role's (e.g. an override granted, for IG officers) and their own."""
     ctx = context(purpose, "consents:read")
     items = [{"id": n.id, "type": n.type, "subject_id": n.subject_id,
-              "consent_id": n.consent_id, "created_at": n.created_at, "details": n.details}
+              "consent_id": n.consent_id, "created_at": n.created_at, "read": n.read,
+              "details": n.details}
              for n in records.list_notifications(ctx)]
     return {"items": items, "next_cursor": None}, 200, no_store()
+
+
+@blp.route("/notifications/<uuid:notification_id>/read", methods=["POST"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, NotificationReadOut)
+def notification_read(notification_id: uuid.UUID, purpose: str) -> Any:
+    """Mark one of the caller's notifications read (for this person only)."""
+    ctx = context(purpose, "consents:read")
+    records.mark_notification_read(ctx, notification_id)
+    return {"id": notification_id, "read": True}, 200, no_store()

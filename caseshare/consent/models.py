@@ -68,20 +68,3 @@ class ConsentWithdrawal(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[uuid.UUID]
     recorded_org: Mapped[str] = mapped_column(String(64))
-
-
-class Notification(Base):
-    """An in-app notice to a partner organisation (e.g. a consent naming it was withdrawn).
-
-    Refers to the claimant by id only; the recipient opens the case through the access path.
-    """
-
-    __tablename__ = "notifications"
-
-    id: Mapped[uuid_pk]
-    org_id: Mapped[str] = mapped_column(String(64), index=True)
-    type: Mapped[str] = mapped_column(String(64))
-    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"))
-    consent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("consents.id"))
-    created_at: Mapped[datetime]
-    details: Mapped[dict[str, Any]]

@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, aliased
 from caseshare.access.decision import ConsentFacts, Principal
 from caseshare.consent import rules
 from caseshare.consent.forms import ConsentForm
-from caseshare.consent.models import Consent, ConsentWithdrawal, Notification
+from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.driver_sql import DriverSelect
 from caseshare.errors import ConflictError, NotFoundError, ValidationError
+from caseshare.notifications import service as notifications
+from caseshare.notifications.models import Notification
 from caseshare.policy.models import ProtocolSet
 from caseshare.subjects.models import Subject
 
@@ -273,22 +275,15 @@ def notify_withdrawal(session: Session, *, consent: Consent, withdrawal: Consent
     who already knows). The notice names the claimant by id and the scope, nothing else."""
     affected = withdrawal.scope.get("recipients") or consent.recipients
     notices = [
-        Notification(org_id=org, type="consent_withdrawn", subject_id=consent.subject_id,
-                     consent_id=consent.id, created_at=withdrawal.withdrawn_at,
-                     details={"scope": withdrawal.scope, "full": fully_withdrawn,
-                              "channel": withdrawal.channel})
+        notifications.notify(session, type="consent_withdrawn", org=org,
+                             subject_id=consent.subject_id, consent_id=consent.id,
+                             now=withdrawal.withdrawn_at,
+                             details={"scope": withdrawal.scope, "full": fully_withdrawn,
+                                      "channel": withdrawal.channel})
         for org in sorted(set(affected)) if org != withdrawal.recorded_org
     ]
-    session.add_all(notices)
     session.flush()
     return notices
-
-
-def notifications_for(session: Session, *, org: str, limit: int = 200) -> list[Notification]:
-    return list(session.scalars(
-        select(Notification).where(Notification.org_id == org)
-        .order_by(Notification.created_at.desc(), Notification.id).limit(limit)
-    ))
 
 
 def expiring(session: Session, *, now: datetime, days: int, lead_org: str | None) -> list[

@@ -136,10 +136,16 @@ class FormOut(StrictSchema):
 class NotificationOut(StrictSchema):
     id = fields.UUID()
     type = fields.String()
-    subject_id = fields.UUID()
+    subject_id = fields.UUID(allow_none=True)
     consent_id = fields.UUID(allow_none=True)
     created_at = UTCDateTime()
+    read = fields.Boolean()
     details = fields.Dict()
+
+
+class NotificationReadOut(StrictSchema):
+    id = fields.UUID()
+    read = fields.Boolean()
 
 
 class NotificationList(StrictSchema):

@@ -8,7 +8,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from caseshare.consent.models import Consent, ConsentWithdrawal, Notification
+from caseshare.consent.models import Consent, ConsentWithdrawal
+from caseshare.notifications.models import Notification
 from caseshare.runtime import Runtime
 from tests.audit_helpers import count
 from tests.conftest import COACH, START
