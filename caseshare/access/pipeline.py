@@ -19,8 +19,8 @@ from caseshare.access.decision import Decision, evaluate, purpose_reason
 from caseshare.access.disclosure import Disclosure, disclose_entries, may_see
 from caseshare.access.reasons import Reason
 from caseshare.case_plan import service as plans
-from caseshare.case_plan.read_model import get_plan_with_entries
 from caseshare.case_plan.models import PlanEntry
+from caseshare.case_plan.read_model import get_plan_with_entries
 from caseshare.case_plan.service import PlanView
 from caseshare.errors import (
     ForbiddenError,
