@@ -55,6 +55,13 @@ HOUSING_TO_WORK = (
 @pytest.fixture
 def app(engine: str, templates: dict[str, Any], tmp_path: Path,
         clock: Clock) -> Iterator[Flask]:
+    app = council_writes_employment(engine, templates, tmp_path, clock)
+    yield app
+    app.extensions["caseshare"].engine.dispose()
+
+
+def council_writes_employment(engine: str, templates: dict[str, Any], tmp_path: Path,
+                              clock: Clock) -> Flask:
     """The app on the shipped protocols, with the council also writing `employment` to the
     Jobcentre (which may read it)."""
     policies = tmp_path / "policies"
@@ -69,8 +76,7 @@ def app(engine: str, templates: dict[str, Any], tmp_path: Path,
                       "database_url": _database_url(engine, templates, tmp_path),
                       "clock": clock, "ratelimit_default": "100000 per minute"})
     app.config["TESTING"] = True
-    yield app
-    app.extensions["caseshare"].engine.dispose()
+    return app
 
 
 def _jcp_entry(client: FlaskClient, auth: Any, demo: Demo) -> tuple[str, str]:
