@@ -74,6 +74,13 @@ def add_entry(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
 @blp.response(200, EntryOut)
 def update_entry(body: dict[str, Any], subject_id: uuid.UUID, entry_id: uuid.UUID,
                  purpose: str) -> Any:
+    """Change an entry (send If-Match with the ETag you read).
+
+    Only the organisation that wrote the entry changes its words (title, detail, owner_name,
+    outcome): they are shared under its flows. Another case organisation may change the codes
+    (status, due_on, owner_org, service); a change to the words is 403 with reason
+    `not_author_of_entry`. Words sent back unchanged are ignored.
+    """
     ctx = context(purpose, "case_plans:write")
     if_match = request.headers.get("If-Match")
     if not if_match:
