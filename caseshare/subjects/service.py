@@ -14,7 +14,6 @@ from caseshare.access.decision import Principal, SubjectFacts
 from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.consent.service import current_consent_facts
 from caseshare.crypto.keyring import KeyProvider
-from caseshare.crypto.shreds import is_shredded
 from caseshare.crypto.sealing import (
     FieldRef,
     blind_index,
@@ -24,6 +23,7 @@ from caseshare.crypto.sealing import (
     open_sealed,
     seal,
 )
+from caseshare.crypto.shreds import is_shredded
 from caseshare.driver_sql import DriverSelect
 from caseshare.errors import CaseshareError, NotFoundError
 from caseshare.policy.models import OverrideRecord
@@ -69,7 +69,7 @@ def is_erased(subject: SubjectKey, keyring: KeyProvider) -> bool:
 def data_key(subject: SubjectKey, keyring: KeyProvider) -> bytes:
     # The keyring refuses a shredded subject's unwrap too (crypto/shreds.py); asking here first
     # answers 410 rather than reaching it.
-    if is_erased(subject, keyring):
+    if subject.dek_wrapped is None or is_shredded(keyring, subject.id):
         raise SubjectErasedError("The record was erased; its data can no longer be opened.")
     return keyring.unwrap(
         subject.dek_wrapped, version=subject.kek_version, context=_context(subject.id)
