@@ -82,7 +82,7 @@ def test_the_shred_register_defaults_beside_the_keyring_and_is_configurable(
 def test_production_refuses_a_shred_register_it_cannot_keep(tmp_path: Path) -> None:
     """Keys on a read-only secrets mount: the register needs its own durable, writable place."""
     paths = _keys(tmp_path)
-    with pytest.raises(StartupError, match="CASESHARE_SHRED_REGISTER.*must be a writable"):
+    with pytest.raises(StartupError, match=r"CASESHARE_SHRED_REGISTER.*must be a writable"):
         _prod(tmp_path, **paths, shred_register_path=tmp_path / "missing" / "shred-register")
     with pytest.raises(StartupError, match="CASESHARE_SHRED_REGISTER must point at durable"):
         _prod(tmp_path, **paths, shred_register_path=tmp_path / "instance" / "shred-register")
