@@ -135,6 +135,8 @@ class ShredRegister:
         """Append the subjects not yet in the register, durably (fsynced) before returning.
         Returns those appended. Raises ShredRegisterError when it cannot: then nothing changed."""
         wanted = list(dict.fromkeys(subject_ids))
+        if not wanted:
+            return []
         try:
             with self._locked():
                 self._cache = None  # another process may have appended
