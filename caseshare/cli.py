@@ -37,7 +37,8 @@ policies_cli = AppGroup("policies", help="Information sharing protocol files.")
 forms_cli = AppGroup("forms", help="Consent form files.")
 audit_cli = AppGroup("audit", help="The verifiable audit log.")
 keys_cli = AppGroup("keys", help="Key-encryption keys.")
-for group in (staff_cli, token_cli, policies_cli, forms_cli, audit_cli, keys_cli):
+shreds_cli = AppGroup("shreds", help="The shred register of erased claimants (kept with the keys).")
+for group in (staff_cli, token_cli, policies_cli, forms_cli, audit_cli, keys_cli, shreds_cli):
     caseshare_cli.add_command(group)
 
 
@@ -405,7 +406,8 @@ def backup(target: Path) -> None:
                      details={"pages": pages})
         s.commit()
     click.echo(f"backup written: {target} ({pages} pages); restore by pointing "
-               "CASESHARE_DATABASE_URL at it, then run `caseshare audit verify`")
+               "CASESHARE_DATABASE_URL at it, then run `caseshare shreds apply` and "
+               "`caseshare audit verify`")
 
 
 @keys_cli.command("rotate")
@@ -447,6 +449,51 @@ def keys_retire(version: int) -> None:
             fail(f"error: {exc.detail}")
             return
     click.echo(f"retired key-encryption key version {version}")
+
+
+@shreds_cli.command("apply")
+def shreds_apply() -> None:
+    """After a restore (and safe at any time): erase again every claimant the shred register
+    lists, and add to the register any claimant the database records as erased."""
+    from caseshare.access.erasure import reapply_shreds
+
+    runtime = rt()
+    with session() as s:
+        try:
+            done = reapply_shreds(s, runtime.keyring, now=runtime.now())
+        except CaseshareError as exc:
+            fail(f"FAILED: {exc.detail}")
+            return
+    click.echo(f"OK: {len(done.applied)} erasure(s) re-applied to the database, "
+               f"{len(done.registered)} added to the register; {done.register_size} erased "
+               "claimant(s) in the register")
+
+
+@shreds_cli.command("verify")
+def shreds_verify() -> None:
+    """Check the register's MAC chain, and that it lists every claimant the database records
+    as erased (a register cut short at its end) and that the database has them all tombstoned."""
+    from caseshare.crypto.shreds import register_of
+    from caseshare.subjects import service as subjects
+
+    runtime = rt()
+    try:
+        register = register_of(runtime.keyring)
+        register.verify()
+        listed = register.ids()
+    except CaseshareError as exc:
+        fail(f"FAILED: {exc.detail}")
+        return
+    with _reading_session() as s:
+        missing = subjects.erased_ids(s) - listed
+        unapplied = subjects.unapplied_shreds(s, listed)
+    if missing:
+        fail(f"FAILED: the register lacks {len(missing)} claimant(s) the database records as "
+             "erased; restore the register from its backup, or run `caseshare shreds apply`")
+    if unapplied:
+        fail(f"FAILED: {len(unapplied)} erased claimant(s) are not yet tombstoned in this "
+             "database (a restored backup?); run `caseshare shreds apply`")
+    click.echo(f"OK: {len(listed)} erased claimant(s) in the register, all tombstoned")
 
 
 def init_app(app: Flask) -> None:

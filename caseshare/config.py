@@ -31,6 +31,10 @@ class Settings:
     token_keys_path: Path
     audit_key_path: Path
     session_secret_path: Path
+    # The shred register (crypto/shreds.py): erased subjects, kept with the keys outside the
+    # database. It must be writable and backed up with the keys; the default sits beside the
+    # keyring file (docs/backup.md).
+    shred_register_path: Path
     issuer: str = "http://127.0.0.1:5000"
     audience: str = "caseshare-api"
     token_ttl_seconds: int = 900
@@ -74,6 +78,7 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_TOKEN_KEYS_PATH": "token_keys_path",
     "CASESHARE_AUDIT_KEY_PATH": "audit_key_path",
     "CASESHARE_SESSION_SECRET_PATH": "session_secret_path",
+    "CASESHARE_SHRED_REGISTER": "shred_register_path",
     "CASESHARE_ISSUER": "issuer",
     "CASESHARE_AUDIENCE": "audience",
     "CASESHARE_TOKEN_TTL_SECONDS": "token_ttl_seconds",
@@ -169,6 +174,8 @@ def load_settings(
         if name not in known:
             raise ConfigError(f"unknown setting {name!r}")
         values[name] = _coerce(name, value) if name != "clock" else value
+    if "shred_register_path" not in values:
+        values["shred_register_path"] = Path(values["keyring_path"]).parent / "shred-register"
     settings = Settings(**values)
     _validate(settings)
     return settings

@@ -58,7 +58,8 @@ def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
         "purpose": SAR_PURPOSE,
         "organisations_covered": sorted(reach),
         "other_controllers": [m for m in members if m not in reach],
-        "status": "erased" if subject.erased_at or subject.dek_wrapped is None else "active",
+        "status": "erased" if subject.erased_at or subjects.is_erased(subject, ctx.keyring)
+                  else "active",
         "erased_at": subject.erased_at,
     }
     if document["status"] == "erased":
