@@ -1,6 +1,8 @@
-"""Use case: break glass. The request is checked against the protocol's override rules, then
-recorded with a sealed justification, audited as its own event type and committed, and the
-IG officers named by the protocol are due to review it by its deadline."""
+"""Use case: break glass. The request is checked against the protocols' override rules, then
+recorded with a sealed justification (personal to the requester, bound to the protocols that
+permitted it), audited as its own event type and committed; the IG officers of the lead
+organisation and of the requester's organisation are notified at once and are due to review it
+by its deadline. A repeat while the requester's own override is active is refused (409)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.access.reasons import Reason
 from caseshare.audit import incidents
-from caseshare.errors import ForbiddenError, ValidationError
+from caseshare.errors import ConflictError, ForbiddenError, ValidationError
+from caseshare.notifications import service as notifications
 from caseshare.policy import overrides
 from caseshare.policy.models import OverrideRecord
 from caseshare.subjects import service as subjects
@@ -33,22 +36,46 @@ def request_override(ctx: RequestContext, subject_id: uuid.UUID,
         steps.deny(ctx, DENY_EVENT, subject.id, [Reason.NO_CASE_RELATIONSHIP],
                    request.categories)
     try:
-        protocol = overrides.choose_protocol(ctx.protocols, ctx.principal, ctx.purpose, request,
-                                             ctx.now)
+        chosen = overrides.choose_protocols(ctx.protocols, ctx.principal, ctx.purpose, request,
+                                            ctx.now)
     except overrides.OverrideRefused as refused:
         steps.deny(ctx, DENY_EVENT, subject.id, [refused.reason], request.categories)
         raise  # unreachable: deny raises
+    active = overrides.find_active(ctx.session, subject_id=subject.id, principal=ctx.principal,
+                                   purpose=ctx.purpose, categories=request.categories,
+                                   now=ctx.now)
+    if active is not None:
+        # A repeat while the requester's own override is active is refused: it would extend
+        # the time box (or widen it) without a fresh decision. The refusal is audited.
+        event = ctx.audit(DENY_EVENT, subject_id=subject.id, outcome="deny",
+                          categories=sorted(set(request.categories)), override_id=active.id,
+                          details={"refused": "override_already_active"})
+        ctx.commit()
+        raise ConflictError("You already have an active override for this claimant, purpose "
+                            "and some of these categories; it is not extended or repeated.",
+                            audit_id=event.event_uuid, override_id=str(active.id),
+                            expires_at=active.expires_at.isoformat())
     record = overrides.create_override(
         ctx.session, subject_id=subject.id, data_key=subjects.data_key(subject, ctx.keyring),
         dek_version=subject.dek_version, principal=ctx.principal, purpose=ctx.purpose,
-        protocol=protocol, request=request, now=ctx.now)
+        protocols=chosen, request=request, now=ctx.now)
+    # The IG officers of the lead organisation and of the requester's organisation see it on
+    # their next page (GET /notifications, the banner on their pages); codes and ids only.
+    ig_orgs = sorted({subject.lead_org_id, ctx.principal.org})
+    for org in ig_orgs:
+        notifications.notify(ctx.session, type="override_granted", org=org, role="ig_officer",
+                             subject_id=subject.id, now=ctx.now,
+                             details={"override_id": str(record.id),
+                                      "requested_by_org": ctx.principal.org,
+                                      "categories": record.categories})
     # The justification stays sealed: the event names the override, never its text.
     ctx.audit(GRANT_EVENT, subject_id=subject.id, outcome="allow",
               categories=record.categories, override_id=record.id,
-              details={"protocol": protocol.ref, "route": record.route,
-                       "hours": request.hours, "expires_at": record.expires_at.isoformat(),
+              details={"protocol": record.protocol, "protocols": record.protocols,
+                       "route": record.route, "hours": request.hours,
+                       "expires_at": record.expires_at.isoformat(),
                        "review_due_at": record.review_due_at.isoformat(),
-                       "notify": record.notify})
+                       "notify": record.notify, "notified_ig_orgs": ig_orgs})
     ctx.commit()
     return record
 
