@@ -261,7 +261,8 @@ class OverrideRecord(Base):
     for exactly these categories and this purpose, for the staff member who asked only
     (`requested_by` in `org_id`), on flows of the protocols it was granted under, for a short
     time. It is also the IG review item: `status` stays `pending_review` until an IG officer
-    reviews it. The justification is sealed under the subject's data key (it usually holds personal data).
+    reviews it. The justification is sealed under the subject's data key (it usually holds
+    personal data).
     """
 
     __tablename__ = "overrides"
