@@ -10,8 +10,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
+from caseshare.access.decision import Principal
 from caseshare.access.reasons import Reason
 from caseshare.audit import incidents
 from caseshare.errors import ConflictError, ForbiddenError, ValidationError
@@ -112,13 +115,34 @@ def list_for_review(ctx: RequestContext, status: str | None) -> list[QueueItem]:
     return items
 
 
+def _reader(principal: Principal) -> notifications.Reader:
+    return notifications.Reader(principal.actor_uuid, principal.org, principal.roles)
+
+
+def unread_override_notices(session: Session,
+                            principal: Principal) -> list[notifications.NotificationView]:
+    """An IG officer's unread `override_granted` notifications, newest first, for the banner
+    on their pages (codes and ids only; the override itself is opened through review)."""
+    if "ig_officer" not in principal.roles or principal.actor_type != "staff":
+        return []
+    return [n for n in notifications.list_for(session, _reader(principal), unread_only=True)
+            if n.type == "override_granted"]
+
+
 def read_for_review(ctx: RequestContext, override_id: uuid.UUID) -> tuple[OverrideRecord, str]:
     record = overrides.get_override(ctx.session, override_id, _reach(ctx))
     subject = subjects.get_subject(ctx.session, record.subject_id)
     justification = overrides.open_justification(record, subjects.data_key(subject, ctx.keyring))
+    # Opening the override answers its notification for this reader.
+    answered = [n.id for n in unread_override_notices(ctx.session, ctx.principal)
+                if n.details.get("override_id") == str(record.id)]
+    for notice in answered:
+        notifications.mark_read(ctx.session, _reader(ctx.principal), notice, now=ctx.now)
+    details: dict[str, object] = {"fields": ["justification"]}
+    if answered:
+        details["notifications_read"] = [str(n) for n in answered]
     ctx.audit("access:override:read", subject_id=record.subject_id, outcome="allow",
-              categories=record.categories, override_id=record.id,
-              details={"fields": ["justification"]})
+              categories=record.categories, override_id=record.id, details=details)
     ctx.commit()
     return record, justification
 

@@ -299,7 +299,7 @@ def test_an_override_opens_nothing_that_flows_only_under_a_protocol_without_brea
                           "title": "Volunteering placement at the recovery cafe"},
                     headers=auth(KEY_WORKER))
     assert w.status_code == 201, w.json
-    with_consent, titles = plan_entries(client, auth(HOUSING), demo.lee)
+    _with_consent, titles = plan_entries(client, auth(HOUSING), demo.lee)
     assert "Volunteering placement at the recovery cafe" in titles  # consent: it flows
     assert "Update CV with work coach" in titles
 
