@@ -286,14 +286,16 @@ def _override_for(
     for override in subject.overrides:
         if override.org != principal.org or override.actor != principal.actor_id:
             continue
-        if not (override.starts_at <= now < override.expires_at
-                and now < override.starts_at + timedelta(hours=rule.max_hours)):
+        if not (override.starts_at <= now < override.expires_at):
             reason = reason or Reason.OVERRIDE_EXPIRED
             continue
         if (override.purpose != purpose or category not in override.categories
                 or protocol.ref not in override.protocols or not rule.permitted
                 or override.route not in rule.routes or not rule.roles & principal.roles):
             reason = Reason.OVERRIDE_OUT_OF_SCOPE
+            continue
+        if now >= override.starts_at + timedelta(hours=rule.max_hours):
+            reason = reason or Reason.OVERRIDE_EXPIRED  # longer than this protocol allows
             continue
         return override, None
     return None, reason
