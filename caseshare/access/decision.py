@@ -318,6 +318,10 @@ class _Lawful:
         if self.protocol is None:
             self.protocol, self.flow_id, self.grant = protocol, flow.id, grant
             self.consent_id, self.override_id = consent_id, override_id
+        elif self.override_id is None and override_id is not None:
+            # Entries opened only by an override are disclosed under it: the audit event must
+            # name it even when the first basis cited is a consent.
+            self.override_id = override_id
         self.sources |= flow.from_orgs
         self.bases.append(f"{protocol}/{flow.id}")
 
