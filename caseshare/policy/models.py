@@ -258,9 +258,11 @@ class ProtocolSet:
 
 class OverrideRecord(Base):
     """A break-glass override: access without consent under a lawful route the protocol allows,
-    for exactly these categories, this purpose and this organisation, for a short time. It is
-    also the IG review item: `status` stays `pending_review` until an IG officer reviews it.
-    The justification is sealed under the subject's data key (it usually holds personal data).
+    for exactly these categories and this purpose, for the staff member who asked only
+    (`requested_by` in `org_id`), on flows of the protocols it was granted under, for a short
+    time. It is also the IG review item: `status` stays `pending_review` until an IG officer
+    reviews it. The justification is sealed under the subject's data key (it usually holds
+    personal data).
     """
 
     __tablename__ = "overrides"
@@ -279,7 +281,10 @@ class OverrideRecord(Base):
     purpose: Mapped[str] = mapped_column(String(64))
     route: Mapped[str] = mapped_column(String(64))
     categories: Mapped[list[str]]
-    protocol: Mapped[str] = mapped_column(String(80))
+    protocol: Mapped[str] = mapped_column(String(80))  # the first of `protocols`, for display
+    # Every protocol whose override rules permitted this request: the decision uses the
+    # override only on flows of these protocols (and only while their rules still permit it).
+    protocols: Mapped[list[str]]
     justification_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     notify: Mapped[list[str]]
     created_at: Mapped[datetime]

@@ -289,6 +289,30 @@ def test_override_review_errors_then_recorded_once(client: FlaskClient, rt: Runt
     assert 'data-testid="outcome"' in client.get(path).get_data(as_text=True)
 
 
+def test_ig_officer_sees_emergency_access_on_the_next_page_until_opening_it(
+        client: FlaskClient, rt: Runtime, clock: Clock, demo: Demo, auth: Any) -> None:
+    """Issue 18: an override notifies the IG officers of the lead and the requesting
+    organisation at once; the banner on their pages links to the review."""
+    override_id = break_glass(client, auth, demo.lee)
+    sign_in_ig(client, rt, clock)
+    page = client.get("/ig/audit").get_data(as_text=True)
+    banner = page[page.index('data-testid="override-notices"'):]
+    banner = banner[:banner.index("</ul>")]
+    assert "govuk-notification-banner" in page and "Emergency access was granted" in banner
+    assert f'href="/ig/overrides/{override_id}"' in banner
+    assert "Break-glass access for Derby City Council Housing Options" in banner
+    assert "(work search and employment)" in banner
+    assert JUSTIFICATION not in page and "Lee" not in banner  # codes and ids only
+    assert "Emergency access was granted" in client.get("/ig").get_data(as_text=True)
+
+    detail = client.get(f"/ig/overrides/{override_id}")
+    assert detail.status_code == 200
+    [opened] = events(rt, type="access:override:read")
+    assert str(opened.override_id) == override_id
+    assert len(opened.details["notifications_read"]) == 1
+    assert "Emergency access was granted" not in client.get("/ig").get_data(as_text=True)
+
+
 def test_nobody_reviews_their_own_override(client: FlaskClient, rt: Runtime, clock: Clock,
                                            demo: Demo, auth: Any) -> None:
     """A housing officer who is also an IG officer breaks glass: no review form for them, and
