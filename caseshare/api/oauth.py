@@ -100,7 +100,10 @@ def _decode(token_string: str) -> IssuedToken | None:
 
 
 class Revocation(RevocationEndpoint):  # type: ignore[misc]
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]  # noqa: RUF012
+    # "none": a public client (authorization code + PKCE) revokes its own tokens by client_id
+    # (RFC 7009 section 2.1); Client.check_endpoint_auth_method keeps confidential clients to
+    # their secret.
+    CLIENT_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]  # noqa: RUF012
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
         return _decode(token_string)
@@ -186,7 +189,8 @@ def staff_token(user: StaffMember, client: Client, scope: str | None) -> dict[st
         subject=str(user.id), client_id=client.get_client_id(), org=user.org_id,
         roles=user.roles, scopes=granted,
         purposes=identity.purposes_for(rt.protocols, user.org_id, user.roles),
-        actor_type="staff", now=rt.now(), ttl_seconds=rt.settings.token_ttl_seconds)
+        actor_type="staff", now=rt.now(), ttl_seconds=rt.settings.token_ttl_seconds,
+        epoch=user.credentials_epoch)
     return {"access_token": token, "token_type": "Bearer",
             "expires_in": rt.settings.token_ttl_seconds, "scope": " ".join(granted)}
 
@@ -239,7 +243,7 @@ def server_metadata() -> dict[str, Any]:
         "code_challenge_methods_supported": ["S256"],
         # "none": public clients (authorization code with PKCE) do not authenticate.
         "token_endpoint_auth_methods_supported": ["none", *_CLIENT_AUTH],
-        "revocation_endpoint_auth_methods_supported": _CLIENT_AUTH,
+        "revocation_endpoint_auth_methods_supported": ["none", *_CLIENT_AUTH],
         "introspection_endpoint_auth_methods_supported": _CLIENT_AUTH,
         "scopes_supported": SCOPES,
         "authorization_details_types_supported": ["caseshare_purpose"],
