@@ -217,16 +217,16 @@ def staff_enable(email: str) -> None:
 
 
 @token_cli.command("revoke")
-@click.option("--token", "token_string", default=None,
+@click.option("--token", "presented", default=None,
               help="The access token to revoke (read from standard input when '-').")
 @click.option("--user", "email", default=None,
               help="End every token and session of this staff member instead.")
-def token_revoke(token_string: str | None, email: str | None) -> None:
+def token_revoke(presented: str | None, email: str | None) -> None:
     """Revoke one access token (any kind: CLI, client, authorization code) or, with --user,
     every token and session of one staff member without disabling them."""
     from caseshare.identity import revocation
 
-    if (token_string is None) == (email is None):
+    if (presented is None) == (email is None):
         fail("error: give exactly one of --token and --user")
         return
     runtime = rt()
@@ -244,11 +244,11 @@ def token_revoke(token_string: str | None, email: str | None) -> None:
             s.commit()
             click.echo("revoked")
             return
-        assert token_string is not None
-        if token_string == "-":
-            token_string = sys.stdin.read().strip()
+        assert presented is not None
+        if presented == "-":
+            presented = sys.stdin.read().strip()
         try:
-            claims = tokens.validate(token_string, runtime.token_keys.key_set(),
+            claims = tokens.validate(presented, runtime.token_keys.key_set(),
                                      issuer=runtime.settings.issuer,
                                      audience=runtime.settings.audience, now=runtime.now())
         except CaseshareError:

@@ -95,11 +95,12 @@ def _check_credentials(email: str, password: str,
     return staff, pending
 
 
-def begin_staff_session(staff: StaffMember, now: datetime) -> None:
+def begin_staff_session(staff: StaffMember, now: datetime,
+                        details: dict[str, object] | None = None) -> None:
     rt, db = runtime(), get_session()
     audit.record(db, type="identity:session:start", now=now,
                  principal=signin.principal_for(staff, rt.protocols), decision="allow",
-                 request_id=request_id())
+                 request_id=request_id(), details=details)
     db.commit()  # the session starts only once its audit event is recorded
     start_session(staff)
 
@@ -132,8 +133,13 @@ def enrol() -> BaseResponse | tuple[str, int]:
 
 @bp.route("/sign-out", methods=["POST"])
 def sign_out() -> BaseResponse:
+    """End the Caseshare session, then the organisation provider's too (RP-initiated logout),
+    so the provider cannot hand out a new code without a password."""
+    from caseshare.web.organisation_sign_in import provider_logout_url
+
     end_session("sign_out")
-    return redirect(url_for("web.sign_in", notice="signed_out"))
+    back = url_for("web.sign_in", notice="signed_out", _external=True)
+    return redirect(provider_logout_url(back) or url_for("web.sign_in", notice="signed_out"))
 
 
 @bp.route("/purpose", methods=["GET", "POST"])
