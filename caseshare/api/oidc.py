@@ -23,7 +23,7 @@ from caseshare.api.common import runtime
 from caseshare.api.oauth import authorization, profile, server_metadata
 from caseshare.audit import service as audit
 from caseshare.errors import AuthenticationError
-from caseshare.extensions import limiter
+from caseshare.extensions import account_key, limiter
 from caseshare.identity import passwords, tokens
 from caseshare.identity.models import AuthorizationCode, OAuthClient, RevokedToken, StaffMember
 from caseshare.web_session import get_session
@@ -174,6 +174,8 @@ def _sign_in_page(client_name: str, error: str | None = None, status: int = 200)
 
 @bp.route("/oauth/authorize", methods=["GET", "POST"])
 @limiter.limit(lambda: runtime().settings.ratelimit_sign_in, methods=["POST"])
+@limiter.limit(lambda: runtime().settings.ratelimit_sign_in, methods=["POST"],
+               key_func=account_key, scope="sign-in-account")
 def authorize() -> Any:
     try:
         grant = authorization.get_consent_grant(end_user=None)
