@@ -20,11 +20,11 @@ from flask import Blueprint, Flask, jsonify, redirect, render_template, request,
 from sqlalchemy import delete
 
 from caseshare.api.common import runtime
-from caseshare.api.oauth import authorization, profile, server_metadata
+from caseshare.api.oauth import authorization, profile, server_metadata, staff_for
 from caseshare.audit import service as audit
 from caseshare.errors import AuthenticationError
 from caseshare.extensions import account_key, limiter
-from caseshare.identity import passwords, tokens
+from caseshare.identity import passwords, revocation, tokens
 from caseshare.identity.models import AuthorizationCode, OAuthClient, RevokedToken, StaffMember
 from caseshare.web_session import get_session
 
@@ -245,9 +245,9 @@ def userinfo() -> Any:
                                  audience=rt.settings.audience, now=rt.now())
     except AuthenticationError:
         return jsonify({"error": "invalid_token"}), 401
-    staff = get_session().get(StaffMember, uuid.UUID(claims.subject)) \
-        if claims.actor_type == "staff" else None
-    if staff is None or not staff.active:
+    db = get_session()
+    staff = staff_for(db, claims) if claims.actor_type == "staff" else None
+    if staff is None or revocation.is_revoked(db, claims.jti):
         return jsonify({"error": "invalid_token"}), 401
     return jsonify({"sub": str(staff.id), **profile(staff)})
 

@@ -63,12 +63,14 @@ def public_client(rt: Runtime, demo: Demo) -> str:
     return "derby-web"
 
 
-def _client_token(client: FlaskClient) -> str:
-    """An access token for the coach through the public client (authorization code + PKCE)."""
+def _client_token(client: FlaskClient, client_id: str = "derby-web",
+                  secret: str | None = None) -> str:
+    """An access token for the coach through a web client (authorization code + PKCE; the
+    public client unless a secret is given)."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(
         hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    params = {"response_type": "code", "client_id": "derby-web", "redirect_uri": REDIRECT,
+    params = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
               "scope": "openid case_plans:read", "state": "s", "nonce": "n",
               "code_challenge": challenge, "code_challenge_method": "S256"}
     page = client.get("/oauth/authorize", query_string=params).get_data(as_text=True)
@@ -79,9 +81,11 @@ def _client_token(client: FlaskClient) -> str:
                                "password": PASSWORD})
     assert answer.status_code == 302, answer.get_data(as_text=True)
     code = parse_qs(urlparse(answer.headers["Location"]).query)["code"][0]
-    r = client.post("/oauth/token", data={"grant_type": "authorization_code", "code": code,
-                                          "redirect_uri": REDIRECT, "client_id": "derby-web",
-                                          "code_verifier": verifier})
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "client_id": client_id, "code_verifier": verifier}
+    if secret:
+        form["client_secret"] = secret
+    r = client.post("/oauth/token", data=form)
     assert r.status_code == 200, r.get_data(as_text=True)
     return str(r.json["access_token"])
 
@@ -211,3 +215,29 @@ def test_a_public_client_revokes_its_own_token(app: Flask, other: Flask, rt: Run
                                                       "client_id": "confidential"})
     assert r.status_code in (400, 401)
     assert _read(there, demo, token) == 200
+
+
+def test_introspection_and_userinfo_agree_once_the_person_is_disabled(
+    app: Flask, rt: Runtime, demo: Demo
+) -> None:
+    auth = ("derby-conf", "web-secret-0123456789")
+    with rt.session_factory() as s:
+        identity.add_client(s, protocols=rt.protocols, client_id=auth[0], name="Derby web",
+                            org="jcp-derby", roles=["work_coach"], now=rt.now(),
+                            secret=auth[1], redirect_uris=[REDIRECT])
+        s.commit()
+    client = app.test_client()
+    token = _client_token(client, *auth)
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    def introspect() -> Any:
+        basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        return client.post("/oauth/introspect", data={"token": token},
+                           headers={"Authorization": f"Basic {basic}"}).json
+
+    assert introspect()["active"] is True
+    assert client.get("/oauth/userinfo", headers=bearer).status_code == 200
+    _cli(app, "staff", "disable", "--email", COACH)
+    assert introspect() == {"active": False}
+    assert client.get("/oauth/userinfo", headers=bearer).status_code == 401
+    assert len(events(rt, type="identity:staff:disable")) == 1
