@@ -57,6 +57,10 @@ class Settings:
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
     oidc_org_claim: str = "caseshare_org"
+    # The value of oidc_org_claim each organisation's people must carry to be linked at their
+    # first sign-in: "org-id=tenant,org-id=tenant" (for Entra: claim `tid`, the tenant id). An
+    # organisation not named must carry its own id (identity/oidc_client.py).
+    oidc_org_tenants: str = ""
     # The unusual access report (docs/unusual-access.md): a burst is more than `count` subject
     # accesses by one caller within `minutes`; enumeration is more than `count` not-found or
     # refused lookups within `minutes`; working hours and days are local time in the timezone.
@@ -93,6 +97,7 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_OIDC_CLIENT_ID": "oidc_client_id",
     "CASESHARE_OIDC_CLIENT_SECRET": "oidc_client_secret",
     "CASESHARE_OIDC_ORG_CLAIM": "oidc_org_claim",
+    "CASESHARE_OIDC_ORG_TENANTS": "oidc_org_tenants",
     "CASESHARE_UNUSUAL_BURST_COUNT": "unusual_burst_count",
     "CASESHARE_UNUSUAL_BURST_MINUTES": "unusual_burst_minutes",
     "CASESHARE_UNUSUAL_ENUMERATION_COUNT": "unusual_enumeration_count",
@@ -192,6 +197,10 @@ def _validate(settings: Settings) -> None:
                           + ", ".join(SQLITE_SYNCHRONOUS))
     if settings.oidc_issuer and not settings.oidc_client_id:
         raise ConfigError("CASESHARE_OIDC_CLIENT_ID is required with CASESHARE_OIDC_ISSUER")
+    for item in (part.strip() for part in settings.oidc_org_tenants.split(",")):
+        org, sep, tenant = item.partition("=")
+        if item and (not sep or not org.strip() or not tenant.strip()):
+            raise ConfigError("CASESHARE_OIDC_ORG_TENANTS must look like org-id=tenant,...")
     if settings.production and settings.database_url.startswith("sqlite"):
         # The embedded default is for one machine; production runs on PostgreSQL.
         raise ConfigError("CASESHARE_PRODUCTION requires a PostgreSQL CASESHARE_DATABASE_URL")
