@@ -2,7 +2,7 @@
 external identities bound by (issuer, subject)
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-07 08:40:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import caseshare.db
 
 
 revision = '0017'
-down_revision = '0011'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
