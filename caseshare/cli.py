@@ -364,7 +364,10 @@ def audit_verify(witness_files: tuple[Any, ...], workers: int | None) -> None:
     with _reading_session() as s:
         result = audit_log.verify(s, runtime.audit_signer.public_key(),
                                   mac_key=runtime.audit_signer.mac_key(), witnessed=witnessed,
-                                  workers=workers or len(os.sched_getaffinity(0)))
+                                  workers=workers or len(os.sched_getaffinity(0)),
+                                  event_key=runtime.audit_signer.event_mac_key(),
+                                  now=runtime.now(),
+                                  max_lag=runtime.settings.audit_max_lag_seconds)
     # The outcome is itself an audit event, so the IG dashboard can say when the whole log was
     # last verified and whether it passed (the problem names an event index, never content).
     # A database that cannot take the write (read-only replica, restored copy) must not turn
