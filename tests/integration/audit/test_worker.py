@@ -134,3 +134,46 @@ def test_two_workers_at_once_give_every_event_one_position(
         assert worker.stderr is not None
         err = worker.stderr.read()
         assert "Traceback" not in err, err
+
+
+def test_the_worker_survives_a_database_error_and_logs_no_personal_data(
+    rt: Runtime, demo: Demo, clock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    from caseshare.jobs.worker import Worker
+
+    calls = 0
+
+    def flaky() -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the database is away for a moment, with personal data in the error
+            raise OperationalError("SELECT 'QQ123456C'", {"nino": "QQ123456C"},
+                                   ConnectionError("server closed the connection QQ123456C"))
+        return rt.session_factory()
+
+    job = Worker(session_factory=flaky, signer=rt.audit_signer, clock=clock, poll=0.01)
+    caplog.set_level(logging.INFO, logger="caseshare.worker")
+    thread = threading.Thread(target=job.run)
+    thread.start()
+    try:
+        _wait_sealed(rt, events(rt)[-1].id)
+    finally:
+        job.stop.set()
+        thread.join(timeout=DEADLINE)
+    assert not thread.is_alive()
+    assert "database error (ConnectionError); retrying" in caplog.text
+    assert "sealed: tree_size=" in caplog.text and "worker stopped" in caplog.text
+    assert "QQ123456C" not in caplog.text
+
+
+def test_worker_once_seals_and_exits(app: Flask, rt: Runtime, demo: Demo) -> None:
+    result = app.test_cli_runner().invoke(args=["caseshare", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    with rt.session_factory() as s:
+        assert s.scalar(select(func.count()).where(AuditEvent.seq.is_(None))) == 0
+    assert _verify(app).startswith("OK:")
