@@ -6,7 +6,14 @@ export CASESHARE_INSTANCE_PATH=$(mktemp -d)
 PORT=5077
 PID=
 # scripts/run.sh, as `make run` starts it: the web server and the worker that seals the log.
-trap '[ -n "$PID" ] && kill -TERM $PID 2>/dev/null; [ -n "$PID" ] && wait $PID 2>/dev/null; rm -rf "$CASESHARE_INSTANCE_PATH"' EXIT
+cleanup() {
+  code=$?
+  trap - EXIT
+  if [ -n "$PID" ]; then kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+  rm -rf "$CASESHARE_INSTANCE_PATH"
+  exit "$code"
+}
+trap cleanup EXIT
 $BIN/flask --app wsgi db upgrade
 $BIN/flask --app wsgi caseshare seed-demo
 BIN=$BIN PORT=$PORT bash scripts/run.sh >/dev/null 2>&1 &

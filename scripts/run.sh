@@ -15,7 +15,8 @@ stop() {
   kill -TERM "$WEB" "$WORKER" 2>/dev/null
   wait "$WEB" "$WORKER" 2>/dev/null
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 # Whichever ends first (Ctrl-C reaches both through the terminal too) ends the other.
 wait -n "$WEB" "$WORKER"
 status=$?
