@@ -34,7 +34,7 @@ class AuditEvent(Base):
     wrote it (one per unit of work at a time in one process, see audit/service.py), `writer_no`
     its number in that stream (0, 1, 2, ... with no gaps among committed events), and
     `event_mac` an HMAC over (writer, writer_no, leaf_hash) made at write time. An edit fails
-    the MAC; a deletion leaves a gap in its stream's numbers (docs/audit.md).
+    the MAC; a deletion leaves a gap in its stream's numbers (docs/scaling.md).
     """
 
     __tablename__ = "audit_events"
