@@ -18,12 +18,13 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Engine, Table, event, insert
 from sqlalchemy.orm import Session, SessionTransaction
 
 from caseshare import db
@@ -87,14 +88,15 @@ class _Streams:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._free: dict[str, list[_Stream]] = {}
+        self._free: weakref.WeakKeyDictionary[Engine, list[_Stream]] = (
+            weakref.WeakKeyDictionary())
 
-    def take(self, database: str) -> _Stream:
+    def take(self, database: Engine) -> _Stream:
         with self._lock:
             free = self._free.setdefault(database, [])
             return free.pop() if free else _Stream()
 
-    def give_back(self, database: str, stream: _Stream) -> None:
+    def give_back(self, database: Engine, stream: _Stream) -> None:
         with self._lock:
             self._free.setdefault(database, []).append(stream)
 
@@ -102,8 +104,8 @@ class _Streams:
 _streams = _Streams()
 
 
-def _database(session: Session) -> str:
-    return session.get_bind().engine.url.render_as_string(hide_password=True)
+def _database(session: Session) -> Engine:
+    return session.get_bind().engine
 
 
 def _number(session: Session, events: Iterable[NewEvent]) -> None:
