@@ -151,15 +151,15 @@ def _lock_sequencer(session: Session) -> None:
 
 def integrate(session: Session, signer: AuditSigner) -> int:
     """Give pending events their log positions, in insertion order, each with its leaf MAC.
-    Returns how many. Works in batches, so a large backlog never sits in memory at once; the
-    caller commits.
+    Returns how many. Works in batches, so a large backlog never sits in memory at once (only
+    its ids do, as checked); the caller commits.
 
     An event is integrated only when its write-time MAC holds and its writer stream has no gap
     before it; otherwise LogIntegrityError names it and nothing is integrated, so that sealing
     never vouches for an edited event or closes over a deleted one."""
     _lock_sequencer(session)
     key = signer.mac_key()
-    streams = _StreamCheck(session, signer.event_mac_key())
+    checked = _checked_pending(session, signer.event_mac_key())
     next_seq = sealed_size(session)
     # Core executemany: the ORM's bulk update is several times slower for a million rows.
     statement = (update(AuditEvent).where(AuditEvent.id == bindparam("b_id"))
@@ -167,30 +167,48 @@ def integrate(session: Session, signer: AuditSigner) -> int:
     done, after = 0, -1
     while True:
         batch = session.connection().execute(
-            select(AuditEvent.id, AuditEvent.event_uuid, AuditEvent.leaf_hash, AuditEvent.writer,
-                   AuditEvent.writer_no, AuditEvent.event_mac)
+            select(AuditEvent.id, AuditEvent.leaf_hash)
             .where(AuditEvent.seq.is_(None), AuditEvent.id > after)
             .order_by(AuditEvent.id).limit(10_000)
         ).all()
         if not batch:
             return done
-        for row in batch:
-            problem = streams.check(row.id, row.event_uuid, row.leaf_hash, row.writer,
-                                    row.writer_no, row.event_mac)
-            if problem is not None:
-                raise LogIntegrityError(f"{problem}; it was not sealed")
-        rows = [{"b_id": row.id, "b_seq": next_seq + done + offset,
-                 "b_mac": leaf_mac(key, next_seq + done + offset, row.leaf_hash)}
-                for offset, row in enumerate(batch)]
-        session.connection().execute(statement, rows)
-        done, after = done + len(rows), batch[-1].id
+        # Events committed since the check wait for the next round.
+        ready = [(event_id, leaf) for event_id, leaf in batch if event_id in checked]
+        rows = [{"b_id": event_id, "b_seq": next_seq + done + offset,
+                 "b_mac": leaf_mac(key, next_seq + done + offset, leaf)}
+                for offset, (event_id, leaf) in enumerate(ready)]
+        if rows:
+            session.connection().execute(statement, rows)
+        done, after = done + len(rows), batch[-1][0]
+
+
+def _checked_pending(session: Session, event_key: bytes) -> set[int]:
+    """The ids of the pending events, each checked (`_StreamCheck`) in its writer stream's
+    number order; LogIntegrityError names the first that fails."""
+    streams = _StreamCheck(session, event_key)
+    checked: set[int] = set()
+    rows = session.connection().execute(
+        select(AuditEvent.id, AuditEvent.event_uuid, AuditEvent.leaf_hash, AuditEvent.writer,
+               AuditEvent.writer_no, AuditEvent.event_mac)
+        .where(AuditEvent.seq.is_(None))
+        .order_by(AuditEvent.writer, AuditEvent.writer_no, AuditEvent.id)
+        .execution_options(yield_per=10_000))
+    for row in rows:
+        problem = streams.check(row.id, row.event_uuid, row.leaf_hash, row.writer,
+                                row.writer_no, row.event_mac)
+        if problem is not None:
+            raise LogIntegrityError(f"{problem}; it was not sealed")
+        checked.add(row.id)
+    return checked
 
 
 class _StreamCheck:
     """Checks events not yet integrated, one at a time: the write-time MAC, and that each event
     continues its writer stream (the stream's last integrated event, whose own MAC is checked,
-    or number 0) with no number missing. Events of one stream must come in number order (they
-    do in id order: a stream serves one unit of work at a time). A number at or below the last
+    or number 0) with no number missing. Events of one stream must come in number order (not
+    always id order: an ORM event flushed after a Core insert of the same unit of work has the
+    later id but the earlier number). A number at or below the last
     one seen is accepted (a unit of work whose events committed while its session rolled back
     gives its numbers out again); one above the next is a gap: events deleted."""
 
