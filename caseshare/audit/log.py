@@ -206,9 +206,9 @@ def _checked_pending(session: Session, event_key: bytes) -> set[int]:
 class _StreamCheck:
     """Checks events not yet integrated, one at a time: the write-time MAC, and that each event
     continues its writer stream (the stream's last integrated event, whose own MAC is checked,
-    or number 0) with no number missing. Events of one stream must come in number order (not
-    always id order: an ORM event flushed after a Core insert of the same unit of work has the
-    later id but the earlier number). A number at or below the last
+    or number 0) with no number missing. Events of one stream must come in number order, which
+    need not be id order (a number is given when an event is written or added to the session,
+    an id when the row is inserted, e.g. at a later flush). A number at or below the last
     one seen is accepted (a unit of work whose events committed while its session rolled back
     gives its numbers out again); one above the next is a gap: events deleted."""
 
