@@ -24,8 +24,9 @@ run: install
 	@echo '  curl -s -H "Authorization: Bearer $$TOKEN" "http://127.0.0.1:5000/api/v1/subjects?nino=QQ123456C&purpose=case_management"'
 	@echo '  curl -s -H "Authorization: Bearer $$TOKEN" "http://127.0.0.1:5000/api/v1/subjects/<id>/case-plan?purpose=case_management"'
 	@echo "API description: http://127.0.0.1:5000/openapi.json"
+	@echo "The worker beside it seals audit events into the signed log within a second. Ctrl-C stops both."
 	@echo ""
-	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+	BIN=$(BIN) bash scripts/run.sh
 
 # Re-extract the claimant-facing messages and add new ones to the Welsh catalogue (untranslated,
 # so tests/web/test_i18n.py fails until someone translates them). The app reads the .po files

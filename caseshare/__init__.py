@@ -44,6 +44,7 @@ def _create_app(config: Mapping[str, Any] | None) -> Flask:
 
     from caseshare import web_session
     from caseshare.audit.log import AuditSigner
+    from caseshare.audit.service import EVENT_KEY
     from caseshare.config import load_settings
     from caseshare.consent.forms import load_forms_directory
     from caseshare.crypto.keyring import LocalKeyring
@@ -88,17 +89,19 @@ def _create_app(config: Mapping[str, Any] | None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
+    audit_signer = AuditSigner.create_if_missing(settings.audit_key_path)
     app.extensions["caseshare"] = Runtime(
         settings=settings,
         engine=engine,
-        session_factory=make_session_factory(engine),
+        session_factory=make_session_factory(
+            engine, info={EVENT_KEY: audit_signer.event_mac_key()}),
         protocols=protocols,
         forms=forms,
         # Every data key unwrap consults the shred register first (crypto/shreds.py).
         keyring=shredding(LocalKeyring.create_if_missing(settings.keyring_path),
                           settings.shred_register_path),
         token_keys=TokenKeys.create_if_missing(settings.token_keys_path),
-        audit_signer=AuditSigner.create_if_missing(settings.audit_key_path),
+        audit_signer=audit_signer,
         verified_tokens=VerifiedTokens(ttl_seconds=settings.token_cache_seconds),
     )
     install_directory_hooks()

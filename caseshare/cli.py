@@ -414,6 +414,32 @@ def audit_seal(every: float | None, count: int | None) -> None:
         time.sleep(every)
 
 
+@caseshare_cli.command("worker")
+@click.option("--poll", type=click.FloatRange(min=0.05), default=0.5, show_default=True,
+              help="Seconds between looks for audit events to seal.")
+@click.option("--once", is_flag=True, help="Run one round (seal, purge) and exit.")
+def worker(poll: float, once: bool) -> None:
+    """The background worker beside the web server: seals audit events continuously and purges
+    expired token revocations. Stops cleanly on SIGTERM or SIGINT."""
+    import logging
+
+    from caseshare.jobs.worker import Worker
+
+    runtime = rt()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
+                        "%(message)s")
+    job = Worker(session_factory=runtime.session_factory, signer=runtime.audit_signer,
+                 clock=runtime.now, poll=poll)
+    if once:
+        try:
+            job.run_once()
+        except audit_log.LogIntegrityError as exc:
+            fail(f"FAILED: {exc}. Run audit verify.")
+        return
+    job.stop_on_signals()
+    job.run()
+
+
 @audit_cli.command("export")
 def audit_export() -> None:
     """Print the latest signed checkpoint as JSON, for a partner's IG officer to witness."""
@@ -442,7 +468,10 @@ def audit_verify(witness_files: tuple[Any, ...], workers: int | None) -> None:
     with _reading_session() as s:
         result = audit_log.verify(s, runtime.audit_signer.public_key(),
                                   mac_key=runtime.audit_signer.mac_key(), witnessed=witnessed,
-                                  workers=workers or len(os.sched_getaffinity(0)))
+                                  workers=workers or len(os.sched_getaffinity(0)),
+                                  event_key=runtime.audit_signer.event_mac_key(),
+                                  now=runtime.now(),
+                                  max_lag=runtime.settings.audit_max_lag_seconds)
     # The outcome is itself an audit event, so the IG dashboard can say when the whole log was
     # last verified and whether it passed (the problem names an event index, never content).
     # A database that cannot take the write (read-only replica, restored copy) must not turn

@@ -71,6 +71,9 @@ class Settings:
     working_hours: str = "08:00-18:00"
     working_days: str = "mon,tue,wed,thu,fri"
     local_timezone: str = "Europe/London"
+    # `audit verify` fails when an audit event has waited longer than this to be integrated
+    # into the Merkle log: the sealer (`caseshare worker`) is down or not keeping up.
+    audit_max_lag_seconds: int = 60
     clock: Clock = field(default=system_clock, compare=False)
 
 
@@ -105,6 +108,7 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_WORKING_HOURS": "working_hours",
     "CASESHARE_WORKING_DAYS": "working_days",
     "CASESHARE_TIMEZONE": "local_timezone",
+    "CASESHARE_AUDIT_MAX_LAG_SECONDS": "audit_max_lag_seconds",
 }
 
 SQLITE_SYNCHRONOUS = ("FULL", "EXTRA", "NORMAL")
@@ -195,6 +199,8 @@ def _validate(settings: Settings) -> None:
     if settings.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
         raise ConfigError("CASESHARE_SQLITE_SYNCHRONOUS must be one of "
                           + ", ".join(SQLITE_SYNCHRONOUS))
+    if settings.audit_max_lag_seconds < 1:
+        raise ConfigError("CASESHARE_AUDIT_MAX_LAG_SECONDS must be at least 1")
     if settings.oidc_issuer and not settings.oidc_client_id:
         raise ConfigError("CASESHARE_OIDC_CLIENT_ID is required with CASESHARE_OIDC_ISSUER")
     for item in (part.strip() for part in settings.oidc_org_tenants.split(",")):
