@@ -1,7 +1,7 @@
 """audit events tamper-evident from the moment they are written: writer stream, number, MAC
 
 Revision ID: 0018
-Revises: 0011
+Revises: 0017
 Create Date: 2026-12-07 08:35:00
 
 Each event now carries the writer stream that wrote it, its number in that stream, and an HMAC
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0018'
-down_revision = '0011'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
