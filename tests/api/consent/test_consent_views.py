@@ -263,3 +263,40 @@ def test_erasure_makes_the_sealed_consent_fields_unreadable(
         with pytest.raises(SealError):
             open_sealed(new_data_key(), consent_ref(still, "given_by_name"),
                         still.given_by_name_sealed)
+
+
+def test_seal_legacy_seals_plaintext_rows_written_before_migration_0015(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    from caseshare.consent import service as consents
+    from caseshare.subjects import service as subjects
+    from caseshare.subjects.models import Subject
+
+    consent_id = _proxy_consent(client, auth, demo)["id"]
+    with rt.session_factory() as s:
+        # A row as it was before 0015: the sealed fields in plaintext columns.
+        row = s.get(Consent, uuid.UUID(consent_id))
+        assert row is not None
+        row.given_by_name, row.given_by_name_sealed = "Gwen Legacy", None
+        row.evidence_ref, row.evidence_ref_sealed = "SCAN-LEGACY-0001", None
+        s.commit()
+    legacy = client.get(CONSENTS.format(_rhian(demo)), headers=auth(COACH)).json["items"][0]
+    assert legacy["given_by"]["name"] == "Gwen Legacy"  # still readable before sealing
+
+    with rt.session_factory() as s:
+        def data_key_of(subject_id: uuid.UUID) -> tuple[bytes, int] | None:
+            subject = s.get(Subject, subject_id)
+            assert subject is not None
+            return subjects.data_key(subject, rt.keyring), subject.dek_version
+
+        assert consents.seal_legacy(s, data_key_of=data_key_of) == 1
+        s.commit()
+        assert consents.seal_legacy(s, data_key_of=data_key_of) == 0  # idempotent
+    with rt.engine.connect() as conn:
+        dump = repr(conn.exec_driver_sql("SELECT * FROM consents").fetchall())
+    assert "Gwen Legacy" not in dump and "SCAN-LEGACY-0001" not in dump
+    sealed = client.get(CONSENTS.format(_rhian(demo)), headers=auth(COACH)).json["items"][0]
+    assert sealed["given_by"]["name"] == "Gwen Legacy"
+    receipt = client.get(RECEIPT.format(consent_id), headers=auth(COACH))
+    assert receipt.json["evidence_ref"] == "SCAN-LEGACY-0001"
+    assert len(_request_events(rt, receipt, "consent:receipt:export")) == 1
