@@ -385,6 +385,32 @@ def consents_expiring(org: str | None, days: int) -> None:
     click.echo(f"{len(rows)} consent(s) expiring within {days} days")
 
 
+@consents_cli.command("seal-legacy")
+def consents_seal_legacy() -> None:
+    """Seal the proxy names, authority and evidence references, explicit statements and
+    withdrawal reasons of consent records written before migration 0015 under each claimant's
+    data key, and clear the plaintext (an erased claimant's is cleared only). Idempotent."""
+    import uuid
+
+    from caseshare.consent import service as consents
+    from caseshare.subjects import service as subjects
+    from caseshare.subjects.models import Subject
+
+    runtime = rt()
+    with session() as s:
+        def data_key_of(subject_id: uuid.UUID) -> tuple[bytes, int] | None:
+            subject = s.get(Subject, subject_id)
+            if subject is None or subject.dek_wrapped is None:
+                return None
+            return subjects.data_key(subject, runtime.keyring), subject.dek_version
+
+        changed = consents.seal_legacy(s, data_key_of=data_key_of)
+        audit.record(s, type="consent:record:seal_legacy", now=runtime.now(),
+                     details={"rows": changed, "via": "cli"})
+        s.commit()
+    click.echo(f"sealed {changed} legacy consent row(s)")
+
+
 @audit_cli.command("seal")
 @click.option("--every", type=click.FloatRange(min=0.1), default=None,
               help="Run as the sequencer: seal again every SECONDS until stopped.")

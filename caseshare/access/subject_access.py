@@ -31,6 +31,7 @@ from caseshare.case_plan import referrals
 from caseshare.case_plan import service as plans
 from caseshare.consent import service as consents
 from caseshare.consent.models import Consent, ConsentWithdrawal
+from caseshare.consent.views import OpenedFields
 from caseshare.errors import NotFoundError
 from caseshare.policy import overrides
 from caseshare.subjects import service as subjects
@@ -76,7 +77,7 @@ def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
         document.update(
             record=record, case_plan=plan,
             referrals=_referrals(ctx, subject, key),
-            consents=_consents(ctx, subject, reach),
+            consents=_consents(ctx, subject, reach, key),
             overrides=override_rows, disclosures=disclosures)
         categories = sorted(set(identity_categories) | set(plan_categories)
                             | {c for o in override_rows for c in o["categories"]})
@@ -142,30 +143,32 @@ def _referrals(ctx: RequestContext, subject: Subject, key: bytes) -> list[dict[s
             for r in referrals.referrals_of(ctx.session, subject.id) if r.protocol in refs]
 
 
-def _consents(ctx: RequestContext, subject: Subject,
-              reach: frozenset[str]) -> list[dict[str, Any]]:
+def _consents(ctx: RequestContext, subject: Subject, reach: frozenset[str],
+              key: bytes) -> list[dict[str, Any]]:
     rows = consents.with_status(subjects.subject_consents(ctx.session, subject.id), ctx.now)
-    return [_consent(c, ws, status) for c, ws, status in rows
+    return [_consent(c, ws, status, consents.open_fields(c, ws, key)) for c, ws, status in rows
             if c.captured_org in reach or set(c.recipients) & reach]
 
 
-def _consent(c: Consent, withdrawals: list[ConsentWithdrawal], status: str) -> dict[str, Any]:
+def _consent(c: Consent, withdrawals: list[ConsentWithdrawal], status: str,
+             opened: OpenedFields) -> dict[str, Any]:
     return {
         "id": c.id, "status": status, "decision": c.decision, "supersedes": c.supersedes_id,
-        "given_by": {"type": c.given_by_type, "name": c.given_by_name,
-                     "authority_ref": c.authority_ref},
+        "given_by": {"type": c.given_by_type, "name": opened.given_by_name,
+                     "authority_ref": opened.authority_ref},
         "capacity": c.capacity, "competence": c.competence,
         "recipients": c.recipients, "purposes": c.purposes, "categories": c.categories,
         "excluded_categories": c.excluded_categories,
-        "explicit_statement": c.explicit_statement,
+        "explicit_statement": opened.explicit_statement,
         "form": {"id": c.form_id, "version": c.form_version, "language": c.language,
                  "text_hash": c.text_hash},
-        "evidence": {"method": c.method, "evidence_ref": c.evidence_ref,
+        "evidence": {"method": c.method, "evidence_ref": opened.evidence_ref,
                      "verified": c.verified},
         "captured": {"by": c.captured_by, "org": c.captured_org, "at": c.captured_at},
         "valid_from": c.valid_from, "expires_at": c.expires_at, "expiry_rule": c.expiry_rule,
         "withdrawals": [{"withdrawn_at": w.withdrawn_at, "channel": w.channel,
-                         "scope": w.scope, "reason": w.reason, "recorded_org": w.recorded_org}
+                         "scope": w.scope, "reason": opened.reason(w.id),
+                         "recorded_org": w.recorded_org}
                         for w in withdrawals],
     }
 

@@ -145,6 +145,9 @@ class ProtocolIndex:
         return any((org, role, purpose) in self.role_purposes for role in roles)
 
 
+DEFAULT_CONSENT_COOLING_DAYS = 30
+
+
 @dataclass(frozen=True)
 class Protocol:
     id: str
@@ -166,6 +169,9 @@ class Protocol:
     content_hash: str
     title_cy: str | None = None
     qa_reference: str | None = None
+    # After the claimant withdraws consent from a recipient, a new consent naming it within this
+    # many days needs a signed method (wet or e-signature); see docs/protocols.md.
+    consent_cooling_days: int = 30
     index: ProtocolIndex = field(init=False, repr=False, compare=False)
     ref: str = field(init=False, repr=False, compare=False)  # "id@version", as audit records it
 
@@ -245,6 +251,11 @@ class ProtocolSet:
 
     def is_known_purpose(self, purpose: str) -> bool:
         return purpose in self.purposes or purpose in RESERVED_PURPOSES
+
+    def consent_cooling_days(self, org: str) -> int:
+        """The longest consent cooling period of any protocol `org` is party to (default 30)."""
+        return max((p.consent_cooling_days for p in self.for_party(org)),
+                   default=DEFAULT_CONSENT_COOLING_DAYS)
 
     def is_sensitive(self, category: str) -> bool:
         known = self.categories.get(category)
