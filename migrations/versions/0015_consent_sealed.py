@@ -5,14 +5,14 @@ Existing rows keep their plaintext columns until `flask caseshare consents seal-
 them (a migration has no keyring). `explicit_confirmed` is set for existing explicit consents.
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0018
 Create Date: 2026-12-07 09:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0015'
-down_revision = '0012'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
