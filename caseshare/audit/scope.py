@@ -6,9 +6,13 @@ to, in force or not, since the log outlives protocol versions), or when the acto
 viewer's own staff (the event's `org`). An event with no protocol (sign-in, key operations,
 searches, refusals before any decision) is visible only to the actor's own organisation.
 An event that names more than one protocol is judged by the first, which is the one it records.
+A break-glass event that records no protocol itself (grant, reading or reviewing an override) is
+judged by its override's protocol.
 
-Reach: in an event by another organisation's staff, the viewer sees only the categories some flow
-of that protocol carries to their organisation (for any purpose). Every other category code is
+Reach: in an event by another organisation's staff, the viewer sees only the categories that some
+flow of that protocol carries to or from their organisation (for any purpose): what it may
+receive, and its own data going out, whose disclosures its IG officer must be able to account
+for. Every other category code (a special category that flows only between other parties, say) is
 replaced by `redacted`, in `categories` and wherever it appears in `details`; the event is marked
 `redacted`. Events by the viewer's own staff are shown whole. The leaf hash is kept, so a redacted
 event can still be proved in the log (it will not recompute from the redacted fields).
@@ -22,14 +26,26 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, Select, func, or_
 
 from caseshare.audit.models import AuditEvent
-from caseshare.policy.models import Protocol
+from caseshare.policy.models import OverrideRecord, Protocol
 
 REDACTED = "redacted"
+
+# The protocol an event was recorded under: its own, or else its override's.
+EVENT_PROTOCOL: ColumnElement[str | None] = func.coalesce(AuditEvent.protocol,
+                                                          OverrideRecord.protocol)
+
+
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
+
+
+def with_protocol(query: _Query) -> _Query:
+    """`query` (over audit_events) joined to what `EVENT_PROTOCOL` and `condition` read."""
+    return query.outerjoin(OverrideRecord, OverrideRecord.id == AuditEvent.override_id)
 
 
 @dataclass
@@ -74,23 +90,25 @@ class AuditScope:
             if protocol.party(org) is None:
                 continue
             reach[protocol.ref] = frozenset(
-                c for flow in protocol.flows if org in flow.to_orgs for c in flow.categories)
+                c for flow in protocol.flows if org in flow.to_orgs or org in flow.from_orgs
+                for c in flow.categories)
         return cls(org, frozenset(reach), reach, frozenset(codes), frozenset(orgs))
 
     def condition(self, org_column: Any = None) -> ColumnElement[bool]:
-        """The visibility rule in SQL (`org_column`: an expression to use for the event's org)."""
+        """The visibility rule in SQL, for a query made `with_protocol` (`org_column`: an
+        expression to use for the event's org)."""
         column = AuditEvent.org if org_column is None else org_column
-        return or_(column == self.org, AuditEvent.protocol.in_(sorted(self.protocols)))
+        return or_(column == self.org, EVENT_PROTOCOL.in_(sorted(self.protocols)))
 
-    def sees(self, event: AuditEvent | EventView) -> bool:
-        return event.org == self.org or (event.protocol is not None
-                                         and event.protocol in self.protocols)
+    def sees(self, event: AuditEvent, protocol: str | None) -> bool:
+        """`protocol`: the one the event was recorded under (EVENT_PROTOCOL)."""
+        return event.org == self.org or (protocol is not None and protocol in self.protocols)
 
-    def view(self, event: AuditEvent) -> EventView:
+    def view(self, event: AuditEvent, protocol: str | None) -> EventView:
         """The event as this viewer sees it (call only for an event it `sees`)."""
         hidden: frozenset[str] = frozenset()
         if event.org != self.org:
-            allowed = self.reach.get(event.protocol or "", frozenset())
+            allowed = self.reach.get(protocol or "", frozenset())
             hidden = self.codes - allowed
         categories = list(event.categories or [])
         details = dict(event.details or {})
@@ -108,9 +126,10 @@ class AuditScope:
             override_id=event.override_id, request_id=event.request_id, details=details,
             leaf_hash=event.leaf_hash, redacted=redacted)
 
-    def views(self, events: Iterable[AuditEvent]) -> list[EventView]:
-        """The visible ones of `events`, as this viewer sees them (a belt to the SQL braces)."""
-        return [self.view(e) for e in events if self.sees(e)]
+    def views(self, rows: Iterable[Any]) -> list[EventView]:
+        """The visible ones of (event, protocol) rows, as this viewer sees them (a belt to the
+        SQL braces)."""
+        return [self.view(e, p) for e, p in rows if self.sees(e, p)]
 
 
 def _mentions(categories: list[str], details: Any, hidden: frozenset[str]) -> bool:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from caseshare.audit.log import latest_checkpoint, pending_events, sealed_size
 from caseshare.audit.models import AuditEvent, Checkpoint
-from caseshare.audit.scope import AuditScope
+from caseshare.audit.scope import AuditScope, with_protocol
 
 # Written by `audit verify` with its outcome; the dashboard shows the latest.
 VERIFY_EVENT = "audit:log:verify"
@@ -47,7 +47,7 @@ def access_per_day(session: Session, *, scope: AuditScope, first_day: date,
         day = first_day + timedelta(days=offset)
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         rows = session.execute(
-            select(AuditEvent.decision, func.count())
+            with_protocol(select(AuditEvent.decision, func.count()))
             .where(_visible(scope), AuditEvent.subject_id.is_not(None),
                    AuditEvent.decision.in_(("allow", "deny")),
                    AuditEvent.occurred_at >= start,
@@ -64,7 +64,7 @@ def denials_per_org(session: Session, *, scope: AuditScope, since: datetime,
     organisation; zero included for the partnership's organisations (`scope.orgs`).
     (A closed range: with an open one SQLite scans the org index instead.)"""
     rows = session.execute(
-        select(AuditEvent.org, func.count())
+        with_protocol(select(AuditEvent.org, func.count()))
         .where(_visible(scope), AuditEvent.decision == "deny",
                AuditEvent.occurred_at >= since, AuditEvent.occurred_at < until)
         .group_by(AuditEvent.org)).all()
