@@ -88,7 +88,7 @@ def find_events(session: Session, *, scope: AuditScope, filters: EventFilter,
     if cursor is not None:
         query = query.where(AuditEvent.id > decode_cursor(cursor))
     limit = max(1, min(limit, MAX_LIMIT))
-    rows = list(session.execute(query.order_by(AuditEvent.id).limit(limit + 1)).tuples())
+    rows = list(session.execute(query.order_by(AuditEvent.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return scope.views(rows), encode_cursor(rows[-1][0].id) if more else None
@@ -104,7 +104,7 @@ def subject_access_history(session: Session, *, subject_id: uuid.UUID,
     query = with_protocol(select(AuditEvent, EVENT_PROTOCOL)).where(
         scope.condition(), AuditEvent.subject_id == subject_id,
         AuditEvent.decision.in_(DECISIONS))
-    return scope.views(session.execute(query.order_by(AuditEvent.id)).tuples())
+    return scope.views(session.execute(query.order_by(AuditEvent.id)))
 
 
 def events_for_review(session: Session, *, scope: AuditScope, from_: datetime,
@@ -116,7 +116,7 @@ def events_for_review(session: Session, *, scope: AuditScope, from_: datetime,
         AuditEvent.occurred_at <= to if up_to_now else AuditEvent.occurred_at < to,
         or_(AuditEvent.subject_id.is_not(None), AuditEvent.type == unusual.NINO_SEARCH))
     return scope.views(session.execute(
-        query.order_by(AuditEvent.occurred_at, AuditEvent.id)).tuples())
+        query.order_by(AuditEvent.occurred_at, AuditEvent.id)))
 
 
 _CHUNK = 500  # ids per IN list
