@@ -209,3 +209,33 @@ def test_an_inclusion_proof_of_an_event_out_of_view_carries_hashes_only(
     assert "substance_misuse" not in r.get_data(as_text=True)
     [proof] = events(rt, type="audit:proof:inclusion")
     assert proof.decision == "allow" and proof.details["leaf_index"] == hidden.seq
+
+
+def dashboard_total(rt: Runtime, email: str) -> int:
+    from caseshare.access import audit_overview
+    from caseshare.demo import _ctx
+
+    with rt.session_factory() as s:
+        staff = identity.get_staff_by_email(s, email)
+        board = audit_overview.dashboard(_ctx(s, rt, staff, "audit"), days=1,
+                                         public_key=rt.audit_signer.public_key())
+    return sum(day.total for day in board.per_day)
+
+
+def test_dashboard_counts_leave_out_events_under_a_protocol_the_org_is_not_party_to(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    before = {email: dashboard_total(rt, email) for email in (IG, jcp_ig(rt))}
+    # The work coach (JCP, a party to Derby Housing's protocol too) reads the treatment note:
+    # recorded under the treatment protocol, so not Derby Housing's to count.
+    treatment = client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=case_management"
+                           "&categories=substance_misuse", headers=auth(COACH))
+    assert treatment.status_code == 200
+    written = [e for e in events(rt, request_id=treatment.headers["X-Request-ID"])
+               if e.decision in ("allow", "deny")]
+    assert [(e.decision, e.protocol) for e in written] == [("allow", TREATMENT)]
+    after = {email: dashboard_total(rt, email) for email in (IG, JCP_IG)}
+    assert after[IG] == before[IG]
+    assert after[JCP_IG] - before[JCP_IG] == len([e for e in written if e.protocol == TREATMENT])
+    looks = [e for e in events(rt, type="audit:summary:read")]
+    assert len(looks) == 4 and all(e.decision == "allow" for e in looks)
