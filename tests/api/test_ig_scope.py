@@ -23,7 +23,7 @@ from caseshare.consent.models import Consent
 from caseshare.identity import service as identity
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
-from tests.conftest import COACH, IG, KEY_WORKER, Demo
+from tests.conftest import COACH, HOUSING, IG, KEY_WORKER, Demo
 
 JCP_IG = "morgan.ellis@jcp-derby.example"
 TREATMENT = "recovery-jcp@1"
@@ -239,3 +239,25 @@ def test_dashboard_counts_leave_out_events_under_a_protocol_the_org_is_not_party
     assert after[JCP_IG] - before[JCP_IG] == len([e for e in written if e.protocol == TREATMENT])
     looks = [e for e in events(rt, type="audit:summary:read")]
     assert len(looks) == 4 and all(e.decision == "allow" for e in looks)
+
+
+def test_who_has_seen_lists_only_accesses_under_the_callers_protocols_or_by_its_staff(
+    app: Any, client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    from tests.web.test_frontline_pages import text
+    from tests.web.test_pages import sign_in
+
+    read = client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=recovery_support",
+                      headers=auth(KEY_WORKER))
+    assert read.status_code == 200
+    housing = app.test_client()
+    sign_in(housing, HOUSING, "tenancy_sustainment")
+    theirs = text(housing.get(f"/claimants/{demo.lee}/who-has-seen"))
+    assert "Who has seen your information" in theirs
+    assert "Derby Recovery Partnership" not in theirs  # only under the treatment protocol
+    coach = app.test_client()
+    sign_in(coach, COACH)
+    assert "Derby Recovery Partnership" in text(coach.get(f"/claimants/{demo.lee}/who-has-seen"))
+    reports = events(rt, type="access:report:who_has_seen")
+    assert [e.org for e in reports] == ["derby-housing", "jcp-derby"]
+    assert all(e.decision == "allow" and e.subject_id == demo.lee for e in reports)
