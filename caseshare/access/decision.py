@@ -468,17 +468,10 @@ def evaluate(
     if principal.purposes is not None and purpose not in principal.purposes:
         return _deny_all(purpose, action, wanted, Reason.PURPOSE_NOT_IN_TOKEN)
     if purpose in RESERVED_PURPOSES:
-        # IG officers see everything under audit/subject_access; nobody else uses these purposes.
-        allowed = "ig_officer" in principal.roles and action == "read"
-        if not allowed:
-            return _deny_all(purpose, action, wanted, Reason.PURPOSE_RESERVED)
-        usable, why = usable_protocols(principal.org, protocols, now)
-        if not usable:
-            return _deny_all(purpose, action, wanted, _best(why)[0])
-        everyone = frozenset(p.id for proto in usable for p in proto.parties)
-        return Decision(purpose, action, tuple(
-            CategoryDecision(c, True, (), usable[0].ref, sources=everyone) for c in wanted
-        ))
+        # `audit` and `subject_access` give audit metadata, not claimant data: nothing opens
+        # under them here, for anyone. The subject access export decides for itself
+        # (subject_access_decision), after its own relationship check.
+        return _deny_all(purpose, action, wanted, Reason.PURPOSE_RESERVED)
     if principal.org not in subject.case_orgs:
         return _deny_all(purpose, action, wanted, Reason.NO_CASE_RELATIONSHIP)
     usable, why = usable_protocols(principal.org, protocols, now)
@@ -489,6 +482,35 @@ def evaluate(
         _decide_category(principal, purpose, action, c, subject, usable, in_force, protocols,
                          now)
         for c in wanted
+    ))
+
+
+def subject_access_decision(
+    principal: Principal,
+    purpose: str,
+    categories: Iterable[str],
+    subject: SubjectFacts,
+    protocols: ProtocolSet,
+    now: datetime,
+    *,
+    sources: frozenset[str],
+) -> Decision:
+    """The subject access export's reading (UK GDPR Art 15): every category of `sources`' records
+    (the parties to the protocols in force for the IG officer's organisation), for an IG officer
+    under `subject_access` only. The caller has already checked that the officer's organisation
+    has a relationship with the claimant; no other use case may call this."""
+    wanted = sorted(set(categories))
+    if subject.erased:
+        return _deny_all(purpose, "read", wanted, Reason.SUBJECT_ERASED)
+    if principal.purposes is not None and purpose not in principal.purposes:
+        return _deny_all(purpose, "read", wanted, Reason.PURPOSE_NOT_IN_TOKEN)
+    if purpose != "subject_access" or "ig_officer" not in principal.roles:
+        return _deny_all(purpose, "read", wanted, Reason.PURPOSE_RESERVED)
+    usable, why = usable_protocols(principal.org, protocols, now)
+    if not usable:
+        return _deny_all(purpose, "read", wanted, _best(why or [Reason.NOT_PARTY_TO_PROTOCOL])[0])
+    return Decision(purpose, "read", tuple(
+        CategoryDecision(c, True, (), usable[0].ref, sources=sources) for c in wanted
     ))
 
 

@@ -48,9 +48,14 @@ def _in_case(ctx: RequestContext, subject_id: uuid.UUID,
 
 
 def _related(ctx: RequestContext, facts: SubjectFacts) -> bool:
-    ig = "ig_officer" in ctx.principal.roles and ctx.purpose in ("audit", "subject_access")
-    return (ig or ctx.principal.org in facts.case_orgs
-            or subjects.named_in_consent(facts, ctx.principal.org))
+    return related_org(ctx.principal.org, facts)
+
+
+def related_org(org: str, facts: SubjectFacts) -> bool:
+    """The relationship rule, the same for every role and purpose (IG officers under `audit` or
+    `subject_access` included): a case member (an accepted referral makes one) or an
+    organisation named in a consent."""
+    return org in facts.case_orgs or subjects.named_in_consent(facts, org)
 
 
 def decide(ctx: RequestContext, facts: SubjectFacts, action: str,

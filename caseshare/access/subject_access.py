@@ -6,9 +6,15 @@ referrals, every consent version with its withdrawals, proxies and evidence, bre
 overrides with their justifications and reviews, and the disclosure log (who received what,
 when and why, from the audit log).
 
-The IG officer's reach is the same as their view of the audit log: the records of every party to
-the protocols their organisation is party to. Records of other controllers in the case are not
-opened; the export names those controllers so the request can be passed on.
+Who may run it: an IG officer whose own organisation has a relationship with the claimant (case
+member, accepted referral, or named in a consent), as for every claimant read; anyone else gets
+the same audited 404 as a probe. The IG officer's reach is the records of every party to the
+protocols in force for their organisation; records of other controllers in the case are not
+opened, and the export names those controllers so the request can be passed on. The disclosure
+log holds the audit events the officer may see (caseshare.audit.scope), redacted the same way.
+This is the only use case that opens claimant data under a reserved purpose, through its own
+decision (`decision.subject_access_decision`): the ordinary decision opens nothing under
+`audit` or `subject_access`.
 
 The export is one audit event naming the categories disclosed, committed before anything
 leaves. An erased claimant's record says so and holds no plaintext: nothing sealed can be opened
@@ -22,11 +28,11 @@ from typing import Any
 
 from caseshare.access import audit_trail, steps
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Decision, usable_protocols
+from caseshare.access.decision import Decision, subject_access_decision, usable_protocols
 from caseshare.access.disclosure import disclose_entries
 from caseshare.access.reasons import Reason
 from caseshare.audit import queries
-from caseshare.audit.models import AuditEvent
+from caseshare.audit.scope import AuditScope, EventView
 from caseshare.case_plan import referrals
 from caseshare.case_plan import service as plans
 from caseshare.consent import service as consents
@@ -47,10 +53,11 @@ def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
     """The SAR document for one claimant (see the module docstring), audited and committed.
     `format` is recorded in the audit event (the caller may package the same document as a
     zip). Values are plain Python (str, int, bool, None, lists, dicts, UUIDs, datetimes)."""
-    reach = audit_trail.visible_orgs(ctx, subject_id, purpose=SAR_PURPOSE)
-    subject = _subject_in_reach(ctx, subject_id, reach)
+    scope = audit_trail.audit_scope(ctx, subject_id, purpose=SAR_PURPOSE)
+    reach = scope.orgs
+    subject = _related_subject(ctx, subject_id)
     members = sorted(subjects.case_orgs(ctx.session, subject.id))
-    disclosures = _disclosure_log(ctx, subject.id, reach)
+    disclosures = _disclosure_log(ctx, subject.id, scope)
     document: dict[str, Any] = {
         "format": "caseshare-subject-access-export", "format_version": FORMAT_VERSION,
         "subject_id": subject.id, "generated_at": ctx.now,
@@ -69,7 +76,9 @@ def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
         categories: list[str] = []
     else:
         facts = subjects.subject_facts(ctx.session, subject)
-        decision = steps.decide(ctx, facts, "read", None)
+        decision = subject_access_decision(ctx.principal, ctx.purpose,
+                                           sorted(ctx.protocols.categories), facts,
+                                           ctx.protocols, ctx.now, sources=reach)
         key = subjects.data_key(subject, ctx.keyring)
         record, identity_categories = _record(ctx, subject, decision, members)
         plan, plan_categories = _case_plan(ctx, subject, decision, key)
@@ -93,12 +102,13 @@ def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
     return document
 
 
-def _subject_in_reach(ctx: RequestContext, subject_id: uuid.UUID,
-                      reach: frozenset[str]) -> Subject:
-    """The claimant, if some organisation in the IG officer's reach works with them; otherwise
-    404 like any probe (audited). Unlike other reads, an erased claimant is not an error here."""
+def _related_subject(ctx: RequestContext, subject_id: uuid.UUID) -> Subject:
+    """The claimant, if the IG officer's own organisation has a relationship with them (case
+    member, accepted referral, named in a consent); otherwise 404 like any probe (audited).
+    Unlike other reads, an erased claimant is not an error here."""
     subject = subjects.find_subject(ctx.session, subject_id)
-    if subject is None or not subjects.case_orgs(ctx.session, subject.id) & reach:
+    if subject is None or not steps.related_org(
+            ctx.principal.org, subjects.subject_facts(ctx.session, subject)):
         event = ctx.audit("access:subject:deny", subject_id=subject_id, outcome="deny",
                           reasons=[str(Reason.NO_CASE_RELATIONSHIP)])
         ctx.commit()
@@ -191,16 +201,17 @@ def _overrides(ctx: RequestContext, subject: Subject, reach: frozenset[str],
 
 
 def _disclosure_log(ctx: RequestContext, subject_id: uuid.UUID,
-                    reach: frozenset[str]) -> list[dict[str, Any]]:
-    """Who received what, when and why: every allowed access recorded in the audit log."""
+                    scope: AuditScope) -> list[dict[str, Any]]:
+    """Who received what, when and why: every allowed access in the audit log that the IG
+    officer may see (caseshare.audit.scope)."""
     events = [e for e in queries.subject_access_history(ctx.session, subject_id=subject_id,
-                                                         orgs=reach)
+                                                         scope=scope)
               if e.decision == "allow"]
     names = queries.staff_names(ctx.session, (e.actor for e in events))
     return [_disclosure(e, names.get(e.actor or "")) for e in events]
 
 
-def _disclosure(e: AuditEvent, actor_name: str | None) -> dict[str, Any]:
+def _disclosure(e: EventView, actor_name: str | None) -> dict[str, Any]:
     return {"index": e.seq, "event_id": e.event_uuid, "occurred_at": e.occurred_at,
             "type": e.type, "actor": e.actor, "actor_name": actor_name, "org": e.org,
             "role": e.role, "purpose": e.purpose, "categories": e.categories,

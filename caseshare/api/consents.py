@@ -101,6 +101,13 @@ def create_consent(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) ->
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, ConsentList)
 def list_consents(subject_id: uuid.UUID, purpose: str) -> Any:
+    """Every consent version for the claimant, as far as the caller may see it.
+
+    A claimant the caller's organisation has no relationship with (not a case member, no accepted
+    referral, not named in a consent) is 404, IG officers included. The reserved purposes
+    `audit` and `subject_access` open no claimant data (every category withheld,
+    `purpose_reserved`).
+    """
     ctx = context(purpose, "consents:read")
     items = [consent_out(view) for view in records.list_consents(ctx, subject_id)]
     return {"items": items, "next_cursor": None}, 200, no_store()
@@ -120,6 +127,13 @@ def withdraw(body: dict[str, Any], consent_id: uuid.UUID, purpose: str) -> Any:
 @blp.response(200, description="ISO/IEC TS 27560-structured JSON; printable HTML with "
                                "Accept: text/html")
 def consent_receipt(consent_id: uuid.UUID, purpose: str) -> Any:
+    """The consent receipt (ISO/IEC TS 27560 JSON, or a printable page).
+
+    A claimant the caller's organisation has no relationship with (not a case member, no accepted
+    referral, not named in a consent) is 404, IG officers included. The reserved purposes
+    `audit` and `subject_access` open no claimant data (every category withheld,
+    `purpose_reserved`).
+    """
     ctx = context(purpose, "consents:read")
     view, form = records.export_consent(ctx, consent_id, "receipt")
     body = receipt.receipt(view, form, ctx.protocols)
@@ -134,6 +148,13 @@ def consent_receipt(consent_id: uuid.UUID, purpose: str) -> Any:
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, description="An HL7 FHIR R4 Consent resource")
 def consent_fhir(consent_id: uuid.UUID, purpose: str) -> Any:
+    """The consent as an HL7 FHIR R4 `Consent` resource.
+
+    A claimant the caller's organisation has no relationship with (not a case member, no accepted
+    referral, not named in a consent) is 404, IG officers included. The reserved purposes
+    `audit` and `subject_access` open no claimant data (every category withheld,
+    `purpose_reserved`).
+    """
     ctx = context(purpose, "consents:read")
     view, _form = records.export_consent(ctx, consent_id, "fhir")
     resource = fhir.fhir_consent(view, ctx.protocols)
