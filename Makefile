@@ -24,8 +24,9 @@ run: install
 	@echo '  curl -s -H "Authorization: Bearer $$TOKEN" "http://127.0.0.1:5000/api/v1/subjects?nino=QQ123456C&purpose=case_management"'
 	@echo '  curl -s -H "Authorization: Bearer $$TOKEN" "http://127.0.0.1:5000/api/v1/subjects/<id>/case-plan?purpose=case_management"'
 	@echo "API description: http://127.0.0.1:5000/openapi.json"
+	@echo "The worker beside it seals audit events into the signed log within a second. Ctrl-C stops both."
 	@echo ""
-	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+	BIN=$(BIN) bash scripts/run.sh
 
 # Re-extract the claimant-facing messages and add new ones to the Welsh catalogue (untranslated,
 # so tests/web/test_i18n.py fails until someone translates them). The app reads the .po files
@@ -82,6 +83,7 @@ reliability: install
 	CASESHARE_FUZZ_EXAMPLES=50 CASESHARE_RACE_THREADS=16 CASESHARE_RACE_READS=125 \
 	CASESHARE_KILL_SECONDS=60 CASESHARE_KILL_FAULTS=6 CASESHARE_KILL_THREADS=8 \
 	CASESHARE_SOAK_SECONDS=300 CASESHARE_SOAK_PROBE_SECONDS=15 \
+	CASESHARE_MODEL_EXAMPLES=200 CASESHARE_MODEL_STEPS=40 \
 	CASESHARE_HYPOTHESIS_PROFILE=parsers-full \
 	CASESHARE_RELIABILITY_REPORT=$(RELIABILITY_REPORT) \
 	$(BIN)/python -m pytest tests/reliability -q -s

@@ -191,7 +191,9 @@ def run(url: str, n: int, every: int, workdir: Path, *, serial: bool) -> dict[st
         results["build_s"] = build(url, n, every, signer, now)
         print(f"  {'build (bulk, sealed)':<34} {results['build_s']:7.2f} s", flush=True)
     engine = make_engine(url)
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    # The app's sessions carry the audit event MAC key (audit/service.py); so must these.
+    factory = sessionmaker(bind=engine, expire_on_commit=False,
+                           info={audit.EVENT_KEY: signer.event_mac_key()})
     with factory() as s:
         for i in range(1000):
             # A millisecond apart, so they end about a second after now: a second apart they

@@ -44,9 +44,11 @@ def _create_app(config: Mapping[str, Any] | None) -> Flask:
 
     from caseshare import web_session
     from caseshare.audit.log import AuditSigner
+    from caseshare.audit.service import EVENT_KEY
     from caseshare.config import load_settings
     from caseshare.consent.forms import load_forms_directory
     from caseshare.crypto.keyring import LocalKeyring
+    from caseshare.crypto.shreds import shredding
     from caseshare.db import make_engine, make_session_factory
     from caseshare.errors import PolicyFileError, register_error_handlers
     from caseshare.extensions import LeanDefaultLimits, limiter
@@ -87,15 +89,19 @@ def _create_app(config: Mapping[str, Any] | None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
+    audit_signer = AuditSigner.create_if_missing(settings.audit_key_path)
     app.extensions["caseshare"] = Runtime(
         settings=settings,
         engine=engine,
-        session_factory=make_session_factory(engine),
+        session_factory=make_session_factory(
+            engine, info={EVENT_KEY: audit_signer.event_mac_key()}),
         protocols=protocols,
         forms=forms,
-        keyring=LocalKeyring.create_if_missing(settings.keyring_path),
+        # Every data key unwrap consults the shred register first (crypto/shreds.py).
+        keyring=shredding(LocalKeyring.create_if_missing(settings.keyring_path),
+                          settings.shred_register_path),
         token_keys=TokenKeys.create_if_missing(settings.token_keys_path),
-        audit_signer=AuditSigner.create_if_missing(settings.audit_key_path),
+        audit_signer=audit_signer,
         verified_tokens=VerifiedTokens(ttl_seconds=settings.token_cache_seconds),
     )
     install_directory_hooks()
@@ -147,9 +153,23 @@ def _refuse_unsafe_production(settings: Settings) -> None:
                             "production)")
         elif path.stat().st_mode & 0o077:
             problems.append(f"{name}: {path} must be readable by the service user only")
+    problems += _shred_register_problems(settings)
     if problems:
         raise StartupError("Caseshare refused to start in production mode:\n  - "
                            + "\n  - ".join(problems))
+
+
+def _shred_register_problems(settings: Settings) -> list[str]:
+    """The shred register must be writable (a secrets mount usually is not) and private."""
+    path = settings.shred_register_path
+    if path.is_relative_to(settings.instance_path):
+        return ["CASESHARE_SHRED_REGISTER must point at durable storage kept with the keys, "
+                "not the demo instance/"]
+    if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+        return [f"CASESHARE_SHRED_REGISTER: {path.parent} must be a writable directory"]
+    if path.exists() and (path.stat().st_mode & 0o077 or not os.access(path, os.W_OK)):
+        return [f"CASESHARE_SHRED_REGISTER: {path} must be writable by the service user only"]
+    return []
 
 
 def _api_modules() -> tuple[Any, ...]:

@@ -37,7 +37,8 @@ policies_cli = AppGroup("policies", help="Information sharing protocol files.")
 forms_cli = AppGroup("forms", help="Consent form files.")
 audit_cli = AppGroup("audit", help="The verifiable audit log.")
 keys_cli = AppGroup("keys", help="Key-encryption keys.")
-for group in (staff_cli, token_cli, policies_cli, forms_cli, audit_cli, keys_cli):
+shreds_cli = AppGroup("shreds", help="The shred register of erased claimants (kept with the keys).")
+for group in (staff_cli, token_cli, policies_cli, forms_cli, audit_cli, keys_cli, shreds_cli):
     caseshare_cli.add_command(group)
 
 
@@ -186,6 +187,82 @@ def staff_totp(email: str) -> None:
         click.echo(passwords.totp_uri(staff))
 
 
+def _set_active(email: str, active: bool) -> None:
+    runtime = rt()
+    with session() as s:
+        try:
+            staff = identity.set_staff_active(s, email=email, active=active, now=runtime.now())
+        except CaseshareError as exc:
+            fail(f"error: {exc.detail}")
+            return
+        audit.record(s, type=f"identity:staff:{'enable' if active else 'disable'}",
+                     now=runtime.now(), details={"staff_id": str(staff.id),
+                                                 "credentials_epoch": staff.credentials_epoch})
+        s.commit()
+        click.echo(str(staff.id))
+
+
+@staff_cli.command("disable")
+@click.option("--email", required=True)
+def staff_disable(email: str) -> None:
+    """Switch a person off: every token and session fails on its next request, in every
+    worker; prints the staff id."""
+    _set_active(email, False)
+
+
+@staff_cli.command("enable")
+@click.option("--email", required=True)
+def staff_enable(email: str) -> None:
+    """Let a disabled person sign in again (tokens issued before the disable stay dead)."""
+    _set_active(email, True)
+
+
+@token_cli.command("revoke")
+@click.option("--token", "presented", default=None,
+              help="The access token to revoke (read from standard input when '-').")
+@click.option("--user", "email", default=None,
+              help="End every token and session of this staff member instead.")
+def token_revoke(presented: str | None, email: str | None) -> None:
+    """Revoke one access token (any kind: CLI, client, authorization code) or, with --user,
+    every token and session of one staff member without disabling them."""
+    from caseshare.identity import revocation
+
+    if (presented is None) == (email is None):
+        fail("error: give exactly one of --token and --user")
+        return
+    runtime = rt()
+    with session() as s:
+        if email is not None:
+            try:
+                staff = identity.find_staff_any(s, email)
+            except CaseshareError as exc:
+                fail(f"error: {exc.detail}")
+                return
+            identity.end_credentials(staff, now=runtime.now())
+            audit.record(s, type="identity:token:revoke", now=runtime.now(),
+                         details={"staff_id": str(staff.id), "via": "cli", "all": True,
+                                  "credentials_epoch": staff.credentials_epoch})
+            s.commit()
+            click.echo("revoked")
+            return
+        assert presented is not None
+        if presented == "-":
+            presented = sys.stdin.read().strip()
+        try:
+            claims = tokens.validate(presented, runtime.token_keys.key_set(),
+                                     issuer=runtime.settings.issuer,
+                                     audience=runtime.settings.audience, now=runtime.now())
+        except CaseshareError:
+            fail("error: not a valid, unexpired access token of this service")
+            return
+        if revocation.revoke(s, claims, now=runtime.now()):
+            audit.record(s, type="identity:token:revoke", now=runtime.now(),
+                         details={"jti": claims.jti, "client_id": claims.client_id,
+                                  "via": "cli"})
+        s.commit()
+        click.echo("revoked")
+
+
 @token_cli.command("issue")
 @click.option("--user", "email", required=True)
 @click.option("--ttl", type=click.IntRange(1, 86400), default=None)
@@ -205,6 +282,7 @@ def token_issue(email: str, ttl: int | None) -> None:
             purposes=identity.purposes_for(runtime.protocols, staff.org_id, staff.roles),
             actor_type="staff", now=runtime.now(),
             ttl_seconds=ttl or runtime.settings.token_ttl_seconds,
+            epoch=staff.credentials_epoch,
         )
         audit.record(s, type="identity:token:issue", now=runtime.now(),
                      details={"staff_id": str(staff.id), "jti": claims.jti,
@@ -307,6 +385,32 @@ def consents_expiring(org: str | None, days: int) -> None:
     click.echo(f"{len(rows)} consent(s) expiring within {days} days")
 
 
+@consents_cli.command("seal-legacy")
+def consents_seal_legacy() -> None:
+    """Seal the proxy names, authority and evidence references, explicit statements and
+    withdrawal reasons of consent records written before migration 0015 under each claimant's
+    data key, and clear the plaintext (an erased claimant's is cleared only). Idempotent."""
+    import uuid
+
+    from caseshare.consent import service as consents
+    from caseshare.subjects import service as subjects
+    from caseshare.subjects.models import Subject
+
+    runtime = rt()
+    with session() as s:
+        def data_key_of(subject_id: uuid.UUID) -> tuple[bytes, int] | None:
+            subject = s.get(Subject, subject_id)
+            if subject is None or subject.dek_wrapped is None:
+                return None
+            return subjects.data_key(subject, runtime.keyring), subject.dek_version
+
+        changed = consents.seal_legacy(s, data_key_of=data_key_of)
+        audit.record(s, type="consent:record:seal_legacy", now=runtime.now(),
+                     details={"rows": changed, "via": "cli"})
+        s.commit()
+    click.echo(f"sealed {changed} legacy consent row(s)")
+
+
 @audit_cli.command("seal")
 @click.option("--every", type=click.FloatRange(min=0.1), default=None,
               help="Run as the sequencer: seal again every SECONDS until stopped.")
@@ -334,6 +438,32 @@ def audit_seal(every: float | None, count: int | None) -> None:
         if every is None or (count is not None and rounds >= count):
             return
         time.sleep(every)
+
+
+@caseshare_cli.command("worker")
+@click.option("--poll", type=click.FloatRange(min=0.05), default=0.5, show_default=True,
+              help="Seconds between looks for audit events to seal.")
+@click.option("--once", is_flag=True, help="Run one round (seal, purge) and exit.")
+def worker(poll: float, once: bool) -> None:
+    """The background worker beside the web server: seals audit events continuously and purges
+    expired token revocations. Stops cleanly on SIGTERM or SIGINT."""
+    import logging
+
+    from caseshare.jobs.worker import Worker
+
+    runtime = rt()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
+                        "%(message)s")
+    job = Worker(session_factory=runtime.session_factory, signer=runtime.audit_signer,
+                 clock=runtime.now, poll=poll)
+    if once:
+        try:
+            job.run_once()
+        except audit_log.LogIntegrityError as exc:
+            fail(f"FAILED: {exc}. Run audit verify.")
+        return
+    job.stop_on_signals()
+    job.run()
 
 
 @audit_cli.command("export")
@@ -364,7 +494,10 @@ def audit_verify(witness_files: tuple[Any, ...], workers: int | None) -> None:
     with _reading_session() as s:
         result = audit_log.verify(s, runtime.audit_signer.public_key(),
                                   mac_key=runtime.audit_signer.mac_key(), witnessed=witnessed,
-                                  workers=workers or len(os.sched_getaffinity(0)))
+                                  workers=workers or len(os.sched_getaffinity(0)),
+                                  event_key=runtime.audit_signer.event_mac_key(),
+                                  now=runtime.now(),
+                                  max_lag=runtime.settings.audit_max_lag_seconds)
     # The outcome is itself an audit event, so the IG dashboard can say when the whole log was
     # last verified and whether it passed (the problem names an event index, never content).
     # A database that cannot take the write (read-only replica, restored copy) must not turn
@@ -405,7 +538,8 @@ def backup(target: Path) -> None:
                      details={"pages": pages})
         s.commit()
     click.echo(f"backup written: {target} ({pages} pages); restore by pointing "
-               "CASESHARE_DATABASE_URL at it, then run `caseshare audit verify`")
+               "CASESHARE_DATABASE_URL at it, then run `caseshare shreds apply` and "
+               "`caseshare audit verify`")
 
 
 @keys_cli.command("rotate")
@@ -447,6 +581,51 @@ def keys_retire(version: int) -> None:
             fail(f"error: {exc.detail}")
             return
     click.echo(f"retired key-encryption key version {version}")
+
+
+@shreds_cli.command("apply")
+def shreds_apply() -> None:
+    """After a restore (and safe at any time): erase again every claimant the shred register
+    lists, and add to the register any claimant the database records as erased."""
+    from caseshare.access.erasure import reapply_shreds
+
+    runtime = rt()
+    with session() as s:
+        try:
+            done = reapply_shreds(s, runtime.keyring, now=runtime.now())
+        except CaseshareError as exc:
+            fail(f"FAILED: {exc.detail}")
+            return
+    click.echo(f"OK: {len(done.applied)} erasure(s) re-applied to the database, "
+               f"{len(done.registered)} added to the register; {done.register_size} erased "
+               "claimant(s) in the register")
+
+
+@shreds_cli.command("verify")
+def shreds_verify() -> None:
+    """Check the register's MAC chain, and that it lists every claimant the database records
+    as erased (a register cut short at its end) and that the database has them all tombstoned."""
+    from caseshare.crypto.shreds import register_of
+    from caseshare.subjects import service as subjects
+
+    runtime = rt()
+    try:
+        register = register_of(runtime.keyring)
+        register.verify()
+        listed = register.ids()
+    except CaseshareError as exc:
+        fail(f"FAILED: {exc.detail}")
+        return
+    with _reading_session() as s:
+        missing = subjects.erased_ids(s) - listed
+        unapplied = subjects.unapplied_shreds(s, listed)
+    if missing:
+        fail(f"FAILED: the register lacks {len(missing)} claimant(s) the database records as "
+             "erased; restore the register from its backup, or run `caseshare shreds apply`")
+    if unapplied:
+        fail(f"FAILED: {len(unapplied)} erased claimant(s) are not yet tombstoned in this "
+             "database (a restored backup?); run `caseshare shreds apply`")
+    click.echo(f"OK: {len(listed)} erased claimant(s) in the register, all tombstoned")
 
 
 def init_app(app: Flask) -> None:

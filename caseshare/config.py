@@ -31,6 +31,10 @@ class Settings:
     token_keys_path: Path
     audit_key_path: Path
     session_secret_path: Path
+    # The shred register (crypto/shreds.py): erased subjects, kept with the keys outside the
+    # database. It must be writable and backed up with the keys; the default sits beside the
+    # keyring file (docs/backup.md).
+    shred_register_path: Path
     issuer: str = "http://127.0.0.1:5000"
     audience: str = "caseshare-api"
     token_ttl_seconds: int = 900
@@ -53,6 +57,10 @@ class Settings:
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
     oidc_org_claim: str = "caseshare_org"
+    # The value of oidc_org_claim each organisation's people must carry to be linked at their
+    # first sign-in: "org-id=tenant,org-id=tenant" (for Entra: claim `tid`, the tenant id). An
+    # organisation not named must carry its own id (identity/oidc_client.py).
+    oidc_org_tenants: str = ""
     # The unusual access report (docs/unusual-access.md): a burst is more than `count` subject
     # accesses by one caller within `minutes`; enumeration is more than `count` not-found or
     # refused lookups within `minutes`; working hours and days are local time in the timezone.
@@ -63,6 +71,9 @@ class Settings:
     working_hours: str = "08:00-18:00"
     working_days: str = "mon,tue,wed,thu,fri"
     local_timezone: str = "Europe/London"
+    # `audit verify` fails when an audit event has waited longer than this to be integrated
+    # into the Merkle log: the sealer (`caseshare worker`) is down or not keeping up.
+    audit_max_lag_seconds: int = 60
     clock: Clock = field(default=system_clock, compare=False)
 
 
@@ -74,6 +85,7 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_TOKEN_KEYS_PATH": "token_keys_path",
     "CASESHARE_AUDIT_KEY_PATH": "audit_key_path",
     "CASESHARE_SESSION_SECRET_PATH": "session_secret_path",
+    "CASESHARE_SHRED_REGISTER": "shred_register_path",
     "CASESHARE_ISSUER": "issuer",
     "CASESHARE_AUDIENCE": "audience",
     "CASESHARE_TOKEN_TTL_SECONDS": "token_ttl_seconds",
@@ -88,6 +100,7 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_OIDC_CLIENT_ID": "oidc_client_id",
     "CASESHARE_OIDC_CLIENT_SECRET": "oidc_client_secret",
     "CASESHARE_OIDC_ORG_CLAIM": "oidc_org_claim",
+    "CASESHARE_OIDC_ORG_TENANTS": "oidc_org_tenants",
     "CASESHARE_UNUSUAL_BURST_COUNT": "unusual_burst_count",
     "CASESHARE_UNUSUAL_BURST_MINUTES": "unusual_burst_minutes",
     "CASESHARE_UNUSUAL_ENUMERATION_COUNT": "unusual_enumeration_count",
@@ -95,6 +108,7 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_WORKING_HOURS": "working_hours",
     "CASESHARE_WORKING_DAYS": "working_days",
     "CASESHARE_TIMEZONE": "local_timezone",
+    "CASESHARE_AUDIT_MAX_LAG_SECONDS": "audit_max_lag_seconds",
 }
 
 SQLITE_SYNCHRONOUS = ("FULL", "EXTRA", "NORMAL")
@@ -169,6 +183,8 @@ def load_settings(
         if name not in known:
             raise ConfigError(f"unknown setting {name!r}")
         values[name] = _coerce(name, value) if name != "clock" else value
+    if "shred_register_path" not in values:
+        values["shred_register_path"] = Path(values["keyring_path"]).parent / "shred-register"
     settings = Settings(**values)
     _validate(settings)
     return settings
@@ -183,8 +199,14 @@ def _validate(settings: Settings) -> None:
     if settings.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
         raise ConfigError("CASESHARE_SQLITE_SYNCHRONOUS must be one of "
                           + ", ".join(SQLITE_SYNCHRONOUS))
+    if settings.audit_max_lag_seconds < 1:
+        raise ConfigError("CASESHARE_AUDIT_MAX_LAG_SECONDS must be at least 1")
     if settings.oidc_issuer and not settings.oidc_client_id:
         raise ConfigError("CASESHARE_OIDC_CLIENT_ID is required with CASESHARE_OIDC_ISSUER")
+    for item in (part.strip() for part in settings.oidc_org_tenants.split(",")):
+        org, sep, tenant = item.partition("=")
+        if item and (not sep or not org.strip() or not tenant.strip()):
+            raise ConfigError("CASESHARE_OIDC_ORG_TENANTS must look like org-id=tenant,...")
     if settings.production and settings.database_url.startswith("sqlite"):
         # The embedded default is for one machine; production runs on PostgreSQL.
         raise ConfigError("CASESHARE_PRODUCTION requires a PostgreSQL CASESHARE_DATABASE_URL")

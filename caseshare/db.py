@@ -210,5 +210,8 @@ def _sqlite_begin_deferred(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def make_session_factory(engine: Engine,
+                         info: Mapping[str, Any] | None = None) -> sessionmaker[Session]:
+    """Sessions on `engine`; each starts with a copy of `info` (the app passes the audit event
+    MAC key there, audit/service.py)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, info=dict(info or {}))

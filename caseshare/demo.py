@@ -148,8 +148,8 @@ def seed(s: Session, runtime: Runtime, *, history_days: int = 0) -> Iterator[str
         "purposes": ["case_management", "recovery_support", "tenancy_sustainment"],
         "categories": ["identity", "contact", "employment", "housing_tenancy", "finances",
                        "substance_misuse"],
-        "explicit_statement": "I explicitly agree that my treatment information may be shared "
-                              "with the organisations I have chosen.",
+        # The claimant confirmed the form's own explicit statement (the only accepted wording).
+        "explicit_statement": _explicit_statement(runtime),
         "method": "e_signature", "evidence_ref": "DOC-2026-0412",
         "expires_at": now + timedelta(days=180)})
     from caseshare.subjects.service import add_case_member
@@ -184,7 +184,7 @@ def seed(s: Session, runtime: Runtime, *, history_days: int = 0) -> Iterator[str
         "given_by": {"type": "self"}, "recipients": ["jcp-derby", "ca-derby"],
         "purposes": ["case_management", "budgeting_support"],
         "categories": ["identity", "contact", "finances", "housing_tenancy"],
-        "method": "verbal_phone", "evidence_ref": "CALL-2026-11-20-0931",
+        "method": "verbal_phone", "evidence_ref": "CALL-2026-11-20-0931 at 09:31",
         "expires_at": now + timedelta(days=20)})
     add_case_member(s, subject_id=kerry.id, org="ca-derby", now=at(0, 10, 36))
     s.commit()
@@ -201,7 +201,7 @@ def seed(s: Session, runtime: Runtime, *, history_days: int = 0) -> Iterator[str
     rhian, _ = records.register_subject(ctx(coach, "case_management", at(0, 13, 0)), {
         "given_name": "Rhian", "family_name": "Price", "date_of_birth": "1979-06-21",
         "nino": "QQ246810B", "postcode": "DE23 6LP"}, "england")
-    proxy, _ws, _status = records.record_consent(
+    proxy = records.record_consent(
         ctx(coach, "case_management", at(0, 13, 5)), rhian.id, {
             "form_id": FORM[0], "form_version": FORM[1], "language": "en",
             "given_by": {"type": "dwp_appointee", "name": "Gwen Price",
@@ -230,6 +230,13 @@ def seed(s: Session, runtime: Runtime, *, history_days: int = 0) -> Iterator[str
            f"expiring in 26 days)")
     if history:
         yield from _history(ctx, at, staff, lee.id, kerry.id, rhian.id, proxy.id)
+
+
+def _explicit_statement(runtime: Runtime) -> str:
+    form = runtime.forms.get(*FORM)
+    if form is None:
+        raise LookupError(f"The demo needs consent form {FORM[0]} v{FORM[1]}.")
+    return form.text["en"]["explicit_statement"]
 
 
 def withdraw_ca(ctx: RequestContext, consent_id: uuid.UUID) -> None:

@@ -64,6 +64,14 @@ def caller_key() -> str:
     return "ip:" + get_remote_address()
 
 
+def account_key() -> str:
+    """Rate-limit bucket of a sign-in attempt's account: the e-mail address typed, normalised
+    and hashed (never stored), whether or not it has an account, so guessing one person's
+    password from many addresses is limited too."""
+    email = (request.form.get("email") or "").strip().lower()
+    return "account:" + sha256(email.encode()).hexdigest()[:32]
+
+
 def _caller_limit() -> str:
     limit: str = current_app.extensions["caseshare"].settings.ratelimit_default
     return limit

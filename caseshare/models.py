@@ -5,6 +5,7 @@ from caseshare.case_plan import models as case_plan_models
 from caseshare.consent import models as consent_models
 from caseshare.db import Base
 from caseshare.identity import models as identity_models
+from caseshare.notifications import models as notification_models
 from caseshare.policy import models as policy_models
 from caseshare.subjects import models as subject_models
 
@@ -14,6 +15,7 @@ __all__ = [
     "case_plan_models",
     "consent_models",
     "identity_models",
+    "notification_models",
     "policy_models",
     "subject_models",
 ]

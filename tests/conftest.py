@@ -178,6 +178,7 @@ def issue_token(rt: Runtime, email: str, *, ttl: int = 900, now: datetime | None
             scopes=identity.scopes_for(staff.roles),
             purposes=identity.purposes_for(rt.protocols, staff.org_id, staff.roles),
             actor_type="staff", now=now or rt.now(), ttl_seconds=ttl,
+            epoch=staff.credentials_epoch,
         )
     return token
 

@@ -1,9 +1,9 @@
 """The IG officer's overviews of the audit log, for the web pages: the dashboard's figures, and
 event searches with each staff member's name beside their events.
 
-Same reach and same rule as audit_trail (role ig_officer, purpose `audit`, events of every party
-to the protocols in force for their organisation); every look is audited and committed before
-anything is returned.
+Same rule as audit_trail (role ig_officer, purpose `audit`; events recorded under a protocol
+their organisation is party to, or by their own staff: caseshare.audit.scope); every look is
+audited and committed before anything is returned.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from caseshare.access import audit_trail
 from caseshare.access.context import RequestContext
 from caseshare.audit import queries, stats
 from caseshare.audit.log import checkpoint_message
-from caseshare.audit.models import AuditEvent, Checkpoint
+from caseshare.audit.models import Checkpoint
+from caseshare.audit.scope import EventView
 from caseshare.errors import NotFoundError, ValidationError
 from caseshare.identity import service as identity
 
@@ -35,16 +36,16 @@ class Dashboard:
 
 
 def dashboard(ctx: RequestContext, *, days: int, public_key: Ed25519PublicKey) -> Dashboard:
-    orgs = audit_trail.visible_orgs(ctx)
+    scope = audit_trail.audit_scope(ctx)
     first_day = ctx.now.astimezone(UTC).date() - timedelta(days=days - 1)
     since = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
-    per_day = stats.access_per_day(ctx.session, orgs=orgs, first_day=first_day, days=days)
-    denials = stats.denials_per_org(ctx.session, orgs=orgs, since=since,
+    per_day = stats.access_per_day(ctx.session, scope=scope, first_day=first_day, days=days)
+    denials = stats.denials_per_org(ctx.session, scope=scope, since=since,
                                     until=since + timedelta(days=days))
     seal = stats.seal_state(ctx.session)
     signature_ok = None if seal.checkpoint is None else _signed(seal.checkpoint, public_key)
     ctx.audit("audit:summary:read", outcome="allow",
-              details={"days": days, "orgs": sorted(orgs),
+              details={"days": days, "protocols": sorted(scope.protocols),
                        "tree_size": seal.checkpoint.tree_size if seal.checkpoint else 0})
     ctx.commit()
     ranked = sorted(denials.items(), key=lambda item: (-item[1], item[0]))
@@ -61,7 +62,7 @@ def _signed(checkpoint: Checkpoint, public_key: Ed25519PublicKey) -> bool:
 
 
 def search_named(ctx: RequestContext, filters: queries.EventFilter, cursor: str | None,
-                 limit: int) -> tuple[list[AuditEvent], str | None, dict[str, str]]:
+                 limit: int) -> tuple[list[EventView], str | None, dict[str, str]]:
     """audit_trail.search_events (audited there), plus staff names for the events found."""
     found, next_cursor = audit_trail.search_events(ctx, filters, cursor, limit)
     return found, next_cursor, queries.staff_names(ctx.session, (e.actor for e in found))
@@ -70,7 +71,7 @@ def search_named(ctx: RequestContext, filters: queries.EventFilter, cursor: str 
 def staff_actor(ctx: RequestContext, email: str) -> str:
     """The actor id of a staff member of the partnership, for a search by staff member.
     Staff outside the caller's reach are reported as unknown, like unknown emails."""
-    orgs = audit_trail.visible_orgs(ctx)
+    orgs = audit_trail.audit_scope(ctx).orgs
     try:
         staff = identity.get_staff_by_email(ctx.session, email)
     except NotFoundError:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from caseshare.access.reasons import Reason
@@ -60,10 +60,18 @@ class ConsentFacts:
 
 @dataclass(frozen=True)
 class OverrideFacts:
+    """A break-glass override as the decision sees it. It is personal: only `actor` (the
+    requester's actor id) in `org` may rely on it, and only on flows of the protocols in
+    `protocols` (the refs it was granted under) whose override rules still permit `route` and
+    the caller's role, within its time box and that protocol's `max_hours`."""
+
     id: uuid.UUID
     org: str
+    actor: str
     purpose: str
     categories: frozenset[str]
+    route: str
+    protocols: frozenset[str]
     starts_at: datetime
     expires_at: datetime
 
@@ -265,17 +273,29 @@ def _find_consent(
 
 
 def _override_for(
-    subject: SubjectFacts, org: str, purpose: str, category: str, now: datetime
+    subject: SubjectFacts, principal: Principal, purpose: str, category: str,
+    protocol: Protocol, now: datetime,
 ) -> tuple[OverrideFacts | None, str | None]:
+    """The caller's own override that lets this protocol's flow stand in for consent.
+
+    Someone else's override (a colleague's, even with the same role) is never considered, and
+    an override reaches a flow only of a protocol it was granted under whose override rules
+    permit its route and the caller's role, within the protocol's `max_hours`."""
     reason = None
+    rule = protocol.override
     for override in subject.overrides:
-        if override.org != org:
+        if override.org != principal.org or override.actor != principal.actor_id:
             continue
         if not (override.starts_at <= now < override.expires_at):
             reason = reason or Reason.OVERRIDE_EXPIRED
             continue
-        if override.purpose != purpose or category not in override.categories:
+        if (override.purpose != purpose or category not in override.categories
+                or protocol.ref not in override.protocols or not rule.permitted
+                or override.route not in rule.routes or not rule.roles & principal.roles):
             reason = Reason.OVERRIDE_OUT_OF_SCOPE
+            continue
+        if now >= override.starts_at + timedelta(hours=rule.max_hours):
+            reason = reason or Reason.OVERRIDE_EXPIRED  # longer than this protocol allows
             continue
         return override, None
     return None, reason
@@ -298,6 +318,10 @@ class _Lawful:
         if self.protocol is None:
             self.protocol, self.flow_id, self.grant = protocol, flow.id, grant
             self.consent_id, self.override_id = consent_id, override_id
+        elif self.override_id is None and override_id is not None:
+            # Entries opened only by an override are disclosed under it: the audit event must
+            # name it even when the first basis cited is a consent.
+            self.override_id = override_id
         self.sources |= flow.from_orgs
         self.bases.append(f"{protocol}/{flow.id}")
 
@@ -409,7 +433,9 @@ def _decide_category(
         if consent is not None:
             lawful.add(ref, flow, grant, consent_id=consent.id)
             continue
-        override, override_why = _override_for(subject, org, purpose, category, now)
+        protocol = next(p for p in usable if p.ref == ref)
+        override, override_why = _override_for(subject, principal, purpose, category,
+                                               protocol, now)
         if override is not None:
             lawful.add(ref, flow, grant, override_id=override.id)
             continue
@@ -442,17 +468,10 @@ def evaluate(
     if principal.purposes is not None and purpose not in principal.purposes:
         return _deny_all(purpose, action, wanted, Reason.PURPOSE_NOT_IN_TOKEN)
     if purpose in RESERVED_PURPOSES:
-        # IG officers see everything under audit/subject_access; nobody else uses these purposes.
-        allowed = "ig_officer" in principal.roles and action == "read"
-        if not allowed:
-            return _deny_all(purpose, action, wanted, Reason.PURPOSE_RESERVED)
-        usable, why = usable_protocols(principal.org, protocols, now)
-        if not usable:
-            return _deny_all(purpose, action, wanted, _best(why)[0])
-        everyone = frozenset(p.id for proto in usable for p in proto.parties)
-        return Decision(purpose, action, tuple(
-            CategoryDecision(c, True, (), usable[0].ref, sources=everyone) for c in wanted
-        ))
+        # `audit` and `subject_access` give audit metadata, not claimant data: nothing opens
+        # under them here, for anyone. The subject access export decides for itself
+        # (subject_access_decision), after its own relationship check.
+        return _deny_all(purpose, action, wanted, Reason.PURPOSE_RESERVED)
     if principal.org not in subject.case_orgs:
         return _deny_all(purpose, action, wanted, Reason.NO_CASE_RELATIONSHIP)
     usable, why = usable_protocols(principal.org, protocols, now)
@@ -463,6 +482,35 @@ def evaluate(
         _decide_category(principal, purpose, action, c, subject, usable, in_force, protocols,
                          now)
         for c in wanted
+    ))
+
+
+def subject_access_decision(
+    principal: Principal,
+    purpose: str,
+    categories: Iterable[str],
+    subject: SubjectFacts,
+    protocols: ProtocolSet,
+    now: datetime,
+    *,
+    sources: frozenset[str],
+) -> Decision:
+    """The subject access export's reading (UK GDPR Art 15): every category of `sources`' records
+    (the parties to the protocols in force for the IG officer's organisation), for an IG officer
+    under `subject_access` only. The caller has already checked that the officer's organisation
+    has a relationship with the claimant; no other use case may call this."""
+    wanted = sorted(set(categories))
+    if subject.erased:
+        return _deny_all(purpose, "read", wanted, Reason.SUBJECT_ERASED)
+    if principal.purposes is not None and purpose not in principal.purposes:
+        return _deny_all(purpose, "read", wanted, Reason.PURPOSE_NOT_IN_TOKEN)
+    if purpose != "subject_access" or "ig_officer" not in principal.roles:
+        return _deny_all(purpose, "read", wanted, Reason.PURPOSE_RESERVED)
+    usable, why = usable_protocols(principal.org, protocols, now)
+    if not usable:
+        return _deny_all(purpose, "read", wanted, _best(why or [Reason.NOT_PARTY_TO_PROTOCOL])[0])
+    return Decision(purpose, "read", tuple(
+        CategoryDecision(c, True, (), usable[0].ref, sources=sources) for c in wanted
     ))
 
 

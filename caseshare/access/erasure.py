@@ -9,12 +9,19 @@ lead controller, not a front-line action (front-line tokens do not carry `subjec
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.access.reasons import Reason
+from caseshare.audit import service as audit
 from caseshare.case_plan import referrals
+from caseshare.crypto import shreds
+from caseshare.crypto.keyring import KeyProvider
 from caseshare.subjects import service as subjects
 
 
@@ -38,5 +45,54 @@ def erase_subject(ctx: RequestContext, subject_id: uuid.UUID, reason: str,
     ctx.audit("subject:record:erase", subject_id=subject.id, outcome="allow",
               details={"reason": reason, "reference": reference, "method": "crypto_shred",
                        "referrals_suspended": [str(r.id) for r in suspended]})
+    # The shred register (outside the database, kept with the keys) is written durably BEFORE
+    # the database commit: a crash between the two leaves the claimant unreadable, since every
+    # unwrap consults the register, and `caseshare shreds apply` tombstones it later. If the
+    # register cannot be written, nothing is done (the erasure fails closed, 503).
+    ctx.session.flush()  # the database's own objections come before the register is written
+    try:
+        shreds.register_of(ctx.keyring).add([subject.id])
+    except shreds.ShredRegisterError:
+        ctx.session.rollback()
+        ctx.audit("subject:record:erase_failed", subject_id=subject_id,
+                  details={"error": "shred_register_unavailable", "reason": reason})
+        ctx.commit()
+        raise
     ctx.commit()
     return {"id": subject.id, "status": "erased", "erased_at": subject.erased_at}
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    applied: list[uuid.UUID]  # listed in the register, live in the database: now tombstoned
+    registered: list[uuid.UUID]  # erased in the database, missing from the register: added
+    register_size: int
+
+
+def reapply_shreds(session: Session, keyring: KeyProvider, *, now: datetime) -> Reconciled:
+    """Make the database and the shred register agree, the restore procedure's last step
+    (`caseshare shreds apply`), and safe to run at any time.
+
+    Every subject the register lists is tombstoned here as erasure does (data key and blind
+    indexes deleted, open referrals suspended), each audited; every subject this database
+    records as erased but the register lacks (a register cut short at its end) is added to the
+    register. A register that fails its MACs stops this before anything changes."""
+    register = shreds.register_of(keyring)
+    listed = register.ids()
+    registered = register.add(sorted(subjects.erased_ids(session) - listed))
+    applied = []
+    for subject in subjects.unapplied_shreds(session, listed):
+        suspended = referrals.open_referrals_of(session, subject.id)
+        for referral in suspended:
+            referrals.suspend(session, referral, reasons=[str(Reason.SUBJECT_ERASED)], now=now)
+        subjects.erase(subject, now=subject.erased_at or now)
+        audit.record(session, type="subject:record:erase_reapplied", now=now,
+                     subject_id=subject.id, decision="allow",
+                     details={"method": "crypto_shred", "source": "shred_register",
+                              "referrals_suspended": [str(r.id) for r in suspended]})
+        applied.append(subject.id)
+    audit.record(session, type="crypto:shred:reconcile", now=now,
+                 details={"applied": len(applied), "registered": len(registered),
+                          "register_size": len(listed) + len(registered)})
+    session.commit()
+    return Reconciled(applied, registered, len(listed) + len(registered))

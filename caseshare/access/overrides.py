@@ -1,6 +1,8 @@
-"""Use case: break glass. The request is checked against the protocol's override rules, then
-recorded with a sealed justification, audited as its own event type and committed, and the
-IG officers named by the protocol are due to review it by its deadline."""
+"""Use case: break glass. The request is checked against the protocols' override rules, then
+recorded with a sealed justification (personal to the requester, bound to the protocols that
+permitted it), audited as its own event type and committed; the IG officers of the lead
+organisation and of the requester's organisation are notified at once and are due to review it
+by its deadline. A repeat while the requester's own override is active is refused (409)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
+from caseshare.access.decision import Principal
 from caseshare.access.reasons import Reason
 from caseshare.audit import incidents
-from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
+from caseshare.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from caseshare.notifications import service as notifications
 from caseshare.policy import overrides
 from caseshare.policy.models import OverrideRecord
 from caseshare.subjects import service as subjects
@@ -33,22 +39,46 @@ def request_override(ctx: RequestContext, subject_id: uuid.UUID,
         steps.deny(ctx, DENY_EVENT, subject.id, [Reason.NO_CASE_RELATIONSHIP],
                    request.categories)
     try:
-        protocol = overrides.choose_protocol(ctx.protocols, ctx.principal, ctx.purpose, request,
-                                             ctx.now)
+        chosen = overrides.choose_protocols(ctx.protocols, ctx.principal, ctx.purpose, request,
+                                            ctx.now)
     except overrides.OverrideRefused as refused:
         steps.deny(ctx, DENY_EVENT, subject.id, [refused.reason], request.categories)
         raise  # unreachable: deny raises
+    active = overrides.find_active(ctx.session, subject_id=subject.id, principal=ctx.principal,
+                                   purpose=ctx.purpose, categories=request.categories,
+                                   now=ctx.now)
+    if active is not None:
+        # A repeat while the requester's own override is active is refused: it would extend
+        # the time box (or widen it) without a fresh decision. The refusal is audited.
+        event = ctx.audit(DENY_EVENT, subject_id=subject.id, outcome="deny",
+                          categories=sorted(set(request.categories)), override_id=active.id,
+                          details={"refused": "override_already_active"})
+        ctx.commit()
+        raise ConflictError("You already have an active override for this claimant, purpose "
+                            "and some of these categories; it is not extended or repeated.",
+                            audit_id=event.event_uuid, override_id=str(active.id),
+                            expires_at=active.expires_at.isoformat())
     record = overrides.create_override(
         ctx.session, subject_id=subject.id, data_key=subjects.data_key(subject, ctx.keyring),
         dek_version=subject.dek_version, principal=ctx.principal, purpose=ctx.purpose,
-        protocol=protocol, request=request, now=ctx.now)
+        protocols=chosen, request=request, now=ctx.now)
+    # The IG officers of the lead organisation and of the requester's organisation see it on
+    # their next page (GET /notifications, the banner on their pages); codes and ids only.
+    ig_orgs = sorted({subject.lead_org_id, ctx.principal.org})
+    for org in ig_orgs:
+        notifications.notify(ctx.session, type="override_granted", org=org, role="ig_officer",
+                             subject_id=subject.id, now=ctx.now,
+                             details={"override_id": str(record.id),
+                                      "requested_by_org": ctx.principal.org,
+                                      "categories": record.categories})
     # The justification stays sealed: the event names the override, never its text.
     ctx.audit(GRANT_EVENT, subject_id=subject.id, outcome="allow",
               categories=record.categories, override_id=record.id,
-              details={"protocol": protocol.ref, "route": record.route,
-                       "hours": request.hours, "expires_at": record.expires_at.isoformat(),
+              details={"protocol": record.protocol, "protocols": record.protocols,
+                       "route": record.route, "hours": request.hours,
+                       "expires_at": record.expires_at.isoformat(),
                        "review_due_at": record.review_due_at.isoformat(),
-                       "notify": record.notify})
+                       "notify": record.notify, "notified_ig_orgs": ig_orgs})
     ctx.commit()
     return record
 
@@ -96,13 +126,34 @@ def list_for_review(ctx: RequestContext, status: str | None) -> list[QueueItem]:
     return items
 
 
+def _reader(principal: Principal) -> notifications.Reader:
+    return notifications.Reader(principal.actor_uuid, principal.org, principal.roles)
+
+
+def unread_override_notices(session: Session,
+                            principal: Principal) -> list[notifications.NotificationView]:
+    """An IG officer's unread `override_granted` notifications, newest first, for the banner
+    on their pages (codes and ids only; the override itself is opened through review)."""
+    if "ig_officer" not in principal.roles or principal.actor_type != "staff":
+        return []
+    return [n for n in notifications.list_for(session, _reader(principal), unread_only=True)
+            if n.type == "override_granted"]
+
+
 def read_for_review(ctx: RequestContext, override_id: uuid.UUID) -> tuple[OverrideRecord, str]:
     record = _in_reach(ctx, override_id, "access:override:read")
     subject = subjects.get_subject(ctx.session, record.subject_id)
     justification = overrides.open_justification(record, subjects.data_key(subject, ctx.keyring))
+    # Opening the override answers its notification for this reader.
+    answered = [n.id for n in unread_override_notices(ctx.session, ctx.principal)
+                if n.details.get("override_id") == str(record.id)]
+    for notice in answered:
+        notifications.mark_read(ctx.session, _reader(ctx.principal), notice, now=ctx.now)
+    details: dict[str, object] = {"fields": ["justification"]}
+    if answered:
+        details["notifications_read"] = [str(n) for n in answered]
     ctx.audit("access:override:read", subject_id=record.subject_id, outcome="allow",
-              categories=record.categories, override_id=record.id,
-              details={"fields": ["justification"]})
+              categories=record.categories, override_id=record.id, details=details)
     ctx.commit()
     return record, justification
 

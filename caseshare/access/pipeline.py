@@ -17,11 +17,17 @@ from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate, purpose_reason
 from caseshare.access.disclosure import Disclosure, disclose_entries, may_see
+from caseshare.access.reasons import Reason
 from caseshare.case_plan import service as plans
-from caseshare.case_plan.models import CasePlan
+from caseshare.case_plan.models import CasePlan, PlanEntry
 from caseshare.case_plan.read_model import get_plan_with_entries
 from caseshare.case_plan.service import PlanView
-from caseshare.errors import NotFoundError, PreconditionFailedError, ValidationError
+from caseshare.errors import (
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    ValidationError,
+)
 from caseshare.subjects import service as subjects
 
 
@@ -109,10 +115,12 @@ def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid
         raise NotFoundError("No such case plan entry.", audit_id=event.event_uuid)
     decision = steps.authorise_write(ctx, subject.id, facts, [entry.category])
     steps.check_owner(ctx, facts, changes)
+    key = subjects.data_key(subject, ctx.keyring)
+    if entry.created_org != ctx.principal.org:
+        changes = _codes_only(ctx, subject.id, entry, key, changes, decision)
     visible = [e for e in plans.entries_of(ctx.session, plan) if may_see(e, readable)]
     if if_match not in (plans.entry_etag(entry), plans.view_etag(visible)):
         raise PreconditionFailedError("The entry changed since you read it; reload and retry.")
-    key = subjects.data_key(subject, ctx.keyring)
     plans.update_entry(ctx.session, entry=entry, data_key=key, principal=ctx.principal,
                        purpose=ctx.purpose, changes=changes, now=ctx.now)
     ctx.audit("case_plan:entry:update", subject_id=subject.id, decision=decision,
@@ -121,6 +129,27 @@ def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid
     opened = plans.open_entry(entry, key)
     ctx.commit()
     return opened, plans.entry_etag(entry)
+
+
+def _codes_only(ctx: RequestContext, subject_id: uuid.UUID, entry: PlanEntry, key: bytes,
+                changes: dict[str, Any], decision: Decision) -> dict[str, Any]:
+    """Provenance: an entry's words are its author organisation's, shared under that
+    organisation's flows, so a reader with a flow from the author and none from the editor
+    would otherwise read the editor's words under the author's name. Another case organisation
+    changes only the codes; a change to the words is refused (403, audited). Text sent back
+    unchanged is dropped, so the version records no words from this organisation."""
+    words = plans.text_changes(entry, key, changes)
+    if words:
+        reasons = [str(Reason.NOT_AUTHOR_OF_ENTRY)]
+        event = ctx.audit("case_plan:entry:update", subject_id=subject_id, decision=decision,
+                          outcome="deny", categories=[entry.category], reasons=reasons,
+                          details={"entry_id": str(entry.id), "fields": words})
+        ctx.commit()
+        raise ForbiddenError(
+            "Only the organisation that wrote this entry can change its words. Change its "
+            "status, due date or organisation responsible, or add your own note.",
+            reasons=reasons, audit_id=event.event_uuid)
+    return {name: value for name, value in changes.items() if name not in plans.TEXT_FIELDS}
 
 
 def entry_history(ctx: RequestContext, subject_id: uuid.UUID,
@@ -137,10 +166,24 @@ def entry_history(ctx: RequestContext, subject_id: uuid.UUID,
         ctx.commit()
         raise NotFoundError("No such case plan entry.", audit_id=event.event_uuid)
     key = subjects.data_key(subject, ctx.keyring)
-    versions = [plans.open_version(entry, v, key) for v in plans.entry_history(ctx.session, entry)]
+    # Provenance: a version made by an organisation the caller has no flow from is left out
+    # (who acted, when and why is that organisation's information), and so is any text field
+    # holding the words of such an organisation.
+    sources = readable.permitted[entry.category].sources
+    stored = plans.entry_history(ctx.session, entry)
+    writers = plans.text_writers(stored)
+    versions, hidden = [], []
+    for v in stored:
+        if v.changed_org not in sources:
+            hidden.append(v.version)
+            continue
+        withhold = sorted(f for f, org in writers[v.version].items() if org not in sources)
+        versions.append({**plans.open_version(entry, v, key, withhold),
+                         "withheld_fields": withhold})
     ctx.audit("case_plan:entry:history", subject_id=subject.id, decision=readable,
               outcome="allow", categories=[entry.category], reasons=[],
-              details={"entry_id": str(entry.id), "versions": [v["version"] for v in versions]})
+              details={"entry_id": str(entry.id), "versions": [v["version"] for v in versions],
+                       "versions_withheld": hidden})
     ctx.commit()
     return versions
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from joserfc.jwk import KeySet
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from caseshare import db
@@ -14,7 +14,7 @@ from caseshare.access.decision import Principal
 from caseshare.driver_sql import DriverSelect
 from caseshare.errors import AuthenticationError
 from caseshare.identity import revocation, tokens
-from caseshare.identity.models import OAuthClient, StaffMember
+from caseshare.identity.models import OAuthClient, RevokedToken, StaffMember
 from caseshare.identity.token_cache import VerifiedTokens, directory_generation
 
 
@@ -28,15 +28,18 @@ def authenticate(
     now: datetime,
     cache: VerifiedTokens | None = None,
 ) -> Principal:
-    """The caller, from a fully verified token; a repeat of a token verified moments ago comes
-    from `cache`, which honours expiry, revocation and directory changes (token_cache.py)."""
+    """The caller, from a verified token checked against the directory. A repeat of a token
+    verified moments ago skips the signature check (`cache`, token_cache.py), never the
+    directory check: revocation, disabled staff, a changed organisation, roles or credentials
+    epoch bind on the very next request in every process."""
     if not authorization or not authorization.startswith("Bearer "):
         raise AuthenticationError("A bearer access token is required.")
     token = authorization.removeprefix("Bearer ").strip()
-    if cache is not None and (known := cache.get(token, now)) is not None:
-        return known
     generation = directory_generation.value
-    claims = tokens.validate(token, keys, issuer=issuer, audience=audience, now=now)
+    claims = cache.get(token, now) if cache is not None else None
+    verified = claims is None
+    if claims is None:
+        claims = tokens.validate(token, keys, issuer=issuer, audience=audience, now=now)
     # These checks only read. On SQLite they read from a snapshot that takes no write lock and
     # end it, so the request's own unit of work begins as it needs to (an audited read as a
     # snapshot of its own, see RequestContext.read_from_snapshot) rather than inside a
@@ -47,24 +50,26 @@ def authenticate(
     finally:
         if snapshot:
             session.rollback()
-    if cache is not None:
-        cache.put(token, principal, jti=claims.jti, expires_at=claims.expires_at, now=now,
-                  generation=generation)
+    if cache is not None and verified:
+        cache.put(token, claims, now=now, generation=generation)
     return principal
 
 
 def _directory_principal(session: Session, claims: tokens.TokenClaims) -> Principal:
-    if revocation.is_revoked(session, claims.jti):
-        raise AuthenticationError("The access token has been revoked.")
     if claims.actor_type == "staff":
         return _staff_principal(session, claims)
+    if revocation.is_revoked(session, claims.jti):
+        raise AuthenticationError("The access token has been revoked.")
     return _client_principal(session, claims)
 
 
-# The columns the check needs, on the driver's cursor (driver_sql.py): no ORM object per miss of
-# the token cache.
-_STAFF = DriverSelect(select(StaffMember.active, StaffMember.org_id, StaffMember.roles)
-                      .where(StaffMember.id == bindparam("staff_id")))
+# The columns the check needs and the token's revocation, in one statement on the driver's
+# cursor (driver_sql.py): no ORM object, one round trip per request.
+_STAFF = DriverSelect(
+    select(StaffMember.active, StaffMember.org_id, StaffMember.roles,
+           StaffMember.credentials_epoch,
+           exists().where(RevokedToken.jti == bindparam("jti")))
+    .where(StaffMember.id == bindparam("staff_id")))
 
 
 def _staff_principal(session: Session, claims: tokens.TokenClaims) -> Principal:
@@ -72,11 +77,15 @@ def _staff_principal(session: Session, claims: tokens.TokenClaims) -> Principal:
         staff_id = uuid.UUID(claims.subject)
     except ValueError:
         staff_id = None
-    rows = _STAFF.rows(session, {"staff_id": staff_id}) if staff_id is not None else []
-    # Leaving an organisation or being suspended ends access at once, whatever the token says.
-    if not rows or not rows[0][0] or rows[0][1] != claims.org:
+    rows = (_STAFF.rows(session, {"staff_id": staff_id, "jti": claims.jti})
+            if staff_id is not None else [])
+    if rows and rows[0][4]:
+        raise AuthenticationError("The access token has been revoked.")
+    # Being disabled, leaving an organisation or a change of roles (each bumps the credentials
+    # epoch) ends access at once, whatever the token says.
+    if not rows or not rows[0][0] or rows[0][1] != claims.org or rows[0][3] != claims.epoch:
         raise AuthenticationError("The staff account is no longer active for this organisation.")
-    _active, org, staff_roles = rows[0]
+    _active, org, staff_roles, _epoch, _revoked = rows[0]
     roles = frozenset(staff_roles) & frozenset(claims.roles)
     return Principal(
         actor_id=str(staff_id),

@@ -31,3 +31,6 @@ class Reason(StrEnum):
     OVERRIDE_EXPIRED = "override_expired"
     OVERRIDE_OUT_OF_SCOPE = "override_out_of_scope"
     SUBJECT_ERASED = "subject_erased"
+    # A write, not a decision on a category: only the organisation that wrote an entry changes
+    # its words (provenance: text is shared under its author's flows).
+    NOT_AUTHOR_OF_ENTRY = "not_author_of_entry"

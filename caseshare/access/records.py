@@ -9,12 +9,15 @@ from typing import Any
 from caseshare.access import referrals, steps
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import SubjectFacts
-from caseshare.consent import rules
+from caseshare.consent import rules, views
 from caseshare.consent import service as consents
 from caseshare.consent.forms import ConsentForm
-from caseshare.consent.models import Consent, ConsentWithdrawal, Notification
+from caseshare.consent.models import Consent, ConsentWithdrawal
+from caseshare.consent.views import ConsentView
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.errors import NotFoundError, ValidationError
+from caseshare.notifications import service as notifications
+from caseshare.notifications.service import NotificationView
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import IDENTITY_FIELDS, Subject
 
@@ -91,8 +94,23 @@ def _age(subject: Subject, keyring: KeyProvider, today: date) -> int | None:
     return rules.age_on(date.fromisoformat(born), today) if born else None
 
 
+def _view_for(ctx: RequestContext, subject: Subject, row: ConsentWithHistory,
+              superseded: bool) -> ConsentView | None:
+    """What the caller's organisation may see of one consent version, or None (not at all)."""
+    consent, withdrawals, status = row
+    seen = views.audience(consent, ctx.principal.org, subject.lead_org_id)
+    if seen == "whole":
+        opened = consents.open_fields(consent, withdrawals,
+                                      subjects.data_key(subject, ctx.keyring))
+        return views.whole_view(consent, withdrawals, status, opened)
+    if seen == "recipient":
+        return views.recipient_view(consent, withdrawals, superseded=superseded,
+                                    org=ctx.principal.org, protocols=ctx.protocols, now=ctx.now)
+    return None
+
+
 def record_consent(ctx: RequestContext, subject_id: uuid.UUID,
-                   data: dict[str, Any]) -> ConsentWithHistory:
+                   data: dict[str, Any]) -> ConsentView:
     subject, _facts = steps.subject_in_case(ctx, subject_id)
     form = ctx.forms.get(data["form_id"], data["form_version"])
     if form is None:
@@ -101,62 +119,94 @@ def record_consent(ctx: RequestContext, subject_id: uuid.UUID,
     history = subjects.subject_consents(ctx.session, subject.id)
     situation = consents.situation(jurisdiction=subject.jurisdiction,
                                    age=_age(subject, ctx.keyring, ctx.now.date()),
-                                   pairs=history, now=ctx.now)
+                                   pairs=history, now=ctx.now, protocols=ctx.protocols)
     consent = consents.record_consent(ctx.session, subject_id=subject.id,
                                       principal=ctx.principal, form=form,
                                       protocols=ctx.protocols, subject=situation,
-                                      history=history, data=data, now=ctx.now)
+                                      history=history, data=data,
+                                      data_key=subjects.data_key(subject, ctx.keyring),
+                                      dek_version=subject.dek_version, now=ctx.now)
+    regranted = rules.regranted_after_withdrawal(data, situation)
+    notices = consents.notify_regrant(ctx.session, consent=consent, lead_org=subject.lead_org_id,
+                                      recipients=regranted, now=ctx.now) if regranted else []
     ctx.audit("consent:record:create", subject_id=subject.id, outcome="allow",
               categories=consent.categories, consent_id=consent.id,
               details={"decision": consent.decision, "given_by": consent.given_by_type,
                        "recipients": consent.recipients, "purposes": consent.purposes,
                        "form": f"{form.id}@{form.version}", "text_hash": consent.text_hash,
                        "method": consent.method, "verified": consent.verified,
+                       "explicit_statement_sha256": consent.explicit_statement_sha256,
+                       "regranted_after_withdrawal": regranted,
+                       "notified": [f"{n.org_id}:{n.role or 'org'}" for n in notices],
                        "supersedes": str(consent.supersedes_id) if consent.supersedes_id
                        else None})
     ctx.commit()
-    return consent, [], consents.status_of(consent, [], ctx.now, superseded=False)
+    status = consents.status_of(consent, [], ctx.now, superseded=False)
+    opened = consents.open_fields(consent, [], subjects.data_key(subject, ctx.keyring))
+    return views.whole_view(consent, [], status, opened)
 
 
-def list_consents(ctx: RequestContext, subject_id: uuid.UUID) -> list[ConsentWithHistory]:
+def list_consents(ctx: RequestContext, subject_id: uuid.UUID) -> list[ConsentView]:
+    """The consent versions the caller's organisation may see, each as much as it may see:
+    whole for the recorder and the lead organisation, the parts naming it for a recipient,
+    nothing of a consent that does not name it."""
     subject, _facts = steps.subject_in_case(ctx, subject_id)
     pairs = subjects.subject_consents(ctx.session, subject.id)
+    superseded = consents.superseded_ids(pairs)
+    shown = [v for row in consents.with_status(pairs, ctx.now)
+             if (v := _view_for(ctx, subject, row, row[0].id in superseded)) is not None]
     ctx.audit("consent:record:list", subject_id=subject.id, outcome="allow",
-              details={"consents": [str(c.id) for c, _ in pairs]})
+              details={"consents": [str(v.id) for v in shown],
+                       "views": {str(v.id): v.audience for v in shown},
+                       "not_shown": len(pairs) - len(shown)})
     ctx.commit()
-    return consents.with_status(pairs, ctx.now)
+    return shown
+
+
+def _no_such_consent(ctx: RequestContext, consent_id: uuid.UUID, reason: str,
+                     subject_id: uuid.UUID | None = None) -> NotFoundError:
+    """The one answer for a consent id the caller may not see, whatever the reason: the same
+    as for an id that does not exist (the audit event records the real reason)."""
+    event = ctx.audit("access:consent:deny", subject_id=subject_id, outcome="deny",
+                      reasons=[reason], details={"consent_id": str(consent_id)})
+    ctx.commit()
+    return NotFoundError("No such consent.", audit_id=event.event_uuid)
 
 
 def _consent_in_case(ctx: RequestContext, consent_id: uuid.UUID) -> tuple[
-        Subject, ConsentWithHistory]:
-    """The consent with its history and status, if the caller's organisation works with the
-    claimant; otherwise 404 like any other probe (audited by subject_in_case)."""
+        Subject, ConsentWithHistory, ConsentView]:
+    """The consent with its history, status and the caller's view of it, if the caller's
+    organisation may see it; otherwise 404 "No such consent", as for an id that does not exist
+    (audited)."""
     consent = ctx.session.get(Consent, consent_id)
     if consent is None:
-        event = ctx.audit("access:consent:deny", outcome="deny", reasons=["no_such_consent"],
-                          details={"consent_id": str(consent_id)})
-        ctx.commit()
-        raise NotFoundError("No such consent.", audit_id=event.event_uuid)
+        raise _no_such_consent(ctx, consent_id, "no_such_consent")
     try:
-        subject, _facts = steps.subject_in_case(ctx, consent.subject_id)
+        subject, _facts = steps.subject_in_case(ctx, consent.subject_id)  # erased: 410
     except NotFoundError as exc:
-        # Another claimant's consent answers as a random id does, so ids cannot be probed
-        # (the attempt is audited by subject_in_case).
-        raise NotFoundError("No such consent.", audit_id=exc.extra.get("audit_id")) from None
-    rows = consents.with_status(subjects.subject_consents(ctx.session, subject.id), ctx.now)
-    return subject, next(row for row in rows if row[0].id == consent.id)
+        # No relationship with the claimant (audited by subject_in_case): answered like an id
+        # that does not exist, so consent ids cannot be probed either.
+        raise NotFoundError("No such consent.", **exc.extra) from None
+    pairs = subjects.subject_consents(ctx.session, subject.id)
+    superseded = consents.superseded_ids(pairs)
+    row = next(r for r in consents.with_status(pairs, ctx.now) if r[0].id == consent.id)
+    view = _view_for(ctx, subject, row, consent.id in superseded)
+    if view is None:
+        raise _no_such_consent(ctx, consent_id, "consent_not_visible", subject.id)
+    return subject, row, view
 
 
 def withdraw_consent(ctx: RequestContext, consent_id: uuid.UUID,
-                     data: dict[str, Any]) -> ConsentWithHistory:
+                     data: dict[str, Any]) -> ConsentView:
     """Withdrawal is one action and takes effect for the very next request of any partner:
     the decision reads consents from the database on every request, nothing is cached."""
-    subject, (consent, history, status) = _consent_in_case(ctx, consent_id)
+    subject, (consent, history, status), _view = _consent_in_case(ctx, consent_id)
     withdrawal = consents.withdraw(ctx.session, consent=consent, withdrawals=history,
                                    superseded=status == "superseded",
                                    principal=ctx.principal, channel=data["channel"],
                                    scope=data.get("scope"), reason=data.get("reason"),
-                                   now=ctx.now)
+                                   data_key=subjects.data_key(subject, ctx.keyring),
+                                   dek_version=subject.dek_version, now=ctx.now)
     history = [*history, withdrawal]
     full = consents.is_fully_withdrawn(consent, history)
     notices = consents.notify_withdrawal(ctx.session, consent=consent, withdrawal=withdrawal,
@@ -170,26 +220,44 @@ def withdraw_consent(ctx: RequestContext, consent_id: uuid.UUID,
                        "notified": [n.org_id for n in notices],
                        "referrals_suspended": [str(r) for r in suspended]})
     ctx.commit()
-    return consent, history, consents.status_of(consent, history, ctx.now, superseded=False)
+    row = (consent, history, consents.status_of(consent, history, ctx.now, superseded=False))
+    view = _view_for(ctx, subject, row, superseded=False)
+    if view is None:  # cannot happen: seen a moment ago in the same unit of work
+        raise NotFoundError("No such consent.")
+    return view
 
 
 def export_consent(ctx: RequestContext, consent_id: uuid.UUID,
-                   kind: str) -> tuple[ConsentWithHistory, ConsentForm | None]:
-    """A consent for its receipt or FHIR export (`kind`), audited before it leaves."""
-    subject, row = _consent_in_case(ctx, consent_id)
-    consent = row[0]
+                   kind: str) -> tuple[ConsentView, ConsentForm | None]:
+    """A consent for its receipt or FHIR export (`kind`), as much of it as the caller may see,
+    audited before it leaves."""
+    subject, (consent, _ws, _status), view = _consent_in_case(ctx, consent_id)
     ctx.audit(f"consent:{kind}:export", subject_id=subject.id, outcome="allow",
-              consent_id=consent.id, categories=consent.categories)
+              consent_id=consent.id, categories=view.categories,
+              details={"view": view.audience})
     ctx.commit()
-    return row, ctx.forms.get(consent.form_id, consent.form_version)
+    return view, ctx.forms.get(consent.form_id, consent.form_version)
 
 
-def list_notifications(ctx: RequestContext) -> list[Notification]:
-    notices = consents.notifications_for(ctx.session, org=ctx.principal.org)
+def list_notifications(ctx: RequestContext) -> list[NotificationView]:
+    """The caller's notifications: their organisation's, their role's and their own."""
+    notices = notifications.list_for(ctx.session, _reader(ctx))
     ctx.audit("consent:notification:list", outcome="allow",
               details={"notifications": len(notices)})
     ctx.commit()
     return notices
+
+
+def mark_notification_read(ctx: RequestContext, notification_id: uuid.UUID) -> None:
+    notifications.mark_read(ctx.session, _reader(ctx), notification_id, now=ctx.now)
+    ctx.audit("consent:notification:read", outcome="allow",
+              details={"notification_id": str(notification_id)})
+    ctx.commit()
+
+
+def _reader(ctx: RequestContext) -> notifications.Reader:
+    p = ctx.principal
+    return notifications.Reader(p.actor_uuid, p.org, p.roles)
 
 
 def expiring_consents(ctx: RequestContext, days: int) -> list[

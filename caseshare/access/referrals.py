@@ -23,6 +23,7 @@ from caseshare.access.decision import Decision, Principal, SubjectFacts, evaluat
 from caseshare.access.reasons import Reason
 from caseshare.case_plan import referrals
 from caseshare.case_plan.models import Referral
+from caseshare.crypto.shreds import is_shredded
 from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.policy.models import RESERVED_PURPOSES, ProtocolSet
 from caseshare.subjects import service as subjects
@@ -221,6 +222,8 @@ def referral_basis(protocols: ProtocolSet, now: datetime, facts: SubjectFacts, *
 
 
 def _still_holds(ctx: RequestContext, facts: SubjectFacts, referral: Referral) -> Basis:
+    if not facts.erased and is_shredded(ctx.keyring, facts.subject_id):
+        facts = dataclasses.replace(facts, erased=True)  # a restored database: the register wins
     return referral_basis(ctx.protocols, ctx.now, facts, from_org=referral.from_org,
                           to_org=referral.to_org, purpose=referral.purpose)
 

@@ -6,9 +6,15 @@ referrals, every consent version with its withdrawals, proxies and evidence, bre
 overrides with their justifications and reviews, and the disclosure log (who received what,
 when and why, from the audit log).
 
-The IG officer's reach is the same as their view of the audit log: the records of every party to
-the protocols their organisation is party to. Records of other controllers in the case are not
-opened; the export names those controllers so the request can be passed on.
+Who may run it: an IG officer whose own organisation has a relationship with the claimant (case
+member, accepted referral, or named in a consent), as for every claimant read; anyone else gets
+the same audited 404 as a probe. The IG officer's reach is the records of every party to the
+protocols in force for their organisation; records of other controllers in the case are not
+opened, and the export names those controllers so the request can be passed on. The disclosure
+log holds the audit events the officer may see (caseshare.audit.scope), redacted the same way.
+This is the only use case that opens claimant data under a reserved purpose, through its own
+decision (`decision.subject_access_decision`): the ordinary decision opens nothing under
+`audit` or `subject_access`.
 
 The export is one audit event naming the categories disclosed, committed before anything
 leaves. An erased claimant's record says so and holds no plaintext: nothing sealed can be opened
@@ -22,15 +28,16 @@ from typing import Any
 
 from caseshare.access import audit_trail, steps
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Decision, usable_protocols
+from caseshare.access.decision import Decision, subject_access_decision, usable_protocols
 from caseshare.access.disclosure import disclose_entries
 from caseshare.access.reasons import Reason
 from caseshare.audit import queries
-from caseshare.audit.models import AuditEvent
+from caseshare.audit.scope import AuditScope, EventView
 from caseshare.case_plan import referrals
 from caseshare.case_plan import service as plans
 from caseshare.consent import service as consents
 from caseshare.consent.models import Consent, ConsentWithdrawal
+from caseshare.consent.views import OpenedFields
 from caseshare.errors import NotFoundError
 from caseshare.policy import overrides
 from caseshare.subjects import service as subjects
@@ -46,10 +53,11 @@ def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
     """The SAR document for one claimant (see the module docstring), audited and committed.
     `format` is recorded in the audit event (the caller may package the same document as a
     zip). Values are plain Python (str, int, bool, None, lists, dicts, UUIDs, datetimes)."""
-    reach = audit_trail.visible_orgs(ctx, subject_id, purpose=SAR_PURPOSE)
-    subject = _subject_in_reach(ctx, subject_id, reach)
+    scope = audit_trail.audit_scope(ctx, subject_id, purpose=SAR_PURPOSE)
+    reach = scope.orgs
+    subject = _related_subject(ctx, subject_id)
     members = sorted(subjects.case_orgs(ctx.session, subject.id))
-    disclosures = _disclosure_log(ctx, subject.id, reach)
+    disclosures = _disclosure_log(ctx, subject.id, scope)
     document: dict[str, Any] = {
         "format": "caseshare-subject-access-export", "format_version": FORMAT_VERSION,
         "subject_id": subject.id, "generated_at": ctx.now,
@@ -58,7 +66,8 @@ def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
         "purpose": SAR_PURPOSE,
         "organisations_covered": sorted(reach),
         "other_controllers": [m for m in members if m not in reach],
-        "status": "erased" if subject.erased_at or subject.dek_wrapped is None else "active",
+        "status": "erased" if subject.erased_at or subjects.is_erased(subject, ctx.keyring)
+                  else "active",
         "erased_at": subject.erased_at,
     }
     if document["status"] == "erased":
@@ -67,7 +76,9 @@ def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
         categories: list[str] = []
     else:
         facts = subjects.subject_facts(ctx.session, subject)
-        decision = steps.decide(ctx, facts, "read", None)
+        decision = subject_access_decision(ctx.principal, ctx.purpose,
+                                           sorted(ctx.protocols.categories), facts,
+                                           ctx.protocols, ctx.now, sources=reach)
         key = subjects.data_key(subject, ctx.keyring)
         record, identity_categories = _record(ctx, subject, decision, members)
         plan, plan_categories = _case_plan(ctx, subject, decision, key)
@@ -75,7 +86,7 @@ def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
         document.update(
             record=record, case_plan=plan,
             referrals=_referrals(ctx, subject, key),
-            consents=_consents(ctx, subject, reach),
+            consents=_consents(ctx, subject, reach, key),
             overrides=override_rows, disclosures=disclosures)
         categories = sorted(set(identity_categories) | set(plan_categories)
                             | {c for o in override_rows for c in o["categories"]})
@@ -91,12 +102,13 @@ def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
     return document
 
 
-def _subject_in_reach(ctx: RequestContext, subject_id: uuid.UUID,
-                      reach: frozenset[str]) -> Subject:
-    """The claimant, if some organisation in the IG officer's reach works with them; otherwise
-    404 like any probe (audited). Unlike other reads, an erased claimant is not an error here."""
+def _related_subject(ctx: RequestContext, subject_id: uuid.UUID) -> Subject:
+    """The claimant, if the IG officer's own organisation has a relationship with them (case
+    member, accepted referral, named in a consent); otherwise 404 like any probe (audited).
+    Unlike other reads, an erased claimant is not an error here."""
     subject = subjects.find_subject(ctx.session, subject_id)
-    if subject is None or not subjects.case_orgs(ctx.session, subject.id) & reach:
+    if subject is None or not steps.related_org(
+            ctx.principal.org, subjects.subject_facts(ctx.session, subject)):
         event = ctx.audit("access:subject:deny", subject_id=subject_id, outcome="deny",
                           reasons=[str(Reason.NO_CASE_RELATIONSHIP)])
         ctx.commit()
@@ -141,30 +153,32 @@ def _referrals(ctx: RequestContext, subject: Subject, key: bytes) -> list[dict[s
             for r in referrals.referrals_of(ctx.session, subject.id) if r.protocol in refs]
 
 
-def _consents(ctx: RequestContext, subject: Subject,
-              reach: frozenset[str]) -> list[dict[str, Any]]:
+def _consents(ctx: RequestContext, subject: Subject, reach: frozenset[str],
+              key: bytes) -> list[dict[str, Any]]:
     rows = consents.with_status(subjects.subject_consents(ctx.session, subject.id), ctx.now)
-    return [_consent(c, ws, status) for c, ws, status in rows
+    return [_consent(c, ws, status, consents.open_fields(c, ws, key)) for c, ws, status in rows
             if c.captured_org in reach or set(c.recipients) & reach]
 
 
-def _consent(c: Consent, withdrawals: list[ConsentWithdrawal], status: str) -> dict[str, Any]:
+def _consent(c: Consent, withdrawals: list[ConsentWithdrawal], status: str,
+             opened: OpenedFields) -> dict[str, Any]:
     return {
         "id": c.id, "status": status, "decision": c.decision, "supersedes": c.supersedes_id,
-        "given_by": {"type": c.given_by_type, "name": c.given_by_name,
-                     "authority_ref": c.authority_ref},
+        "given_by": {"type": c.given_by_type, "name": opened.given_by_name,
+                     "authority_ref": opened.authority_ref},
         "capacity": c.capacity, "competence": c.competence,
         "recipients": c.recipients, "purposes": c.purposes, "categories": c.categories,
         "excluded_categories": c.excluded_categories,
-        "explicit_statement": c.explicit_statement,
+        "explicit_statement": opened.explicit_statement,
         "form": {"id": c.form_id, "version": c.form_version, "language": c.language,
                  "text_hash": c.text_hash},
-        "evidence": {"method": c.method, "evidence_ref": c.evidence_ref,
+        "evidence": {"method": c.method, "evidence_ref": opened.evidence_ref,
                      "verified": c.verified},
         "captured": {"by": c.captured_by, "org": c.captured_org, "at": c.captured_at},
         "valid_from": c.valid_from, "expires_at": c.expires_at, "expiry_rule": c.expiry_rule,
         "withdrawals": [{"withdrawn_at": w.withdrawn_at, "channel": w.channel,
-                         "scope": w.scope, "reason": w.reason, "recorded_org": w.recorded_org}
+                         "scope": w.scope, "reason": opened.reason(w.id),
+                         "recorded_org": w.recorded_org}
                         for w in withdrawals],
     }
 
@@ -187,16 +201,17 @@ def _overrides(ctx: RequestContext, subject: Subject, reach: frozenset[str],
 
 
 def _disclosure_log(ctx: RequestContext, subject_id: uuid.UUID,
-                    reach: frozenset[str]) -> list[dict[str, Any]]:
-    """Who received what, when and why: every allowed access recorded in the audit log."""
+                    scope: AuditScope) -> list[dict[str, Any]]:
+    """Who received what, when and why: every allowed access in the audit log that the IG
+    officer may see (caseshare.audit.scope)."""
     events = [e for e in queries.subject_access_history(ctx.session, subject_id=subject_id,
-                                                         orgs=reach)
+                                                         scope=scope)
               if e.decision == "allow"]
     names = queries.staff_names(ctx.session, (e.actor for e in events))
     return [_disclosure(e, names.get(e.actor or "")) for e in events]
 
 
-def _disclosure(e: AuditEvent, actor_name: str | None) -> dict[str, Any]:
+def _disclosure(e: EventView, actor_name: str | None) -> dict[str, Any]:
     return {"index": e.seq, "event_id": e.event_uuid, "occurred_at": e.occurred_at,
             "type": e.type, "actor": e.actor, "actor_name": actor_name, "org": e.org,
             "role": e.role, "purpose": e.purpose, "categories": e.categories,

@@ -33,7 +33,7 @@ from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.access.reasons import Reason
 from caseshare.audit import queries
-from caseshare.audit.models import AuditEvent
+from caseshare.audit.scope import AuditScope, EventView
 
 REPORT_EVENT = "access:report:who_has_seen"
 # Events in which information about the claimant reached someone (reads, exports, emergency
@@ -71,8 +71,11 @@ def who_has_seen(ctx: RequestContext, subject_id: uuid.UUID, *, language: str) -
     if ctx.principal.org not in facts.case_orgs:
         steps.deny(ctx, REPORT_EVENT, subject.id, [Reason.NO_CASE_RELATIONSHIP], [])
     readable = frozenset(steps.decide(ctx, facts, "read", None).permitted)
-    everyone = frozenset(p.id for protocol in ctx.protocols.protocols for p in protocol.parties)
-    history = queries.subject_access_history(ctx.session, subject_id=subject.id, orgs=everyone)
+    # The same visibility rule as the IG officer's (caseshare.audit.scope): accesses recorded
+    # under a protocol the caller's organisation is party to, or by its own staff.
+    scope = AuditScope.build(ctx.principal.org, ctx.protocols.for_party(ctx.principal.org),
+                             codes=ctx.protocols.categories)
+    history = queries.subject_access_history(ctx.session, subject_id=subject.id, scope=scope)
     accesses = summarise([e for e in history if e.decision == "allow"
                           and e.type in SEEN_TYPES], readable)
     ctx.audit(REPORT_EVENT, subject_id=subject.id, outcome="allow",
@@ -83,10 +86,10 @@ def who_has_seen(ctx: RequestContext, subject_id: uuid.UUID, *, language: str) -
                   by_org=ctx.principal.org)
 
 
-def summarise(events: list[AuditEvent], readable: frozenset[str]) -> list[Access]:
+def summarise(events: list[EventView], readable: frozenset[str]) -> list[Access]:
     """One line per UK day, organisation, role and purpose, newest first, with the union of the
     kinds of information (only those in `readable`) and whether any was emergency access."""
-    groups: dict[tuple[date, str, str | None, str | None], list[AuditEvent]] = {}
+    groups: dict[tuple[date, str, str | None, str | None], list[EventView]] = {}
     for event in events:
         shown = readable.intersection(event.categories)
         if not shown or event.org is None:

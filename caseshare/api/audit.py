@@ -38,6 +38,15 @@ SCOPE = "audit:read"
 @blp.response(200, EventList)
 def list_events(purpose: str, limit: int, cursor: str | None = None,
                 **filters: Any) -> Any:
+    """Audit events the IG officer may see, oldest first.
+
+    Visible: events recorded under a protocol the officer's organisation is party to (`protocol`,
+    `id@version`; a break-glass event by its override's protocol), and events by the officer's
+    own staff; events with no protocol only when the actor is their own staff. In an event by
+    another organisation's staff, categories no flow of that protocol carries to or from the
+    officer's organisation are replaced by `redacted` (in `categories` and `details`) and
+    `redacted` is true; `leaf_hash` stays the logged one. Every query is itself audited.
+    """
     ctx = context(purpose, SCOPE)
     wanted = EventFilter(
         subject_id=filters.get("subject_id"), actor=filters.get("actor"),
@@ -60,6 +69,8 @@ def latest_checkpoint(purpose: str) -> Any:
 @blp.arguments(InclusionQuery, location="query", as_kwargs=True)
 @blp.response(200, InclusionOut)
 def inclusion(index: int, purpose: str, tree_size: int | None = None) -> Any:
+    """RFC 9162 inclusion proof for the event at `index`: hashes only, never event fields, so it
+    is served for any index, including events the officer may not see."""
     ctx = context(purpose, SCOPE)
     return audit_trail.inclusion_proof(ctx, index, tree_size), 200, no_store()
 
@@ -95,6 +106,12 @@ def _csv(items: list[dict[str, Any]]) -> str:
 @blp.alt_response(200, description="The same report as CSV (Accept: text/csv).",
                   content_type="text/csv")
 def access_report(subject_id: uuid.UUID, purpose: str) -> Any:
+    """Every allowed and denied access to a claimant's data that the IG officer may see (same
+    visibility and redaction as `GET /audit/events`), as JSON or CSV.
+
+    The claimant must be one the officer's organisation has a relationship with (case member,
+    accepted referral, named in a consent); otherwise 404, audited.
+    """
     ctx = context(purpose, SCOPE)
     history, names = audit_trail.access_report(ctx, subject_id)
     rows = [_Named(e, names.get(e.actor or "")) for e in history]
@@ -126,6 +143,12 @@ class _Named:
 @blp.alt_response(200, description="The same export as one JSON document "
                   "(Accept: application/json).", content_type="application/json")
 def sar_export(subject_id: uuid.UUID, purpose: str) -> Any:
+    """The subject access request export (UK GDPR Art 15), under `subject_access` only.
+
+    Only for an IG officer whose organisation has a relationship with the claimant (otherwise
+    404, audited); covers the records of the parties to the protocols in force for their
+    organisation, and a disclosure log of the audit events the officer may see.
+    """
     ctx = context(purpose, SCOPE)
     best = request.accept_mimetypes.best_match(["application/zip", "application/json"])
     kind = "json" if best == "application/json" else "zip"
@@ -144,6 +167,8 @@ def sar_export(subject_id: uuid.UUID, purpose: str) -> Any:
 @blp.response(200, UnusualReport)
 def unusual_access(purpose: str, from_: Any = None, to: Any = None,
                    rule: list[str] | None = None) -> Any:
+    """Findings of the unusual access rules over the events the IG officer may see (same
+    visibility and redaction as `GET /audit/events`)."""
     ctx = context(purpose, SCOPE)
     thresholds = Thresholds.from_settings(runtime().settings)
     wanted = tuple(r for r in RULES if r in rule) if rule else RULES

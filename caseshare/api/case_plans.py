@@ -52,6 +52,13 @@ def create_plan(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> An
 @blp.arguments(PlanQuery(), location="query", as_kwargs=True)  # an instance: not one per request
 @blp.response(200, PlanOut)
 def read_plan(subject_id: uuid.UUID, purpose: str, categories: list[str] | None = None) -> Any:
+    """The case plan with the entries the decision permits; `withheld` names the rest.
+
+    A claimant the caller's organisation has no relationship with (not a case member, no accepted
+    referral, not named in a consent) is 404, IG officers included. The reserved purposes
+    `audit` and `subject_access` open no claimant data (every category withheld,
+    `purpose_reserved`).
+    """
     ctx = context(purpose, "case_plans:read")
     plan, disclosure, etag = pipeline.read_case_plan(ctx, subject_id, categories)
     # The hot path: encoded directly in PlanOut's shape (fast_json.py), not dumped by it.
@@ -74,6 +81,13 @@ def add_entry(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
 @blp.response(200, EntryOut)
 def update_entry(body: dict[str, Any], subject_id: uuid.UUID, entry_id: uuid.UUID,
                  purpose: str) -> Any:
+    """Change an entry (send If-Match with the ETag you read).
+
+    Only the organisation that wrote the entry changes its words (title, detail, owner_name,
+    outcome): they are shared under its flows. Another case organisation may change the codes
+    (status, due_on, owner_org, service); a change to the words is 403 with reason
+    `not_author_of_entry`. Words sent back unchanged are ignored.
+    """
     ctx = context(purpose, "case_plans:write")
     if_match = request.headers.get("If-Match")
     if not if_match:
@@ -87,6 +101,13 @@ def update_entry(body: dict[str, Any], subject_id: uuid.UUID, entry_id: uuid.UUI
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, HistoryOut)
 def entry_history(subject_id: uuid.UUID, entry_id: uuid.UUID, purpose: str) -> Any:
+    """Every version of an entry the caller may read now.
+
+    A claimant the caller's organisation has no relationship with (not a case member, no accepted
+    referral, not named in a consent) is 404, IG officers included. The reserved purposes
+    `audit` and `subject_access` open no claimant data (every category withheld,
+    `purpose_reserved`).
+    """
     ctx = context(purpose, "case_plans:read")
     versions = pipeline.entry_history(ctx, subject_id, entry_id)
     return {"items": versions, "next_cursor": None}, 200, no_store()

@@ -9,7 +9,7 @@ from flask import Response, request
 from caseshare.access import records
 from caseshare.api.common import api_blueprint, context, no_store, principal, runtime
 from caseshare.consent import fhir, receipt
-from caseshare.consent.models import Consent, ConsentWithdrawal
+from caseshare.consent.views import ConsentView, OpenedFields, whole_view
 from caseshare.errors import NotFoundError
 from caseshare.schemas.common import PurposeQuery
 from caseshare.schemas.consent import (
@@ -22,43 +22,45 @@ from caseshare.schemas.consent import (
     FormQuery,
     FormSummary,
     NotificationList,
+    NotificationReadOut,
     WithdrawalCreate,
 )
 
 blp = api_blueprint("consents", __name__, "Consent forms, consent records and withdrawal")
 
 
-def consent_out(consent: Consent, withdrawals: list[ConsentWithdrawal], status: str) -> dict[str,
-                                                                                          Any]:
+def consent_out(view: ConsentView) -> dict[str, Any]:
+    """A consent as the caller may see it (`view`: whole, or the parts naming a recipient)."""
     return {
-        "id": consent.id,
-        "subject_id": consent.subject_id,
-        "status": status,
-        "decision": consent.decision,
-        "supersedes": consent.supersedes_id,
-        "given_by": {k: v for k, v in (("type", consent.given_by_type),
-                                       ("name", consent.given_by_name),
-                                       ("authority_ref", consent.authority_ref)) if v},
-        "capacity": consent.capacity,
-        "competence": consent.competence,
-        "recipients": consent.recipients,
-        "purposes": consent.purposes,
-        "categories": consent.categories,
-        "excluded_categories": consent.excluded_categories,
-        "explicit": bool(consent.explicit_statement),
-        "form_id": consent.form_id,
-        "form_version": consent.form_version,
-        "language": consent.language,
-        "text_hash": consent.text_hash,
-        "method": consent.method,
-        "verified": consent.verified,
-        "captured_org": consent.captured_org,
-        "captured_at": consent.captured_at,
-        "valid_from": consent.valid_from,
-        "expires_at": consent.expires_at,
-        "expiry_rule": consent.expiry_rule,
+        "id": view.id,
+        "subject_id": view.subject_id,
+        "view": view.audience,
+        "status": view.status,
+        "decision": view.decision,
+        "supersedes": view.supersedes_id,
+        "given_by": {k: v for k, v in (("type", view.given_by_type),
+                                       ("name", view.given_by_name),
+                                       ("authority_ref", view.authority_ref)) if v},
+        "capacity": view.capacity,
+        "competence": view.competence,
+        "recipients": view.recipients,
+        "purposes": view.purposes,
+        "categories": view.categories,
+        "excluded_categories": view.excluded_categories,
+        "explicit": view.explicit,
+        "form_id": view.form_id,
+        "form_version": view.form_version,
+        "language": view.language,
+        "text_hash": view.text_hash,
+        "method": view.method,
+        "verified": view.verified,
+        "captured_org": view.captured_org,
+        "captured_at": view.captured_at,
+        "valid_from": view.valid_from,
+        "expires_at": view.expires_at,
+        "expiry_rule": view.expiry_rule,
         "withdrawals": [{"withdrawn_at": w.withdrawn_at, "channel": w.channel, "scope": w.scope}
-                        for w in withdrawals],
+                        for w in view.withdrawals],
     }
 
 
@@ -80,6 +82,7 @@ def get_form(form_id: str, version: int, lang: str) -> Any:
     return {"id": form.id, "version": form.version, "language": lang,
             "title": form.text[lang]["title"], "text": form.rendered(lang),
             "text_hash": form.text_hash(lang),
+            "explicit_statement": form.text[lang].get("explicit_statement"),
             "options": {"recipients": list(form.recipients), "purposes": list(form.purposes),
                         "categories": list(form.categories),
                         "max_duration_days": form.max_duration_days}}
@@ -91,15 +94,22 @@ def get_form(form_id: str, version: int, lang: str) -> Any:
 @blp.response(201, ConsentOut)
 def create_consent(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
     ctx = context(purpose, "consents:write")
-    return consent_out(*records.record_consent(ctx, subject_id, body)), 201, no_store()
+    return consent_out(records.record_consent(ctx, subject_id, body)), 201, no_store()
 
 
 @blp.route("/subjects/<uuid:subject_id>/consents", methods=["GET"])
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, ConsentList)
 def list_consents(subject_id: uuid.UUID, purpose: str) -> Any:
+    """Every consent version for the claimant, as far as the caller may see it.
+
+    A claimant the caller's organisation has no relationship with (not a case member, no accepted
+    referral, not named in a consent) is 404, IG officers included. The reserved purposes
+    `audit` and `subject_access` open no claimant data (every category withheld,
+    `purpose_reserved`).
+    """
     ctx = context(purpose, "consents:read")
-    items = [consent_out(*row) for row in records.list_consents(ctx, subject_id)]
+    items = [consent_out(view) for view in records.list_consents(ctx, subject_id)]
     return {"items": items, "next_cursor": None}, 200, no_store()
 
 
@@ -109,7 +119,7 @@ def list_consents(subject_id: uuid.UUID, purpose: str) -> Any:
 @blp.response(200, ConsentOut)
 def withdraw(body: dict[str, Any], consent_id: uuid.UUID, purpose: str) -> Any:
     ctx = context(purpose, "consents:write")
-    return consent_out(*records.withdraw_consent(ctx, consent_id, body)), 200, no_store()
+    return consent_out(records.withdraw_consent(ctx, consent_id, body)), 200, no_store()
 
 
 @blp.route("/consents/<uuid:consent_id>/receipt", methods=["GET"])
@@ -117,13 +127,20 @@ def withdraw(body: dict[str, Any], consent_id: uuid.UUID, purpose: str) -> Any:
 @blp.response(200, description="ISO/IEC TS 27560-structured JSON; printable HTML with "
                                "Accept: text/html")
 def consent_receipt(consent_id: uuid.UUID, purpose: str) -> Any:
+    """The consent receipt (ISO/IEC TS 27560 JSON, or a printable page).
+
+    A claimant the caller's organisation has no relationship with (not a case member, no accepted
+    referral, not named in a consent) is 404, IG officers included. The reserved purposes
+    `audit` and `subject_access` open no claimant data (every category withheld,
+    `purpose_reserved`).
+    """
     ctx = context(purpose, "consents:read")
-    (consent, withdrawals, status), form = records.export_consent(ctx, consent_id, "receipt")
-    body = receipt.receipt(consent, withdrawals, status, form, ctx.protocols)
+    view, form = records.export_consent(ctx, consent_id, "receipt")
+    body = receipt.receipt(view, form, ctx.protocols)
     wants_html = request.accept_mimetypes.best_match(["application/json", "text/html"])
     if wants_html == "text/html":
         return Response(receipt.render_html(body), mimetype="text/html",
-                        headers=no_store({"Content-Language": consent.language}))
+                        headers=no_store({"Content-Language": view.language}))
     return body, 200, no_store()
 
 
@@ -131,9 +148,16 @@ def consent_receipt(consent_id: uuid.UUID, purpose: str) -> Any:
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, description="An HL7 FHIR R4 Consent resource")
 def consent_fhir(consent_id: uuid.UUID, purpose: str) -> Any:
+    """The consent as an HL7 FHIR R4 `Consent` resource.
+
+    A claimant the caller's organisation has no relationship with (not a case member, no accepted
+    referral, not named in a consent) is 404, IG officers included. The reserved purposes
+    `audit` and `subject_access` open no claimant data (every category withheld,
+    `purpose_reserved`).
+    """
     ctx = context(purpose, "consents:read")
-    (consent, withdrawals, status), _form = records.export_consent(ctx, consent_id, "fhir")
-    resource = fhir.fhir_consent(consent, withdrawals, status, ctx.protocols)
+    view, _form = records.export_consent(ctx, consent_id, "fhir")
+    resource = fhir.fhir_consent(view, ctx.protocols)
     return Response(json.dumps(resource), mimetype="application/fhir+json", headers=no_store())
 
 
@@ -143,7 +167,9 @@ def consent_fhir(consent_id: uuid.UUID, purpose: str) -> Any:
 def expiring(purpose: str, days: int) -> Any:
     """Consents ending within `days` (default 30) on cases the caller's organisation leads."""
     ctx = context(purpose, "consents:read")
-    items = [{**consent_out(c, ws, status), "lead_org": lead}
+    # The renewal list carries no sealed fields (proxy name, references): they are in the
+    # claimant's consent list.
+    items = [{**consent_out(whole_view(c, ws, status, OpenedFields())), "lead_org": lead}
              for c, ws, status, lead in records.expiring_consents(ctx, days)]
     return {"items": items, "next_cursor": None}, 200, no_store()
 
@@ -152,9 +178,21 @@ def expiring(purpose: str, days: int) -> Any:
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, NotificationList)
 def notifications(purpose: str) -> Any:
-    """In-app notifications for the caller's organisation (e.g. a consent was withdrawn)."""
+    """In-app notifications for the caller: their organisation's (e.g. a consent naming it was
+    withdrawn), their role's (e.g. an override granted, for IG officers) and their own."""
     ctx = context(purpose, "consents:read")
     items = [{"id": n.id, "type": n.type, "subject_id": n.subject_id,
-              "consent_id": n.consent_id, "created_at": n.created_at, "details": n.details}
+              "consent_id": n.consent_id, "created_at": n.created_at, "read": n.read,
+              "details": n.details}
              for n in records.list_notifications(ctx)]
     return {"items": items, "next_cursor": None}, 200, no_store()
+
+
+@blp.route("/notifications/<uuid:notification_id>/read", methods=["POST"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, NotificationReadOut)
+def notification_read(notification_id: uuid.UUID, purpose: str) -> Any:
+    """Mark one of the caller's notifications read (for this person only)."""
+    ctx = context(purpose, "consents:read")
+    records.mark_notification_read(ctx, notification_id)
+    return {"id": notification_id, "read": True}, 200, no_store()

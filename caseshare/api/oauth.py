@@ -4,6 +4,7 @@ Token endpoint errors keep the OAuth format (RFC 6749 section 5.2), as OAuth cli
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -11,6 +12,7 @@ from authlib.oauth2.rfc6749 import ClientMixin, grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import Blueprint, Flask, jsonify
+from sqlalchemy.orm import Session
 
 from caseshare.api.common import runtime
 from caseshare.audit import service as audit
@@ -83,10 +85,28 @@ class IssuedToken:
         return self.claims.expires_at <= int(runtime().now().timestamp())
 
     def is_revoked(self) -> bool:
-        return revocation.is_revoked(get_session(), self.claims.jti)
+        """Revoked by jti, or (a staff token) its person disabled, moved or re-roled since:
+        introspection then answers `active: false`, as the API would refuse it."""
+        session = get_session()
+        if revocation.is_revoked(session, self.claims.jti):
+            return True
+        return self.claims.actor_type == "staff" and staff_for(session, self.claims) is None
 
     def get_scope(self) -> str:
         return " ".join(self.claims.scopes)
+
+
+def staff_for(session: Session, claims: tokens.TokenClaims) -> StaffMember | None:
+    """The active staff member a staff token names, if it was issued under their current
+    organisation and credentials epoch."""
+    try:
+        staff = session.get(StaffMember, uuid.UUID(claims.subject))
+    except ValueError:
+        return None
+    if (staff is None or not staff.active or staff.org_id != claims.org
+            or staff.credentials_epoch != claims.epoch):
+        return None
+    return staff
 
 
 def _decode(token_string: str) -> IssuedToken | None:
@@ -100,7 +120,10 @@ def _decode(token_string: str) -> IssuedToken | None:
 
 
 class Revocation(RevocationEndpoint):  # type: ignore[misc]
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]  # noqa: RUF012
+    # "none": a public client (authorization code + PKCE) revokes its own tokens by client_id
+    # (RFC 7009 section 2.1); Client.check_endpoint_auth_method keeps confidential clients to
+    # their secret.
+    CLIENT_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"]  # noqa: RUF012
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
         return _decode(token_string)
@@ -186,7 +209,8 @@ def staff_token(user: StaffMember, client: Client, scope: str | None) -> dict[st
         subject=str(user.id), client_id=client.get_client_id(), org=user.org_id,
         roles=user.roles, scopes=granted,
         purposes=identity.purposes_for(rt.protocols, user.org_id, user.roles),
-        actor_type="staff", now=rt.now(), ttl_seconds=rt.settings.token_ttl_seconds)
+        actor_type="staff", now=rt.now(), ttl_seconds=rt.settings.token_ttl_seconds,
+        epoch=user.credentials_epoch)
     return {"access_token": token, "token_type": "Bearer",
             "expires_in": rt.settings.token_ttl_seconds, "scope": " ".join(granted)}
 
@@ -239,7 +263,7 @@ def server_metadata() -> dict[str, Any]:
         "code_challenge_methods_supported": ["S256"],
         # "none": public clients (authorization code with PKCE) do not authenticate.
         "token_endpoint_auth_methods_supported": ["none", *_CLIENT_AUTH],
-        "revocation_endpoint_auth_methods_supported": _CLIENT_AUTH,
+        "revocation_endpoint_auth_methods_supported": ["none", *_CLIENT_AUTH],
         "introspection_endpoint_auth_methods_supported": _CLIENT_AUTH,
         "scopes_supported": SCOPES,
         "authorization_details_types_supported": ["caseshare_purpose"],

@@ -10,21 +10,22 @@ import secrets
 import uuid
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
-from flask import Blueprint, Flask, jsonify, render_template, request, session
+from flask import Blueprint, Flask, jsonify, redirect, render_template, request, session
 from sqlalchemy import delete
 
 from caseshare.api.common import runtime
-from caseshare.api.oauth import authorization, profile, server_metadata
+from caseshare.api.oauth import authorization, profile, server_metadata, staff_for
 from caseshare.audit import service as audit
 from caseshare.errors import AuthenticationError
-from caseshare.extensions import limiter
-from caseshare.identity import passwords, tokens
-from caseshare.identity.models import AuthorizationCode, StaffMember
+from caseshare.extensions import account_key, limiter
+from caseshare.identity import passwords, revocation, tokens
+from caseshare.identity.models import AuthorizationCode, OAuthClient, RevokedToken, StaffMember
 from caseshare.web_session import get_session
 
 bp = Blueprint("oidc", __name__, template_folder="templates")
@@ -102,15 +103,55 @@ def _from_ts(ts: float) -> Any:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def _provider_jti(sid: str) -> str:
+    return f"oidc-{sid}"
+
+
 def _signed_in_staff() -> StaffMember | None:
+    """The staff member of the provider's own sign-in session, if it is still good: not past
+    its lifetime, not ended by a sign-out (a revoked session id, so a copied cookie stops
+    working too), and issued under the person's current credentials epoch (a disable or a
+    change of organisation or roles ends it)."""
     staff_id, auth_time = session.get("oidc_staff_id"), session.get("oidc_auth_time")
-    if not staff_id or not auth_time:
+    sid = session.get("oidc_sid")
+    if not staff_id or not auth_time or not sid:
         return None
     if runtime().now() - _from_ts(auth_time) > SIGN_IN_TTL:
         session.clear()
         return None
-    staff = get_session().get(StaffMember, uuid.UUID(staff_id))
-    return staff if staff is not None and staff.active else None
+    db = get_session()
+    try:
+        staff = db.get(StaffMember, uuid.UUID(staff_id))
+    except ValueError:
+        staff = None
+    if (staff is None or not staff.active or staff.credentials_epoch != session.get("oidc_cep")
+            or db.get(RevokedToken, _provider_jti(sid)) is not None):
+        session.clear()
+        return None
+    return staff
+
+
+def end_provider_session(reason: str) -> bool:
+    """Sign out of the built-in provider: revoke its session id (until it would have expired
+    anyway), audit it, forget it. Returns whether there was one. Commits."""
+    staff_id, auth_time = session.get("oidc_staff_id"), session.get("oidc_auth_time")
+    sid = session.get("oidc_sid")
+    for key in ("oidc_staff_id", "oidc_auth_time", "oidc_sid", "oidc_cep"):
+        session.pop(key, None)
+    if not staff_id or not auth_time or not sid:
+        return False
+    rt, db = runtime(), get_session()
+    try:
+        staff_uuid: uuid.UUID | None = uuid.UUID(staff_id)
+    except ValueError:
+        staff_uuid = None
+    if db.get(RevokedToken, _provider_jti(sid)) is None:
+        db.add(RevokedToken(jti=_provider_jti(sid), expires_at=_from_ts(auth_time) + SIGN_IN_TTL,
+                            revoked_at=rt.now(), staff_id=staff_uuid))
+    audit.record(db, type="identity:sign-in:end", now=rt.now(),
+                 details={"staff_id": staff_id, "reason": reason})
+    db.commit()
+    return True
 
 
 def init_app(app: Flask) -> None:
@@ -133,6 +174,8 @@ def _sign_in_page(client_name: str, error: str | None = None, status: int = 200)
 
 @bp.route("/oauth/authorize", methods=["GET", "POST"])
 @limiter.limit(lambda: runtime().settings.ratelimit_sign_in, methods=["POST"])
+@limiter.limit(lambda: runtime().settings.ratelimit_sign_in, methods=["POST"],
+               key_func=account_key, scope="sign-in-account")
 def authorize() -> Any:
     try:
         grant = authorization.get_consent_grant(end_user=None)
@@ -162,10 +205,34 @@ def authorize() -> Any:
         s.commit()
         session.clear()
         session["oidc_staff_id"], session["oidc_auth_time"] = str(member.id), rt.now().timestamp()
+        session["oidc_sid"], session["oidc_cep"] = uuid.uuid4().hex, member.credentials_epoch
     staff = _signed_in_staff()
     if staff is None:
         return _sign_in_page(client.row.name)
     return authorization.create_authorization_response(grant_user=staff, grant=grant)
+
+
+@bp.route("/oauth/logout", methods=["GET", "POST"])
+def end_session_endpoint() -> Any:
+    """OpenID Connect RP-Initiated Logout 1.0: ends the provider's own sign-in session, then
+    returns to `post_logout_redirect_uri` only when it is on the origin of one of the named
+    client's registered redirect URIs (never an open redirect)."""
+    end_provider_session("rp_logout")
+    target = request.values.get("post_logout_redirect_uri", "")
+    client_id = request.values.get("client_id", "")
+    if target and client_id:
+        row = get_session().get(OAuthClient, client_id)
+        origins = {_origin(uri) for uri in (row.redirect_uris if row and row.active else [])}
+        if _origin(target) in origins:
+            state = request.values.get("state")
+            sep = "&" if "?" in target else "?"
+            return redirect(target + (f"{sep}{urlencode({'state': state})}" if state else ""))
+    return render_template("oauth_signed_out.html"), 200
+
+
+def _origin(uri: str) -> tuple[str, str]:
+    parts = urlsplit(uri)
+    return parts.scheme, parts.netloc
 
 
 @bp.route("/oauth/userinfo", methods=["GET"])
@@ -178,9 +245,9 @@ def userinfo() -> Any:
                                  audience=rt.settings.audience, now=rt.now())
     except AuthenticationError:
         return jsonify({"error": "invalid_token"}), 401
-    staff = get_session().get(StaffMember, uuid.UUID(claims.subject)) \
-        if claims.actor_type == "staff" else None
-    if staff is None or not staff.active:
+    db = get_session()
+    staff = staff_for(db, claims) if claims.actor_type == "staff" else None
+    if staff is None or revocation.is_revoked(db, claims.jti):
         return jsonify({"error": "invalid_token"}), 401
     return jsonify({"sub": str(staff.id), **profile(staff)})
 
@@ -192,6 +259,7 @@ def discovery() -> Any:
     return jsonify({
         **meta,
         "userinfo_endpoint": f"{issuer}/oauth/userinfo",
+        "end_session_endpoint": f"{issuer}/oauth/logout",
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [tokens.ALGORITHM],
         "scopes_supported": ["openid", "email", "profile", *meta["scopes_supported"]],

@@ -45,7 +45,8 @@ def get_override(override_id: uuid.UUID, purpose: str) -> Any:
     ctx = context(purpose, "overrides:review")
     record, justification = overrides.read_for_review(ctx, override_id)
     fields = ("id", "subject_id", "org_id", "purpose", "route", "categories", "protocol",
-              "status", "notify", "starts_at", "expires_at", "review_due_at", "reviewed_at")
+              "protocols", "status", "notify", "starts_at", "expires_at", "review_due_at",
+              "reviewed_at")
     return {**{f: getattr(record, f) for f in fields}, "justification": justification}, 200, \
         no_store()
 

@@ -39,6 +39,13 @@ def find_subjects(purpose: str, nino: str) -> Any:
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, SubjectOut)
 def get_subject(subject_id: uuid.UUID, purpose: str) -> Any:
+    """The claimant's identity fields the decision permits.
+
+    A claimant the caller's organisation has no relationship with (not a case member, no accepted
+    referral, not named in a consent) is 404, IG officers included. The reserved purposes
+    `audit` and `subject_access` open no claimant data (every category withheld,
+    `purpose_reserved`).
+    """
     ctx = context(purpose, "subjects:read")
     subject, opened, withheld = records.read_subject(ctx, subject_id)
     return {"id": subject.id, "jurisdiction": subject.jurisdiction,

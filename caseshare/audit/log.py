@@ -106,10 +106,31 @@ class AuditSigner:
         )
         return HKDF(hashes.SHA256(), 32, salt=None, info=b"caseshare-audit-leaf-mac").derive(raw)
 
+    def event_mac_key(self) -> bytes:
+        """The writers' event MAC key (audit/service.py), derived from the signing key like the
+        leaf MAC key but apart from it: whoever holds it can seal pending events, not the log."""
+        raw = self._private().private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return HKDF(hashes.SHA256(), 32, salt=None,
+                    info=b"caseshare-audit-event-mac").derive(raw)
+
 
 def leaf_mac(key: bytes, seq: int, leaf: bytes) -> bytes:
     """Binds a leaf hash to its log position, so edits, moves and insertions are each caught."""
     return hmac.digest(key, seq.to_bytes(8, "big") + leaf, "sha256")
+
+
+def event_mac(key: bytes, writer: str, writer_no: int, leaf: bytes) -> bytes:
+    """An event's MAC at write time: binds its leaf hash (every field, its uuid included) to
+    its place in its writer stream, so an edit, or a deletion (a gap in the stream's numbers),
+    of an event not yet integrated is caught. Integration then binds the log order (leaf_mac)."""
+    return hmac.digest(key, EVENT_MAC_TAG + writer.encode("ascii") + b"\x00"
+                       + writer_no.to_bytes(8, "big") + leaf, "sha256")
+
+
+EVENT_MAC_TAG = b"caseshare-audit-event-v1\x00"
 
 
 def checkpoint_message(tree_size: int, root: bytes, timestamp: datetime) -> bytes:
@@ -130,10 +151,15 @@ def _lock_sequencer(session: Session) -> None:
 
 def integrate(session: Session, signer: AuditSigner) -> int:
     """Give pending events their log positions, in insertion order, each with its leaf MAC.
-    Returns how many. Works in batches, so a large backlog never sits in memory at once; the
-    caller commits."""
+    Returns how many. Works in batches, so a large backlog never sits in memory at once (only
+    its ids do, as checked); the caller commits.
+
+    An event is integrated only when its write-time MAC holds and its writer stream has no gap
+    before it; otherwise LogIntegrityError names it and nothing is integrated, so that sealing
+    never vouches for an edited event or closes over a deleted one."""
     _lock_sequencer(session)
     key = signer.mac_key()
+    checked = _checked_pending(session, signer.event_mac_key())
     next_seq = sealed_size(session)
     # Core executemany: the ORM's bulk update is several times slower for a million rows.
     statement = (update(AuditEvent).where(AuditEvent.id == bindparam("b_id"))
@@ -147,11 +173,92 @@ def integrate(session: Session, signer: AuditSigner) -> int:
         ).all()
         if not batch:
             return done
+        # Events committed since the check wait for the next round.
+        ready = [(event_id, leaf) for event_id, leaf in batch if event_id in checked]
         rows = [{"b_id": event_id, "b_seq": next_seq + done + offset,
                  "b_mac": leaf_mac(key, next_seq + done + offset, leaf)}
-                for offset, (event_id, leaf) in enumerate(batch)]
-        session.connection().execute(statement, rows)
+                for offset, (event_id, leaf) in enumerate(ready)]
+        if rows:
+            session.connection().execute(statement, rows)
         done, after = done + len(rows), batch[-1][0]
+
+
+def _checked_pending(session: Session, event_key: bytes) -> set[int]:
+    """The ids of the pending events, each checked (`_StreamCheck`) in its writer stream's
+    number order; LogIntegrityError names the first that fails."""
+    streams = _StreamCheck(session, event_key)
+    checked: set[int] = set()
+    rows = session.connection().execute(
+        select(AuditEvent.id, AuditEvent.event_uuid, AuditEvent.leaf_hash, AuditEvent.writer,
+               AuditEvent.writer_no, AuditEvent.event_mac)
+        .where(AuditEvent.seq.is_(None))
+        .order_by(AuditEvent.writer, AuditEvent.writer_no, AuditEvent.id)
+        .execution_options(yield_per=10_000))
+    for row in rows:
+        problem = streams.check(row.id, row.event_uuid, row.leaf_hash, row.writer,
+                                row.writer_no, row.event_mac)
+        if problem is not None:
+            raise LogIntegrityError(f"{problem}; it was not sealed")
+        checked.add(row.id)
+    return checked
+
+
+class _StreamCheck:
+    """Checks events not yet integrated, one at a time: the write-time MAC, and that each event
+    continues its writer stream (the stream's last integrated event, whose own MAC is checked,
+    or number 0) with no number missing. Events of one stream must come in number order, which
+    need not be id order (a number is given when an event is written or added to the session,
+    an id when the row is inserted, e.g. at a later flush). A number at or below the last
+    one seen is accepted (a unit of work whose events committed while its session rolled back
+    gives its numbers out again); one above the next is a gap: events deleted."""
+
+    def __init__(self, session: Session, key: bytes | None) -> None:
+        self.session, self.key = session, key
+        self.last: dict[str, int] = {}
+
+    def _mac_ok(self, writer: str, writer_no: int, leaf: bytes, mac: bytes | None) -> bool:
+        assert self.key is not None
+        return mac is not None and hmac.compare_digest(
+            event_mac(self.key, writer, writer_no, leaf), bytes(mac))
+
+    def _start(self, writer: str) -> tuple[int, str | None]:
+        """The number the stream's pending events continue from, or a problem."""
+        row = self.session.execute(
+            select(AuditEvent.id, AuditEvent.event_uuid, AuditEvent.writer_no,
+                   AuditEvent.leaf_hash, AuditEvent.event_mac)
+            .where(AuditEvent.writer == writer, AuditEvent.seq.is_not(None))
+            .order_by(AuditEvent.writer_no.desc()).limit(1)).first()
+        if row is None:
+            return -1, None
+        if row.writer_no is None or not self._mac_ok(writer, row.writer_no, row.leaf_hash,
+                                                     row.event_mac):
+            return -1, (f"event {row.event_uuid} (id {row.id}) no longer matches the MAC it "
+                        "was written with (its writer stream number was changed?)")
+        return int(row.writer_no), None
+
+    def check(self, event_id: int, event_uuid: Any, leaf: bytes, writer: str | None,
+              writer_no: int | None, mac: bytes | None) -> str | None:
+        if self.key is None:
+            return None
+        name = f"pending event {event_uuid} (id {event_id})"
+        if writer is None or writer_no is None or mac is None:
+            return (f"{name} has no write-time MAC: it was not written by Caseshare "
+                    "(inserted by hand?)")
+        if not self._mac_ok(writer, writer_no, leaf, mac):
+            return (f"{name} was altered after it was written: its write-time MAC no longer "
+                    "matches (edited and rehashed, or renumbered)")
+        last = self.last.get(writer)
+        if last is None:
+            last, problem = self._start(writer)
+            if problem is not None:
+                return problem
+        if writer_no > last + 1:
+            missing = (f"number {last + 1}" if writer_no == last + 2
+                       else f"numbers {last + 1} to {writer_no - 1}")
+            return (f"event(s) before {name} were deleted before they were sealed: its writer "
+                    f"stream {writer[:8]} is missing {missing}")
+        self.last[writer] = max(last, writer_no)
+        return None
 
 
 def pending_events(session: Session) -> tuple[int, datetime | None]:
@@ -342,7 +449,8 @@ CHUNK = 1 << 15  # log positions per chunk: one perfect subtree; memory is one c
 
 def verify(session: Session, public_key: Ed25519PublicKey, *,
            mac_key: bytes | None = None, witnessed: Sequence[Checkpoint] = (),
-           workers: int = 1, chunk: int | None = None) -> VerifyResult:
+           workers: int = 1, chunk: int | None = None, event_key: bytes | None = None,
+           now: datetime | None = None, max_lag: float | None = None) -> VerifyResult:
     """Recompute the whole tree from the stored events and check every checkpoint against it,
     in log order, so the problem reported is the first one in the history.
 
@@ -355,6 +463,11 @@ def verify(session: Session, public_key: Ed25519PublicKey, *,
     the newer. Witnessed checkpoints (copies a partner kept) must match the log too: they catch
     a log cut short together with its own later checkpoints, which nothing inside the database
     can reveal.
+
+    Events not yet integrated are checked too: each against its leaf hash and, with
+    `event_key`, its write-time MAC and its writer stream's numbering (an edit or a deletion
+    before sealing). With `now` and `max_lag` (seconds), events waiting longer than that to be
+    integrated fail the verification: the sealer is down or not keeping up.
 
     It streams: the log is scanned in chunks of `chunk` positions (a power of two, by default
     CHUNK; scan.py),
@@ -382,7 +495,9 @@ def verify(session: Session, public_key: Ed25519PublicKey, *,
             state.take(result, witness_at)
         state.finish(witnessed)
         last_time = datetime.fromisoformat(state.high) if state.high else None
+        _check_pending(session, event_key)
         pending, oldest_pending = _pending(session, last_time)
+        _check_lag(session, pending, oldest_pending, now, max_lag)
     except _Failure as failure:
         found = failure.found
         return VerifyResult(False, state.events, state.checked, found.problem,
@@ -565,3 +680,50 @@ def _pending(session: Session, last_time: datetime | None) -> tuple[int, datetim
             f"{row.occurred_at.isoformat()}, before events already in the log", None,
             str(row.event_uuid)))
     return int(count), row.occurred_at
+
+
+def _check_pending(session: Session, event_key: bytes | None) -> None:
+    """Every event not yet integrated: its fields against its leaf hash, then (with the key) its
+    write-time MAC and its place in its writer stream. Raises the problem at the lowest id."""
+    streams = _StreamCheck(session, event_key)
+    found: tuple[int, str, str] | None = None
+    rows = session.scalars(
+        select(AuditEvent).where(AuditEvent.seq.is_(None))
+        .order_by(AuditEvent.writer, AuditEvent.writer_no, AuditEvent.id)
+        .execution_options(yield_per=2_000))
+    for row in rows:
+        if found is not None and row.id > found[0]:
+            continue
+        try:
+            intact = leaf_hash(canonical_bytes(row)) == row.leaf_hash
+        except (TypeError, ValueError, AttributeError):
+            intact = False
+        problem = None if intact else (
+            f"pending event {row.event_uuid} (id {row.id}) was altered: its fields no longer "
+            "match its leaf hash")
+        problem = problem or streams.check(row.id, row.event_uuid, row.leaf_hash, row.writer,
+                                           row.writer_no, row.event_mac)
+        if problem is not None:
+            found = (row.id, problem, str(row.event_uuid))
+    if found is not None:
+        raise _Failure(ChunkFailure((2**62, 0), found[1], None, found[2]))
+
+
+def _check_lag(session: Session, pending: int, oldest: datetime | None, now: datetime | None,
+               max_lag: float | None) -> None:
+    """Events waiting longer than `max_lag` seconds to be integrated: the sealer is down."""
+    if oldest is None or now is None or max_lag is None:
+        return
+    age = (now - oldest).total_seconds()
+    if age <= max_lag:
+        return
+    row = session.execute(
+        select(AuditEvent.id, AuditEvent.event_uuid).where(AuditEvent.seq.is_(None))
+        .order_by(AuditEvent.occurred_at).limit(1)).first()
+    name = f"event {row.event_uuid} (id {row.id})" if row is not None else "an event"
+    raise _Failure(ChunkFailure(
+        (2**62, 1), f"{pending} audit event(s) are not sealed yet and the oldest, {name}, has "
+        f"waited {age:.0f} s, longer than the allowed {max_lag:g} s "
+        "(CASESHARE_AUDIT_MAX_LAG_SECONDS): the sealer is not running or not keeping up; run "
+        "`flask --app wsgi caseshare worker`", None,
+        str(row.event_uuid) if row is not None else None))

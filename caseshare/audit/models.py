@@ -29,6 +29,12 @@ class AuditEvent(Base):
     request handlers never contend on a chain head. `leaf_mac` is an HMAC over (seq, leaf_hash)
     under a key derived from the checkpoint signing key, set by the sequencer: someone who edits
     a row and recomputes its leaf hash is still caught, at that very event.
+
+    Before integration an event is already tamper-evident: `writer` names the writer stream that
+    wrote it (one per unit of work at a time in one process, see audit/service.py), `writer_no`
+    its number in that stream (0, 1, 2, ... with no gaps among committed events), and
+    `event_mac` an HMAC over (writer, writer_no, leaf_hash) made at write time. An edit fails
+    the MAC; a deletion leaves a gap in its stream's numbers (docs/scaling.md).
     """
 
     __tablename__ = "audit_events"
@@ -36,6 +42,8 @@ class AuditEvent(Base):
         # The sequencer's work queue: events not yet given a log position, oldest first.
         Index("ix_audit_events_pending", "id", sqlite_where=text("seq IS NULL"),
               postgresql_where=text("seq IS NULL")),
+        # A writer stream's numbers in order: the gap check of `audit verify` and the sequencer.
+        Index("ix_audit_events_writer", "writer", "writer_no"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -60,6 +68,9 @@ class AuditEvent(Base):
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     leaf_mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    writer: Mapped[str | None] = mapped_column(String(32))
+    writer_no: Mapped[int | None] = mapped_column(BigInteger)
+    event_mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class Checkpoint(Base):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from caseshare.audit import merkle, proofs, unusual
 from caseshare.audit.log import fetch_nodes, latest_checkpoint
 from caseshare.audit.models import AuditEvent, Checkpoint
+from caseshare.audit.scope import EVENT_PROTOCOL, AuditScope, EventView, with_protocol
 from caseshare.case_plan.models import Referral
 from caseshare.errors import BadCursorError, NotFoundError, ServiceUnavailableError, ValidationError
 from caseshare.identity.models import StaffMember
@@ -76,10 +77,11 @@ def decode_cursor(cursor: str) -> int:
         raise BadCursorError() from None
 
 
-def find_events(session: Session, *, orgs: frozenset[str], filters: EventFilter,
-                cursor: str | None, limit: int) -> tuple[list[AuditEvent], str | None]:
-    """Events of these organisations matching the filters, oldest first, a page at a time."""
-    query = select(AuditEvent).where(AuditEvent.org.in_(sorted(orgs)))
+def find_events(session: Session, *, scope: AuditScope, filters: EventFilter,
+                cursor: str | None, limit: int) -> tuple[list[EventView], str | None]:
+    """Events this viewer sees (caseshare.audit.scope) matching the filters, oldest first, a
+    page at a time, as the viewer sees them."""
+    query = with_protocol(select(AuditEvent, EVENT_PROTOCOL)).where(scope.condition())
     conditions = {
         AuditEvent.subject_id: filters.subject_id, AuditEvent.actor: filters.actor,
         AuditEvent.org: filters.org, AuditEvent.purpose: filters.purpose,
@@ -95,10 +97,10 @@ def find_events(session: Session, *, orgs: frozenset[str], filters: EventFilter,
     if cursor is not None:
         query = query.where(AuditEvent.id > decode_cursor(cursor))
     limit = max(1, min(limit, MAX_LIMIT))
-    rows = list(session.scalars(query.order_by(AuditEvent.id).limit(limit + 1)))
+    rows = list(session.execute(query.order_by(AuditEvent.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].id) if more else None
+    return scope.views(rows), encode_cursor(rows[-1][0].id) if more else None
 
 
 # Events that record a decision about a subject's data (allow or deny), for the access report.
@@ -106,23 +108,24 @@ DECISIONS = ("allow", "deny")
 
 
 def subject_access_history(session: Session, *, subject_id: uuid.UUID,
-                           orgs: frozenset[str]) -> list[AuditEvent]:
-    """Every allowed and denied access to this subject's data by these organisations."""
-    query = select(AuditEvent).where(
-        AuditEvent.org.in_(sorted(orgs)), AuditEvent.subject_id == subject_id,
+                           scope: AuditScope) -> list[EventView]:
+    """Every allowed and denied access to this subject's data that this viewer sees."""
+    query = with_protocol(select(AuditEvent, EVENT_PROTOCOL)).where(
+        scope.condition(), AuditEvent.subject_id == subject_id,
         AuditEvent.decision.in_(DECISIONS))
-    return list(session.scalars(query.order_by(AuditEvent.id)))
+    return scope.views(session.execute(query.order_by(AuditEvent.id)))
 
 
-def events_for_review(session: Session, *, orgs: frozenset[str], from_: datetime,
-                      to: datetime, up_to_now: bool = False) -> list[AuditEvent]:
-    """The events the unusual access rules read: subject accesses and NINO searches by these
-    organisations in [from_, to) (or [from_, to] when `to` is now), oldest first."""
-    query = select(AuditEvent).where(
-        AuditEvent.org.in_(sorted(orgs)), AuditEvent.occurred_at >= from_,
+def events_for_review(session: Session, *, scope: AuditScope, from_: datetime,
+                      to: datetime, up_to_now: bool = False) -> list[EventView]:
+    """The events the unusual access rules read: subject accesses and NINO searches that this
+    viewer sees, in [from_, to) (or [from_, to] when `to` is now), oldest first."""
+    query = with_protocol(select(AuditEvent, EVENT_PROTOCOL)).where(
+        scope.condition(), AuditEvent.occurred_at >= from_,
         AuditEvent.occurred_at <= to if up_to_now else AuditEvent.occurred_at < to,
         or_(AuditEvent.subject_id.is_not(None), AuditEvent.type == unusual.NINO_SEARCH))
-    return list(session.scalars(query.order_by(AuditEvent.occurred_at, AuditEvent.id)))
+    return scope.views(session.execute(
+        query.order_by(AuditEvent.occurred_at, AuditEvent.id)))
 
 
 _CHUNK = 500  # ids per IN list

@@ -1,20 +1,35 @@
-"""Writing audit events. Every event is written in the caller's transaction; the caller commits."""
+"""Writing audit events. Every event is written in the caller's transaction; the caller commits.
+
+Each event is tamper-evident from the moment it is written, before the sequencer integrates it
+into the Merkle log: it carries its writer stream (`writer`), its number in that stream
+(`writer_no`) and `event_mac`, an HMAC over both and its leaf hash under the event MAC key
+(`AuditSigner.event_mac_key`, handed to sessions in `session.info[EVENT_KEY]`).
+
+A writer stream is a random id and a counter in this process. A unit of work takes a free stream
+at its first event and holds it until its transaction ends: on commit the numbers it used stay
+used; on rollback they are given back (the counter goes back to where the unit of work found it),
+so the committed events of a stream are numbered 0, 1, 2, ... without gaps, and a missing number
+is an event deleted. The numbers cost no statement: the counter lives in memory. A process that
+dies leaves its streams' ends behind, never a gap.
+"""
 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, Table, event, insert
+from sqlalchemy.orm import Session, SessionTransaction
 
 from caseshare import db
 from caseshare.access.decision import Principal
-from caseshare.audit.log import CANONICAL_FIELDS, canonical_bytes, leaf_hash
+from caseshare.audit.log import CANONICAL_FIELDS, canonical_bytes, event_mac, leaf_hash
 from caseshare.audit.models import AuditEvent
 from caseshare.driver_sql import DriverInsert
 
@@ -41,12 +56,93 @@ class NewEvent:
     request_id: str | None
     details: dict[str, Any]
     leaf_hash: bytes = b""
+    writer: str | None = None
+    writer_no: int | None = None
+    event_mac: bytes | None = None
 
     def columns(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _COLUMNS}
 
 
-_COLUMNS = (*CANONICAL_FIELDS, "leaf_hash")
+_COLUMNS = (*CANONICAL_FIELDS, "leaf_hash", "writer", "writer_no", "event_mac")
+EVENT_KEY = "caseshare.audit.event_mac_key"  # session.info: the event MAC key (bytes)
+# session.info: (stream, its counter when the unit of work took it, the database)
+_STREAM = "caseshare.audit.stream"
+
+
+class MissingEventKeyError(RuntimeError):
+    """A session without the event MAC key tried to write an audit event."""
+
+
+class _Stream:
+    __slots__ = ("id", "next")
+
+    def __init__(self) -> None:
+        self.id = uuid.uuid4().hex
+        self.next = 0
+
+
+class _Streams:
+    """This process's writer streams, per database (a stream's numbers count the events in one
+    log); each stream is held by at most one unit of work at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free: weakref.WeakKeyDictionary[Engine, list[_Stream]] = (
+            weakref.WeakKeyDictionary())
+
+    def take(self, database: Engine) -> _Stream:
+        with self._lock:
+            free = self._free.setdefault(database, [])
+            return free.pop() if free else _Stream()
+
+    def give_back(self, database: Engine, stream: _Stream) -> None:
+        with self._lock:
+            self._free.setdefault(database, []).append(stream)
+
+
+_streams = _Streams()
+
+
+def _database(session: Session) -> Engine:
+    return session.get_bind().engine
+
+
+def _number(session: Session, events: Iterable[NewEvent]) -> None:
+    """Give the events their places in this unit of work's writer stream, and their MACs."""
+    key = session.info.get(EVENT_KEY)
+    if not isinstance(key, bytes):
+        raise MissingEventKeyError("this session has no audit event MAC key")
+    held = session.info.get(_STREAM)
+    if held is None:
+        database = _database(session)
+        stream = _streams.take(database)
+        session.info[_STREAM] = (stream, stream.next, database)
+    else:
+        stream = held[0]
+    for item in events:
+        item.writer, item.writer_no = stream.id, stream.next
+        item.event_mac = event_mac(key, stream.id, stream.next, item.leaf_hash)
+        stream.next += 1
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_numbers(session: Session) -> None:
+    held = session.info.pop(_STREAM, None)
+    if held is not None:
+        _streams.give_back(held[2], held[0])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _give_back_numbers(session: Session, transaction: SessionTransaction) -> None:
+    """A unit of work that ended without committing: its events were never written."""
+    if transaction.parent is not None or transaction.nested:
+        return
+    held = session.info.pop(_STREAM, None)
+    if held is not None:
+        stream, start, database = held
+        stream.next = start
+        _streams.give_back(database, stream)
 # The table, not the mapped class: a plain Core INSERT, run at once, with no unit of work.
 _INSERT = insert(cast(Table, AuditEvent.__table__))
 _DRIVER_INSERT = DriverInsert(cast(Table, AuditEvent.__table__), _COLUMNS)
@@ -96,6 +192,7 @@ def new_event(
 def write(session: Session, event: NewEvent) -> NewEvent:
     """Insert the event now, in the caller's transaction (the caller commits). The request
     path's way: a Core INSERT costs less than half of an ORM object flushed at commit."""
+    _number(session, (event,))
     session.execute(_INSERT, event.columns())
     return event
 
@@ -103,6 +200,7 @@ def write(session: Session, event: NewEvent) -> NewEvent:
 def write_after_snapshot(session: Session, events: list[NewEvent]) -> None:
     """Write a read's held events once its snapshot ends, committed before this returns (see
     `db.write_after_snapshot`)."""
+    _number(session, events)
     db.write_after_snapshot(session, _DRIVER_INSERT, [event.columns() for event in events])
 
 
@@ -125,11 +223,13 @@ def record(
 ) -> AuditEvent:
     """Add one audit event (see `new_event`) to the session as an ORM object, written at the next
     flush: for callers that go on to use or change it as a mapped row."""
-    event = AuditEvent(**new_event(
+    made = new_event(
         type=type, now=now, principal=principal, purpose=purpose, subject_id=subject_id,
         categories=categories, decision=decision, reasons=reasons,
         consent_id=consent_id, protocol=protocol, override_id=override_id,
         request_id=request_id, details=details,
-    ).columns())
-    session.add(event)
-    return event
+    )
+    _number(session, (made,))
+    row = AuditEvent(**made.columns())
+    session.add(row)
+    return row

@@ -12,8 +12,10 @@ Four rules, each finding naming the events behind it:
   (claimants, consents, referrals not theirs, NINO searches that matched nothing) within
   `enumeration_window`: someone probing ids.
 
-IG officers' use of the reserved purposes (`audit`, `subject_access`) reaches every claimant by
-design and is not analysed here; their own audit queries are not subject accesses either.
+IG officers' use of the reserved purposes (`audit`, `subject_access`) is not analysed here (it
+opens no claimant data but the subject access export); their own audit queries are not subject
+accesses either. The access layer passes only the events the IG officer may see
+(caseshare.audit.scope).
 """
 
 from __future__ import annotations

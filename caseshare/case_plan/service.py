@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,10 @@ from caseshare.case_plan.read_model import EntryFields, EntryRow, PlanRow
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.errors import ConflictError, NotFoundError
 
+# The fields that hold someone's words (sealed). They are the words of the entry's author
+# organisation (`created_org`) and are shared under its flows, so only it changes them; another
+# case organisation may change the codes (status, due date, organisation responsible, service).
+TEXT_FIELDS = SEALED_ENTRY_FIELDS
 
 def entry_ref(entry: EntryFields, field: str) -> FieldRef:
     return FieldRef(entry.subject_id, "plan_entry", str(entry.id), field, entry.category)
@@ -156,6 +160,20 @@ def _record_version(session: Session, entry: PlanEntry, principal: Principal, pu
     session.flush()
 
 
+def text_changes(entry: EntryFields, data_key: bytes, changes: dict[str, Any]) -> list[str]:
+    """The text fields `changes` would really change: a field sent back with the value it
+    already holds (a form or client that sends the whole entry) changes no one's words."""
+    changed = []
+    for name in TEXT_FIELDS:
+        if name not in changes:
+            continue
+        sealed = getattr(entry, name)
+        current = None if sealed is None else open_sealed(data_key, entry_ref(entry, name), sealed)
+        if changes[name] != current:
+            changed.append(name)
+    return changed
+
+
 def entry_history(session: Session, entry: EntryFields) -> list[PlanEntryVersion]:
     """Every recorded state of the entry, newest first."""
     return list(session.scalars(
@@ -164,7 +182,24 @@ def entry_history(session: Session, entry: EntryFields) -> list[PlanEntryVersion
     ))
 
 
-def open_version(entry: EntryFields, version: PlanEntryVersion, data_key: bytes) -> dict[str, Any]:
+def text_writers(versions: Sequence[PlanEntryVersion]) -> dict[int, dict[str, str]]:
+    """For each version, the organisation whose words each text field holds in it: the
+    organisation of the latest version (up to it) that wrote that field. A version copies the
+    fields it did not change from the one before, so a later version by the author can still
+    carry words another organisation wrote before the author-only rule (older databases)."""
+    writers: dict[str, str] = {}
+    out: dict[int, dict[str, str]] = {}
+    for version in sorted(versions, key=lambda v: v.version):
+        for name in TEXT_FIELDS:
+            if version.action == "create" or name in version.changed_fields:
+                writers[name] = version.changed_org
+        out[version.version] = dict(writers)
+    return out
+
+
+def open_version(entry: EntryFields, version: PlanEntryVersion, data_key: bytes,
+                 withhold: Collection[str] = ()) -> dict[str, Any]:
+    """One version opened; the text fields named in `withhold` stay shut (None)."""
     opened: dict[str, Any] = {
         "version": version.version,
         "action": version.action,
@@ -181,8 +216,8 @@ def open_version(entry: EntryFields, version: PlanEntryVersion, data_key: bytes)
     }
     for name in SEALED_ENTRY_FIELDS:
         sealed = getattr(version, name)
-        opened[name] = None if sealed is None else open_sealed(data_key, entry_ref(entry, name),
-                                                               sealed)
+        opened[name] = None if sealed is None or name in withhold else open_sealed(
+            data_key, entry_ref(entry, name), sealed)
     return opened
 
 

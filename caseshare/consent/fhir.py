@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.consent.receipt import party_name
+from caseshare.consent.views import ConsentView
 from caseshare.policy.models import ProtocolSet
 
 SYSTEM = "https://caseshare.example/fhir"
@@ -58,8 +58,9 @@ def _deny(*, orgs: list[str], purposes: list[str], categories: list[str],
     return deny
 
 
-def fhir_consent(consent: Consent, withdrawals: list[ConsentWithdrawal], status: str,
-                 protocols: ProtocolSet) -> dict[str, Any]:
+def fhir_consent(consent: ConsentView, protocols: ProtocolSet) -> dict[str, Any]:
+    """The resource for what the caller may see of the consent (see consent/views.py)."""
+    withdrawals, status = consent.withdrawals, consent.status
     granted = consent.decision == "granted"
     nested = [
         _deny(orgs=[], purposes=[], categories=consent.excluded_categories, start=None,

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caseshare.db import Base, JSONType, uuid_pk
@@ -25,8 +25,14 @@ class Consent(Base):
     decision: Mapped[str] = mapped_column(String(16), default="granted", server_default="granted")
     supersedes_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("consents.id"))
     given_by_type: Mapped[str] = mapped_column(String(32))
+    # Legacy plaintext columns (before migration 0015): new records leave them NULL and keep the
+    # value sealed in the matching *_sealed column under the claimant's data key (AAD: subject,
+    # "consent", consent id, field, "consent_record"), so erasure shreds it. `flask caseshare
+    # consents seal-legacy` moves rows written before 0015 into the sealed columns.
     given_by_name: Mapped[str | None] = mapped_column(String(200))
     authority_ref: Mapped[str | None] = mapped_column(String(200))
+    given_by_name_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    authority_ref_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Mental Capacity Act assessment ({lacks_capacity, assessed_by, assessed_on}) for attorneys.
     capacity: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     # Competence assessment of a child consenting for themselves ({competent, assessed_by,
@@ -36,13 +42,19 @@ class Consent(Base):
     purposes: Mapped[list[str]]
     categories: Mapped[list[str]]
     excluded_categories: Mapped[list[str]]
-    explicit_statement: Mapped[str | None] = mapped_column(Text)
+    explicit_statement: Mapped[str | None] = mapped_column(Text)  # legacy plaintext
+    explicit_statement_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The claimant confirmed the form's own explicit statement (in the consent's language);
+    # its SHA-256 pins which words they confirmed.
+    explicit_confirmed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    explicit_statement_sha256: Mapped[str | None] = mapped_column(String(64))
     form_id: Mapped[str] = mapped_column(String(64))
     form_version: Mapped[int]
     language: Mapped[str] = mapped_column(String(2))
     text_hash: Mapped[str] = mapped_column(String(64))
     method: Mapped[str] = mapped_column(String(32))
-    evidence_ref: Mapped[str | None] = mapped_column(String(200))
+    evidence_ref: Mapped[str | None] = mapped_column(String(200))  # legacy plaintext
+    evidence_ref_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     verified: Mapped[bool]
     captured_by: Mapped[uuid.UUID]
     captured_org: Mapped[str] = mapped_column(String(64))
@@ -65,23 +77,7 @@ class ConsentWithdrawal(Base):
     withdrawn_at: Mapped[datetime]
     channel: Mapped[str] = mapped_column(String(32))
     scope: Mapped[dict[str, Any]]
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)  # legacy plaintext (see Consent)
+    reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     recorded_by: Mapped[uuid.UUID]
     recorded_org: Mapped[str] = mapped_column(String(64))
-
-
-class Notification(Base):
-    """An in-app notice to a partner organisation (e.g. a consent naming it was withdrawn).
-
-    Refers to the claimant by id only; the recipient opens the case through the access path.
-    """
-
-    __tablename__ = "notifications"
-
-    id: Mapped[uuid_pk]
-    org_id: Mapped[str] = mapped_column(String(64), index=True)
-    type: Mapped[str] = mapped_column(String(64))
-    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"))
-    consent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("consents.id"))
-    created_at: Mapped[datetime]
-    details: Mapped[dict[str, Any]]

@@ -16,8 +16,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from caseshare.consent.forms import ConsentForm
-from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.consent.service import is_fully_withdrawn
+from caseshare.consent.views import ConsentView, WithdrawalView
 from caseshare.policy.models import ProtocolSet
 
 SCHEMA = "https://w3id.org/dpv/schema/iso-27560#receipt-full"
@@ -32,7 +32,7 @@ def party_name(protocols: ProtocolSet, org: str) -> str:
     return protocols.party_name(org) or org
 
 
-def _events(consent: Consent, withdrawals: list[ConsentWithdrawal]) -> list[dict[str, Any]]:
+def _events(consent: ConsentView, withdrawals: list[WithdrawalView]) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = [{
         "event_type": "refused" if consent.decision == "refused" else "given",
         "event_time": _iso(consent.captured_at), "method": consent.method,
@@ -40,7 +40,8 @@ def _events(consent: Consent, withdrawals: list[ConsentWithdrawal]) -> list[dict
     }]
     for i, w in enumerate(withdrawals):
         events.append({
-            "event_type": ("withdrawn" if is_fully_withdrawn(consent, withdrawals[: i + 1])
+            "event_type": ("withdrawn"
+                           if is_fully_withdrawn(consent, withdrawals[: i + 1])  # type: ignore[arg-type]
                            else "partially_withdrawn"),
             "event_time": _iso(w.withdrawn_at), "channel": w.channel, "scope": w.scope,
             "recorded_by_org": w.recorded_org,
@@ -48,8 +49,11 @@ def _events(consent: Consent, withdrawals: list[ConsentWithdrawal]) -> list[dict
     return events
 
 
-def receipt(consent: Consent, withdrawals: list[ConsentWithdrawal], status: str,
-            form: ConsentForm | None, protocols: ProtocolSet) -> dict[str, Any]:
+def receipt(consent: ConsentView, form: ConsentForm | None,
+            protocols: ProtocolSet) -> dict[str, Any]:
+    """The receipt of what the caller may see of the consent (a recipient's view names only
+    it, and carries no proxy name, references or statement)."""
+    withdrawals, status = consent.withdrawals, consent.status
     sensitive = [c for c in consent.categories if protocols.is_sensitive(c)]
     given_by: dict[str, Any] = {"type": consent.given_by_type}
     for key, value in (("name", consent.given_by_name), ("authority_ref", consent.authority_ref),
@@ -70,7 +74,7 @@ def receipt(consent: Consent, withdrawals: list[ConsentWithdrawal], status: str,
         },
         "consent_status": status,
         "consent_decision": consent.decision,
-        "consent_type": "explicit" if consent.explicit_statement else "expressed",
+        "consent_type": "explicit" if consent.explicit else "expressed",
         "explicit_statement": consent.explicit_statement,
         "given_by": given_by,
         "collection_method": consent.method,

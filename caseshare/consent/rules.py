@@ -5,8 +5,10 @@ Each rule names the request field it is about, so the claimant-facing screen can
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -47,6 +49,8 @@ class SubjectSituation:
     age: int | None  # whole years at the time of consent; None if not known
     # A competent child's own refusal is on record (not superseded, not expired).
     competent_child_refused: bool = False
+    # Recipients the claimant withdrew consent from within their protocols' cooling period.
+    recently_withdrawn: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def is_child(self) -> bool:
@@ -64,6 +68,53 @@ def age_on(born: date, today: date) -> int:
 
 def is_verified(method: str, evidence_ref: str | None) -> bool:
     return not (method in VERBAL_METHODS and not evidence_ref)
+
+
+# Methods that leave a signed document behind: the only ones that may re-grant consent to a
+# recipient the claimant withdrew from within the cooling period.
+SIGNED_METHODS = frozenset({"wet_signature", "e_signature"})
+# What the evidence reference must identify, per method (None: optional, placeholder-checked).
+EVIDENCE_REQUIRED: dict[str, str | None] = {
+    "wet_signature": "the reference of the signed form (scan or document number)",
+    "e_signature": "the reference of the signed document",
+    "interpreter": "the interpreter's reference (booking or register number)",
+    "verbal_phone": None,  # optional (unverified without it); if given: call reference and time
+    "verbal_in_person": None,  # optional (unverified without it); if given: a note reference
+    "online": None,  # optional: the submission reference
+}
+PLACEHOLDERS = frozenset({"x", "xx", "xxx", "n/a", "na", "none", "nil", "null", "tbc", "tba",
+                          "unknown", "test", "ref", "no", "yes", "ok", "-", ".", "?"})
+MIN_EVIDENCE_LENGTH = 4
+# A time of day as HH:MM, 00:00-23:59 ("CALL-2026-11-20 09:31", "C123 at 09:31").
+_TIME_OF_DAY = re.compile(r"(?<!\d)([01]\d|2[0-3]):[0-5]\d(?!\d)")
+
+
+def evidence_problem(method: str, evidence_ref: str | None) -> str | None:
+    """Why this evidence reference does not evidence a consent by `method`, or None if it does.
+    Placeholders (too short, no letters or digits, one repeated character, "x", "n/a", "-",
+    ".") are never evidence."""
+    value = (evidence_ref or "").strip()
+    needed = EVIDENCE_REQUIRED.get(method)
+    if not value:
+        return f"Required for {method}: {needed}." if needed else None
+    alnum = [ch.casefold() for ch in value if ch.isalnum()]
+    if (value.casefold() in PLACEHOLDERS or len(value) < MIN_EVIDENCE_LENGTH or len(alnum) < 3
+            or len(set(alnum)) < 2):
+        return ("A placeholder is not evidence: give a real reference (at least four "
+                "characters, letters and digits, not one character repeated).")
+    if not any(ch.isdigit() for ch in alnum):
+        return "An evidence reference is numbered: it must contain digits."
+    if method == "verbal_phone" and not _TIME_OF_DAY.search(value):
+        return "For a phone consent give the call reference and the time of the call (HH:MM)."
+    return None
+
+
+def statement_sha256(statement: str) -> str:
+    return hashlib.sha256(_words(statement).encode()).hexdigest()
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _not_in(values: Iterable[str], allowed: Iterable[str]) -> list[str]:
@@ -104,15 +155,25 @@ def check_choices(data: dict[str, Any], form: ConsentForm, protocols: ProtocolSe
     return errors
 
 
-def check_explicit(data: dict[str, Any], protocols: ProtocolSet) -> Errors:
-    """Special category and criminal offence data need explicit, verifiable consent."""
+def check_explicit(data: dict[str, Any], form: ConsentForm, protocols: ProtocolSet) -> Errors:
+    """Special category and criminal offence data need explicit, verifiable consent: the
+    claimant confirmed the form's own explicit statement in the consent's language. Any other
+    `explicit_statement` (free text, another language's words, a dot) is refused, whether or not
+    a special category is chosen."""
+    errors: Errors = {}
+    given = data.get("explicit_statement")
+    expected = form.text.get(data["language"], {}).get("explicit_statement")
+    if given is not None and (expected is None or _words(given) != _words(expected)):
+        errors["explicit_statement"] = [
+            "Must be the form's own explicit statement in the consent's language, exactly as "
+            "shown to the claimant (GET /consent-forms/{id}/{version}?lang=)."
+        ]
     if data.get("decision", "granted") != "granted":
-        return {}
+        return errors
     sensitive = sorted(c for c in data["categories"] if protocols.is_sensitive(c))
     if not sensitive:
-        return {}
-    errors: Errors = {}
-    if not (data.get("explicit_statement") or "").strip():
+        return errors
+    if given is None and "explicit_statement" not in errors:
         errors["explicit_statement"] = [
             f"Explicit consent is required for special or criminal categories: "
             f"{', '.join(sensitive)}."
@@ -123,6 +184,30 @@ def check_explicit(data: dict[str, Any], protocols: ProtocolSet) -> Errors:
             f"criminal categories: {', '.join(sensitive)}."
         ]
     return errors
+
+
+def check_evidence(data: dict[str, Any]) -> Errors:
+    if problem := evidence_problem(data["method"], data.get("evidence_ref")):
+        return {"evidence_ref": [problem]}
+    return {}
+
+
+def check_cooling(data: dict[str, Any], subject: SubjectSituation) -> Errors:
+    """A consent naming a recipient the claimant recently withdrew from needs a signature."""
+    if data.get("decision", "granted") != "granted" or data["method"] in SIGNED_METHODS:
+        return {}
+    cooling = sorted(set(data["recipients"]) & subject.recently_withdrawn)
+    if not cooling:
+        return {}
+    return {"method": [
+        f"The claimant withdrew consent from {', '.join(cooling)} recently (within the "
+        f"protocol's cooling period): a new consent naming them needs a wet or e-signature."]}
+
+
+def regranted_after_withdrawal(data: dict[str, Any], subject: SubjectSituation) -> list[str]:
+    if data.get("decision", "granted") != "granted":
+        return []
+    return sorted(set(data["recipients"]) & subject.recently_withdrawn)
 
 
 def _assessed_on_errors(field: str, assessment: dict[str, Any], today: date) -> Errors:
@@ -228,8 +313,8 @@ def check_period(data: dict[str, Any], form: ConsentForm, protocols: ProtocolSet
     expires_at: datetime = data["expires_at"]
     rule = data.get("expiry_rule") or "fixed_date"
     errors: Errors = {}
-    if valid_from < now - timedelta(days=1):
-        errors["valid_from"] = ["Cannot be back-dated."]
+    if valid_from < now:
+        errors["valid_from"] = ["Cannot be before the moment the consent is recorded."]
     period = expires_at - valid_from
     protocol_days = max_flow_days(protocols, data["recipients"], data["purposes"],
                                   data["categories"])
@@ -251,8 +336,9 @@ def check_period(data: dict[str, Any], form: ConsentForm, protocols: ProtocolSet
 def validate_consent(data: dict[str, Any], form: ConsentForm, protocols: ProtocolSet,
                      subject: SubjectSituation, now: datetime) -> Errors:
     """All the 422 rules; the 409 ones (state conflicts) are `conflicts`."""
-    return (check_choices(data, form, protocols) | check_explicit(data, protocols)
-            | check_authority(data, subject, now) | check_period(data, form, protocols, now))
+    return (check_choices(data, form, protocols) | check_evidence(data)
+            | check_explicit(data, form, protocols) | check_authority(data, subject, now)
+            | check_period(data, form, protocols, now) | check_cooling(data, subject))
 
 
 def conflicts(data: dict[str, Any], subject: SubjectSituation) -> Errors:

@@ -7,19 +7,26 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from caseshare.access.decision import ConsentFacts, Principal
 from caseshare.consent import rules
 from caseshare.consent.forms import ConsentForm
-from caseshare.consent.models import Consent, ConsentWithdrawal, Notification
+from caseshare.consent.models import Consent, ConsentWithdrawal
+from caseshare.consent.views import OpenedFields
+from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.driver_sql import DriverSelect
 from caseshare.errors import ConflictError, NotFoundError, ValidationError
+from caseshare.notifications import service as notifications
+from caseshare.notifications.models import Notification
 from caseshare.policy.models import ProtocolSet
 from caseshare.subjects.models import Subject
 
 SCOPE_KEYS = ("recipients", "purposes", "categories")
+# The category the sealed fields of a consent record are bound to (in the AAD).
+SEALED_CATEGORY = "consent_record"
+SEALED_CONSENT_FIELDS = ("given_by_name", "authority_ref", "evidence_ref", "explicit_statement")
 ConsentHistory = tuple[Consent, list[ConsentWithdrawal]]
 
 
@@ -30,7 +37,7 @@ def consent_facts(consent: Consent, withdrawals: Sequence[ConsentWithdrawal]) ->
         purposes=frozenset(consent.purposes),
         categories=frozenset(consent.categories),
         excluded=frozenset(consent.excluded_categories),
-        explicit=bool(consent.explicit_statement),
+        explicit=bool(consent.explicit_confirmed or consent.explicit_statement),
         verified=consent.verified,
         valid_from=consent.valid_from,
         expires_at=consent.expires_at,
@@ -62,9 +69,9 @@ _newer = aliased(Consent)
 # it, on the driver's cursor (driver_sql.py).
 _CURRENT_GRANTED = DriverSelect(
     select(Consent.id, Consent.recipients, Consent.purposes, Consent.categories,
-           Consent.excluded_categories, Consent.explicit_statement, Consent.verified,
+           Consent.excluded_categories, Consent.explicit_confirmed, Consent.verified,
            Consent.valid_from, Consent.expires_at, ConsentWithdrawal.withdrawn_at,
-           ConsentWithdrawal.scope)
+           ConsentWithdrawal.scope, Consent.explicit_statement.is_not(None))
     .outerjoin(ConsentWithdrawal, ConsentWithdrawal.consent_id == Consent.id)
     .where(Consent.subject_id == bindparam("subject_id"), Consent.decision == "granted",
            ~exists().where(_newer.subject_id == Consent.subject_id,
@@ -73,7 +80,7 @@ _CURRENT_GRANTED = DriverSelect(
 )
 # _CURRENT_GRANTED's columns, in order
 (_ID, _RECIPIENTS, _PURPOSES, _CATEGORIES, _EXCLUDED, _EXPLICIT, _VERIFIED, _VALID_FROM,
- _EXPIRES_AT, _WITHDRAWN_AT, _SCOPE) = range(11)
+ _EXPIRES_AT, _WITHDRAWN_AT, _SCOPE, _LEGACY_EXPLICIT) = range(12)
 
 
 def current_consent_facts(session: Session, subject_id: uuid.UUID) -> list[ConsentFacts]:
@@ -91,7 +98,8 @@ def current_consent_facts(session: Session, subject_id: uuid.UUID) -> list[Conse
     return [
         ConsentFacts(id=c[_ID], recipients=frozenset(c[_RECIPIENTS]),
                      purposes=frozenset(c[_PURPOSES]), categories=frozenset(c[_CATEGORIES]),
-                     excluded=frozenset(c[_EXCLUDED]), explicit=bool(c[_EXPLICIT]),
+                     excluded=frozenset(c[_EXCLUDED]),
+                     explicit=bool(c[_EXPLICIT] or c[_LEGACY_EXPLICIT]),
                      verified=c[_VERIFIED], valid_from=c[_VALID_FROM],
                      expires_at=c[_EXPIRES_AT], withdrawals=tuple(withdrawals))
         for c, withdrawals in consents.values()
@@ -140,8 +148,22 @@ def with_status(pairs: Sequence[ConsentHistory], now: datetime) -> list[
     return [(c, ws, status_of(c, ws, now, c.id in superseded)) for c, ws in pairs]
 
 
+def recently_withdrawn(pairs: Sequence[ConsentHistory], protocols: ProtocolSet,
+                       now: datetime) -> frozenset[str]:
+    """Recipients the claimant withdrew consent from (a whole withdrawal, or one naming them)
+    within the cooling period of their protocols (`consent_cooling_days`)."""
+    out: set[str] = set()
+    for consent, withdrawals in pairs:
+        for w in withdrawals:
+            named = w.scope.get("recipients") or (
+                consent.recipients if not any(w.scope.get(k) for k in SCOPE_KEYS) else [])
+            out |= {org for org in named
+                    if now - w.withdrawn_at < timedelta(days=protocols.consent_cooling_days(org))}
+    return frozenset(out)
+
+
 def situation(*, jurisdiction: str, age: int | None, pairs: Sequence[ConsentHistory],
-              now: datetime) -> rules.SubjectSituation:
+              now: datetime, protocols: ProtocolSet | None = None) -> rules.SubjectSituation:
     """The claimant's circumstances the consent rules depend on."""
     superseded = superseded_ids(pairs)
     refused = any(
@@ -149,8 +171,9 @@ def situation(*, jurisdiction: str, age: int | None, pairs: Sequence[ConsentHist
         and now < c.expires_at and (c.competence or {}).get("competent")
         for c, _ in pairs
     )
+    cooling = recently_withdrawn(pairs, protocols, now) if protocols else frozenset()
     return rules.SubjectSituation(jurisdiction=jurisdiction, age=age,
-                                  competent_child_refused=refused)
+                                  competent_child_refused=refused, recently_withdrawn=cooling)
 
 
 def _check_supersedes(data: dict[str, Any], subject_id: uuid.UUID,
@@ -175,10 +198,14 @@ def record_consent(
     subject: rules.SubjectSituation,
     history: Sequence[ConsentHistory],
     data: dict[str, Any],
+    data_key: bytes,
+    dek_version: int,
     now: datetime,
 ) -> Consent:
     """Validate the choices against the form, protocols and the claimant's situation, then add
-    an immutable record. Nothing is written unless every rule holds."""
+    an immutable record. Nothing is written unless every rule holds. The proxy's name, the
+    authority and evidence references and the explicit statement are sealed under the
+    claimant's data key (and so shredded with it)."""
     errors = rules.validate_consent(data, form, protocols, subject, now)
     if errors:
         raise ValidationError(errors)
@@ -188,25 +215,24 @@ def record_consent(
     given_by = data["given_by"]
     statement = (data.get("explicit_statement") or "").strip()
     consent = Consent(
+        id=uuid.uuid4(),
         subject_id=subject_id,
         decision=data.get("decision", "granted"),
         supersedes_id=data.get("supersedes"),
         given_by_type=given_by["type"],
-        given_by_name=given_by.get("name"),
-        authority_ref=given_by.get("authority_ref"),
         capacity=rules.capacity_record(data),
         competence=rules.competence_record(data, subject),
         recipients=sorted(set(data["recipients"])),
         purposes=sorted(set(data["purposes"])),
         categories=sorted(set(data["categories"])),
         excluded_categories=sorted(set(data.get("excluded_categories") or [])),
-        explicit_statement=statement or None,
+        explicit_confirmed=bool(statement),
+        explicit_statement_sha256=rules.statement_sha256(statement) if statement else None,
         form_id=form.id,
         form_version=form.version,
         language=data["language"],
         text_hash=form.text_hash(data["language"]),
         method=data["method"],
-        evidence_ref=data.get("evidence_ref"),
         verified=rules.is_verified(data["method"], data.get("evidence_ref")),
         captured_by=principal.actor_uuid,
         captured_org=principal.org,
@@ -215,9 +241,81 @@ def record_consent(
         expires_at=data["expires_at"],
         expiry_rule=data.get("expiry_rule") or "fixed_date",
     )
+    for field, value in (("given_by_name", given_by.get("name")),
+                         ("authority_ref", given_by.get("authority_ref")),
+                         ("evidence_ref", data.get("evidence_ref")),
+                         ("explicit_statement", statement or None)):
+        if value:
+            setattr(consent, f"{field}_sealed",
+                    seal(data_key, dek_version, consent_ref(consent, field), value))
     session.add(consent)
     session.flush()
     return consent
+
+
+def consent_ref(consent: Consent, field: str) -> FieldRef:
+    return FieldRef(consent.subject_id, "consent", str(consent.id), field, SEALED_CATEGORY)
+
+
+def withdrawal_ref(subject_id: uuid.UUID, withdrawal: ConsentWithdrawal) -> FieldRef:
+    return FieldRef(subject_id, "consent_withdrawal", str(withdrawal.id), "reason",
+                    SEALED_CATEGORY)
+
+
+def open_fields(consent: Consent, withdrawals: Sequence[ConsentWithdrawal],
+                data_key: bytes) -> OpenedFields:
+    """The consent's sealed fields, opened. A row from before migration 0015 that
+    `consents seal-legacy` has not sealed yet still has them in plaintext."""
+    def opened(field: str) -> str | None:
+        sealed: bytes | None = getattr(consent, f"{field}_sealed")
+        if sealed is not None:
+            return open_sealed(data_key, consent_ref(consent, field), sealed)
+        legacy: str | None = getattr(consent, field)
+        return legacy
+
+    reasons = tuple(
+        (w.id, open_sealed(data_key, withdrawal_ref(consent.subject_id, w), w.reason_sealed)
+         if w.reason_sealed is not None else w.reason)
+        for w in withdrawals)
+    return OpenedFields(given_by_name=opened("given_by_name"),
+                        authority_ref=opened("authority_ref"),
+                        evidence_ref=opened("evidence_ref"),
+                        explicit_statement=opened("explicit_statement"), reasons=reasons)
+
+
+def seal_legacy(session: Session, *, data_key_of: Any) -> int:
+    """Seal the plaintext fields of consent records and withdrawals written before migration
+    0015 and clear the plaintext; `data_key_of(subject_id)` gives (data key, version) or None
+    for an erased claimant (whose plaintext is then cleared, as erasure would have shredded it).
+    Returns how many rows changed. Idempotent."""
+    changed = 0
+    legacy = or_(*(getattr(Consent, f).is_not(None) for f in SEALED_CONSENT_FIELDS))
+    for consent in session.scalars(select(Consent).where(legacy)):
+        key = data_key_of(consent.subject_id)
+        for field in SEALED_CONSENT_FIELDS:
+            value = getattr(consent, field)
+            if value is None:
+                continue
+            if field == "explicit_statement" and value.strip():
+                consent.explicit_confirmed = True
+                consent.explicit_statement_sha256 = rules.statement_sha256(value)
+            if key is not None and value.strip():
+                setattr(consent, f"{field}_sealed",
+                        seal(key[0], key[1], consent_ref(consent, field), value))
+            setattr(consent, field, None)
+        changed += 1
+    rows = session.execute(select(ConsentWithdrawal, Consent.subject_id)
+                           .join(Consent, Consent.id == ConsentWithdrawal.consent_id)
+                           .where(ConsentWithdrawal.reason.is_not(None))).all()
+    for withdrawal, subject_id in rows:
+        key = data_key_of(subject_id)
+        if key is not None and withdrawal.reason:
+            withdrawal.reason_sealed = seal(key[0], key[1], withdrawal_ref(subject_id, withdrawal),
+                                            withdrawal.reason)
+        withdrawal.reason = None
+        changed += 1
+    session.flush()
+    return changed
 
 
 def get_consent(session: Session, consent_id: uuid.UUID) -> Consent:
@@ -237,6 +335,8 @@ def withdraw(
     channel: str,
     scope: dict[str, list[str]] | None,
     reason: str | None,
+    data_key: bytes,
+    dek_version: int,
     now: datetime,
 ) -> ConsentWithdrawal:
     """Append a withdrawal: no scope withdraws everything, a scope removes exactly that."""
@@ -254,14 +354,17 @@ def withdraw(
     if errors:
         raise ValidationError(errors)
     withdrawal = ConsentWithdrawal(
+        id=uuid.uuid4(),
         consent_id=consent.id,
         withdrawn_at=now,
         channel=channel,
         scope=scope,
-        reason=reason,
         recorded_by=principal.actor_uuid,
         recorded_org=principal.org,
     )
+    if reason:
+        withdrawal.reason_sealed = seal(data_key, dek_version,
+                                        withdrawal_ref(consent.subject_id, withdrawal), reason)
     session.add(withdrawal)
     session.flush()
     return withdrawal
@@ -273,22 +376,29 @@ def notify_withdrawal(session: Session, *, consent: Consent, withdrawal: Consent
     who already knows). The notice names the claimant by id and the scope, nothing else."""
     affected = withdrawal.scope.get("recipients") or consent.recipients
     notices = [
-        Notification(org_id=org, type="consent_withdrawn", subject_id=consent.subject_id,
-                     consent_id=consent.id, created_at=withdrawal.withdrawn_at,
-                     details={"scope": withdrawal.scope, "full": fully_withdrawn,
-                              "channel": withdrawal.channel})
+        notifications.notify(session, type="consent_withdrawn", org=org,
+                             subject_id=consent.subject_id, consent_id=consent.id,
+                             now=withdrawal.withdrawn_at,
+                             details={"scope": withdrawal.scope, "full": fully_withdrawn,
+                                      "channel": withdrawal.channel})
         for org in sorted(set(affected)) if org != withdrawal.recorded_org
     ]
-    session.add_all(notices)
     session.flush()
     return notices
 
 
-def notifications_for(session: Session, *, org: str, limit: int = 200) -> list[Notification]:
-    return list(session.scalars(
-        select(Notification).where(Notification.org_id == org)
-        .order_by(Notification.created_at.desc(), Notification.id).limit(limit)
-    ))
+def notify_regrant(session: Session, *, consent: Consent, lead_org: str,
+                   recipients: Sequence[str], now: datetime) -> list[Notification]:
+    """A consent re-granting recipients the claimant recently withdrew from: tell the lead
+    organisation and its IG officers (ids and codes only)."""
+    details = {"recipients": sorted(recipients), "method": consent.method,
+               "recorded_by_org": consent.captured_org}
+    notices = [notifications.notify(session, type="consent_regranted_after_withdrawal",
+                                    org=lead_org, role=role, subject_id=consent.subject_id,
+                                    consent_id=consent.id, now=now, details=details)
+               for role in (None, "ig_officer")]
+    session.flush()
+    return notices
 
 
 def expiring(session: Session, *, now: datetime, days: int, lead_org: str | None) -> list[

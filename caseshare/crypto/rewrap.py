@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from caseshare.audit import service as audit
 from caseshare.crypto.keyring import KeyProvider
+from caseshare.crypto.shreds import is_shredded
 from caseshare.errors import ConflictError
 from caseshare.subjects.models import Subject
 
@@ -49,16 +50,19 @@ def rewrap_all(session: Session, keyring: KeyProvider, *, batch: int, now: datet
         changes = []
         for subject_id, version, wrapped in rows:
             assert wrapped is not None  # selected only where it is not
+            if is_shredded(keyring, subject_id):
+                continue  # erased (shred register), never unwrapped; `shreds apply` drops it
             context = b"subject|" + str(subject_id).encode()
             key = keyring.unwrap(wrapped, version=version, context=context)
             new_version, new_wrapped = keyring.wrap(key, context=context)
             changes.append({"b_id": subject_id, "b_old": version, "b_version": new_version,
                             "b_wrapped": new_wrapped})
-        session.connection().execute(write, changes)
+        if changes:
+            session.connection().execute(write, changes)
         audit.record(session, type="crypto:dek:rewrap", now=now,
-                     details={"count": len(rows), "kek_version": current})
+                     details={"count": len(changes), "kek_version": current})
         session.commit()
-        total += len(rows)
+        total += len(changes)
         if on_batch is not None:
             on_batch(total)
     return total

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caseshare.db import Base, uuid_pk
@@ -36,6 +36,24 @@ class StaffMember(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
+    # Bumped when the person is disabled or changes organisation or roles: every access token,
+    # web session and provider session carries the epoch it was issued under and is refused
+    # once it differs (docs/identity.md). It only ever grows, so moving back revives nothing.
+    credentials_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The last TOTP time step accepted, so a code works once (passwords.sign_in).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ExternalIdentity(Base):
+    """A person at an external OpenID Connect provider, bound to one staff member by the
+    provider's (issuer, subject) at the first sign-in (identity/oidc_client.py)."""
+
+    __tablename__ = "staff_external_identities"
+
+    issuer: Mapped[str] = mapped_column(String(500), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_members.id"), index=True)
+    linked_at: Mapped[datetime]
 
 
 class OAuthClient(Base):

@@ -2,9 +2,10 @@
 
 Authorization code flow with PKCE (S256), state and nonce; the ID token is verified with joserfc
 against the provider's JWKS (fetched again once when an unknown key id appears, so the provider's
-key rotation is honoured). Staff are matched to the local directory by the verified `email`
-claim; the local record decides organisation and roles, and an organisation claim, when the
-provider sends one, must agree with it (docs/identity.md).
+key rotation is honoured). A person at the provider is bound to a staff member by the
+provider's (issuer, subject) in `staff_external_identities`: the first sign-in links them by a
+verified `email` and the organisation's tenant claim; later sign-ins match by (issuer, subject)
+only. The local record decides organisation and roles (docs/identity.md).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import base64
 import hashlib
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseshare.errors import AuthenticationError
-from caseshare.identity.models import StaffMember
+from caseshare.identity.models import ExternalIdentity, StaffMember
 
 TIMEOUT = 10
 
@@ -59,6 +61,9 @@ class RelyingParty:
     client_id: str
     client_secret: str
     org_claim: str = "caseshare_org"
+    # organisation id -> the value of `org_claim` its people carry (e.g. its Entra tenant id,
+    # claim `tid`); an organisation not named must carry its own id.
+    tenants: Mapping[str, str] = field(default_factory=dict)
     _metadata: dict[str, Any] | None = field(default=None, repr=False)
     _keys: KeySet | None = field(default=None, repr=False)
 
@@ -135,15 +140,65 @@ def _header_kid(token: str) -> str | None:
     return str(kid) if kid else None
 
 
-def match_staff(session: Session, claims: dict[str, Any], *, org_claim: str) -> StaffMember:
-    """The local staff member these verified claims belong to (docs/identity.md)."""
+class EmailNotVerifiedError(AuthenticationError):
+    slug = "email-not-verified"
+
+
+class WrongTenantError(AuthenticationError):
+    slug = "wrong-tenant"
+
+
+class NoAccountError(AuthenticationError):
+    slug = "no-account"
+
+
+class AlreadyLinkedError(AuthenticationError):
+    slug = "identity-already-linked"
+
+
+def parse_tenants(text: str) -> dict[str, str]:
+    """'org-a=tenant-a,org-b=tenant-b' -> {org: tenant}; ValueError if malformed."""
+    out: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        org, sep, tenant = item.partition("=")
+        if not sep or not org.strip() or not tenant.strip():
+            raise ValueError(item)
+        out[org.strip()] = tenant.strip()
+    return out
+
+
+def match_staff(session: Session, claims: dict[str, Any], *, issuer: str, org_claim: str,
+                tenants: Mapping[str, str], now: datetime) -> tuple[StaffMember, bool]:
+    """The local staff member these verified claims belong to, and whether this sign-in linked
+    them (docs/identity.md). A linked (issuer, subject) decides alone; the first link needs
+    `email_verified: true` and the tenant claim configured for the person's organisation, and
+    is added to the session (the caller commits). Errors name no e-mail address."""
+    subject = str(claims.get("sub") or "")
+    if not subject:
+        raise NoAccountError("Your organisation's account has no subject identifier.")
+    link = session.get(ExternalIdentity, (issuer, subject))
+    if link is not None:
+        staff = session.get(StaffMember, link.staff_id)
+        if staff is None or not staff.active:
+            raise NoAccountError("You do not have a Caseshare account. Ask your administrator.")
+        return staff, False
     email = str(claims.get("email") or "").strip().lower()
-    if not email or claims.get("email_verified") is False:
-        raise AuthenticationError("Your organisation's account has no verified email address.")
+    if not email or claims.get("email_verified") is not True:
+        raise EmailNotVerifiedError("Your organisation's account has no verified email address.")
     staff = session.scalar(select(StaffMember).where(StaffMember.email == email))
     if staff is None or not staff.active:
-        raise AuthenticationError("You do not have a Caseshare account. Ask your administrator.")
-    claimed_org = claims.get(org_claim)
-    if claimed_org is not None and claimed_org != staff.org_id:
-        raise AuthenticationError("Your organisation does not match your Caseshare account.")
-    return staff
+        raise NoAccountError("You do not have a Caseshare account. Ask your administrator.")
+    expected = tenants.get(staff.org_id, staff.org_id)
+    if claims.get(org_claim) != expected:
+        raise WrongTenantError("Your organisation does not match your Caseshare account.")
+    other = session.scalar(select(ExternalIdentity).where(
+        ExternalIdentity.staff_id == staff.id, ExternalIdentity.issuer == issuer))
+    if other is not None:
+        raise AlreadyLinkedError("Another account at your organisation is already linked to "
+                                 "this Caseshare account. Ask your administrator.")
+    session.add(ExternalIdentity(issuer=issuer, subject=subject, staff_id=staff.id,
+                                 linked_at=now))
+    session.flush()
+    return staff, True

@@ -9,11 +9,11 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from caseshare.errors import NotFoundError, ValidationError
-from caseshare.identity.models import OAuthClient, Organisation, StaffMember
+from caseshare.identity.models import ExternalIdentity, OAuthClient, Organisation, StaffMember
 from caseshare.policy.models import BUILTIN_ROLES, RESERVED_PURPOSES, ProtocolSet
 
 FRONT_LINE_SCOPES = frozenset({
@@ -88,10 +88,46 @@ def add_or_update_staff(session: Session, *, protocols: ProtocolSet, email: str,
                                         f"{', '.join(unknown)}."]})
     email = email.strip().lower()
     staff = session.scalar(select(StaffMember).where(StaffMember.email == email))
+    new_roles = sorted(set(roles))
     if staff is None:
-        staff = StaffMember(id=uuid.uuid4(), email=email, created_at=now, active=True)
+        staff = StaffMember(id=uuid.uuid4(), email=email, created_at=now, active=True,
+                            credentials_epoch=0)
         session.add(staff)
-    staff.name, staff.org_id, staff.roles, staff.updated_at = name, org, sorted(set(roles)), now
+    elif staff.org_id != org or sorted(staff.roles) != new_roles:
+        # Earlier tokens and sessions carried the old organisation or roles: end them for good
+        # (the epoch only grows, so moving back does not revive them).
+        end_credentials(staff, now=now)
+        if staff.org_id != org:  # an identity at the old organisation's provider is not theirs
+            session.execute(delete(ExternalIdentity)
+                            .where(ExternalIdentity.staff_id == staff.id))
+    staff.name, staff.org_id, staff.roles, staff.updated_at = name, org, new_roles, now
+    session.flush()
+    return staff
+
+
+def end_credentials(staff: StaffMember, *, now: datetime) -> None:
+    """End every access token, web session and provider session of this person on their next
+    request, in every process (access/principal.py, web/blueprint.py, api/oidc.py)."""
+    staff.credentials_epoch = (staff.credentials_epoch or 0) + 1
+    staff.updated_at = now
+
+
+def find_staff_any(session: Session, email: str) -> StaffMember:
+    """The staff member with this e-mail, active or not (for the operator commands)."""
+    staff = session.scalar(select(StaffMember).where(StaffMember.email == email.strip().lower()))
+    if staff is None:
+        raise NotFoundError("No staff member with that email.")
+    return staff
+
+
+def set_staff_active(session: Session, *, email: str, active: bool,
+                     now: datetime) -> StaffMember:
+    """`staff disable` / `staff enable`. Disabling ends every token and session (a new epoch);
+    enabling lets the person sign in again but revives nothing issued before. Caller commits."""
+    staff = find_staff_any(session, email)
+    if not active:
+        end_credentials(staff, now=now)
+    staff.active, staff.updated_at = active, now
     session.flush()
     return staff
 

@@ -1,6 +1,9 @@
 """A bounded per-process cache of verified access tokens, so a repeat caller's token is not
-re-verified (ES256 signature, claims) and re-checked against the directory (revocation list,
-staff or client row) on every request.
+re-verified (ES256 signature, claims) on every request. It holds the verified claims only: the
+directory check (revocation list, the staff member's active flag, organisation, roles and
+credentials epoch, or the client row) runs on every request, cached or not
+(access/principal.py), so a disable, revocation or move made in any process binds on the very
+next request everywhere.
 
 What keeps it safe:
 
@@ -13,10 +16,8 @@ What keeps it safe:
   transaction commits (a SQLAlchemy session hook, `install_directory_hooks`), and entries from
   an older generation are ignored: in the process that made the change it takes effect on the
   very next request.
-- Other processes (the other gunicorn workers, other app servers, the CLI) cannot bump this
-  process's generation, so an entry is trusted for at most `ttl_seconds` after verification
-  (CASESHARE_TOKEN_CACHE_SECONDS, default 5): a revocation or suspension made elsewhere takes
-  effect everywhere within that bound. 0 turns the cache off.
+- An entry (a verified signature) is trusted for at most `ttl_seconds` after verification
+  (CASESHARE_TOKEN_CACHE_SECONDS, default 5); 0 turns the cache off.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from caseshare.access.decision import Principal
 from caseshare.identity.models import OAuthClient, RevokedToken, StaffMember
+from caseshare.identity.tokens import TokenClaims
 
 DIRECTORY_MODELS = (RevokedToken, StaffMember, OAuthClient)
 _CHANGED = "caseshare_directory_changed"
@@ -54,8 +55,7 @@ directory_generation = _Generation()
 
 @dataclass(frozen=True)
 class _Entry:
-    principal: Principal
-    jti: str
+    claims: TokenClaims
     expires_at: float  # the token's exp (seconds since the epoch)
     verified_at: float
     generation: int
@@ -68,8 +68,8 @@ class VerifiedTokens:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, token: str, now: datetime) -> Principal | None:
-        """The principal verified for exactly this token, if still trustworthy at `now`."""
+    def get(self, token: str, now: datetime) -> TokenClaims | None:
+        """The claims verified for exactly this token, if still trustworthy at `now`."""
         if self.ttl_seconds <= 0:
             return None
         entry = self._entries.get(token)
@@ -81,15 +81,14 @@ class VerifiedTokens:
             with self._lock:
                 self._entries.pop(token, None)
             return None
-        return entry.principal
+        return entry.claims
 
-    def put(self, token: str, principal: Principal, *, jti: str, expires_at: int,
-            now: datetime, generation: int) -> None:
-        """Remember a principal verified at `now` against the directory as of `generation`
-        (read before the checks, so a change committed meanwhile makes the entry stale)."""
+    def put(self, token: str, claims: TokenClaims, *, now: datetime, generation: int) -> None:
+        """Remember claims verified at `now` (and accepted by the directory as of `generation`,
+        read before the checks, so a change committed meanwhile makes the entry stale)."""
         if self.ttl_seconds <= 0:
             return
-        entry = _Entry(principal, jti, float(expires_at), now.timestamp(), generation)
+        entry = _Entry(claims, float(claims.expires_at), now.timestamp(), generation)
         with self._lock:
             self._entries[token] = entry
             self._entries.move_to_end(token)

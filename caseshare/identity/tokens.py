@@ -85,6 +85,9 @@ class TokenClaims:
     jti: str
     expires_at: int
     actor_type: str
+    # The staff member's credentials epoch when the token was issued (claim `cep`); a token
+    # issued before epochs existed counts as 0. Compared with the directory on every request.
+    epoch: int = 0
 
 
 def issue(
@@ -101,6 +104,7 @@ def issue(
     actor_type: str,
     now: datetime,
     ttl_seconds: int,
+    epoch: int = 0,
 ) -> tuple[str, TokenClaims]:
     key = keys.signing_key()
     iat = int(now.timestamp())
@@ -114,6 +118,7 @@ def issue(
         jti=uuid.uuid4().hex,
         expires_at=iat + ttl_seconds,
         actor_type=actor_type,
+        epoch=epoch,
     )
     payload = {
         "iss": issuer,
@@ -128,6 +133,7 @@ def issue(
         "org": org,
         "roles": list(claims.roles),
         "act_type": actor_type,
+        "cep": epoch,
         # RFC 9396 rich authorization request: the purposes this token may be used for.
         "authorization_details": [{"type": "caseshare_purpose", "purposes": list(claims.purposes)}],
     }
@@ -174,6 +180,7 @@ def validate(
             jti=str(c["jti"]),
             expires_at=int(c["exp"]),
             actor_type=str(c.get("act_type", "staff")),
+            epoch=int(c.get("cep", 0)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AuthenticationError("The access token is missing required claims.") from exc

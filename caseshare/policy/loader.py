@@ -24,6 +24,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from caseshare.errors import PolicyFileError
 from caseshare.policy.models import (
     BUILTIN_ROLES,
+    DEFAULT_CONSENT_COOLING_DAYS,
     Category,
     Flow,
     Grant,
@@ -307,6 +308,7 @@ def _build(name: str, data: dict[str, Any], content_hash: str) -> Protocol:
         review_date=date.fromisoformat(data["review_date"]),
         expires_on=date.fromisoformat(data["expires_on"]),
         qa_reference=(data.get("qa") or {}).get("reference"),
+        consent_cooling_days=data.get("consent_cooling_days", DEFAULT_CONSENT_COOLING_DAYS),
         parties=tuple(
             Party(p["id"], p["name"], p["sector"], p["public_authority"], p["status"],
                   p.get("name_cy"))

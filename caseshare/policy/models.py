@@ -145,6 +145,9 @@ class ProtocolIndex:
         return any((org, role, purpose) in self.role_purposes for role in roles)
 
 
+DEFAULT_CONSENT_COOLING_DAYS = 30
+
+
 @dataclass(frozen=True)
 class Protocol:
     id: str
@@ -166,6 +169,9 @@ class Protocol:
     content_hash: str
     title_cy: str | None = None
     qa_reference: str | None = None
+    # After the claimant withdraws consent from a recipient, a new consent naming it within this
+    # many days needs a signed method (wet or e-signature); see docs/protocols.md.
+    consent_cooling_days: int = 30
     index: ProtocolIndex = field(init=False, repr=False, compare=False)
     ref: str = field(init=False, repr=False, compare=False)  # "id@version", as audit records it
 
@@ -246,6 +252,11 @@ class ProtocolSet:
     def is_known_purpose(self, purpose: str) -> bool:
         return purpose in self.purposes or purpose in RESERVED_PURPOSES
 
+    def consent_cooling_days(self, org: str) -> int:
+        """The longest consent cooling period of any protocol `org` is party to (default 30)."""
+        return max((p.consent_cooling_days for p in self.for_party(org)),
+                   default=DEFAULT_CONSENT_COOLING_DAYS)
+
     def is_sensitive(self, category: str) -> bool:
         known = self.categories.get(category)
         return bool(known and (known.special or known.criminal))
@@ -258,9 +269,11 @@ class ProtocolSet:
 
 class OverrideRecord(Base):
     """A break-glass override: access without consent under a lawful route the protocol allows,
-    for exactly these categories, this purpose and this organisation, for a short time. It is
-    also the IG review item: `status` stays `pending_review` until an IG officer reviews it.
-    The justification is sealed under the subject's data key (it usually holds personal data).
+    for exactly these categories and this purpose, for the staff member who asked only
+    (`requested_by` in `org_id`), on flows of the protocols it was granted under, for a short
+    time. It is also the IG review item: `status` stays `pending_review` until an IG officer
+    reviews it. The justification is sealed under the subject's data key (it usually holds
+    personal data).
     """
 
     __tablename__ = "overrides"
@@ -279,7 +292,10 @@ class OverrideRecord(Base):
     purpose: Mapped[str] = mapped_column(String(64))
     route: Mapped[str] = mapped_column(String(64))
     categories: Mapped[list[str]]
-    protocol: Mapped[str] = mapped_column(String(80))
+    protocol: Mapped[str] = mapped_column(String(80))  # the first of `protocols`, for display
+    # Every protocol whose override rules permitted this request: the decision uses the
+    # override only on flows of these protocols (and only while their rules still permit it).
+    protocols: Mapped[list[str]]
     justification_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     notify: Mapped[list[str]]
     created_at: Mapped[datetime]

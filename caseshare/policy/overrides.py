@@ -1,9 +1,12 @@
 """Break-glass overrides: checking a request against the protocol's override rules, recording
 it, and handing active overrides to the decision.
 
-An override replaces only the lawful-basis layer (consent). The decision still needs a grant for
-the caller's role and a flow bringing the category to their organisation, and the caller's
-organisation must be in the case: an override never reaches data the protocol does not let flow.
+An override is personal (the requester only), bound to the subject, purpose, categories, the
+protocols whose override rules permitted it and its time box. It replaces only the
+lawful-basis layer (consent), and only on flows of those protocols. The decision still needs a
+grant for the caller's role and a flow bringing the category to their organisation, and the
+caller's organisation must be in the case: an override never reaches data the protocol does not
+let flow.
 """
 
 from __future__ import annotations
@@ -74,10 +77,13 @@ def _reachable(protocol: Protocol, principal: Principal, purpose: str, category:
             and bool(index.inbound.get((principal.org, purpose, category))))
 
 
-def choose_protocol(protocols: ProtocolSet, principal: Principal, purpose: str,
-                    request: OverrideRequest, now: datetime) -> Protocol:
-    """The protocol whose override rules allow this request. Raises OverrideRefused (403) when
-    the caller may not break glass at all, ValidationError (422) when the request is wrong."""
+def choose_protocols(protocols: ProtocolSet, principal: Principal, purpose: str,
+                     request: OverrideRequest, now: datetime) -> list[Protocol]:
+    """Every protocol whose override rules allow this request (route, role, hours within its
+    `max_hours`, justification, each category readable by the role through an inbound flow):
+    the override is bound to these and opens nothing flowing under any other protocol.
+    Raises OverrideRefused (403) when the caller may not break glass at all, ValidationError
+    (422) when no protocol allows the request as made."""
     candidates = _candidates(protocols, principal, purpose, now)
     if not candidates:
         raise OverrideRefused(Reason.OVERRIDE_NOT_PERMITTED)
@@ -89,10 +95,11 @@ def choose_protocol(protocols: ProtocolSet, principal: Principal, purpose: str,
     by_role = [p for p in by_route if p.override.roles & principal.roles]
     if not by_role:
         raise OverrideRefused(Reason.ROLE_NOT_GRANTED)
-    errors: dict[str, list[str]] = {}
+    chosen: list[Protocol] = []
+    first_errors: dict[str, list[str]] = {}
     for protocol in by_role:
         rule = protocol.override
-        errors = {}
+        errors: dict[str, list[str]] = {}
         if request.hours > rule.max_hours:
             errors["hours"] = [f"At most {rule.max_hours} hours under {protocol.ref}."]
         if problems := justification_problems(request.justification, rule.min_justification):
@@ -102,26 +109,48 @@ def choose_protocol(protocols: ProtocolSet, principal: Principal, purpose: str,
         if unreachable:
             errors["categories"] = [f"Not available to your role for this purpose under "
                                     f"{protocol.ref}: {', '.join(sorted(unreachable))}."]
-        if not errors:
-            return protocol
-    raise ValidationError(errors)
+        if errors:
+            first_errors = first_errors or errors
+        else:
+            chosen.append(protocol)
+    if not chosen:
+        raise ValidationError(first_errors)
+    return chosen
+
+
+def find_active(session: Session, *, subject_id: uuid.UUID, principal: Principal, purpose: str,
+                categories: list[str], now: datetime) -> OverrideRecord | None:
+    """The requester's own override of this subject and purpose, active now, covering any of
+    these categories (a repeat would extend it, so it is refused instead)."""
+    wanted = set(categories)
+    found = session.scalars(
+        select(OverrideRecord).where(
+            OverrideRecord.subject_id == subject_id, OverrideRecord.org_id == principal.org,
+            OverrideRecord.requested_by == principal.actor_id,
+            OverrideRecord.purpose == purpose, OverrideRecord.starts_at <= now,
+            OverrideRecord.expires_at > now)
+        .order_by(OverrideRecord.created_at, OverrideRecord.id))
+    return next((r for r in found if wanted & set(r.categories)), None)
 
 
 def create_override(session: Session, *, subject_id: uuid.UUID, data_key: bytes,
-                    dek_version: int, principal: Principal, purpose: str, protocol: Protocol,
-                    request: OverrideRequest, now: datetime) -> OverrideRecord:
-    """Record a checked override (see choose_protocol). Adds to the session; no commit."""
+                    dek_version: int, principal: Principal, purpose: str,
+                    protocols: list[Protocol], request: OverrideRequest,
+                    now: datetime) -> OverrideRecord:
+    """Record a checked override (see choose_protocols), bound to the requester and to these
+    protocols. Adds to the session; no commit."""
     override_id = uuid.uuid4()
     ref = _ref(override_id, subject_id, "justification")
-    rule = protocol.override
+    review_hours = min(p.override.review_within_hours or DEFAULT_REVIEW_HOURS for p in protocols)
     record = OverrideRecord(
         id=override_id, subject_id=subject_id, org_id=principal.org,
         requested_by=principal.actor_id, role=principal.role, purpose=purpose,
-        route=request.route, categories=sorted(set(request.categories)), protocol=protocol.ref,
+        route=request.route, categories=sorted(set(request.categories)),
+        protocol=protocols[0].ref, protocols=[p.ref for p in protocols],
         justification_sealed=seal(data_key, dek_version, ref, request.justification),
-        notify=sorted(rule.notify), created_at=now, starts_at=now,
-        expires_at=now + timedelta(hours=request.hours),
-        review_due_at=now + timedelta(hours=rule.review_within_hours or DEFAULT_REVIEW_HOURS),
+        notify=sorted({n for p in protocols for n in p.override.notify}), created_at=now,
+        starts_at=now, expires_at=now + timedelta(hours=request.hours),
+        review_due_at=now + timedelta(hours=review_hours),
         status="pending_review",
     )
     session.add(record)
@@ -130,8 +159,9 @@ def create_override(session: Session, *, subject_id: uuid.UUID, data_key: bytes,
 
 
 _OVERRIDE_FACTS = (
-    select(OverrideRecord.id, OverrideRecord.org_id, OverrideRecord.purpose,
-           OverrideRecord.categories, OverrideRecord.starts_at, OverrideRecord.expires_at)
+    select(OverrideRecord.id, OverrideRecord.org_id, OverrideRecord.requested_by,
+           OverrideRecord.purpose, OverrideRecord.categories, OverrideRecord.route,
+           OverrideRecord.protocols, OverrideRecord.starts_at, OverrideRecord.expires_at)
     .where(OverrideRecord.subject_id == bindparam("subject_id", type_=Uuid()))
     .order_by(OverrideRecord.created_at, OverrideRecord.id)
 )  # built once (composing it cost more than running it); the parameter typed, see read_model
@@ -140,8 +170,10 @@ _OVERRIDE_FACTS = (
 def override_facts(session: Session, subject_id: uuid.UUID) -> tuple[OverrideFacts, ...]:
     """Every override of this subject, for the decision (expired ones explain a denial)."""
     return tuple(
-        OverrideFacts(id=r.id, org=r.org_id, purpose=r.purpose, categories=frozenset(r.categories),
-                      starts_at=r.starts_at, expires_at=r.expires_at)
+        OverrideFacts(id=r.id, org=r.org_id, actor=r.requested_by, purpose=r.purpose,
+                      categories=frozenset(r.categories), route=r.route,
+                      protocols=frozenset(r.protocols), starts_at=r.starts_at,
+                      expires_at=r.expires_at)
         for r in session.execute(_OVERRIDE_FACTS, {"subject_id": subject_id})
     )
 

@@ -74,7 +74,13 @@ class EventOut(StrictSchema):
     override_id = fields.UUID(allow_none=True)
     request_id = fields.String(allow_none=True)
     details = fields.Dict()
-    leaf_hash = Hex()
+    leaf_hash = Hex(metadata={"description": "The event's RFC 9162 leaf hash, as logged (of the "
+                                             "whole event, before any redaction)."})
+    redacted = fields.Boolean(load_default=False, metadata={
+        "description": "True when categories outside the viewer's reach were replaced by "
+                       "`redacted` (in `categories` and `details`): codes that no flow of the "
+                       "event's protocol carries to the viewer's organisation, in an event by "
+                       "another organisation's staff."})
 
 
 class EventList(StrictSchema):

@@ -121,6 +121,9 @@ class EntryVersionOut(StrictSchema):
     owner_name = fields.String(allow_none=True)
     service = fields.String(allow_none=True)
     outcome = fields.String(allow_none=True)
+    withheld_fields = fields.List(fields.String(), metadata={
+        "description": "Text fields left out (null) because they hold the words of an "
+                       "organisation with no flow to the caller."})
 
 
 class HistoryOut(StrictSchema):

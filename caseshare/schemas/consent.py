@@ -81,8 +81,13 @@ class WithdrawalOut(StrictSchema):
 
 
 class ConsentOut(StrictSchema):
+    """A consent as the caller may see it. `view`: `whole` (the recording and the lead
+    organisation) or `recipient` (a named recipient: only the parts naming it, see
+    caseshare/consent/views.py)."""
+
     id = fields.UUID()
     subject_id = fields.UUID()
+    view = fields.String(validate=validate.OneOf(["whole", "recipient"]))
     status = fields.String()
     decision = fields.String()
     supersedes = fields.UUID(allow_none=True)
@@ -131,16 +136,25 @@ class FormOut(StrictSchema):
     title = fields.String()
     text = fields.String()
     text_hash = fields.String()
+    # The form's own words for explicit consent in this language (None if the form has none):
+    # a consent covering a special or criminal category carries exactly these.
+    explicit_statement = fields.String(allow_none=True)
     options = fields.Dict()
 
 
 class NotificationOut(StrictSchema):
     id = fields.UUID()
     type = fields.String()
-    subject_id = fields.UUID()
+    subject_id = fields.UUID(allow_none=True)
     consent_id = fields.UUID(allow_none=True)
     created_at = UTCDateTime()
+    read = fields.Boolean()
     details = fields.Dict()
+
+
+class NotificationReadOut(StrictSchema):
+    id = fields.UUID()
+    read = fields.Boolean()
 
 
 class NotificationList(StrictSchema):

@@ -24,6 +24,9 @@ class OverrideOut(StrictSchema):
     route = fields.String()
     categories = fields.List(fields.String())
     protocol = fields.String()
+    protocols = fields.List(fields.String(), metadata={
+        "description": "Every protocol (id@version) whose override rules permitted this "
+                       "override: it opens data only flowing under these."})
     status = fields.String()
     notify = fields.List(fields.String())
     starts_at = fields.DateTime()

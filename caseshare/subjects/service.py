@@ -23,6 +23,7 @@ from caseshare.crypto.sealing import (
     open_sealed,
     seal,
 )
+from caseshare.crypto.shreds import is_shredded
 from caseshare.driver_sql import DriverSelect
 from caseshare.errors import CaseshareError, NotFoundError
 from caseshare.policy.models import OverrideRecord
@@ -59,8 +60,16 @@ class SubjectRow:
     kek_version: int
 
 
+def is_erased(subject: SubjectKey, keyring: KeyProvider) -> bool:
+    """Erased in this database (no data key) or in the shred register, which outlives any
+    restore of an earlier database backup."""
+    return subject.dek_wrapped is None or is_shredded(keyring, subject.id)
+
+
 def data_key(subject: SubjectKey, keyring: KeyProvider) -> bytes:
-    if subject.dek_wrapped is None:
+    # The keyring refuses a shredded subject's unwrap too (crypto/shreds.py); asking here first
+    # answers 410 rather than reaching it.
+    if subject.dek_wrapped is None or is_shredded(keyring, subject.id):
         raise SubjectErasedError("The record was erased; its data can no longer be opened.")
     return keyring.unwrap(
         subject.dek_wrapped, version=subject.kek_version, context=_context(subject.id)
@@ -119,6 +128,26 @@ def erase(subject: Subject, *, now: datetime) -> None:
     subject.nino_index = None
     subject.name_dob_index = None
     subject.erased_at = now
+
+
+def unapplied_shreds(session: Session, shredded: frozenset[uuid.UUID]) -> list[Subject]:
+    """Subjects the shred register lists that this database still holds as live (a restored
+    earlier backup, or an erasure whose commit never happened)."""
+    if not shredded:
+        return []
+    return list(session.scalars(
+        select(Subject)
+        .where(Subject.id.in_(sorted(shredded)),
+               or_(Subject.dek_wrapped.is_not(None), Subject.erased_at.is_(None),
+                   Subject.nino_index.is_not(None), Subject.name_dob_index.is_not(None)))
+        .order_by(Subject.id)))
+
+
+def erased_ids(session: Session) -> frozenset[uuid.UUID]:
+    """Subjects this database records as erased."""
+    return frozenset(session.scalars(
+        select(Subject.id).where(or_(Subject.erased_at.is_not(None),
+                                     Subject.dek_wrapped.is_(None)))))
 
 
 def open_identity(subject: Subject, keyring: KeyProvider, categories: set[str]) -> dict[str, str]:
@@ -242,15 +271,15 @@ def named_in_consent(facts: SubjectFacts, org: str) -> bool:
 def find_by_nino(
     session: Session, *, keyring: KeyProvider, nino: str, org: str
 ) -> list[Subject]:
-    """Claimants with this NINO that `org` works with, by blind index; no plaintext compared."""
+    """Claimants with this NINO that `org` works with, by blind index; no plaintext compared.
+    Erased claimants are never found (a restored database may still hold their index)."""
     index = blind_index(keyring.blind_index_key(), nino)
-    return list(
-        session.scalars(
-            select(Subject)
-            .join(CaseMember, CaseMember.subject_id == Subject.id)
-            .where(Subject.nino_index == index, CaseMember.org_id == org)
-        )
+    found = session.scalars(
+        select(Subject)
+        .join(CaseMember, CaseMember.subject_id == Subject.id)
+        .where(Subject.nino_index == index, CaseMember.org_id == org)
     )
+    return [subject for subject in found if not is_erased(subject, keyring)]
 
 
 def find_by_name_and_birth_date(
@@ -273,6 +302,8 @@ def find_by_name_and_birth_date(
               normalise_name(given_name or ""), "date_of_birth": date_of_birth}
     found = []
     for subject in candidates:
+        if is_shredded(keyring, subject.id):
+            continue  # erased, in a restored database that still holds its key
         fields = ["given_name"] if wanted["given_name"] else []
         if subject.name_dob_index is None:
             fields += ["family_name", "date_of_birth"]

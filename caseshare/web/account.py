@@ -7,11 +7,13 @@ from datetime import datetime, timedelta
 import pyotp
 from flask import redirect, request, url_for
 from flask import session as cookie
+from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.api.common import request_id
 from caseshare.audit import service as audit
 from caseshare.errors import AuthenticationError
+from caseshare.extensions import account_key, limiter
 from caseshare.identity import passwords
 from caseshare.identity.models import StaffMember
 from caseshare.identity.service import purposes_for
@@ -33,7 +35,14 @@ NOTICES = {
 }
 
 
+def _sign_in_limit() -> str:
+    return runtime().settings.ratelimit_sign_in
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(_sign_in_limit, methods=["POST"], key_func=get_remote_address,
+               scope="sign-in-address")
+@limiter.limit(_sign_in_limit, methods=["POST"], key_func=account_key, scope="sign-in-account")
 def sign_in() -> BaseResponse | tuple[str, int]:
     notice = NOTICES.get(request.args.get("notice", ""))
     oidc = bool(runtime().settings.oidc_issuer)
@@ -54,10 +63,10 @@ def sign_in() -> BaseResponse | tuple[str, int]:
     try:
         staff, pending = _check_credentials(values["email"], request.form.get("password", ""),
                                             values["code"] or None)
-    except AuthenticationError as exc:
-        message = exc.detail if exc.slug == "account-locked" else (
-            "The email, password or code is not right")
-        return page("sign_in.html", 401, values=values, errors={"email": message})
+    except AuthenticationError:
+        # One answer for a wrong password, an unknown address and a locked account alike.
+        return page("sign_in.html", 401, values=values,
+                    errors={"email": "The email, password or code is not right"})
     if pending is not None:
         cookie.clear()
         cookie.update({"enrol_staff": str(staff.id), "enrol_secret": pending,
@@ -75,6 +84,7 @@ def _check_credentials(email: str, password: str,
     db, now = get_session(), runtime().now()
     known = signin.find_staff_by_email(db, email)
     pending = None
+    last_step = known.totp_last_step if known is not None else None
     if (known is not None and passwords.needs_second_factor(known)
             and known.totp_secret is None):
         # No second factor yet: check the password alone by signing in against a new secret
@@ -90,16 +100,17 @@ def _check_credentials(email: str, password: str,
         raise
     finally:
         if pending is not None and known is not None:
-            known.totp_secret = None
+            known.totp_secret, known.totp_last_step = None, last_step
         db.commit()
     return staff, pending
 
 
-def begin_staff_session(staff: StaffMember, now: datetime) -> None:
+def begin_staff_session(staff: StaffMember, now: datetime,
+                        details: dict[str, object] | None = None) -> None:
     rt, db = runtime(), get_session()
     audit.record(db, type="identity:session:start", now=now,
                  principal=signin.principal_for(staff, rt.protocols), decision="allow",
-                 request_id=request_id())
+                 request_id=request_id(), details=details)
     db.commit()  # the session starts only once its audit event is recorded
     start_session(staff)
 
@@ -119,10 +130,14 @@ def enrol() -> BaseResponse | tuple[str, int]:
     if request.method == "GET":
         return page("enrol.html", uri=uri, secret=secret, errors={})
     code = request.form.get("code", "").strip()
-    if not pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1):
+    staff.totp_secret, previous = secret, staff.totp_last_step
+    staff.totp_last_step = None  # a new secret: its steps start afresh
+    step = passwords.totp_step(staff, code, now)
+    if step is None:
+        staff.totp_secret, staff.totp_last_step = None, previous
         return page("enrol.html", 422, uri=uri, secret=secret,
                     errors={"code": "Enter the 6-digit code your authenticator app shows now"})
-    staff.totp_secret = secret
+    staff.totp_last_step = step
     audit.record(db, type="identity:totp:enrol", now=now,
                  principal=signin.principal_for(staff, rt.protocols), decision="allow",
                  request_id=request_id())
@@ -132,8 +147,13 @@ def enrol() -> BaseResponse | tuple[str, int]:
 
 @bp.route("/sign-out", methods=["POST"])
 def sign_out() -> BaseResponse:
+    """End the Caseshare session, then the organisation provider's too (RP-initiated logout),
+    so the provider cannot hand out a new code without a password."""
+    from caseshare.web.organisation_sign_in import provider_logout_url
+
     end_session("sign_out")
-    return redirect(url_for("web.sign_in", notice="signed_out"))
+    back = url_for("web.sign_in", notice="signed_out", _external=True)
+    return redirect(provider_logout_url(back) or url_for("web.sign_in", notice="signed_out"))
 
 
 @bp.route("/purpose", methods=["GET", "POST"])

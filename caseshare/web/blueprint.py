@@ -33,7 +33,7 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
                static_url_path="/static/web")
 
 # Pages anyone may reach; everything else needs a signed-in session.
-PUBLIC_ENDPOINTS = frozenset({"web.sign_in", "web.enrol", "web.static",
+PUBLIC_ENDPOINTS = frozenset({"web.sign_in", "web.enrol", "web.static", "web.sign_out",
                               "web.organisation_sign_in", "web.organisation_callback"})
 # Pages a signed-in user may reach before choosing a purpose.
 NO_PURPOSE_ENDPOINTS = frozenset({"web.choose_purpose", "web.sign_out"})
@@ -91,10 +91,16 @@ def context(scope: str) -> RequestContext:
 
 
 def end_session(reason: str) -> None:
-    """Revoke and forget the session, auditing why it ended."""
+    """Revoke and forget the session (and the built-in provider's sign-in session held in the
+    same cookie, api/oidc.py), auditing why it ended."""
     rt, db = runtime(), get_session()
     sid, staff_id = cookie.get("sid"), cookie.get("staff_id")
     started = cookie.get("started_at")
+    provider_sid = cookie.get("oidc_sid")
+    if provider_sid and cookie.get("oidc_staff_id") and cookie.get("oidc_auth_time"):
+        from caseshare.api.oidc import end_provider_session
+
+        end_provider_session(reason)
     if sid and staff_id and started:
         staff = signin.find_active_staff(db, staff_id)
         signin.revoke_session(db, sid=sid, staff_id=uuid.UUID(staff_id),
@@ -110,7 +116,7 @@ def start_session(staff: StaffMember) -> None:
     now = runtime().now().isoformat()
     cookie.clear()
     cookie.update({"sid": uuid.uuid4().hex, "staff_id": str(staff.id), "started_at": now,
-                   "seen_at": now})
+                   "seen_at": now, "cep": staff.credentials_epoch})
 
 
 @bp.before_request
@@ -128,6 +134,8 @@ def _load_user() -> BaseResponse | None:
     ended = signin.timed_out(started_at=datetime.fromisoformat(cookie["started_at"]),
                              seen_at=datetime.fromisoformat(cookie["seen_at"]), now=now)
     staff = signin.find_active_staff(db, staff_id)
+    if staff is not None and staff.credentials_epoch != cookie.get("cep", 0):
+        staff = None  # disabled, moved or re-roled since the session began
     if ended or staff is None or signin.is_revoked(db, sid):
         if ended:
             end_session(f"timeout_{ended}")

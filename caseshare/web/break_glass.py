@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.access import overrides
 from caseshare.access.decision import usable_protocols
-from caseshare.errors import ForbiddenError, ValidationError
+from caseshare.errors import ConflictError, ForbiddenError, ValidationError
 from caseshare.policy.models import Protocol
 from caseshare.policy.overrides import DEFAULT_REVIEW_HOURS, OverrideRequest
 from caseshare.web import forms
@@ -101,6 +101,8 @@ def break_glass(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     except ValidationError as exc:
         return _form(subject_id, values,
                      forms.domain_errors(exc.extra["errors"], OVERRIDE_FIELDS), 422)
+    except ConflictError as exc:  # the caller's own override is still active: nothing extended
+        return _form(subject_id, values, {}, 409, refused=[exc.detail])
     except ForbiddenError as exc:
         u = user()
         refused = [explain(r, org=u.org_name, category="this information",

@@ -12,7 +12,7 @@ from flask import request
 from marshmallow import ValidationError as MarshmallowValidationError
 
 from caseshare.access import pipeline, records, referrals
-from caseshare.consent.models import Consent
+from caseshare.consent.views import ConsentView
 from caseshare.errors import NotFoundError
 from caseshare.schemas.subject import NINO
 from caseshare.web import forms
@@ -95,7 +95,7 @@ def valid_nino(value: str) -> bool:
 
 @dataclass(frozen=True)
 class ConsentRow:
-    consent: Consent
+    consent: ConsentView
     status: str
     expiring_soon: bool
     withdrawn_scope: list[dict[str, list[str]]]
@@ -113,8 +113,8 @@ def overview(subject_id: uuid.UUID) -> tuple[str, int]:
     _subject, identity, _withheld_identity = records.read_subject(context("subjects:read"),
                                                                    subject_id)
     ctx = context("consents:read")
-    consents = [consent_row(c, ws, status, ctx.now)
-                for c, ws, status in records.list_consents(ctx, subject_id)]
+    consents = [consent_row(v, v.withdrawals, v.status, ctx.now)
+                for v in records.list_consents(ctx, subject_id)]
     plan: dict[str, Any] | None = None
     try:
         plan_row, disclosure, _etag = pipeline.read_case_plan(context("case_plans:read"),
@@ -132,7 +132,7 @@ def overview(subject_id: uuid.UUID) -> tuple[str, int]:
                 plan=plan, withheld=withheld, referrals=referral_rows)
 
 
-def consent_row(consent: Consent, withdrawals: list[Any], status: str,
+def consent_row(consent: ConsentView, withdrawals: list[Any], status: str,
                 now: datetime) -> ConsentRow:
     soon = status in LIVE_STATUSES and consent.expires_at - now <= EXPIRING_SOON
     return ConsentRow(consent=consent, status=status, expiring_soon=soon,

@@ -63,8 +63,7 @@ def record_consent(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
         # The statement the claimant agreed to is the form's own wording, in their language.
         data["explicit_statement"] = form.text[lang]["explicit_statement"]
     try:
-        consent, _history, _status = records.record_consent(context("consents:write"),
-                                                            subject_id, data)
+        consent = records.record_consent(context("consents:write"), subject_id, data)
     except ValidationError as exc:
         errors = forms.domain_errors(exc.extra["errors"], CONSENT_FIELDS)
         return _consent_page(form, lang, subject_id, values, errors, 422)
@@ -117,10 +116,10 @@ def _consent_page(form: ConsentForm, lang: str, subject_id: uuid.UUID, values: d
           methods=["GET", "POST"])
 def withdraw_consent(subject_id: uuid.UUID, consent_id: uuid.UUID) -> tuple[str, int]:
     rows = records.list_consents(context("consents:read"), subject_id)
-    found = next(((c, s) for c, _ws, s in rows if c.id == consent_id), None)
+    found = next((v for v in rows if v.id == consent_id), None)
     if found is None:
         raise NotFoundError("No such consent.")
-    consent, status = found
+    consent, status = found, found.status
     if request.method == "GET":
         return page("withdraw.html", consent=consent, status=status, subject_id=subject_id,
                     values={}, errors={}, channels=CHANNELS)
@@ -147,8 +146,8 @@ def withdraw_consent(subject_id: uuid.UUID, consent_id: uuid.UUID) -> tuple[str,
             data["scope"] = {k: values[k] for k in ("recipients", "purposes", "categories")
                              if values[k]}
         try:
-            consent, _history, status = records.withdraw_consent(context("consents:write"),
-                                                                 consent_id, data)
+            consent = records.withdraw_consent(context("consents:write"), consent_id, data)
+            status = consent.status
         except ValidationError as exc:
             errors = forms.domain_errors(exc.extra["errors"], WITHDRAW_FIELDS)
         else:

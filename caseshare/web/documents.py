@@ -24,11 +24,11 @@ def _say(kind: str, code: str | None) -> str:
 @bp.route("/claimants/<uuid:subject_id>/consents/<uuid:consent_id>/receipt", methods=["GET"])
 def consent_receipt(subject_id: uuid.UUID, consent_id: uuid.UUID) -> tuple[str, int]:
     ctx = context("consents:read")
-    (consent, withdrawals, status), form = records.export_consent(ctx, consent_id, "receipt")
+    consent, form = records.export_consent(ctx, consent_id, "receipt")
     if consent.subject_id != subject_id:
         raise NotFoundError("No such consent.")
     lang = use_language(request.args.get("lang") or consent.language)
-    data = receipt.receipt(consent, withdrawals, status, form, ctx.protocols)
+    data = receipt.receipt(consent, form, ctx.protocols)
     title = (form.text[lang]["title"] if form and lang in form.text else None)
     return page("receipt.html", subject_id=subject_id, r=data, lang=lang, notice_title=title,
                 consent=consent)

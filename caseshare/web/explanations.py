@@ -109,6 +109,10 @@ EXPLANATIONS: dict[Reason, Explanation] = {
         "This claimant's information has been erased.",
         "There is nothing more to see. Speak to your information governance officer if this "
         "is unexpected."),
+    Reason.NOT_AUTHOR_OF_ENTRY: Explanation(
+        "Another organisation wrote this entry, so only they can change its words: they are "
+        "shared only with the organisations it has agreed to share with.",
+        "Change only the status, due date or organisation responsible, or add your own note."),
 }
 
 UNKNOWN = Explanation(

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Response
 
-from caseshare.audit.models import AuditEvent
+from caseshare.audit.scope import EventView
 from caseshare.schemas.audit import UTCZ, ReportEvent
 
 CSV_COLUMNS = ["index", "occurred_at", "type", "decision", "org", "role", "actor", "actor_name",
@@ -24,14 +24,14 @@ FORMULA_START = tuple("=+-@\t\r")
 class Named:
     """An audit event with the staff member's name beside it."""
 
-    def __init__(self, event: AuditEvent, actor_name: str | None) -> None:
+    def __init__(self, event: EventView, actor_name: str | None) -> None:
         self._event, self.actor_name = event, actor_name
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._event, name)
 
 
-def dump(events: Sequence[AuditEvent], names: dict[str, str]) -> list[dict[str, Any]]:
+def dump(events: Sequence[EventView], names: dict[str, str]) -> list[dict[str, Any]]:
     rows = [Named(e, names.get(e.actor or "")) for e in events]
     dumped: list[dict[str, Any]] = ReportEvent(many=True).dump(rows)
     return dumped

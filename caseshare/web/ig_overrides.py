@@ -7,17 +7,28 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import flash, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.access import overrides
 from caseshare.policy.models import OverrideRecord
-from caseshare.web.blueprint import bp, context, page, user
+from caseshare.web.blueprint import WebUser, bp, context, page, user
 from caseshare.web.forms import Errors, text
+from caseshare.web_session import get_session
 
 SCOPE = "overrides:review"
 OUTCOMES = {"justified": "Justified", "not_justified": "Not justified"}
 NOTE_MIN, NOTE_MAX = 10, 4000
+
+
+@bp.app_context_processor
+def _override_notices() -> dict[str, Any]:
+    """Unread `override_granted` notifications for the IG officer's banner (layout.html): they
+    see emergency access on their next page, until they open the override."""
+    u: WebUser | None = g.get("web_user")
+    if u is None or "ig_officer" not in u.principal.roles:
+        return {"override_notices": []}
+    return {"override_notices": overrides.unread_override_notices(get_session(), u.principal)}
 
 
 @bp.route("/ig/overrides", methods=["GET"])

@@ -3,6 +3,8 @@ instead of Caseshare passwords when CASESHARE_OIDC_ISSUER is set."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import current_app, redirect, request, url_for
 from flask import session as cookie
 from werkzeug.wrappers import Response as BaseResponse
@@ -10,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from caseshare.api.common import request_id
 from caseshare.audit import service as audit
 from caseshare.errors import AuthenticationError
-from caseshare.identity.oidc_client import Attempt, RelyingParty, match_staff
+from caseshare.identity.oidc_client import Attempt, RelyingParty, match_staff, parse_tenants
 from caseshare.web.account import begin_staff_session
 from caseshare.web.blueprint import bp, page, runtime
 from caseshare.web_session import get_session
@@ -25,7 +27,8 @@ def relying_party() -> RelyingParty | None:
     rp: RelyingParty | None = current_app.extensions.get("caseshare.oidc")
     if rp is None:
         rp = RelyingParty(settings.oidc_issuer, settings.oidc_client_id,
-                          settings.oidc_client_secret, settings.oidc_org_claim)
+                          settings.oidc_client_secret, settings.oidc_org_claim,
+                          parse_tenants(settings.oidc_org_tenants))
         current_app.extensions["caseshare.oidc"] = rp
     return rp
 
@@ -59,17 +62,38 @@ def organisation_callback() -> BaseResponse | tuple[str, int]:
         return page("sign_in.html", 400, values={}, oidc=rp is not None,
                     errors={"email": "The sign-in could not be completed. Try again."})
     attempt = Attempt(pending["state"], pending["nonce"], pending["verifier"])
+    claims: dict[str, object] = {}
     try:
         if "code" not in request.args:
             raise AuthenticationError("Your organisation did not sign you in.")
         tokens = rp.exchange(request.args["code"], attempt, _callback_url())
         claims = rp.verify_id_token(str(tokens.get("id_token", "")), attempt, rt.now())
-        staff = match_staff(db, claims, org_claim=rp.org_claim)
+        staff, linked = match_staff(db, claims, issuer=rp.issuer, org_claim=rp.org_claim,
+                                    tenants=rp.tenants, now=rt.now())
     except AuthenticationError as exc:
+        db.rollback()
+        # Issuer and subject identify the attempt; the e-mail address is never recorded.
         audit.record(db, type="identity:session:start", now=rt.now(), decision="deny",
                      reasons=[exc.slug], request_id=request_id(),
-                     details={"via": "oidc", "issuer": rp.issuer})
+                     details={"via": "oidc", "issuer": rp.issuer,
+                              "subject": str(claims.get("sub") or "") or None})
         db.commit()
         return page("sign_in.html", 401, values={}, oidc=True, errors={"email": exc.detail})
-    begin_staff_session(staff, rt.now())
+    begin_staff_session(staff, rt.now(), details={
+        "via": "oidc", "issuer": rp.issuer, "subject": str(claims["sub"]), "linked": linked})
     return redirect(url_for("web.choose_purpose"))
+
+
+def provider_logout_url(back: str) -> str | None:
+    """The organisation provider's RP-initiated logout URL (its `end_session_endpoint`), when
+    an external provider is configured and offers one."""
+    rp = relying_party()
+    if rp is None:
+        return None
+    try:
+        endpoint = rp.metadata().get("end_session_endpoint")
+    except AuthenticationError:
+        return None
+    if not endpoint:
+        return None
+    return f"{endpoint}?{urlencode({'client_id': rp.client_id, 'post_logout_redirect_uri': back})}"

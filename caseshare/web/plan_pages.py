@@ -1,5 +1,9 @@
 """Add or update a case plan action. Updates carry the version the user saw (a hidden field,
-sent as If-Match), so a change made meanwhile by someone else is never silently overwritten."""
+sent as If-Match), so a change made meanwhile by someone else is never silently overwritten.
+
+Only the organisation that wrote an entry changes its words (title, detail, named contact):
+they are shared under that organisation's agreements. Staff of another organisation get a form
+with the codes only (status, due date, organisation responsible) and are told why."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from flask import flash, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.access import pipeline
-from caseshare.case_plan.service import entry_etag
+from caseshare.case_plan.service import TEXT_FIELDS, entry_etag
 from caseshare.errors import ConflictError, NotFoundError, PreconditionFailedError, ValidationError
 from caseshare.schemas.case_plan import KINDS, STATUSES
 from caseshare.web import forms
@@ -31,7 +35,10 @@ def _owner_choices() -> list[str]:
     return sorted({p.id for protocol in protocols.for_party(org) for p in protocol.parties})
 
 
-def _read(submitted: Any, *, new: bool) -> tuple[dict[str, Any], forms.Errors]:
+def _read(submitted: Any, *, new: bool, words: bool = True) -> tuple[dict[str, Any],
+                                                                    forms.Errors]:
+    """The submitted values; `words`: the form offered the text fields (the user's own
+    organisation wrote the entry, or it is a new one)."""
     values: dict[str, Any] = {name: forms.text(submitted, name)
                               for name in ("kind", "category", "title", "detail", "owner_org",
                                            "owner_name", "status")}
@@ -41,11 +48,13 @@ def _read(submitted: Any, *, new: bool) -> tuple[dict[str, Any], forms.Errors]:
         errors["kind"] = "Select whether this is a goal, an action or a note"
     if new and values["category"] not in runtime().protocols.categories:
         errors["category"] = "Select the type of information this is about"
-    if not values["title"]:
+    if not words:
+        pass
+    elif not values["title"]:
         errors["title"] = "Enter a short title"
     elif len(values["title"]) > 200:
         errors["title"] = "Title must be 200 characters or fewer"
-    if len(values["detail"]) > 4000:
+    if words and len(values["detail"]) > 4000:
         errors["detail"] = "Detail must be 4,000 characters or fewer"
     if values["status"] not in STATUSES:
         errors["status"] = "Select the status"
@@ -61,11 +70,12 @@ def _read(submitted: Any, *, new: bool) -> tuple[dict[str, Any], forms.Errors]:
 
 def _render(subject_id: uuid.UUID, values: dict[str, Any], errors: forms.Errors,
             status: int = 200, entry_id: uuid.UUID | None = None,
-            version: str = "", stale: bool = False) -> tuple[str, int]:
+            version: str = "", stale: bool = False, author: str = "") -> tuple[str, int]:
+    """`author`: set when another organisation wrote the entry (its words are not offered)."""
     return page("entry_form.html", status, subject_id=subject_id, entry_id=entry_id,
                 values=values, errors=errors, version=version, stale=stale, kinds=KINDS,
                 statuses=STATUSES, categories=sorted(runtime().protocols.categories),
-                owners=_owner_choices())
+                owners=_owner_choices(), author=author)
 
 
 @bp.route("/claimants/<uuid:subject_id>/plan/entries/new", methods=["GET", "POST"])
@@ -102,26 +112,31 @@ def edit_entry(subject_id: uuid.UUID, entry_id: uuid.UUID) -> BaseResponse | tup
                   "owner_name": item.get("owner_name") or "",
                   "due_on": {"day": str(due.day), "month": str(due.month),
                              "year": str(due.year)} if due else {}}
-        return _render(subject_id, values, {}, entry_id=entry_id, version=entry_etag(entry))
+        author = "" if entry.created_org == user().principal.org else entry.created_org
+        return _render(subject_id, values, {}, entry_id=entry_id, version=entry_etag(entry),
+                       author=author)
     version = forms.text(request.form, "version")
-    values, errors = _read(request.form, new=False)
+    # Shown for display only; the use case decides who may change the words.
+    author = forms.text(request.form, "author")
+    values, errors = _read(request.form, new=False, words=not author)
     values["kind"], values["category"] = forms.text(request.form, "kind"), forms.text(
         request.form, "category")
     if errors:
-        return _render(subject_id, values, errors, 422, entry_id, version)
+        return _render(subject_id, values, errors, 422, entry_id, version, author=author)
     changes = _entry_values(values)
-    for fixed in ("kind", "category"):
-        changes.pop(fixed)
+    for fixed in ("kind", "category", *(TEXT_FIELDS if author else ())):
+        changes.pop(fixed, None)
     try:
         pipeline.update_plan_entry(context("case_plans:write"), subject_id, entry_id,
                                    version, changes)
     except (PreconditionFailedError, ConflictError):
-        return _render(subject_id, values, {"title": STALE}, 409, entry_id, version, stale=True)
+        return _render(subject_id, values, {"status" if author else "title": STALE}, 409,
+                       entry_id, version, stale=True, author=author)
     except ValidationError as exc:
         return _render(subject_id, values, forms.domain_errors(exc.extra["errors"],
                                                                ENTRY_FIELDS), 422, entry_id,
-                       version)
-    flash(f"Updated: {values['title']}")
+                       version, author=author)
+    flash(f"Updated: {values['title']}" if values["title"] else "Updated the action")
     return redirect(url_for("web.overview", subject_id=subject_id))
 
 

@@ -21,13 +21,18 @@ def register(client: FlaskClient, headers: dict[str, str], *, nino: str = "AB 12
     return str(r.json["id"])
 
 
+# The form's own explicit statement (derby-multi-agency v1, English).
+TREATMENT = ("I explicitly agree that information about my drug or alcohol treatment may be "
+             "shared with the organisations I have chosen, for the reasons I have chosen.")
+
+
 def consent(client: FlaskClient, headers: dict[str, str], subject: str, now: datetime,
             **overrides: Any) -> str:
     body: dict[str, Any] = {
         "form_id": "derby-multi-agency", "form_version": 1, "language": "en",
         "given_by": {"type": "self"}, "recipients": ALL_RECIPIENTS, "purposes": ALL_PURPOSES,
         "categories": ALL_CATEGORIES,
-        "explicit_statement": "I explicitly agree that my treatment information may be shared.",
+        "explicit_statement": TREATMENT,
         "method": "e_signature", "evidence_ref": "DOC-2026-0999",
         "expires_at": (now + timedelta(days=180)).isoformat(),
     }

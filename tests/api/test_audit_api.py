@@ -38,6 +38,15 @@ def audited(rt: Runtime, response: Any, type: str) -> Any:
     return found[0]
 
 
+# What Grace (IG officer of derby-housing) sees: events recorded under the one protocol her
+# organisation is party to, or by her own organisation's staff (API.md, Audit).
+IG_PROTOCOLS = {"derby-local-support@1"}
+
+
+def visible_to_ig(event: Any) -> bool:
+    return bool(event.org == "derby-housing" or event.protocol in IG_PROTOCOLS)
+
+
 def all_pages(client: FlaskClient, headers: dict[str, str], query: str) -> list[dict[str, Any]]:
     items, cursor = [], None
     while True:
@@ -60,11 +69,10 @@ def test_ig_officer_queries_a_subjects_events_page_by_page_and_the_query_is_audi
 
     headers = auth(IG)
     items = all_pages(client, headers, f"subject_id={demo.lee}")
-    # Derby Housing's protocol (derby-local-support) has these parties; the treatment
-    # provider is not one of them, so its events stay out of this IG officer's view.
-    parties = {"jcp-derby", "derby-housing", "ca-derby"}
+    # Derby Housing is party to derby-local-support only; events under recovery-jcp (the
+    # treatment provider's, and the work coach's reads of treatment notes) stay out of view.
     expected = [e for e in events(rt, subject_id=demo.lee)
-                if e.type != "audit:events:query" and e.org in parties]
+                if e.type != "audit:events:query" and visible_to_ig(e)]
     assert any(e.org == "recovery-partnership" for e in events(rt, subject_id=demo.lee))
     assert "recovery-partnership" not in {i["org"] for i in items}
     # Later pages also show the audit events of the earlier pages' own queries.
@@ -192,7 +200,7 @@ def test_access_report_lists_every_allowed_and_denied_access_as_json_and_csv(
     coach_read = by_request[read.headers["X-Request-ID"]][0]
     assert coach_read["decision"] == "allow" and coach_read["actor_name"] == "Sam Okafor"
     expected = [e for e in events(rt, subject_id=demo.lee) if e.decision in ("allow", "deny")
-                and e.type != "audit:report:access" and e.org != "recovery-partnership"]
+                and e.type != "audit:report:access" and visible_to_ig(e)]
     assert [i["id"] for i in r.json["items"]] == [str(e.event_uuid) for e in expected]
     report = audited(rt, r, "audit:report:access")
     assert report.subject_id == demo.lee and report.details["events"] == len(expected)
@@ -236,7 +244,17 @@ def test_a_client_proves_an_event_is_in_the_signed_log_trusting_nothing_but_the_
     assert checkpoint["root_hash"] == checkpoint["root_hash"].lower()
     assert proofs.verify_checkpoint(public_key(rt), checkpoint)
     items = all_pages(client, headers, f"subject_id={demo.lee}&decision=allow")
-    sealed = [i for i in items if i["index"] is not None]
+    # A redacted event (categories outside Derby Housing's reach) is proved by its logged leaf
+    # hash; it cannot be recomputed from the redacted fields, by design.
+    redacted = [i for i in items if i["index"] is not None and i["redacted"]]
+    assert redacted and all("redacted" in i["categories"] for i in redacted)
+    r = client.get(f"/api/v1/audit/events/{redacted[0]['index']}/inclusion?{AUDIT}"
+                   f"&tree_size={checkpoint['tree_size']}", headers=headers)
+    assert r.status_code == 200 and r.json["leaf_hash"] == redacted[0]["leaf_hash"]
+    assert proofs.verify_inclusion(
+        bytes.fromhex(r.json["leaf_hash"]), redacted[0]["index"], checkpoint["tree_size"],
+        [bytes.fromhex(h) for h in r.json["audit_path"]], bytes.fromhex(checkpoint["root_hash"]))
+    sealed = [i for i in items if i["index"] is not None and not i["redacted"]]
     assert sealed
     for event in sealed[:5]:
         r = client.get(f"/api/v1/audit/events/{event['index']}/inclusion?{AUDIT}"

@@ -136,4 +136,87 @@ def test_lockout_applies_to_the_sign_in_page(client: FlaskClient, rt: Runtime, d
     for _ in range(passwords.MAX_FAILURES):
         _sign_in(client, _authorize_params(challenge), password="wrong password")
     r = _sign_in(client, _authorize_params(challenge))
-    assert r.status_code == 401 and "Too many failed attempts" in r.get_data(as_text=True)
+    # Locked: the same answer as a wrong password, so it tells nobody the address has an account
+    assert r.status_code == 401 and "not right" in r.get_data(as_text=True)
+    assert "Location" not in r.headers
+    unknown = _sign_in(client, _authorize_params(challenge), email="nobody@jcp-derby.example")
+    assert unknown.status_code == 401
+    assert _error(unknown) == _error(r)
+    assert len(events(rt, type="identity:sign-in:fail")) == passwords.MAX_FAILURES + 2
+
+
+def _error(response: Any) -> str:
+    found = re.search(r'<div role="alert" id="error-summary">(.*?)</div>',
+                      response.get_data(as_text=True), re.S)
+    assert found is not None
+    return found.group(1)
+
+
+def _provider_session_alive(client: FlaskClient) -> bool:
+    """Whether the provider hands out a code without asking for a password."""
+    _v, challenge = _pkce()
+    r = client.get("/oauth/authorize", query_string=_authorize_params(challenge))
+    if r.status_code == 302:
+        return True
+    assert r.status_code == 200 and "Sign in to Caseshare" in r.get_data(as_text=True)
+    return False
+
+
+def test_rp_initiated_logout_ends_the_provider_session_even_for_a_copied_cookie(
+    client: FlaskClient, rt: Runtime, demo: Demo, web_client: str
+) -> None:
+    _v, challenge = _pkce()
+    _code(_sign_in(client, _authorize_params(challenge)))
+    assert _provider_session_alive(client)
+    copied = client.get_cookie("caseshare_session")
+    assert copied is not None
+    discovery = client.get("/.well-known/openid-configuration").json
+    assert discovery["end_session_endpoint"].endswith("/oauth/logout")
+    back = "https://web.derby.example/signed-out"
+    r = client.get("/oauth/logout", query_string={"client_id": "derby-web",
+                                                  "post_logout_redirect_uri": back,
+                                                  "state": "x"})
+    assert r.status_code == 302 and r.headers["Location"] == back + "?state=x"
+    assert not _provider_session_alive(client)
+    ended = events(rt, type="identity:sign-in:end")
+    assert len(ended) == 1 and ended[0].details["reason"] == "rp_logout"
+    thief = client.application.test_client()
+    thief.set_cookie("caseshare_session", copied.value, domain=copied.domain or "localhost")
+    assert not _provider_session_alive(thief)
+
+
+def test_logout_never_redirects_to_an_unregistered_origin(
+    client: FlaskClient, demo: Demo, web_client: str
+) -> None:
+    _v, challenge = _pkce()
+    _code(_sign_in(client, _authorize_params(challenge)))
+    r = client.get("/oauth/logout", query_string={
+        "client_id": "derby-web", "post_logout_redirect_uri": "https://evil.example/x"})
+    assert r.status_code == 200 and "Location" not in r.headers
+    assert not _provider_session_alive(client)
+
+
+def test_signing_out_of_the_caseshare_pages_ends_the_provider_session(
+    client: FlaskClient, rt: Runtime, demo: Demo, web_client: str
+) -> None:
+    _v, challenge = _pkce()
+    _code(_sign_in(client, _authorize_params(challenge)))
+    page = client.get("/sign-in").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf is not None
+    out = client.post("/sign-out", data={"csrf_token": csrf.group(1)})
+    assert out.status_code == 302 and "/sign-in" in out.headers["Location"]
+    assert not _provider_session_alive(client)
+    assert len(events(rt, type="identity:sign-in:end")) == 1
+
+
+def test_disabling_the_person_ends_their_provider_session(
+    client: FlaskClient, rt: Runtime, demo: Demo, web_client: str
+) -> None:
+    _v, challenge = _pkce()
+    _code(_sign_in(client, _authorize_params(challenge)))
+    assert _provider_session_alive(client)
+    with rt.session_factory() as s:
+        identity.set_staff_active(s, email=COACH, active=False, now=rt.now())
+        s.commit()
+    assert not _provider_session_alive(client)

@@ -2,17 +2,95 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from caseshare import create_app
+from caseshare.identity import service as identity
 from caseshare.policy.models import OverrideRecord
 from caseshare.runtime import Runtime
 from tests.audit_helpers import count, events
-from tests.conftest import COACH, HOUSING, KEY_WORKER, Clock, Demo, issue_token
+from tests.conftest import (
+    COACH,
+    HOUSING,
+    KEY_WORKER,
+    ROOT,
+    Clock,
+    Demo,
+    _database_url,
+    issue_token,
+)
+
+# A second protocol for the break-glass binding tests (fixture `second_protocol`): employment
+# notes flow from the treatment provider to Derby Housing for tenancy sustainment, but this
+# protocol permits no override. derby-local-support (override permitted for housing officers)
+# brings employment to Derby Housing only from Jobcentre Plus.
+SECOND_PROTOCOL = """
+id: derby-recovery-housing
+version: 1
+title: Test protocol, treatment provider to housing, no break-glass
+type: ISP
+framework: local
+status: active
+effective_from: 2026-01-01
+review_date: 2027-01-01
+expires_on: 2027-06-30
+changelog:
+  - {version: 1, date: 2025-12-10, note: Test only}
+parties:
+  - {id: recovery-partnership, name: Derby Recovery Partnership,
+     legal_name: Derby Recovery Partnership CIC, sector: health, public_authority: false,
+     controller_role: controller, status: active}
+  - {id: derby-housing, name: Derby City Council Housing Options, legal_name: Derby City Council,
+     sector: local_gov, public_authority: true, controller_role: controller, status: active}
+purposes:
+  - {code: tenancy_sustainment, description: "Keeping the claimant in their home"}
+categories:
+  - {code: employment, description: "Work search and readiness"}
+flows:
+  - {id: recovery-to-housing, from: [recovery-partnership], to: [derby-housing],
+     purposes: [tenancy_sustainment], categories: [employment], consent: consent,
+     max_consent_days: 365, direction: one_way}
+grants:
+  - {roles: [housing_officer], parties: [derby-housing], purposes: [tenancy_sustainment],
+     read: [employment]}
+  - {roles: [key_worker], parties: [recovery-partnership], purposes: [tenancy_sustainment],
+     read: [employment], write: [employment]}
+override:
+  {permitted: false}
+"""
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, engine: str, templates: dict[str, Any], tmp_path: Path,
+        clock: Clock) -> Iterator[Flask]:
+    """The suite's app; for a test that asks for `second_protocol`, the shipped protocols plus
+    SECOND_PROTOCOL."""
+    config: dict[str, Any] = {"instance_path": tmp_path / "instance",
+                              "database_url": _database_url(engine, templates, tmp_path),
+                              "clock": clock, "ratelimit_default": "100000 per minute"}
+    if "second_protocol" in request.fixturenames:
+        policies = tmp_path / "policies"
+        shutil.copytree(ROOT / "policies", policies)
+        (policies / "derby-recovery-housing.v1.yaml").write_text(SECOND_PROTOCOL)
+        config["policies_dir"] = policies
+    app = create_app(config)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["caseshare"].engine.dispose()
+
+
+@pytest.fixture
+def second_protocol() -> str:
+    return "derby-recovery-housing@1"
 
 PLAN = "/api/v1/subjects/{}/case-plan?purpose=tenancy_sustainment"
 OVERRIDES = "/api/v1/subjects/{}/overrides?purpose={}"
@@ -178,3 +256,157 @@ def test_front_line_staff_cannot_see_the_review_queue(
     assert r.status_code == 403
     missing = client.get(f"/api/v1/overrides/{uuid.uuid4()}?purpose=audit", headers=auth(IG))
     assert missing.status_code == 404
+
+
+# --- Issue 18: an override is personal, bound to its protocols, not repeatable, and notified.
+
+HOUSING_2 = "tom.reid@derby-housing.example"
+JCP_IG = "nadia.khan@jcp-derby.example"
+CA_IG = "owen.price@ca-derby.example"
+
+
+def add_staff(rt: Runtime, email: str, org: str, roles: list[str]) -> None:
+    with rt.session_factory() as s:
+        identity.add_or_update_staff(s, protocols=rt.protocols, email=email,
+                                     name=email.split("@")[0].replace(".", " ").title(),
+                                     org=org, roles=roles, now=rt.now())
+        s.commit()
+
+
+def plan_entries(client: FlaskClient, headers: dict[str, str],
+                 subject: uuid.UUID) -> tuple[Any, set[str]]:
+    r = client.get(PLAN.format(subject), headers=headers)
+    assert r.status_code == 200, r.json
+    return r, {e["title"] for e in r.json["entries"]}
+
+
+def plan_read_events(rt: Runtime, response: Any) -> tuple[Any, list[Any]]:
+    """The read's `allow` event and its events for withheld categories."""
+    mine = [e for e in events(rt, type="case_plan:plan:read")
+            if e.request_id == response.headers["X-Request-ID"]]
+    [allow] = [e for e in mine if e.decision == "allow"]
+    return allow, [e for e in mine if e.decision != "allow"]
+
+
+def test_an_override_opens_nothing_that_flows_only_under_a_protocol_without_break_glass(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime, second_protocol: str
+) -> None:
+    assert any(p.ref == second_protocol for p in rt.protocols.protocols)
+    # The treatment provider writes an employment note that reaches Derby Housing only under
+    # derby-recovery-housing (override.permitted: false).
+    w = client.post(f"/api/v1/subjects/{demo.lee}/case-plan/entries?purpose=tenancy_sustainment",
+                    json={"kind": "note", "category": "employment",
+                          "title": "Volunteering placement at the recovery cafe"},
+                    headers=auth(KEY_WORKER))
+    assert w.status_code == 201, w.json
+    _with_consent, titles = plan_entries(client, auth(HOUSING), demo.lee)
+    assert "Volunteering placement at the recovery cafe" in titles  # consent: it flows
+    assert "Update CV with work coach" in titles
+
+    withdraw_all_consent(client, auth, demo.lee)
+    r = client.post(OVERRIDES.format(demo.lee, "tenancy_sustainment"), json=body(),
+                    headers=auth(HOUSING))
+    assert r.status_code == 201, r.json
+    assert r.json["protocols"] == ["derby-local-support@1"]
+
+    during, titles = plan_entries(client, auth(HOUSING), demo.lee)
+    # The work coach's notes flow under derby-local-support, which permits the override ...
+    assert "Update CV with work coach" in titles
+    # ... the treatment provider's only under derby-recovery-housing, which does not.
+    assert "Volunteering placement at the recovery cafe" not in titles
+    read, _withheld = plan_read_events(rt, during)
+    assert str(read.override_id) == r.json["id"]
+    assert w.json["id"] not in read.details["entries"]
+    explain = client.get(f"/api/v1/access/explain?subject_id={demo.lee}"
+                         "&purpose=tenancy_sustainment&category=employment&action=read",
+                         headers=auth(HOUSING))
+    assert explain.json["override_id"] == r.json["id"]
+
+
+def test_a_colleague_with_the_same_role_does_not_get_the_override(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    add_staff(rt, HOUSING_2, "derby-housing", ["housing_officer"])
+    withdraw_all_consent(client, auth, demo.lee)
+    r = client.post(OVERRIDES.format(demo.lee, "tenancy_sustainment"), json=body(),
+                    headers=auth(HOUSING))
+    assert r.status_code == 201, r.json
+
+    mine, titles = plan_entries(client, auth(HOUSING), demo.lee)
+    assert "Update CV with work coach" in titles
+    assert str(plan_read_events(rt, mine)[0].override_id) == r.json["id"]
+
+    theirs, titles = plan_entries(client, auth(HOUSING_2), demo.lee)
+    assert "Update CV with work coach" not in titles
+    reasons = {w["category"]: w["reasons"] for w in theirs.json["withheld"]}
+    assert reasons["employment"] == ["consent_withdrawn"]
+    read, withheld = plan_read_events(rt, theirs)
+    assert read.override_id is None
+    assert [e for e in withheld if "employment" in e.categories and e.override_id is None]
+
+
+def test_a_repeat_while_active_is_refused_and_extends_nothing(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime, clock: Clock
+) -> None:
+    withdraw_all_consent(client, auth, demo.lee)
+    first = client.post(OVERRIDES.format(demo.lee, "tenancy_sustainment"), json=body(),
+                        headers=auth(HOUSING))
+    assert first.status_code == 201, first.json
+
+    clock.advance(hours=3)
+    again = client.post(OVERRIDES.format(demo.lee, "tenancy_sustainment"),
+                        json=body(hours=24), headers=auth(HOUSING))
+    assert again.status_code == 409, again.json
+    assert again.headers["Content-Type"] == "application/problem+json"
+    assert again.json["override_id"] == first.json["id"]
+    assert "four days" not in str(again.json)
+    [deny] = events(rt, type="access:override:deny")
+    assert deny.decision == "deny" and str(deny.event_uuid) == again.json["audit_id"]
+    assert str(deny.override_id) == first.json["id"]
+    assert deny.details == {"refused": "override_already_active"}
+    assert count(rt, OverrideRecord) == 1
+    assert len(events(rt, type="access:override:grant")) == 1
+
+    # The first override's time box stands: after its 4 hours the data is closed again.
+    clock.advance(hours=1)
+    headers = {"Authorization": f"Bearer {issue_token(rt, HOUSING)}"}
+    after, titles = plan_entries(client, headers, demo.lee)
+    assert "Update CV with work coach" not in titles
+    reasons = {w["category"]: w["reasons"] for w in after.json["withheld"]}
+    assert "override_expired" in reasons["employment"]
+    assert plan_read_events(rt, after)[0].override_id is None
+
+    # Once expired, a new override may be asked for (and is a new review item).
+    fresh = client.post(OVERRIDES.format(demo.lee, "tenancy_sustainment"), json=body(),
+                        headers=auth(HOUSING))
+    assert fresh.status_code == 201, fresh.json
+    assert count(rt, OverrideRecord) == 2
+
+
+def notifications_of(client: FlaskClient, headers: dict[str, str],
+                     purpose: str = "audit") -> list[dict[str, Any]]:
+    r = client.get(f"/api/v1/notifications?purpose={purpose}", headers=headers)
+    assert r.status_code == 200, r.json
+    return [n for n in r.json["items"] if n["type"] == "override_granted"]
+
+
+def test_ig_officers_of_the_lead_and_requesting_orgs_are_notified_and_nobody_else(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    add_staff(rt, JCP_IG, "jcp-derby", ["ig_officer"])  # Lee's lead organisation
+    add_staff(rt, CA_IG, "ca-derby", ["ig_officer"])  # a party, not involved
+    withdraw_all_consent(client, auth, demo.lee)
+    r = client.post(OVERRIDES.format(demo.lee, "tenancy_sustainment"), json=body(),
+                    headers=auth(HOUSING))
+    assert r.status_code == 201, r.json
+    [grant] = events(rt, type="access:override:grant")
+    assert grant.details["notified_ig_orgs"] == ["derby-housing", "jcp-derby"]
+
+    for ig in (IG, JCP_IG):
+        [note] = notifications_of(client, auth(ig))
+        assert note["subject_id"] == str(demo.lee) and note["read"] is False
+        assert note["details"]["override_id"] == r.json["id"]
+        assert "four days" not in str(note)
+    assert notifications_of(client, auth(CA_IG)) == []
+    # Front-line staff of the requesting organisation do not get the IG officers' notice.
+    assert notifications_of(client, auth(HOUSING), "tenancy_sustainment") == []

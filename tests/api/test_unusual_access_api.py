@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
-from tests.conftest import ADVISER, COACH, IG, Clock, Demo
+from tests.conftest import ADVISER, COACH, HOUSING, IG, Clock, Demo
 
 URL = "/api/v1/audit/unusual-access?purpose=audit"
 
@@ -22,9 +22,14 @@ def test_ig_officer_gets_findings_with_the_events_behind_them_and_the_query_is_a
     app: Flask, client: FlaskClient, auth: Any, demo: Demo, rt: Runtime, clock: Clock
 ) -> None:
     clock.advance(hours=10)  # Monday 19:30, after hours
-    probe = client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=budgeting_support",
-                       headers=auth(ADVISER))
+    # Derby Housing's own officer probes a claimant Derby Housing does not work with. (A probe
+    # by Citizens Advice records no protocol, so it is Citizens Advice's IG officer's to see.)
+    probe = client.get(f"/api/v1/subjects/{demo.kerry}/case-plan?purpose=tenancy_sustainment",
+                       headers=auth(HOUSING))
     assert probe.status_code == 404
+    other = client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=budgeting_support",
+                       headers=auth(ADVISER))
+    assert other.status_code == 404
     result = app.test_cli_runner().invoke(args=["caseshare", "audit", "seal"])
     assert result.exit_code == 0, result.output
 
@@ -42,8 +47,10 @@ def test_ig_officer_gets_findings_with_the_events_behind_them_and_the_query_is_a
                if [e["id"] for e in f["events"]] == [str(probe_event.event_uuid)]}
     assert set(flagged) == {"outside_relationship", "out_of_hours"}
     outside = flagged["outside_relationship"]
-    assert outside["subject_id"] == str(demo.lee) and outside["org"] == "ca-derby"
-    assert outside["actor_name"] == "Aisha Begum" and outside["count"] == 1
+    assert outside["subject_id"] == str(demo.kerry) and outside["org"] == "derby-housing"
+    assert outside["actor_name"] == "Priya Sharma" and outside["count"] == 1
+    assert other.headers["X-Request-ID"] not in {
+        e["request_id"] for f in r.json["findings"] for e in f["events"]}
     assert outside["indices"] == [probe_event.seq] and probe_event.seq is not None
     assert outside["events"][0]["type"] == "access:subject:deny"
     assert outside["first_at"] == outside["last_at"] == "2026-11-23T19:30:00Z"

@@ -56,7 +56,15 @@ def test_seed_demo_leaves_a_realistic_verifiable_log(app: Flask, rt: Runtime,
         assert sorted(item.overdue for item in queue) == [False, True]
         report = audit_trail.unusual_access(_ctx(s, rt, grace, "audit"), Thresholds())
         rules = {f.rule for f in report.findings}
-        assert {"outside_relationship", "out_of_hours"} <= rules
+        assert "out_of_hours" in rules
+        # The Citizens Advice probe records no protocol: Citizens Advice's IG officer finds it.
+        assert "outside_relationship" not in rules
+        jo = identity.add_or_update_staff(s, protocols=rt.protocols,
+                                          email="jo.patel@ca-derby.example", name="Jo Patel",
+                                          org="ca-derby", roles=["ig_officer"], now=rt.now())
+        s.commit()
+        report = audit_trail.unusual_access(_ctx(s, rt, jo, "audit"), Thresholds())
+        assert "outside_relationship" in {f.rule for f in report.findings}
 
     cli(app, "audit", "seal")
     assert "ok" in cli(app, "audit", "verify").lower()

@@ -292,9 +292,19 @@ def test_enumerating_subject_ids_gives_no_existence_oracle_and_every_probe_is_au
         searched = events(rt, request_id=r.headers["X-Request-ID"])
         assert [(e.type, e.details["matches"]) for e in searched] == [("subject:search:nino", 0)]
     # ...and the probing is flagged: the IG officer's unusual access report names the adviser,
-    # with the probes behind the finding.
-    report = client.get("/api/v1/audit/unusual-access?purpose=audit&rule=enumeration",
+    # with the probes behind the finding. Refusals record no protocol, so it is Citizens
+    # Advice's own IG officer who sees them (Derby Housing's does not).
+    hidden = client.get("/api/v1/audit/unusual-access?purpose=audit&rule=enumeration",
                         headers=auth(IG))
+    assert hidden.status_code == 200
+    assert not [f for f in hidden.json["findings"] if f["org"] == "ca-derby"]
+    with rt.session_factory() as s:
+        identity.add_or_update_staff(s, protocols=rt.protocols, email="jo.patel@ca-derby.example",
+                                     name="Jo Patel", org="ca-derby", roles=["ig_officer"],
+                                     now=rt.now())
+        s.commit()
+    report = client.get("/api/v1/audit/unusual-access?purpose=audit&rule=enumeration",
+                        headers=auth("jo.patel@ca-derby.example"))
     assert report.status_code == 200, report.json
     [finding] = [f for f in report.json["findings"] if f["org"] == "ca-derby"]
     assert finding["rule"] == "enumeration" and finding["count"] >= 31

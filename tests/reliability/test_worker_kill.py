@@ -10,7 +10,8 @@ not allowed, and checked afterwards against the database:
 - a write acknowledged (201) that is not in the database (a lost write);
 - a case plan entry without its version row or without an audit event naming it (half-written);
 - any 5xx (on either engine);
-- `audit seal` then `audit verify` failing.
+- the `caseshare worker` running beside gunicorn (as in production) not sealing every event
+  within a few seconds of the load ending, or `audit verify` then failing.
 
 CASESHARE_KILL_SECONDS (load duration), CASESHARE_KILL_FAULTS (SIGKILLs) and
 CASESHARE_KILL_THREADS size the run; `make reliability` raises them.
@@ -34,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from caseshare.audit.models import AuditEvent
+from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.case_plan.models import PlanEntry, PlanEntryVersion
 from tests.conftest import COACH, HOUSING, KEY_WORKER, ROOT, _database_url
 
@@ -126,6 +127,9 @@ def served(engine: str, templates: dict[str, Any], tmp_path: Path) -> Any:
         [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
          "--graceful-timeout", "5", "--timeout", "60", "wsgi:app"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    sealer = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "caseshare",
+                               "worker"], cwd=ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 60
         while True:
@@ -141,12 +145,13 @@ def served(engine: str, templates: dict[str, Any], tmp_path: Path) -> Any:
         yield {"port": port, "lee": lee, "tokens": tokens, "master": master, "env": env,
                "url": url, "engine": engine}
     finally:
-        master.send_signal(signal.SIGTERM)
-        try:
-            master.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            master.kill()
-            master.wait()
+        for process in (master, sealer):
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         log.close()
 
 
@@ -218,14 +223,31 @@ def test_sigkill_a_worker_under_load_loses_nothing_and_discloses_nothing_unaudit
     assert {o.kind for o in acknowledged} == {"read", "write"}, statuses
     figures = _check_database(served["url"], acknowledged)
 
-    sealed = _flask(served["env"], "caseshare", "audit", "seal")
+    sealed = _wait_sealed(served["url"])
     verified = _flask(served["env"], "caseshare", "audit", "verify")
     assert verified.startswith("OK:"), verified
     _report({"engine": served["engine"], "requests": len(outcomes),
              "faults_injected": len(killed), "5xx": len(server_errors),
              "dropped_by_kill": statuses[None], "acknowledged": len(acknowledged),
              "statuses": {str(k): v for k, v in statuses.items()}, **figures,
-             "seal": sealed.strip(), "verify": verified.strip()})
+             "seal": sealed, "verify": verified.strip()})
+
+
+def _wait_sealed(url: str, within: float = 30.0) -> str:
+    """The worker seals every event soon after the load ends, without `audit seal`."""
+    engine = create_engine(url)
+    start = time.time()
+    try:
+        while True:
+            with Session(engine) as s:
+                pending = s.scalar(select(func.count()).where(AuditEvent.seq.is_(None)))
+                size = s.scalar(select(func.max(Checkpoint.tree_size)))
+            if pending == 0:
+                return f"worker sealed all, tree_size={size}, {time.time() - start:.1f} s"
+            assert time.time() - start < within, f"{pending} events not sealed by the worker"
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
 
 
 def _check_database(url: str, acknowledged: list[Outcome]) -> dict[str, int]:

@@ -142,7 +142,9 @@ def test_audit_search_filters(client: FlaskClient, rt: Runtime, clock: Clock, de
     assert "Priya Sharma" in by_staff.get_data(as_text=True)
     by_org = search(client, org="jcp-derby", event_purpose="case_management", limit="200")
     rows = by_org.get_data(as_text=True).count('data-testid="event-row"')
-    assert rows == len([e for e in events(rt, org="jcp-derby", purpose="case_management")])
+    # JCP's events under the protocol Derby Housing is party to (not the treatment protocol).
+    assert rows == len([e for e in events(rt, org="jcp-derby", purpose="case_management")
+                        if e.protocol == "derby-local-support@1"])
     future = search(client, **{"from-day": "1", "from-month": "1", "from-year": "2027"})
     assert 'data-testid="no-results"' in future.get_data(as_text=True)
     queries = events(rt, type="audit:events:query")
@@ -287,6 +289,30 @@ def test_override_review_errors_then_recorded_once(client: FlaskClient, rt: Runt
                                     "csrf_token": token(client, path)})
     assert again.status_code == 409
     assert 'data-testid="outcome"' in client.get(path).get_data(as_text=True)
+
+
+def test_ig_officer_sees_emergency_access_on_the_next_page_until_opening_it(
+        client: FlaskClient, rt: Runtime, clock: Clock, demo: Demo, auth: Any) -> None:
+    """Issue 18: an override notifies the IG officers of the lead and the requesting
+    organisation at once; the banner on their pages links to the review."""
+    override_id = break_glass(client, auth, demo.lee)
+    sign_in_ig(client, rt, clock)
+    page = client.get("/ig/audit").get_data(as_text=True)
+    banner = page[page.index('data-testid="override-notices"'):]
+    banner = banner[:banner.index("</ul>")]
+    assert "govuk-notification-banner" in page and "Emergency access was granted" in banner
+    assert f'href="/ig/overrides/{override_id}"' in banner
+    assert "Break-glass access for Derby City Council Housing Options" in banner
+    assert "(work search and employment)" in banner
+    assert JUSTIFICATION not in page and "Lee" not in banner  # codes and ids only
+    assert "Emergency access was granted" in client.get("/ig").get_data(as_text=True)
+
+    detail = client.get(f"/ig/overrides/{override_id}")
+    assert detail.status_code == 200
+    [opened] = events(rt, type="access:override:read")
+    assert str(opened.override_id) == override_id
+    assert len(opened.details["notifications_read"]) == 1
+    assert "Emergency access was granted" not in client.get("/ig").get_data(as_text=True)
 
 
 def test_nobody_reviews_their_own_override(client: FlaskClient, rt: Runtime, clock: Clock,

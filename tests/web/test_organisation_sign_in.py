@@ -13,11 +13,13 @@ from urllib.parse import urlparse
 import pytest
 import requests
 from flask import Flask
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from caseshare import create_app
 from caseshare.demo import DEMO_PASSWORD, seed
 from caseshare.identity import service as identity
+from caseshare.identity.models import ExternalIdentity
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
 from tests.conftest import COACH, Clock, _database_url
@@ -64,9 +66,9 @@ def relying(provider: str, templates: dict[str, Any], tmp_path: Path, clock: Clo
     return app
 
 
-def _provider_sign_in(location: str, email: str) -> str:
+def _provider_sign_in(location: str, email: str, browser: requests.Session | None = None) -> str:
     """What the browser does at the provider: load its sign-in page and post credentials."""
-    browser = requests.Session()
+    browser = browser or requests.Session()
     page = browser.get(location, timeout=10)
     assert page.status_code == 200 and "Sign in to Caseshare" in page.text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -93,6 +95,43 @@ def test_sign_in_with_the_organisation_provider(relying: Flask, provider: str) -
     rt: Runtime = relying.extensions["caseshare"]
     started = [e for e in events(rt, type="identity:session:start") if e.decision == "allow"]
     assert started and started[-1].org == "jcp-derby"
+    # Bound by the provider's (issuer, subject); the audit event names those, not the e-mail.
+    with rt.session_factory() as s:
+        link = s.scalars(select(ExternalIdentity)).one()
+        assert link.issuer == provider
+        assert link.staff_id == identity.get_staff_by_email(s, COACH).id
+    assert started[-1].details["issuer"] == provider
+    assert started[-1].details["subject"] == link.subject and started[-1].details["linked"]
+    assert COACH not in str(started[-1].details)
+
+
+def test_signing_out_ends_the_provider_session_too(relying: Flask, provider: str) -> None:
+    client, browser = relying.test_client(), requests.Session()
+    start = client.get("/sign-in/organisation")
+    callback = urlparse(_provider_sign_in(start.headers["Location"], COACH, browser))
+    assert client.get(f"{callback.path}?{callback.query}").status_code == 302
+    # While the provider session lasts, the provider hands out a code without a password.
+    again = client.get("/sign-in/organisation").headers["Location"]
+    silent = browser.get(again, allow_redirects=False, timeout=10)
+    assert silent.status_code == 302
+    callback = urlparse(silent.headers["Location"])
+    assert client.get(f"{callback.path}?{callback.query}").status_code == 302
+
+    page = client.get("/purpose").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf is not None
+    out = client.post("/sign-out", data={"csrf_token": csrf.group(1)})
+    assert out.status_code == 302
+    assert out.headers["Location"].startswith(f"{provider}/oauth/logout?")  # RP-initiated
+    back = browser.get(out.headers["Location"], allow_redirects=False, timeout=10)
+    assert back.status_code == 302
+    assert back.headers["Location"].startswith("http://localhost/sign-in?notice=signed_out")
+    assert client.get("/purpose").status_code == 302  # signed out here
+
+    third = client.get("/sign-in/organisation").headers["Location"]
+    page_at_provider = browser.get(third, allow_redirects=False, timeout=10)
+    assert page_at_provider.status_code == 200  # the password is asked for again
+    assert "Sign in to Caseshare" in page_at_provider.text
 
 
 def test_passwords_are_refused_when_an_organisation_provider_is_configured(

@@ -8,14 +8,17 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from caseshare.consent.models import Consent, ConsentWithdrawal, Notification
+from caseshare.consent.models import Consent, ConsentWithdrawal
+from caseshare.notifications.models import Notification
 from caseshare.runtime import Runtime
 from tests.audit_helpers import count
 from tests.conftest import COACH, START
 
 CONSENTS = "/api/v1/subjects/{}/consents?purpose=case_management"
 PLAN = "/api/v1/subjects/{}/case-plan?purpose={}"
-TREATMENT = "I explicitly agree that my treatment information may be shared."
+# The form's own explicit statement (derby-multi-agency v1, English): the only accepted wording.
+TREATMENT = ("I explicitly agree that information about my drug or alcohol treatment may be "
+             "shared with the organisations I have chosen, for the reasons I have chosen.")
 
 
 def consent_body(**changes: Any) -> dict[str, Any]:

@@ -112,3 +112,28 @@ def test_concurrent_sealers_give_every_event_one_position(
                                   mac_key=rt.audit_signer.mac_key())
     assert seqs == list(range(45))
     assert result.ok, result.problem
+
+
+def test_writer_streams_across_orm_and_core_writes_and_rollbacks_seal_and_verify(
+    app: Flask, rt: Runtime, clock: Clock
+) -> None:
+    """ORM and Core events of one unit of work share its writer stream, in order; a unit of work
+    that rolls back gives its numbers back, so the next one reuses them: no gap."""
+    with rt.session_factory() as s:
+        orm = audit.record(s, type="audit:test:orm", now=clock())
+        core = audit.write(s, audit.new_event(type="audit:test:core", now=clock()))
+        s.commit()
+    assert orm.writer == core.writer and orm.writer_no is not None
+    assert core.writer_no == orm.writer_no + 1
+    with rt.session_factory() as s:
+        gone = audit.record(s, type="audit:test:rolled-back", now=clock())
+        s.flush()
+        s.rollback()
+    with rt.session_factory() as s:
+        after = audit.record(s, type="audit:test:after", now=clock())
+        s.commit()
+    assert after.writer == gone.writer and after.writer_no == gone.writer_no
+    result = seal(app)
+    assert result.exit_code == 0, result.output
+    verified = app.test_cli_runner().invoke(args=["caseshare", "audit", "verify"])
+    assert verified.exit_code == 0, verified.output

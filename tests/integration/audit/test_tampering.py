@@ -456,3 +456,92 @@ def test_parallel_verify_reports_the_same_first_problem_as_a_serial_scan(
     assert not serial.ok
     assert (parallel.problem, parallel.bad_position, parallel.bad_event) == (
         serial.problem, serial.bad_position, serial.bad_event)
+
+
+# Events not yet integrated into the Merkle log (no sealer has run since they were written) are
+# tamper-evident from the moment they are written: a MAC over their writer stream, their number
+# in it and their leaf hash (caseshare/audit/service.py).
+
+def _pending(rt: Runtime, clock: Clock, n: int) -> list[AuditEvent]:
+    """n events written after the log was last sealed, in one unit of work."""
+    clock.advance(seconds=5)
+    with rt.session_factory() as s:
+        made = [audit.record(s, type="audit:test:pending", now=clock(), subject_id=uuid.uuid4(),
+                             decision="allow", details={"n": n}) for n in range(n)]
+        s.commit()
+    assert all(e.seq is None and e.event_mac is not None for e in made)
+    return made
+
+
+def test_editing_a_pending_event_is_caught_naming_it(
+    app: Flask, rt: Runtime, log: list[AuditEvent], clock: Clock
+) -> None:
+    target = _pending(rt, clock, 3)[1]
+    assert verify(app).exit_code == 0
+    tamper(rt, lambda s: s.execute(update(AuditEvent).where(AuditEvent.id == target.id)
+                                   .values(decision="deny")))
+    assert_caught(app, f"pending event {target.event_uuid} (id {target.id})", "altered")
+
+
+def test_editing_and_rehashing_a_pending_event_is_caught_by_its_write_time_mac(
+    app: Flask, rt: Runtime, log: list[AuditEvent], clock: Clock
+) -> None:
+    target = _pending(rt, clock, 3)[1]
+
+    def edit(s: Session) -> None:
+        event = s.get_one(AuditEvent, target.id)
+        event.reasons = ["forged"]
+        rehash(event)
+
+    tamper(rt, edit)
+    message = assert_caught(app, f"pending event {target.event_uuid} (id {target.id})")
+    assert "write-time MAC" in message
+    # The sequencer will not vouch for it either: sealing refuses, naming it.
+    sealed = cli(app, "seal")
+    assert sealed.exit_code != 0 and str(target.event_uuid) in sealed.stderr
+    assert_caught(app, target.event_uuid)
+
+
+def test_deleting_a_pending_event_is_caught_naming_the_next(
+    app: Flask, rt: Runtime, log: list[AuditEvent], clock: Clock
+) -> None:
+    _first, gone, after = _pending(rt, clock, 3)
+    tamper(rt, lambda s: s.execute(delete(AuditEvent).where(AuditEvent.id == gone.id)))
+    message = assert_caught(app, f"pending event {after.event_uuid} (id {after.id})")
+    assert "deleted before they were sealed" in message and "missing number" in message
+    sealed = cli(app, "seal")
+    assert sealed.exit_code != 0 and str(after.event_uuid) in sealed.stderr
+    assert_caught(app, after.event_uuid, "deleted")
+
+
+def test_deleting_the_oldest_pending_event_is_caught_against_the_last_sealed_one(
+    app: Flask, rt: Runtime, log: list[AuditEvent], clock: Clock
+) -> None:
+    gone, after = _pending(rt, clock, 2)
+    tamper(rt, lambda s: s.execute(delete(AuditEvent).where(AuditEvent.id == gone.id)))
+    assert_caught(app, f"pending event {after.event_uuid} (id {after.id})", "deleted")
+
+
+def test_a_pending_event_inserted_by_hand_is_caught(
+    app: Flask, rt: Runtime, log: list[AuditEvent], clock: Clock
+) -> None:
+    forged = _forged(log[-1], 0)
+    forged.seq = None
+    tamper(rt, lambda s: s.add(forged))
+    assert_caught(app, forged.event_uuid, "no write-time MAC")
+
+
+def test_verify_fails_when_events_wait_longer_than_the_allowed_lag(
+    app: Flask, rt: Runtime, log: list[AuditEvent], clock: Clock
+) -> None:
+    oldest = _pending(rt, clock, 2)[0]
+    clock.advance(seconds=rt.settings.audit_max_lag_seconds - 10)
+    result = verify(app)
+    assert result.exit_code == 0 and "2 pending" in result.stdout, result.output
+    clock.advance(seconds=20)
+    # Three: the two, and the first verify's own outcome event.
+    message = assert_caught(app, oldest.event_uuid, "CASESHARE_AUDIT_MAX_LAG_SECONDS",
+                            "3 audit event(s) are not sealed yet", "caseshare worker")
+    assert "sealer is not running" in message
+    assert cli(app, "seal").exit_code == 0
+    assert verify(app).exit_code == 0

@@ -23,6 +23,7 @@ from tests.conftest import ADVISER, COACH, HOUSING, IG, KEY_WORKER, Clock, Demo
 RULES = Thresholds(burst_count=3, burst_window=timedelta(minutes=10), enumeration_count=3,
                    enumeration_window=timedelta(minutes=30))
 JCP_IG = "morgan.ellis@jcp-derby.example"
+CA_IG = "jo.patel@ca-derby.example"
 
 
 def report(rt: Runtime, rule: str, email: str = IG, **kw: Any) -> list[Finding]:
@@ -35,6 +36,16 @@ def report(rt: Runtime, rule: str, email: str = IG, **kw: Any) -> list[Finding]:
             for e in f.events:
                 _ = (e.event_uuid, e.request_id)
         return found
+
+
+def ca_ig(rt: Runtime) -> str:
+    """An IG officer at Citizens Advice, who sees the adviser's refused lookups (which record no
+    protocol, so only the actor's own organisation sees them)."""
+    with rt.session_factory() as s:
+        identity.add_or_update_staff(s, protocols=rt.protocols, email=CA_IG, name="Jo Patel",
+                                     org="ca-derby", roles=["ig_officer"], now=rt.now())
+        s.commit()
+    return CA_IG
 
 
 def actor(rt: Runtime, email: str) -> str:
@@ -76,12 +87,17 @@ def test_outside_relationship_flags_access_before_any_relationship_and_probes_of
     assert later.status_code == 200
     fine = plan(client, auth, demo.lee)  # the work coach's own case
 
+    # Each IG officer sees their own staff's probes (a refusal records no protocol), and
+    # accesses under their protocols: Derby Housing's sees its housing officer only.
     found = report(rt, "outside_relationship")
     by_actor = {(f.actor, str(f.subject_id)): f for f in found}
-    assert set(by_actor) == {(actor(rt, HOUSING), subject), (actor(rt, ADVISER), str(demo.lee))}
+    assert set(by_actor) == {(actor(rt, HOUSING), subject)}
     housing = by_actor[(actor(rt, HOUSING), subject)]
     assert request_ids(housing) == {early.headers["X-Request-ID"]}
     assert [e.decision for e in housing.events] == ["allow"] and housing.org == "derby-housing"
+    found = report(rt, "outside_relationship", ca_ig(rt))
+    by_actor = {(f.actor, str(f.subject_id)): f for f in found}
+    assert (actor(rt, ADVISER), str(demo.lee)) in by_actor
     adviser = by_actor[(actor(rt, ADVISER), str(demo.lee))]
     assert request_ids(adviser) == {probe.headers["X-Request-ID"]}
     assert adviser.events[0].type == "access:subject:deny"
@@ -165,11 +181,13 @@ def test_enumeration_flags_many_failed_lookups_by_one_caller(
                        headers=auth(COACH))
     assert found.json["items"]
 
-    [finding] = report(rt, "enumeration")
+    # Derby Housing's IG officer sees neither caller's refusals (no protocol, not their staff).
+    assert report(rt, "enumeration") == []
+    [finding] = report(rt, "enumeration", ca_ig(rt))
     assert finding.actor == actor(rt, ADVISER) and finding.count == 4
     assert request_ids(finding) == {p.headers["X-Request-ID"] for p in [*probes, nino]}
     # Spread out beyond the window, the same lookups are not a finding.
-    assert report(rt, "enumeration", from_=clock.now - timedelta(minutes=5)) == []
+    assert report(rt, "enumeration", CA_IG, from_=clock.now - timedelta(minutes=5)) == []
 
 
 @pytest.mark.parametrize("rule", ["outside_relationship", "burst", "out_of_hours",

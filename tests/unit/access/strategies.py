@@ -86,7 +86,11 @@ def protocols(draw: st.DrawFn, ident: str) -> Protocol:
         ),
         purposes=purposes,
         categories=tuple(CATEGORIES[c] for c in sorted(categories)),
-        flows=flows, grants=grants, override=OverrideRule(permitted=False),
+        flows=flows, grants=grants, override=draw(st.one_of(
+            st.just(OverrideRule(permitted=False)),
+            st.builds(OverrideRule, permitted=st.just(True),
+                      routes=st.just(frozenset({"safeguarding"})), roles=subset(ROLES, 1),
+                      max_hours=st.sampled_from([2, 24, 48])))),
         source_file=f"{ident}.yaml", content_hash="0" * 64,
     )
 
@@ -126,7 +130,11 @@ def overrides(draw: st.DrawFn) -> OverrideFacts:
     starts = draw(moment(3, 1))
     return OverrideFacts(
         id=uuid.UUID(int=draw(st.integers(1, 2**64))), org=draw(st.sampled_from(ORGS)),
+        # Mostly the principal's own (actor 1), sometimes a colleague's.
+        actor=str(uuid.UUID(int=draw(st.sampled_from([1, 1, 1, 9])))),
         purpose=draw(st.sampled_from(PURPOSES)), categories=draw(subset(CATEGORY_CODES, 1)),
+        route=draw(st.sampled_from(["safeguarding", "safeguarding", "curiosity"])),
+        protocols=draw(subset(("p0@1", "p1@1"), 1)),
         starts_at=starts, expires_at=starts + timedelta(hours=draw(st.integers(1, 48))),
     )
 

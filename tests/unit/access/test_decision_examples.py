@@ -79,3 +79,31 @@ def test_a_suspended_recipient_keeps_nothing_but_its_own_data_is_not_read_either
                         ProtocolSet.build(suspended), NOW)
     assert not decision.permitted
     assert decision.reasons == ["party_suspended"]
+
+
+def test_an_override_that_opens_a_further_flow_is_cited_even_after_a_consent() -> None:
+    """Issue 18: the audit event of an access under an override carries the override id, even
+    when the first flow cited stood on consent and only a later one on the override."""
+    from caseshare.access.decision import OverrideFacts
+
+    explicit = replace(
+        protocol("explicit", Flow("from-c", frozenset({"org-c"}), frozenset({"org-a"}),
+                                  frozenset({"case_management"}), frozenset({"finances"}),
+                                  "explicit", 365)),
+        override=OverrideRule(permitted=True, routes=frozenset({"safeguarding"}),
+                              roles=frozenset({"work_coach"}), max_hours=24))
+    override = OverrideFacts(
+        id=uuid.UUID(int=11), org="org-a", actor=COACH.actor_id, purpose="case_management",
+        categories=frozenset({"finances"}), route="safeguarding",
+        protocols=frozenset({"explicit@1"}), starts_at=NOW - timedelta(hours=1),
+        expires_at=NOW + timedelta(hours=3))
+    subject = replace(SUBJECT, overrides=(override,))
+    decided = evaluate(COACH, "case_management", "read", ["finances"], subject,
+                       ProtocolSet.build([CONSENTED, explicit]), NOW).categories[0]
+    assert decided.sources == {"org-a", "org-b", "org-c"}
+    assert (decided.consent_id, decided.override_id) == (CONSENT.id, override.id)
+    # Granted under another protocol only: it opens nothing here.
+    elsewhere = replace(subject, overrides=(replace(override, protocols=frozenset({"x@1"})),))
+    decided = evaluate(COACH, "case_management", "read", ["finances"], elsewhere,
+                       ProtocolSet.build([CONSENTED, explicit]), NOW).categories[0]
+    assert decided.sources == {"org-a", "org-b"} and decided.override_id is None

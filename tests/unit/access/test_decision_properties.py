@@ -18,6 +18,7 @@ from caseshare.access.decision import (
     ConsentFacts,
     Decision,
     OverrideFacts,
+    Principal,
     SubjectFacts,
     evaluate,
 )
@@ -58,10 +59,16 @@ def consent_covers(c: ConsentFacts, org: str, purpose: str, category: str, expli
     )
 
 
-def override_covers(o: OverrideFacts, org: str, purpose: str, category: str,
-                    now: datetime) -> bool:
-    return (o.org == org and o.purpose == purpose and category in o.categories
-            and o.starts_at <= now < o.expires_at)
+def override_covers(o: OverrideFacts, principal: Principal, purpose: str, category: str,
+                    protocol: Protocol, now: datetime) -> bool:
+    """The requester's own override, granted under this protocol, whose override rules permit
+    its route and the requester's role, within its time box and the protocol's max_hours."""
+    rule = protocol.override
+    return (o.org == principal.org and o.actor == principal.actor_id and o.purpose == purpose
+            and category in o.categories and o.starts_at <= now < o.expires_at
+            and now < o.starts_at + timedelta(hours=rule.max_hours)
+            and protocol.ref in o.protocols and rule.permitted and o.route in rule.routes
+            and bool(rule.roles & principal.roles))
 
 
 def check_all_three_layers(request: Request, decided: CategoryDecision) -> None:
@@ -104,7 +111,7 @@ def check_all_three_layers(request: Request, decided: CategoryDecision) -> None:
         assert flow.consent == "none" or any(
             consent_covers(c, org, purpose, category, explicit, NOW)
             for c in request.subject.consents
-        ) or any(override_covers(o, org, purpose, category, NOW)
+        ) or any(override_covers(o, request.principal, purpose, category, based, NOW)
                  for o in request.subject.overrides)
         sources |= flow.from_orgs
     assert decided.sources == sources
@@ -213,6 +220,16 @@ def test_removing_a_consent_or_override_never_widens_access(request: Request) ->
     for i in range(len(request.subject.overrides)):
         rest_o = request.subject.overrides[:i] + request.subject.overrides[i + 1:]
         assert_not_wider(before, decide(request, replace(request.subject, overrides=rest_o)))
+
+
+@EXAMPLES
+@given(requests())
+def test_someone_elses_override_changes_nothing(request: Request) -> None:
+    """An override is personal: a colleague's (same organisation, even the same role) or
+    another organisation's override makes no difference to the decision, reasons included."""
+    p = request.principal
+    own = tuple(o for o in request.subject.overrides if o.org == p.org and o.actor == p.actor_id)
+    assert decide(request) == decide(request, replace(request.subject, overrides=own))
 
 
 def suspend(protocol: Protocol, org: str) -> Protocol:

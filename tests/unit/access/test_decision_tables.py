@@ -59,12 +59,17 @@ def consent_for(state: str, protocol: Protocol) -> tuple[ConsentFacts, ...]:
     return (consent,)
 
 
-def override_for(state: str, protocol: Protocol, org: str,
+def override_for(state: str, protocol: Protocol, principal: Principal,
                  purpose: str) -> tuple[OverrideFacts, ...]:
+    """The caller's own override as the protocol's rules grant it: under this protocol, on its
+    first lawful route (none where the protocol permits no break-glass: nothing opens)."""
     if state != "override":
         return ()
-    return (OverrideFacts(id=uuid.UUID(int=4), org=org, purpose=purpose,
+    return (OverrideFacts(id=uuid.UUID(int=4), org=principal.org, actor=principal.actor_id,
+                          purpose=purpose,
                           categories=frozenset(c.code for c in protocol.categories),
+                          route=min(protocol.override.routes, default="safeguarding"),
+                          protocols=frozenset({protocol.ref}),
                           starts_at=NOW - timedelta(hours=1), expires_at=NOW + timedelta(hours=3)),)
 
 
@@ -82,7 +87,7 @@ def rows_for(protocol: Protocol) -> list[dict[str, str]]:
                     for state in CONSENT_STATES:
                         subject = SubjectFacts(uuid.UUID(int=3), frozenset(parties),
                                                consent_for(state, protocol),
-                                               override_for(state, protocol, org, purpose))
+                                               override_for(state, protocol, principal, purpose))
                         decision = evaluate(principal, purpose, action,
                                             [c.code for c in protocol.categories], subject,
                                             protocols, NOW)
@@ -135,9 +140,10 @@ REVIEWED = {
          ("yes", "jcp-derby recovery-partnership", "")),
         (("jcp-derby", "work_coach", "case_management", "read", "substance_misuse", "withdrawn"),
          ("yes", "jcp-derby", "consent_withdrawn")),
-        # An override stands in for consent but not for the protocol: still no grant here.
+        # This protocol permits no break-glass: an override opens nothing flowing under it
+        # (issue 18), so only the work coach's own entries.
         (("jcp-derby", "work_coach", "case_management", "read", "substance_misuse", "override"),
-         ("yes", "jcp-derby recovery-partnership", "")),
+         ("yes", "jcp-derby", "override_out_of_scope")),
         (("recovery-partnership", "key_worker", "case_management", "read", "benefit_claim",
           "override"), ("no", "", "role_not_granted")),
         # The work coach has no grant for the treatment provider's purpose.

@@ -63,3 +63,34 @@ def test_production_refuses_debug_memory_limits_and_plain_http(
               issuer="http://caseshare.example")
     message = str(err.value)
     assert "FLASK_DEBUG" in message and "redis" in message and "https" in message
+
+
+def test_the_shred_register_defaults_beside_the_keyring_and_is_configurable(
+    tmp_path: Path
+) -> None:
+    from caseshare.config import load_settings
+
+    keyring = tmp_path / "secrets" / "keyring.json"
+    assert load_settings({"instance_path": tmp_path / "i"}, environ={
+        "CASESHARE_KEYRING_PATH": str(keyring)}).shred_register_path == keyring.parent / (
+        "shred-register")
+    assert load_settings({"instance_path": tmp_path / "i"}, environ={
+        "CASESHARE_SHRED_REGISTER": str(tmp_path / "state" / "shreds")}
+    ).shred_register_path == tmp_path / "state" / "shreds"
+
+
+def test_production_refuses_a_shred_register_it_cannot_keep(tmp_path: Path) -> None:
+    """Keys on a read-only secrets mount: the register needs its own durable, writable place."""
+    paths = _keys(tmp_path)
+    with pytest.raises(StartupError, match=r"CASESHARE_SHRED_REGISTER.*must be a writable"):
+        _prod(tmp_path, **paths, shred_register_path=tmp_path / "missing" / "shred-register")
+    with pytest.raises(StartupError, match="CASESHARE_SHRED_REGISTER must point at durable"):
+        _prod(tmp_path, **paths, shred_register_path=tmp_path / "instance" / "shred-register")
+    register = tmp_path / "state" / "shred-register"
+    register.parent.mkdir()
+    register.write_text("")
+    os.chmod(register, 0o644)
+    with pytest.raises(StartupError, match="writable by the service user only"):
+        _prod(tmp_path, **paths, shred_register_path=register)
+    os.chmod(register, 0o600)
+    _prod(tmp_path, **paths, shred_register_path=register)

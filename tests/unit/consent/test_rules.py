@@ -50,6 +50,11 @@ def body(**changes: Any) -> dict[str, Any]:
     return data
 
 
+# The derby-multi-agency form's own explicit statement (English): the only accepted wording.
+STATEMENT = ("I explicitly agree that information about my drug or alcohol treatment may be "
+             "shared with the organisations I have chosen, for the reasons I have chosen.")
+
+
 def errors(data: dict[str, Any], form: ConsentForm, protocols: ProtocolSet,
            subject: rules.SubjectSituation = ADULT) -> dict[str, list[str]]:
     return rules.validate_consent(data, form, protocols, subject, NOW)
@@ -110,7 +115,7 @@ def test_special_category_needs_an_explicit_statement(
     data = body(recipients=["jcp-derby"], categories=categories)
     found = errors(data, form, protocols)
     assert ("explicit_statement" in found) is sensitive
-    data["explicit_statement"] = "I explicitly agree to share my treatment information."
+    data["explicit_statement"] = STATEMENT
     assert errors(data, form, protocols) == {}
 
 
@@ -125,7 +130,7 @@ def test_unverified_verbal_consent_cannot_cover_special_categories(
     form: ConsentForm, protocols: ProtocolSet
 ) -> None:
     data = body(categories=["substance_misuse"], method="verbal_phone", evidence_ref=None,
-                explicit_statement="I explicitly agree to share my treatment information.")
+                explicit_statement=STATEMENT)
     assert list(errors(data, form, protocols)) == ["evidence_ref"]
     # The same verbal consent without special categories is recorded, as unverified.
     plain = body(method="verbal_phone", evidence_ref=None)
@@ -150,7 +155,7 @@ def test_appointee_is_limited_to_benefit_matters(form: ConsentForm,
     ok = body(given_by=APPOINTEE, categories=["identity", "finances", "housing_tenancy"])
     assert errors(ok, form, protocols) == {}
     treatment = body(given_by=APPOINTEE, categories=["identity", "substance_misuse"],
-                     explicit_statement="I explicitly agree on the claimant's behalf.")
+                     explicit_statement=STATEMENT)
     found = errors(treatment, form, protocols)
     assert list(found) == ["given_by.type"] and "substance_misuse" in found["given_by.type"][0]
 
@@ -187,7 +192,7 @@ def test_health_and_welfare_attorney_only_where_the_claimant_lacks_capacity(
     protocols: ProtocolSet,
 ) -> None:
     data = body(given_by=HW, categories=["identity", "substance_misuse"],
-                explicit_statement="I explicitly agree as the claimant's attorney.")
+                explicit_statement=STATEMENT)
     if capacity is not None:
         data["capacity"] = capacity
     found = errors(data, form, protocols)
@@ -274,6 +279,7 @@ def test_expiry_never_beyond_the_protocols_max_consent_days(
     ({"expires_at": NOW}, "expires_at"),
     ({"expires_at": NOW - timedelta(days=1)}, "expires_at"),
     ({"valid_from": NOW - timedelta(days=3)}, "valid_from"),
+    ({"valid_from": NOW - timedelta(seconds=1)}, "valid_from"),  # never before recording
     ({"expiry_rule": "assessment_period_end", "expires_at": NOW + timedelta(days=90)},
      "expires_at"),
 ])
@@ -285,3 +291,29 @@ def test_bad_periods_are_rejected(changes: dict[str, Any], field: str, form: Con
 def test_age_on_counts_whole_years() -> None:
     assert rules.age_on(date(2014, 11, 24), date(2026, 11, 23)) == 11
     assert rules.age_on(date(2014, 11, 23), date(2026, 11, 23)) == 12
+
+
+@pytest.mark.parametrize(("method", "evidence", "ok"), [
+    ("e_signature", "DOC-77", True), ("e_signature", None, False), ("e_signature", "x", False),
+    ("e_signature", "n/a", False), ("e_signature", "-", False), ("e_signature", ".", False),
+    ("e_signature", "aaaa-1111", True), ("e_signature", "1111", False),
+    ("e_signature", "ABCD", False), ("wet_signature", " TBC ", False),
+    ("interpreter", None, False), ("interpreter", "INT-4410", True),
+    ("verbal_phone", None, True), ("verbal_phone", "CALL-4410", False),
+    ("verbal_phone", "CALL-4410 at 09:31", True), ("verbal_phone", "CALL-4410 at 25:31", False),
+    ("verbal_in_person", None, True), ("verbal_in_person", "xxxx", False),
+    ("online", "WEB-1234", True),
+])
+def test_evidence_rules_per_method(method: str, evidence: str | None, ok: bool) -> None:
+    assert (rules.evidence_problem(method, evidence) is None) is ok
+
+
+def test_cooling_period_needs_a_signed_method() -> None:
+    subject = rules.SubjectSituation(jurisdiction="england", age=40,
+                                     recently_withdrawn=frozenset({"ca-derby"}))
+    data = {"recipients": ["ca-derby", "jcp-derby"], "method": "verbal_phone"}
+    assert list(rules.check_cooling(data, subject)) == ["method"]
+    assert rules.check_cooling({**data, "method": "wet_signature"}, subject) == {}
+    assert rules.check_cooling({**data, "recipients": ["jcp-derby"]}, subject) == {}
+    assert rules.regranted_after_withdrawal({**data, "method": "e_signature"},
+                                            subject) == ["ca-derby"]

@@ -348,3 +348,13 @@ def test_welsh_party_names_are_kept() -> None:
     assert protocols.party_name("tywi-recovery") == "Tywi Recovery Service"
     assert protocols.party_name("jcp-derby", "cy") == "Derby Jobcentre Plus"  # none given
     assert protocols.party_name("no-such-org", "cy") is None
+
+
+def test_consent_cooling_days_defaults_to_30_and_can_be_set(tmp_path: Path) -> None:
+    default = load_files([write(tmp_path, VALID)], date(2026, 6, 1))
+    assert default.consent_cooling_days("org-a") == 30
+    longer = mutated(lambda d: d.update(consent_cooling_days=60))
+    assert load_files([write(tmp_path, longer)], date(2026, 6, 1)).consent_cooling_days(
+        "org-a") == 60
+    bad = mutated(lambda d: d.update(consent_cooling_days=-1))
+    assert any("consent_cooling_days" in p for p in problems_of([write(tmp_path, bad)]))

@@ -1,0 +1,1 @@
+"""The worker's scheduled jobs (`flask --app wsgi caseshare worker`)."""

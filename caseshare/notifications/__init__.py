@@ -1,0 +1,1 @@
+"""In-app notifications: what a staff member or a team should see on their next page."""
