@@ -26,9 +26,11 @@ and shares no code with `caseshare/access/decision.py`:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -73,6 +75,8 @@ ENTRY_CATEGORIES = ["employment", "benefit_claim", "housing_tenancy", "finances"
 STAFF = {f"{role}@{org}.example": (org, role) for org, role in ROLE.items()}
 STAFF["colleague.housing_officer@derby-housing.example"] = ("derby-housing", "housing_officer")
 EMAILS = sorted(STAFF)
+# What the runs tried and checked, for docs/reliability.md ("Adversarial review").
+TRIES: Counter[str] = Counter()
 JUSTIFICATION = (
     "Neighbour reported the claimant collapsed at home after drinking heavily; the ambulance "
     "crew asked the housing officer about treatment history and current medication, and the "
@@ -400,6 +404,7 @@ class DisclosureModel(RuleBasedStateMachine):
                              json={"kind": "action", "category": category, "title": title,
                                    "detail": detail, "status": "open"})
         assert r.status_code in (201, 403, 404), r.json
+        TRIES[f"entry written ({r.status_code})"] += 1
         if r.status_code != 201:
             return None
         return EntryRecord(r.json["id"], category, r.headers["ETag"])
@@ -414,6 +419,7 @@ class DisclosureModel(RuleBasedStateMachine):
         r = self.client.patch(f"{self._plan}/entries/{entry.id}?purpose={purpose}",
                               headers=headers, json={text_field: self._text(staff)})
         assert r.status_code in (200, 403, 404, 412), r.json
+        TRIES[f"words edited ({r.status_code})"] += 1
         if r.status_code == 200:
             entry.etag = r.headers["ETag"]
             self.last_changed = entry
@@ -428,6 +434,7 @@ class DisclosureModel(RuleBasedStateMachine):
         r = self.client.patch(f"{self._plan}/entries/{entry.id}?purpose={purpose}",
                               headers=headers, json={"status": status})
         assert r.status_code in (200, 403, 404, 412), r.json
+        TRIES[f"status changed ({r.status_code})"] += 1
         if r.status_code == 200:
             entry.etag = r.headers["ETag"]
 
@@ -449,6 +456,7 @@ class DisclosureModel(RuleBasedStateMachine):
         r = self.client.post(f"/api/v1/subjects/{self.subject}/consents?purpose=case_management",
                              headers=self._headers(f"work_coach@{LEAD}.example"), json=body)
         assert r.status_code in (201, 403, 422), r.json
+        TRIES[f"consent recorded ({r.status_code})"] += 1
         if r.status_code != 201:
             return None
         record = ConsentRecord(r.json["id"], recipients, purposes, categories, explicit, now,
@@ -472,6 +480,7 @@ class DisclosureModel(RuleBasedStateMachine):
         r = self.client.post(f"/api/v1/consents/{consent.id}/withdrawal?purpose=case_management",
                              headers=self._headers(f"work_coach@{LEAD}.example"), json=body)
         assert r.status_code in (200, 409, 422), r.json
+        TRIES[f"withdrawal ({r.status_code})"] += 1
         if r.status_code == 200:
             consent.withdrawals.append((self.clock(), recipients, purposes, categories))
 
@@ -484,6 +493,7 @@ class DisclosureModel(RuleBasedStateMachine):
                              json={"route": "safeguarding", "justification": JUSTIFICATION,
                                    "categories": sorted(categories), "hours": hours})
         assert r.status_code in (201, 403, 404, 409, 422), r.json
+        TRIES[f"override requested ({r.status_code})"] += 1
         if r.status_code == 201:
             # The time box is never longer than asked for, nor than the protocols allow (24 h).
             ends = now + timedelta(hours=min(hours, 24))
@@ -505,10 +515,14 @@ class DisclosureModel(RuleBasedStateMachine):
             writer = self.texts[text]
             assert self.oracle.allows(staff, purpose, category, writer, now), (
                 f"{staff} reading for {purpose} was shown {category} text written by {writer}")
+            TRIES["texts shown and checked"] += 1
+            if writer != STAFF[staff][0]:
+                TRIES["texts shown from another organisation"] += 1
 
     def _read_plan(self, staff: str, purpose: str) -> None:
         r = self.client.get(f"{self._plan}?purpose={purpose}", headers=self._headers(staff))
         assert r.status_code in (200, 403, 404), r.json
+        TRIES[f"plan read ({r.status_code})"] += 1
         if r.status_code != 200:
             return
         self.reads += 1
@@ -519,6 +533,7 @@ class DisclosureModel(RuleBasedStateMachine):
         r = self.client.get(f"{self._plan}/entries/{entry.id}/history?purpose={purpose}",
                             headers=self._headers(staff))
         assert r.status_code in (200, 403, 404), r.json
+        TRIES[f"history read ({r.status_code})"] += 1
         if r.status_code != 200:
             return
         for version in r.json["items"] if isinstance(r.json, dict) else r.json:
@@ -554,9 +569,20 @@ def world(engine: str, templates: dict[str, Any], tmp_path: Path) -> Iterator[Wo
 
 def test_reads_disclose_only_what_the_rules_allow(world: World) -> None:
     DisclosureModel.world = world
+    TRIES.clear()
+    # The short run in `make test` replays the same examples every time (no flaky CI); the
+    # long run in `make reliability` draws new ones.
     run_state_machine_as_test(DisclosureModel, settings=settings(
         max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
-        suppress_health_check=list(HealthCheck)))
+        derandomize=EXAMPLES <= 20, suppress_health_check=list(HealthCheck)))
+    print(f"\ndisclosure model ({world.engine}): {dict(sorted(TRIES.items()))}")
+    out = os.environ.get("CASESHARE_RELIABILITY_REPORT")
+    if out:
+        with Path(out).open("a") as f:
+            f.write(json.dumps({"disclosure_model": {"engine": world.engine,
+                                                     **dict(sorted(TRIES.items()))}}) + "\n")
+    # A run in which nobody was ever shown another organisation's words tested nothing.
+    assert TRIES["texts shown from another organisation"] > 0
 
 
 def test_the_generated_protocols_load() -> None:
