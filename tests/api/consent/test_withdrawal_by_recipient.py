@@ -17,7 +17,14 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
-from tests.api.consent.helpers import CONSENTS, PLAN, assert_problem, consent_body, first_consent, state
+from tests.api.consent.helpers import (
+    CONSENTS,
+    PLAN,
+    assert_problem,
+    consent_body,
+    first_consent,
+    state,
+)
 from tests.audit_helpers import events
 from tests.conftest import ADVISER, COACH, HOUSING, KEY_WORKER, Demo
 
