@@ -34,3 +34,7 @@ class Reason(StrEnum):
     # A write, not a decision on a category: only the organisation that wrote an entry changes
     # its words (provenance: text is shared under its author's flows).
     NOT_AUTHOR_OF_ENTRY = "not_author_of_entry"
+    # A write, not a decision on a category: a named recipient records the claimant's withdrawal
+    # only of the part of a consent that reaches it; the same answer whether or not another
+    # organisation it names is in the consent.
+    WITHDRAWAL_SCOPE_NOT_YOURS = "withdrawal_scope_not_yours"

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from caseshare.access import referrals, steps
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import SubjectFacts
+from caseshare.access.reasons import Reason
 from caseshare.consent import rules, views
 from caseshare.consent import service as consents
 from caseshare.consent.forms import ConsentForm
 from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.consent.views import ConsentView
 from caseshare.crypto.keyring import KeyProvider
-from caseshare.errors import NotFoundError, ValidationError
+from caseshare.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from caseshare.notifications import service as notifications
 from caseshare.notifications.service import NotificationView
 from caseshare.subjects import service as subjects
@@ -102,11 +104,13 @@ def _view_for(ctx: RequestContext, subject: Subject, row: ConsentWithHistory,
     if seen == "whole":
         opened = consents.open_fields(consent, withdrawals,
                                       subjects.data_key(subject, ctx.keyring))
-        return views.whole_view(consent, withdrawals, status, opened)
-    if seen == "recipient":
-        return views.recipient_view(consent, withdrawals, superseded=superseded,
+        view = views.whole_view(consent, withdrawals, status, opened)
+    elif seen == "recipient":
+        view = views.recipient_view(consent, withdrawals, superseded=superseded,
                                     org=ctx.principal.org, protocols=ctx.protocols, now=ctx.now)
-    return None
+    else:
+        return None
+    return replace(view, lead_org=subject.lead_org_id)
 
 
 def record_consent(ctx: RequestContext, subject_id: uuid.UUID,
@@ -200,13 +204,16 @@ def withdraw_consent(ctx: RequestContext, consent_id: uuid.UUID,
                      data: dict[str, Any]) -> ConsentView:
     """Withdrawal is one action and takes effect for the very next request of any partner:
     the decision reads consents from the database on every request, nothing is cached."""
-    subject, (consent, history, status), _view = _consent_in_case(ctx, consent_id)
+    subject, (consent, history, status), view = _consent_in_case(ctx, consent_id)
+    scope, within = data.get("scope"), None
+    if view.audience == "recipient":
+        scope, within = _recipient_withdrawal(ctx, subject, consent, view, scope)
     withdrawal = consents.withdraw(ctx.session, consent=consent, withdrawals=history,
                                    superseded=status == "superseded",
                                    principal=ctx.principal, channel=data["channel"],
-                                   scope=data.get("scope"), reason=data.get("reason"),
+                                   scope=scope, reason=data.get("reason"),
                                    data_key=subjects.data_key(subject, ctx.keyring),
-                                   dek_version=subject.dek_version, now=ctx.now)
+                                   dek_version=subject.dek_version, now=ctx.now, within=within)
     history = [*history, withdrawal]
     full = consents.is_fully_withdrawn(consent, history)
     notices = consents.notify_withdrawal(ctx.session, consent=consent, withdrawal=withdrawal,
@@ -221,10 +228,36 @@ def withdraw_consent(ctx: RequestContext, consent_id: uuid.UUID,
                        "referrals_suspended": [str(r) for r in suspended]})
     ctx.commit()
     row = (consent, history, consents.status_of(consent, history, ctx.now, superseded=False))
-    view = _view_for(ctx, subject, row, superseded=False)
-    if view is None:  # cannot happen: seen a moment ago in the same unit of work
+    after = _view_for(ctx, subject, row, superseded=False)
+    if after is None:  # cannot happen: seen a moment ago in the same unit of work
         raise NotFoundError("No such consent.")
-    return view
+    return after
+
+
+def _recipient_withdrawal(ctx: RequestContext, subject: Subject, consent: Consent,
+                          view: ConsentView, scope: dict[str, list[str]] | None) -> tuple[
+        dict[str, list[str]], dict[str, list[str]]]:
+    """A named recipient records the claimant's withdrawal of the part that reaches it, and
+    only that: the scope's recipients become [itself] (no scope: everything that reaches it),
+    purposes and categories may narrow it within its view. A scope naming any other
+    organisation is refused with one answer whether or not that organisation is in the
+    consent (audited, nothing written); the lead organisation records withdrawals for others.
+    Returns the scope to record and the codes the recipient may name."""
+    org = ctx.principal.org
+    if others := rules.others_named(scope, org):
+        event = ctx.audit("consent:record:withdraw", subject_id=subject.id, outcome="deny",
+                          consent_id=consent.id, reasons=[str(Reason.WITHDRAWAL_SCOPE_NOT_YOURS)],
+                          details={"view": "recipient", "requested_recipients": others})
+        ctx.commit()
+        raise ForbiddenError(
+            "Your organisation can record a withdrawal only of what is shared with it. Ask "
+            "the claimant's lead organisation to record a withdrawal for other organisations.",
+            reasons=[Reason.WITHDRAWAL_SCOPE_NOT_YOURS], audit_id=event.event_uuid)
+    if view.status == "withdrawn":
+        raise ConflictError("What this consent shares with your organisation has already been "
+                            "withdrawn.")
+    within = {"recipients": [org], "purposes": view.purposes, "categories": view.categories}
+    return rules.recipient_scope(scope, org), within
 
 
 def export_consent(ctx: RequestContext, consent_id: uuid.UUID,

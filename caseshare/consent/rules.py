@@ -122,6 +122,20 @@ def _not_in(values: Iterable[str], allowed: Iterable[str]) -> list[str]:
     return sorted({v for v in values if v not in allowed})
 
 
+def others_named(scope: dict[str, Any] | None, org: str) -> list[str]:
+    """The organisations other than `org` a withdrawal scope names (whether or not they are in
+    the consent: a named recipient may not learn which are)."""
+    return sorted({r for r in (scope or {}).get("recipients") or [] if r != org})
+
+
+def recipient_scope(scope: dict[str, Any] | None, org: str) -> dict[str, list[str]]:
+    """A named recipient's withdrawal, narrowed to the part that reaches it: recipients is
+    always [org] (no scope: everything that reaches it); purposes and categories, if named,
+    narrow it further. Call only once `others_named` is empty."""
+    narrowed = {k: list(v) for k, v in (scope or {}).items() if v and k != "recipients"}
+    return {**narrowed, "recipients": [org]}
+
+
 def _duplicates(values: list[str]) -> list[str]:
     return sorted({v for v in values if values.count(v) > 1})
 

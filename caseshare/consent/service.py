@@ -338,8 +338,12 @@ def withdraw(
     data_key: bytes,
     dek_version: int,
     now: datetime,
+    within: dict[str, list[str]] | None = None,
 ) -> ConsentWithdrawal:
-    """Append a withdrawal: no scope withdraws everything, a scope removes exactly that."""
+    """Append a withdrawal: no scope withdraws everything, a scope removes exactly that.
+    `within` is what the caller sees of the consent on each dimension (a named recipient's
+    view); a code outside it gets the same 422 as one not in the consent at all, so the answer
+    reveals nothing the caller's view hides. Default: the whole consent."""
     if consent.decision == "refused":
         raise ConflictError("A refusal grants nothing to withdraw; record a new consent instead.")
     if superseded:
@@ -349,7 +353,8 @@ def withdraw(
     scope = {k: sorted(set(v)) for k, v in (scope or {}).items() if v}
     errors: dict[str, list[str]] = {}
     for key in SCOPE_KEYS:
-        if bad := rules._not_in(scope.get(key, []), getattr(consent, key)):
+        allowed = (within or {}).get(key, getattr(consent, key))
+        if bad := rules._not_in(scope.get(key, []), allowed):
             errors[f"scope.{key}"] = [f"Not part of this consent: {', '.join(bad)}."]
     if errors:
         raise ValidationError(errors)

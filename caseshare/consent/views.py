@@ -91,6 +91,9 @@ class ConsentView:
     expires_at: datetime
     expiry_rule: str
     withdrawals: list[WithdrawalView]
+    # The claimant's lead organisation (it records withdrawals for every recipient); set by the
+    # use case, which knows the claimant.
+    lead_org: str | None = None
 
 
 def audience(consent: Consent, org: str, lead_org: str) -> Audience | None:

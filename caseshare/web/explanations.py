@@ -113,6 +113,10 @@ EXPLANATIONS: dict[Reason, Explanation] = {
         "Another organisation wrote this entry, so only they can change its words: they are "
         "shared only with the organisations it has agreed to share with.",
         "Change only the status, due date or organisation responsible, or add your own note."),
+    Reason.WITHDRAWAL_SCOPE_NOT_YOURS: Explanation(
+        "{org} can record the claimant's withdrawal only of what is shared with {org}.",
+        "Record the withdrawal for {org}, and ask the claimant's lead organisation to record it "
+        "for the other organisations."),
 }
 
 UNKNOWN = Explanation(

@@ -317,3 +317,16 @@ def test_cooling_period_needs_a_signed_method() -> None:
     assert rules.check_cooling({**data, "recipients": ["jcp-derby"]}, subject) == {}
     assert rules.regranted_after_withdrawal({**data, "method": "e_signature"},
                                             subject) == ["ca-derby"]
+
+
+def test_a_recipients_withdrawal_scope_is_narrowed_to_itself() -> None:
+    from caseshare.consent.rules import others_named, recipient_scope
+
+    assert others_named(None, "derby-housing") == []
+    assert others_named({"recipients": ["derby-housing"]}, "derby-housing") == []
+    assert others_named({"recipients": ["derby-housing", "x", "ca-derby"]},
+                        "derby-housing") == ["ca-derby", "x"]
+    assert recipient_scope(None, "derby-housing") == {"recipients": ["derby-housing"]}
+    assert recipient_scope({"recipients": [], "purposes": ["triage"], "categories": []},
+                           "derby-housing") == {"purposes": ["triage"],
+                                                "recipients": ["derby-housing"]}
