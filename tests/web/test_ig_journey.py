@@ -38,7 +38,9 @@ def sign_in_ig_first_time(page: Any, base: str, clock: Clock, *, check: bool = T
     page.wait_for_url(f"{base}/")
 
 
-def second_override(client: FlaskClient, auth: Any, demo: Demo) -> None:
+def second_override(client: FlaskClient, auth: Any, demo: Demo, clock: Clock) -> None:
+    # After the first one's 4-hour box: a repeat while one is active is refused (409).
+    clock.advance(hours=5)
     r = client.post(f"/api/v1/subjects/{demo.lee}/overrides?purpose=tenancy_sustainment",
                     json={"route": "safeguarding", "categories": ["employment"], "hours": 2,
                           "justification": JUSTIFICATION + " A second visit was planned."},
@@ -49,7 +51,7 @@ def second_override(client: FlaskClient, auth: Any, demo: Demo) -> None:
 def test_ig_officer_journey(live_url: str, browser_page: Any, client: FlaskClient, auth: Any,
                             demo: Demo, clock: Clock, tmp_path: Path) -> None:
     break_glass(client, auth, demo.lee)
-    second_override(client, auth, demo)
+    second_override(client, auth, demo, clock)
     page = browser_page
     sign_in_ig_first_time(page, live_url, clock)
 
@@ -135,7 +137,7 @@ def test_ig_officer_journey(live_url: str, browser_page: Any, client: FlaskClien
         page.get_by_label(outcome, exact=True).check()
         page.get_by_role("button", name="Record review").click()
         page.wait_for_url(f"{live_url}/ig/overrides")
-        banner = page.locator(".govuk-notification-banner").inner_text()
+        banner = page.locator(".govuk-notification-banner--success").inner_text()
         assert f"Review recorded: {outcome.lower()}." in banner
     assert page.get_by_test_id("no-pending").is_visible()
     reviewed = page.get_by_test_id("reviewed-overrides").inner_text()

@@ -1,5 +1,7 @@
 """Counts for the IG dashboard (caseshare/audit/stats.py) on both engines: decisions bucketed by
-UTC day at the day's edges, denials per organisation within reach only, and the seal state."""
+UTC day at the day's edges, denials per organisation the viewer may see (events under a protocol
+its organisation is party to, or by its own staff: caseshare/audit/scope.py), and the seal
+state."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from caseshare.access.decision import Principal
 from caseshare.audit import log as audit_log
 from caseshare.audit import service as audit
 from caseshare.audit import stats
+from caseshare.audit.scope import AuditScope
 from caseshare.runtime import Runtime
 from tests.conftest import Clock
 
@@ -29,24 +32,29 @@ def at(day_offset: int, hour: int, minute: int = 0, second: int = 0) -> datetime
 def test_counts_by_day_and_organisation(rt: Runtime) -> None:
     subject = uuid.uuid4()
     coach, housing, outsider = staff("jcp-derby"), staff("derby-housing"), staff("tywi-recovery")
-    rows = [  # (when, who, decision, about a subject)
-        (at(0, 0, 0, 0), coach, "allow", True),  # first instant of day 0
-        (at(0, 23, 59, 59), coach, "deny", True),  # last second of day 0
-        (at(1, 0, 0, 0), housing, "allow", True),  # first instant of day 1
-        (at(1, 12), housing, "deny", False),  # a denial with no subject (e.g. scope)
-        (at(1, 12), outsider, "deny", True),  # outside the reach
-        (at(2, 9), coach, None, True),  # no decision: not an access
-        (at(2, 0), coach, "deny", False),  # after the denials' window
-        (at(-1, 23, 59, 59), coach, "allow", True),  # before the window
+    derby, wales = "derby-local-support@1", "carmarthenshire-support@1"
+    rows = [  # (when, who, decision, about a subject, protocol)
+        (at(0, 0, 0, 0), coach, "allow", True, derby),  # first instant of day 0
+        (at(0, 23, 59, 59), coach, "deny", True, derby),  # last second of day 0
+        (at(1, 0, 0, 0), housing, "allow", True, None),  # the viewer's own staff
+        (at(1, 12), housing, "deny", False, None),  # a denial with no subject (e.g. scope)
+        (at(1, 12), outsider, "deny", True, wales),  # a protocol the viewer is not party to
+        (at(1, 13), coach, "allow", True, None),  # no protocol, another org's staff: unseen
+        (at(2, 9), coach, None, True, derby),  # no decision: not an access
+        (at(2, 0), coach, "deny", False, derby),  # after the denials' window
+        (at(-1, 23, 59, 59), coach, "allow", True, derby),  # before the window
     ]
     with rt.session_factory() as s:
-        for when, who, decision, about in rows:
+        for when, who, decision, about, protocol in rows:
             audit.record(s, type="access:test:event", now=when, principal=who,
-                         decision=decision, subject_id=subject if about else None)
+                         decision=decision, subject_id=subject if about else None,
+                         protocol=protocol)
         s.commit()
-        orgs = frozenset({"jcp-derby", "derby-housing", "ca-derby"})
-        days = stats.access_per_day(s, orgs=orgs, first_day=DAY, days=3)
-        denials = stats.denials_per_org(s, orgs=orgs, since=at(0, 0), until=at(2, 0))
+        viewer = AuditScope.build(
+            "derby-housing", [p for p in rt.protocols.protocols if p.ref == derby],
+            codes=rt.protocols.categories, orgs={"jcp-derby", "derby-housing", "ca-derby"})
+        days = stats.access_per_day(s, scope=viewer, first_day=DAY, days=3)
+        denials = stats.denials_per_org(s, scope=viewer, since=at(0, 0), until=at(2, 0))
     assert [(d.day, d.allowed, d.denied) for d in days] == [
         (DAY, 1, 1), (DAY + timedelta(days=1), 1, 0), (DAY + timedelta(days=2), 0, 0)]
     assert denials == {"jcp-derby": 1, "derby-housing": 1, "ca-derby": 0}
