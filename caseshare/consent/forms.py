@@ -77,32 +77,38 @@ def load_form(path: Path, protocols: ProtocolSet | None = None) -> ConsentForm:
 def _semantic_problems(
     name: str, data: dict[str, Any], protocols: ProtocolSet | None
 ) -> list[str]:
-    problems = []
-    for lang in data["languages"]:
-        if lang not in data["text"]:
-            problems.append(f"{name}: text/{lang}: language listed but no text given")
+    problems = [f"{name}: text/{lang}: language listed but no text given"
+                for lang in data["languages"] if lang not in data["text"]]
     if protocols is not None:
-        known_orgs = set(protocols.by_party)
-        for org in data["options"]["recipients"]:
-            if org not in known_orgs:
-                problems.append(
-                    f"{name}: options/recipients: {org!r} is not a party to any protocol"
-                )
-        for purpose in data["options"]["purposes"]:
-            if purpose not in protocols.purposes:
-                problems.append(f"{name}: options/purposes: unknown purpose {purpose!r}")
-        for category in data["options"]["categories"]:
-            if category not in protocols.categories:
-                problems.append(f"{name}: options/categories: unknown category {category!r}")
-        sensitive = [c for c in data["options"]["categories"] if protocols.is_sensitive(c)]
-        if sensitive:
-            for lang in data["languages"]:
-                if "explicit_statement" not in data["text"].get(lang, {}):
-                    problems.append(
-                        f"{name}: text/{lang}/explicit_statement: required because the form "
-                        f"covers special or criminal categories {sensitive}"
-                    )
+        problems += _unknown_options(name, data["options"], protocols)
+        problems += _missing_explicit_statements(name, data, protocols)
     return problems
+
+
+def _unknown_options(name: str, options: dict[str, Any], protocols: ProtocolSet) -> list[str]:
+    """Recipients, purposes and categories the protocols do not declare."""
+    known_orgs = set(protocols.by_party)
+    return (
+        [f"{name}: options/recipients: {org!r} is not a party to any protocol"
+         for org in options["recipients"] if org not in known_orgs]
+        + [f"{name}: options/purposes: unknown purpose {purpose!r}"
+           for purpose in options["purposes"] if purpose not in protocols.purposes]
+        + [f"{name}: options/categories: unknown category {category!r}"
+           for category in options["categories"] if category not in protocols.categories]
+    )
+
+
+def _missing_explicit_statements(name: str, data: dict[str, Any],
+                                 protocols: ProtocolSet) -> list[str]:
+    """A form covering special or criminal categories needs the explicit statement in every
+    language it offers."""
+    sensitive = [c for c in data["options"]["categories"] if protocols.is_sensitive(c)]
+    if not sensitive:
+        return []
+    return [f"{name}: text/{lang}/explicit_statement: required because the form covers "
+            f"special or criminal categories {sensitive}"
+            for lang in data["languages"]
+            if "explicit_statement" not in data["text"].get(lang, {})]
 
 
 @dataclass(frozen=True)

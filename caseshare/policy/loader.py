@@ -190,35 +190,47 @@ def _flow_problems(out: _Problems, data: dict[str, Any], parties: list[str],
         out.unknown(f"{where}/purposes", flow["purposes"], purposes, "purpose")
         out.unknown(f"{where}/categories", flow["categories"], categories, "category")
         declared = [categories[c] for c in flow["categories"] if c in categories]
-        explicit = flow["consent"] == "explicit"
-        special = [c["code"] for c in declared if c.get("special")]
-        criminal = [c["code"] for c in declared if c.get("criminal")]
-        if special and not explicit and not flow.get("art9_condition"):
-            out.add(f"{where}/art9_condition", f"special category data {special} needs "
-                    "explicit consent or an Art 9 condition")
-        if criminal and not explicit and not flow.get("art10_condition"):
-            out.add(f"{where}/art10_condition", f"criminal offence data {criminal} needs "
-                    "explicit consent or an Art 10 condition")
-        if flow["consent"] != "none" and "max_consent_days" not in flow:
-            out.add(f"{where}/max_consent_days", "required when the flow relies on consent "
-                    "(every consent expires)")
-        dwp = [c["code"] for c in declared if c.get("dwp_origin")]
-        if dwp and flow.get("onward_sharing"):
-            out.add(f"{where}/onward_sharing", f"DWP-origin data {dwp} may not be shared "
-                    "onward (unauthorised disclosure is an offence)")
-        direction = flow.get("direction")
-        if direction == "one_way" and set(flow["from"]) & set(flow["to"]):
-            out.add(f"{where}/direction", "a one-way flow cannot name an organisation in both "
-                    "from and to")
-        if direction == "reciprocal" and set(flow["from"]) != set(flow["to"]):
-            out.add(f"{where}/direction", "a reciprocal flow needs the same organisations in "
-                    "from and to")
-        if data["type"] == "DDA" and direction != "one_way":
-            out.add(f"{where}/direction", "a Data Disclosure Agreement only has one-way flows")
+        _lawful_basis_problems(out, where, flow, declared)
+        _direction_problems(out, where, flow, data["type"])
         involved = set(flow["from"]) | set(flow["to"])
         for party in flow.get("art6_basis", {}):
             if party not in involved:
                 out.add(f"{where}/art6_basis/{party}", "not an organisation of this flow")
+
+
+def _lawful_basis_problems(out: _Problems, where: str, flow: dict[str, Any],
+                           declared: list[dict[str, Any]]) -> None:
+    """Special and criminal data need explicit consent or a condition; consent always expires;
+    DWP-origin data never goes onward."""
+    explicit = flow["consent"] == "explicit"
+    special = [c["code"] for c in declared if c.get("special")]
+    criminal = [c["code"] for c in declared if c.get("criminal")]
+    if special and not explicit and not flow.get("art9_condition"):
+        out.add(f"{where}/art9_condition", f"special category data {special} needs "
+                "explicit consent or an Art 9 condition")
+    if criminal and not explicit and not flow.get("art10_condition"):
+        out.add(f"{where}/art10_condition", f"criminal offence data {criminal} needs "
+                "explicit consent or an Art 10 condition")
+    if flow["consent"] != "none" and "max_consent_days" not in flow:
+        out.add(f"{where}/max_consent_days", "required when the flow relies on consent "
+                "(every consent expires)")
+    dwp = [c["code"] for c in declared if c.get("dwp_origin")]
+    if dwp and flow.get("onward_sharing"):
+        out.add(f"{where}/onward_sharing", f"DWP-origin data {dwp} may not be shared "
+                "onward (unauthorised disclosure is an offence)")
+
+
+def _direction_problems(out: _Problems, where: str, flow: dict[str, Any],
+                        protocol_type: str) -> None:
+    direction = flow.get("direction")
+    if direction == "one_way" and set(flow["from"]) & set(flow["to"]):
+        out.add(f"{where}/direction", "a one-way flow cannot name an organisation in both "
+                "from and to")
+    if direction == "reciprocal" and set(flow["from"]) != set(flow["to"]):
+        out.add(f"{where}/direction", "a reciprocal flow needs the same organisations in "
+                "from and to")
+    if protocol_type == "DDA" and direction != "one_way":
+        out.add(f"{where}/direction", "a Data Disclosure Agreement only has one-way flows")
 
 
 def _grant_problems(out: _Problems, data: dict[str, Any], parties: list[str],

@@ -8,6 +8,7 @@ of dictionary lookups however many protocols, organisations and grants are loade
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -101,33 +102,15 @@ class ProtocolIndex:
         flows: tuple[Flow, ...],
         grants: tuple[Grant, ...],
     ) -> ProtocolIndex:
-        grant_index: dict[GrantKey, int] = {}
-        role_purposes: set[tuple[str, str, str]] = set()
-        for grant in grants:
-            for org in grant.parties:
-                for role in grant.roles:
-                    for purpose in grant.purposes:
-                        role_purposes.add((org, role, purpose))
-                        for action, codes in (("read", grant.read), ("write", grant.write)):
-                            for code in codes:
-                                grant_index.setdefault((org, role, purpose, action, code),
-                                                       grant.index)
-        inbound: dict[FlowKey, list[Flow]] = {}
-        outbound: dict[FlowKey, list[Flow]] = {}
-        for flow in flows:
-            for purpose in flow.purposes:
-                for code in flow.categories:
-                    for org in flow.to_orgs:
-                        inbound.setdefault((org, purpose, code), []).append(flow)
-                    for org in flow.from_orgs:
-                        outbound.setdefault((org, purpose, code), []).append(flow)
+        grant_index, role_purposes = _index_grants(grants)
+        inbound, outbound = _index_flows(flows)
         return cls(
             parties={p.id: p for p in parties},
             categories={c.code: c for c in categories},
             grants=grant_index,
-            role_purposes=frozenset(role_purposes),
-            inbound={k: tuple(v) for k, v in inbound.items()},
-            outbound={k: tuple(v) for k, v in outbound.items()},
+            role_purposes=role_purposes,
+            inbound=inbound,
+            outbound=outbound,
         )
 
     def grant_for(
@@ -143,6 +126,38 @@ class ProtocolIndex:
 
     def holds_purpose(self, org: str, roles: frozenset[str], purpose: str) -> bool:
         return any((org, role, purpose) in self.role_purposes for role in roles)
+
+
+def _index_grants(
+    grants: tuple[Grant, ...],
+) -> tuple[dict[GrantKey, int], frozenset[tuple[str, str, str]]]:
+    """The lowest-numbered grant per (org, role, purpose, action, category), and every
+    (org, role, purpose) that holds some grant."""
+    grant_index: dict[GrantKey, int] = {}
+    role_purposes: set[tuple[str, str, str]] = set()
+    for grant in grants:
+        for org, role, purpose in itertools.product(grant.parties, grant.roles, grant.purposes):
+            role_purposes.add((org, role, purpose))
+            for action, codes in (("read", grant.read), ("write", grant.write)):
+                for code in codes:
+                    grant_index.setdefault((org, role, purpose, action, code), grant.index)
+    return grant_index, frozenset(role_purposes)
+
+
+def _index_flows(
+    flows: tuple[Flow, ...],
+) -> tuple[dict[FlowKey, tuple[Flow, ...]], dict[FlowKey, tuple[Flow, ...]]]:
+    """The flows bringing each (org, purpose, category) in, and those taking it out."""
+    inbound: dict[FlowKey, list[Flow]] = {}
+    outbound: dict[FlowKey, list[Flow]] = {}
+    for flow in flows:
+        for purpose, code in itertools.product(flow.purposes, flow.categories):
+            for org in flow.to_orgs:
+                inbound.setdefault((org, purpose, code), []).append(flow)
+            for org in flow.from_orgs:
+                outbound.setdefault((org, purpose, code), []).append(flow)
+    return ({k: tuple(v) for k, v in inbound.items()},
+            {k: tuple(v) for k, v in outbound.items()})
 
 
 DEFAULT_CONSENT_COOLING_DAYS = 30
