@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
@@ -231,7 +231,3 @@ def _validate_unusual_access(settings: Settings) -> None:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError("CASESHARE_TIMEZONE must be an IANA zone such as Europe/London") \
             from exc
-
-
-def with_clock(settings: Settings, clock: Clock) -> Settings:
-    return replace(settings, clock=clock)
