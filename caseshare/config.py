@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,8 @@ class Settings:
     issuer: str = "http://127.0.0.1:5000"
     audience: str = "caseshare-api"
     token_ttl_seconds: int = 900
-    # How long a worker may trust a verified token without re-checking the directory, for
-    # changes made in another process (identity/token_cache.py); 0 turns the cache off.
+    # How long a worker may trust a token's verified signature without checking it again
+    # (identity/token_cache.py); the directory is still read on every request. 0 turns it off.
     token_cache_seconds: int = 5
     # SQLite's PRAGMA synchronous. FULL flushes the WAL at every commit, so an audit event
     # committed before a disclosure survives a power cut, not just a crash of the process;
@@ -231,7 +231,3 @@ def _validate_unusual_access(settings: Settings) -> None:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError("CASESHARE_TIMEZONE must be an IANA zone such as Europe/London") \
             from exc
-
-
-def with_clock(settings: Settings, clock: Clock) -> Settings:
-    return replace(settings, clock=clock)

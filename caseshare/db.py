@@ -69,8 +69,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
         """On SQLite, a value in the exact form SQLAlchemy stores ('YYYY-MM-DD HH:MM:SS.ffffff',
         naive UTC) is parsed by `datetime.fromisoformat` (C), UTC offset included, instead of
-        SQLAlchemy's parser, `process_result_value` and `replace(tzinfo=...)`: 0.2 us instead of
-        1.2 us, the same result (`timezone.utc`). Anything else takes the general path."""
+        SQLAlchemy's parser, `process_result_value` and `replace(tzinfo=...)`, because it reads
+        every timestamp of every row (docs/performance.md, fourth pass); the result is the same
+        (`timezone.utc`). Anything else takes the general path."""
         general = super().result_processor(dialect, coltype)
         if dialect.name != "sqlite" or general is None:
             return general

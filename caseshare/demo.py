@@ -99,45 +99,88 @@ def story_start(s: Session, runtime: Runtime, history_days: int) -> datetime:
     return Timeline.starting(s, runtime.now(), history_days).at(0, 8)
 
 
+@dataclass(frozen=True)
+class _Seeding:
+    """One run of `seed`: the session, the app's runtime and the story's clock (every step at
+    `now` without a history, spread over the past days with one)."""
+
+    s: Session
+    runtime: Runtime
+    now: datetime
+    timeline: Timeline | None
+
+    @property
+    def history(self) -> bool:
+        return self.timeline is not None
+
+    def at(self, day: int, hour: int, minute: int = 0) -> datetime:
+        return self.timeline.at(day, hour, minute) if self.timeline else self.now
+
+    def ctx(self, member: StaffMember, purpose: str, when: datetime) -> RequestContext:
+        return _ctx(self.s, self.runtime, member, purpose, when)
+
+
 def seed(s: Session, runtime: Runtime, *, history_days: int = 0) -> Iterator[str]:
+    """Seed the demo partnership, yielding one line per step for `seed-demo` to print: staff,
+    the partner client, then the three claimants unless they are there already, then (with
+    `history_days`) the story of the past days."""
     now = runtime.now()
-    history = history_days > 0
-    timeline = Timeline.starting(s, now, history_days) if history else None
+    timeline = Timeline.starting(s, now, history_days) if history_days > 0 else None
+    run = _Seeding(s, runtime, now, timeline)
+    staff = _add_staff(run)
+    yield f"staff: {len(staff)} demo staff members (sign-in password: {DEMO_PASSWORD})"
+    yield from _add_partner_client(run)
+    index = blind_index(runtime.keyring.blind_index_key(), "QQ123456C")
+    if s.query(Subject).filter_by(nino_index=index).first() is not None:
+        yield "claimants: already seeded"
+        return
+    lee = _add_lee(run, staff)
+    yield f"claimant: Lee Marsh {lee} (broad explicit consent, shared plan)"
+    kerry = _add_kerry(run, staff)
+    yield f"claimant: Kerry Dunn {kerry} (narrow consent expiring in 20 days)"
+    rhian, rhian_consent = _add_rhian(run, staff)
+    yield (f"claimant: Rhian Price {rhian} (appointee consent, Citizens Advice withdrawn, "
+           f"expiring in 26 days)")
+    if run.history:
+        yield from _history(run.ctx, run.at, staff, lee, kerry, rhian, rhian_consent)
 
-    def at(day: int, hour: int, minute: int = 0) -> datetime:
-        return timeline.at(day, hour, minute) if timeline else now
 
-    def ctx(member: StaffMember, purpose: str, when: datetime) -> RequestContext:
-        return _ctx(s, runtime, member, purpose, when)
-
+def _add_staff(run: _Seeding) -> dict[str, StaffMember]:
+    """The demo staff (keyed by the local part of their email), with the demo password unless
+    they have one already or the app runs in production."""
+    s, runtime = run.s, run.runtime
     staff = {}
     for email, name, org, roles in STAFF:
         staff[email.split("@")[0]] = identity.add_or_update_staff(
             s, protocols=runtime.protocols, email=email, name=name, org=org, roles=roles,
-            now=at(0, 8, 30))
+            now=run.at(0, 8, 30))
     for member in staff.values():
         if member.password_hash is None and not runtime.settings.production:
             passwords.set_password(member, DEMO_PASSWORD)
     s.commit()
-    yield f"staff: {len(staff)} demo staff members (sign-in password: {DEMO_PASSWORD})"
+    return staff
+
+
+def _add_partner_client(run: _Seeding) -> Iterator[str]:
+    """The treatment provider's case system as an OAuth client, once (its secret is shown
+    only when it is made)."""
+    s, runtime = run.s, run.runtime
     client_id, client_name, client_org, client_roles = DEMO_CLIENT
     from caseshare.identity.models import OAuthClient
 
     if s.get(OAuthClient, client_id) is None:
         _client, secret = identity.add_client(
             s, protocols=runtime.protocols, client_id=client_id, name=client_name,
-            org=client_org, roles=client_roles, now=at(0, 8, 30))
+            org=client_org, roles=client_roles, now=run.at(0, 8, 30))
         s.commit()
         yield f"partner client: {client_id} secret (shown once): {secret}"
 
-    coach, housing = staff["sam.okafor"], staff["priya.sharma"]
-    key_worker, adviser = staff["dan.whitfield"], staff["aisha.begum"]
-    index = blind_index(runtime.keyring.blind_index_key(), "QQ123456C")
-    if s.query(Subject).filter_by(nino_index=index).first() is not None:
-        yield "claimants: already seeded"
-        return
 
-    # Claimant 1: alcohol treatment and rent arrears; broad explicit consent.
+def _add_lee(run: _Seeding, staff: dict[str, StaffMember]) -> uuid.UUID:
+    """Claimant 1: alcohol treatment and rent arrears; broad explicit consent."""
+    s, runtime, now, ctx, at = run.s, run.runtime, run.now, run.ctx, run.at
+    coach, housing = staff["sam.okafor"], staff["priya.sharma"]
+    key_worker = staff["dan.whitfield"]
     lee, _ = records.register_subject(ctx(coach, "case_management", at(0, 9, 0)), {
         "given_name": "Lee", "family_name": "Marsh", "date_of_birth": "1987-03-14",
         "nino": "QQ123456C", "postcode": "DE1 2AA"}, "england")
@@ -173,9 +216,15 @@ def seed(s: Session, runtime: Runtime, *, history_days: int = 0) -> Iterator[str
         "title": "Agree a rent arrears repayment plan",
         "detail": "Arrears of four weeks; consider an Alternative Payment Arrangement.",
         "owner_name": "Priya Sharma", "due_on": date(2026, 12, 5)})
-    yield f"claimant: Lee Marsh {lee.id} (broad explicit consent, shared plan)"
+    return lee.id
 
-    # Claimant 2: budgeting support only; narrower consent given by phone with evidence.
+
+def _add_kerry(run: _Seeding, staff: dict[str, StaffMember]) -> uuid.UUID:
+    """Claimant 2: budgeting support only; narrower consent given by phone with evidence."""
+    s, now, ctx, at = run.s, run.now, run.ctx, run.at
+    coach, adviser = staff["sam.okafor"], staff["aisha.begum"]
+    from caseshare.subjects.service import add_case_member
+
     kerry, _ = records.register_subject(ctx(coach, "case_management", at(0, 10, 30)), {
         "given_name": "Kerry", "family_name": "Dunn", "date_of_birth": "1992-11-02",
         "nino": "QQ654321A", "postcode": "DE22 3QR"}, "england")
@@ -194,10 +243,17 @@ def seed(s: Session, runtime: Runtime, *, history_days: int = 0) -> Iterator[str
          "detail": "Set up a monthly budget around the UC payment date.",
          "owner_name": "Aisha Begum", "due_on": date(2026, 12, 8)},
     ])
-    yield f"claimant: Kerry Dunn {kerry.id} (narrow consent expiring in 20 days)"
+    return kerry.id
 
-    # Claimant 3: a proxy consent (her DWP appointee), narrowed by a partial withdrawal, and due
-    # to expire at the end of the next assessment period, so it shows in the renewal list.
+
+def _add_rhian(run: _Seeding, staff: dict[str, StaffMember]) -> tuple[uuid.UUID, uuid.UUID]:
+    """Claimant 3: a proxy consent (her DWP appointee), narrowed by a partial withdrawal, and
+    due to expire at the end of the next assessment period, so it shows in the renewal list.
+    Returns her id and her consent's."""
+    s, now, ctx, at, history = run.s, run.now, run.ctx, run.at, run.history
+    coach, housing = staff["sam.okafor"], staff["priya.sharma"]
+    from caseshare.subjects.service import add_case_member
+
     rhian, _ = records.register_subject(ctx(coach, "case_management", at(0, 13, 0)), {
         "given_name": "Rhian", "family_name": "Price", "date_of_birth": "1979-06-21",
         "nino": "QQ246810B", "postcode": "DE23 6LP"}, "england")
@@ -226,10 +282,7 @@ def seed(s: Session, runtime: Runtime, *, history_days: int = 0) -> Iterator[str
                                   referral["id"])
     if not history:
         withdraw_ca(ctx(coach, "case_management", now), proxy.id)
-    yield (f"claimant: Rhian Price {rhian.id} (appointee consent, Citizens Advice withdrawn, "
-           f"expiring in 26 days)")
-    if history:
-        yield from _history(ctx, at, staff, lee.id, kerry.id, rhian.id, proxy.id)
+    return rhian.id, proxy.id
 
 
 def _explicit_statement(runtime: Runtime) -> str:

@@ -10,7 +10,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from flask import Flask
+    from flask import Flask, Response
+    from sqlalchemy.exc import SQLAlchemyError
+    from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -161,66 +163,82 @@ def _webargs_errors(data: Any) -> dict[str, list[str]]:
 
 
 def register_error_handlers(app: Flask) -> None:
-    """The one place that turns exceptions into HTTP responses (RFC 9457 problem+json)."""
-    from flask import Response, json
+    """The one place that turns exceptions into HTTP responses (RFC 9457 problem+json): domain
+    errors by their own status, HTTP errors from routing and request parsing, database errors
+    as a 503 (fail closed) and anything else as a 500 that says nothing about the request."""
     from sqlalchemy.exc import SQLAlchemyError
     from werkzeug.exceptions import HTTPException
 
-    def problem(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
-        resp = Response(json.dumps(body), status=status, mimetype="application/problem+json")
-        resp.headers["Cache-Control"] = "no-store"
-        for key, value in (headers or {}).items():
-            resp.headers[key] = value
-        return resp
+    app.register_error_handler(CaseshareError, _domain_problem)
+    app.register_error_handler(HTTPException, _http_problem)
+    app.register_error_handler(SQLAlchemyError, _database_problem)
+    app.register_error_handler(Exception, _unexpected_problem)
 
-    @app.errorhandler(CaseshareError)
-    def _domain(error: CaseshareError) -> Any:
-        if error.status >= 500:
-            log.warning("request failed closed: %s (%s)", error.slug, type(error).__name__)
-        body = problem_body(error.status, error.title, error.detail, error.slug, **error.extra)
-        return problem(error.status, body)
 
-    @app.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> Any:
-        status = error.code or 500
-        slug, title = HTTP_SLUGS.get(status, ("error", error.name))
-        extra: dict[str, Any] = {}
-        data = getattr(error, "data", None)
-        headers: dict[str, str] = {}
-        if status == 422 and data is not None:
-            extra["errors"] = _webargs_errors(data)
-            detail = "One or more fields are invalid."
-        elif status == 400 and data is not None:
-            # webargs reports unparsable JSON as 400; say which part was wrong.
-            extra["errors"] = _webargs_errors(data) or {"body": ["Invalid JSON."]}
-            detail = "The request body could not be parsed."
-        elif status == 429:
-            detail = "Too many requests; slow down and retry later."
-            retry = getattr(error, "retry_after", None)
-            if error.response is not None and "Retry-After" in error.response.headers:
-                headers["Retry-After"] = error.response.headers["Retry-After"]
-            elif retry:
-                headers["Retry-After"] = str(retry)
-            else:
-                headers["Retry-After"] = "60"
-        else:
-            detail = error.description or title
-        allowed = getattr(error, "valid_methods", None)
-        if status == 405 and allowed:
-            headers["Allow"] = ", ".join(allowed)
-        return problem(status, problem_body(status, title, detail, slug, **extra), headers)
+def _problem_response(status: int, body: dict[str, Any],
+                      headers: dict[str, str] | None = None) -> Response:
+    from flask import Response, json
 
-    @app.errorhandler(SQLAlchemyError)
-    def _database(error: SQLAlchemyError) -> Any:
-        # The database refused or is unreachable: fail closed, and say so without details.
-        log.warning("database error, request failed closed: %s", type(error).__name__)
-        body = problem_body(503, "Service temporarily unavailable",
-                            "The database is unavailable; nothing was disclosed or changed.",
-                            "unavailable")
-        return problem(503, body, {"Retry-After": "5"})
+    resp = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    resp.headers["Cache-Control"] = "no-store"
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
 
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> Any:
-        # Log the type and traceback, never the request body (it may hold personal data).
-        log.exception("unhandled error: %s", type(error).__name__)
-        return problem(500, problem_body(500, "Internal error", "Internal error", "internal-error"))
+
+def _domain_problem(error: CaseshareError) -> Response:
+    if error.status >= 500:
+        log.warning("request failed closed: %s (%s)", error.slug, type(error).__name__)
+    body = problem_body(error.status, error.title, error.detail, error.slug, **error.extra)
+    return _problem_response(error.status, body)
+
+
+def _http_problem(error: HTTPException) -> Response:
+    status = error.code or 500
+    slug, title = HTTP_SLUGS.get(status, ("error", error.name))
+    detail, extra, headers = _http_detail(error, status, title)
+    allowed = getattr(error, "valid_methods", None)
+    if status == 405 and allowed:
+        headers["Allow"] = ", ".join(allowed)
+    return _problem_response(status, problem_body(status, title, detail, slug, **extra), headers)
+
+
+def _http_detail(error: HTTPException, status: int, title: str) -> (
+    tuple[str, dict[str, Any], dict[str, str]]
+):
+    """The detail, extra members and headers of an HTTP error's problem: the fields webargs
+    named (422, or 400 for unparsable JSON), when to retry after a 429."""
+    data = getattr(error, "data", None)
+    if status == 422 and data is not None:
+        return "One or more fields are invalid.", {"errors": _webargs_errors(data)}, {}
+    if status == 400 and data is not None:
+        # webargs reports unparsable JSON as 400; say which part was wrong.
+        errors = _webargs_errors(data) or {"body": ["Invalid JSON."]}
+        return "The request body could not be parsed.", {"errors": errors}, {}
+    if status == 429:
+        return ("Too many requests; slow down and retry later.", {},
+                {"Retry-After": _retry_after(error)})
+    return error.description or title, {}, {}
+
+
+def _retry_after(error: HTTPException) -> str:
+    if error.response is not None and "Retry-After" in error.response.headers:
+        return str(error.response.headers["Retry-After"])
+    retry = getattr(error, "retry_after", None)
+    return str(retry) if retry else "60"
+
+
+def _database_problem(error: SQLAlchemyError) -> Response:
+    # The database refused or is unreachable: fail closed, and say so without details.
+    log.warning("database error, request failed closed: %s", type(error).__name__)
+    body = problem_body(503, "Service temporarily unavailable",
+                        "The database is unavailable; nothing was disclosed or changed.",
+                        "unavailable")
+    return _problem_response(503, body, {"Retry-After": "5"})
+
+
+def _unexpected_problem(error: Exception) -> Response:
+    # Log the type and traceback, never the request body (it may hold personal data).
+    log.exception("unhandled error: %s", type(error).__name__)
+    return _problem_response(500, problem_body(500, "Internal error", "Internal error",
+                                               "internal-error"))

@@ -1,4 +1,9 @@
-"""Who is calling: a validated token, checked against the current directory on every request."""
+"""Who is calling: a validated token, checked against the current directory on every request.
+
+Only the token's signature check may be skipped: a token verified in this process within the
+last CASESHARE_TOKEN_CACHE_SECONDS (default 5) is taken from the cache (token_cache.py). The
+directory (revocation, active flag, organisation, roles, credentials epoch) is read every time.
+"""
 
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseshare.access.decision import Principal
@@ -23,7 +22,3 @@ def open_for_override(session: Session, *, override_id: uuid.UUID, subject_id: u
     session.add(incident)
     session.flush()
     return incident
-
-
-def find_for_override(session: Session, override_id: uuid.UUID) -> Incident | None:
-    return session.scalar(select(Incident).where(Incident.override_id == override_id))

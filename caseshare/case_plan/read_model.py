@@ -1,8 +1,8 @@
 """Plans and entries as reads see them: frozen rows selected with SQLAlchemy Core, no ORM state.
 
-Loading a plan's entries as ORM objects cost about four times the statement itself (identity
-map, instrumented attributes, every UUID column parsed): 0.55 ms against 0.13 ms for a plan of
-ten entries. Reads never change an entry, so they take these rows; writes keep `PlanEntry`,
+Loading a plan's entries as ORM objects costs several times the statement itself (identity
+map, instrumented attributes, every UUID column parsed; figures in docs/performance.md, third
+pass). Reads never change an entry, so they take these rows; writes keep `PlanEntry`,
 whose version column makes a concurrent edit fail instead of overwrite. Functions that only
 look at an entry (open it, name its fields, tag it) accept either through `EntryFields`.
 """

@@ -19,7 +19,7 @@ from caseshare.access.decision import Principal
 from caseshare.case_plan.conflicts import flush_or_conflict
 from caseshare.case_plan.models import SEALED_REFERRAL_FIELDS, Referral
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
-from caseshare.errors import BadCursorError, ConflictError, NotFoundError
+from caseshare.errors import BadCursorError, ConflictError
 
 # The associated data names this record kind; a referral's text is not case-plan data of any
 # protocol category, it is the handover itself.
@@ -68,14 +68,6 @@ def create_referral(
 
 def find_referral(session: Session, referral_id: uuid.UUID) -> Referral | None:
     return session.get(Referral, referral_id)
-
-
-def get_referral_for(session: Session, referral_id: uuid.UUID, org: str) -> Referral:
-    """A referral addressed to `org`; any other organisation is told it does not exist."""
-    referral = find_referral(session, referral_id)
-    if referral is None or referral.to_org != org:
-        raise NotFoundError("No such referral.")
-    return referral
 
 
 def require_open(referral: Referral) -> None:

@@ -19,7 +19,7 @@ from caseshare.case_plan.conflicts import flush_or_conflict
 from caseshare.case_plan.models import SEALED_ENTRY_FIELDS, CasePlan, PlanEntry, PlanEntryVersion
 from caseshare.case_plan.read_model import EntryFields, EntryRow, PlanRow
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
-from caseshare.errors import ConflictError, NotFoundError
+from caseshare.errors import ConflictError
 
 # The fields that hold someone's words (sealed). They are the words of the entry's author
 # organisation (`created_org`) and are shared under its flows, so only it changes them; another
@@ -32,13 +32,6 @@ def entry_ref(entry: EntryFields, field: str) -> FieldRef:
 
 def find_plan(session: Session, subject_id: uuid.UUID) -> CasePlan | None:
     return session.scalar(select(CasePlan).where(CasePlan.subject_id == subject_id))
-
-
-def get_plan(session: Session, subject_id: uuid.UUID) -> CasePlan:
-    plan = find_plan(session, subject_id)
-    if plan is None:
-        raise NotFoundError("This claimant has no case plan yet.")
-    return plan
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.consent.views import OpenedFields
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.driver_sql import DriverSelect
-from caseshare.errors import ConflictError, NotFoundError, ValidationError
+from caseshare.errors import ConflictError, ValidationError
 from caseshare.notifications import service as notifications
 from caseshare.notifications.models import Notification
 from caseshare.policy.models import ProtocolSet
@@ -316,13 +316,6 @@ def seal_legacy(session: Session, *, data_key_of: Any) -> int:
         changed += 1
     session.flush()
     return changed
-
-
-def get_consent(session: Session, consent_id: uuid.UUID) -> Consent:
-    consent = session.get(Consent, consent_id)
-    if consent is None:
-        raise NotFoundError("No such consent.")
-    return consent
 
 
 def withdraw(

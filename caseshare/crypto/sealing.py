@@ -52,14 +52,6 @@ def seal(data_key: bytes, dek_version: int, ref: FieldRef, plaintext: str) -> by
     return FORMAT + b":dk" + str(dek_version).encode() + b":" + nonce + body
 
 
-def key_version_of(sealed: bytes) -> int:
-    try:
-        prefix, key_id, _rest = sealed.split(b":", 2)
-        if prefix != FORMAT or not key_id.startswith(b"dk"):
-            raise ValueError
-        return int(key_id[2:])
-    except ValueError as exc:
-        raise SealError("Sealed value has an unknown format.") from exc
 
 
 def open_sealed(data_key: bytes | AESGCM, ref: FieldRef, sealed: bytes) -> str:

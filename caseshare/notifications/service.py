@@ -89,10 +89,6 @@ def list_for(session: Session, reader: Reader, *, limit: int = 200,
     return out
 
 
-def unread_count(session: Session, reader: Reader) -> int:
-    return len(list_for(session, reader, limit=200, unread_only=True))
-
-
 def mark_read(session: Session, reader: Reader, notification_id: uuid.UUID, *,
               now: datetime) -> None:
     """Mark one of the reader's notifications read (idempotent); anyone else's is not found."""

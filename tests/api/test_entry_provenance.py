@@ -32,6 +32,7 @@ from caseshare.runtime import Runtime
 from caseshare.subjects.models import Subject
 from caseshare.subjects.service import data_key
 from tests.audit_helpers import events
+from tests.builders import assert_problem
 from tests.conftest import COACH, HOUSING, KEY_WORKER, ROOT, Clock, Demo, _database_url
 
 ENTRIES = "/api/v1/subjects/{}/case-plan/entries?purpose={}"
@@ -112,8 +113,7 @@ def test_the_council_cannot_put_its_words_in_a_jobcentre_entry(
     r = client.patch(ENTRY.format(demo.lee, entry_id, "tenancy_sustainment"),
                      headers={**auth(HOUSING), "If-Match": etag},
                      json={"detail": COUNCIL_WORDS, "status": "in_progress"})
-    assert r.status_code == 403, r.json
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 403)
     body = r.json
     assert body["reasons"] == ["not_author_of_entry"]
     assert COUNCIL_WORDS not in r.get_data(as_text=True)

@@ -14,17 +14,11 @@ from caseshare.case_plan.models import Referral
 from caseshare.identity import service as identity
 from caseshare.runtime import Runtime
 from caseshare.subjects.models import Subject
-from tests.api.case_helpers import consent, refer, register
 from tests.audit_helpers import events
+from tests.builders import assert_problem, consent, refer, register
 from tests.conftest import COACH, IG, KEY_WORKER, Clock, Demo
 
 JCP_IG = "morgan.ellis@jcp-derby.example"
-
-
-def _problem(r: Any, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.json
-    assert r.headers["Content-Type"] == "application/problem+json"
-    return dict(r.json)
 
 
 def _find(client: FlaskClient, headers: dict[str, str], nino: str) -> list[str]:
@@ -50,7 +44,7 @@ def test_nino_lookup_by_blind_index_with_normalised_input(
     # Another organisation that does not work with the claimant finds nothing.
     assert _find(client, auth(KEY_WORKER), "AB123456C") == []
     bad = client.get("/api/v1/subjects?purpose=case_management&nino=12345", headers=coach)
-    assert "nino" in _problem(bad, 422)["errors"]
+    assert "nino" in assert_problem(bad, 422)["errors"]
 
     with rt.session_factory() as s:
         row = s.get(Subject, uuid.UUID(subject))
@@ -88,17 +82,18 @@ def test_erasure_shreds_the_key_leaves_a_tombstone_and_later_reads_say_erased(
 
     # Front-line staff cannot erase; nor can another organisation's IG officer, nor the lead
     # organisation's IG officer acting for the wrong purpose. Every refusal is audited.
-    assert _problem(client.post(url.format("case_management"), headers=coach, json=body),
-                    403)["reasons"] == ["insufficient_scope"]
-    other = _problem(client.post(url.format("subject_access"), headers=auth(IG), json=body), 403)
+    assert assert_problem(client.post(url.format("case_management"), headers=coach, json=body),
+                          403)["reasons"] == ["insufficient_scope"]
+    other = assert_problem(client.post(url.format("subject_access"), headers=auth(IG),
+                                       json=body), 403)
     assert other["reasons"] == ["not_lead_controller"]
-    wrong = _problem(client.post(url.format("audit"), headers=auth(JCP_IG), json=body), 403)
+    wrong = assert_problem(client.post(url.format("audit"), headers=auth(JCP_IG), json=body), 403)
     assert wrong["reasons"] == ["erasure_requires_subject_access"]
     denied = [e for e in events(rt, type="subject:record:erase") if e.decision == "deny"]
     assert {str(e.event_uuid) for e in denied} == {other["audit_id"], wrong["audit_id"]}
     bad = client.post(url.format("subject_access"), headers=auth(JCP_IG),
                       json={"reason": "Jordan asked us to"})
-    assert "reason" in _problem(bad, 422)["errors"]
+    assert "reason" in assert_problem(bad, 422)["errors"]
 
     r = client.post(url.format("subject_access"), headers=auth(JCP_IG), json=body)
     assert r.status_code == 200, r.json
@@ -132,7 +127,7 @@ def test_erasure_shreds_the_key_leaves_a_tombstone_and_later_reads_say_erased(
         client.post(url.format("subject_access"), headers=auth(JCP_IG), json=body),
     ]
     for read in reads:
-        problem = _problem(read, 410)
+        problem = assert_problem(read, 410)
         assert problem["type"].endswith("/erased")
     later = [e for e in events(rt, type="access:subject:deny", subject_id=uuid.UUID(subject))]
     assert len(later) == len(reads) and all(e.reasons == ["subject_erased"] for e in later)

@@ -16,22 +16,12 @@ from caseshare.consent.models import Consent
 from caseshare.runtime import Runtime
 from caseshare.subjects.models import Subject
 from tests.audit_helpers import count, events
+from tests.builders import assert_problem
 from tests.conftest import COACH, Clock, Demo, issue_token
-
-PROBLEM = "application/problem+json"
 
 
 def _state(rt: Runtime) -> tuple[int, int, int]:
     return count(rt, Subject), count(rt, Consent), count(rt, PlanEntry)
-
-
-def _problem(r: Any, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.get_data(as_text=True)
-    assert r.headers["Content-Type"] == PROBLEM
-    body: dict[str, Any] = r.json
-    assert {"type", "title", "status", "detail"} <= set(body)
-    assert body["status"] == status
-    return body
 
 
 def _entries_url(demo: Demo, purpose: str | None = "case_management") -> str:
@@ -45,8 +35,8 @@ GOOD_ENTRY = {"kind": "action", "category": "employment", "title": "Apply for tw
 def test_missing_purpose_is_422_naming_purpose(client: FlaskClient, auth: Any, demo: Demo,
                                                rt: Runtime) -> None:
     before = _state(rt)
-    body = _problem(client.post(_entries_url(demo, None), json=GOOD_ENTRY, headers=auth(COACH)),
-                    422)
+    body = assert_problem(client.post(_entries_url(demo, None), json=GOOD_ENTRY,
+                                      headers=auth(COACH)), 422)
     assert "purpose" in body["errors"]
     assert _state(rt) == before
 
@@ -54,8 +44,8 @@ def test_missing_purpose_is_422_naming_purpose(client: FlaskClient, auth: Any, d
 def test_unknown_purpose_is_422_naming_purpose(client: FlaskClient, auth: Any, demo: Demo,
                                                rt: Runtime) -> None:
     before = _state(rt)
-    body = _problem(client.post(_entries_url(demo, "marketing"), json=GOOD_ENTRY,
-                                headers=auth(COACH)), 422)
+    body = assert_problem(client.post(_entries_url(demo, "marketing"), json=GOOD_ENTRY,
+                                      headers=auth(COACH)), 422)
     assert body["errors"] == {"purpose": ["Unknown purpose code 'marketing'."]}
     assert _state(rt) == before
 
@@ -64,8 +54,8 @@ def test_known_purpose_the_caller_may_not_use_is_403_and_audited(
     client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
 ) -> None:
     before = _state(rt)
-    body = _problem(client.post(_entries_url(demo, "audit"), json=GOOD_ENTRY,
-                                headers=auth(COACH)), 403)
+    body = assert_problem(client.post(_entries_url(demo, "audit"), json=GOOD_ENTRY,
+                                      headers=auth(COACH)), 403)
     assert body["reasons"] == ["purpose_not_in_token"]
     event = events(rt, type="access:purpose:deny")[-1]
     assert str(event.event_uuid) == body["audit_id"] and event.decision == "deny"
@@ -77,7 +67,7 @@ def test_malformed_json_body_is_a_clear_problem(client: FlaskClient, auth: Any, 
     before = _state(rt)
     r = client.post(_entries_url(demo), data="{not json", content_type="application/json",
                     headers=auth(COACH))
-    body = _problem(r, 400)
+    body = assert_problem(r, 400)
     assert body["errors"]
     assert _state(rt) == before
 
@@ -85,47 +75,49 @@ def test_malformed_json_body_is_a_clear_problem(client: FlaskClient, auth: Any, 
 def test_unknown_field_is_422_naming_the_field(client: FlaskClient, auth: Any, demo: Demo,
                                                rt: Runtime) -> None:
     before = _state(rt)
-    body = _problem(client.post(_entries_url(demo), json={**GOOD_ENTRY, "colour": "red"},
-                                headers=auth(COACH)), 422)
+    body = assert_problem(client.post(_entries_url(demo), json={**GOOD_ENTRY, "colour": "red"},
+                                      headers=auth(COACH)), 422)
     assert body["errors"] == {"colour": ["Unknown field."]}
     assert _state(rt) == before
 
 
 def test_missing_and_invalid_fields_are_named(client: FlaskClient, auth: Any, demo: Demo) -> None:
-    body = _problem(client.post(_entries_url(demo), json={"kind": "wish", "category": "employment"},
-                                headers=auth(COACH)), 422)
+    body = assert_problem(client.post(_entries_url(demo),
+                                      json={"kind": "wish", "category": "employment"},
+                                      headers=auth(COACH)), 422)
     assert set(body["errors"]) == {"kind", "title"}
 
 
 def test_non_json_body_is_415(client: FlaskClient, auth: Any, demo: Demo, rt: Runtime) -> None:
     before = _state(rt)
-    _problem(client.post(_entries_url(demo), data="kind=action", headers=auth(COACH),
-                         content_type="application/x-www-form-urlencoded"), 415)
+    assert_problem(client.post(_entries_url(demo), data="kind=action", headers=auth(COACH),
+                               content_type="application/x-www-form-urlencoded"), 415)
     assert _state(rt) == before
 
 
 def test_wrong_method_is_405_problem(client: FlaskClient, auth: Any, demo: Demo) -> None:
     r = client.delete(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=case_management",
                       headers=auth(COACH))
-    _problem(r, 405)
+    assert_problem(r, 405)
     assert "GET" in r.headers["Allow"]
 
 
 def test_unknown_path_is_404_problem(client: FlaskClient) -> None:
-    _problem(client.get("/api/v1/nothing-here"), 404)
+    assert_problem(client.get("/api/v1/nothing-here"), 404)
 
 
 def test_missing_token_is_401(client: FlaskClient, demo: Demo, rt: Runtime) -> None:
     before = _state(rt)
-    _problem(client.post(_entries_url(demo), json=GOOD_ENTRY), 401)
+    assert_problem(client.post(_entries_url(demo), json=GOOD_ENTRY), 401)
     assert _state(rt) == before
 
 
 def test_expired_token_is_401(client: FlaskClient, demo: Demo, rt: Runtime, clock: Clock) -> None:
     token = issue_token(rt, COACH, ttl=60)
     clock.advance(seconds=120)
-    body = _problem(client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=case_management",
-                               headers={"Authorization": f"Bearer {token}"}), 401)
+    body = assert_problem(client.get(
+        f"/api/v1/subjects/{demo.lee}/case-plan?purpose=case_management",
+        headers={"Authorization": f"Bearer {token}"}), 401)
     assert token not in body["detail"]
 
 
@@ -135,25 +127,25 @@ def test_token_signed_by_another_key_is_401(client: FlaskClient, demo: Demo, rt:
     rogue = ECKey.generate_key("P-256", parameters={"kid": rt.token_keys.signing_key().kid},
                                private=True)
     forged = jwt.encode({"alg": "ES256", "typ": "at+jwt", "kid": rogue.kid}, claims, rogue)
-    _problem(client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=case_management",
-                        headers={"Authorization": f"Bearer {forged}"}), 401)
+    assert_problem(client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=case_management",
+                              headers={"Authorization": f"Bearer {forged}"}), 401)
 
 
 @pytest.mark.parametrize("header", ["Bearer", "Bearer not-a-jwt", "Basic dXNlcjpwYXNz"])
 def test_garbage_credentials_are_401(client: FlaskClient, demo: Demo, header: str) -> None:
-    _problem(client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=case_management",
-                        headers={"Authorization": header}), 401)
+    assert_problem(client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=case_management",
+                              headers={"Authorization": header}), 401)
 
 
 def test_bad_uuid_in_path_is_404_problem(client: FlaskClient, auth: Any, demo: Demo) -> None:
-    _problem(client.get("/api/v1/subjects/not-a-uuid/case-plan?purpose=case_management",
-                        headers=auth(COACH)), 404)
+    assert_problem(client.get("/api/v1/subjects/not-a-uuid/case-plan?purpose=case_management",
+                              headers=auth(COACH)), 404)
 
 
 def test_oversized_body_is_413(client: FlaskClient, auth: Any, demo: Demo, rt: Runtime) -> None:
     before = _state(rt)
     big = {**GOOD_ENTRY, "detail": "x" * 400_000}
-    _problem(client.post(_entries_url(demo), json=big, headers=auth(COACH)), 413)
+    assert_problem(client.post(_entries_url(demo), json=big, headers=auth(COACH)), 413)
     assert _state(rt) == before
 
 
@@ -170,7 +162,7 @@ def test_denied_write_leaves_no_partial_plan(client: FlaskClient, auth: Any, rt:
                     headers=headers, json={"entries": [
                         GOOD_ENTRY,
                         {"kind": "action", "category": "substance_misuse", "title": "Detox"}]})
-    body = _problem(r, 403)
+    body = assert_problem(r, 403)
     assert body["reasons"]
     assert _state(rt) == before
     assert count(rt, AuditEvent) > 0

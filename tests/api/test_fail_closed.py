@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
+from tests.builders import assert_problem
 from tests.conftest import COACH, Demo
 
 _REFUSE = {
@@ -52,8 +53,7 @@ def test_read_fails_closed_when_audit_cannot_be_written(
     r = client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=case_management",
                    headers=headers)
 
-    assert r.status_code == 503
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 503)
     text = r.get_data(as_text=True)
     for plaintext in ("recovery group", "work placement", "arrears", "Marsh"):
         assert plaintext not in text

@@ -23,6 +23,7 @@ from caseshare.consent.models import Consent
 from caseshare.identity import service as identity
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
+from tests.builders import assert_problem
 from tests.conftest import COACH, HOUSING, IG, KEY_WORKER, Demo
 
 JCP_IG = "morgan.ellis@jcp-derby.example"
@@ -73,8 +74,7 @@ def test_an_unrelated_ig_officer_gets_404_on_claimant_data_and_the_denial_is_aud
     url = ENDPOINTS[endpoint].format(subject=demo.kerry, consent=consent, entry=entry,
                                      purpose=purpose)
     r = client.get(url, headers=auth(IG))
-    assert r.status_code == 404, (r.status_code, r.get_data(as_text=True)[:300])
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 404)
     body = r.get_data(as_text=True)
     assert "Kerry" not in body and "Dunn" not in body and "QQ654321A" not in body
     [event] = [e for e in events(rt) if str(e.event_uuid) == r.json["audit_id"]]

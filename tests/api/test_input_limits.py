@@ -13,18 +13,10 @@ from caseshare.audit.models import AuditEvent
 from caseshare.case_plan.models import PlanEntry
 from caseshare.runtime import Runtime
 from tests.audit_helpers import count, events
+from tests.builders import assert_problem
 from tests.conftest import COACH, IG, KEY_WORKER, Demo
 
-PROBLEM = "application/problem+json"
 AUDIT = "purpose=audit"
-
-
-def _problem(r: Any, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.get_data(as_text=True)[:500]
-    assert r.headers["Content-Type"] == PROBLEM
-    body: dict[str, Any] = r.json
-    assert body["status"] == status and {"type", "title", "detail"} <= set(body)
-    return body
 
 
 def _b64(raw: str | bytes) -> str:
@@ -41,7 +33,7 @@ def test_plan_read_with_made_up_categories_is_422_naming_categories_and_writes_n
     before = count(rt, AuditEvent)
     r = client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=case_management"
                    f"&categories={made_up}", headers=auth(COACH))
-    body = _problem(r, 422)
+    body = assert_problem(r, 422)
     assert "categories" in body["errors"]
     message = body["errors"]["categories"][0]
     assert "made-up-0" in message and "employment" not in message and len(message) < 200
@@ -55,7 +47,7 @@ def test_plan_read_with_thousands_of_categories_is_422_naming_categories(
     before = count(rt, AuditEvent)
     r = client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=case_management"
                    f"&categories={many}", headers=auth(COACH))
-    assert "categories" in _problem(r, 422)["errors"]
+    assert "categories" in assert_problem(r, 422)["errors"]
     assert count(rt, AuditEvent) == before
 
 
@@ -82,7 +74,7 @@ def test_consent_lists_longer_than_50_codes_are_422_naming_the_field(
             field: [f"code-{i}" for i in range(51)]}
     r = client.post(f"/api/v1/subjects/{demo.lee}/consents?purpose=case_management",
                     json=body, headers=auth(COACH))
-    assert field in _problem(r, 422)["errors"]
+    assert field in assert_problem(r, 422)["errors"]
 
 
 # (b) nested JSON --------------------------------------------------------------------------------
@@ -95,7 +87,7 @@ def test_deeply_nested_json_body_is_a_400_problem_and_changes_nothing(
     r = client.post(f"/api/v1/subjects/{demo.lee}/case-plan/entries?purpose=case_management",
                     data="[" * depth + "]" * depth, content_type="application/json",
                     headers=auth(COACH))
-    body = _problem(r, 400)
+    body = assert_problem(r, 400)
     assert "body" in body["errors"]
     assert count(rt, PlanEntry) == before
 
@@ -109,7 +101,7 @@ def test_json_nested_just_within_the_limit_is_parsed_and_validated(
     r = client.post(f"/api/v1/subjects/{demo.lee}/case-plan/entries?purpose=case_management",
                     json={"kind": "action", "category": "employment", "title": nested},
                     headers=auth(COACH))
-    assert "title" in _problem(r, 422)["errors"]  # parsed, then refused by the schema
+    assert "title" in assert_problem(r, 422)["errors"]  # parsed, then refused by the schema
 
 
 # (b) cursors ------------------------------------------------------------------------------------
@@ -131,7 +123,7 @@ def test_tampered_audit_cursor_is_a_400_problem_naming_cursor(
     client: FlaskClient, auth: Any, cursor: str
 ) -> None:
     r = client.get(f"/api/v1/audit/events?{AUDIT}&cursor={cursor}", headers=auth(IG))
-    assert "cursor" in _problem(r, 400)["errors"]
+    assert "cursor" in assert_problem(r, 400)["errors"]
 
 
 def test_largest_audit_cursor_is_an_empty_page(client: FlaskClient, auth: Any) -> None:
@@ -158,4 +150,4 @@ def test_tampered_referral_cursor_is_a_400_problem_naming_cursor(
 ) -> None:
     r = client.get(f"/api/v1/referrals?purpose=recovery_support&cursor={cursor}",
                    headers=auth(KEY_WORKER))
-    assert "cursor" in _problem(r, 400)["errors"]
+    assert "cursor" in assert_problem(r, 400)["errors"]

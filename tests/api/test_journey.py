@@ -11,8 +11,8 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
-from tests.api.case_helpers import consent, refer, register
 from tests.audit_helpers import events
+from tests.builders import consent, refer, register
 from tests.conftest import COACH, HOUSING, KEY_WORKER, Clock
 
 RECOVERY_TITLE = "Attend the Tuesday alcohol recovery group"

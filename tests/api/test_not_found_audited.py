@@ -10,8 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
-from tests.api.case_helpers import register
 from tests.audit_helpers import events
+from tests.builders import assert_problem, register
 from tests.conftest import COACH, IG
 
 PLAN = "/api/v1/subjects/{}/case-plan"
@@ -19,8 +19,7 @@ ENTRY = {"kind": "action", "category": "employment", "title": "Apply for two job
 
 
 def _audited_404(rt: Runtime, r: Any, type: str, detail: str) -> Any:
-    assert r.status_code == 404, r.get_data(as_text=True)
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 404)
     assert r.json["detail"] == detail
     [event] = [e for e in events(rt, type=type) if str(e.event_uuid) == r.json["audit_id"]]
     assert event.decision == "deny" and event.request_id == r.headers["X-Request-ID"]

@@ -18,6 +18,7 @@ from caseshare.identity import service as identity
 from caseshare.policy.models import OverrideRecord
 from caseshare.runtime import Runtime
 from tests.audit_helpers import count, events
+from tests.builders import assert_problem
 from tests.conftest import (
     COACH,
     HOUSING,
@@ -193,8 +194,7 @@ def test_bad_requests_get_422_naming_the_field_and_leave_nothing_behind(
 ) -> None:
     r = client.post(OVERRIDES.format(demo.lee, "tenancy_sustainment"), json=body(**changes),
                     headers=auth(HOUSING))
-    assert r.status_code == 422, r.json
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 422)
     messages = " ".join(str(m) for m in r.json["errors"][field]) if "errors" in r.json else ""
     assert field in r.json.get("errors", {}) and words in messages
     assert count(rt, OverrideRecord) == 0
@@ -356,8 +356,7 @@ def test_a_repeat_while_active_is_refused_and_extends_nothing(
     clock.advance(hours=3)
     again = client.post(OVERRIDES.format(demo.lee, "tenancy_sustainment"),
                         json=body(hours=24), headers=auth(HOUSING))
-    assert again.status_code == 409, again.json
-    assert again.headers["Content-Type"] == "application/problem+json"
+    assert_problem(again, 409)
     assert again.json["override_id"] == first.json["id"]
     assert "four days" not in str(again.json)
     [deny] = events(rt, type="access:override:deny")

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from caseshare.case_plan.models import Referral
 from caseshare.identity import service as identity
 from caseshare.runtime import Runtime
-from tests.api.case_helpers import consent, refer, register
 from tests.audit_helpers import count, events
+from tests.builders import assert_problem, consent, refer, register
 from tests.conftest import HOUSING, Clock, issue_token
 
 DUAL = "morgan.ellis@derby-housing.example"
@@ -38,8 +38,7 @@ def test_a_referral_declared_for_the_audit_purpose_is_refused_with_reasons_and_a
     # `audit` gives audit metadata, never claimant data: a referral hands claimant data over.
     r = refer(client, dual, subject, "jcp-derby", "case_management", clock.now,
               query_purpose="audit")
-    assert r.status_code == 403, r.json
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 403)
     assert r.json["reasons"] == ["purpose_reserved"]
     [event] = [e for e in events(rt, type="referral:referral:create",
                                  subject_id=uuid.UUID(subject)) if e.decision == "deny"]

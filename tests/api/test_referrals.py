@@ -11,8 +11,8 @@ from sqlalchemy import select
 from caseshare.case_plan.models import Referral
 from caseshare.runtime import Runtime
 from caseshare.subjects.service import case_orgs
-from tests.api.case_helpers import consent, refer, register
 from tests.audit_helpers import events
+from tests.builders import assert_problem, consent, refer, register
 from tests.conftest import COACH, HOUSING, KEY_WORKER, Clock
 
 RECOVERY = ("recovery-partnership", "recovery_support")
@@ -24,12 +24,6 @@ def _setup(client: FlaskClient, auth: Any, clock: Clock, **consent_overrides: An
     coach = auth(COACH)
     subject = register(client, coach)
     return subject, consent(client, coach, subject, clock.now, **consent_overrides)
-
-
-def _problem(r: Any, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.json
-    assert r.headers["Content-Type"] == "application/problem+json"
-    return dict(r.json)
 
 
 def _deny_event(rt: Runtime, subject: str, type: str = "referral:referral:create") -> Any:
@@ -45,7 +39,7 @@ def test_referral_without_a_flow_between_the_organisations_is_refused_and_audite
     coach = auth(COACH)
     # jcp-derby may send to derby-housing for tenancy_sustainment, but not for recovery_support.
     r = refer(client, coach, subject, "derby-housing", "recovery_support", clock.now)
-    body = _problem(r, 403)
+    body = assert_problem(r, 403)
     assert body["reasons"] == ["direction_not_permitted"]
     event = _deny_event(rt, subject)
     assert body["audit_id"] == str(event.event_uuid)
@@ -58,7 +52,7 @@ def test_referral_to_an_organisation_the_consent_does_not_name_is_refused(
 ) -> None:
     subject, _ = _setup(client, auth, clock, recipients=["jcp-derby", "derby-housing"])
     r = refer(client, auth(COACH), subject, *RECOVERY, clock.now)
-    assert _problem(r, 403)["reasons"] == ["recipient_not_in_consent"]
+    assert assert_problem(r, 403)["reasons"] == ["recipient_not_in_consent"]
     assert _deny_event(rt, subject).reasons == ["recipient_not_in_consent"]
 
 
@@ -67,7 +61,7 @@ def test_referral_for_a_purpose_the_consent_does_not_cover_is_refused(
 ) -> None:
     subject, _ = _setup(client, auth, clock, purposes=["case_management"])
     r = refer(client, auth(COACH), subject, *RECOVERY, clock.now)
-    assert _problem(r, 403)["reasons"] == ["purpose_not_consented"]
+    assert assert_problem(r, 403)["reasons"] == ["purpose_not_consented"]
     assert _deny_event(rt, subject).reasons == ["purpose_not_consented"]
 
 
@@ -77,7 +71,7 @@ def test_a_referrer_outside_the_case_is_refused(
     subject, _ = _setup(client, auth, clock)
     # The treatment provider is named in the consent but is not (yet) a case member.
     r = refer(client, auth(KEY_WORKER), subject, "jcp-derby", "case_management", clock.now)
-    assert _problem(r, 403)["reasons"] == ["no_case_relationship"]
+    assert assert_problem(r, 403)["reasons"] == ["no_case_relationship"]
     assert _deny_event(rt, subject).org == "recovery-partnership"
 
 
@@ -101,9 +95,9 @@ def test_bad_referral_input_names_the_field(
         ({"contact_name": ""}, "contact_name"),
     ]
     for change, field in cases:
-        body = _problem(client.post(url, headers=coach, json={**good, **change}), 422)
+        body = assert_problem(client.post(url, headers=coach, json={**good, **change}), 422)
         assert field in body["errors"], (change, body)
-    missing = _problem(client.post(url, headers=coach, json={"to_org": "derby-housing"}), 422)
+    missing = assert_problem(client.post(url, headers=coach, json={"to_org": "derby-housing"}), 422)
     assert {"purpose", "message", "contact_name"} <= set(missing["errors"])
     with rt.session_factory() as s:
         assert s.scalars(select(Referral)).all() == []  # nothing half-made
@@ -127,7 +121,7 @@ def test_duplicate_open_referral_is_a_conflict(
 ) -> None:
     subject, _ = _setup(client, auth, clock)
     assert refer(client, auth(COACH), subject, *RECOVERY, clock.now).status_code == 201
-    _problem(refer(client, auth(COACH), subject, *RECOVERY, clock.now), 409)
+    assert_problem(refer(client, auth(COACH), subject, *RECOVERY, clock.now), 409)
 
 
 def test_only_the_recipient_can_accept_and_others_see_no_such_referral(
@@ -137,7 +131,7 @@ def test_only_the_recipient_can_accept_and_others_see_no_such_referral(
     rid = refer(client, auth(COACH), subject, *RECOVERY, clock.now).json["id"]
     r = client.post(f"/api/v1/referrals/{rid}/accept?purpose=tenancy_sustainment",
                     headers=auth(HOUSING))
-    body = _problem(r, 404)
+    body = assert_problem(r, 404)
     event = _deny_event(rt, subject, "referral:referral:accept")
     assert event.reasons == ["not_recipient"] and body["audit_id"] == str(event.event_uuid)
     housing_inbox = client.get("/api/v1/referrals?purpose=tenancy_sustainment",
@@ -154,7 +148,7 @@ def test_decline_records_a_sealed_reason_and_cannot_be_repeated(
     rid = refer(client, auth(COACH), subject, *RECOVERY, clock.now).json["id"]
     key_worker = auth(KEY_WORKER)
     url = f"/api/v1/referrals/{rid}/decline?purpose=recovery_support"
-    assert "reason" in _problem(client.post(url, headers=key_worker, json={}), 422)["errors"]
+    assert "reason" in assert_problem(client.post(url, headers=key_worker, json={}), 422)["errors"]
     r = client.post(url, headers=key_worker, json={"reason": "Already open with our Ilkeston team"})
     assert r.status_code == 200, r.json
     assert r.json["status"] == "declined"
@@ -166,7 +160,7 @@ def test_decline_records_a_sealed_reason_and_cannot_be_repeated(
         assert row is not None and row.decline_reason is not None
         assert b"Ilkeston" not in row.decline_reason
         assert case_orgs(s, uuid.UUID(subject)) == {"jcp-derby"}
-    _problem(client.post(url, headers=key_worker, json={"reason": "again"}), 409)
+    assert_problem(client.post(url, headers=key_worker, json={"reason": "again"}), 409)
     # The referrer sees the outcome in its sent box.
     sent = client.get("/api/v1/referrals?box=sent&purpose=case_management", headers=auth(COACH))
     [mine] = sent.json["items"]
@@ -174,8 +168,8 @@ def test_decline_records_a_sealed_reason_and_cannot_be_repeated(
     assert mine["decline_reason"] == "Already open with our Ilkeston team"
     assert client.get("/api/v1/referrals?box=sent&purpose=recovery_support",
                       headers=key_worker).json["items"] == []
-    _problem(client.post(f"/api/v1/referrals/{rid}/accept?purpose=recovery_support",
-                         headers=key_worker), 409)
+    assert_problem(client.post(f"/api/v1/referrals/{rid}/accept?purpose=recovery_support",
+                               headers=key_worker), 409)
 
 
 def test_withdrawal_suspends_open_referrals_that_relied_on_it(
@@ -202,8 +196,8 @@ def test_withdrawal_suspends_open_referrals_that_relied_on_it(
     assert suspended.reasons == ["consent_withdrawn"]
     # Suspended by the withdrawal itself, in its unit of work, not later by the inbox read.
     assert suspended.request_id == w.headers["X-Request-ID"]
-    _problem(client.post(f"/api/v1/referrals/{rid}/accept?purpose=recovery_support",
-                         headers=key_worker), 409)
+    assert_problem(client.post(f"/api/v1/referrals/{rid}/accept?purpose=recovery_support",
+                               headers=key_worker), 409)
 
 
 def test_accepting_after_the_consent_expired_is_refused_and_suspends_it(
@@ -216,7 +210,7 @@ def test_accepting_after_the_consent_expired_is_refused_and_suspends_it(
     clock.advance(days=181)
     r = client.post(f"/api/v1/referrals/{rid}/accept?purpose=recovery_support",
                     headers=auth(KEY_WORKER))
-    assert _problem(r, 403)["reasons"] == ["consent_expired"]
+    assert assert_problem(r, 403)["reasons"] == ["consent_expired"]
     assert _deny_event(rt, subject, "referral:referral:accept").reasons == ["consent_expired"]
     with rt.session_factory() as s:
         row = s.get(Referral, uuid.UUID(rid))
@@ -247,4 +241,4 @@ def test_inbox_pages_with_an_opaque_cursor(
     reads = events(rt, type="referral:referral:read")
     assert sorted(e.details["referral_id"] for e in reads) == sorted(made)
     bad = client.get(url + "&cursor=bm90LWEtY3Vyc29y", headers=key_worker)
-    assert "cursor" in _problem(bad, 400)["errors"]  # API.md: a tampered cursor is a 400
+    assert "cursor" in assert_problem(bad, 400)["errors"]  # API.md: a tampered cursor is a 400

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
+from tests.builders import assert_problem
 from tests.conftest import ADVISER, COACH, HOUSING, IG, Clock, Demo
 
 URL = "/api/v1/audit/unusual-access?purpose=audit"
@@ -76,8 +77,7 @@ def test_one_rule_at_a_time(client: FlaskClient, auth: Any, demo: Demo) -> None:
 def test_bad_parameters_are_422_naming_the_field(client: FlaskClient, auth: Any, query: str,
                                                 field: str) -> None:
     r = client.get(f"{URL}&{query}", headers=auth(IG))
-    assert r.status_code == 422, r.json
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 422)
     assert field in {name.split(".")[0] for name in r.json["errors"]}  # rule.0: the first
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
+from tests.builders import assert_problem
 from tests.conftest import COACH, Demo
 
 HOSTILE = [
@@ -58,7 +59,7 @@ def test_path_traversal_in_form_names_never_reaches_the_file_system(
     headers = auth(COACH)
     r = client.get(f"/api/v1/consent-forms/{form_id}/1", headers=headers)
     assert r.status_code in (404, 422), r.status_code
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, r.status_code)
     text_ = r.get_data(as_text=True)
     assert "root:" not in text_ and "grants:" not in text_
     consent = client.post(

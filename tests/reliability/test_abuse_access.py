@@ -33,12 +33,11 @@ from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.identity import service as identity
 from caseshare.identity import tokens
 from caseshare.runtime import Runtime
-from tests.api.consent.helpers import CONSENTS, TREATMENT, consent_body
 from tests.audit_helpers import count, events
+from tests.builders import CONSENTS, PROBLEM, TREATMENT, assert_problem, consent_body
 from tests.conftest import ADVISER, COACH, HOUSING, IG, KEY_WORKER, Clock, Demo, _database_url
 from tests.web.test_pages import sign_in, token
 
-PROBLEM = "application/problem+json"
 PLAN = "/api/v1/subjects/{}/case-plan?purpose={}"
 SECRET_TITLES = ("Attend weekly alcohol recovery group", "Agree a rent arrears repayment plan",
                  "Update CV with work coach", "Personal budgeting support: monthly budget")
@@ -46,12 +45,10 @@ SECRET_TITLES = ("Attend weekly alcohol recovery group", "Agree a rent arrears r
 
 def _refused(r: Any, status: int) -> dict[str, Any]:
     """A refusal: the status, a bare problem document, no case data anywhere in it."""
-    assert r.status_code == status, r.get_data(as_text=True)
-    assert r.headers["Content-Type"] == PROBLEM
+    body = assert_problem(r, status)
     text = r.get_data(as_text=True)
     assert not any(title in text for title in SECRET_TITLES), text
-    body: dict[str, Any] = r.json
-    assert "entries" not in body and body["status"] == status
+    assert "entries" not in body
     return body
 
 

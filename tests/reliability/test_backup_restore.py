@@ -18,8 +18,8 @@ from caseshare.consent.models import Consent
 from caseshare.identity import service as identity
 from caseshare.runtime import Runtime
 from caseshare.subjects.models import Subject
-from tests.api.case_helpers import consent, register
 from tests.audit_helpers import count, events
+from tests.builders import assert_problem, consent, register
 from tests.conftest import COACH, HOUSING, IG, KEY_WORKER, Clock, Demo, issue_token
 
 JCP_IG = "morgan.ellis@jcp-derby.example"
@@ -160,8 +160,7 @@ def test_restoring_a_backup_from_before_an_erasure_never_reopens_the_claimant(
             before = len(events(r_rt, type="access:subject:deny", subject_id=uuid.UUID(subject)))
             for email, path in reads:
                 r = r_client.get(path, headers=headers(email))
-                assert r.status_code == 410, (email, path, r.status_code, r.json)
-                assert r.headers["Content-Type"] == "application/problem+json"
+                assert_problem(r, 410)
                 assert r.json["type"].endswith("/erased")
             denials = events(r_rt, type="access:subject:deny", subject_id=uuid.UUID(subject))
             assert len(denials) == before + len(reads)

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from caseshare import create_app, migrate
 from caseshare.runtime import Runtime
+from tests.builders import assert_problem
 from tests.conftest import COACH, Clock, Demo, issue_token
 from tests.pg_server import PostgresServer, find_bindir
 
@@ -36,8 +37,7 @@ def test_missing_keyring_gives_503_without_plaintext_and_an_operator_log_line(
         with caplog.at_level(logging.WARNING):
             r = client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=case_management",
                            headers=headers)
-        assert r.status_code == 503
-        assert r.headers["Content-Type"] == "application/problem+json"
+        assert_problem(r, 503)
         assert r.json["type"].endswith("/key-unavailable")
         _no_case_data(r.get_data(as_text=True))
         assert any("key-unavailable" in rec.getMessage() for rec in caplog.records)
@@ -88,8 +88,7 @@ def test_database_down_gives_503_then_recovers_by_itself(
 
     own_pg._run("pg_ctl", "-D", str(own_pg.datadir), "-m", "fast", "stop")
     down = client.get(url_plan, headers=headers)
-    assert down.status_code == 503
-    assert down.headers["Content-Type"] == "application/problem+json"
+    assert_problem(down, 503)
     _no_case_data(down.get_data(as_text=True))
     assert client.get("/healthz").status_code == 503
 

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from caseshare.consent.models import Consent
 from caseshare.notifications.models import Notification
 from caseshare.runtime import Runtime
-from tests.api.consent.helpers import CONSENTS, TREATMENT, assert_problem, consent_body, state
 from tests.audit_helpers import events
+from tests.builders import CONSENTS, TREATMENT, assert_problem, consent_body, consent_state
 from tests.conftest import ADVISER, COACH, Clock, Demo
 
 WELSH = ("Rwy'n cytuno'n benodol y caiff gwybodaeth am fy nhriniaeth cyffuriau neu alcohol ei "
@@ -27,10 +27,10 @@ SPECIAL = {"recipients": ["recovery-partnership"], "purposes": ["recovery_suppor
 
 def _refused(client: FlaskClient, auth: Any, demo: Demo, rt: Runtime, field: str,
              body: dict[str, Any]) -> Any:
-    before = state(rt)
+    before = consent_state(rt)
     r = client.post(CONSENTS.format(demo.lee), headers=auth(COACH), json=body)
     assert_problem(r, 422, field)
-    assert state(rt) == before  # nothing written
+    assert consent_state(rt) == before  # nothing written
     assert not [e for e in events(rt, type="consent:record:create")
                 if e.request_id == r.headers["X-Request-ID"]]
     return r
@@ -129,13 +129,13 @@ def test_regranting_a_recently_withdrawn_recipient_needs_a_signature(
 ) -> None:
     _withdraw_ca_from_kerry(client, auth, demo)
     clock.advance(days=2)
-    before = state(rt)
+    before = consent_state(rt)
     for method, evidence in (("verbal_phone", "CALL-88121 at 10:02"),
                              ("interpreter", "INT-REG-4410"), ("online", "WEB-99812")):
         r = client.post(CONSENTS.format(demo.kerry), headers=auth(ADVISER),
                         json=_regrant(method=method, evidence_ref=evidence))
         assert_problem(r, 422, "method")
-    assert state(rt) == before
+    assert consent_state(rt) == before
 
     r = client.post(CONSENTS.format(demo.kerry), headers=auth(ADVISER),
                     json=_regrant(method="wet_signature", evidence_ref="SCAN-2026-12-0101"))

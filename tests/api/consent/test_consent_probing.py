@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
+from tests.builders import assert_problem
 from tests.conftest import COACH, KEY_WORKER, Demo
 
 ENDPOINTS = [
@@ -40,8 +41,7 @@ def test_another_claimants_consent_answers_like_a_random_id_and_both_are_audited
         if body is not None:
             kwargs["json"] = body
         r = getattr(client, method)(path.format(consent_id), **kwargs)
-        assert r.status_code == 404, r.get_data(as_text=True)
-        assert r.headers["Content-Type"] == "application/problem+json"
+        assert_problem(r, 404)
         problem = dict(r.json)
         audit_id = problem.pop("audit_id")
         [event] = [e for e in events(rt) if str(e.event_uuid) == audit_id]

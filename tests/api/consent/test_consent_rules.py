@@ -10,16 +10,16 @@ import pytest
 from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
-from tests.api.consent.helpers import (
+from tests.audit_helpers import events
+from tests.builders import (
     CONSENTS,
     PLAN,
     TREATMENT,
     assert_problem,
     consent_body,
+    consent_state,
     register,
-    state,
 )
-from tests.audit_helpers import events
 from tests.conftest import COACH, Demo
 
 HW = {"type": "lpa_health_welfare", "name": "J. Marsh", "authority_ref": "LPA-7000-3333-4444"}
@@ -63,12 +63,12 @@ def test_a_consent_breaking_a_rule_is_422_naming_the_field_and_writes_nothing(
     changes: dict[str, Any], field: str, client: FlaskClient, auth: Any, demo: Demo,
     rt: Runtime,
 ) -> None:
-    before = state(rt)
+    before = consent_state(rt)
     body = consent_body(**changes)
     body = {k: v for k, v in body.items() if v is not None}
     r = client.post(CONSENTS.format(demo.kerry), json=body, headers=auth(COACH))
     assert_problem(r, 422, field)
-    assert state(rt) == before
+    assert consent_state(rt) == before
     assert not [e for e in events(rt, type="consent:record:create")
                 if e.request_id == r.headers["X-Request-ID"]]
 
@@ -77,12 +77,12 @@ def test_a_consent_breaking_a_rule_is_422_naming_the_field_and_writes_nothing(
                                      "method", "given_by"])
 def test_nothing_is_chosen_by_default(missing: str, client: FlaskClient, auth: Any,
                                       demo: Demo, rt: Runtime) -> None:
-    before = state(rt)
+    before = consent_state(rt)
     body = consent_body()
     del body[missing]
     r = client.post(CONSENTS.format(demo.kerry), json=body, headers=auth(COACH))
     assert_problem(r, 422, missing)
-    assert state(rt) == before
+    assert consent_state(rt) == before
 
 
 def test_a_valid_consent_is_recorded_with_the_pinned_text_hash_and_audited(
@@ -140,9 +140,10 @@ def test_a_childs_own_consent_needs_a_recorded_competence_assessment(
     born: str, jurisdiction: str, competence: dict[str, Any] | None, status: int,
     field: str | None, client: FlaskClient, auth: Any, demo: Demo, rt: Runtime,
 ) -> None:
-    child = register(client, auth, born=born, jurisdiction=jurisdiction)
+    child = register(client, auth(COACH), born=born, jurisdiction=jurisdiction, nino=None,
+                     postcode=None)
     body = consent_body() | ({"competence": competence} if competence else {})
-    before = state(rt)
+    before = consent_state(rt)
     r = client.post(CONSENTS.format(child), json=body, headers=auth(COACH))
     if status == 201:
         assert r.status_code == 201, r.json
@@ -150,27 +151,27 @@ def test_a_childs_own_consent_needs_a_recorded_competence_assessment(
         assert r.json["competence"]["presumed"] is (competence is None)
     else:
         assert_problem(r, status, field)
-        assert state(rt) == before
+        assert consent_state(rt) == before
 
 
 def test_a_parent_cannot_override_a_competent_childs_refusal(
     client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
 ) -> None:
-    child = register(client, auth, born="2011-05-01")
+    child = register(client, auth(COACH), born="2011-05-01", nino=None, postcode=None)
     refusal = client.post(CONSENTS.format(child), headers=auth(COACH), json=consent_body(
         decision="refused", competence=COMPETENT))
     assert refusal.status_code == 201, refusal.json
     assert refusal.json["status"] == "refused"
 
-    before = state(rt)
+    before = consent_state(rt)
     parent = {"type": "parental_responsibility", "name": "P. Test", "authority_ref": "mother"}
     r = client.post(CONSENTS.format(child), headers=auth(COACH),
                     json=consent_body(given_by=parent))
     assert_problem(r, 409, "given_by.type")
-    assert state(rt) == before
+    assert consent_state(rt) == before
 
     # Without a refusal on record a parent may consent for a child.
-    other = register(client, auth, born="2016-05-01")
+    other = register(client, auth(COACH), born="2016-05-01", nino=None, postcode=None)
     ok = client.post(CONSENTS.format(other), headers=auth(COACH),
                      json=consent_body(given_by=parent))
     assert ok.status_code == 201, ok.json
@@ -207,8 +208,8 @@ def test_a_new_version_supersedes_the_old_one_once(
     statuses = {i["id"]: i["status"] for i in
                 client.get(CONSENTS.format(demo.kerry), headers=auth(COACH)).json["items"]}
     assert statuses[old] == "superseded" and statuses[r.json["id"]] == "active"
-    before = state(rt)
+    before = consent_state(rt)
     again = client.post(CONSENTS.format(demo.kerry), headers=auth(COACH),
                         json=consent_body(supersedes=old))
     assert_problem(again, 409, "supersedes")
-    assert state(rt) == before
+    assert consent_state(rt) == before

@@ -18,8 +18,8 @@ from caseshare.crypto.sealing import open_sealed
 from caseshare.identity import service as identity
 from caseshare.runtime import Runtime
 from caseshare.subjects.service import SubjectErasedError
-from tests.api.consent.helpers import CONSENTS, TREATMENT, consent_body
 from tests.audit_helpers import events
+from tests.builders import CONSENTS, TREATMENT, assert_problem, consent_body
 from tests.conftest import ADVISER, COACH, HOUSING, KEY_WORKER, Demo
 
 RECEIPT = "/api/v1/consents/{}/receipt?purpose=case_management"
@@ -162,8 +162,7 @@ def test_anyone_else_gets_the_same_404_as_for_an_id_that_does_not_exist(
     unrelated = client.get(path.format(consent_id), headers=auth(KEY_WORKER))
     missing = client.get(path.format(uuid.uuid4()), headers=auth(KEY_WORKER))
     for r in (unrelated, missing):
-        assert r.status_code == 404
-        assert r.headers["Content-Type"] == "application/problem+json"
+        assert_problem(r, 404)
     assert ({k: v for k, v in unrelated.json.items() if k != "audit_id"}
             == {k: v for k, v in missing.json.items() if k != "audit_id"})
     assert unrelated.json["detail"] == "No such consent."

@@ -9,8 +9,8 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
-from tests.api.consent.helpers import CONSENTS
 from tests.audit_helpers import events
+from tests.builders import CONSENTS
 from tests.conftest import ADVISER, COACH, Demo
 
 

@@ -8,8 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
-from tests.api.consent.helpers import assert_problem, first_consent
 from tests.audit_helpers import events
+from tests.builders import assert_problem, first_consent
 from tests.conftest import COACH, HOUSING, Clock, Demo
 
 EXPIRING = "/api/v1/consents/expiring?purpose={}"

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from caseshare import StartupError, create_app
-from tests.api.consent.helpers import CONSENTS, consent_body
+from tests.builders import CONSENTS, consent_body
 from tests.conftest import COACH, ROOT, Demo
 
 FORMS = ROOT / "consent_forms"

@@ -11,8 +11,8 @@ from fhir.resources.R4B.consent import Consent as FhirConsent
 from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
-from tests.api.consent.helpers import CONSENTS, assert_problem, consent_body, first_consent
 from tests.audit_helpers import events
+from tests.builders import CONSENTS, assert_problem, consent_body, first_consent
 from tests.conftest import COACH, KEY_WORKER, Demo
 
 RECEIPT = "/api/v1/consents/{}/receipt?purpose=case_management"

@@ -8,8 +8,8 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
-from tests.api.consent.helpers import PLAN, assert_problem, first_consent, state
 from tests.audit_helpers import events
+from tests.builders import PLAN, assert_problem, consent_state, first_consent
 from tests.conftest import COACH, HOUSING, KEY_WORKER, Demo
 
 WITHDRAW = "/api/v1/consents/{}/withdrawal?purpose=case_management"
@@ -85,19 +85,19 @@ def test_a_second_full_withdrawal_is_409_and_writes_nothing(
     first = client.post(WITHDRAW.format(consent["id"]), headers=auth(COACH),
                         json={"channel": "online"})
     assert first.status_code == 200 and first.json["status"] == "withdrawn"
-    before = state(rt)
+    before = consent_state(rt)
     for body in ({"channel": "online"}, {"channel": "online",
                                          "scope": {"categories": ["identity"]}}):
         again = client.post(WITHDRAW.format(consent["id"]), headers=auth(COACH), json=body)
         assert_problem(again, 409, None)
-    assert state(rt) == before
+    assert consent_state(rt) == before
 
 
 def test_a_scope_outside_the_consent_is_422_naming_the_field(
     client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
 ) -> None:
     consent = first_consent(client, auth, demo.kerry)
-    before = state(rt)
+    before = consent_state(rt)
     for scope, field in (({"recipients": ["recovery-partnership"]}, "scope.recipients"),
                          ({"categories": ["substance_misuse"]}, "scope.categories"),
                          ({"purposes": ["recovery_support"]}, "scope.purposes"),
@@ -107,14 +107,14 @@ def test_a_scope_outside_the_consent_is_422_naming_the_field(
         assert_problem(r, 422, field)
     r = client.post(WITHDRAW.format(consent["id"]), headers=auth(COACH), json={"channel": "fax"})
     assert_problem(r, 422, "channel")
-    assert state(rt) == before
+    assert consent_state(rt) == before
 
 
 def test_withdrawing_a_consent_of_an_unrelated_claimant_is_404(
     client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
 ) -> None:
     consent = first_consent(client, auth, demo.kerry)
-    before = state(rt)
+    before = consent_state(rt)
     r = client.post(WITHDRAW.format(consent["id"]), headers=auth(KEY_WORKER),
                     json={"channel": "phone"})
     assert_problem(r, 404, None)
@@ -122,7 +122,7 @@ def test_withdrawing_a_consent_of_an_unrelated_claimant_is_404(
                           json={"channel": "phone"})
     assert_problem(missing, 404, None)
     assert set(r.json) == set(missing.json)
-    assert state(rt) == before
+    assert consent_state(rt) == before
     denied = [e for e in events(rt, type="access:subject:deny", subject_id=demo.kerry)
               if e.request_id == r.headers["X-Request-ID"]]
     assert denied and denied[0].reasons == ["no_case_relationship"]

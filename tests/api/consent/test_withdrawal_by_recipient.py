@@ -17,15 +17,15 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
-from tests.api.consent.helpers import (
+from tests.audit_helpers import events
+from tests.builders import (
     CONSENTS,
     PLAN,
     assert_problem,
     consent_body,
+    consent_state,
     first_consent,
-    state,
 )
-from tests.audit_helpers import events
 from tests.conftest import ADVISER, COACH, HOUSING, KEY_WORKER, Demo
 
 WITHDRAW = "/api/v1/consents/{}/withdrawal?purpose=case_management"
@@ -79,11 +79,11 @@ def test_a_recipient_withdraws_the_part_that_reaches_it_and_nothing_else(
         assert client.get(NOTIFICATIONS.format(purpose), headers=auth(who)).json["items"] == []
 
     # Its part is gone: again is 409 and writes nothing.
-    before = state(rt)
+    before = consent_state(rt)
     again = client.post(WITHDRAW.format(consent["id"]), headers=auth(HOUSING),
                         json={"channel": "phone"})
     assert_problem(again, 409, None)
-    assert state(rt) == before
+    assert consent_state(rt) == before
 
 
 def test_a_recipient_naming_itself_or_narrowing_within_its_view_is_recorded_for_itself(
@@ -115,7 +115,7 @@ def test_a_category_the_recipient_does_not_see_is_answered_as_one_not_in_the_con
     consent = first_consent(client, auth, demo.lee)
     mine = client.get(CONSENTS.format(demo.lee), headers=auth(HOUSING)).json["items"][0]
     assert "substance_misuse" not in mine["categories"]  # in the consent, hidden from housing
-    before = state(rt)
+    before = consent_state(rt)
     hidden = client.post(WITHDRAW.format(consent["id"]), headers=auth(HOUSING), json={
         "channel": "phone", "scope": {"categories": ["substance_misuse"]}})
     absent = client.post(WITHDRAW.format(consent["id"]), headers=auth(HOUSING), json={
@@ -125,14 +125,14 @@ def test_a_category_the_recipient_does_not_see_is_answered_as_one_not_in_the_con
     assert hidden.json["errors"]["scope.categories"] == [
         "Not part of this consent: substance_misuse."]
     assert absent.json["errors"]["scope.categories"] == ["Not part of this consent: offending."]
-    assert state(rt) == before
+    assert consent_state(rt) == before
 
 
 def test_a_recipient_may_not_withdraw_another_recipients_part_and_cannot_tell_who_is_in_it(
     client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
 ) -> None:
     consent = first_consent(client, auth, demo.lee)
-    before = state(rt)
+    before = consent_state(rt)
     answers = {}
     for name, recipients in (("in_consent", ["recovery-partnership"]),
                              ("not_in_consent", ["ca-derby"]),
@@ -152,7 +152,7 @@ def test_a_recipient_may_not_withdraw_another_recipients_part_and_cannot_tell_wh
         answers[name] = _same(r)
     assert answers["in_consent"] == answers["not_in_consent"] == answers["no_such_org"] \
         == answers["with_itself"]
-    assert state(rt) == before  # no withdrawal, no notification
+    assert consent_state(rt) == before  # no withdrawal, no notification
     whole = _whole(client, auth, consent["id"], demo.lee)
     assert whole["status"] == "active" and whole["withdrawals"] == []
     assert "substance_misuse" in {e["category"] for e in client.get(

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 
 from caseshare import create_app
+from tests.builders import assert_problem
 from tests.conftest import COACH, HOUSING, Clock, _database_url, issue_token
 from tests.redis_server import FakeRedisServer, RedisServer
 
@@ -42,8 +43,7 @@ def test_caller_limit_gives_429_problem_with_retry_after_and_other_callers_go_on
     statuses = [client.get("/api/v1/consent-forms", headers=coach).status_code for _ in range(6)]
     assert statuses[:5] == [200] * 5 and statuses[5] == 429
     r = client.get("/api/v1/consent-forms", headers=coach)
-    assert r.status_code == 429
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 429)
     assert int(r.headers["Retry-After"]) > 0
     assert r.json["status"] == 429
     housing = {"Authorization": f"Bearer {issue_token(rt, HOUSING)}"}

@@ -15,8 +15,8 @@ from caseshare.audit.unusual import Finding, Thresholds
 from caseshare.demo import _ctx
 from caseshare.identity import service as identity
 from caseshare.runtime import Runtime
-from tests.api.case_helpers import consent, refer, register
 from tests.audit_helpers import events
+from tests.builders import consent, refer, register
 from tests.conftest import ADVISER, COACH, HOUSING, IG, KEY_WORKER, Clock, Demo
 
 # Small thresholds so each rule is easy to cross, and easy not to.

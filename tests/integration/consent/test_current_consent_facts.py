@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from caseshare.consent.service import current_consent_facts, decision_facts
 from caseshare.runtime import Runtime
 from caseshare.subjects.service import subject_consents
-from tests.api.consent.helpers import CONSENTS, consent_body
+from tests.builders import CONSENTS, consent_body
 from tests.conftest import COACH, Clock, Demo
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from caseshare.case_plan.models import PlanEntry
 from caseshare.runtime import Runtime
 from caseshare.subjects.models import Subject
+from tests.builders import assert_problem
 from tests.conftest import COACH, Demo
 
 
@@ -45,8 +46,7 @@ def test_swapping_sealed_values_between_fields_or_subjects_fails_closed(
         s.execute(update(PlanEntry).where(PlanEntry.id == entry.id).values(detail=entry.title))
         s.commit()
     r = client.get(f"/api/v1/subjects/{demo.lee}?purpose=case_management", headers=auth(COACH))
-    assert r.status_code == 500
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 500)
     assert "Dunn" not in r.get_data(as_text=True)
     r = client.get(f"/api/v1/subjects/{demo.lee}/case-plan?purpose=case_management",
                    headers=auth(COACH))

@@ -20,8 +20,8 @@ from caseshare.identity import service as identity
 from caseshare.runtime import Runtime
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import Subject
-from tests.api.case_helpers import consent, refer, register
 from tests.audit_helpers import events
+from tests.builders import assert_problem, consent, refer, register
 from tests.conftest import COACH, Clock
 
 JCP_IG = "morgan.ellis@jcp-derby.example"
@@ -136,7 +136,7 @@ def test_a_crash_between_the_register_write_and_the_commit_leaves_the_claimant_u
 
     monkeypatch.setattr(RequestContext, "commit", crash)
     r = client.post(ERASE.format(subject), headers=auth(JCP_IG), json=BODY)
-    assert r.status_code == 503 and r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 503)
     monkeypatch.setattr(RequestContext, "commit", real_commit)
     assert _row(rt, subject)["dek_wrapped"] is not None  # the database never saw the erasure
     assert not events(rt, type="subject:record:erase")
@@ -162,8 +162,7 @@ def test_when_the_register_cannot_be_written_the_erasure_fails_and_nothing_chang
     path.with_name(path.name + ".lock").mkdir(parents=True)
 
     r = client.post(ERASE.format(subject), headers=auth(JCP_IG), json=BODY)
-    assert r.status_code == 503, r.json
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 503)
     assert "could not be written" in r.json["detail"] and subject not in r.json["detail"]
     assert _row(rt, subject) == before  # key, indexes, no tombstone
     with rt.session_factory() as s:

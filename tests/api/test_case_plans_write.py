@@ -11,17 +11,12 @@ from sqlalchemy import select
 from caseshare.case_plan.models import PlanEntry, PlanEntryVersion
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
+from tests.builders import assert_problem
 from tests.conftest import COACH, HOUSING, KEY_WORKER, Demo
 
 ENTRIES = "/api/v1/subjects/{}/case-plan/entries?purpose={}"
 ENTRY = "/api/v1/subjects/{}/case-plan/entries/{}?purpose={}"
 HISTORY = "/api/v1/subjects/{}/case-plan/entries/{}/history?purpose={}"
-
-
-def _problem(r: Any, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.json
-    assert r.headers["Content-Type"] == "application/problem+json"
-    return dict(r.json)
 
 
 def _entries(rt: Runtime, subject: uuid.UUID) -> list[PlanEntry]:
@@ -44,7 +39,7 @@ def test_unknown_category_is_422_naming_category(
     before = len(_entries(rt, demo.lee))
     r = client.post(ENTRIES.format(demo.lee, "case_management"), headers=auth(COACH),
                     json={"kind": "action", "category": "astrology", "title": "Read stars"})
-    body = _problem(r, 422)
+    body = assert_problem(r, 422)
     assert list(body["errors"]) == ["category"]
     assert "astrology" in body["errors"]["category"][0]
     assert len(_entries(rt, demo.lee)) == before
@@ -55,7 +50,7 @@ def test_category_the_partner_may_not_write_is_403_with_reasons_and_audited(
 ) -> None:
     r = client.post(ENTRIES.format(demo.lee, "tenancy_sustainment"), headers=auth(HOUSING),
                     json={"kind": "note", "category": "substance_misuse", "title": "Relapse"})
-    body = _problem(r, 403)
+    body = assert_problem(r, 403)
     assert body["reasons"] == ["category_not_in_protocol"]
     [event] = [e for e in events(rt, type="access:write:deny", subject_id=demo.lee)]
     assert str(event.event_uuid) == body["audit_id"]
@@ -64,7 +59,7 @@ def test_category_the_partner_may_not_write_is_403_with_reasons_and_audited(
     # A work coach holds a grant to read tenancy data, not to write it.
     r = client.post(ENTRIES.format(demo.lee, "case_management"), headers=auth(COACH),
                     json={"kind": "note", "category": "housing_tenancy", "title": "Arrears"})
-    assert _problem(r, 403)["reasons"] == ["role_not_granted"]
+    assert assert_problem(r, 403)["reasons"] == ["role_not_granted"]
 
 
 def test_oversized_text_invalid_dates_and_unknown_fields_are_422_naming_the_field(
@@ -90,14 +85,14 @@ def test_oversized_text_invalid_dates_and_unknown_fields_are_422_naming_the_fiel
     ]
     before = len(_entries(rt, demo.lee))
     for change, field in cases:
-        body = _problem(client.post(url, headers=coach, json={**good, **change}), 422)
+        body = assert_problem(client.post(url, headers=coach, json={**good, **change}), 422)
         assert field in body["errors"], (change, body)
     assert len(_entries(rt, demo.lee)) == before  # no partial state
 
     # Bad input inside a new plan names the entry it is in.
     r = client.post(f"/api/v1/subjects/{demo.kerry}/case-plan?purpose=case_management",
                     headers=coach, json={"entries": [{**good, "due_on": "2026-13-01"}]})
-    assert "entries.0.due_on" in _problem(r, 422)["errors"]
+    assert "entries.0.due_on" in assert_problem(r, 422)["errors"]
 
 
 def test_if_match_missing_is_428_and_stale_is_412(
@@ -106,7 +101,7 @@ def test_if_match_missing_is_428_and_stale_is_412(
     coach = auth(COACH)
     created = _entry(client, coach, demo.lee)
     url = ENTRY.format(demo.lee, created.json["id"], "case_management")
-    _problem(client.patch(url, headers=coach, json={"status": "done"}), 428)
+    assert_problem(client.patch(url, headers=coach, json={"status": "done"}), 428)
 
     etag = created.headers["ETag"]
     first = client.patch(url, headers={**coach, "If-Match": etag}, json={"status": "done"})
@@ -115,15 +110,15 @@ def test_if_match_missing_is_428_and_stale_is_412(
     # A second agency that read the same version does not overwrite silently.
     stale = client.patch(url, headers={**auth(COACH), "If-Match": etag},
                          json={"title": "Something else"})
-    _problem(stale, 412)
+    assert_problem(stale, 412)
     [row] = [e for e in _entries(rt, demo.lee) if str(e.id) == created.json["id"]]
     assert row.version == 2 and row.status == "done"
 
     empty = client.patch(url, headers={**coach, "If-Match": first.headers["ETag"]}, json={})
-    assert "body" in _problem(empty, 422)["errors"]
+    assert "body" in assert_problem(empty, 422)["errors"]
     bad_date = client.patch(url, headers={**coach, "If-Match": first.headers["ETag"]},
                             json={"due_on": "2026-11-31"})
-    assert "due_on" in _problem(bad_date, 422)["errors"]
+    assert "due_on" in assert_problem(bad_date, 422)["errors"]
 
 
 def test_history_keeps_who_when_why_and_the_previous_values(
@@ -163,7 +158,7 @@ def test_history_of_an_entry_the_caller_may_not_read_does_not_exist_for_them(
     [treatment] = [e for e in _entries(rt, demo.lee) if e.category == "substance_misuse"]
     r = client.get(HISTORY.format(demo.lee, treatment.id, "tenancy_sustainment"),
                    headers=auth(HOUSING))
-    body = _problem(r, 404)
+    body = assert_problem(r, 404)
     [event] = events(rt, type="case_plan:entry:history", subject_id=demo.lee)
     assert event.decision == "deny" and body["audit_id"] == str(event.event_uuid)
     assert "recovery" not in r.get_data(as_text=True)

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from caseshare.audit import proofs
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
+from tests.builders import assert_problem
 from tests.conftest import ADVISER, COACH, HOUSING, IG, KEY_WORKER, Clock, Demo
 
 AUDIT = "purpose=audit"
@@ -121,8 +122,7 @@ def test_a_cursor_the_api_did_not_return_is_a_400_naming_cursor(
     client: FlaskClient, auth: Any
 ) -> None:
     r = client.get(f"/api/v1/audit/events?{AUDIT}&cursor=bm9wZQ", headers=auth(IG))
-    assert r.status_code == 400, r.json
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 400)
     assert "cursor" in r.json["errors"]
 
 
@@ -136,8 +136,7 @@ def test_bad_query_parameters_are_422_naming_the_field(
     client: FlaskClient, auth: Any, query: str, field: str
 ) -> None:
     r = client.get(f"/api/v1/audit/events?{AUDIT}&{query}", headers=auth(IG))
-    assert r.status_code == 422, r.json
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 422)
     assert field in r.json["errors"]
 
 
@@ -325,8 +324,7 @@ def test_impossible_proof_requests_are_422(app: Flask, client: FlaskClient, auth
 
 def test_no_checkpoint_yet_is_404(client: FlaskClient, auth: Any) -> None:
     r = client.get(f"/api/v1/audit/checkpoints/latest?{AUDIT}", headers=auth(IG))
-    assert r.status_code == 404
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 404)
 
 
 def test_a_damaged_stored_tree_gives_503_not_a_proof_against_a_wrong_root(
@@ -345,8 +343,7 @@ def test_a_damaged_stored_tree_gives_503_not_a_proof_against_a_wrong_root(
     assert ok.status_code == 200  # its proof does not use the damaged node
     r = client.get(f"/api/v1/audit/events/2/inclusion?{AUDIT}&tree_size={size}",
                    headers=auth(IG))
-    assert r.status_code == 503
-    assert r.headers["Content-Type"] == "application/problem+json"
+    assert_problem(r, 503)
     r = client.get(f"/api/v1/audit/consistency?{AUDIT}&first=2&second={size}", headers=auth(IG))
     assert r.status_code == 503
 

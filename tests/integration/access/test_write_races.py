@@ -21,8 +21,8 @@ from caseshare.errors import ConflictError
 from caseshare.identity.service import get_staff_by_email
 from caseshare.runtime import Runtime
 from caseshare.subjects.service import case_orgs
-from tests.api.case_helpers import consent, refer, register
 from tests.audit_helpers import events
+from tests.builders import assert_problem, consent, refer, register
 from tests.conftest import COACH, KEY_WORKER, Demo
 
 
@@ -73,8 +73,7 @@ def test_concurrent_update_of_the_same_version_loses_cleanly(
     with app.test_request_context(f"/api/v1/subjects/{demo.lee}/case-plan"):
         # The conflict maps to problem+json through the one error table, not a 500.
         response = app.make_response(app.handle_user_exception(raised.value))
-        assert response.status_code == 409
-        assert response.mimetype == "application/problem+json"
+        assert_problem(response, 409)
 
 
 

@@ -13,8 +13,8 @@ from caseshare.case_plan.models import Referral
 from caseshare.demo import _ctx
 from caseshare.identity.service import get_staff_by_email
 from caseshare.runtime import Runtime
-from tests.api.case_helpers import consent, refer, register
 from tests.audit_helpers import events
+from tests.builders import consent, refer, register
 from tests.conftest import COACH, Demo
 
 

@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
+from tests.builders import assert_problem
 from tests.conftest import COACH, HOUSING, Clock, Demo, issue_token
 
 PLAN = "/api/v1/subjects/{}/case-plan?purpose={}"
@@ -108,8 +109,7 @@ def test_withdrawal_takes_effect_on_the_very_next_request(
 
     again = client.post(f"/api/v1/consents/{consent_id}/withdrawal?purpose=case_management",
                         json={"channel": "phone"}, headers=headers)
-    assert again.status_code == 409
-    assert again.headers["Content-Type"] == "application/problem+json"
+    assert_problem(again, 409)
 
 
 def test_expired_consent_is_denied_with_consent_expired(
