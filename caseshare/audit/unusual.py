@@ -25,9 +25,9 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from caseshare.audit.scope import EventView
 from caseshare.config import DAY_NAMES, Settings, parse_working_days, parse_working_hours
 from caseshare.policy.models import RESERVED_PURPOSES
 
@@ -38,23 +38,8 @@ LOOKUP_REASONS = frozenset({"no_case_relationship", "no_such_consent", "not_reci
 NINO_SEARCH = "subject:search:nino"
 
 
-class Event(Protocol):
-    """What the rules read from an audit event (caseshare.audit.models.AuditEvent)."""
-
-    id: int
-    seq: int | None
-    event_uuid: uuid.UUID
-    occurred_at: datetime
-    type: str
-    actor: str | None
-    org: str | None
-    role: str | None
-    purpose: str | None
-    subject_id: uuid.UUID | None
-    decision: str | None
-    reasons: list[str]
-    request_id: str | None
-    details: dict[str, Any]
+# The rules read events as the IG officer may see them (caseshare.audit.scope).
+Event = EventView
 
 
 @dataclass(frozen=True)

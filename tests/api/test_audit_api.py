@@ -352,7 +352,7 @@ def test_a_damaged_stored_tree_gives_503_not_a_proof_against_a_wrong_root(
 
 
 def audit_log_size(s: Any) -> int:
-    from caseshare.audit.log import latest_checkpoint
+    from caseshare.audit.checkpoints import latest_checkpoint
 
     latest = latest_checkpoint(s)
     assert latest is not None

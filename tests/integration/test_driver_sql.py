@@ -13,7 +13,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from caseshare.audit import service as audit
-from caseshare.audit.log import canonical_bytes, leaf_hash
+from caseshare.audit.canonical import canonical_bytes
+from caseshare.audit.merkle import leaf_hash
 from caseshare.audit.models import AuditEvent
 from caseshare.case_plan import read_model
 from caseshare.consent import service as consents

@@ -29,7 +29,7 @@ from tests.conftest import ROOT
 
 KILLS = int(os.environ.get("CASESHARE_SEQ_KILLS", "2"))
 EVENTS = int(os.environ.get("CASESHARE_SEQ_EVENTS", "2000"))
-LOCK_ID = 4242001  # caseshare.audit.log._lock_sequencer
+LOCK_ID = 4242001  # caseshare.audit.sequencer._lock_sequencer
 
 
 def _env(rt: Runtime) -> dict[str, str]:

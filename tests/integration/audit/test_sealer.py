@@ -9,9 +9,10 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from caseshare.audit import log as audit_log
+from caseshare.audit import checkpoints as audit_checkpoints
 from caseshare.audit import merkle
 from caseshare.audit import service as audit
+from caseshare.audit import verify as audit_verify
 from caseshare.audit.models import AuditEvent, AuditTreeNode, Checkpoint
 from caseshare.runtime import Runtime
 from tests.conftest import Clock, Demo
@@ -58,7 +59,7 @@ def test_the_tree_is_stored_as_perfect_subtrees_and_sealing_reads_only_new_leave
     with rt.session_factory() as s:
         stored = {(n.level, n.idx): n.hash for n in s.scalars(select(AuditTreeNode))}
         leaves = list(s.scalars(select(AuditEvent.leaf_hash).order_by(AuditEvent.seq)))
-        latest = audit_log.latest_checkpoint(s)
+        latest = audit_checkpoints.latest_checkpoint(s)
     assert latest is not None and latest.tree_size == 21 == len(leaves)
     # Every complete subtree of 21 leaves above the leaves: 10 + 5 + 2 + 1 = 18.
     expected: dict[merkle.Node, bytes] = {}
@@ -96,7 +97,7 @@ def test_concurrent_sealers_give_every_event_one_position(
             for _ in range(3):
                 add_events(rt, 5, clock)
                 with rt.session_factory() as s:
-                    audit_log.seal(s, rt.audit_signer, clock())
+                    audit_checkpoints.seal(s, rt.audit_signer, clock())
         except BaseException as exc:  # reported below, on the test's thread
             errors.append(exc)
 
@@ -108,7 +109,7 @@ def test_concurrent_sealers_give_every_event_one_position(
     assert errors == []
     with rt.session_factory() as s:
         seqs = list(s.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)))
-        result = audit_log.verify(s, rt.audit_signer.public_key(),
+        result = audit_verify.verify(s, rt.audit_signer.public_key(),
                                   mac_key=rt.audit_signer.mac_key())
     assert seqs == list(range(45))
     assert result.ok, result.problem

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from caseshare.access.decision import Principal
-from caseshare.audit import log as audit_log
+from caseshare.audit import checkpoints as audit_checkpoints
 from caseshare.audit import service as audit
 from caseshare.audit import stats
 from caseshare.audit.scope import AuditScope
@@ -69,7 +69,7 @@ def test_seal_state_before_and_after_sealing(rt: Runtime, clock: Clock) -> None:
         assert before.checkpoint is None and before.sealed == 0
         assert before.pending == 3 and before.oldest_pending_at == clock.now
         s.rollback()
-        audit_log.seal(s, rt.audit_signer, clock())
+        audit_checkpoints.seal(s, rt.audit_signer, clock())
     with rt.session_factory() as s:
         after = stats.seal_state(s)
     assert after.checkpoint is not None and after.checkpoint.tree_size == 3
