@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from caseshare import db
 from caseshare.access.decision import Principal
 from caseshare.audit.canonical import canonical_bytes
-from caseshare.audit.event_types import EventType
+from caseshare.audit.event_types import RENAMED, EventType
 from caseshare.audit.merkle import leaf_hash
 from caseshare.audit.models import NEW_EVENT_COLUMNS, AuditEvent
 from caseshare.audit.models import NewEvent as NewEvent  # re-exported for access/context.py
@@ -120,6 +120,15 @@ _INSERT = insert(cast(Table, AuditEvent.__table__))
 _DRIVER_INSERT = DriverInsert(cast(Table, AuditEvent.__table__), _COLUMNS)
 
 
+def _checked_type(value: EventType | str) -> str:
+    """The event type as stored; ValueError unless it is an EventType member. The old names in
+    RENAMED are let through as they are until the call sites that write them are converted to
+    EventType (issue 19's final pass), so that nothing written changes before then."""
+    if isinstance(value, str) and value in RENAMED:
+        return value
+    return EventType(value).value
+
+
 def new_event(
     *,
     type: EventType | str,
@@ -143,7 +152,7 @@ def new_event(
         event_uuid=uuid.uuid4(),
         # In UTC as stored, so the hash made now matches the hash of the row read back.
         occurred_at=now.astimezone(UTC),
-        type=EventType(type).value,
+        type=_checked_type(type),
         actor=principal.actor_id if principal else None,
         org=principal.org if principal else None,
         role=principal.role if principal else None,

@@ -40,7 +40,7 @@ def _env(rt: Runtime) -> dict[str, str]:
 def _add_events(rt: Runtime, n: int) -> None:
     with rt.session_factory() as s:
         for _ in range(n):
-            audit.record(s, type="reliability:load:event", now=rt.now(),
+            audit.record(s, type="case_plan:plan:read", now=rt.now(),
                          request_id=f"seq-{uuid.uuid4().hex}", details={"n": 1})
         s.commit()
 

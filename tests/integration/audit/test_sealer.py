@@ -25,7 +25,7 @@ def seal(app: Flask, *args: str) -> Any:
 def add_events(rt: Runtime, n: int, clock: Clock) -> None:
     with rt.session_factory() as s:
         for i in range(n):
-            audit.record(s, type="audit:test:event", now=clock(), details={"i": i})
+            audit.record(s, type="audit:summary:read", now=clock(), details={"i": i})
         s.commit()
 
 
@@ -121,17 +121,17 @@ def test_writer_streams_across_orm_and_core_writes_and_rollbacks_seal_and_verify
     """ORM and Core events of one unit of work share its writer stream, in order; a unit of work
     that rolls back gives its numbers back, so the next one reuses them: no gap."""
     with rt.session_factory() as s:
-        orm = audit.record(s, type="audit:test:orm", now=clock())
-        core = audit.write(s, audit.new_event(type="audit:test:core", now=clock()))
+        orm = audit.record(s, type="audit:summary:read", now=clock())
+        core = audit.write(s, audit.new_event(type="audit:summary:read", now=clock()))
         s.commit()
     assert orm.writer == core.writer and orm.writer_no is not None
     assert core.writer_no == orm.writer_no + 1
     with rt.session_factory() as s:
-        gone = audit.record(s, type="audit:test:rolled-back", now=clock())
+        gone = audit.record(s, type="audit:summary:read", now=clock())
         s.flush()
         s.rollback()
     with rt.session_factory() as s:
-        after = audit.record(s, type="audit:test:after", now=clock())
+        after = audit.record(s, type="audit:summary:read", now=clock())
         s.commit()
     assert after.writer == gone.writer and after.writer_no == gone.writer_no
     result = seal(app)

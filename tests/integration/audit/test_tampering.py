@@ -55,7 +55,7 @@ def log(app: Flask, rt: Runtime, demo: Demo, clock: Clock) -> list[AuditEvent]:
     for n in range(3):
         clock.advance(seconds=30)
         with rt.session_factory() as s:
-            audit.record(s, type="audit:test:event", now=clock(), subject_id=demo.lee,
+            audit.record(s, type="audit:summary:read", now=clock(), subject_id=demo.lee,
                          decision="allow", categories=["employment"], details={"n": n})
             s.commit()
         assert cli(app, "seal").exit_code == 0
@@ -109,7 +109,7 @@ def test_the_application_cannot_change_or_delete_sealed_history(
 
 def test_a_pending_event_cannot_be_changed_either(rt: Runtime, clock: Clock) -> None:
     with rt.session_factory() as s:
-        event = audit.record(s, type="audit:test:event", now=clock())
+        event = audit.record(s, type="audit:summary:read", now=clock())
         s.commit()
         with pytest.raises(DatabaseError, match="append-only"):
             s.execute(update(AuditEvent).where(AuditEvent.id == event.id)
@@ -373,7 +373,7 @@ def test_sealing_refuses_to_build_on_a_tampered_history(
 
     tamper(rt, edit)
     with rt.session_factory() as s:
-        audit.record(s, type="audit:test:event", now=clock())
+        audit.record(s, type="audit:summary:read", now=clock())
         s.commit()
         with pytest.raises(audit_sequencer.LogIntegrityError, match="no longer matches"):
             audit_checkpoints.seal(s, rt.audit_signer, clock())
@@ -471,7 +471,7 @@ def _pending(rt: Runtime, clock: Clock, n: int) -> list[AuditEvent]:
     """n events written after the log was last sealed, in one unit of work."""
     clock.advance(seconds=5)
     with rt.session_factory() as s:
-        made = [audit.record(s, type="audit:test:pending", now=clock(), subject_id=uuid.uuid4(),
+        made = [audit.record(s, type="audit:summary:read", now=clock(), subject_id=uuid.uuid4(),
                              decision="allow", details={"n": n}) for n in range(n)]
         s.commit()
     assert all(e.seq is None and e.event_mac is not None for e in made)
