@@ -89,7 +89,8 @@ def _create_app(config: Mapping[str, Any] | None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
-    audit_signer = AuditSigner.create_if_missing(settings.audit_key_path)
+    audit_signer = AuditSigner.create_if_missing(settings.audit_key_path,
+                                                 origin=settings.audit_log_origin)
     app.extensions["caseshare"] = Runtime(
         settings=settings,
         engine=engine,

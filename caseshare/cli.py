@@ -22,6 +22,7 @@ from caseshare.audit import sequencer as audit_sequencer
 from caseshare.audit import service as audit
 from caseshare.audit import stats as audit_stats
 from caseshare.audit import verify as log_verify
+from caseshare.audit.proofs import verifier_key
 from caseshare.consent.forms import load_forms, load_forms_directory, publish
 from caseshare.db import make_engine, make_session_factory
 from caseshare.errors import CaseshareError, PolicyFileError
@@ -469,12 +470,28 @@ def worker(poll: float, once: bool) -> None:
 
 
 @audit_cli.command("export")
-def audit_export() -> None:
+@click.option("--note", "as_note", is_flag=True,
+              help="Print the checkpoint as a C2SP tlog-checkpoint signed note instead.")
+@click.option("--key", "as_key", is_flag=True,
+              help="Print the log's public key as a note verifier key instead "
+                   "(name+key id+base64 key, as Go's sumdb/note and witnesses take it).")
+def audit_export(as_note: bool, as_key: bool) -> None:
     """Print the latest signed checkpoint as JSON, for a partner's IG officer to witness."""
+    signer = rt().audit_signer
+    if as_key:
+        click.echo(verifier_key(signer.origin, signer.public_bytes()))
+        return
     with session() as s:
         checkpoint = audit_checkpoints.latest_checkpoint(s)
     if checkpoint is None:
         fail("error: no checkpoint has been signed yet; run audit seal")
+        return
+    if as_note:
+        if checkpoint.note is None:
+            fail("error: the latest checkpoint was sealed before signed notes; run audit seal "
+                 "after the next event")
+            return
+        click.echo(checkpoint.note, nl=False)
         return
     click.echo(json.dumps(audit_checkpoints.checkpoint_json(checkpoint)))
 

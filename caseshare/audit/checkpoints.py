@@ -14,6 +14,7 @@ from caseshare.audit import merkle, proofs
 from caseshare.audit.merkle import CompactRange
 from caseshare.audit.models import AuditEvent, AuditTreeNode, Checkpoint
 from caseshare.audit.sequencer import LogIntegrityError, integrate
+from caseshare.audit.signed_note import verify_note
 from caseshare.audit.signer import AuditSigner
 
 
@@ -121,6 +122,7 @@ def seal(session: Session, signer: AuditSigner, now: datetime) -> Checkpoint | N
         timestamp=timestamp,
         signature=signer.sign(checkpoint_message(compact.size, root, timestamp)),
         key_id=signer.key_id(),
+        note=signer.sign_note(proofs.checkpoint_note_text(signer.origin, compact.size, root)),
     )
     session.add(checkpoint)
     session.commit()
@@ -137,14 +139,37 @@ def parse_checkpoint(data: Mapping[str, Any]) -> Checkpoint:
                           root_hash=bytes.fromhex(data["root_hash"]),
                           timestamp=timestamp.astimezone(UTC),
                           signature=bytes.fromhex(data["signature"]),
-                          key_id=str(data.get("key_id", "")))
+                          key_id=str(data.get("key_id", "")),
+                          note=_optional_text(data.get("note")))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not a checkpoint: {exc}") from None
 
 
+def _optional_text(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError("note is not text")
+    return value
+
+
 def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
+    """The checkpoint as the API serves it and `audit export` prints it."""
     return {"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash.hex(),
             "timestamp": checkpoint.timestamp.isoformat().replace("+00:00", "Z"),
-            "signature": checkpoint.signature.hex(), "key_id": checkpoint.key_id}
+            "signature": checkpoint.signature.hex(), "key_id": checkpoint.key_id,
+            "note": checkpoint.note}
+
+
+def note_matches(checkpoint: Any, public_key: bytes) -> bool:
+    """The checkpoint's signed note (if it has one) is signed by this key under the note's own
+    origin, and states the checkpoint's size and root. True for a checkpoint without a note."""
+    if checkpoint.note is None:
+        return True
+    try:
+        parsed = proofs.parse_checkpoint_note(checkpoint.note)
+        verify_note(checkpoint.note, parsed.origin, public_key)
+    except ValueError:
+        return False
+    return (parsed.tree_size, parsed.root_hash) == (checkpoint.tree_size,
+                                                   bytes(checkpoint.root_hash))
 
 

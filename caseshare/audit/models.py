@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -115,7 +116,9 @@ UNHASHED_COLUMNS = frozenset({*SEQUENCED_COLUMNS, "leaf_hash", "writer", "writer
                               "event_mac"})
 
 class Checkpoint(Base):
-    """A signed statement of the log's size and root at a point in time."""
+    """A signed statement of the log's size and root at a point in time, twice: `signature`
+    over `checkpoint_message` (size, root and time; partners' JSON copies and `audit verify`
+    check it), and `note`, the standard form of size and root."""
 
     __tablename__ = "audit_checkpoints"
 
@@ -124,6 +127,9 @@ class Checkpoint(Base):
     timestamp: Mapped[datetime]
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     key_id: Mapped[str] = mapped_column(String(64))
+    # The same size and root as a C2SP tlog-checkpoint signed note (audit/checkpoints.py), so
+    # any standard witness or verifier reads it; None for checkpoints sealed before notes.
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditTreeNode(Base):

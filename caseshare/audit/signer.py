@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from caseshare.audit.signed_note import sign_note
 from caseshare.crypto.keyring import write_private
 
 
@@ -20,9 +21,12 @@ class AuditSigner:
     """The checkpoint signing key (Ed25519), kept in its own file apart from the data keys."""
 
     path: Path
+    # The log's name in its checkpoint notes (`Settings.audit_log_origin`), also the key name.
+    origin: str = "caseshare.example/audit"
 
     @classmethod
-    def create_if_missing(cls, path: Path) -> AuditSigner:
+    def create_if_missing(cls, path: Path, origin: str = "caseshare.example/audit"
+                          ) -> AuditSigner:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             pem = Ed25519PrivateKey.generate().private_bytes(
@@ -31,7 +35,7 @@ class AuditSigner:
                 serialization.NoEncryption(),
             )
             write_private(path, pem.decode())
-        return cls(path)
+        return cls(path, origin)
 
     def _private(self) -> Ed25519PrivateKey:
         key = serialization.load_pem_private_key(self.path.read_bytes(), password=None)
@@ -49,6 +53,15 @@ class AuditSigner:
 
     def sign(self, message: bytes) -> bytes:
         return self._private().sign(message)
+
+    def public_bytes(self) -> bytes:
+        """The raw 32-byte public key, as partners hold it."""
+        return self.public_key().public_bytes(serialization.Encoding.Raw,
+                                              serialization.PublicFormat.Raw)
+
+    def sign_note(self, text: str) -> str:
+        """`text` as a C2SP signed note under the log's origin as key name."""
+        return sign_note(text, self.origin, self._private())
 
     def mac_key(self) -> bytes:
         """The sequencer's leaf MAC key, derived from (and as secret as) the signing key."""

@@ -14,12 +14,13 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caseshare.audit import scan
 from caseshare.audit.canonical import canonical_bytes
-from caseshare.audit.checkpoints import checkpoint_message
+from caseshare.audit.checkpoints import checkpoint_message, note_matches
 from caseshare.audit.merkle import CompactRange, fold, leaf_hash
 from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.audit.scan import ChunkFailure, ChunkResult, ChunkTask
@@ -217,7 +218,7 @@ class _Walk:
         first = min(problems, key=lambda p: p.found_at) if problems else None
         checkpoints = self.session.execute(
             select(Checkpoint.tree_size, Checkpoint.root_hash, Checkpoint.timestamp,
-                   Checkpoint.signature)
+                   Checkpoint.signature, Checkpoint.note)
             .where(Checkpoint.tree_size > result.lo, Checkpoint.tree_size <= result.hi)
             .order_by(Checkpoint.tree_size)).all()
         by_size = {row.tree_size: row for row in checkpoints}
@@ -272,12 +273,13 @@ class _Walk:
 
 
 def _signed(public_key: Ed25519PublicKey, checkpoint: Any) -> bool:
+    """Both signatures: over the checkpoint message, and the signed note's (when it has one)."""
     try:
         public_key.verify(checkpoint.signature, checkpoint_message(
             checkpoint.tree_size, checkpoint.root_hash, checkpoint.timestamp))
     except InvalidSignature:
         return False
-    return True
+    return note_matches(checkpoint, public_key.public_bytes(Encoding.Raw, PublicFormat.Raw))
 
 
 def _check_witnessed(copy: Checkpoint, root: bytes, public_key: Ed25519PublicKey) -> None:

@@ -138,3 +138,38 @@ def test_writer_streams_across_orm_and_core_writes_and_rollbacks_seal_and_verify
     assert result.exit_code == 0, result.output
     verified = app.test_cli_runner().invoke(args=["caseshare", "audit", "verify"])
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_sealed_checkpoint_is_also_a_signed_note_that_verify_checks(
+    app: Flask, rt: Runtime, clock: Clock
+) -> None:
+    """The sealer signs the C2SP note too; `audit export --note` prints it, `--key` the key to
+    check it with; a note stating another root under another key does not match the log."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from caseshare.audit import proofs
+    from caseshare.audit.signed_note import sign_note, verify_note
+
+    with rt.session_factory() as s:
+        audit.record(s, type="audit:summary:read", now=clock())
+        s.commit()
+    assert seal(app).exit_code == 0
+    runner = app.test_cli_runner()
+    printed = runner.invoke(args=["caseshare", "audit", "export", "--note"])
+    assert printed.exit_code == 0, printed.output
+    signer = rt.audit_signer
+    note = proofs.parse_checkpoint_note(printed.output)
+    assert note.origin == signer.origin == rt.settings.audit_log_origin
+    assert verify_note(printed.output, signer.origin, signer.public_bytes()) == note.text
+    key = runner.invoke(args=["caseshare", "audit", "export", "--key"]).output.strip()
+    assert key == proofs.verifier_key(signer.origin, signer.public_bytes())
+    with rt.session_factory() as s:
+        latest = audit_checkpoints.latest_checkpoint(s)
+        assert latest is not None and latest.note == printed.output
+        assert audit_checkpoints.checkpoint_json(latest)["note"] == printed.output
+        forged = sign_note(proofs.checkpoint_note_text(signer.origin, note.tree_size,
+                                                       bytes(32)),
+                           signer.origin, Ed25519PrivateKey.generate())
+        assert not audit_checkpoints.note_matches(
+            audit_checkpoints.parse_checkpoint({**audit_checkpoints.checkpoint_json(latest),
+                                                "note": forged}), signer.public_bytes())
