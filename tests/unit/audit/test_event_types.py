@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from caseshare.audit import service
+from caseshare.audit import proofs, service
 from caseshare.audit.canonical import CANONICAL_FIELDS
 from caseshare.audit.event_types import RENAMED, EventType
 from caseshare.audit.models import (
@@ -57,6 +57,8 @@ def test_new_event_is_the_table_less_what_the_sequencer_sets() -> None:
     assert list(NEW_EVENT_COLUMNS) == [c for c in table if c not in SEQUENCED_COLUMNS]
     assert list(CANONICAL_FIELDS) == [c for c in table if c not in UNHASHED_COLUMNS]
     assert set(CANONICAL_FIELDS) < set(NEW_EVENT_COLUMNS)
+    # The standalone verifier's own copy (it imports nothing of Caseshare's) names the same.
+    assert set(proofs.EVENT_FIELDS.values()) == set(CANONICAL_FIELDS)
 
 
 def test_an_event_view_is_an_event_with_its_place_in_the_log() -> None:
