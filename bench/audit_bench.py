@@ -41,9 +41,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench import dataset
 from bench.load import AUDIT_TABLES, Inserter, init_worker, load_history
 from caseshare import migrate
-from caseshare.audit import log as audit_log
 from caseshare.audit import queries
+from caseshare.audit import sequencer as audit_sequencer
 from caseshare.audit import service as audit
+from caseshare.audit import signer as audit_signer
 from caseshare.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +88,7 @@ sys.argv = ["flask", "--app", "wsgi", *sys.argv[1:]]
 main()
 """
 
-def build(url: str, n: int, every: int, signer: audit_log.AuditSigner,
+def build(url: str, n: int, every: int, signer: audit_signer.AuditSigner,
           now: datetime) -> float:
     """N sealed events with their tree nodes and a signed checkpoint every `every` events."""
     started = time.perf_counter()
@@ -153,7 +154,7 @@ def median_ms(fn: Callable[[], Any], repeat: int) -> float:
 def inclusion_proof_ms(s: Session, repeat: int = 200) -> float:
     """Median time of one inclusion proof of a random log position in the latest signed tree
     (the log must be sealed)."""
-    size = audit_log.sealed_size(s)
+    size = audit_sequencer.sealed_size(s)
 
     def prove() -> None:
         index = int.from_bytes(uuid.uuid4().bytes[:4], "big") % size
@@ -181,7 +182,7 @@ def ig_query_ms(s: Session, *, subjects: int, seed: int, now: datetime,
 
 def run(url: str, n: int, every: int, workdir: Path, *, serial: bool) -> dict[str, Any]:
     instance = workdir / "instance"
-    signer = audit_log.AuditSigner.create_if_missing(instance / "audit-signing-key.pem")
+    signer = audit_signer.AuditSigner.create_if_missing(instance / "audit-signing-key.pem")
     now = dataset.utcnow()
     results: dict[str, Any] = {"events": n}
     database = workdir / "bench.db"

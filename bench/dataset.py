@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from caseshare.audit.log import canonical_bytes, leaf_hash
+from caseshare.audit.canonical import canonical_bytes
+from caseshare.audit.merkle import leaf_hash
 from caseshare.case_plan.service import entry_ref
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.crypto.sealing import blind_index, new_data_key, seal

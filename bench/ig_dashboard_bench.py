@@ -26,7 +26,8 @@ from sqlalchemy.orm import sessionmaker
 
 from bench.audit_bench import median_ms, postgres_database
 from caseshare import migrate
-from caseshare.audit import log as audit_log
+from caseshare.audit import canonical as audit_canonical
+from caseshare.audit import merkle as audit_merkle
 from caseshare.audit import queries, stats
 from caseshare.audit.models import AuditEvent
 from caseshare.db import make_engine
@@ -55,7 +56,7 @@ def fake_rows(n: int, subjects: list[uuid.UUID], actors: list[str]) -> Iterator[
             details={"entries": [str(uuid.uuid4())]},
         )
         row = dict(vars(event))
-        row["leaf_hash"] = audit_log.leaf_hash(audit_log.canonical_bytes(event))  # type: ignore[arg-type]
+        row["leaf_hash"] = audit_merkle.leaf_hash(audit_canonical.canonical_bytes(event))  # type: ignore[arg-type]
         yield row
 
 

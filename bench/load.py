@@ -56,7 +56,7 @@ import caseshare.models  # noqa: F401 (completes Base.metadata)
 from bench import dataset, sealed_log
 from bench.progress import Progress
 from caseshare import create_app, migrate
-from caseshare.audit.log import AuditSigner
+from caseshare.audit.signer import AuditSigner
 from caseshare.crypto.keyring import LocalKeyring
 from caseshare.db import Base, UTCDateTime
 from caseshare.identity import service as identity

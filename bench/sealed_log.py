@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench import dataset
-from caseshare.audit import log as audit_log
+from caseshare.audit import checkpoints as audit_checkpoints
+from caseshare.audit import signer as audit_signer
 from caseshare.audit.merkle import CompactRange, Node
 
 NODE_BATCH = 50_000  # tree nodes held before they are written
@@ -26,14 +27,14 @@ def sealed_events(first: int, count: int, total: int, sizes: dataset.Sizes, now:
     """Events at log positions first..first+count-1 with their leaf hashes and leaf MACs."""
     rows = dataset.audit_batch(first, count, total, sizes, now, seed)
     for row in rows:
-        row["leaf_mac"] = audit_log.leaf_mac(mac_key, row["seq"], row["leaf_hash"])
+        row["leaf_mac"] = audit_signer.leaf_mac(mac_key, row["seq"], row["leaf_hash"])
     return rows
 
 
 class TreeBuilder:
     """The sealer's side: tree nodes and signed checkpoints over leaves appended in log order."""
 
-    def __init__(self, signer: audit_log.AuditSigner, total: int, every: int) -> None:
+    def __init__(self, signer: audit_signer.AuditSigner, total: int, every: int) -> None:
         self.signer, self.total, self.every = signer, total, every
         self.key_id = signer.key_id()
         self.compact = CompactRange()
@@ -51,7 +52,7 @@ class TreeBuilder:
                 stamp = last_time.astimezone(UTC)
                 self.checkpoints.append({
                     "tree_size": compact.size, "root_hash": root, "timestamp": stamp,
-                    "signature": self.signer.sign(audit_log.checkpoint_message(
+                    "signature": self.signer.sign(audit_checkpoints.checkpoint_message(
                         compact.size, root, stamp)),
                     "key_id": self.key_id})
 

@@ -43,8 +43,8 @@ def _create_app(config: Mapping[str, Any] | None) -> Flask:
     from flask import Flask
 
     from caseshare import web_session
-    from caseshare.audit.log import AuditSigner
     from caseshare.audit.service import EVENT_KEY
+    from caseshare.audit.signer import AuditSigner
     from caseshare.config import load_settings
     from caseshare.consent.forms import load_forms_directory
     from caseshare.crypto.keyring import LocalKeyring
@@ -89,7 +89,8 @@ def _create_app(config: Mapping[str, Any] | None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
-    audit_signer = AuditSigner.create_if_missing(settings.audit_key_path)
+    audit_signer = AuditSigner.create_if_missing(settings.audit_key_path,
+                                                 origin=settings.audit_log_origin)
     app.extensions["caseshare"] = Runtime(
         settings=settings,
         engine=engine,

@@ -17,9 +17,12 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from caseshare.audit import log as audit_log
+from caseshare.audit import checkpoints as audit_checkpoints
+from caseshare.audit import sequencer as audit_sequencer
 from caseshare.audit import service as audit
 from caseshare.audit import stats as audit_stats
+from caseshare.audit import verify as log_verify
+from caseshare.audit.proofs import verifier_key
 from caseshare.consent.forms import load_forms, load_forms_directory, publish
 from caseshare.db import make_engine, make_session_factory
 from caseshare.errors import CaseshareError, PolicyFileError
@@ -435,11 +438,11 @@ def audit_seal(every: float | None, count: int | None) -> None:
     rounds = 0
     while True:
         with session() as s:
-            pending, oldest = audit_log.pending_events(s)
+            pending, oldest = audit_sequencer.pending_events(s)
             s.rollback()  # the sealer's own transaction must start with its lock
             try:
-                checkpoint = audit_log.seal(s, runtime.audit_signer, runtime.now())
-            except audit_log.LogIntegrityError as exc:
+                checkpoint = audit_checkpoints.seal(s, runtime.audit_signer, runtime.now())
+            except audit_sequencer.LogIntegrityError as exc:
                 fail(f"FAILED: {exc}; nothing was sealed. Run audit verify.")
                 return
         if checkpoint is not None:
@@ -472,7 +475,7 @@ def worker(poll: float, once: bool) -> None:
     if once:
         try:
             job.run_once()
-        except audit_log.LogIntegrityError as exc:
+        except audit_sequencer.LogIntegrityError as exc:
             fail(f"FAILED: {exc}. Run audit verify.")
         return
     job.stop_on_signals()
@@ -480,14 +483,30 @@ def worker(poll: float, once: bool) -> None:
 
 
 @audit_cli.command("export")
-def audit_export() -> None:
+@click.option("--note", "as_note", is_flag=True,
+              help="Print the checkpoint as a C2SP tlog-checkpoint signed note instead.")
+@click.option("--key", "as_key", is_flag=True,
+              help="Print the log's public key as a note verifier key instead "
+                   "(name+key id+base64 key, as Go's sumdb/note and witnesses take it).")
+def audit_export(as_note: bool, as_key: bool) -> None:
     """Print the latest signed checkpoint as JSON, for a partner's IG officer to witness."""
+    signer = rt().audit_signer
+    if as_key:
+        click.echo(verifier_key(signer.origin, signer.public_bytes()))
+        return
     with session() as s:
-        checkpoint = audit_log.latest_checkpoint(s)
+        checkpoint = audit_checkpoints.latest_checkpoint(s)
     if checkpoint is None:
         fail("error: no checkpoint has been signed yet; run audit seal")
         return
-    click.echo(json.dumps(audit_log.checkpoint_json(checkpoint)))
+    if as_note:
+        if checkpoint.note is None:
+            fail("error: the latest checkpoint was sealed before signed notes; run audit seal "
+                 "after the next event")
+            return
+        click.echo(checkpoint.note, nl=False)
+        return
+    click.echo(json.dumps(audit_checkpoints.checkpoint_json(checkpoint)))
 
 
 @audit_cli.command("verify")
@@ -500,12 +519,12 @@ def audit_verify(witness_files: tuple[Any, ...], workers: int | None) -> None:
     """Verify the whole log and every checkpoint; non-zero exit naming the first bad event."""
     runtime = rt()
     try:
-        witnessed = [audit_log.parse_checkpoint(json.load(f)) for f in witness_files]
+        witnessed = [audit_checkpoints.parse_checkpoint(json.load(f)) for f in witness_files]
     except (ValueError, TypeError) as exc:
         fail(f"error: --witness: {exc}")
         return
     with _reading_session() as s:
-        result = audit_log.verify(s, runtime.audit_signer.public_key(),
+        result = log_verify.verify(s, runtime.audit_signer.public_key(),
                                   mac_key=runtime.audit_signer.mac_key(), witnessed=witnessed,
                                   workers=workers or len(os.sched_getaffinity(0)),
                                   event_key=runtime.audit_signer.event_mac_key(),

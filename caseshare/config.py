@@ -74,6 +74,9 @@ class Settings:
     # `audit verify` fails when an audit event has waited longer than this to be integrated
     # into the Merkle log: the sealer (`caseshare worker`) is down or not keeping up.
     audit_max_lag_seconds: int = 60
+    # The audit log's name in its signed checkpoints (C2SP tlog-checkpoint origin, and the key
+    # name of its signature): unique per deployment, a schema-less URL without spaces or '+'.
+    audit_log_origin: str = "caseshare.example/audit"
     clock: Clock = field(default=system_clock, compare=False)
 
 
@@ -109,6 +112,7 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_WORKING_DAYS": "working_days",
     "CASESHARE_TIMEZONE": "local_timezone",
     "CASESHARE_AUDIT_MAX_LAG_SECONDS": "audit_max_lag_seconds",
+    "CASESHARE_AUDIT_LOG_ORIGIN": "audit_log_origin",
 }
 
 SQLITE_SYNCHRONOUS = ("FULL", "EXTRA", "NORMAL")

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from caseshare.audit.log import AuditSigner
+from caseshare.audit.signer import AuditSigner
 from caseshare.config import Settings
 from caseshare.consent.forms import FormSet
 from caseshare.crypto.keyring import KeyProvider

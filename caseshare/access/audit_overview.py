@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from caseshare.access import audit_trail
 from caseshare.access.context import RequestContext
 from caseshare.audit import queries, stats
-from caseshare.audit.log import checkpoint_message
+from caseshare.audit.checkpoints import checkpoint_message
 from caseshare.audit.models import Checkpoint
 from caseshare.audit.scope import EventView
 from caseshare.errors import NotFoundError, ValidationError

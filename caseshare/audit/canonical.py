@@ -23,39 +23,23 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from json.scanner import make_scanner
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
+from caseshare.audit.models import UNHASHED_COLUMNS, AuditEvent, NewEvent
+
 __all__ = [
-    "CANONICAL_FIELDS", "EventFields", "JSONFloat", "canonical_bytes", "canonical_json",
+    "CANONICAL_FIELDS", "JSONFloat", "canonical_bytes", "canonical_json",
     "event_bytes", "json_values", "reference_json", "stored_event_bytes", "time_text",
     "uuid_text",
 ]
 
 
-class EventFields(Protocol):
-    """What the canonical bytes cover: an AuditEvent, or a row selected with the same columns."""
-
-    event_uuid: uuid.UUID
-    occurred_at: datetime
-    type: str
-    actor: str | None
-    org: str | None
-    role: str | None
-    purpose: str | None
-    subject_id: uuid.UUID | None
-    categories: list[str]
-    decision: str | None
-    reasons: list[str]
-    consent_id: uuid.UUID | None
-    protocol: str | None
-    override_id: uuid.UUID | None
-    request_id: str | None
-    details: dict[str, Any]
-
-
-CANONICAL_FIELDS = tuple(EventFields.__annotations__)
+# What the leaf hash covers: every column of the event except those in UNHASHED_COLUMNS, in the
+# table's order (the body's keys are sorted anyway).
+CANONICAL_FIELDS = tuple(column.name for column in AuditEvent.__table__.columns
+                         if column.name not in UNHASHED_COLUMNS)
 
 
 class JSONFloat(float):
@@ -183,8 +167,9 @@ def stored_event_bytes(event_uuid: str | None, stamped: str, type_: str,
     })
 
 
-def canonical_bytes(event: EventFields) -> bytes:
-    """The exact bytes an event's leaf hash covers: every field except its log position."""
+def canonical_bytes(event: NewEvent | AuditEvent) -> bytes:
+    """The exact bytes an event's leaf hash covers (CANONICAL_FIELDS). Any object with those
+    attributes will do, e.g. a row selected with the same columns."""
     categories, reasons, details = json_values(
         json.dumps([list(event.categories), list(event.reasons), event.details]))
     return event_bytes(

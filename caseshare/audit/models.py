@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -73,8 +75,50 @@ class AuditEvent(Base):
     event_mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
+
+@dataclass(slots=True)
+class NewEvent:
+    """An audit event as it is written: the columns of `AuditEvent` that exist before the
+    sequencer runs (all but `id`, `seq` and `leaf_mac`), under the same names (a test holds them
+    equal). It holds ids and codes, never plaintext."""
+
+    event_uuid: uuid.UUID
+    occurred_at: datetime
+    type: str
+    actor: str | None
+    org: str | None
+    role: str | None
+    purpose: str | None
+    subject_id: uuid.UUID | None
+    categories: list[str]
+    decision: str | None
+    reasons: list[str]
+    consent_id: uuid.UUID | None
+    protocol: str | None
+    override_id: uuid.UUID | None
+    request_id: str | None
+    details: dict[str, Any]
+    leaf_hash: bytes = b""
+    writer: str | None = None
+    writer_no: int | None = None
+    event_mac: bytes | None = None
+
+    def columns(self) -> dict[str, Any]:
+        """The row to insert."""
+        return {name: getattr(self, name) for name in NEW_EVENT_COLUMNS}
+
+
+NEW_EVENT_COLUMNS = tuple(f.name for f in fields(NewEvent))
+# Set after the write: the row's id, and the sequencer's position and leaf MAC.
+SEQUENCED_COLUMNS = ("id", "seq", "leaf_mac")
+# Not covered by the leaf hash: the hash itself, and what binds it to a place (stream or log).
+UNHASHED_COLUMNS = frozenset({*SEQUENCED_COLUMNS, "leaf_hash", "writer", "writer_no",
+                              "event_mac"})
+
 class Checkpoint(Base):
-    """A signed statement of the log's size and root at a point in time."""
+    """A signed statement of the log's size and root at a point in time, twice: `signature`
+    over `checkpoint_message` (size, root and time; partners' JSON copies and `audit verify`
+    check it), and `note`, the standard form of size and root."""
 
     __tablename__ = "audit_checkpoints"
 
@@ -83,6 +127,9 @@ class Checkpoint(Base):
     timestamp: Mapped[datetime]
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     key_id: Mapped[str] = mapped_column(String(64))
+    # The same size and root as a C2SP tlog-checkpoint signed note (audit/checkpoints.py), so
+    # any standard witness or verifier reads it; None for checkpoints sealed before notes.
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditTreeNode(Base):

@@ -14,13 +14,37 @@ Typical use, with an event and a checkpoint as the API returns them:
                             bytes.fromhex(checkpoint["root_hash"]))
 
 Only the checkpoint signature needs a library beyond the standard one (`cryptography`).
+
+The same checkpoint is served as a C2SP signed note (`note`, https://c2sp.org/tlog-checkpoint),
+which any standard witness or verifier reads:
+
+    <origin>
+    <tree size>
+    <root hash, base64>
+
+    — <key name> <base64(4-byte key id || 64-byte Ed25519 signature)>
+
+The key name is the log's origin (`CASESHARE_AUDIT_LOG_ORIGIN`); the key id is
+`note_key_id(name, public_key)`. A partner verifies a note with the log's raw public key,
+obtained out of band, and then reads it:
+
+    text = signed_note.verify_note(note, origin, partner_copy_of_public_key)  # raises if bad
+    checkpoint = parse_checkpoint_note(note)  # origin, tree_size, root_hash
+    assert checkpoint.origin == origin
+
+(`caseshare/audit/signed_note.py`, a few lines over `cryptography`; or Go's
+golang.org/x/mod/sumdb/note with `verifier_key(origin, public_key)`.) Then check proofs against
+`checkpoint.root_hash` as above.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -131,3 +155,92 @@ def verify_checkpoint(public_key: bytes, checkpoint: Mapping[str, Any]) -> bool:
     except (InvalidSignature, ValueError, KeyError, TypeError):
         return False
     return True
+
+
+# C2SP signed notes and tlog-checkpoint (https://c2sp.org/signed-note,
+# https://c2sp.org/tlog-checkpoint): the checkpoint in the form any standard witness or verifier
+# reads. Parsing and key ids need only the standard library; the Ed25519 check itself is in
+# caseshare/audit/signed_note.py (or any C2SP note verifier).
+
+NOTE_ED25519 = 0x01  # the signed-note signature type of an Ed25519 key
+_MAX_SIGNATURES = 100
+
+
+@dataclass(frozen=True)
+class NoteSignature:
+    name: str  # the key name
+    key_id: bytes  # 4 bytes
+    signature: bytes  # the rest: for Ed25519, 64 bytes over the note text
+
+
+@dataclass(frozen=True)
+class CheckpointNote:
+    origin: str
+    tree_size: int
+    root_hash: bytes
+    extensions: tuple[str, ...]  # opaque lines after the root hash (Caseshare writes none)
+    text: str  # the signed text: every body line, each ending in a newline
+    signatures: tuple[NoteSignature, ...]
+
+
+def note_key_id(name: str, public_key: bytes, signature_type: int = NOTE_ED25519) -> bytes:
+    """SHA-256(key name || 0x0A || signature type || public key)[:4], as signed-note recommends
+    and as Caseshare's notes use."""
+    return hashlib.sha256(name.encode() + b"\n" + bytes([signature_type]) + public_key).digest()[:4]
+
+
+def verifier_key(name: str, public_key: bytes) -> str:
+    """The key in the `<name>+<hex key id>+<base64(0x01 || key)>` form of Go's
+    golang.org/x/mod/sumdb/note and the transparency-dev tools, for partners who use them."""
+    encoded = base64.b64encode(bytes([NOTE_ED25519]) + public_key).decode()
+    return f"{name}+{note_key_id(name, public_key).hex()}+{encoded}"
+
+
+def checkpoint_note_text(origin: str, tree_size: int, root_hash: bytes) -> str:
+    """The tlog-checkpoint body: origin, tree size in decimal, base64 root hash."""
+    return f"{origin}\n{tree_size}\n{base64.b64encode(root_hash).decode()}\n"
+
+
+def split_note(note: str) -> tuple[str, tuple[NoteSignature, ...]]:
+    """A signed note's text (ending in its newline) and its signature lines, unverified.
+    ValueError when the note is not well formed."""
+    if any(ord(c) < 0x20 and c != "\n" for c in note):
+        raise ValueError("a signed note holds no control characters but newline")
+    text, blank, block = note.rpartition("\n\n")
+    if not blank or not text or not block.endswith("\n"):
+        raise ValueError("not a signed note: text, a blank line, then signature lines")
+    text += "\n"
+    signatures = []
+    for line in block[:-1].split("\n"):
+        dash, _, rest = line.partition(" ")
+        name, _, encoded = rest.partition(" ")
+        if dash != "\u2014" or not name or "+" in name or " " in encoded:
+            raise ValueError(f"not a signature line: {line[:80]!r}")
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            raise ValueError("a signature is not base64") from None
+        if len(raw) < 5:
+            raise ValueError("a signature is too short")
+        signatures.append(NoteSignature(name, raw[:4], raw[4:]))
+    if len(signatures) > _MAX_SIGNATURES:
+        raise ValueError("too many signatures")
+    return text, tuple(signatures)
+
+
+def parse_checkpoint_note(note: str) -> CheckpointNote:
+    """A tlog-checkpoint signed note's origin, size, root hash, extension lines and signature
+    lines, NOT verified: check a signature before trusting any of it (see the module docstring).
+    ValueError when it is not a checkpoint note."""
+    text, signatures = split_note(note)
+    origin, size, root, *extensions = text[:-1].split("\n")
+    if not origin or not size.isascii() or not size.isdigit() or (
+            size != "0" and size.startswith("0")):
+        raise ValueError("not a checkpoint: origin, then the tree size in decimal")
+    try:
+        root_hash = base64.b64decode(root, validate=True)
+    except binascii.Error:
+        raise ValueError("not a checkpoint: the root hash is not base64") from None
+    if len(root_hash) != 32 or any(not line for line in extensions):
+        raise ValueError("not a checkpoint: a 32-byte root hash, then non-empty lines")
+    return CheckpointNote(origin, int(size), root_hash, tuple(extensions), text, signatures)

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from caseshare.audit import merkle, proofs, unusual
-from caseshare.audit.log import fetch_nodes, latest_checkpoint
+from caseshare.audit.checkpoints import fetch_nodes, latest_checkpoint
 from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.audit.scope import EVENT_PROTOCOL, AuditScope, EventView, with_protocol
 from caseshare.case_plan.models import Referral

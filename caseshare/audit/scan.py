@@ -21,26 +21,44 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from caseshare.audit.canonical import stored_event_bytes, time_text, uuid_text
+from sqlalchemy import JSON, Column, DateTime, Uuid
+
+from caseshare.audit.canonical import (
+    CANONICAL_FIELDS,
+    stored_event_bytes,
+    time_text,
+    uuid_text,
+)
 from caseshare.audit.merkle import perfect_nodes
+from caseshare.audit.models import AuditEvent
 
 __all__ = ["ChunkFailure", "ChunkResult", "ChunkTask", "Database", "scan_chunk"]
 
 GAP, CONTENT, MAC, TIME, CHECKPOINT = range(5)  # the checks at one position, in scan order
 
-_COLUMNS = {
-    "sqlite": ("event_uuid, occurred_at, type, actor, org, role, purpose, subject_id, "
-               "categories, decision, reasons, consent_id, protocol, override_id, request_id, "
-               "details"),
-    # Text: UUIDs in their usual form, times as timestamp text in UTC with the session's
-    # DateStyle ISO (set per chunk), 'YYYY-MM-DD HH:MM:SS' with any fraction less its trailing
-    # zeros, which the scan pads back to SQLite's form. (to_char made that text in the server
-    # at about a microsecond per event, a sixth of the server's share.)
-    "postgresql": ("event_uuid::text, (occurred_at AT TIME ZONE 'UTC')::text, type, actor, "
-                   "org, role, purpose, "
-                   "subject_id::text, categories::text, decision, reasons::text, "
-                   "consent_id::text, protocol, override_id::text, request_id, details::text"),
-}
+
+
+def _as_text(column: Column[Any], dialect: str) -> str:
+    """One hashed column in the SELECT, as text in the form the canonical bytes use. PostgreSQL:
+    UUIDs and JSON cast to text; times as timestamp text in UTC with the session's DateStyle ISO
+    (set per chunk), 'YYYY-MM-DD HH:MM:SS' with any fraction less its trailing zeros, which the
+    scan pads back to SQLite's form (to_char made that text in the server at about a
+    microsecond per event, a sixth of the server's share). SQLite stores them as text already."""
+    name = column.name
+    if dialect != "postgresql":
+        return name
+    if isinstance(column.type, DateTime) or isinstance(
+            getattr(column.type, "impl", None), DateTime):
+        return f"({name} AT TIME ZONE 'UTC')::text"
+    if isinstance(column.type, (Uuid, JSON)):
+        return f"{name}::text"
+    return name
+
+
+# The hashed columns (CANONICAL_FIELDS, derived from the table) in the order scan reads them.
+_COLUMNS = {dialect: ", ".join(_as_text(AuditEvent.__table__.c[name], dialect)
+                               for name in CANONICAL_FIELDS)
+            for dialect in ("sqlite", "postgresql")}
 _FETCH = 2_000
 
 

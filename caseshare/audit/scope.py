@@ -22,15 +22,13 @@ Pure apart from `condition`, which is the same rule as a SQL condition for the q
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_
 
-from caseshare.audit.models import AuditEvent
+from caseshare.audit.models import NEW_EVENT_COLUMNS, AuditEvent, NewEvent
 from caseshare.policy.models import OverrideRecord, Protocol
 
 REDACTED = "redacted"
@@ -48,29 +46,13 @@ def with_protocol(query: _Query) -> _Query:
     return query.outerjoin(OverrideRecord, OverrideRecord.id == AuditEvent.override_id)
 
 
-@dataclass
-class EventView:
-    """An audit event as one viewer may see it (never written back: not an ORM object)."""
+@dataclass(slots=True, kw_only=True)
+class EventView(NewEvent):
+    """An audit event as one viewer may see it: the event's fields (`NewEvent`), its row id and
+    log position, and whether some were redacted. Never written back: not an ORM object."""
 
     id: int
     seq: int | None
-    event_uuid: uuid.UUID
-    occurred_at: datetime
-    type: str
-    actor: str | None
-    org: str | None
-    role: str | None
-    purpose: str | None
-    subject_id: uuid.UUID | None
-    categories: list[str]
-    decision: str | None
-    reasons: list[str]
-    consent_id: uuid.UUID | None
-    protocol: str | None
-    override_id: uuid.UUID | None
-    request_id: str | None
-    details: dict[str, Any]
-    leaf_hash: bytes
     redacted: bool = False
 
 
@@ -117,14 +99,9 @@ class AuditScope:
             kept = [c for c in categories if c not in hidden]
             categories = [*kept, REDACTED] if len(kept) < len(categories) else kept
             details = _redact(details, hidden)
-        return EventView(
-            id=event.id, seq=event.seq, event_uuid=event.event_uuid,
-            occurred_at=event.occurred_at, type=event.type, actor=event.actor, org=event.org,
-            role=event.role, purpose=event.purpose, subject_id=event.subject_id,
-            categories=categories, decision=event.decision, reasons=list(event.reasons or []),
-            consent_id=event.consent_id, protocol=event.protocol,
-            override_id=event.override_id, request_id=event.request_id, details=details,
-            leaf_hash=event.leaf_hash, redacted=redacted)
+        fields = {name: getattr(event, name) for name in NEW_EVENT_COLUMNS}
+        fields.update(categories=categories, reasons=list(event.reasons or []), details=details)
+        return EventView(id=event.id, seq=event.seq, redacted=redacted, **fields)
 
     def views(self, rows: Iterable[Any]) -> list[EventView]:
         """The visible ones of (event, protocol) rows, as this viewer sees them (a belt to the

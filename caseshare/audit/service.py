@@ -20,7 +20,6 @@ import threading
 import uuid
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -29,42 +28,15 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from caseshare import db
 from caseshare.access.decision import Principal
-from caseshare.audit.log import CANONICAL_FIELDS, canonical_bytes, event_mac, leaf_hash
-from caseshare.audit.models import AuditEvent
+from caseshare.audit.canonical import canonical_bytes
+from caseshare.audit.event_types import RENAMED, EventType
+from caseshare.audit.merkle import leaf_hash
+from caseshare.audit.models import NEW_EVENT_COLUMNS, AuditEvent
+from caseshare.audit.models import NewEvent as NewEvent  # re-exported for access/context.py
+from caseshare.audit.signer import event_mac
 from caseshare.driver_sql import DriverInsert
 
-
-@dataclass(slots=True)
-class NewEvent:
-    """An audit event as it is written: every field its leaf hash covers (`EventFields`), and
-    the hash. It holds ids and codes, never plaintext."""
-
-    event_uuid: uuid.UUID
-    occurred_at: datetime
-    type: str
-    actor: str | None
-    org: str | None
-    role: str | None
-    purpose: str | None
-    subject_id: uuid.UUID | None
-    categories: list[str]
-    decision: str | None
-    reasons: list[str]
-    consent_id: uuid.UUID | None
-    protocol: str | None
-    override_id: uuid.UUID | None
-    request_id: str | None
-    details: dict[str, Any]
-    leaf_hash: bytes = b""
-    writer: str | None = None
-    writer_no: int | None = None
-    event_mac: bytes | None = None
-
-    def columns(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _COLUMNS}
-
-
-_COLUMNS = (*CANONICAL_FIELDS, "leaf_hash", "writer", "writer_no", "event_mac")
+_COLUMNS = NEW_EVENT_COLUMNS
 EVENT_KEY = "caseshare.audit.event_mac_key"  # session.info: the event MAC key (bytes)
 # session.info: (stream, its counter when the unit of work took it, the database)
 _STREAM = "caseshare.audit.stream"
@@ -148,9 +120,18 @@ _INSERT = insert(cast(Table, AuditEvent.__table__))
 _DRIVER_INSERT = DriverInsert(cast(Table, AuditEvent.__table__), _COLUMNS)
 
 
+def _checked_type(value: EventType | str) -> str:
+    """The event type as stored; ValueError unless it is an EventType member. The old names in
+    RENAMED are let through as they are until the call sites that write them are converted to
+    EventType (issue 19's final pass), so that nothing written changes before then."""
+    if isinstance(value, str) and value in RENAMED:
+        return value
+    return EventType(value).value
+
+
 def new_event(
     *,
-    type: str,
+    type: EventType | str,
     now: datetime,
     principal: Principal | None = None,
     purpose: str | None = None,
@@ -164,12 +145,14 @@ def new_event(
     request_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> NewEvent:
-    """One audit event (`source:subject:action`) with its leaf hash."""
+    """One audit event with its leaf hash. `type` must be an `EventType` member; ValueError
+    for any other value. (A plain string equal to a member's value is accepted until every
+    caller passes the member: StrEnum compares equal to its value, so it is checked here.)"""
     event = NewEvent(
         event_uuid=uuid.uuid4(),
         # In UTC as stored, so the hash made now matches the hash of the row read back.
         occurred_at=now.astimezone(UTC),
-        type=type,
+        type=_checked_type(type),
         actor=principal.actor_id if principal else None,
         org=principal.org if principal else None,
         role=principal.role if principal else None,
@@ -207,7 +190,7 @@ def write_after_snapshot(session: Session, events: list[NewEvent]) -> None:
 def record(
     session: Session,
     *,
-    type: str,
+    type: EventType | str,
     now: datetime,
     principal: Principal | None = None,
     purpose: str | None = None,

@@ -10,12 +10,14 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from caseshare.audit.log import latest_checkpoint, pending_events, sealed_size
+from caseshare.audit.checkpoints import latest_checkpoint
+from caseshare.audit.event_types import EventType
 from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.audit.scope import AuditScope, with_protocol
+from caseshare.audit.sequencer import pending_events, sealed_size
 
 # Written by `audit verify` with its outcome; the dashboard shows the latest.
-VERIFY_EVENT = "audit:log:verify"
+VERIFY_EVENT = EventType.AUDIT_LOG_VERIFY
 
 
 @dataclass(frozen=True)

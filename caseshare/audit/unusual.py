@@ -25,36 +25,22 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from caseshare.audit.event_types import EventType
+from caseshare.audit.scope import EventView
 from caseshare.config import DAY_NAMES, Settings, parse_working_days, parse_working_hours
 from caseshare.policy.models import RESERVED_PURPOSES
 
 RULES = ("outside_relationship", "burst", "out_of_hours", "enumeration")
 # Denials that mean "no such thing for you": what an id prober collects.
-LOOKUP_DENIALS = frozenset({"access:subject:deny", "access:consent:deny"})
+LOOKUP_DENIALS = frozenset({EventType.ACCESS_SUBJECT_DENY, EventType.ACCESS_CONSENT_DENY})
 LOOKUP_REASONS = frozenset({"no_case_relationship", "no_such_consent", "not_recipient"})
-NINO_SEARCH = "subject:search:nino"
+NINO_SEARCH = EventType.SUBJECT_SEARCH_NINO
 
 
-class Event(Protocol):
-    """What the rules read from an audit event (caseshare.audit.models.AuditEvent)."""
-
-    id: int
-    seq: int | None
-    event_uuid: uuid.UUID
-    occurred_at: datetime
-    type: str
-    actor: str | None
-    org: str | None
-    role: str | None
-    purpose: str | None
-    subject_id: uuid.UUID | None
-    decision: str | None
-    reasons: list[str]
-    request_id: str | None
-    details: dict[str, Any]
+# The rules read events as the IG officer may see them (caseshare.audit.scope).
+Event = EventView
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The background worker: seals audit events continuously and purges expired token revocations.
 
 Every `poll` seconds it looks for audit events not yet integrated (one indexed read) and, when
-there are any, integrates them and signs a checkpoint (`audit.log.seal`), so an event is in the
-signed log about `poll` seconds after it was written. Any number of workers may run: the
+there are any, integrates them and signs a checkpoint (`audit.checkpoints.seal`), so an event is
+in the signed log about `poll` seconds after it was written. Any number of workers may run: the
 sequencer lock (a PostgreSQL advisory lock; SQLite's write lock) makes one seal at a time, and
 each event gets one position. A database error is logged by its kind only (never its text,
 which can carry statement parameters) and retried with a growing pause; a log that no longer
@@ -25,7 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from caseshare.audit import log as audit_log
+from caseshare.audit import checkpoints as audit_checkpoints
+from caseshare.audit import sequencer as audit_sequencer
+from caseshare.audit import signer as audit_signer
 from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.identity import revocation
 
@@ -39,7 +41,7 @@ MAX_BACKOFF = 10.0
 @dataclass
 class Worker:
     session_factory: Callable[[], Session]
-    signer: audit_log.AuditSigner
+    signer: audit_signer.AuditSigner
     clock: Callable[[], datetime]
     poll: float = 0.5
     purge_every: float = PURGE_EVERY
@@ -53,10 +55,10 @@ class Worker:
             s.rollback()  # the sealer's own transaction must start with its lock
             if waiting is None:
                 return None
-            before = audit_log.latest_checkpoint(s)
+            before = audit_checkpoints.latest_checkpoint(s)
             size = before.tree_size if before is not None else 0
             s.rollback()
-            checkpoint = audit_log.seal(s, self.signer, self.clock())
+            checkpoint = audit_checkpoints.seal(s, self.signer, self.clock())
         if checkpoint is None or checkpoint.tree_size == size:
             return None
         logger.info("sealed: tree_size=%d integrated=%d", checkpoint.tree_size,
@@ -87,7 +89,7 @@ class Worker:
             try:
                 self.run_once()
                 failures = 0
-            except audit_log.LogIntegrityError as exc:
+            except audit_sequencer.LogIntegrityError as exc:
                 # The message names event ids only; audit verify gives the whole account.
                 logger.error("the audit log failed its checks; not sealing: %s. Run "
                              "`caseshare audit verify`", exc)

@@ -104,6 +104,11 @@ class CheckpointOut(StrictSchema):
     timestamp = UTCZ()
     signature = Hex()
     key_id = fields.String()
+    note = fields.String(allow_none=True, metadata={
+        "description": "The same checkpoint as a C2SP tlog-checkpoint signed note "
+                       "(https://c2sp.org/tlog-checkpoint): origin, tree size, base64 root hash, "
+                       "a blank line, and the Ed25519 signature line under the origin as key "
+                       "name. Null for a checkpoint sealed before notes were signed."})
 
 
 class InclusionQuery(PurposeQuery):

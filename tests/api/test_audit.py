@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from caseshare.audit import proofs
+from caseshare.audit.signed_note import verify_note
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
 from tests.builders import assert_problem
@@ -239,9 +240,17 @@ def test_a_client_proves_an_event_is_in_the_signed_log_trusting_nothing_but_the_
     seal(app)
     headers = auth(IG)
     checkpoint = client.get(f"/api/v1/audit/checkpoints/latest?{AUDIT}", headers=headers).json
-    assert set(checkpoint) == {"tree_size", "root_hash", "timestamp", "signature", "key_id"}
+    assert set(checkpoint) == {"tree_size", "root_hash", "timestamp", "signature", "key_id",
+                               "note"}
     assert checkpoint["root_hash"] == checkpoint["root_hash"].lower()
     assert proofs.verify_checkpoint(public_key(rt), checkpoint)
+    # The same checkpoint as a C2SP signed note, verified with the key alone.
+    origin = rt.settings.audit_log_origin
+    assert verify_note(checkpoint["note"], origin, public_key(rt)) == proofs.checkpoint_note_text(
+        origin, checkpoint["tree_size"], bytes.fromhex(checkpoint["root_hash"]))
+    note = proofs.parse_checkpoint_note(checkpoint["note"])
+    assert (note.origin, note.tree_size, note.root_hash.hex()) == (
+        origin, checkpoint["tree_size"], checkpoint["root_hash"])
     items = all_pages(client, headers, f"subject_id={demo.lee}&decision=allow")
     # A redacted event (categories outside Derby Housing's reach) is proved by its logged leaf
     # hash; it cannot be recomputed from the redacted fields, by design.
@@ -349,7 +358,7 @@ def test_a_damaged_stored_tree_gives_503_not_a_proof_against_a_wrong_root(
 
 
 def audit_log_size(s: Any) -> int:
-    from caseshare.audit.log import latest_checkpoint
+    from caseshare.audit.checkpoints import latest_checkpoint
 
     latest = latest_checkpoint(s)
     assert latest is not None

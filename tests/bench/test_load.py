@@ -26,7 +26,8 @@ from bench.load import (
     subject_chunks,
 )
 from caseshare import create_app
-from caseshare.audit import log as audit_log
+from caseshare.audit import checkpoints as audit_checkpoints
+from caseshare.audit import verify as audit_verify
 from caseshare.audit.models import AuditEvent, AuditTreeNode, Checkpoint
 from caseshare.case_plan.models import PlanEntry
 from caseshare.case_plan.service import entry_ref
@@ -69,10 +70,10 @@ def test_loaded_data_set_verifies_and_reads_back(rt: Runtime, tmp_path: Path) ->
         # loaded history, on top of its last checkpoint.
         pending = s.scalar(select(func.count()).where(AuditEvent.seq.is_(None)))
         assert pending and pending > 0
-        checkpoint = audit_log.seal(s, signer, bench_rt.now())
+        checkpoint = audit_checkpoints.seal(s, signer, bench_rt.now())
         assert checkpoint is not None
         assert checkpoint.tree_size == sizes.audit_events + pending
-        result = audit_log.verify(s, signer.public_key(), mac_key=signer.mac_key())
+        result = audit_verify.verify(s, signer.public_key(), mac_key=signer.mac_key())
         assert result.ok, result.problem
         assert result.events == checkpoint.tree_size
         assert result.checkpoints == 2  # the loader's and the seal's
@@ -163,8 +164,8 @@ def test_one_generation_loads_both_engines_and_both_sizes(
             entries = s.scalars(select(PlanEntry).where(PlanEntry.subject_id == subject.id))
             titles = {open_sealed(key, entry_ref(e, "title"), e.title) for e in entries}
             assert titles and titles <= set(dataset.TITLES)
-            assert audit_log.seal(s, rt.audit_signer, rt.now()) is not None
-            result = audit_log.verify(s, rt.audit_signer.public_key(),
+            assert audit_checkpoints.seal(s, rt.audit_signer, rt.now()) is not None
+            result = audit_verify.verify(s, rt.audit_signer.public_key(),
                                       mac_key=rt.audit_signer.mac_key())
             assert result.ok, result.problem
         rt.engine.dispose()

@@ -13,7 +13,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from caseshare.audit import service as audit
-from caseshare.audit.log import canonical_bytes, leaf_hash
+from caseshare.audit.canonical import canonical_bytes
+from caseshare.audit.merkle import leaf_hash
 from caseshare.audit.models import AuditEvent
 from caseshare.case_plan import read_model
 from caseshare.consent import service as consents
@@ -71,10 +72,10 @@ def test_a_driver_error_is_a_sqlalchemy_error(session: Session) -> None:
 def test_driver_insert_writes_what_a_core_insert_writes(rt: Runtime, demo: Demo) -> None:
     # The audit events of a read go in through the driver (db.write_after_snapshot): each row
     # must read back as the event it was, so that its leaf hash still verifies.
-    made = [audit.new_event(type="test:driver", now=rt.now(), subject_id=demo.lee,
+    made = [audit.new_event(type="crypto:kek:retire", now=rt.now(), subject_id=demo.lee,
                             categories=["housing_tenancy", "identity"], decision="allow",
                             consent_id=uuid.uuid4(), details={"entries": ["a", "b"], "n": 2}),
-            audit.new_event(type="test:driver", now=rt.now())]  # NULLs and empty lists
+            audit.new_event(type="crypto:kek:retire", now=rt.now())]  # NULLs and empty lists
     with rt.session_factory() as s:
         connection = s.connection()
         sql, params = audit._DRIVER_INSERT.prepared(connection.dialect,
@@ -82,7 +83,7 @@ def test_driver_insert_writes_what_a_core_insert_writes(rt: Runtime, demo: Demo)
         run_on_driver(connection, [(sql, params, True)])
         s.commit()
     with rt.session_factory() as s:
-        rows = s.scalars(select(AuditEvent).where(AuditEvent.type == "test:driver")
+        rows = s.scalars(select(AuditEvent).where(AuditEvent.type == "crypto:kek:retire")
                          .order_by(AuditEvent.id)).all()
         assert [{name: getattr(row, name) for name in made[0].columns()} for row in rows] == \
             [e.columns() for e in made]

@@ -29,7 +29,7 @@ from tests.conftest import ROOT
 
 KILLS = int(os.environ.get("CASESHARE_SEQ_KILLS", "2"))
 EVENTS = int(os.environ.get("CASESHARE_SEQ_EVENTS", "2000"))
-LOCK_ID = 4242001  # caseshare.audit.log._lock_sequencer
+LOCK_ID = 4242001  # caseshare.audit.sequencer._lock_sequencer
 
 
 def _env(rt: Runtime) -> dict[str, str]:
@@ -40,7 +40,7 @@ def _env(rt: Runtime) -> dict[str, str]:
 def _add_events(rt: Runtime, n: int) -> None:
     with rt.session_factory() as s:
         for _ in range(n):
-            audit.record(s, type="reliability:load:event", now=rt.now(),
+            audit.record(s, type="case_plan:plan:read", now=rt.now(),
                          request_id=f"seq-{uuid.uuid4().hex}", details={"n": 1})
         s.commit()
 

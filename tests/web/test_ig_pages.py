@@ -109,10 +109,10 @@ def test_dashboard_counts_charts_and_integrity(client: FlaskClient, rt: Runtime,
 
 def test_dashboard_shows_the_signed_checkpoint(client: FlaskClient, rt: Runtime, clock: Clock,
                                                demo: Demo) -> None:
-    from caseshare.audit import log
+    from caseshare.audit import checkpoints
 
     with rt.session_factory() as s:
-        checkpoint = log.seal(s, rt.audit_signer, rt.now())
+        checkpoint = checkpoints.seal(s, rt.audit_signer, rt.now())
         assert checkpoint is not None
         size = checkpoint.tree_size
     sign_in_ig(client, rt, clock)

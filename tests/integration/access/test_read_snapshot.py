@@ -65,18 +65,19 @@ def test_held_events_commit_after_another_worker_wrote_mid_read(
 ) -> None:
     # Writing into the snapshot itself would fail here (SQLITE_BUSY_SNAPSHOT: the database
     # moved on since the snapshot began), and the read would end in a 503.
-    before = len(events(rt, type="test:read"))
+    before = len(events(rt, type="access:decision:explain"))
     with coach_context(rt) as ctx, other_worker(rt) as other:
         ctx.read_from_snapshot()
         assert subjects.find_subject_with_facts(ctx.session, demo.lee) is not None
         other.execute("BEGIN IMMEDIATE")
         other.execute("CREATE TABLE another_worker_was_here (x)")  # any change will do
         other.execute("COMMIT")
-        ctx.audit("test:read", subject_id=demo.lee, outcome="allow")
-        held = other.execute("SELECT count(*) FROM audit_events WHERE type = 'test:read'")
+        ctx.audit("access:decision:explain", subject_id=demo.lee, outcome="allow")
+        held = other.execute("SELECT count(*) FROM audit_events "
+                             "WHERE type = 'access:decision:explain'")
         assert held.fetchone() == (before,)  # held, not yet written
         ctx.commit()
-    assert len(events(rt, type="test:read")) == before + 1
+    assert len(events(rt, type="access:decision:explain")) == before + 1
 
 
 def test_without_a_snapshot_events_go_into_the_transaction(
@@ -85,12 +86,12 @@ def test_without_a_snapshot_events_go_into_the_transaction(
     # Both engines: a unit of work that did not declare itself read-only writes its events in
     # its own transaction, committed with its changes.
     with coach_context(rt) as ctx:
-        ctx.audit("test:write", subject_id=demo.lee, outcome="allow")
+        ctx.audit("operations:database:backup", subject_id=demo.lee, outcome="allow")
         written = ctx.session.scalar(select(func.count()).select_from(AuditEvent)
-                                     .where(AuditEvent.type == "test:write"))
+                                     .where(AuditEvent.type == "operations:database:backup"))
         assert written == 1  # in the transaction already, not held for later
         ctx.session.rollback()
-    assert events(rt, type="test:write") == []
+    assert events(rt, type="operations:database:backup") == []
 
 
 def test_checking_a_token_leaves_no_transaction_holding_the_lock(

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from caseshare.access.decision import Principal
-from caseshare.audit import log as audit_log
+from caseshare.audit import checkpoints as audit_checkpoints
 from caseshare.audit import service as audit
 from caseshare.audit import stats
 from caseshare.audit.scope import AuditScope
@@ -46,7 +46,7 @@ def test_counts_by_day_and_organisation(rt: Runtime) -> None:
     ]
     with rt.session_factory() as s:
         for when, who, decision, about, protocol in rows:
-            audit.record(s, type="access:test:event", now=when, principal=who,
+            audit.record(s, type="case_plan:plan:read", now=when, principal=who,
                          decision=decision, subject_id=subject if about else None,
                          protocol=protocol)
         s.commit()
@@ -63,13 +63,13 @@ def test_counts_by_day_and_organisation(rt: Runtime) -> None:
 def test_seal_state_before_and_after_sealing(rt: Runtime, clock: Clock) -> None:
     with rt.session_factory() as s:
         for _ in range(3):
-            audit.record(s, type="audit:test:event", now=clock())
+            audit.record(s, type="audit:summary:read", now=clock())
         s.commit()
         before = stats.seal_state(s)
         assert before.checkpoint is None and before.sealed == 0
         assert before.pending == 3 and before.oldest_pending_at == clock.now
         s.rollback()
-        audit_log.seal(s, rt.audit_signer, clock())
+        audit_checkpoints.seal(s, rt.audit_signer, clock())
     with rt.session_factory() as s:
         after = stats.seal_state(s)
     assert after.checkpoint is not None and after.checkpoint.tree_size == 3

@@ -18,8 +18,12 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
-from caseshare.audit import log as audit_log
+from caseshare.audit import canonical as audit_canonical
+from caseshare.audit import checkpoints as audit_checkpoints
+from caseshare.audit import merkle as audit_merkle
+from caseshare.audit import sequencer as audit_sequencer
 from caseshare.audit import service as audit
+from caseshare.audit import verify as audit_verify
 from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.runtime import Runtime
 from tests.audit_helpers import disable_append_only_triggers
@@ -32,7 +36,7 @@ def chunking(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     worker processes from the command line), so that problems fall at, just after and across
     chunk boundaries and the chunks' results must be joined correctly."""
     if request.param == "chunks of 4":
-        monkeypatch.setattr(audit_log, "CHUNK", 4)
+        monkeypatch.setattr(audit_verify, "CHUNK", 4)
 
 
 def cli(app: Flask, *args: str) -> Result:
@@ -51,7 +55,7 @@ def log(app: Flask, rt: Runtime, demo: Demo, clock: Clock) -> list[AuditEvent]:
     for n in range(3):
         clock.advance(seconds=30)
         with rt.session_factory() as s:
-            audit.record(s, type="audit:test:event", now=clock(), subject_id=demo.lee,
+            audit.record(s, type="audit:summary:read", now=clock(), subject_id=demo.lee,
                          decision="allow", categories=["employment"], details={"n": n})
             s.commit()
         assert cli(app, "seal").exit_code == 0
@@ -73,7 +77,7 @@ def tamper(rt: Runtime, change: Callable[[Session], None]) -> None:
 
 def rehash(event: AuditEvent) -> None:
     """What a careful attacker does after editing: recompute the public leaf hash."""
-    event.leaf_hash = audit_log.leaf_hash(audit_log.canonical_bytes(event))
+    event.leaf_hash = audit_merkle.leaf_hash(audit_canonical.canonical_bytes(event))
 
 
 def assert_caught(app: Flask, *names: object) -> str:
@@ -105,7 +109,7 @@ def test_the_application_cannot_change_or_delete_sealed_history(
 
 def test_a_pending_event_cannot_be_changed_either(rt: Runtime, clock: Clock) -> None:
     with rt.session_factory() as s:
-        event = audit.record(s, type="audit:test:event", now=clock())
+        event = audit.record(s, type="audit:summary:read", now=clock())
         s.commit()
         with pytest.raises(DatabaseError, match="append-only"):
             s.execute(update(AuditEvent).where(AuditEvent.id == event.id)
@@ -285,7 +289,7 @@ def test_back_dating_is_caught_at_that_event_by_an_outside_verifier(
 
     tamper(rt, back_date)
     with rt.session_factory() as s:
-        result = audit_log.verify(s, rt.audit_signer.public_key())
+        result = audit_verify.verify(s, rt.audit_signer.public_key())
     assert not result.ok
     assert result.problem and "back-dated" in result.problem
     assert (result.bad_position, result.bad_event) == (position, str(target.event_uuid))
@@ -306,7 +310,7 @@ def test_editing_a_checkpoint_root_is_caught(
 ) -> None:
     def edit(s: Session) -> None:
         checkpoint = s.scalars(select(Checkpoint).order_by(Checkpoint.tree_size)).all()[1]
-        checkpoint.root_hash = audit_log.root_of([e.leaf_hash for e in log[:5]])
+        checkpoint.root_hash = audit_merkle.root_of([e.leaf_hash for e in log[:5]])
 
     tamper(rt, edit)
     with rt.session_factory() as s:
@@ -320,7 +324,8 @@ def test_a_forged_checkpoint_signature_is_caught(
     """A whole checkpoint forged with the attacker's own key: well-formed, wrong signer."""
     attacker = Ed25519PrivateKey.generate()
     size = len(log)
-    root = audit_log.root_of([*(e.leaf_hash for e in log[:-1]), audit_log.leaf_hash(b"forged")])
+    root = audit_merkle.root_of([*(e.leaf_hash for e in log[:-1]),
+                                 audit_merkle.leaf_hash(b"forged")])
 
     def forge(s: Session) -> None:
         original = s.get_one(Checkpoint, size)
@@ -328,7 +333,7 @@ def test_a_forged_checkpoint_signature_is_caught(
         s.flush()
         s.add(Checkpoint(tree_size=size, root_hash=root, timestamp=original.timestamp,
                          key_id=original.key_id, signature=attacker.sign(
-                             audit_log.checkpoint_message(size, root, original.timestamp))))
+                             audit_checkpoints.checkpoint_message(size, root, original.timestamp))))
 
     tamper(rt, forge)
     assert_caught(app, f"checkpoint at tree size {size} has a bad signature")
@@ -348,7 +353,7 @@ def test_without_the_mac_key_a_rehashed_edit_is_still_caught_by_the_checkpoints(
 
     tamper(rt, edit)
     with rt.session_factory() as s:
-        result = audit_log.verify(s, rt.audit_signer.public_key())
+        result = audit_verify.verify(s, rt.audit_signer.public_key())
     assert not result.ok
     assert result.problem and "does not match the events" in result.problem
     assert result.bad_position == len(log) - 2
@@ -368,10 +373,10 @@ def test_sealing_refuses_to_build_on_a_tampered_history(
 
     tamper(rt, edit)
     with rt.session_factory() as s:
-        audit.record(s, type="audit:test:event", now=clock())
+        audit.record(s, type="audit:summary:read", now=clock())
         s.commit()
-        with pytest.raises(audit_log.LogIntegrityError, match="no longer matches"):
-            audit_log.seal(s, rt.audit_signer, clock())
+        with pytest.raises(audit_sequencer.LogIntegrityError, match="no longer matches"):
+            audit_checkpoints.seal(s, rt.audit_signer, clock())
 
 
 def test_a_log_cut_short_with_its_checkpoints_is_caught_by_a_witnessed_checkpoint(
@@ -447,12 +452,12 @@ def test_parallel_verify_reports_the_same_first_problem_as_a_serial_scan(
     by two worker processes."""
     key, public = rt.audit_signer.mac_key(), rt.audit_signer.public_key()
     with rt.session_factory() as s:
-        assert audit_log.verify(s, public, mac_key=key, workers=2, chunk=4).ok
+        assert audit_verify.verify(s, public, mac_key=key, workers=2, chunk=4).ok
     tamper(rt, _tamper_cases(log)[case])
     with rt.session_factory() as s:
-        serial = audit_log.verify(s, public, mac_key=key)
+        serial = audit_verify.verify(s, public, mac_key=key)
     with rt.session_factory() as s:
-        parallel = audit_log.verify(s, public, mac_key=key, workers=2, chunk=4)
+        parallel = audit_verify.verify(s, public, mac_key=key, workers=2, chunk=4)
     assert not serial.ok
     assert (parallel.problem, parallel.bad_position, parallel.bad_event) == (
         serial.problem, serial.bad_position, serial.bad_event)
@@ -466,7 +471,7 @@ def _pending(rt: Runtime, clock: Clock, n: int) -> list[AuditEvent]:
     """n events written after the log was last sealed, in one unit of work."""
     clock.advance(seconds=5)
     with rt.session_factory() as s:
-        made = [audit.record(s, type="audit:test:pending", now=clock(), subject_id=uuid.uuid4(),
+        made = [audit.record(s, type="audit:summary:read", now=clock(), subject_id=uuid.uuid4(),
                              decision="allow", details={"n": n}) for n in range(n)]
         s.commit()
     assert all(e.seq is None and e.event_mac is not None for e in made)

@@ -8,8 +8,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from caseshare.audit import log as audit_log
+from caseshare.audit import checkpoints as audit_checkpoints
+from caseshare.audit import sequencer as audit_sequencer
 from caseshare.audit import service as audit
+from caseshare.audit import verify as audit_verify
 from caseshare.audit.models import AuditEvent
 from caseshare.runtime import Runtime
 from tests.conftest import Clock
@@ -26,18 +28,18 @@ def test_events_with_awkward_values_verify(app: Flask, rt: Runtime, clock: Clock
     with rt.session_factory() as s:
         for n, details in enumerate(AWKWARD * 3):
             clock.advance(seconds=1)
-            audit.record(s, type="audit:test:event", now=clock(), details=details,
+            audit.record(s, type="audit:summary:read", now=clock(), details=details,
                          categories=["employment"], reasons=[f"r{n}"])
         s.commit()
-        audit_log.seal(s, rt.audit_signer, clock())
+        audit_checkpoints.seal(s, rt.audit_signer, clock())
     public, key = rt.audit_signer.public_key(), rt.audit_signer.mac_key()
     with rt.session_factory() as s:
-        size = audit_log.sealed_size(s)
+        size = audit_sequencer.sealed_size(s)
         stored = [e.details for e in s.scalars(select(AuditEvent).where(
-            AuditEvent.type == "audit:test:event").order_by(AuditEvent.seq))]
-        whole = audit_log.verify(s, public, mac_key=key)
+            AuditEvent.type == "audit:summary:read").order_by(AuditEvent.seq))]
+        whole = audit_verify.verify(s, public, mac_key=key)
     with rt.session_factory() as s:
-        chunked = audit_log.verify(s, public, mac_key=key, workers=2, chunk=2)
+        chunked = audit_verify.verify(s, public, mac_key=key, workers=2, chunk=2)
     assert stored == AWKWARD * 3
     assert whole.ok, whole.problem
     assert chunked.ok, chunked.problem
@@ -53,9 +55,9 @@ def test_verify_does_not_wait_for_the_sqlite_write_lock(app: Flask, rt: Runtime,
         pytest.skip("SQLite's single writer lock; PostgreSQL readers never take it")
     with rt.session_factory() as s:
         for _ in range(2):  # one event sealed, then a second on top: position 0 is a position
-            audit.record(s, type="audit:test:event", now=clock())
+            audit.record(s, type="audit:summary:read", now=clock())
             s.commit()
-            audit_log.seal(s, rt.audit_signer, clock())
+            audit_checkpoints.seal(s, rt.audit_signer, clock())
     writer = rt.engine.raw_connection()
     try:
         writer.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from caseshare import StartupError, create_app
-from caseshare.audit.log import AuditSigner
+from caseshare.audit.signer import AuditSigner
 from caseshare.crypto.keyring import LocalKeyring, write_private
 from caseshare.identity.tokens import TokenKeys
 

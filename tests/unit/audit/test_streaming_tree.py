@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from caseshare.audit import merkle, proofs, scan
 from caseshare.audit.canonical import canonical_bytes
-from caseshare.audit.log import leaf_mac
+from caseshare.audit.signer import leaf_mac
 
 
 def leaves(n: int) -> list[bytes]:

@@ -1,0 +1,122 @@
+"""Every audit event type, one member each: `source:subject:action` (as warehouse's `EventTag`).
+
+`source` is the package or layer that writes the event, `subject` what it is about, `action` what
+happened; words are joined with `_`. A decision is an event with `decision` allow or deny, never a
+type of its own: a refused sign-in is `identity:session:start` with decision deny.
+
+Writers take an `EventType` (audit/service.py refuses anything else). `RENAMED` maps the types
+that drifted to the one name each now has; events already in the log keep the type they were
+written with (it is covered by their leaf hash), so readers of old events may meet the old names.
+docs/audit-events.md lists the renames.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum, unique
+
+__all__ = ["RENAMED", "EventType"]
+
+
+@unique
+class EventType(StrEnum):
+    """An audit event's type."""
+
+    # access
+    ACCESS_AUDIT_DENY = "access:audit:deny"
+    ACCESS_CONSENT_DENY = "access:consent:deny"
+    ACCESS_DECISION_EXPLAIN = "access:decision:explain"
+    ACCESS_OVERRIDE_DENY = "access:override:deny"
+    ACCESS_OVERRIDE_GRANT = "access:override:grant"
+    ACCESS_OVERRIDE_LIST = "access:override:list"
+    ACCESS_OVERRIDE_READ = "access:override:read"
+    ACCESS_OVERRIDE_REVIEW = "access:override:review"
+    ACCESS_PURPOSE_DENY = "access:purpose:deny"
+    ACCESS_REPORT_WHO_HAS_SEEN = "access:report:who_has_seen"
+    ACCESS_SCOPE_DENY = "access:scope:deny"
+    ACCESS_SUBJECT_DENY = "access:subject:deny"
+    ACCESS_WRITE_DENY = "access:write:deny"
+
+    # audit
+    AUDIT_CHECKPOINT_READ = "audit:checkpoint:read"
+    AUDIT_EVENTS_QUERY = "audit:events:query"
+    AUDIT_LOG_VERIFY = "audit:log:verify"
+    AUDIT_PROOF_CONSISTENCY = "audit:proof:consistency"
+    AUDIT_PROOF_INCLUSION = "audit:proof:inclusion"
+    AUDIT_REPORT_ACCESS = "audit:report:access"
+    AUDIT_REPORT_UNUSUAL_ACCESS = "audit:report:unusual_access"
+    AUDIT_SUMMARY_READ = "audit:summary:read"
+
+    # case_plan
+    CASE_PLAN_ENTRY_CREATE = "case_plan:entry:create"
+    CASE_PLAN_ENTRY_HISTORY = "case_plan:entry:history"
+    CASE_PLAN_ENTRY_UPDATE = "case_plan:entry:update"
+    CASE_PLAN_PLAN_CREATE = "case_plan:plan:create"
+    CASE_PLAN_PLAN_READ = "case_plan:plan:read"
+
+    # consent
+    CONSENT_FHIR_EXPORT = "consent:fhir:export"
+    CONSENT_NOTIFICATION_LIST = "consent:notification:list"
+    CONSENT_NOTIFICATION_READ = "consent:notification:read"
+    CONSENT_RECEIPT_EXPORT = "consent:receipt:export"
+    CONSENT_RECORD_CREATE = "consent:record:create"
+    CONSENT_RECORD_EXPIRING = "consent:record:expiring"
+    CONSENT_RECORD_LIST = "consent:record:list"
+    CONSENT_RECORD_SEAL_LEGACY = "consent:record:seal_legacy"
+    CONSENT_RECORD_WITHDRAW = "consent:record:withdraw"
+
+    # crypto
+    CRYPTO_DEK_REWRAP = "crypto:dek:rewrap"
+    CRYPTO_KEK_RETIRE = "crypto:kek:retire"
+    CRYPTO_KEK_ROTATE = "crypto:kek:rotate"
+    CRYPTO_SHRED_RECONCILE = "crypto:shred:reconcile"
+
+    # identity
+    IDENTITY_SESSION_END = "identity:session:end"
+    IDENTITY_SESSION_START = "identity:session:start"
+    IDENTITY_STAFF_DISABLE = "identity:staff:disable"
+    IDENTITY_STAFF_ENABLE = "identity:staff:enable"
+    IDENTITY_STAFF_PASSWORD = "identity:staff:password"  # noqa: S105 (a type, no secret)
+    IDENTITY_STAFF_TOTP_ENROL = "identity:staff:totp_enrol"
+    IDENTITY_STAFF_UPSERT = "identity:staff:upsert"
+    IDENTITY_TOKEN_ISSUE = "identity:token:issue"  # noqa: S105 (a type, no secret)
+    IDENTITY_TOKEN_REVOKE = "identity:token:revoke"  # noqa: S105 (a type, no secret)
+
+    # operations
+    OPERATIONS_DATABASE_BACKUP = "operations:database:backup"
+
+    # policy
+    POLICY_PROTOCOL_LOAD = "policy:protocol:load"
+
+    # referral
+    REFERRAL_REFERRAL_ACCEPT = "referral:referral:accept"
+    REFERRAL_REFERRAL_CREATE = "referral:referral:create"
+    REFERRAL_REFERRAL_DECLINE = "referral:referral:decline"
+    REFERRAL_REFERRAL_LIST = "referral:referral:list"
+    REFERRAL_REFERRAL_READ = "referral:referral:read"
+    REFERRAL_REFERRAL_SUSPEND = "referral:referral:suspend"
+
+    # subject
+    SUBJECT_IDENTITY_READ = "subject:identity:read"
+    SUBJECT_RECORD_CREATE = "subject:record:create"
+    SUBJECT_RECORD_ERASE = "subject:record:erase"
+    SUBJECT_RECORD_ERASE_FAILED = "subject:record:erase_failed"
+    SUBJECT_RECORD_ERASE_REAPPLIED = "subject:record:erase_reapplied"
+    SUBJECT_SAR_EXPORT = "subject:sar:export"
+    SUBJECT_SEARCH_NAME_DOB = "subject:search:name_dob"
+    SUBJECT_SEARCH_NINO = "subject:search:nino"
+
+
+# Old type -> its one name now (the drift fixed in issue 19). A sign-in through Caseshare's own
+# OpenID provider was `identity:sign-in:success|fail|end`; it is a staff session like any other
+# (`identity:session:start` with decision allow or deny, `identity:session:end`). Enrolling an
+# authenticator was `identity:totp:enrol` on the web and `identity:staff:totp-enrol` from the
+# command line. A refusal by the IG officer's path into the log was `audit:access:deny`; every
+# other refusal by the access layer is `access:<what>:deny`.
+RENAMED: dict[str, EventType] = {
+    "identity:totp:enrol": EventType.IDENTITY_STAFF_TOTP_ENROL,
+    "identity:staff:totp-enrol": EventType.IDENTITY_STAFF_TOTP_ENROL,
+    "identity:sign-in:fail": EventType.IDENTITY_SESSION_START,
+    "identity:sign-in:success": EventType.IDENTITY_SESSION_START,
+    "identity:sign-in:end": EventType.IDENTITY_SESSION_END,
+    "audit:access:deny": EventType.ACCESS_AUDIT_DENY,
+}
