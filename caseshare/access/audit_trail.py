@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import usable_protocols
-from caseshare.access.reasons import Reason
 from caseshare.audit import queries, unusual
 from caseshare.audit.models import Checkpoint
 from caseshare.audit.scope import AuditScope, EventView
 from caseshare.errors import ValidationError
+from caseshare.policy.models import usable_protocols
+from caseshare.reasons import Reason
 
 AUDIT_PURPOSE = "audit"
 

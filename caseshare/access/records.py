@@ -9,8 +9,6 @@ from typing import Any
 
 from caseshare.access import referrals, steps
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import SubjectFacts
-from caseshare.access.reasons import Reason
 from caseshare.consent import rules, views
 from caseshare.consent import service as consents
 from caseshare.consent.forms import ConsentForm
@@ -18,8 +16,10 @@ from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.consent.views import ConsentView
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from caseshare.facts import SubjectFacts
 from caseshare.notifications import service as notifications
 from caseshare.notifications.service import NotificationView
+from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import IDENTITY_FIELDS, Subject
 

@@ -28,9 +28,8 @@ from typing import Any
 
 from caseshare.access import audit_trail, steps
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Decision, subject_access_decision, usable_protocols
+from caseshare.access.decision import Decision, subject_access_decision
 from caseshare.access.disclosure import disclose_entries
-from caseshare.access.reasons import Reason
 from caseshare.audit import queries
 from caseshare.audit.scope import AuditScope, EventView
 from caseshare.case_plan import referrals
@@ -39,7 +38,9 @@ from caseshare.consent import service as consents
 from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.consent.views import OpenedFields
 from caseshare.errors import NotFoundError
-from caseshare.policy import overrides
+from caseshare.overrides import service as overrides
+from caseshare.policy.models import usable_protocols
+from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import IDENTITY_FIELDS, Subject
 

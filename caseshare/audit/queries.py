@@ -21,7 +21,7 @@ from caseshare.audit.scope import EVENT_PROTOCOL, AuditScope, EventView, with_pr
 from caseshare.case_plan.models import Referral
 from caseshare.errors import BadCursorError, NotFoundError, ServiceUnavailableError, ValidationError
 from caseshare.identity.models import StaffMember
-from caseshare.policy.models import OverrideRecord
+from caseshare.overrides.models import OverrideRecord
 from caseshare.subjects.models import CaseMember, Subject
 
 MAX_LIMIT = 200

@@ -28,10 +28,10 @@ from sqlalchemy import Engine, Table, event, insert
 from sqlalchemy.orm import Session, SessionTransaction
 
 from caseshare import db
-from caseshare.access.decision import Principal
 from caseshare.audit.log import CANONICAL_FIELDS, canonical_bytes, event_mac, leaf_hash
 from caseshare.audit.models import AuditEvent
 from caseshare.driver_sql import DriverInsert
+from caseshare.facts import Principal
 
 
 @dataclass(slots=True)

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from caseshare.access.decision import ConsentFacts, Principal
 from caseshare.consent import rules
 from caseshare.consent.forms import ConsentForm
 from caseshare.consent.models import Consent, ConsentWithdrawal
@@ -18,6 +17,7 @@ from caseshare.consent.views import OpenedFields
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.driver_sql import DriverSelect
 from caseshare.errors import ConflictError, NotFoundError, ValidationError
+from caseshare.facts import ConsentFacts, Principal
 from caseshare.notifications import service as notifications
 from caseshare.notifications.models import Notification
 from caseshare.policy.models import ProtocolSet

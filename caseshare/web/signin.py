@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caseshare.access.decision import Principal
+from caseshare.facts import Principal
 from caseshare.identity import service as identity
 from caseshare.identity.models import Organisation, RevokedToken, StaffMember
 from caseshare.policy.models import ProtocolSet

@@ -1,15 +1,15 @@
-"""Information-governance incidents: opened by the access layer (no commit here)."""
+"""Information-governance incidents about overrides: the one an IG officer's review opens when it
+finds a break-glass override not justified (called from the access layer; no commit here)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caseshare.access.decision import Principal
-from caseshare.audit.models import Incident
+from caseshare.facts import Principal
+from caseshare.overrides.models import Incident
 
 OVERRIDE_NOT_JUSTIFIED = "override_not_justified"
 
@@ -24,6 +24,3 @@ def open_for_override(session: Session, *, override_id: uuid.UUID, subject_id: u
     session.flush()
     return incident
 
-
-def find_for_override(session: Session, override_id: uuid.UUID) -> Incident | None:
-    return session.scalar(select(Incident).where(Incident.override_id == override_id))
