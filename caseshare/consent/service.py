@@ -21,7 +21,6 @@ from caseshare.facts import ConsentFacts, Principal
 from caseshare.notifications import service as notifications
 from caseshare.notifications.models import Notification
 from caseshare.policy.models import ProtocolSet
-from caseshare.subjects.models import Subject
 
 SCOPE_KEYS = ("recipients", "purposes", "categories")
 # The category the sealed fields of a consent record are bound to (in the AAD).
@@ -404,35 +403,3 @@ def notify_regrant(session: Session, *, consent: Consent, lead_org: str,
                for role in (None, "ig_officer")]
     session.flush()
     return notices
-
-
-def expiring(session: Session, *, now: datetime, days: int, lead_org: str | None) -> list[
-        tuple[Consent, list[ConsentWithdrawal], str, str]]:
-    """Current, granted consents that end within `days`, for the case owner (lead org) to renew.
-    Returns (consent, withdrawals, status, lead org)."""
-    query = (
-        select(Consent, Subject.lead_org_id)
-        .join(Subject, Subject.id == Consent.subject_id)
-        .where(Consent.decision == "granted", Consent.expires_at > now,
-               Consent.expires_at <= now + timedelta(days=days), Subject.dek_wrapped.is_not(None))
-        .order_by(Consent.expires_at)
-    )
-    if lead_org is not None:
-        query = query.where(Subject.lead_org_id == lead_org)
-    rows = session.execute(query).all()
-    if not rows:
-        return []
-    ids = [c.id for c, _ in rows]
-    newer = set(session.scalars(select(Consent.supersedes_id).where(
-        Consent.supersedes_id.in_(ids))))
-    withdrawals: dict[uuid.UUID, list[ConsentWithdrawal]] = {i: [] for i in ids}
-    for w in session.scalars(select(ConsentWithdrawal).where(ConsentWithdrawal.consent_id.in_(ids))
-                             .order_by(ConsentWithdrawal.withdrawn_at)):
-        withdrawals[w.consent_id].append(w)
-    out = []
-    for consent, lead in rows:
-        ws = withdrawals[consent.id]
-        if consent.id in newer or is_fully_withdrawn(consent, ws):
-            continue
-        out.append((consent, ws, status_of(consent, ws, now, False), lead))
-    return out
