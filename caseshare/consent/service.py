@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import Uuid, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from caseshare.consent import rules
@@ -72,7 +72,10 @@ _CURRENT_GRANTED = DriverSelect(
            Consent.valid_from, Consent.expires_at, ConsentWithdrawal.withdrawn_at,
            ConsentWithdrawal.scope, Consent.explicit_statement.is_not(None))
     .outerjoin(ConsentWithdrawal, ConsentWithdrawal.consent_id == Consent.id)
-    .where(Consent.subject_id == bindparam("subject_id"), Consent.decision == "granted",
+    # Typed here: the foreign key's type comes from `subjects.id`, which may not be mapped yet
+    # when this module is imported, and the driver needs the UUID converted.
+    .where(Consent.subject_id == bindparam("subject_id", type_=Uuid()),
+           Consent.decision == "granted",
            ~exists().where(_newer.subject_id == Consent.subject_id,
                            _newer.supersedes_id == Consent.id))
     .order_by(Consent.captured_at, Consent.id, ConsentWithdrawal.withdrawn_at)
