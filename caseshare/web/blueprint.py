@@ -24,9 +24,10 @@ from caseshare.errors import (
     NotFoundError,
 )
 from caseshare.facts import Principal
+from caseshare.identity import staff_sessions as signin
 from caseshare.identity.models import StaffMember
 from caseshare.runtime import Runtime
-from caseshare.web import csrf, signin
+from caseshare.web import csrf
 from caseshare.web_session import get_session
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
