@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export CASESHARE_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test install lint typecheck pytest demo-check clean bench bench-floor bench-quick check-wrk reliability i18n
+.PHONY: run test install lint imports typecheck pytest demo-check clean bench bench-floor bench-quick check-wrk reliability i18n
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,13 +40,18 @@ i18n: install
 lint: install
 	$(BIN)/ruff check .
 
+# Import contracts (pyproject.toml [tool.importlinter]): edge -> access -> domain -> base, domain
+# packages import neither Flask nor caseshare.access, and no package cycle.
+imports: install
+	$(BIN)/lint-imports
+
 typecheck: install
 	$(BIN)/mypy
 
 pytest: install
 	$(BIN)/python -m pytest
 
-test: lint typecheck pytest
+test: lint imports typecheck pytest
 
 # Set up a fresh instance, seed it, serve it briefly and make the README's example request.
 demo-check: install

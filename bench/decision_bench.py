@@ -24,12 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from caseshare.access.decision import (
-    ConsentFacts,
-    Principal,
-    SubjectFacts,
-    evaluate,
-)
+from caseshare.access.decision import evaluate
+from caseshare.facts import ConsentFacts, Principal, SubjectFacts
 from caseshare.policy.models import (
     Category,
     Flow,

@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from caseshare import migrate
 from caseshare.crypto.keyring import LocalKeyring
-from caseshare.crypto.rewrap import retire_kek, rewrap_all, subjects_by_kek
 from caseshare.crypto.sealing import new_data_key, seal
 from caseshare.db import make_engine, make_session_factory
 from caseshare.identity.service import ensure_organisation
 from caseshare.subjects.models import Subject
+from caseshare.subjects.rewrap import retire_kek, rewrap_all, subjects_by_kek
 from caseshare.subjects.service import field_ref
 
 

@@ -49,9 +49,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Flask, Response, jsonify, request
 
 from caseshare import create_app
-from caseshare.access.decision import ConsentFacts, Principal, SubjectFacts, evaluate
+from caseshare.access.decision import evaluate
 from caseshare.audit.service import new_event
 from caseshare.crypto.sealing import FieldRef, open_sealed
+from caseshare.facts import ConsentFacts, Principal, SubjectFacts
 from caseshare.identity import tokens
 from caseshare.subjects.service import SubjectRow, data_key
 

@@ -33,7 +33,7 @@ STEPS = [
     ("    subject, members, consents, overrides", "find_subject_with_facts",
      "caseshare/subjects/"),
     ("      current consents + withdrawals", "current_consent_facts", "caseshare/consent/"),
-    ("      overrides", "override_facts", "caseshare/policy/overrides.py"),
+    ("      overrides", "override_facts", "caseshare/overrides/service.py"),
     ("  plan and entries", "get_plan_with_entries", "caseshare/case_plan/"),
     ("  decision (evaluate)", "evaluate", "caseshare/access/decision.py"),
     ("  unwrap data key (keyring)", "data_key", "caseshare/subjects/service.py"),

@@ -327,7 +327,8 @@ def decision_timings(workdir: Workdir, url: str, samples: list[dict[str, Any]],
     import uuid
 
     from caseshare import create_app
-    from caseshare.access.decision import Principal, evaluate
+    from caseshare.access.decision import evaluate
+    from caseshare.facts import Principal
     from caseshare.identity import service as identity
     from caseshare.subjects import service as subjects
 

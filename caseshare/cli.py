@@ -23,13 +23,13 @@ from caseshare.audit import service as audit
 from caseshare.audit import stats as audit_stats
 from caseshare.audit import verify as log_verify
 from caseshare.audit.proofs import verifier_key
+from caseshare.audit.protocol_versions import record_loaded
 from caseshare.consent.forms import load_forms, load_forms_directory, publish
 from caseshare.db import make_engine, make_session_factory
 from caseshare.errors import CaseshareError, PolicyFileError
 from caseshare.identity import service as identity
 from caseshare.identity import tokens
 from caseshare.policy.loader import load_files, protocol_paths
-from caseshare.policy.service import record_loaded
 from caseshare.runtime import Runtime
 
 caseshare_cli = AppGroup("caseshare", help="Caseshare operator commands.")
@@ -386,11 +386,11 @@ caseshare_cli.add_command(consents_cli)
 @click.option("--days", type=click.IntRange(1, 365), default=30)
 def consents_expiring(org: str | None, days: int) -> None:
     """List consents ending within DAYS, for case owners to renew before access lapses."""
-    from caseshare.consent import service as consents
+    from caseshare.subjects import renewals
 
     runtime = rt()
     with session() as s:
-        rows = consents.expiring(s, now=runtime.now(), days=days, lead_org=org)
+        rows = renewals.expiring_consents(s, now=runtime.now(), days=days, lead_org=org)
         audit.record(s, type="consent:record:expiring", now=runtime.now(),
                      details={"days": days, "org": org, "via": "cli",
                               "consents": [str(r[0].id) for r in rows]})
@@ -589,7 +589,7 @@ def keys_rotate() -> None:
 @click.option("--batch", type=click.IntRange(1, 10000), default=500)
 def keys_rewrap(batch: int) -> None:
     """Re-wrap subject data keys under the current KEK, in batches (resumable)."""
-    from caseshare.crypto.rewrap import rewrap_all, subjects_by_kek
+    from caseshare.subjects.rewrap import rewrap_all, subjects_by_kek
 
     runtime = rt()
     with session() as s:
@@ -603,7 +603,7 @@ def keys_rewrap(batch: int) -> None:
 @click.option("--version", "version", type=click.IntRange(1), required=True)
 def keys_retire(version: int) -> None:
     """Destroy an old key-encryption key version once no data key is wrapped under it."""
-    from caseshare.crypto.rewrap import retire_kek
+    from caseshare.subjects.rewrap import retire_kek
 
     runtime = rt()
     with session() as s:

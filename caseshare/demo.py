@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 
 from caseshare.access import overrides, pipeline, records, referrals
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Principal
 from caseshare.audit.models import AuditEvent
 from caseshare.crypto.sealing import blind_index
 from caseshare.errors import NotFoundError
+from caseshare.facts import Principal
 from caseshare.identity import passwords
 from caseshare.identity import service as identity
 from caseshare.identity.models import StaffMember
-from caseshare.policy.overrides import OverrideRequest
+from caseshare.overrides.service import OverrideRequest
 from caseshare.runtime import Runtime
 from caseshare.subjects.models import Subject
 

@@ -6,7 +6,7 @@ from caseshare.consent import models as consent_models
 from caseshare.db import Base
 from caseshare.identity import models as identity_models
 from caseshare.notifications import models as notification_models
-from caseshare.policy import models as policy_models
+from caseshare.overrides import models as override_models
 from caseshare.subjects import models as subject_models
 
 __all__ = [
@@ -16,6 +16,6 @@ __all__ = [
     "consent_models",
     "identity_models",
     "notification_models",
-    "policy_models",
+    "override_models",
     "subject_models",
 ]

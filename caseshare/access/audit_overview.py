@@ -22,6 +22,7 @@ from caseshare.audit.models import Checkpoint
 from caseshare.audit.scope import EventView
 from caseshare.errors import NotFoundError, ValidationError
 from caseshare.identity import service as identity
+from caseshare.identity.service import staff_names
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def search_named(ctx: RequestContext, filters: queries.EventFilter, cursor: str 
                  limit: int) -> tuple[list[EventView], str | None, dict[str, str]]:
     """audit_trail.search_events (audited there), plus staff names for the events found."""
     found, next_cursor = audit_trail.search_events(ctx, filters, cursor, limit)
-    return found, next_cursor, queries.staff_names(ctx.session, (e.actor for e in found))
+    return found, next_cursor, staff_names(ctx.session, (e.actor for e in found))
 
 
 def staff_actor(ctx: RequestContext, email: str) -> str:

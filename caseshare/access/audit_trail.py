@@ -20,12 +20,14 @@ from datetime import datetime, timedelta
 
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import usable_protocols
-from caseshare.access.reasons import Reason
 from caseshare.audit import queries, unusual
 from caseshare.audit.models import Checkpoint
 from caseshare.audit.scope import AuditScope, EventView
 from caseshare.errors import ValidationError
+from caseshare.identity.service import staff_names
+from caseshare.policy.models import usable_protocols
+from caseshare.reasons import Reason
+from caseshare.subjects.relationships import case_relationships
 
 AUDIT_PURPOSE = "audit"
 
@@ -66,7 +68,7 @@ def access_report(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[list[Even
     scope = audit_scope(ctx, subject_id)
     subject, _facts = steps.subject_in_case(ctx, subject_id)
     history = queries.subject_access_history(ctx.session, subject_id=subject.id, scope=scope)
-    names = queries.staff_names(ctx.session, (e.actor for e in history))
+    names = staff_names(ctx.session, (e.actor for e in history))
     ctx.audit("audit:report:access", subject_id=subject.id, outcome="allow",
               details={"events": len(history), "protocols": sorted(scope.protocols)})
     ctx.commit()
@@ -137,10 +139,10 @@ def unusual_access(ctx: RequestContext, thresholds: unusual.Thresholds,
         raise ValidationError({"from": [f"At most {UNUSUAL_MAX_RANGE.days} days before to."]})
     events = queries.events_for_review(ctx.session, scope=scope, from_=from_, to=to,
                                        up_to_now=up_to_now)
-    relationships = queries.relationships(ctx.session,
+    relationships = case_relationships(ctx.session,
                                           (e.subject_id for e in events if e.subject_id))
     findings = unusual.detect(events, relationships, thresholds, rules)
-    names = queries.staff_names(ctx.session, (f.actor for f in findings))
+    names = staff_names(ctx.session, (f.actor for f in findings))
     ctx.audit("audit:report:unusual_access", outcome="allow",
               details={"from": from_.isoformat(), "to": to.isoformat(), "rules": list(rules),
                        "thresholds": thresholds.as_details(),

@@ -11,12 +11,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from caseshare import db
-from caseshare.access.decision import Decision, Principal
+from caseshare.access.decision import Decision
 from caseshare.audit import service as audit
 from caseshare.audit.service import NewEvent
 from caseshare.consent.forms import FormSet
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.errors import AuditWriteError
+from caseshare.facts import Principal
 from caseshare.policy.models import ProtocolSet
 
 

@@ -17,72 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from caseshare.access.reasons import Reason
-from caseshare.policy.models import RESERVED_PURPOSES, Flow, Protocol, ProtocolSet
-
-
-@dataclass(frozen=True)
-class Principal:
-    actor_id: str
-    actor_type: str  # staff | client
-    org: str
-    roles: frozenset[str]
-    scopes: frozenset[str] = frozenset()
-    purposes: frozenset[str] | None = None  # purposes bound into the token; None: not bound
-    token_id: str | None = None
-
-    @property
-    def role(self) -> str:
-        return ",".join(sorted(self.roles))
-
-    @property
-    def actor_uuid(self) -> uuid.UUID:
-        """Staff are known by their id; a partner system by a stable id derived from its client."""
-        if self.actor_type == "staff":
-            return uuid.UUID(self.actor_id)
-        return uuid.uuid5(uuid.NAMESPACE_URL, f"caseshare:client:{self.actor_id}")
-
-
-@dataclass(frozen=True)
-class ConsentFacts:
-    id: uuid.UUID
-    recipients: frozenset[str]
-    purposes: frozenset[str]
-    categories: frozenset[str]
-    excluded: frozenset[str]
-    explicit: bool
-    verified: bool
-    valid_from: datetime
-    expires_at: datetime
-    # Withdrawals as (when, recipients, purposes, categories); all-empty scope means everything.
-    withdrawals: tuple[tuple[datetime, frozenset[str], frozenset[str], frozenset[str]], ...] = ()
-
-
-@dataclass(frozen=True)
-class OverrideFacts:
-    """A break-glass override as the decision sees it. It is personal: only `actor` (the
-    requester's actor id) in `org` may rely on it, and only on flows of the protocols in
-    `protocols` (the refs it was granted under) whose override rules still permit `route` and
-    the caller's role, within its time box and that protocol's `max_hours`."""
-
-    id: uuid.UUID
-    org: str
-    actor: str
-    purpose: str
-    categories: frozenset[str]
-    route: str
-    protocols: frozenset[str]
-    starts_at: datetime
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class SubjectFacts:
-    subject_id: uuid.UUID
-    case_orgs: frozenset[str]
-    consents: tuple[ConsentFacts, ...] = ()
-    overrides: tuple[OverrideFacts, ...] = ()
-    erased: bool = False
+from caseshare.facts import ConsentFacts, OverrideFacts, Principal, SubjectFacts
+from caseshare.policy.models import (
+    RESERVED_PURPOSES,
+    Flow,
+    Protocol,
+    ProtocolSet,
+    usable_protocols,
+)
+from caseshare.reasons import Reason
 
 
 @dataclass(frozen=True)
@@ -166,30 +109,6 @@ def _best(reasons: Iterable[str]) -> tuple[str, ...]:
         return tuple(unique)
     top = max(_depth(r) for r in unique)
     return tuple(sorted(r for r in unique if _depth(r) == top))
-
-
-def usable_protocols(
-    org: str, protocols: ProtocolSet, now: datetime
-) -> tuple[list[Protocol], list[str]]:
-    """Protocols in force where `org` is an active party, and reasons for the ones that are not."""
-    usable: list[Protocol] = []
-    reasons: list[str] = []
-    today = now.date()
-    for protocol in protocols.for_party(org):
-        party = protocol.party(org)
-        if party is None:
-            continue
-        if party.status != "active":
-            reasons.append(Reason.PARTY_SUSPENDED)
-        elif protocol.status == "suspended":
-            reasons.append(Reason.PROTOCOL_SUSPENDED)
-        elif protocol.status in ("draft", "assured"):
-            reasons.append(Reason.PROTOCOL_NOT_ASSURED)
-        elif not protocol.in_force(today):
-            reasons.append(Reason.PROTOCOL_EXPIRED)
-        else:
-            usable.append(protocol)
-    return usable, reasons
 
 
 def purpose_reason(principal: Principal, purpose: str, protocols: ProtocolSet, now: datetime) -> (

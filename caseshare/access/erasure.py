@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
-from caseshare.access.reasons import Reason
 from caseshare.audit import service as audit
 from caseshare.case_plan import referrals
 from caseshare.crypto import shreds
 from caseshare.crypto.keyring import KeyProvider
+from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
 
 

@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Principal
-from caseshare.access.reasons import Reason
-from caseshare.audit import incidents
 from caseshare.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from caseshare.facts import Principal
 from caseshare.notifications import service as notifications
-from caseshare.policy import overrides
-from caseshare.policy.models import OverrideRecord
+from caseshare.overrides import incidents
+from caseshare.overrides import service as overrides
+from caseshare.overrides.models import OverrideRecord
+from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
 
 GRANT_EVENT = "access:override:grant"

@@ -17,7 +17,6 @@ from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate, purpose_reason
 from caseshare.access.disclosure import Disclosure, disclose_entries, may_see
-from caseshare.access.reasons import Reason
 from caseshare.case_plan import service as plans
 from caseshare.case_plan.models import CasePlan, PlanEntry
 from caseshare.case_plan.read_model import get_plan_with_entries
@@ -28,6 +27,7 @@ from caseshare.errors import (
     PreconditionFailedError,
     ValidationError,
 )
+from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
 
 

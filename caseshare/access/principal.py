@@ -15,9 +15,9 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from caseshare import db
-from caseshare.access.decision import Principal
 from caseshare.driver_sql import DriverSelect
 from caseshare.errors import AuthenticationError
+from caseshare.facts import Principal
 from caseshare.identity import revocation, tokens
 from caseshare.identity.models import OAuthClient, RevokedToken, StaffMember
 from caseshare.identity.token_cache import VerifiedTokens, directory_generation

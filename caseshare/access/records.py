@@ -9,8 +9,6 @@ from typing import Any
 
 from caseshare.access import referrals, steps
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import SubjectFacts
-from caseshare.access.reasons import Reason
 from caseshare.consent import rules, views
 from caseshare.consent import service as consents
 from caseshare.consent.forms import ConsentForm
@@ -18,8 +16,11 @@ from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.consent.views import ConsentView
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from caseshare.facts import SubjectFacts
 from caseshare.notifications import service as notifications
 from caseshare.notifications.service import NotificationView
+from caseshare.reasons import Reason
+from caseshare.subjects import renewals
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import IDENTITY_FIELDS, Subject
 
@@ -296,7 +297,8 @@ def _reader(ctx: RequestContext) -> notifications.Reader:
 def expiring_consents(ctx: RequestContext, days: int) -> list[
         tuple[Consent, list[ConsentWithdrawal], str, str]]:
     """Consents ending within `days` on cases the caller's organisation leads (to renew)."""
-    rows = consents.expiring(ctx.session, now=ctx.now, days=days, lead_org=ctx.principal.org)
+    rows = renewals.expiring_consents(ctx.session, now=ctx.now, days=days,
+                                      lead_org=ctx.principal.org)
     ctx.audit("consent:record:expiring", outcome="allow",
               details={"days": days, "consents": [str(r[0].id) for r in rows]})
     ctx.commit()

@@ -19,13 +19,14 @@ from typing import Any
 
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Decision, Principal, SubjectFacts, evaluate, usable_protocols
-from caseshare.access.reasons import Reason
+from caseshare.access.decision import Decision, evaluate
 from caseshare.case_plan import referrals
 from caseshare.case_plan.models import Referral
 from caseshare.crypto.shreds import is_shredded
 from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
-from caseshare.policy.models import RESERVED_PURPOSES, ProtocolSet
+from caseshare.facts import Principal, SubjectFacts
+from caseshare.policy.models import RESERVED_PURPOSES, ProtocolSet, usable_protocols
+from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
 
 

@@ -6,9 +6,10 @@ import uuid
 from typing import Any, TypeVar
 
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Decision, SubjectFacts, evaluate
+from caseshare.access.decision import Decision, evaluate
 from caseshare.access.disclosure import Disclosure
 from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
+from caseshare.facts import SubjectFacts
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import Subject
 from caseshare.subjects.service import SubjectRow

@@ -28,9 +28,8 @@ from typing import Any
 
 from caseshare.access import audit_trail, steps
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Decision, subject_access_decision, usable_protocols
+from caseshare.access.decision import Decision, subject_access_decision
 from caseshare.access.disclosure import disclose_entries
-from caseshare.access.reasons import Reason
 from caseshare.audit import queries
 from caseshare.audit.scope import AuditScope, EventView
 from caseshare.case_plan import referrals
@@ -39,7 +38,10 @@ from caseshare.consent import service as consents
 from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.consent.views import OpenedFields
 from caseshare.errors import NotFoundError
-from caseshare.policy import overrides
+from caseshare.identity.service import staff_names
+from caseshare.overrides import service as overrides
+from caseshare.policy.models import usable_protocols
+from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import IDENTITY_FIELDS, Subject
 
@@ -186,7 +188,7 @@ def _consent(c: Consent, withdrawals: list[ConsentWithdrawal], status: str,
 def _overrides(ctx: RequestContext, subject: Subject, reach: frozenset[str],
                key: bytes) -> list[dict[str, Any]]:
     rows = overrides.overrides_of_subject(ctx.session, subject_id=subject.id, orgs=reach)
-    names = queries.staff_names(ctx.session, [r.requested_by for r in rows]
+    names = staff_names(ctx.session, [r.requested_by for r in rows]
                                 + [r.reviewed_by for r in rows])
     return [{
         "id": r.id, "org": r.org_id, "requested_by": r.requested_by,
@@ -207,7 +209,7 @@ def _disclosure_log(ctx: RequestContext, subject_id: uuid.UUID,
     events = [e for e in queries.subject_access_history(ctx.session, subject_id=subject_id,
                                                          scope=scope)
               if e.decision == "allow"]
-    names = queries.staff_names(ctx.session, (e.actor for e in events))
+    names = staff_names(ctx.session, (e.actor for e in events))
     return [_disclosure(e, names.get(e.actor or "")) for e in events]
 
 

@@ -31,9 +31,9 @@ from zoneinfo import ZoneInfo
 
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
-from caseshare.access.reasons import Reason
 from caseshare.audit import queries
 from caseshare.audit.scope import AuditScope, EventView
+from caseshare.reasons import Reason
 
 REPORT_EVENT = "access:report:who_has_seen"
 # Events in which information about the claimant reached someone (reads, exports, emergency

@@ -13,9 +13,9 @@ from webargs.flaskparser import FlaskParser, abort
 
 from caseshare.access import pipeline
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Principal
 from caseshare.access.principal import authenticate
 from caseshare.errors import ForbiddenError
+from caseshare.facts import Principal
 from caseshare.runtime import Runtime
 from caseshare.web_session import get_session
 

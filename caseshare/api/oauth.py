@@ -4,7 +4,6 @@ Token endpoint errors keep the OAuth format (RFC 6749 section 5.2), as OAuth cli
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -12,16 +11,15 @@ from authlib.oauth2.rfc6749 import ClientMixin, grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import Blueprint, Flask, jsonify
-from sqlalchemy.orm import Session
 
 from caseshare.api.common import runtime
-from caseshare.audit import service as audit
 from caseshare.errors import AuthenticationError
 from caseshare.extensions import limiter
-from caseshare.identity import revocation, tokens
+from caseshare.identity import provider, revocation, tokens
 from caseshare.identity import service as identity
 from caseshare.identity.models import OAuthClient, StaffMember
 from caseshare.identity.service import check_secret
+from caseshare.unit_of_work import UnitOfWork
 from caseshare.web_session import get_session
 
 bp = Blueprint("oauth", __name__)
@@ -90,23 +88,11 @@ class IssuedToken:
         session = get_session()
         if revocation.is_revoked(session, self.claims.jti):
             return True
-        return self.claims.actor_type == "staff" and staff_for(session, self.claims) is None
+        return (self.claims.actor_type == "staff"
+                and provider.staff_for(session, self.claims) is None)
 
     def get_scope(self) -> str:
         return " ".join(self.claims.scopes)
-
-
-def staff_for(session: Session, claims: tokens.TokenClaims) -> StaffMember | None:
-    """The active staff member a staff token names, if it was issued under their current
-    organisation and credentials epoch."""
-    try:
-        staff = session.get(StaffMember, uuid.UUID(claims.subject))
-    except ValueError:
-        return None
-    if (staff is None or not staff.active or staff.org_id != claims.org
-            or staff.credentials_epoch != claims.epoch):
-        return None
-    return staff
 
 
 def _decode(token_string: str) -> IssuedToken | None:
@@ -130,11 +116,8 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
 
     def revoke_token(self, token: IssuedToken, request: Any) -> None:
         session = get_session()
-        now = runtime().now()
-        if revocation.revoke(session, token.claims, now=now):
-            audit.record(session, type="identity:token:revoke", now=now,
-                         details={"jti": token.claims.jti, "client_id": token.claims.client_id})
-        session.commit()
+        with UnitOfWork(session):
+            provider.revoke_token(session, claims=token.claims, now=runtime().now())
 
 
 class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
@@ -162,15 +145,13 @@ def _query_client(client_id: str) -> Client | None:
 
 def _save_token(token: dict[str, Any], request: Any) -> None:
     """JWT access tokens are self-contained; issuance is audited, revocation recorded by jti."""
-    client = request.client
-    rt = runtime()
-    session = get_session()
     user = getattr(request, "user", None)
-    audit.record(session, type="identity:token:issue", now=rt.now(),
-                 details={"client_id": client.get_client_id(), "scope": token.get("scope", ""),
-                          "via": request.payload.grant_type,
-                          "staff_id": str(user.id) if isinstance(user, StaffMember) else None})
-    session.commit()
+    session = get_session()
+    with UnitOfWork(session):
+        provider.record_token_issue(
+            session, client_id=request.client.get_client_id(), scope=token.get("scope", ""),
+            via=request.payload.grant_type,
+            staff_id=user.id if isinstance(user, StaffMember) else None, now=runtime().now())
 
 
 def _generate_token(grant_type: str, client: Client, user: Any = None, scope: str | None = None,

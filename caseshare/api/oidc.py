@@ -4,11 +4,9 @@ password. Only registered first-party clients, only S256 PKCE, only exact redire
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import uuid
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -17,25 +15,17 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Blueprint, Flask, jsonify, redirect, render_template, request, session
-from sqlalchemy import delete
 
 from caseshare.api.common import runtime
-from caseshare.api.oauth import authorization, profile, server_metadata, staff_for
-from caseshare.audit import service as audit
+from caseshare.api.oauth import authorization, profile, server_metadata
 from caseshare.errors import AuthenticationError
 from caseshare.extensions import account_key, limiter
-from caseshare.identity import passwords, revocation, tokens
-from caseshare.identity.models import AuthorizationCode, OAuthClient, RevokedToken, StaffMember
+from caseshare.identity import provider, revocation, tokens
+from caseshare.identity.models import AuthorizationCode, OAuthClient, StaffMember
+from caseshare.unit_of_work import UnitOfWork
 from caseshare.web_session import get_session
 
 bp = Blueprint("oidc", __name__, template_folder="templates")
-
-CODE_TTL = timedelta(minutes=2)
-SIGN_IN_TTL = timedelta(hours=8)  # absolute lifetime of the provider's own sign-in session
-
-
-def _hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
@@ -49,29 +39,26 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         return super().validate_authorization_request()
 
     def save_authorization_code(self, code: str, request: Any) -> None:
-        rt = runtime()
+        rt, db = runtime(), get_session()
         payload = request.payload
-        get_session().add(AuthorizationCode(
-            code_hash=_hash(code), client_id=request.client.get_client_id(),
-            staff_id=request.user.id, redirect_uri=payload.redirect_uri or "",
-            scope=payload.scope or "", nonce=payload.data.get("nonce"),
-            code_challenge=payload.data.get("code_challenge", ""),
-            code_challenge_method=payload.data.get("code_challenge_method", "S256"),
-            auth_time=session_auth_time() or rt.now(), expires_at=rt.now() + CODE_TTL,
-        ))
-        get_session().commit()
+        with UnitOfWork(db):
+            provider.save_authorization_code(
+                db, code=code, client_id=request.client.get_client_id(),
+                staff_id=request.user.id, redirect_uri=payload.redirect_uri or "",
+                scope=payload.scope or "", nonce=payload.data.get("nonce"),
+                code_challenge=payload.data.get("code_challenge", ""),
+                code_challenge_method=payload.data.get("code_challenge_method", "S256"),
+                auth_time=session_auth_time() or rt.now(), now=rt.now())
 
     def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
-        item = get_session().get(AuthorizationCode, _hash(code))
-        if item is None or item.client_id != client.get_client_id():
-            return None
-        return item if item.expires_at > runtime().now() else None
+        return provider.find_authorization_code(get_session(), code=code,
+                                                client_id=client.get_client_id(),
+                                                now=runtime().now())
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
-        s = get_session()
-        s.execute(delete(AuthorizationCode).where(
-            AuthorizationCode.code_hash == authorization_code.code_hash))
-        s.commit()
+        db = get_session()
+        with UnitOfWork(db):
+            provider.use_authorization_code(db, hashed=authorization_code.code_hash)
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> StaffMember | None:
         staff = get_session().get(StaffMember, authorization_code.staff_id)
@@ -103,10 +90,6 @@ def _from_ts(ts: float) -> Any:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def _provider_jti(sid: str) -> str:
-    return f"oidc-{sid}"
-
-
 def _signed_in_staff() -> StaffMember | None:
     """The staff member of the provider's own sign-in session, if it is still good: not past
     its lifetime, not ended by a sign-out (a revoked session id, so a copied cookie stops
@@ -116,18 +99,13 @@ def _signed_in_staff() -> StaffMember | None:
     sid = session.get("oidc_sid")
     if not staff_id or not auth_time or not sid:
         return None
-    if runtime().now() - _from_ts(auth_time) > SIGN_IN_TTL:
+    if runtime().now() - _from_ts(auth_time) > provider.SIGN_IN_TTL:
         session.clear()
         return None
-    db = get_session()
-    try:
-        staff = db.get(StaffMember, uuid.UUID(staff_id))
-    except ValueError:
-        staff = None
-    if (staff is None or not staff.active or staff.credentials_epoch != session.get("oidc_cep")
-            or db.get(RevokedToken, _provider_jti(sid)) is not None):
+    staff = provider.signed_in_staff(get_session(), staff_id=staff_id, sid=sid,
+                                     credentials_epoch=session.get("oidc_cep"))
+    if staff is None:
         session.clear()
-        return None
     return staff
 
 
@@ -140,17 +118,10 @@ def end_provider_session(reason: str) -> bool:
         session.pop(key, None)
     if not staff_id or not auth_time or not sid:
         return False
-    rt, db = runtime(), get_session()
-    try:
-        staff_uuid: uuid.UUID | None = uuid.UUID(staff_id)
-    except ValueError:
-        staff_uuid = None
-    if db.get(RevokedToken, _provider_jti(sid)) is None:
-        db.add(RevokedToken(jti=_provider_jti(sid), expires_at=_from_ts(auth_time) + SIGN_IN_TTL,
-                            revoked_at=rt.now(), staff_id=staff_uuid))
-    audit.record(db, type="identity:sign-in:end", now=rt.now(),
-                 details={"staff_id": staff_id, "reason": reason})
-    db.commit()
+    db = get_session()
+    with UnitOfWork(db):
+        provider.end_sign_in(db, staff_id=staff_id, sid=sid, auth_time=_from_ts(auth_time),
+                             now=runtime().now(), reason=reason)
     return True
 
 
@@ -189,20 +160,16 @@ def authorize() -> Any:
         sent = request.form.get("csrf_token", "")
         if not hmac.compare_digest(sent, session.get("oidc_csrf", "")):
             return _sign_in_page(client.row.name, "Your session expired. Try again.", 400)
-        rt = runtime()
-        s = get_session()
-        try:
-            member = passwords.sign_in(s, email=request.form.get("email", ""),
-                                      password=request.form.get("password", ""),
-                                      totp_code=request.form.get("code") or None, now=rt.now())
-        except AuthenticationError as exc:
-            audit.record(s, type="identity:sign-in:fail", now=rt.now(),
-                         details={"client_id": client.get_client_id()})
-            s.commit()
-            return _sign_in_page(client.row.name, exc.detail, 401)
-        audit.record(s, type="identity:sign-in:success", now=rt.now(),
-                     details={"staff_id": str(member.id), "client_id": client.get_client_id()})
-        s.commit()
+        rt, db = runtime(), get_session()
+        with UnitOfWork(db):
+            outcome = provider.sign_in(db, email=request.form.get("email", ""),
+                                       password=request.form.get("password", ""),
+                                       totp_code=request.form.get("code") or None,
+                                       client_id=client.get_client_id(), now=rt.now())
+        if outcome.staff is None:
+            detail = outcome.refusal.detail if outcome.refusal else "Sign-in failed."
+            return _sign_in_page(client.row.name, detail, 401)
+        member = outcome.staff
         session.clear()
         session["oidc_staff_id"], session["oidc_auth_time"] = str(member.id), rt.now().timestamp()
         session["oidc_sid"], session["oidc_cep"] = uuid.uuid4().hex, member.credentials_epoch
@@ -246,7 +213,7 @@ def userinfo() -> Any:
     except AuthenticationError:
         return jsonify({"error": "invalid_token"}), 401
     db = get_session()
-    staff = staff_for(db, claims) if claims.actor_type == "staff" else None
+    staff = provider.staff_for(db, claims) if claims.actor_type == "staff" else None
     if staff is None or revocation.is_revoked(db, claims.jti):
         return jsonify({"error": "invalid_token"}), 401
     return jsonify({"sub": str(staff.id), **profile(staff)})

@@ -5,7 +5,7 @@ from typing import Any
 
 from caseshare.access import overrides
 from caseshare.api.common import api_blueprint, context, no_store
-from caseshare.policy.overrides import OverrideRequest
+from caseshare.overrides.service import OverrideRequest
 from caseshare.schemas.common import PurposeQuery
 from caseshare.schemas.override import (
     OverrideCreate,

@@ -7,19 +7,16 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    CheckConstraint,
-    ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
     Text,
-    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from caseshare.db import Base, uuid_pk
+from caseshare.db import Base
 
 
 class AuditEvent(Base):
@@ -143,27 +140,3 @@ class AuditTreeNode(Base):
     level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-
-
-class Incident(Base):
-    """An information-governance incident to investigate: opened when an IG officer finds a
-    break-glass override not justified (a possible unlawful disclosure, to be assessed for ICO
-    reporting within 72 hours). It names the claimant, organisation, staff member and override
-    by id; the reviewer's reasoning stays sealed on the override's review note."""
-
-    __tablename__ = "incidents"
-    __table_args__ = (
-        CheckConstraint("status IN ('open', 'closed')", name="known_status"),
-        UniqueConstraint("override_id"),  # one incident per override review
-    )
-
-    id: Mapped[uuid_pk]
-    kind: Mapped[str] = mapped_column(String(40))  # override_not_justified
-    status: Mapped[str] = mapped_column(String(16), default="open")
-    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
-    org_id: Mapped[str] = mapped_column(String(64))  # whose access is in question
-    actor: Mapped[str] = mapped_column(String(64))  # the staff member or client concerned
-    override_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("overrides.id"))
-    opened_at: Mapped[datetime]
-    opened_by: Mapped[str] = mapped_column(String(64))
-    opened_org: Mapped[str] = mapped_column(String(64))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,11 +17,7 @@ from caseshare.audit import merkle, proofs, unusual
 from caseshare.audit.checkpoints import fetch_nodes, latest_checkpoint
 from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.audit.scope import EVENT_PROTOCOL, AuditScope, EventView, with_protocol
-from caseshare.case_plan.models import Referral
 from caseshare.errors import BadCursorError, NotFoundError, ServiceUnavailableError, ValidationError
-from caseshare.identity.models import StaffMember
-from caseshare.policy.models import OverrideRecord
-from caseshare.subjects.models import CaseMember, Subject
 
 MAX_LIMIT = 200
 
@@ -126,49 +121,6 @@ def events_for_review(session: Session, *, scope: AuditScope, from_: datetime,
         or_(AuditEvent.subject_id.is_not(None), AuditEvent.type == unusual.NINO_SEARCH))
     return scope.views(session.execute(
         query.order_by(AuditEvent.occurred_at, AuditEvent.id)))
-
-
-_CHUNK = 500  # ids per IN list
-
-
-def relationships(session: Session, subject_ids: Iterable[uuid.UUID]) -> unusual.Relationships:
-    """When each organisation had a relationship with each of these claimants: case membership
-    (from joining), a referral to or from it (until declined or suspended), an override (while
-    in force); and which of the ids are claimants at all."""
-    ids = sorted(set(subject_ids), key=str)
-    periods: dict[tuple[uuid.UUID, str], list[unusual.Period]] = {}
-    existing: set[uuid.UUID] = set()
-
-    def add(subject_id: uuid.UUID, org: str, start: datetime, end: datetime | None) -> None:
-        periods.setdefault((subject_id, org), []).append((start, end))
-
-    for at in range(0, len(ids), _CHUNK):
-        chunk = ids[at:at + _CHUNK]
-        existing |= set(session.scalars(select(Subject.id).where(Subject.id.in_(chunk))))
-        for m in session.scalars(select(CaseMember).where(CaseMember.subject_id.in_(chunk))):
-            add(m.subject_id, m.org_id, m.joined_at, None)
-        for r in session.scalars(select(Referral).where(Referral.subject_id.in_(chunk))):
-            ended = r.decided_at if r.status in ("declined", "suspended") else None
-            for org in (r.from_org, r.to_org):
-                add(r.subject_id, org, r.created_at, ended)
-        for o in session.scalars(select(OverrideRecord)
-                                 .where(OverrideRecord.subject_id.in_(chunk))):
-            add(o.subject_id, o.org_id, o.starts_at, o.expires_at)
-    return unusual.Relationships(periods, frozenset(existing))
-
-
-def staff_names(session: Session, actors: Iterable[str | None]) -> dict[str, str]:
-    ids = set()
-    for actor in actors:
-        try:
-            ids.add(uuid.UUID(actor or ""))
-        except ValueError:
-            continue  # a partner system, not a staff member
-    if not ids:
-        return {}
-    rows = session.execute(select(StaffMember.id, StaffMember.name)
-                           .where(StaffMember.id.in_(sorted(ids, key=str))))
-    return {str(staff_id): name for staff_id, name in rows}
 
 
 def get_latest_checkpoint(session: Session) -> Checkpoint:

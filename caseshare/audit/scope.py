@@ -29,7 +29,8 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, func, or_
 
 from caseshare.audit.models import NEW_EVENT_COLUMNS, AuditEvent, NewEvent
-from caseshare.policy.models import OverrideRecord, Protocol
+from caseshare.overrides.models import OverrideRecord
+from caseshare.policy.models import Protocol
 
 REDACTED = "redacted"
 

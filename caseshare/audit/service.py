@@ -27,7 +27,6 @@ from sqlalchemy import Engine, Table, event, insert
 from sqlalchemy.orm import Session, SessionTransaction
 
 from caseshare import db
-from caseshare.access.decision import Principal
 from caseshare.audit.canonical import canonical_bytes
 from caseshare.audit.event_types import RENAMED, EventType
 from caseshare.audit.merkle import leaf_hash
@@ -35,6 +34,7 @@ from caseshare.audit.models import NEW_EVENT_COLUMNS, AuditEvent
 from caseshare.audit.models import NewEvent as NewEvent  # re-exported for access/context.py
 from caseshare.audit.signer import event_mac
 from caseshare.driver_sql import DriverInsert
+from caseshare.facts import Principal
 
 _COLUMNS = NEW_EVENT_COLUMNS
 EVENT_KEY = "caseshare.audit.event_mac_key"  # session.info: the event MAC key (bytes)

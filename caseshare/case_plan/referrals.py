@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from caseshare.access.decision import Principal
 from caseshare.case_plan.conflicts import flush_or_conflict
 from caseshare.case_plan.models import SEALED_REFERRAL_FIELDS, Referral
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.errors import BadCursorError, ConflictError
+from caseshare.facts import Principal
 
 # The associated data names this record kind; a referral's text is not case-plan data of any
 # protocol category, it is the handover itself.

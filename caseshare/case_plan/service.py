@@ -13,13 +13,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caseshare.access.decision import Principal
 from caseshare.case_plan import read_model
 from caseshare.case_plan.conflicts import flush_or_conflict
 from caseshare.case_plan.models import SEALED_ENTRY_FIELDS, CasePlan, PlanEntry, PlanEntryVersion
 from caseshare.case_plan.read_model import EntryFields, EntryRow, PlanRow
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.errors import ConflictError
+from caseshare.facts import Principal
 
 # The fields that hold someone's words (sealed). They are the words of the entry's author
 # organisation (`created_org`) and are shared under its flows, so only it changes them; another

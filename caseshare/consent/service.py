@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import Uuid, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from caseshare.access.decision import ConsentFacts, Principal
 from caseshare.consent import rules
 from caseshare.consent.forms import ConsentForm
 from caseshare.consent.models import Consent, ConsentWithdrawal
@@ -18,10 +17,10 @@ from caseshare.consent.views import OpenedFields
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.driver_sql import DriverSelect
 from caseshare.errors import ConflictError, ValidationError
+from caseshare.facts import ConsentFacts, Principal
 from caseshare.notifications import service as notifications
 from caseshare.notifications.models import Notification
 from caseshare.policy.models import ProtocolSet
-from caseshare.subjects.models import Subject
 
 SCOPE_KEYS = ("recipients", "purposes", "categories")
 # The category the sealed fields of a consent record are bound to (in the AAD).
@@ -73,7 +72,10 @@ _CURRENT_GRANTED = DriverSelect(
            Consent.valid_from, Consent.expires_at, ConsentWithdrawal.withdrawn_at,
            ConsentWithdrawal.scope, Consent.explicit_statement.is_not(None))
     .outerjoin(ConsentWithdrawal, ConsentWithdrawal.consent_id == Consent.id)
-    .where(Consent.subject_id == bindparam("subject_id"), Consent.decision == "granted",
+    # Typed here: the foreign key's type comes from `subjects.id`, which may not be mapped yet
+    # when this module is imported, and the driver needs the UUID converted.
+    .where(Consent.subject_id == bindparam("subject_id", type_=Uuid()),
+           Consent.decision == "granted",
            ~exists().where(_newer.subject_id == Consent.subject_id,
                            _newer.supersedes_id == Consent.id))
     .order_by(Consent.captured_at, Consent.id, ConsentWithdrawal.withdrawn_at)
@@ -397,35 +399,3 @@ def notify_regrant(session: Session, *, consent: Consent, lead_org: str,
                for role in (None, "ig_officer")]
     session.flush()
     return notices
-
-
-def expiring(session: Session, *, now: datetime, days: int, lead_org: str | None) -> list[
-        tuple[Consent, list[ConsentWithdrawal], str, str]]:
-    """Current, granted consents that end within `days`, for the case owner (lead org) to renew.
-    Returns (consent, withdrawals, status, lead org)."""
-    query = (
-        select(Consent, Subject.lead_org_id)
-        .join(Subject, Subject.id == Consent.subject_id)
-        .where(Consent.decision == "granted", Consent.expires_at > now,
-               Consent.expires_at <= now + timedelta(days=days), Subject.dek_wrapped.is_not(None))
-        .order_by(Consent.expires_at)
-    )
-    if lead_org is not None:
-        query = query.where(Subject.lead_org_id == lead_org)
-    rows = session.execute(query).all()
-    if not rows:
-        return []
-    ids = [c.id for c, _ in rows]
-    newer = set(session.scalars(select(Consent.supersedes_id).where(
-        Consent.supersedes_id.in_(ids))))
-    withdrawals: dict[uuid.UUID, list[ConsentWithdrawal]] = {i: [] for i in ids}
-    for w in session.scalars(select(ConsentWithdrawal).where(ConsentWithdrawal.consent_id.in_(ids))
-                             .order_by(ConsentWithdrawal.withdrawn_at)):
-        withdrawals[w.consent_id].append(w)
-    out = []
-    for consent, lead in rows:
-        ws = withdrawals[consent.id]
-        if consent.id in newer or is_fully_withdrawn(consent, ws):
-            continue
-        out.append((consent, ws, status_of(consent, ws, now, False), lead))
-    return out

@@ -176,3 +176,19 @@ def add_client(session: Session, *, protocols: ProtocolSet, client_id: str, name
     client.scopes, client.purposes = sorted(scopes), sorted(purposes)
     session.flush()
     return client, secret
+
+
+def staff_names(session: Session, actors: Iterable[str | None]) -> dict[str, str]:
+    """Staff id -> name for the actors that are staff members (a partner system's actor is
+    not a UUID and is left out), to show names beside audit events."""
+    ids = set()
+    for actor in actors:
+        try:
+            ids.add(uuid.UUID(actor or ""))
+        except ValueError:
+            continue  # a partner system, not a staff member
+    if not ids:
+        return {}
+    rows = session.execute(select(StaffMember.id, StaffMember.name)
+                           .where(StaffMember.id.in_(sorted(ids, key=str))))
+    return {str(staff_id): name for staff_id, name in rows}

@@ -9,14 +9,10 @@ of dictionary lookups however many protocols, organisations and grants are loade
 from __future__ import annotations
 
 import itertools
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column
-
-from caseshare.db import Base, uuid_pk
+from caseshare.reasons import Reason
 
 ACTIVE_STATUSES = frozenset({"active"})
 BUILTIN_ROLES = frozenset({"ig_officer", "admin"})
@@ -282,42 +278,25 @@ class ProtocolSet:
         )
 
 
-class OverrideRecord(Base):
-    """A break-glass override: access without consent under a lawful route the protocol allows,
-    for exactly these categories and this purpose, for the staff member who asked only
-    (`requested_by` in `org_id`), on flows of the protocols it was granted under, for a short
-    time. It is also the IG review item: `status` stays `pending_review` until an IG officer
-    reviews it. The justification is sealed under the subject's data key (it usually holds
-    personal data).
-    """
-
-    __tablename__ = "overrides"
-    __table_args__ = (
-        CheckConstraint("expires_at > starts_at", name="expires_after_start"),
-        CheckConstraint("status IN ('pending_review', 'justified', 'not_justified')",
-                        name="known_status"),
-        Index("ix_overrides_status_review_due_at", "status", "review_due_at"),
-    )
-
-    id: Mapped[uuid_pk]
-    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
-    org_id: Mapped[str] = mapped_column(String(64))
-    requested_by: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(200))
-    purpose: Mapped[str] = mapped_column(String(64))
-    route: Mapped[str] = mapped_column(String(64))
-    categories: Mapped[list[str]]
-    protocol: Mapped[str] = mapped_column(String(80))  # the first of `protocols`, for display
-    # Every protocol whose override rules permitted this request: the decision uses the
-    # override only on flows of these protocols (and only while their rules still permit it).
-    protocols: Mapped[list[str]]
-    justification_sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    notify: Mapped[list[str]]
-    created_at: Mapped[datetime]
-    starts_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    review_due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16), default="pending_review")
-    reviewed_by: Mapped[str | None] = mapped_column(String(64))
-    reviewed_at: Mapped[datetime | None]
-    review_note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+def usable_protocols(
+    org: str, protocols: ProtocolSet, now: datetime
+) -> tuple[list[Protocol], list[str]]:
+    """Protocols in force where `org` is an active party, and reasons for the ones that are not."""
+    usable: list[Protocol] = []
+    reasons: list[str] = []
+    today = now.date()
+    for protocol in protocols.for_party(org):
+        party = protocol.party(org)
+        if party is None:
+            continue
+        if party.status != "active":
+            reasons.append(Reason.PARTY_SUSPENDED)
+        elif protocol.status == "suspended":
+            reasons.append(Reason.PROTOCOL_SUSPENDED)
+        elif protocol.status in ("draft", "assured"):
+            reasons.append(Reason.PROTOCOL_NOT_ASSURED)
+        elif not protocol.in_force(today):
+            reasons.append(Reason.PROTOCOL_EXPIRED)
+        else:
+            usable.append(protocol)
+    return usable, reasons

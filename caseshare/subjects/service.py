@@ -10,7 +10,6 @@ from typing import Any, Protocol
 from sqlalchemy import Uuid, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
-from caseshare.access.decision import Principal, SubjectFacts
 from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.consent.service import current_consent_facts
 from caseshare.crypto.keyring import KeyProvider
@@ -26,8 +25,9 @@ from caseshare.crypto.sealing import (
 from caseshare.crypto.shreds import is_shredded
 from caseshare.driver_sql import DriverSelect
 from caseshare.errors import CaseshareError, NotFoundError
-from caseshare.policy.models import OverrideRecord
-from caseshare.policy.overrides import override_facts
+from caseshare.facts import Principal, SubjectFacts
+from caseshare.overrides.models import OverrideRecord
+from caseshare.overrides.service import override_facts
 from caseshare.subjects.models import IDENTITY_FIELDS, CaseMember, Subject
 
 

@@ -11,13 +11,11 @@ from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.api.common import request_id
-from caseshare.audit import service as audit
-from caseshare.errors import AuthenticationError
 from caseshare.extensions import account_key, limiter
-from caseshare.identity import passwords
+from caseshare.identity import staff_sessions
 from caseshare.identity.models import StaffMember
 from caseshare.identity.service import purposes_for
-from caseshare.web import signin
+from caseshare.unit_of_work import UnitOfWork
 from caseshare.web.blueprint import (
     bp,
     end_session,
@@ -59,14 +57,17 @@ def sign_in() -> BaseResponse | tuple[str, int]:
         errors["password"] = "Enter your password"  # noqa: S105 (a message)
     if errors:
         return page("sign_in.html", 422, values=values, errors=errors)
-    now = runtime().now()
-    try:
-        staff, pending = _check_credentials(values["email"], request.form.get("password", ""),
-                                            values["code"] or None)
-    except AuthenticationError:
+    rt, db = runtime(), get_session()
+    now = rt.now()
+    with UnitOfWork(db):
+        check = staff_sessions.check_credentials(
+            db, email=values["email"], password=request.form.get("password", ""),
+            code=values["code"] or None, now=now, request_id=request_id())
+    if check.staff is None:
         # One answer for a wrong password, an unknown address and a locked account alike.
         return page("sign_in.html", 401, values=values,
                     errors={"email": "The email, password or code is not right"})
+    staff, pending = check.staff, check.pending_secret
     if pending is not None:
         cookie.clear()
         cookie.update({"enrol_staff": str(staff.id), "enrol_secret": pending,
@@ -76,42 +77,13 @@ def sign_in() -> BaseResponse | tuple[str, int]:
     return redirect(url_for("web.choose_purpose"))
 
 
-def _check_credentials(email: str, password: str,
-                       code: str | None) -> tuple[StaffMember, str | None]:
-    """The staff member, and a new TOTP secret when they must first enrol a second factor.
-    A failure is audited (with the account's id when the email matched one) and committed,
-    so the failure count behind the lockout persists."""
-    db, now = get_session(), runtime().now()
-    known = signin.find_staff_by_email(db, email)
-    pending = None
-    last_step = known.totp_last_step if known is not None else None
-    if (known is not None and passwords.needs_second_factor(known)
-            and known.totp_secret is None):
-        # No second factor yet: check the password alone by signing in against a new secret
-        # with its current code; the secret is kept only once the user proves they hold it.
-        pending = passwords.new_totp_secret(known)
-        code = pyotp.TOTP(pending).at(now)
-    try:
-        staff = passwords.sign_in(db, email=email, password=password, totp_code=code, now=now)
-    except AuthenticationError as exc:
-        audit.record(db, type="identity:session:start", now=now, decision="deny",
-                     reasons=[exc.slug], request_id=request_id(),
-                     details={"staff_id": str(known.id)} if known else {})
-        raise
-    finally:
-        if pending is not None and known is not None:
-            known.totp_secret, known.totp_last_step = None, last_step
-        db.commit()
-    return staff, pending
-
-
 def begin_staff_session(staff: StaffMember, now: datetime,
                         details: dict[str, object] | None = None) -> None:
+    """Start a staff member's session: the cookie only once its audit event is committed."""
     rt, db = runtime(), get_session()
-    audit.record(db, type="identity:session:start", now=now,
-                 principal=signin.principal_for(staff, rt.protocols), decision="allow",
-                 request_id=request_id(), details=details)
-    db.commit()  # the session starts only once its audit event is recorded
+    with UnitOfWork(db):
+        staff_sessions.start(db, staff=staff, protocols=rt.protocols, now=now,
+                             request_id=request_id(), details=details)
     start_session(staff)
 
 
@@ -122,7 +94,7 @@ def enrol() -> BaseResponse | tuple[str, int]:
     now = rt.now()
     secret, staff_id = cookie.get("enrol_secret"), cookie.get("enrol_staff")
     until = cookie.get("enrol_until")
-    staff = signin.find_active_staff(db, staff_id) if staff_id else None
+    staff = staff_sessions.find_active_staff(db, staff_id) if staff_id else None
     if not secret or staff is None or not until or datetime.fromisoformat(until) < now:
         cookie.clear()
         return redirect(url_for("web.sign_in"))
@@ -130,18 +102,14 @@ def enrol() -> BaseResponse | tuple[str, int]:
     if request.method == "GET":
         return page("enrol.html", uri=uri, secret=secret, errors={})
     code = request.form.get("code", "").strip()
-    staff.totp_secret, previous = secret, staff.totp_last_step
-    staff.totp_last_step = None  # a new secret: its steps start afresh
-    step = passwords.totp_step(staff, code, now)
-    if step is None:
-        staff.totp_secret, staff.totp_last_step = None, previous
+    with UnitOfWork(db):
+        enrolled = staff_sessions.enrol_second_factor(
+            db, staff=staff, secret=secret, code=code, protocols=rt.protocols, now=now,
+            request_id=request_id())
+    if not enrolled:
         return page("enrol.html", 422, uri=uri, secret=secret,
                     errors={"code": "Enter the 6-digit code your authenticator app shows now"})
-    staff.totp_last_step = step
-    audit.record(db, type="identity:totp:enrol", now=now,
-                 principal=signin.principal_for(staff, rt.protocols), decision="allow",
-                 request_id=request_id())
-    begin_staff_session(staff, now)
+    start_session(staff)
     return redirect(url_for("web.choose_purpose"))
 
 

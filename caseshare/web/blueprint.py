@@ -15,7 +15,6 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.access import pipeline
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Principal
 from caseshare.api.common import request_id
 from caseshare.audit import service as audit
 from caseshare.errors import (
@@ -24,9 +23,11 @@ from caseshare.errors import (
     ForbiddenError,
     NotFoundError,
 )
+from caseshare.facts import Principal
+from caseshare.identity import staff_sessions as signin
 from caseshare.identity.models import StaffMember
 from caseshare.runtime import Runtime
-from caseshare.web import csrf, signin
+from caseshare.web import csrf
 from caseshare.web_session import get_session
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",

@@ -12,10 +12,9 @@ from flask import request
 from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.access import overrides
-from caseshare.access.decision import usable_protocols
 from caseshare.errors import ConflictError, ForbiddenError, ValidationError
-from caseshare.policy.models import Protocol
-from caseshare.policy.overrides import DEFAULT_REVIEW_HOURS, OverrideRequest
+from caseshare.overrides.service import DEFAULT_REVIEW_HOURS, OverrideRequest
+from caseshare.policy.models import Protocol, usable_protocols
 from caseshare.web import forms
 from caseshare.web.blueprint import bp, context, page, runtime, user
 from caseshare.web.explanations import explain

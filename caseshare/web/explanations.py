@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from caseshare.access.reasons import Reason
+from caseshare.reasons import Reason
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from flask import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.access import overrides
-from caseshare.policy.models import OverrideRecord
+from caseshare.overrides.models import OverrideRecord
 from caseshare.web.blueprint import WebUser, bp, context, page, user
 from caseshare.web.forms import Errors, text
 from caseshare.web_session import get_session

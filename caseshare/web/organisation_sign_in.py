@@ -10,11 +10,11 @@ from flask import session as cookie
 from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.api.common import request_id
-from caseshare.audit import service as audit
 from caseshare.errors import AuthenticationError
-from caseshare.identity.oidc_client import Attempt, RelyingParty, match_staff, parse_tenants
-from caseshare.web.account import begin_staff_session
-from caseshare.web.blueprint import bp, page, runtime
+from caseshare.identity import staff_sessions
+from caseshare.identity.oidc_client import Attempt, RelyingParty, parse_tenants
+from caseshare.unit_of_work import UnitOfWork
+from caseshare.web.blueprint import bp, page, runtime, start_session
 from caseshare.web_session import get_session
 
 PENDING = "oidc_attempt"
@@ -68,19 +68,17 @@ def organisation_callback() -> BaseResponse | tuple[str, int]:
             raise AuthenticationError("Your organisation did not sign you in.")
         tokens = rp.exchange(request.args["code"], attempt, _callback_url())
         claims = rp.verify_id_token(str(tokens.get("id_token", "")), attempt, rt.now())
-        staff, linked = match_staff(db, claims, issuer=rp.issuer, org_claim=rp.org_claim,
-                                    tenants=rp.tenants, now=rt.now())
+        with UnitOfWork(db):
+            staff = staff_sessions.sign_in_by_organisation(
+                db, claims=claims, issuer=rp.issuer, org_claim=rp.org_claim, tenants=rp.tenants,
+                protocols=rt.protocols, now=rt.now(), request_id=request_id())
     except AuthenticationError as exc:
-        db.rollback()
-        # Issuer and subject identify the attempt; the e-mail address is never recorded.
-        audit.record(db, type="identity:session:start", now=rt.now(), decision="deny",
-                     reasons=[exc.slug], request_id=request_id(),
-                     details={"via": "oidc", "issuer": rp.issuer,
-                              "subject": str(claims.get("sub") or "") or None})
-        db.commit()
+        with UnitOfWork(db):
+            staff_sessions.refuse_sign_in_by_organisation(
+                db, reason=exc.slug, issuer=rp.issuer, subject=str(claims.get("sub") or "") or None,
+                now=rt.now(), request_id=request_id())
         return page("sign_in.html", 401, values={}, oidc=True, errors={"email": exc.detail})
-    begin_staff_session(staff, rt.now(), details={
-        "via": "oidc", "issuer": rp.issuer, "subject": str(claims["sub"]), "linked": linked})
+    start_session(staff)
     return redirect(url_for("web.choose_purpose"))
 
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from caseshare.access.decision import Principal
 from caseshare.case_plan import service as plans
 from caseshare.consent.models import Consent
+from caseshare.facts import Principal
 from caseshare.identity import service as identity
 from caseshare.identity import tokens
 from caseshare.policy.models import RESERVED_PURPOSES, ProtocolSet

@@ -24,9 +24,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from caseshare import create_app
-from caseshare.access.decision import Principal
 from caseshare.case_plan import service as plans
 from caseshare.case_plan.models import PlanEntry, PlanEntryVersion
+from caseshare.facts import Principal
 from caseshare.identity import service as identity
 from caseshare.runtime import Runtime
 from caseshare.subjects.models import Subject

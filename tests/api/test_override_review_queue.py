@@ -8,7 +8,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from caseshare.audit.models import Incident
+from caseshare.overrides.models import Incident
 from caseshare.runtime import Runtime
 from tests.api.test_overrides import OVERRIDES, body, withdraw_all_consent
 from tests.audit_helpers import events

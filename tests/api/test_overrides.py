@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from caseshare import create_app
 from caseshare.identity import service as identity
-from caseshare.policy.models import OverrideRecord
+from caseshare.overrides.models import OverrideRecord
 from caseshare.runtime import Runtime
 from tests.audit_helpers import count, events
 from tests.builders import assert_problem

@@ -33,11 +33,11 @@ from caseshare.case_plan.models import PlanEntry
 from caseshare.case_plan.service import entry_ref
 from caseshare.consent.models import Consent
 from caseshare.crypto.keyring import LocalKeyring
-from caseshare.crypto.rewrap import rewrap_all, subjects_by_kek
 from caseshare.crypto.sealing import open_sealed
 from caseshare.runtime import Runtime
 from caseshare.subjects import service as subject_service
 from caseshare.subjects.models import Subject
+from caseshare.subjects.rewrap import rewrap_all, subjects_by_kek
 from tests.conftest import _database_url
 
 SCALE = 0.0002  # 20 subjects, 200 consents, 200 past audit events

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from caseshare.access.reasons import Reason
+from caseshare.reasons import Reason
 from caseshare.web.explanations import EXPLANATIONS, UNKNOWN, explain
 
 

@@ -15,7 +15,7 @@ import pyotp
 import pytest
 from flask.testing import FlaskClient
 
-from caseshare.policy.models import OverrideRecord
+from caseshare.overrides.models import OverrideRecord
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
 from tests.conftest import ADVISER, COACH, HOUSING, IG, KEY_WORKER, Clock, Demo

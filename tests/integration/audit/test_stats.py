@@ -8,11 +8,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from caseshare.access.decision import Principal
 from caseshare.audit import checkpoints as audit_checkpoints
 from caseshare.audit import service as audit
 from caseshare.audit import stats
 from caseshare.audit.scope import AuditScope
+from caseshare.facts import Principal
 from caseshare.runtime import Runtime
 from tests.conftest import Clock
 

@@ -11,14 +11,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from caseshare.access.decision import Principal
 from caseshare.case_plan.models import PlanEntry
 from caseshare.crypto.keyring import KeyProvider
-from caseshare.crypto.rewrap import rewrap_all, subjects_by_kek
 from caseshare.errors import KeyUnavailableError
+from caseshare.facts import Principal
 from caseshare.runtime import Runtime
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import IDENTITY_FIELDS, Subject
+from caseshare.subjects.rewrap import rewrap_all, subjects_by_kek
 from tests.audit_helpers import events
 from tests.conftest import COACH, Demo
 

@@ -13,13 +13,13 @@ from sqlalchemy import select, update
 
 from caseshare.access.context import RequestContext
 from caseshare.case_plan.models import Referral
-from caseshare.crypto.rewrap import rewrap_all
 from caseshare.crypto.shreds import ShreddedKeyError, ShreddingKeyring
 from caseshare.errors import AuditWriteError
 from caseshare.identity import service as identity
 from caseshare.runtime import Runtime
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import Subject
+from caseshare.subjects.rewrap import rewrap_all
 from tests.audit_helpers import events
 from tests.builders import assert_problem, consent, refer, register
 from tests.conftest import COACH, Clock

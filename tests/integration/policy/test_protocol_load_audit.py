@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from caseshare.audit.protocol_versions import LOAD_EVENT, record_loaded
 from caseshare.errors import PolicyFileError
 from caseshare.policy.loader import load_directory
-from caseshare.policy.service import LOAD_EVENT, record_loaded
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
 from tests.conftest import ROOT

@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from caseshare.access.decision import ConsentFacts, OverrideFacts, Principal, SubjectFacts
+from caseshare.facts import ConsentFacts, OverrideFacts, Principal, SubjectFacts
 from caseshare.policy.models import (
     Category,
     Flow,

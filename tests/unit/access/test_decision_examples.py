@@ -6,7 +6,8 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
-from caseshare.access.decision import ConsentFacts, Principal, SubjectFacts, evaluate
+from caseshare.access.decision import evaluate
+from caseshare.facts import ConsentFacts, Principal, SubjectFacts
 from caseshare.policy.models import Flow, Grant, OverrideRule, Party, Protocol, ProtocolSet
 from tests.unit.access.strategies import CATEGORIES, NOW
 
@@ -84,7 +85,7 @@ def test_a_suspended_recipient_keeps_nothing_but_its_own_data_is_not_read_either
 def test_an_override_that_opens_a_further_flow_is_cited_even_after_a_consent() -> None:
     """Issue 18: the audit event of an access under an override carries the override id, even
     when the first flow cited stood on consent and only a later one on the override."""
-    from caseshare.access.decision import OverrideFacts
+    from caseshare.facts import OverrideFacts
 
     explicit = replace(
         protocol("explicit", Flow("from-c", frozenset({"org-c"}), frozenset({"org-a"}),

@@ -13,15 +13,8 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from caseshare.access.decision import (
-    CategoryDecision,
-    ConsentFacts,
-    Decision,
-    OverrideFacts,
-    Principal,
-    SubjectFacts,
-    evaluate,
-)
+from caseshare.access.decision import CategoryDecision, Decision, evaluate
+from caseshare.facts import ConsentFacts, OverrideFacts, Principal, SubjectFacts
 from caseshare.policy.models import Protocol, ProtocolSet
 from tests.unit.access.strategies import (
     CATEGORY_CODES,

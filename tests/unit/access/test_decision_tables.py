@@ -20,13 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from caseshare.access.decision import (
-    ConsentFacts,
-    OverrideFacts,
-    Principal,
-    SubjectFacts,
-    evaluate,
-)
+from caseshare.access.decision import evaluate
+from caseshare.facts import ConsentFacts, OverrideFacts, Principal, SubjectFacts
 from caseshare.policy.loader import load_directory
 from caseshare.policy.models import Protocol, ProtocolSet
 from tests.conftest import ROOT

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from caseshare.access.reasons import Reason
+from caseshare.reasons import Reason
 from tests.conftest import ROOT
 
 

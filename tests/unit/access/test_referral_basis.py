@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from caseshare.access.decision import ConsentFacts, SubjectFacts
 from caseshare.access.referrals import referral_basis
+from caseshare.facts import ConsentFacts, SubjectFacts
 from caseshare.policy.loader import load_directory
 from caseshare.policy.models import ProtocolSet
 from tests.conftest import ROOT

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from caseshare.access.decision import Principal
 from caseshare.access.referrals import sender_reason
+from caseshare.facts import Principal
 from caseshare.policy.loader import load_directory
 from caseshare.policy.models import ProtocolSet
 from tests.conftest import ROOT

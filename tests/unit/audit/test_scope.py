@@ -7,9 +7,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from caseshare.access.decision import Principal, evaluate, subject_access_decision
+from caseshare.access.decision import evaluate, subject_access_decision
 from caseshare.audit.models import AuditEvent
 from caseshare.audit.scope import REDACTED, AuditScope
+from caseshare.facts import Principal
 from caseshare.policy.models import Flow, ProtocolSet
 from tests.unit.access.strategies import NOW
 from tests.unit.access.test_decision_examples import SUBJECT, protocol

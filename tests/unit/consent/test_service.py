@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from caseshare.access.decision import Principal, SubjectFacts, evaluate
+from caseshare.access.decision import evaluate
 from caseshare.consent import service
 from caseshare.consent.models import Consent, ConsentWithdrawal
+from caseshare.facts import Principal, SubjectFacts
 from caseshare.policy.loader import load_directory
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.orm import Session
 
-from caseshare.access.decision import OverrideFacts, Principal, usable_protocols
-from caseshare.access.reasons import Reason
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.errors import ConflictError, NotFoundError, ValidationError
-from caseshare.policy.models import OverrideRecord, Protocol, ProtocolSet
+from caseshare.facts import OverrideFacts, Principal
+from caseshare.overrides.models import OverrideRecord
+from caseshare.policy.models import Protocol, ProtocolSet, usable_protocols
+from caseshare.reasons import Reason
 
 DEFAULT_REVIEW_HOURS = 72
 # Text that fills the box without explaining anything; reviewers see these every day.

@@ -1,4 +1,5 @@
-"""Information-governance incidents: opened by the access layer (no commit here)."""
+"""Information-governance incidents about overrides: the one an IG officer's review opens when it
+finds a break-glass override not justified (called from the access layer; no commit here)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from caseshare.access.decision import Principal
-from caseshare.audit.models import Incident
+from caseshare.facts import Principal
+from caseshare.overrides.models import Incident
 
 OVERRIDE_NOT_JUSTIFIED = "override_not_justified"
 
