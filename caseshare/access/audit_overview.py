@@ -47,7 +47,6 @@ def dashboard(ctx: RequestContext, *, days: int, public_key: Ed25519PublicKey) -
     ctx.audit("audit:summary:read", outcome="allow",
               details={"days": days, "protocols": sorted(scope.protocols),
                        "tree_size": seal.checkpoint.tree_size if seal.checkpoint else 0})
-    ctx.commit()
     ranked = sorted(denials.items(), key=lambda item: (-item[1], item[0]))
     return Dashboard(since, per_day, ranked, seal, signature_ok)
 

@@ -53,12 +53,10 @@ def erase_subject(ctx: RequestContext, subject_id: uuid.UUID, reason: str,
     try:
         shreds.register_of(ctx.keyring).add([subject.id])
     except shreds.ShredRegisterError:
-        ctx.session.rollback()
-        ctx.audit("subject:record:erase_failed", subject_id=subject_id,
-                  details={"error": "shred_register_unavailable", "reason": reason})
-        ctx.commit()
+        # Nothing of the erasure is committed: only this event (the unit of work keeps it).
+        ctx.audit_refusal("subject:record:erase_failed", outcome=None, subject_id=subject_id,
+                          details={"error": "shred_register_unavailable", "reason": reason})
         raise
-    ctx.commit()
     return {"id": subject.id, "status": "erased", "erased_at": subject.erased_at}
 
 

@@ -98,7 +98,6 @@ def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
                       details={"format": format, "status": document["status"],
                                "orgs": sorted(reach), "counts": counts})
     document["audit_event_id"] = event.event_uuid
-    ctx.commit()
     return document
 
 
@@ -109,9 +108,8 @@ def _related_subject(ctx: RequestContext, subject_id: uuid.UUID) -> Subject:
     subject = subjects.find_subject(ctx.session, subject_id)
     if subject is None or not steps.related_org(
             ctx.principal.org, subjects.subject_facts(ctx.session, subject)):
-        event = ctx.audit("access:subject:deny", subject_id=subject_id, outcome="deny",
-                          reasons=[str(Reason.NO_CASE_RELATIONSHIP)])
-        ctx.commit()
+        event = ctx.audit_refusal("access:subject:deny", subject_id=subject_id,
+                                  reasons=[str(Reason.NO_CASE_RELATIONSHIP)])
         raise NotFoundError("No such claimant.", audit_id=event.event_uuid)
     return subject
 

@@ -81,7 +81,6 @@ def who_has_seen(ctx: RequestContext, subject_id: uuid.UUID, *, language: str) -
     ctx.audit(REPORT_EVENT, subject_id=subject.id, outcome="allow",
               categories=sorted(readable),
               details={"accesses": len(accesses), "language": language})
-    ctx.commit()
     return Report(subject_id=subject.id, accesses=accesses, generated_at=ctx.now,
                   by_org=ctx.principal.org)
 
