@@ -74,7 +74,8 @@ def reapply_shreds(session: Session, keyring: KeyProvider, *, now: datetime) -> 
     Every subject the register lists is tombstoned here as erasure does (data key and blind
     indexes deleted, open referrals suspended), each audited; every subject this database
     records as erased but the register lacks (a register cut short at its end) is added to the
-    register. A register that fails its MACs stops this before anything changes."""
+    register. A register that fails its MACs stops this before anything changes. The caller
+    commits (`with UnitOfWork(session):`)."""
     register = shreds.register_of(keyring)
     listed = register.ids()
     registered = register.add(sorted(subjects.erased_ids(session) - listed))
@@ -92,5 +93,4 @@ def reapply_shreds(session: Session, keyring: KeyProvider, *, now: datetime) -> 
     audit.record(session, type="crypto:shred:reconcile", now=now,
                  details={"applied": len(applied), "registered": len(registered),
                           "register_size": len(listed) + len(registered)})
-    session.commit()
     return Reconciled(applied, registered, len(listed) + len(registered))

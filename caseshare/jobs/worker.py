@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from caseshare.audit import log as audit_log
 from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.identity import revocation
+from caseshare.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("caseshare.worker")
 
@@ -64,9 +65,8 @@ class Worker:
         return checkpoint
 
     def purge_once(self) -> int:
-        with self.session_factory() as s:
+        with self.session_factory() as s, UnitOfWork(s):
             purged = revocation.purge_expired(s, now=self.clock())
-            s.commit()
         if purged:
             logger.info("purged %d expired token revocation(s)", purged)
         return purged
