@@ -29,8 +29,8 @@ CA_IG = "jo.patel@ca-derby.example"
 def report(rt: Runtime, rule: str, email: str = IG, **kw: Any) -> list[Finding]:
     with rt.session_factory() as s:
         staff = identity.get_staff_by_email(s, email)
-        ctx = _ctx(s, rt, staff, "audit")
-        found = audit_trail.unusual_access(ctx, RULES, rules=(rule,), **kw).findings
+        with _ctx(s, rt, staff, "audit") as ctx:
+            found = audit_trail.unusual_access(ctx, RULES, rules=(rule,), **kw).findings
         # Read what the rules need while the session is open.
         for f in found:
             for e in f.events:
