@@ -67,14 +67,16 @@ def create_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
     reads it (the entries it may see, the categories withheld, the ETag), from what this unit
     of work wrote: one transaction, one audit event."""
     subject, facts = steps.subject_in_case(ctx, subject_id)
-    steps.authorise_write(ctx, subject.id, facts, [e["category"] for e in entries])
+    decision = steps.authorise_write(ctx, subject.id, facts, [e["category"] for e in entries])
     plan = plans.create_plan(ctx.session, subject_id=subject.id, lead_org=subject.lead_org_id,
                              principal=ctx.principal, now=ctx.now)
     key = subjects.data_key(subject, ctx.keyring)
     created = [plans.add_entry(ctx.session, plan=plan, data_key=key, principal=ctx.principal,
                                purpose=ctx.purpose, values=e, now=ctx.now) for e in entries]
-    ctx.audit("case_plan:plan:create", subject_id=subject.id, outcome="allow",
-              categories=[e.category for e in created],
+    # The event names the protocols and consent the write relied on (as an entry's does), so
+    # the IG officers of those protocols see the request; it is the only event of this POST.
+    ctx.audit("case_plan:plan:create", subject_id=subject.id, decision=decision,
+              outcome="allow", categories=[e.category for e in created],
               details={"plan_id": str(plan.id), "entries": [str(e.id) for e in created]})
     readable = steps.decide(ctx, facts, "read", None)
     disclosure = disclose_entries(plans.entries_of(ctx.session, plan), readable, key)
