@@ -3,7 +3,7 @@ event searches with each staff member's name beside their events.
 
 Same rule as audit_trail (role ig_officer, purpose `audit`; events recorded under a protocol
 their organisation is party to, or by their own staff: caseshare.audit.scope); every look is
-audited and committed before anything is returned.
+audited, and the request's unit of work commits that before anything leaves.
 """
 
 from __future__ import annotations

@@ -50,7 +50,8 @@ FORMAT_VERSION = 1
 
 def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
                    format: str = "json") -> dict[str, Any]:
-    """The SAR document for one claimant (see the module docstring), audited and committed.
+    """The SAR document for one claimant (see the module docstring), audited (the request's
+    unit of work commits the event).
     `format` is recorded in the audit event (the caller may package the same document as a
     zip). Values are plain Python (str, int, bool, None, lists, dicts, UUIDs, datetimes)."""
     scope = audit_trail.audit_scope(ctx, subject_id, purpose=SAR_PURPOSE)
