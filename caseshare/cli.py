@@ -26,11 +26,12 @@ from caseshare.audit.proofs import verifier_key
 from caseshare.audit.protocol_versions import record_loaded
 from caseshare.consent.forms import load_forms, load_forms_directory, publish
 from caseshare.db import make_engine, make_session_factory
-from caseshare.errors import CaseshareError, PolicyFileError
+from caseshare.errors import AuditWriteError, CaseshareError, PolicyFileError
 from caseshare.identity import service as identity
 from caseshare.identity import tokens
 from caseshare.policy.loader import load_files, protocol_paths
 from caseshare.runtime import Runtime
+from caseshare.unit_of_work import UnitOfWork
 
 caseshare_cli = AppGroup("caseshare", help="Caseshare operator commands.")
 db_cli = AppGroup("db", help="Database schema (Alembic).")
@@ -112,15 +113,15 @@ def seed_demo() -> None:
     if rt().settings.production:
         fail("error: seed-demo is refused in production (demo passwords and data)")
     with session() as s:
-        # The demo's decisions are only provable if the protocols they relied on are on record
-        # (from the start of the demo's story, which spans the past few days).
-        try:
-            loaded = record_loaded(s, protocols=rt().protocols,
-                                   now=story_start(s, rt(), HISTORY_DAYS))
-        except PolicyFileError as exc:
-            _report("", exc.problems)
-            return
-        s.commit()
+        with UnitOfWork(s):
+            # The demo's decisions are only provable if the protocols they relied on are on record
+            # (from the start of the demo's story, which spans the past few days).
+            try:
+                loaded = record_loaded(s, protocols=rt().protocols,
+                                       now=story_start(s, rt(), HISTORY_DAYS))
+            except PolicyFileError as exc:
+                _report("", exc.problems)
+                return
         click.echo(f"protocols: {len(loaded.recorded)} version(s) newly recorded")
         for line in seed(s, rt(), history_days=HISTORY_DAYS):
             click.echo(line)
@@ -135,17 +136,17 @@ def staff_add(email: str, name: str, org: str, roles: tuple[str, ...]) -> None:
     """Create or update a staff member of a protocol party; prints the staff id."""
     runtime = rt()
     with session() as s:
-        try:
-            staff = identity.add_or_update_staff(
-                s, protocols=runtime.protocols, email=email, name=name, org=org,
-                roles=list(roles), now=runtime.now(),
-            )
-        except CaseshareError as exc:
-            fail(f"error: {exc.detail} {exc.extra.get('errors', '')}")
-            return
-        audit.record(s, type="identity:staff:upsert", now=runtime.now(),
-                     details={"staff_id": str(staff.id), "org": org, "roles": sorted(roles)})
-        s.commit()
+        with UnitOfWork(s):
+            try:
+                staff = identity.add_or_update_staff(
+                    s, protocols=runtime.protocols, email=email, name=name, org=org,
+                    roles=list(roles), now=runtime.now(),
+                )
+            except CaseshareError as exc:
+                fail(f"error: {exc.detail} {exc.extra.get('errors', '')}")
+                return
+            audit.record(s, type="identity:staff:upsert", now=runtime.now(),
+                         details={"staff_id": str(staff.id), "org": org, "roles": sorted(roles)})
         click.echo(str(staff.id))
 
 
@@ -157,7 +158,7 @@ def staff_password(email: str, password: str) -> None:
     from caseshare.identity import passwords
 
     runtime = rt()
-    with session() as s:
+    with session() as s, UnitOfWork(s):
         try:
             staff = identity.get_staff_by_email(s, email)
             passwords.set_password(staff, password)
@@ -166,7 +167,6 @@ def staff_password(email: str, password: str) -> None:
             return
         audit.record(s, type="identity:staff:password", now=runtime.now(),
                      details={"staff_id": str(staff.id)})
-        s.commit()
     click.echo("password set")
 
 
@@ -178,30 +178,30 @@ def staff_totp(email: str) -> None:
 
     runtime = rt()
     with session() as s:
-        try:
-            staff = identity.get_staff_by_email(s, email)
-        except CaseshareError as exc:
-            fail(f"error: {exc.detail}")
-            return
-        passwords.new_totp_secret(staff)
-        audit.record(s, type="identity:staff:totp-enrol", now=runtime.now(),
-                     details={"staff_id": str(staff.id)})
-        s.commit()
+        with UnitOfWork(s):
+            try:
+                staff = identity.get_staff_by_email(s, email)
+            except CaseshareError as exc:
+                fail(f"error: {exc.detail}")
+                return
+            passwords.new_totp_secret(staff)
+            audit.record(s, type="identity:staff:totp-enrol", now=runtime.now(),
+                         details={"staff_id": str(staff.id)})
         click.echo(passwords.totp_uri(staff))
 
 
 def _set_active(email: str, active: bool) -> None:
     runtime = rt()
     with session() as s:
-        try:
-            staff = identity.set_staff_active(s, email=email, active=active, now=runtime.now())
-        except CaseshareError as exc:
-            fail(f"error: {exc.detail}")
-            return
-        audit.record(s, type=f"identity:staff:{'enable' if active else 'disable'}",
-                     now=runtime.now(), details={"staff_id": str(staff.id),
-                                                 "credentials_epoch": staff.credentials_epoch})
-        s.commit()
+        with UnitOfWork(s):
+            try:
+                staff = identity.set_staff_active(s, email=email, active=active, now=runtime.now())
+            except CaseshareError as exc:
+                fail(f"error: {exc.detail}")
+                return
+            audit.record(s, type=f"identity:staff:{'enable' if active else 'disable'}",
+                         now=runtime.now(), details={"staff_id": str(staff.id),
+                                                     "credentials_epoch": staff.credentials_epoch})
         click.echo(str(staff.id))
 
 
@@ -236,16 +236,16 @@ def token_revoke(presented: str | None, email: str | None) -> None:
     runtime = rt()
     with session() as s:
         if email is not None:
-            try:
-                staff = identity.find_staff_any(s, email)
-            except CaseshareError as exc:
-                fail(f"error: {exc.detail}")
-                return
-            identity.end_credentials(staff, now=runtime.now())
-            audit.record(s, type="identity:token:revoke", now=runtime.now(),
-                         details={"staff_id": str(staff.id), "via": "cli", "all": True,
-                                  "credentials_epoch": staff.credentials_epoch})
-            s.commit()
+            with UnitOfWork(s):
+                try:
+                    staff = identity.find_staff_any(s, email)
+                except CaseshareError as exc:
+                    fail(f"error: {exc.detail}")
+                    return
+                identity.end_credentials(staff, now=runtime.now())
+                audit.record(s, type="identity:token:revoke", now=runtime.now(),
+                             details={"staff_id": str(staff.id), "via": "cli", "all": True,
+                                      "credentials_epoch": staff.credentials_epoch})
             click.echo("revoked")
             return
         assert presented is not None
@@ -258,11 +258,11 @@ def token_revoke(presented: str | None, email: str | None) -> None:
         except CaseshareError:
             fail("error: not a valid, unexpired access token of this service")
             return
-        if revocation.revoke(s, claims, now=runtime.now()):
-            audit.record(s, type="identity:token:revoke", now=runtime.now(),
-                         details={"jti": claims.jti, "client_id": claims.client_id,
-                                  "via": "cli"})
-        s.commit()
+        with UnitOfWork(s):
+            if revocation.revoke(s, claims, now=runtime.now()):
+                audit.record(s, type="identity:token:revoke", now=runtime.now(),
+                             details={"jti": claims.jti, "client_id": claims.client_id,
+                                      "via": "cli"})
         click.echo("revoked")
 
 
@@ -273,9 +273,8 @@ def token_purge_expired() -> None:
     from caseshare.identity import revocation
 
     runtime = rt()
-    with session() as s:
+    with session() as s, UnitOfWork(s):
         purged = revocation.purge_expired(s, now=runtime.now())
-        s.commit()
     click.echo(f"purged {purged}")
 
 
@@ -285,7 +284,7 @@ def token_purge_expired() -> None:
 def token_issue(email: str, ttl: int | None) -> None:
     """Print only a signed access token for that staff member."""
     runtime = rt()
-    with session() as s:
+    with session() as s, UnitOfWork(s):
         try:
             staff = identity.get_staff_by_email(s, email)
         except CaseshareError as exc:
@@ -293,7 +292,8 @@ def token_issue(email: str, ttl: int | None) -> None:
             return
         token, claims = tokens.issue(
             runtime.token_keys, issuer=runtime.settings.issuer,
-            audience=runtime.settings.audience, subject=str(staff.id), client_id="caseshare-cli",
+            audience=runtime.settings.audience, subject=str(staff.id),
+            client_id="caseshare-cli",
             org=staff.org_id, roles=staff.roles, scopes=identity.scopes_for(staff.roles),
             purposes=identity.purposes_for(runtime.protocols, staff.org_id, staff.roles),
             actor_type="staff", now=runtime.now(),
@@ -303,7 +303,6 @@ def token_issue(email: str, ttl: int | None) -> None:
         audit.record(s, type="identity:token:issue", now=runtime.now(),
                      details={"staff_id": str(staff.id), "jti": claims.jti,
                               "expires_at": claims.expires_at, "via": "cli"})
-        s.commit()
     click.echo(token)
 
 
@@ -337,13 +336,12 @@ def policies_load() -> None:
     """Record each protocol version in force for the first time in the audit log, with the
     SHA-256 of its file; refuse a version whose file changed since it was first recorded."""
     runtime = rt()
-    with session() as s:
+    with session() as s, UnitOfWork(s):
         try:
             report = record_loaded(s, protocols=runtime.protocols, now=runtime.now())
         except PolicyFileError as exc:
             _report("", exc.problems)
             return
-        s.commit()
     for ref in report.recorded:
         click.echo(f"recorded {ref}")
     click.echo(f"OK: {len(report.recorded)} new protocol version(s) recorded, "
@@ -389,12 +387,11 @@ def consents_expiring(org: str | None, days: int) -> None:
     from caseshare.subjects import renewals
 
     runtime = rt()
-    with session() as s:
+    with session() as s, UnitOfWork(s):
         rows = renewals.expiring_consents(s, now=runtime.now(), days=days, lead_org=org)
         audit.record(s, type="consent:record:expiring", now=runtime.now(),
                      details={"days": days, "org": org, "via": "cli",
                               "consents": [str(r[0].id) for r in rows]})
-        s.commit()
     for consent, _ws, status, lead in rows:
         click.echo(f"{consent.expires_at:%Y-%m-%dT%H:%M:%SZ} consent {consent.id} subject "
                    f"{consent.subject_id} lead {lead} status {status}")
@@ -413,7 +410,7 @@ def consents_seal_legacy() -> None:
     from caseshare.subjects.models import Subject
 
     runtime = rt()
-    with session() as s:
+    with session() as s, UnitOfWork(s):
         def data_key_of(subject_id: uuid.UUID) -> tuple[bytes, int] | None:
             subject = s.get(Subject, subject_id)
             if subject is None or subject.dek_wrapped is None:
@@ -423,7 +420,6 @@ def consents_seal_legacy() -> None:
         changed = consents.seal_legacy(s, data_key_of=data_key_of)
         audit.record(s, type="consent:record:seal_legacy", now=runtime.now(),
                      details={"rows": changed, "via": "cli"})
-        s.commit()
     click.echo(f"sealed {changed} legacy consent row(s)")
 
 
@@ -535,14 +531,13 @@ def audit_verify(witness_files: tuple[Any, ...], workers: int | None) -> None:
     # A database that cannot take the write (read-only replica, restored copy) must not turn
     # a verification's own result into a traceback: say so and still exit by the result.
     try:
-        with session() as s:
+        with session() as s, UnitOfWork(s):
             audit.record(s, type=audit_stats.VERIFY_EVENT, now=runtime.now(),
                          decision="allow" if result.ok else "deny",
                          details={"ok": result.ok, "events": result.events,
                                   "checkpoints": result.checkpoints,
                                   "witnessed": len(witnessed), "problem": result.problem})
-            s.commit()
-    except SQLAlchemyError:
+    except (SQLAlchemyError, AuditWriteError):
         click.echo("warning: the outcome could not be recorded in the audit log", err=True)
     if not result.ok:
         fail(f"FAILED: {result.problem}")
@@ -565,10 +560,9 @@ def backup(target: Path) -> None:
     except BackupError as exc:
         fail(f"error: {exc}")
         return
-    with session() as s:
+    with session() as s, UnitOfWork(s):
         audit.record(s, type="operations:database:backup", now=runtime.now(),
                      details={"pages": pages})
-        s.commit()
     click.echo(f"backup written: {target} ({pages} pages); restore by pointing "
                "CASESHARE_DATABASE_URL at it, then run `caseshare shreds apply` and "
                "`caseshare audit verify`")
@@ -579,9 +573,9 @@ def keys_rotate() -> None:
     """Add a key-encryption key version; new data keys are wrapped under it."""
     runtime = rt()
     version = runtime.keyring.rotate()
-    with session() as s:
-        audit.record(s, type="crypto:kek:rotate", now=runtime.now(), details={"version": version})
-        s.commit()
+    with session() as s, UnitOfWork(s):
+        audit.record(s, type="crypto:kek:rotate", now=runtime.now(),
+                     details={"version": version})
     click.echo(f"current key-encryption key version: {version}")
 
 
@@ -624,7 +618,8 @@ def shreds_apply() -> None:
     runtime = rt()
     with session() as s:
         try:
-            done = reapply_shreds(s, runtime.keyring, now=runtime.now())
+            with UnitOfWork(s):
+                done = reapply_shreds(s, runtime.keyring, now=runtime.now())
         except CaseshareError as exc:
             fail(f"FAILED: {exc.detail}")
             return

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,6 +34,10 @@ from caseshare.identity.models import StaffMember
 from caseshare.overrides.service import OverrideRequest
 from caseshare.runtime import Runtime
 from caseshare.subjects.models import Subject
+from caseshare.unit_of_work import UnitOfWork
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 STAFF = [
     ("sam.okafor@jcp-derby.example", "Sam Okafor", "jcp-derby", ["work_coach"]),
@@ -150,14 +155,14 @@ def _add_staff(run: _Seeding) -> dict[str, StaffMember]:
     they have one already or the app runs in production."""
     s, runtime = run.s, run.runtime
     staff = {}
-    for email, name, org, roles in STAFF:
-        staff[email.split("@")[0]] = identity.add_or_update_staff(
-            s, protocols=runtime.protocols, email=email, name=name, org=org, roles=roles,
-            now=run.at(0, 8, 30))
-    for member in staff.values():
-        if member.password_hash is None and not runtime.settings.production:
-            passwords.set_password(member, DEMO_PASSWORD)
-    s.commit()
+    with UnitOfWork(s):
+        for email, name, org, roles in STAFF:
+            staff[email.split("@")[0]] = identity.add_or_update_staff(
+                s, protocols=runtime.protocols, email=email, name=name, org=org, roles=roles,
+                now=run.at(0, 8, 30))
+        for member in staff.values():
+            if member.password_hash is None and not runtime.settings.production:
+                passwords.set_password(member, DEMO_PASSWORD)
     return staff
 
 
@@ -169,10 +174,10 @@ def _add_partner_client(run: _Seeding) -> Iterator[str]:
     from caseshare.identity.models import OAuthClient
 
     if s.get(OAuthClient, client_id) is None:
-        _client, secret = identity.add_client(
-            s, protocols=runtime.protocols, client_id=client_id, name=client_name,
-            org=client_org, roles=client_roles, now=run.at(0, 8, 30))
-        s.commit()
+        with UnitOfWork(s):
+            _client, secret = identity.add_client(
+                s, protocols=runtime.protocols, client_id=client_id, name=client_name,
+                org=client_org, roles=client_roles, now=run.at(0, 8, 30))
         yield f"partner client: {client_id} secret (shown once): {secret}"
 
 
@@ -181,10 +186,10 @@ def _add_lee(run: _Seeding, staff: dict[str, StaffMember]) -> uuid.UUID:
     s, runtime, now, ctx, at = run.s, run.runtime, run.now, run.ctx, run.at
     coach, housing = staff["sam.okafor"], staff["priya.sharma"]
     key_worker = staff["dan.whitfield"]
-    lee, _ = records.register_subject(ctx(coach, "case_management", at(0, 9, 0)), {
+    lee, _ = perform(ctx(coach, "case_management", at(0, 9, 0)), records.register_subject, {
         "given_name": "Lee", "family_name": "Marsh", "date_of_birth": "1987-03-14",
         "nino": "QQ123456C", "postcode": "DE1 2AA"}, "england")
-    records.record_consent(ctx(coach, "case_management", at(0, 9, 5)), lee.id, {
+    perform(ctx(coach, "case_management", at(0, 9, 5)), records.record_consent, lee.id, {
         "form_id": FORM[0], "form_version": FORM[1], "language": "en",
         "given_by": {"type": "self"},
         "recipients": ["jcp-derby", "recovery-partnership", "derby-housing"],
@@ -197,21 +202,21 @@ def _add_lee(run: _Seeding, staff: dict[str, StaffMember]) -> uuid.UUID:
         "expires_at": now + timedelta(days=180)})
     from caseshare.subjects.service import add_case_member
 
-    for org in ("recovery-partnership", "derby-housing"):
-        add_case_member(s, subject_id=lee.id, org=org, now=at(0, 9, 10))
-    s.commit()
-    pipeline.create_case_plan(ctx(coach, "case_management", at(0, 9, 20)), lee.id, [
+    with UnitOfWork(s):
+        for org in ("recovery-partnership", "derby-housing"):
+            add_case_member(s, subject_id=lee.id, org=org, now=at(0, 9, 10))
+    perform(ctx(coach, "case_management", at(0, 9, 20)), pipeline.create_case_plan, lee.id, [
         {"kind": "goal", "category": "employment", "title": "Ready for a work placement by spring",
          "owner_name": "Sam Okafor"},
         {"kind": "action", "category": "employment", "title": "Update CV with work coach",
          "due_on": date(2026, 12, 10), "owner_name": "Sam Okafor"},
     ])
-    pipeline.add_plan_entry(ctx(key_worker, "case_management", at(0, 9, 40)), lee.id, {
+    perform(ctx(key_worker, "case_management", at(0, 9, 40)), pipeline.add_plan_entry, lee.id, {
         "kind": "action", "category": "substance_misuse",
         "title": "Attend weekly alcohol recovery group",
         "detail": "Tuesday group at the Bridge Street hub; prescribing review in January.",
         "owner_name": "Dan Whitfield", "due_on": date(2026, 12, 1), "status": "in_progress"})
-    pipeline.add_plan_entry(ctx(housing, "tenancy_sustainment", at(0, 10, 0)), lee.id, {
+    perform(ctx(housing, "tenancy_sustainment", at(0, 10, 0)), pipeline.add_plan_entry, lee.id, {
         "kind": "action", "category": "housing_tenancy",
         "title": "Agree a rent arrears repayment plan",
         "detail": "Arrears of four weeks; consider an Alternative Payment Arrangement.",
@@ -225,19 +230,19 @@ def _add_kerry(run: _Seeding, staff: dict[str, StaffMember]) -> uuid.UUID:
     coach, adviser = staff["sam.okafor"], staff["aisha.begum"]
     from caseshare.subjects.service import add_case_member
 
-    kerry, _ = records.register_subject(ctx(coach, "case_management", at(0, 10, 30)), {
+    kerry, _ = perform(ctx(coach, "case_management", at(0, 10, 30)), records.register_subject, {
         "given_name": "Kerry", "family_name": "Dunn", "date_of_birth": "1992-11-02",
         "nino": "QQ654321A", "postcode": "DE22 3QR"}, "england")
-    records.record_consent(ctx(coach, "case_management", at(0, 10, 35)), kerry.id, {
+    perform(ctx(coach, "case_management", at(0, 10, 35)), records.record_consent, kerry.id, {
         "form_id": FORM[0], "form_version": FORM[1], "language": "en",
         "given_by": {"type": "self"}, "recipients": ["jcp-derby", "ca-derby"],
         "purposes": ["case_management", "budgeting_support"],
         "categories": ["identity", "contact", "finances", "housing_tenancy"],
         "method": "verbal_phone", "evidence_ref": "CALL-2026-11-20-0931 at 09:31",
         "expires_at": now + timedelta(days=20)})
-    add_case_member(s, subject_id=kerry.id, org="ca-derby", now=at(0, 10, 36))
-    s.commit()
-    pipeline.create_case_plan(ctx(adviser, "budgeting_support", at(0, 11, 30)), kerry.id, [
+    with UnitOfWork(s):
+        add_case_member(s, subject_id=kerry.id, org="ca-derby", now=at(0, 10, 36))
+    perform(ctx(adviser, "budgeting_support", at(0, 11, 30)), pipeline.create_case_plan, kerry.id, [
         {"kind": "action", "category": "finances",
          "title": "Personal budgeting support: monthly budget",
          "detail": "Set up a monthly budget around the UC payment date.",
@@ -254,11 +259,10 @@ def _add_rhian(run: _Seeding, staff: dict[str, StaffMember]) -> tuple[uuid.UUID,
     coach, housing = staff["sam.okafor"], staff["priya.sharma"]
     from caseshare.subjects.service import add_case_member
 
-    rhian, _ = records.register_subject(ctx(coach, "case_management", at(0, 13, 0)), {
+    rhian, _ = perform(ctx(coach, "case_management", at(0, 13, 0)), records.register_subject, {
         "given_name": "Rhian", "family_name": "Price", "date_of_birth": "1979-06-21",
         "nino": "QQ246810B", "postcode": "DE23 6LP"}, "england")
-    proxy = records.record_consent(
-        ctx(coach, "case_management", at(0, 13, 5)), rhian.id, {
+    proxy = perform(ctx(coach, "case_management", at(0, 13, 5)), records.record_consent, rhian.id, {
             "form_id": FORM[0], "form_version": FORM[1], "language": "en",
             "given_by": {"type": "dwp_appointee", "name": "Gwen Price",
                          "authority_ref": "BF56-2026-0345"},
@@ -268,20 +272,20 @@ def _add_rhian(run: _Seeding, staff: dict[str, StaffMember]) -> tuple[uuid.UUID,
             "method": "wet_signature", "evidence_ref": "SCAN-2026-11-0077",
             "expiry_rule": "assessment_period_end", "expires_at": now + timedelta(days=26)})
     # With a history, Derby Housing joins through a warm referral from the work coach.
-    for org in ("ca-derby",) if history else ("derby-housing", "ca-derby"):
-        add_case_member(s, subject_id=rhian.id, org=org, now=at(0, 13, 6))
-    s.commit()
+    with UnitOfWork(s):
+        for org in ("ca-derby",) if history else ("derby-housing", "ca-derby"):
+            add_case_member(s, subject_id=rhian.id, org=org, now=at(0, 13, 6))
     if history:
-        referral = referrals.create_referral(ctx(coach, "case_management", at(0, 13, 30)),
+        referral = perform(ctx(coach, "case_management", at(0, 13, 30)), referrals.create_referral,
                                              rhian.id, {
             "to_org": "derby-housing", "purpose": "tenancy_sustainment",
             "message": "Rent arrears building since the move to UC; appointee asks for help "
                        "to agree a repayment plan with the landlord.",
             "contact_name": "Priya Sharma", "appointment_at": at(1, 11, 0)})
-        referrals.accept_referral(ctx(housing, "tenancy_sustainment", at(1, 9, 15)),
+        perform(ctx(housing, "tenancy_sustainment", at(1, 9, 15)), referrals.accept_referral,
                                   referral["id"])
     if not history:
-        withdraw_ca(ctx(coach, "case_management", now), proxy.id)
+        perform(ctx(coach, "case_management", now), withdraw_ca, proxy.id)
     return rhian.id, proxy.id
 
 
@@ -290,6 +294,13 @@ def _explicit_statement(runtime: Runtime) -> str:
     if form is None:
         raise LookupError(f"The demo needs consent form {FORM[0]} v{FORM[1]}.")
     return form.text["en"]["explicit_statement"]
+
+
+def perform(ctx: RequestContext, use_case: Callable[Concatenate[RequestContext, P], T],
+            *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run one use case in `ctx`'s unit of work (committed when it returns), as a request does."""
+    with ctx:
+        return use_case(ctx, *args, **kwargs)
 
 
 def withdraw_ca(ctx: RequestContext, consent_id: uuid.UUID) -> None:
@@ -318,26 +329,26 @@ def _history(ctx: Ctx, at: At, staff: dict[str, StaffMember], lee: uuid.UUID,
     order (the audit log refuses back-dated events)."""
     coach, housing = staff["sam.okafor"], staff["priya.sharma"]
     key_worker, adviser = staff["dan.whitfield"], staff["aisha.begum"]
-    pipeline.read_case_plan(ctx(coach, "case_management", at(1, 10, 0)), lee)
-    pipeline.read_case_plan(ctx(key_worker, "recovery_support", at(1, 11, 30)), lee)
-    pipeline.read_case_plan(ctx(housing, "tenancy_sustainment", at(2, 9, 45)), lee)
+    perform(ctx(coach, "case_management", at(1, 10, 0)), pipeline.read_case_plan, lee)
+    perform(ctx(key_worker, "recovery_support", at(1, 11, 30)), pipeline.read_case_plan, lee)
+    perform(ctx(housing, "tenancy_sustainment", at(2, 9, 45)), pipeline.read_case_plan, lee)
     # Refused: the housing officer asks for the treatment notes (no protocol lets them flow).
-    pipeline.read_case_plan(ctx(housing, "case_management", at(2, 10, 5)), lee,
+    perform(ctx(housing, "case_management", at(2, 10, 5)), pipeline.read_case_plan, lee,
                             ["substance_misuse"])
     # Refused: Citizens Advice does not work with Lee (404, audited).
     with contextlib.suppress(NotFoundError):
-        pipeline.read_case_plan(ctx(adviser, "budgeting_support", at(2, 15, 0)), lee)
+        perform(ctx(adviser, "budgeting_support", at(2, 15, 0)), pipeline.read_case_plan, lee)
     # Break glass for Rhian (review due in 72 hours: overdue by the end of the story).
-    overrides.request_override(ctx(housing, "tenancy_sustainment", at(2, 16, 10)), rhian,
+    perform(ctx(housing, "tenancy_sustainment", at(2, 16, 10)), overrides.request_override, rhian,
                                OverrideRequest("safeguarding", BREAK_GLASS, ["employment"], 4))
-    records.read_subject(ctx(housing, "tenancy_sustainment", at(2, 16, 20)), rhian)
+    perform(ctx(housing, "tenancy_sustainment", at(2, 16, 20)), records.read_subject, rhian)
     # A late-evening read (out of hours).
-    pipeline.read_case_plan(ctx(housing, "tenancy_sustainment", at(3, 21, 40)), lee)
-    withdraw_ca(ctx(coach, "case_management", at(4, 11, 15)), rhian_consent)
-    pipeline.read_case_plan(ctx(adviser, "budgeting_support", at(4, 14, 0)), kerry)
-    pipeline.read_case_plan(ctx(coach, "case_management", at(5, 10, 0)), lee)
+    perform(ctx(housing, "tenancy_sustainment", at(3, 21, 40)), pipeline.read_case_plan, lee)
+    perform(ctx(coach, "case_management", at(4, 11, 15)), withdraw_ca, rhian_consent)
+    perform(ctx(adviser, "budgeting_support", at(4, 14, 0)), pipeline.read_case_plan, kerry)
+    perform(ctx(coach, "case_management", at(5, 10, 0)), pipeline.read_case_plan, lee)
     # Break glass for Lee, recent: awaiting review, not yet due.
-    overrides.request_override(ctx(housing, "tenancy_sustainment", at(5, 13, 20)), lee,
+    perform(ctx(housing, "tenancy_sustainment", at(5, 13, 20)), overrides.request_override, lee,
                                OverrideRequest("safeguarding", BREAK_GLASS_LEE, ["employment"],
                                                2))
     yield ("history: reads by four agencies over the past days, a refused request for treatment "

@@ -3,7 +3,7 @@ event searches with each staff member's name beside their events.
 
 Same rule as audit_trail (role ig_officer, purpose `audit`; events recorded under a protocol
 their organisation is party to, or by their own staff: caseshare.audit.scope); every look is
-audited and committed before anything is returned.
+audited, and the request's unit of work commits that before anything leaves.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ def dashboard(ctx: RequestContext, *, days: int, public_key: Ed25519PublicKey) -
     ctx.audit("audit:summary:read", outcome="allow",
               details={"days": days, "protocols": sorted(scope.protocols),
                        "tree_size": seal.checkpoint.tree_size if seal.checkpoint else 0})
-    ctx.commit()
     ranked = sorted(denials.items(), key=lambda item: (-item[1], item[0]))
     return Dashboard(since, per_day, ranked, seal, signature_ok)
 

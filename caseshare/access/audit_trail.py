@@ -57,7 +57,6 @@ def search_events(ctx: RequestContext, filters: queries.EventFilter, cursor: str
     ctx.audit("audit:events:query", subject_id=filters.subject_id, outcome="allow",
               details={"filters": filters.as_details(), "returned": len(found),
                        "protocols": sorted(scope.protocols), "page": cursor is not None})
-    ctx.commit()
     return found, next_cursor
 
 
@@ -71,7 +70,6 @@ def access_report(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[list[Even
     names = staff_names(ctx.session, (e.actor for e in history))
     ctx.audit("audit:report:access", subject_id=subject.id, outcome="allow",
               details={"events": len(history), "protocols": sorted(scope.protocols)})
-    ctx.commit()
     return history, names
 
 
@@ -80,7 +78,6 @@ def latest_checkpoint(ctx: RequestContext) -> Checkpoint:
     checkpoint = queries.get_latest_checkpoint(ctx.session)
     ctx.audit("audit:checkpoint:read", outcome="allow",
               details={"tree_size": checkpoint.tree_size})
-    ctx.commit()
     return checkpoint
 
 
@@ -92,7 +89,6 @@ def inclusion_proof(ctx: RequestContext, index: int,
     proof = queries.inclusion_proof(ctx.session, index=index, tree_size=tree_size)
     ctx.audit("audit:proof:inclusion", outcome="allow",
               details={"leaf_index": index, "tree_size": proof.tree_size})
-    ctx.commit()
     return proof
 
 
@@ -101,7 +97,6 @@ def consistency_proof(ctx: RequestContext, first: int, second: int) -> queries.C
     proof = queries.consistency_proof(ctx.session, first=first, second=second)
     ctx.audit("audit:proof:consistency", outcome="allow",
               details={"first": first, "second": second})
-    ctx.commit()
     return proof
 
 
@@ -150,5 +145,4 @@ def unusual_access(ctx: RequestContext, thresholds: unusual.Thresholds,
                        "events": len(events),
                        "findings": {rule: sum(f.rule == rule for f in findings)
                                     for rule in rules}})
-    ctx.commit()
     return UnusualAccessReport(from_, to, ctx.now, thresholds, rules, findings, names)

@@ -1,28 +1,43 @@
-"""What one request carries through the access path (no Flask: the API layer builds it)."""
+"""What one request carries through the access path, and the unit of work it runs in (no
+Flask: the edges build it with `begin`).
+
+    with begin(session, principal, purpose, scope, ...) as ctx:
+        result = use_case(ctx, ...)
+
+`begin` checks the scope and the purpose once, for the API and the pages alike. The context is
+the request's unit of work: what the use case wrote is committed once, when the block ends;
+a refusal is audited with `ctx.audit_refusal`, and when the block ends by raising, everything
+else is rolled back and that event alone is committed before the refusal goes on up.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from caseshare import db
-from caseshare.access.decision import Decision
+from caseshare.access.decision import Decision, purpose_reason
 from caseshare.audit import service as audit
 from caseshare.audit.service import NewEvent
 from caseshare.consent.forms import FormSet
 from caseshare.crypto.keyring import KeyProvider
-from caseshare.errors import AuditWriteError
+from caseshare.errors import ForbiddenError, ValidationError
 from caseshare.facts import Principal
 from caseshare.policy.models import ProtocolSet
+from caseshare.unit_of_work import UnitOfWork
 
 
 @dataclass
-class RequestContext:
+class RequestContext(UnitOfWork):
+    """The request's values and its unit of work (see the module's docstring)."""
+
     session: Session
     principal: Principal
     purpose: str
@@ -34,13 +49,17 @@ class RequestContext:
     # Audit events held until `commit` while reading from a snapshot (`read_from_snapshot`).
     _held: list[NewEvent] | None = field(default=None, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        UnitOfWork.__init__(self, self.session)
+
     def read_from_snapshot(self) -> None:
         """Declare that this unit of work writes nothing but its audit events. Where the database
         allows it (SQLite), it then reads from a snapshot without taking the write lock, and
-        `commit` writes the audit events in a short transaction of their own, so concurrent
-        reads no longer queue behind one another's lock for the whole request. Nothing leaves
-        before that commit. What is disclosed is what the database said when the request began
-        reading: a withdrawal committed after that binds the next request, as on PostgreSQL."""
+        the commit (`write_pending`) writes the audit events in a short transaction of their
+        own, so concurrent reads no longer queue behind one another's lock for the whole
+        request. Nothing leaves before that commit. What is disclosed is what the database said
+        when the request began reading: a withdrawal committed after that binds the next
+        request, as on PostgreSQL."""
         if db.begin_snapshot(self.session):
             self._held = []
 
@@ -57,8 +76,8 @@ class RequestContext:
         consent_id: uuid.UUID | None = None,
         override_id: uuid.UUID | None = None,
     ) -> NewEvent:
-        """Write an audit event for this request (in its transaction, committed by `commit`),
-        filling the decision's ids and codes."""
+        """Write an audit event for this request (in its unit of work, committed when the
+        unit of work ends), filling the decision's ids and codes."""
         protocols = decision.protocols if decision else []
         consents = decision.consent_ids if decision else []
         overrides = decision.override_ids if decision else []
@@ -91,16 +110,71 @@ class RequestContext:
             self._not_recorded(exc)
         return event
 
-    def commit(self) -> None:
-        """Commit the unit of work with its audit events; if that fails, disclose nothing."""
-        held, self._held = self._held, None
-        try:
-            if held is not None:
-                audit.write_after_snapshot(self.session, held)  # committed
-            self.session.commit()
-        except SQLAlchemyError as exc:
-            self._not_recorded(exc)
+    def audit_refusal(
+        self,
+        type: str,
+        *,
+        outcome: str | None = "deny",
+        subject_id: uuid.UUID | None = None,
+        decision: Decision | None = None,
+        categories: list[str] | None = None,
+        reasons: list[str] | None = None,
+        details: dict[str, Any] | None = None,
+        consent_id: uuid.UUID | None = None,
+        override_id: uuid.UUID | None = None,
+    ) -> NewEvent:
+        """Audit a refusal the caller is about to raise: written like any event, and kept if
+        the unit of work ends by raising (everything else is rolled back, then this event is
+        committed alone). Raise the refusal with the event's `event_uuid` as its audit id."""
+        event = self.audit(type, subject_id=subject_id, decision=decision, outcome=outcome,
+                           categories=categories, reasons=reasons, details=details,
+                           consent_id=consent_id, override_id=override_id)
+        self.keep_if_raised(lambda session: audit.write(session, event))
+        return event
 
-    def _not_recorded(self, exc: SQLAlchemyError) -> NoReturn:
-        self.session.rollback()
-        raise AuditWriteError("The action could not be recorded, so it was not done.") from exc
+    def write_pending(self) -> None:
+        """Write the audit events held while reading from a snapshot, in a short transaction
+        of their own, committed before this returns (the unit of work's commit then finds
+        nothing left to commit). The one place the held events are written."""
+        held, self._held = self._held, None
+        if held is not None:
+            audit.write_after_snapshot(self.session, held)
+
+    def rollback(self) -> None:
+        """Undo what the unit of work wrote, held audit events included."""
+        self._held = None
+        super().rollback()
+
+    def require_scope(self, scope: str, refusal: str) -> None:
+        """The caller's token or role must carry `scope` (403, audited, saying `refusal`)."""
+        if scope not in self.principal.scopes:
+            event = self.audit_refusal("access:scope:deny", reasons=["insufficient_scope"],
+                                       details={"scope": scope})
+            raise ForbiddenError(refusal, reasons=["insufficient_scope"],
+                                 audit_id=event.event_uuid)
+
+    def require_purpose(self) -> None:
+        """The declared purpose must be known (422) and usable by this caller (403, audited)."""
+        if not self.protocols.is_known_purpose(self.purpose):
+            raise ValidationError({"purpose": [f"Unknown purpose code {self.purpose!r}."]})
+        reason = purpose_reason(self.principal, self.purpose, self.protocols, self.now)
+        if reason is not None:
+            event = self.audit_refusal("access:purpose:deny", reasons=[str(reason)],
+                                       categories=[])
+            raise ForbiddenError("Access denied.", reasons=[str(reason)],
+                                 audit_id=event.event_uuid)
+
+
+@contextmanager
+def begin(session: Session, principal: Principal, purpose: str, scope: str, *,
+          protocols: ProtocolSet, forms: FormSet, keyring: KeyProvider, now: datetime,
+          request_id: str, scope_refusal: str | None = None) -> Iterator[RequestContext]:
+    """One request's unit of work: the context, its scope and purpose checked (refusals
+    audited and committed), committed once when the block ends (see the module's docstring).
+    `scope_refusal` is what a caller lacking `scope` is told."""
+    with RequestContext(session=session, principal=principal, purpose=purpose,
+                        protocols=protocols, forms=forms, keyring=keyring, now=now,
+                        request_id=request_id) as ctx:
+        ctx.require_scope(scope, scope_refusal or f"The token lacks the {scope} scope.")
+        ctx.require_purpose()
+        yield ctx

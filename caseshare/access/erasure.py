@@ -53,12 +53,10 @@ def erase_subject(ctx: RequestContext, subject_id: uuid.UUID, reason: str,
     try:
         shreds.register_of(ctx.keyring).add([subject.id])
     except shreds.ShredRegisterError:
-        ctx.session.rollback()
-        ctx.audit("subject:record:erase_failed", subject_id=subject_id,
-                  details={"error": "shred_register_unavailable", "reason": reason})
-        ctx.commit()
+        # Nothing of the erasure is committed: only this event (the unit of work keeps it).
+        ctx.audit_refusal("subject:record:erase_failed", outcome=None, subject_id=subject_id,
+                          details={"error": "shred_register_unavailable", "reason": reason})
         raise
-    ctx.commit()
     return {"id": subject.id, "status": "erased", "erased_at": subject.erased_at}
 
 
@@ -76,7 +74,8 @@ def reapply_shreds(session: Session, keyring: KeyProvider, *, now: datetime) -> 
     Every subject the register lists is tombstoned here as erasure does (data key and blind
     indexes deleted, open referrals suspended), each audited; every subject this database
     records as erased but the register lacks (a register cut short at its end) is added to the
-    register. A register that fails its MACs stops this before anything changes."""
+    register. A register that fails its MACs stops this before anything changes. The caller
+    commits (`with UnitOfWork(session):`)."""
     register = shreds.register_of(keyring)
     listed = register.ids()
     registered = register.add(sorted(subjects.erased_ids(session) - listed))
@@ -94,5 +93,4 @@ def reapply_shreds(session: Session, keyring: KeyProvider, *, now: datetime) -> 
     audit.record(session, type="crypto:shred:reconcile", now=now,
                  details={"applied": len(applied), "registered": len(registered),
                           "register_size": len(listed) + len(registered)})
-    session.commit()
     return Reconciled(applied, registered, len(listed) + len(registered))

@@ -50,10 +50,10 @@ def request_override(ctx: RequestContext, subject_id: uuid.UUID,
     if active is not None:
         # A repeat while the requester's own override is active is refused: it would extend
         # the time box (or widen it) without a fresh decision. The refusal is audited.
-        event = ctx.audit(DENY_EVENT, subject_id=subject.id, outcome="deny",
-                          categories=sorted(set(request.categories)), override_id=active.id,
-                          details={"refused": "override_already_active"})
-        ctx.commit()
+        event = ctx.audit_refusal(DENY_EVENT, subject_id=subject.id,
+                                  categories=sorted(set(request.categories)),
+                                  override_id=active.id,
+                                  details={"refused": "override_already_active"})
         raise ConflictError("You already have an active override for this claimant, purpose "
                             "and some of these categories; it is not extended or repeated.",
                             audit_id=event.event_uuid, override_id=str(active.id),
@@ -79,7 +79,6 @@ def request_override(ctx: RequestContext, subject_id: uuid.UUID,
                        "expires_at": record.expires_at.isoformat(),
                        "review_due_at": record.review_due_at.isoformat(),
                        "notify": record.notify, "notified_ig_orgs": ig_orgs})
-    ctx.commit()
     return record
 
 
@@ -92,9 +91,8 @@ def _in_reach(ctx: RequestContext, override_id: uuid.UUID, type: str) -> Overrid
     try:
         return overrides.get_override(ctx.session, override_id, _reach(ctx))
     except NotFoundError as exc:
-        event = ctx.audit(type, outcome="deny", reasons=["not_in_reach"],
-                          details={"override_id": str(override_id)})
-        ctx.commit()
+        event = ctx.audit_refusal(type, reasons=["not_in_reach"],
+                                  details={"override_id": str(override_id)})
         raise NotFoundError(exc.detail, audit_id=event.event_uuid) from None
 
 
@@ -122,7 +120,6 @@ def list_for_review(ctx: RequestContext, status: str | None) -> list[QueueItem]:
     ctx.audit("access:override:list", outcome="allow",
               details={"status": status, "overrides": [str(r.id) for r in found],
                        "overdue": [str(i.record.id) for i in items if i.overdue]})
-    ctx.commit()
     return items
 
 
@@ -154,7 +151,6 @@ def read_for_review(ctx: RequestContext, override_id: uuid.UUID) -> tuple[Overri
         details["notifications_read"] = [str(n) for n in answered]
     ctx.audit("access:override:read", subject_id=record.subject_id, outcome="allow",
               categories=record.categories, override_id=record.id, details=details)
-    ctx.commit()
     return record, justification
 
 
@@ -164,10 +160,9 @@ def review_override(ctx: RequestContext, override_id: uuid.UUID, outcome: str,
     subject = subjects.get_subject(ctx.session, record.subject_id)
     if record.org_id == ctx.principal.org and record.requested_by == ctx.principal.actor_id:
         # Refusals are audited like any other (no reason code fits: the detail says why).
-        event = ctx.audit("access:override:review", subject_id=record.subject_id,
-                          outcome="deny", categories=record.categories, override_id=record.id,
-                          details={"refused": "own_override"})
-        ctx.commit()
+        event = ctx.audit_refusal("access:override:review", subject_id=record.subject_id,
+                                  categories=record.categories, override_id=record.id,
+                                  details={"refused": "own_override"})
         raise ForbiddenError("Nobody reviews their own override.", audit_id=event.event_uuid)
     overdue = is_overdue(record, ctx.now)
     overrides.review(ctx.session, record=record, outcome=outcome, note=note,
@@ -183,5 +178,4 @@ def review_override(ctx: RequestContext, override_id: uuid.UUID, outcome: str,
         details["incident_id"] = str(incident.id)
     ctx.audit("access:override:review", subject_id=record.subject_id, outcome="allow",
               categories=record.categories, override_id=record.id, details=details)
-    ctx.commit()
     return record

@@ -3,9 +3,11 @@
     principal + purpose  ->  subject facts  ->  decision (pure)  ->  open permitted fields
                          ->  audit event in the same transaction  ->  commit  ->  respond
 
-Nothing leaves before the commit that holds its audit event succeeds; a denial is audited and
-committed before the error is raised. Writes are authorised here, then handed to the domain
-service, and committed with their audit event as one unit.
+Nothing leaves before the commit that holds its audit event succeeds. A use case never commits:
+it runs inside the request's unit of work (`access.begin`), which commits once when it ends; a
+denial is audited with `ctx.audit_refusal` and that event alone is committed before the error
+goes on up. Writes are authorised here, then handed to the domain service, and committed with
+their audit event as one unit.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, NoReturn
 
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Decision, evaluate, purpose_reason
+from caseshare.access.decision import Decision, evaluate
 from caseshare.access.disclosure import Disclosure, disclose_entries, may_see
 from caseshare.case_plan import service as plans
 from caseshare.case_plan.models import CasePlan, PlanEntry
@@ -29,15 +31,6 @@ from caseshare.errors import (
 )
 from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
-
-
-def check_purpose(ctx: RequestContext) -> None:
-    """The declared purpose must be known (422) and usable by this caller (403, audited)."""
-    if not ctx.protocols.is_known_purpose(ctx.purpose):
-        raise ValidationError({"purpose": [f"Unknown purpose code {ctx.purpose!r}."]})
-    reason = purpose_reason(ctx.principal, ctx.purpose, ctx.protocols, ctx.now)
-    if reason is not None:
-        steps.deny(ctx, "access:purpose:deny", None, [str(reason)], [])
 
 
 def known_categories(ctx: RequestContext, categories: list[str] | None) -> list[str] | None:
@@ -65,24 +58,29 @@ def read_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
     decision = steps.decide(ctx, facts, "read", categories)
     disclosure = disclose_entries(entries, decision, subjects.data_key(subject, ctx.keyring))
     steps.audit_read(ctx, "case_plan:plan:read", subject.id, decision, disclosure)
-    ctx.commit()
     return plans.plan_view(plan, facts.case_orgs), disclosure, plans.view_etag(disclosure.entries)
 
 
 def create_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
                      entries: list[dict[str, Any]]) -> tuple[PlanView, Disclosure, str]:
+    """Create the plan with its first entries, and answer with the plan as the caller now
+    reads it (the entries it may see, the categories withheld, the ETag), from what this unit
+    of work wrote: one transaction, one audit event."""
     subject, facts = steps.subject_in_case(ctx, subject_id)
-    steps.authorise_write(ctx, subject.id, facts, [e["category"] for e in entries])
+    decision = steps.authorise_write(ctx, subject.id, facts, [e["category"] for e in entries])
     plan = plans.create_plan(ctx.session, subject_id=subject.id, lead_org=subject.lead_org_id,
                              principal=ctx.principal, now=ctx.now)
     key = subjects.data_key(subject, ctx.keyring)
     created = [plans.add_entry(ctx.session, plan=plan, data_key=key, principal=ctx.principal,
                                purpose=ctx.purpose, values=e, now=ctx.now) for e in entries]
-    ctx.audit("case_plan:plan:create", subject_id=subject.id, outcome="allow",
-              categories=[e.category for e in created],
+    # The event names the protocols and consent the write relied on (as an entry's does), so
+    # the IG officers of those protocols see the request; it is the only event of this POST.
+    ctx.audit("case_plan:plan:create", subject_id=subject.id, decision=decision,
+              outcome="allow", categories=[e.category for e in created],
               details={"plan_id": str(plan.id), "entries": [str(e.id) for e in created]})
-    ctx.commit()
-    return read_case_plan(ctx, subject.id)
+    readable = steps.decide(ctx, facts, "read", None)
+    disclosure = disclose_entries(plans.entries_of(ctx.session, plan), readable, key)
+    return plans.plan_view(plan, facts.case_orgs), disclosure, plans.view_etag(disclosure.entries)
 
 
 def add_plan_entry(ctx: RequestContext, subject_id: uuid.UUID,
@@ -97,7 +95,6 @@ def add_plan_entry(ctx: RequestContext, subject_id: uuid.UUID,
     ctx.audit("case_plan:entry:create", subject_id=subject.id, decision=decision,
               outcome="allow", categories=[entry.category], details={"entry_id": str(entry.id)})
     opened = plans.open_entry(entry, key)
-    ctx.commit()
     return opened, plans.entry_etag(entry)
 
 
@@ -109,9 +106,9 @@ def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid
     readable = steps.decide(ctx, facts, "read", None)
     # An entry the caller cannot read does not exist for them (the probe is audited).
     if entry is None or not may_see(entry, readable):
-        event = ctx.audit("case_plan:entry:update", subject_id=subject.id, decision=readable,
-                          outcome="deny", details={"entry_id": str(entry_id)})
-        ctx.commit()
+        event = ctx.audit_refusal("case_plan:entry:update", subject_id=subject.id,
+                                  decision=readable,
+                                  details={"entry_id": str(entry_id)})
         raise NotFoundError("No such case plan entry.", audit_id=event.event_uuid)
     decision = steps.authorise_write(ctx, subject.id, facts, [entry.category])
     steps.check_owner(ctx, facts, changes)
@@ -127,7 +124,6 @@ def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid
               outcome="allow", categories=[entry.category],
               details={"entry_id": str(entry.id), "fields": sorted(changes)})
     opened = plans.open_entry(entry, key)
-    ctx.commit()
     return opened, plans.entry_etag(entry)
 
 
@@ -141,10 +137,10 @@ def _codes_only(ctx: RequestContext, subject_id: uuid.UUID, entry: PlanEntry, ke
     words = plans.text_changes(entry, key, changes)
     if words:
         reasons = [str(Reason.NOT_AUTHOR_OF_ENTRY)]
-        event = ctx.audit("case_plan:entry:update", subject_id=subject_id, decision=decision,
-                          outcome="deny", categories=[entry.category], reasons=reasons,
-                          details={"entry_id": str(entry.id), "fields": words})
-        ctx.commit()
+        event = ctx.audit_refusal("case_plan:entry:update", subject_id=subject_id,
+                                  decision=decision,
+                                  categories=[entry.category], reasons=reasons,
+                                  details={"entry_id": str(entry.id), "fields": words})
         raise ForbiddenError(
             "Only the organisation that wrote this entry can change its words. Change its "
             "status, due date or organisation responsible, or add your own note.",
@@ -161,9 +157,9 @@ def entry_history(ctx: RequestContext, subject_id: uuid.UUID,
     entry = plans.find_entry(ctx.session, plan, entry_id)
     readable = steps.decide(ctx, facts, "read", [entry.category] if entry else None)
     if entry is None or not may_see(entry, readable):
-        event = ctx.audit("case_plan:entry:history", subject_id=subject.id, decision=readable,
-                          outcome="deny", details={"entry_id": str(entry_id)})
-        ctx.commit()
+        event = ctx.audit_refusal("case_plan:entry:history", subject_id=subject.id,
+                                  decision=readable,
+                                  details={"entry_id": str(entry_id)})
         raise NotFoundError("No such case plan entry.", audit_id=event.event_uuid)
     key = subjects.data_key(subject, ctx.keyring)
     # Provenance: a version made by an organisation the caller has no flow from is left out
@@ -184,7 +180,6 @@ def entry_history(ctx: RequestContext, subject_id: uuid.UUID,
               outcome="allow", categories=[entry.category], reasons=[],
               details={"entry_id": str(entry.id), "versions": [v["version"] for v in versions],
                        "versions_withheld": hidden})
-    ctx.commit()
     return versions
 
 
@@ -197,8 +192,7 @@ def _plan(ctx: RequestContext, type: str, subject_id: uuid.UUID) -> CasePlan:
 
 def _no_plan(ctx: RequestContext, type: str, subject_id: uuid.UUID) -> NoReturn:
     """A claimant without a plan yet: 404, audited like every other refusal."""
-    event = ctx.audit(type, subject_id=subject_id, outcome="deny", reasons=["no_case_plan"])
-    ctx.commit()
+    event = ctx.audit_refusal(type, subject_id=subject_id, reasons=["no_case_plan"])
     raise NotFoundError("This claimant has no case plan yet.", audit_id=event.event_uuid)
 
 
@@ -212,5 +206,4 @@ def explain(ctx: RequestContext, subject_id: uuid.UUID, category: str, action: s
     ctx.audit("access:decision:explain", subject_id=subject.id, decision=decision,
               outcome="allow" if decision.allowed else "deny", categories=[category],
               details={"action": action})
-    ctx.commit()
     return decision

@@ -39,7 +39,6 @@ def register_subject(ctx: RequestContext, identity: dict[str, Any],
     ctx.audit("subject:record:create", subject_id=subject.id, decision=decision, outcome="allow",
               categories=IDENTITY_CATEGORIES)
     opened = subjects.open_identity(subject, ctx.keyring, set(IDENTITY_CATEGORIES))
-    ctx.commit()
     return subject, opened
 
 
@@ -61,7 +60,6 @@ def read_subject(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[Subject, d
     if withheld:
         ctx.audit("subject:identity:read", subject_id=subject.id, decision=decision,
                   outcome="deny", categories=[w["category"] for w in withheld])
-    ctx.commit()
     return subject, opened, withheld
 
 
@@ -69,7 +67,6 @@ def find_by_nino(ctx: RequestContext, nino: str) -> list[Subject]:
     found = subjects.find_by_nino(ctx.session, keyring=ctx.keyring, nino=nino,
                                   org=ctx.principal.org)
     ctx.audit("subject:search:nino", outcome="allow", details={"matches": len(found)})
-    ctx.commit()
     return found
 
 
@@ -83,7 +80,6 @@ def find_by_name_and_birth_date(ctx: RequestContext, *, family_name: str,
         given_name=given_name, date_of_birth=date_of_birth.isoformat())
     ctx.audit("subject:search:name_dob", outcome="allow",
               details={"matches": len(found), "given_name": bool(given_name)})
-    ctx.commit()
     return found
 
 
@@ -145,7 +141,6 @@ def record_consent(ctx: RequestContext, subject_id: uuid.UUID,
                        "notified": [f"{n.org_id}:{n.role or 'org'}" for n in notices],
                        "supersedes": str(consent.supersedes_id) if consent.supersedes_id
                        else None})
-    ctx.commit()
     status = consents.status_of(consent, [], ctx.now, superseded=False)
     opened = consents.open_fields(consent, [], subjects.data_key(subject, ctx.keyring))
     return views.whole_view(consent, [], status, opened)
@@ -164,7 +159,6 @@ def list_consents(ctx: RequestContext, subject_id: uuid.UUID) -> list[ConsentVie
               details={"consents": [str(v.id) for v in shown],
                        "views": {str(v.id): v.audience for v in shown},
                        "not_shown": len(pairs) - len(shown)})
-    ctx.commit()
     return shown
 
 
@@ -172,9 +166,8 @@ def _no_such_consent(ctx: RequestContext, consent_id: uuid.UUID, reason: str,
                      subject_id: uuid.UUID | None = None) -> NotFoundError:
     """The one answer for a consent id the caller may not see, whatever the reason: the same
     as for an id that does not exist (the audit event records the real reason)."""
-    event = ctx.audit("access:consent:deny", subject_id=subject_id, outcome="deny",
-                      reasons=[reason], details={"consent_id": str(consent_id)})
-    ctx.commit()
+    event = ctx.audit_refusal("access:consent:deny", subject_id=subject_id, reasons=[reason],
+                              details={"consent_id": str(consent_id)})
     return NotFoundError("No such consent.", audit_id=event.event_uuid)
 
 
@@ -227,7 +220,6 @@ def withdraw_consent(ctx: RequestContext, consent_id: uuid.UUID,
               details={"channel": withdrawal.channel, "scope": withdrawal.scope, "full": full,
                        "notified": [n.org_id for n in notices],
                        "referrals_suspended": [str(r) for r in suspended]})
-    ctx.commit()
     row = (consent, history, consents.status_of(consent, history, ctx.now, superseded=False))
     after = _view_for(ctx, subject, row, superseded=False)
     if after is None:  # cannot happen: seen a moment ago in the same unit of work
@@ -246,10 +238,10 @@ def _recipient_withdrawal(ctx: RequestContext, subject: Subject, consent: Consen
     Returns the scope to record and the codes the recipient may name."""
     org = ctx.principal.org
     if others := rules.others_named(scope, org):
-        event = ctx.audit("consent:record:withdraw", subject_id=subject.id, outcome="deny",
-                          consent_id=consent.id, reasons=[str(Reason.WITHDRAWAL_SCOPE_NOT_YOURS)],
-                          details={"view": "recipient", "requested_recipients": others})
-        ctx.commit()
+        event = ctx.audit_refusal("consent:record:withdraw", subject_id=subject.id,
+                                  consent_id=consent.id,
+                                  reasons=[str(Reason.WITHDRAWAL_SCOPE_NOT_YOURS)],
+                                  details={"view": "recipient", "requested_recipients": others})
         raise ForbiddenError(
             "Your organisation can record a withdrawal only of what is shared with it. Ask "
             "the claimant's lead organisation to record a withdrawal for other organisations.",
@@ -269,7 +261,6 @@ def export_consent(ctx: RequestContext, consent_id: uuid.UUID,
     ctx.audit(f"consent:{kind}:export", subject_id=subject.id, outcome="allow",
               consent_id=consent.id, categories=view.categories,
               details={"view": view.audience})
-    ctx.commit()
     return view, ctx.forms.get(consent.form_id, consent.form_version)
 
 
@@ -278,7 +269,6 @@ def list_notifications(ctx: RequestContext) -> list[NotificationView]:
     notices = notifications.list_for(ctx.session, _reader(ctx))
     ctx.audit("consent:notification:list", outcome="allow",
               details={"notifications": len(notices)})
-    ctx.commit()
     return notices
 
 
@@ -286,7 +276,6 @@ def mark_notification_read(ctx: RequestContext, notification_id: uuid.UUID) -> N
     notifications.mark_read(ctx.session, _reader(ctx), notification_id, now=ctx.now)
     ctx.audit("consent:notification:read", outcome="allow",
               details={"notification_id": str(notification_id)})
-    ctx.commit()
 
 
 def _reader(ctx: RequestContext) -> notifications.Reader:
@@ -301,5 +290,4 @@ def expiring_consents(ctx: RequestContext, days: int) -> list[
                                       lead_org=ctx.principal.org)
     ctx.audit("consent:record:expiring", outcome="allow",
               details={"days": days, "consents": [str(r[0].id) for r in rows]})
-    ctx.commit()
     return rows

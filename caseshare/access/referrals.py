@@ -54,9 +54,8 @@ def create_referral(ctx: RequestContext, subject_id: uuid.UUID,
     if refused is not None:
         basis = dataclasses.replace(basis, reasons=[refused])
     if not basis.holds:
-        event = ctx.audit("referral:referral:create", subject_id=subject.id, outcome="deny",
-                          reasons=basis.reasons, details=details)
-        ctx.commit()
+        event = ctx.audit_refusal("referral:referral:create", subject_id=subject.id,
+                                  reasons=basis.reasons, details=details)
         raise ForbiddenError("The referral is not allowed.", reasons=basis.reasons,
                              audit_id=event.event_uuid)
     assert basis.protocol is not None and basis.flow_id is not None
@@ -69,7 +68,6 @@ def create_referral(ctx: RequestContext, subject_id: uuid.UUID,
               outcome="allow", categories=sorted(basis.decision.permitted), reasons=[],
               details={**details, "referral_id": str(referral.id), "flow": basis.flow_id})
     opened = referrals.open_referral(referral, key)
-    ctx.commit()
     return opened
 
 
@@ -79,7 +77,8 @@ def accept_referral(ctx: RequestContext, referral_id: uuid.UUID) -> dict[str, An
     referrals.require_open(referral)
     basis = _still_holds(ctx, facts, referral)
     if not basis.holds:
-        _suspend(ctx, referral, basis)
+        # The refusal keeps the suspension it found due, with its audit event, before its own.
+        ctx.keep_if_raised(lambda _session: _suspend(ctx, referral, basis))
         steps.deny(ctx, "referral:referral:accept", subject.id, basis.reasons, [], None)
     referrals.accept(ctx.session, referral, principal=ctx.principal, now=ctx.now)
     subjects.add_case_member(ctx.session, subject_id=subject.id, org=referral.to_org,
@@ -89,7 +88,6 @@ def accept_referral(ctx: RequestContext, referral_id: uuid.UUID) -> dict[str, An
               outcome="allow", categories=sorted(basis.decision.permitted), reasons=[],
               details={"referral_id": str(referral.id), "joined_case": True})
     opened = referrals.open_referral(referral, key)
-    ctx.commit()
     return opened
 
 
@@ -103,7 +101,6 @@ def decline_referral(ctx: RequestContext, referral_id: uuid.UUID, reason: str) -
     ctx.audit("referral:referral:decline", subject_id=subject.id, outcome="allow",
               details={"referral_id": str(referral.id)})
     opened = referrals.open_referral(referral, key)
-    ctx.commit()
     return opened
 
 
@@ -131,7 +128,6 @@ def inbox(ctx: RequestContext, *, box: str, status: str | None, limit: int,
             if status == "open":
                 continue
         items.append(referrals.open_referral(referral, None))
-    ctx.commit()
     return items, next_cursor
 
 
@@ -143,7 +139,6 @@ def list_for_subject(ctx: RequestContext, subject_id: uuid.UUID) -> list[dict[st
     rows = referrals.referrals_about(ctx.session, subject_id=subject.id, org=ctx.principal.org)
     ctx.audit("referral:referral:list", subject_id=subject.id, outcome="allow",
               details={"referrals": [str(r.id) for r in rows]})
-    ctx.commit()
     return [referrals.open_referral(r, None) for r in rows]
 
 
@@ -168,7 +163,7 @@ def sender_reason(principal: Principal, declared: str, protocols: ProtocolSet, n
     hands claimant data over, so it is made under a declared purpose that opens claimant data
     (never the reserved `audit` / `subject_access`, which give audit metadata only), and in a
     protocol carrying the flow that grants the caller's role the declared purpose or the
-    referral's purpose. (The declared purpose itself was checked by `check_purpose`; whether a
+    referral's purpose. (The declared purpose itself was checked by `require_purpose`; whether a
     flow exists at all is `referral_basis`'s question.) Pure."""
     if declared in RESERVED_PURPOSES:
         return str(Reason.PURPOSE_RESERVED)
@@ -252,10 +247,9 @@ def _addressed_to_caller(ctx: RequestContext, referral_id: uuid.UUID,
     (the attempt is audited)."""
     referral = referrals.find_referral(ctx.session, referral_id)
     if referral is None or referral.to_org != ctx.principal.org:
-        event = ctx.audit(type, subject_id=referral.subject_id if referral else None,
-                          outcome="deny", reasons=["not_recipient"],
-                          details={"referral_id": str(referral_id)})
-        ctx.commit()
+        event = ctx.audit_refusal(type, subject_id=referral.subject_id if referral else None,
+                                  reasons=["not_recipient"],
+                                  details={"referral_id": str(referral_id)})
         raise NotFoundError("No such referral.", audit_id=event.event_uuid)
     subject, facts = steps.subject_in_case(ctx, referral.subject_id)
     return referral, subject, facts

@@ -34,16 +34,14 @@ _Found = TypeVar("_Found", Subject, SubjectRow)
 def _in_case(ctx: RequestContext, subject_id: uuid.UUID,
              found: tuple[_Found, SubjectFacts] | None) -> tuple[_Found, SubjectFacts]:
     if found is None or not _related(ctx, found[1]):
-        event = ctx.audit("access:subject:deny", subject_id=subject_id, outcome="deny",
-                          reasons=["no_case_relationship"])
-        ctx.commit()
+        event = ctx.audit_refusal("access:subject:deny", subject_id=subject_id,
+                                  reasons=["no_case_relationship"])
         raise NotFoundError("No such claimant.", audit_id=event.event_uuid)
     subject, facts = found
     # The shred register counts too: a restored earlier database may still hold the data key.
     if facts.erased or subjects.is_erased(subject, ctx.keyring):
-        ctx.audit("access:subject:deny", subject_id=subject_id, outcome="deny",
-                  reasons=["subject_erased"])
-        ctx.commit()
+        ctx.audit_refusal("access:subject:deny", subject_id=subject_id,
+                          reasons=["subject_erased"])
         raise subjects.SubjectErasedError()
     return subject, facts
 
@@ -98,7 +96,6 @@ def audit_read(ctx: RequestContext, type: str, subject_id: uuid.UUID, decision: 
 
 def deny(ctx: RequestContext, type: str, subject_id: uuid.UUID | None, reasons: list[str],
           categories: list[str], decision: Decision | None = None) -> None:
-    event = ctx.audit(type, subject_id=subject_id, decision=decision, outcome="deny",
-                      categories=categories, reasons=reasons)
-    ctx.commit()
+    event = ctx.audit_refusal(type, subject_id=subject_id, decision=decision,
+                              categories=categories, reasons=reasons)
     raise ForbiddenError("Access denied.", reasons=reasons, audit_id=event.event_uuid)

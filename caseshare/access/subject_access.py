@@ -52,7 +52,8 @@ FORMAT_VERSION = 1
 
 def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
                    format: str = "json") -> dict[str, Any]:
-    """The SAR document for one claimant (see the module docstring), audited and committed.
+    """The SAR document for one claimant (see the module docstring), audited (the request's
+    unit of work commits the event).
     `format` is recorded in the audit event (the caller may package the same document as a
     zip). Values are plain Python (str, int, bool, None, lists, dicts, UUIDs, datetimes)."""
     scope = audit_trail.audit_scope(ctx, subject_id, purpose=SAR_PURPOSE)
@@ -100,7 +101,6 @@ def export_subject(ctx: RequestContext, subject_id: uuid.UUID,
                       details={"format": format, "status": document["status"],
                                "orgs": sorted(reach), "counts": counts})
     document["audit_event_id"] = event.event_uuid
-    ctx.commit()
     return document
 
 
@@ -111,9 +111,8 @@ def _related_subject(ctx: RequestContext, subject_id: uuid.UUID) -> Subject:
     subject = subjects.find_subject(ctx.session, subject_id)
     if subject is None or not steps.related_org(
             ctx.principal.org, subjects.subject_facts(ctx.session, subject)):
-        event = ctx.audit("access:subject:deny", subject_id=subject_id, outcome="deny",
-                          reasons=[str(Reason.NO_CASE_RELATIONSHIP)])
-        ctx.commit()
+        event = ctx.audit_refusal("access:subject:deny", subject_id=subject_id,
+                                  reasons=[str(Reason.NO_CASE_RELATIONSHIP)])
         raise NotFoundError("No such claimant.", audit_id=event.event_uuid)
     return subject
 

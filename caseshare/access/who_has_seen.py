@@ -3,7 +3,7 @@ the claimant, from the audit log.
 
 Who may run it: someone whose organisation works with the claimant (a case member, not merely
 named in a consent), under the purpose of their current work; the run is audited (allow or
-deny) and committed before anything is returned.
+deny), and the request's unit of work commits that before anything leaves.
 
 What it shows: each organisation that saw the claimant's information, with the role of the
 person (never their name), the day, the purpose and the kinds of information, grouped by day,
@@ -81,7 +81,6 @@ def who_has_seen(ctx: RequestContext, subject_id: uuid.UUID, *, language: str) -
     ctx.audit(REPORT_EVENT, subject_id=subject.id, outcome="allow",
               categories=sorted(readable),
               details={"accesses": len(accesses), "language": language})
-    ctx.commit()
     return Report(subject_id=subject.id, accesses=accesses, generated_at=ctx.now,
                   by_org=ctx.principal.org)
 

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Response, request
 
 from caseshare.access import audit_trail, sar_bundle, subject_access
-from caseshare.api.common import api_blueprint, context, no_store, runtime
+from caseshare.api.common import api_blueprint, no_store, runtime, unit_of_work
 from caseshare.audit.queries import EventFilter
 from caseshare.audit.unusual import RULES, Thresholds
 from caseshare.schemas.audit import (
@@ -47,22 +47,22 @@ def list_events(purpose: str, limit: int, cursor: str | None = None,
     officer's organisation are replaced by `redacted` (in `categories` and `details`) and
     `redacted` is true; `leaf_hash` stays the logged one. Every query is itself audited.
     """
-    ctx = context(purpose, SCOPE)
-    wanted = EventFilter(
-        subject_id=filters.get("subject_id"), actor=filters.get("actor"),
-        org=filters.get("org"), purpose=filters.get("event_purpose"),
-        decision=filters.get("decision"), type=filters.get("type"),
-        from_=filters.get("from_"), to=filters.get("to"))
-    found, next_cursor = audit_trail.search_events(ctx, wanted, cursor, limit)
-    return {"items": found, "next_cursor": next_cursor}, 200, no_store()
+    with unit_of_work(purpose, SCOPE) as ctx:
+        wanted = EventFilter(
+            subject_id=filters.get("subject_id"), actor=filters.get("actor"),
+            org=filters.get("org"), purpose=filters.get("event_purpose"),
+            decision=filters.get("decision"), type=filters.get("type"),
+            from_=filters.get("from_"), to=filters.get("to"))
+        found, next_cursor = audit_trail.search_events(ctx, wanted, cursor, limit)
+        return {"items": found, "next_cursor": next_cursor}, 200, no_store()
 
 
 @blp.route("/audit/checkpoints/latest", methods=["GET"])
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, CheckpointOut)
 def latest_checkpoint(purpose: str) -> Any:
-    ctx = context(purpose, SCOPE)
-    return audit_trail.latest_checkpoint(ctx), 200, no_store()
+    with unit_of_work(purpose, SCOPE) as ctx:
+        return audit_trail.latest_checkpoint(ctx), 200, no_store()
 
 
 @blp.route("/audit/events/<int:index>/inclusion", methods=["GET"])
@@ -71,16 +71,16 @@ def latest_checkpoint(purpose: str) -> Any:
 def inclusion(index: int, purpose: str, tree_size: int | None = None) -> Any:
     """RFC 9162 inclusion proof for the event at `index`: hashes only, never event fields, so it
     is served for any index, including events the officer may not see."""
-    ctx = context(purpose, SCOPE)
-    return audit_trail.inclusion_proof(ctx, index, tree_size), 200, no_store()
+    with unit_of_work(purpose, SCOPE) as ctx:
+        return audit_trail.inclusion_proof(ctx, index, tree_size), 200, no_store()
 
 
 @blp.route("/audit/consistency", methods=["GET"])
 @blp.arguments(ConsistencyQuery, location="query", as_kwargs=True)
 @blp.response(200, ConsistencyOut)
 def consistency(purpose: str, first: int, second: int) -> Any:
-    ctx = context(purpose, SCOPE)
-    return audit_trail.consistency_proof(ctx, first, second), 200, no_store()
+    with unit_of_work(purpose, SCOPE) as ctx:
+        return audit_trail.consistency_proof(ctx, first, second), 200, no_store()
 
 
 CSV_COLUMNS = ["index", "occurred_at", "type", "decision", "org", "role", "actor", "actor_name",
@@ -112,16 +112,16 @@ def access_report(subject_id: uuid.UUID, purpose: str) -> Any:
     The claimant must be one the officer's organisation has a relationship with (case member,
     accepted referral, named in a consent); otherwise 404, audited.
     """
-    ctx = context(purpose, SCOPE)
-    history, names = audit_trail.access_report(ctx, subject_id)
-    rows = [_Named(e, names.get(e.actor or "")) for e in history]
-    best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
-    if best == "text/csv":
-        filename = f"access-report-{subject_id}.csv"
-        return Response(_csv(ReportEvent(many=True).dump(rows)), mimetype="text/csv",
-                        headers=no_store({
-                            "Content-Disposition": f'attachment; filename="{filename}"'}))
-    return {"subject_id": subject_id, "generated_at": ctx.now, "items": rows}, 200, no_store()
+    with unit_of_work(purpose, SCOPE) as ctx:
+        history, names = audit_trail.access_report(ctx, subject_id)
+        rows = [_Named(e, names.get(e.actor or "")) for e in history]
+        best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
+        if best == "text/csv":
+            filename = f"access-report-{subject_id}.csv"
+            return Response(_csv(ReportEvent(many=True).dump(rows)), mimetype="text/csv",
+                            headers=no_store({
+                                "Content-Disposition": f'attachment; filename="{filename}"'}))
+        return {"subject_id": subject_id, "generated_at": ctx.now, "items": rows}, 200, no_store()
 
 
 class _Named:
@@ -149,17 +149,17 @@ def sar_export(subject_id: uuid.UUID, purpose: str) -> Any:
     404, audited); covers the records of the parties to the protocols in force for their
     organisation, and a disclosure log of the audit events the officer may see.
     """
-    ctx = context(purpose, SCOPE)
-    best = request.accept_mimetypes.best_match(["application/zip", "application/json"])
-    kind = "json" if best == "application/json" else "zip"
-    document = subject_access.export_subject(ctx, subject_id, format=kind)
-    if kind == "json":
-        body, mimetype = sar_bundle.to_json(document), "application/json"
-    else:
-        body, mimetype = sar_bundle.to_zip(document), "application/zip"
-    name = sar_bundle.filename(document, kind)
-    return Response(body, mimetype=mimetype, headers=no_store({
-        "Content-Disposition": f'attachment; filename="{name}"'}))
+    with unit_of_work(purpose, SCOPE) as ctx:
+        best = request.accept_mimetypes.best_match(["application/zip", "application/json"])
+        kind = "json" if best == "application/json" else "zip"
+        document = subject_access.export_subject(ctx, subject_id, format=kind)
+        if kind == "json":
+            body, mimetype = sar_bundle.to_json(document), "application/json"
+        else:
+            body, mimetype = sar_bundle.to_zip(document), "application/zip"
+        name = sar_bundle.filename(document, kind)
+        return Response(body, mimetype=mimetype, headers=no_store({
+            "Content-Disposition": f'attachment; filename="{name}"'}))
 
 
 @blp.route("/audit/unusual-access", methods=["GET"])
@@ -169,16 +169,16 @@ def unusual_access(purpose: str, from_: Any = None, to: Any = None,
                    rule: list[str] | None = None) -> Any:
     """Findings of the unusual access rules over the events the IG officer may see (same
     visibility and redaction as `GET /audit/events`)."""
-    ctx = context(purpose, SCOPE)
-    thresholds = Thresholds.from_settings(runtime().settings)
-    wanted = tuple(r for r in RULES if r in rule) if rule else RULES
-    report = audit_trail.unusual_access(ctx, thresholds, from_, to, wanted)
-    findings = [{
-        "rule": f.rule, "actor": f.actor, "actor_name": report.actor_name(f), "org": f.org,
-        "role": f.role, "subject_id": f.subject_id, "first_at": f.first_at,
-        "last_at": f.last_at, "count": f.count,
-        "indices": [e.seq for e in f.events if e.seq is not None], "events": f.events,
-    } for f in report.findings]
-    return {"from_": report.from_, "to": report.to, "generated_at": report.generated_at,
-            "rules": list(report.rules), "thresholds": report.thresholds.as_details(),
-            "findings": findings}, 200, no_store()
+    with unit_of_work(purpose, SCOPE) as ctx:
+        thresholds = Thresholds.from_settings(runtime().settings)
+        wanted = tuple(r for r in RULES if r in rule) if rule else RULES
+        report = audit_trail.unusual_access(ctx, thresholds, from_, to, wanted)
+        findings = [{
+            "rule": f.rule, "actor": f.actor, "actor_name": report.actor_name(f), "org": f.org,
+            "role": f.role, "subject_id": f.subject_id, "first_at": f.first_at,
+            "last_at": f.last_at, "count": f.count,
+            "indices": [e.seq for e in f.events if e.seq is not None], "events": f.events,
+        } for f in report.findings]
+        return {"from_": report.from_, "to": report.to, "generated_at": report.generated_at,
+                "rules": list(report.rules), "thresholds": report.thresholds.as_details(),
+                "findings": findings}, 200, no_store()

@@ -7,7 +7,7 @@ from flask import request
 
 from caseshare.access import pipeline
 from caseshare.access.disclosure import Disclosure
-from caseshare.api.common import api_blueprint, context, no_store
+from caseshare.api.common import api_blueprint, no_store, unit_of_work
 from caseshare.api.fast_json import json_response
 from caseshare.case_plan.service import PlanView
 from caseshare.errors import PreconditionRequiredError
@@ -43,9 +43,9 @@ def plan_out(plan: PlanView, disclosure: Disclosure) -> dict[str, Any]:
 @blp.arguments(PlanCreate)
 @blp.response(201, PlanOut)
 def create_plan(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
-    ctx = context(purpose, "case_plans:write")
-    plan, disclosure, etag = pipeline.create_case_plan(ctx, subject_id, body.get("entries", []))
-    return plan_out(plan, disclosure), 201, no_store({"ETag": etag})
+    with unit_of_work(purpose, "case_plans:write") as ctx:
+        plan, disclosure, etag = pipeline.create_case_plan(ctx, subject_id, body.get("entries", []))
+        return plan_out(plan, disclosure), 201, no_store({"ETag": etag})
 
 
 @blp.route("/subjects/<uuid:subject_id>/case-plan", methods=["GET"])
@@ -59,10 +59,10 @@ def read_plan(subject_id: uuid.UUID, purpose: str, categories: list[str] | None 
     `audit` and `subject_access` open no claimant data (every category withheld,
     `purpose_reserved`).
     """
-    ctx = context(purpose, "case_plans:read")
-    plan, disclosure, etag = pipeline.read_case_plan(ctx, subject_id, categories)
-    # The hot path: encoded directly in PlanOut's shape (fast_json.py), not dumped by it.
-    return json_response(plan_out(plan, disclosure)), 200, no_store({"ETag": etag})
+    with unit_of_work(purpose, "case_plans:read") as ctx:
+        plan, disclosure, etag = pipeline.read_case_plan(ctx, subject_id, categories)
+        # The hot path: encoded directly in PlanOut's shape (fast_json.py), not dumped by it.
+        return json_response(plan_out(plan, disclosure)), 200, no_store({"ETag": etag})
 
 
 @blp.route("/subjects/<uuid:subject_id>/case-plan/entries", methods=["POST"])
@@ -70,9 +70,9 @@ def read_plan(subject_id: uuid.UUID, purpose: str, categories: list[str] | None 
 @blp.arguments(EntryIn)
 @blp.response(201, EntryOut)
 def add_entry(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
-    ctx = context(purpose, "case_plans:write")
-    entry, etag = pipeline.add_plan_entry(ctx, subject_id, body)
-    return entry, 201, no_store({"ETag": etag})
+    with unit_of_work(purpose, "case_plans:write") as ctx:
+        entry, etag = pipeline.add_plan_entry(ctx, subject_id, body)
+        return entry, 201, no_store({"ETag": etag})
 
 
 @blp.route("/subjects/<uuid:subject_id>/case-plan/entries/<uuid:entry_id>", methods=["PATCH"])
@@ -88,12 +88,12 @@ def update_entry(body: dict[str, Any], subject_id: uuid.UUID, entry_id: uuid.UUI
     (status, due_on, owner_org, service); a change to the words is 403 with reason
     `not_author_of_entry`. Words sent back unchanged are ignored.
     """
-    ctx = context(purpose, "case_plans:write")
-    if_match = request.headers.get("If-Match")
-    if not if_match:
-        raise PreconditionRequiredError("Send If-Match with the ETag you read.")
-    entry, etag = pipeline.update_plan_entry(ctx, subject_id, entry_id, if_match, body)
-    return entry, 200, no_store({"ETag": etag})
+    with unit_of_work(purpose, "case_plans:write") as ctx:
+        if_match = request.headers.get("If-Match")
+        if not if_match:
+            raise PreconditionRequiredError("Send If-Match with the ETag you read.")
+        entry, etag = pipeline.update_plan_entry(ctx, subject_id, entry_id, if_match, body)
+        return entry, 200, no_store({"ETag": etag})
 
 
 @blp.route("/subjects/<uuid:subject_id>/case-plan/entries/<uuid:entry_id>/history",
@@ -108,21 +108,21 @@ def entry_history(subject_id: uuid.UUID, entry_id: uuid.UUID, purpose: str) -> A
     `audit` and `subject_access` open no claimant data (every category withheld,
     `purpose_reserved`).
     """
-    ctx = context(purpose, "case_plans:read")
-    versions = pipeline.entry_history(ctx, subject_id, entry_id)
-    return {"items": versions, "next_cursor": None}, 200, no_store()
+    with unit_of_work(purpose, "case_plans:read") as ctx:
+        versions = pipeline.entry_history(ctx, subject_id, entry_id)
+        return {"items": versions, "next_cursor": None}, 200, no_store()
 
 
 @blp.route("/access/explain", methods=["GET"])
 @blp.arguments(ExplainQuery, location="query", as_kwargs=True)
 @blp.response(200, ExplainOut)
 def explain(purpose: str, subject_id: uuid.UUID, category: str, action: str) -> Any:
-    ctx = context(purpose, "access:explain")
-    decision = pipeline.explain(ctx, subject_id, category, action)
-    c = decision.categories[0]
-    protocol = None
-    if c.protocol:
-        pid, version = c.protocol.rsplit("@", 1)
-        protocol = {"id": pid, "version": int(version)}
-    return {"allowed": c.allowed, "reasons": list(c.reasons), "protocol": protocol,
-            "consent_id": c.consent_id, "override_id": c.override_id}, 200, no_store()
+    with unit_of_work(purpose, "access:explain") as ctx:
+        decision = pipeline.explain(ctx, subject_id, category, action)
+        c = decision.categories[0]
+        protocol = None
+        if c.protocol:
+            pid, version = c.protocol.rsplit("@", 1)
+            protocol = {"id": pid, "version": int(version)}
+        return {"allowed": c.allowed, "reasons": list(c.reasons), "protocol": protocol,
+                "consent_id": c.consent_id, "override_id": c.override_id}, 200, no_store()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from contextlib import AbstractContextManager
 from typing import Any
 
 from flask import current_app, g, request
@@ -11,10 +12,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema
 from webargs.flaskparser import FlaskParser, abort
 
-from caseshare.access import pipeline
+from caseshare import access
 from caseshare.access.context import RequestContext
 from caseshare.access.principal import authenticate
-from caseshare.errors import ForbiddenError
 from caseshare.facts import Principal
 from caseshare.runtime import Runtime
 from caseshare.web_session import get_session
@@ -101,27 +101,14 @@ def principal() -> Principal:
     return p
 
 
-def context(purpose: str, scope: str) -> RequestContext:
-    """Build the request context, then check scope and purpose (both audited when denied)."""
+def unit_of_work(purpose: str, scope: str) -> AbstractContextManager[RequestContext]:
+    """The request's unit of work for the bearer token's caller: `with unit_of_work(purpose,
+    scope) as ctx:` checks scope and purpose (refusals audited), runs the use case and
+    commits once (access/context.py)."""
     rt = runtime()
-    ctx = RequestContext(
-        session=get_session(),
-        principal=principal(),
-        purpose=purpose,
-        protocols=rt.protocols,
-        forms=rt.forms,
-        keyring=rt.keyring,
-        now=rt.now(),
-        request_id=request_id(),
-    )
-    if scope not in ctx.principal.scopes:
-        event = ctx.audit("access:scope:deny", outcome="deny", reasons=["insufficient_scope"],
-                          details={"scope": scope})
-        ctx.commit()
-        raise ForbiddenError(f"The token lacks the {scope} scope.",
-                             reasons=["insufficient_scope"], audit_id=event.event_uuid)
-    pipeline.check_purpose(ctx)
-    return ctx
+    return access.begin(get_session(), principal(), purpose, scope, protocols=rt.protocols,
+                        forms=rt.forms, keyring=rt.keyring, now=rt.now(),
+                        request_id=request_id())
 
 
 def no_store(headers: dict[str, Any] | None = None) -> dict[str, Any]:

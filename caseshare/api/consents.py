@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, request
 
 from caseshare.access import records
-from caseshare.api.common import api_blueprint, context, no_store, principal, runtime
+from caseshare.api.common import api_blueprint, no_store, principal, runtime, unit_of_work
 from caseshare.consent import fhir, receipt
 from caseshare.consent.views import ConsentView, OpenedFields, whole_view
 from caseshare.errors import NotFoundError
@@ -93,8 +93,8 @@ def get_form(form_id: str, version: int, lang: str) -> Any:
 @blp.arguments(ConsentCreate)
 @blp.response(201, ConsentOut)
 def create_consent(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
-    ctx = context(purpose, "consents:write")
-    return consent_out(records.record_consent(ctx, subject_id, body)), 201, no_store()
+    with unit_of_work(purpose, "consents:write") as ctx:
+        return consent_out(records.record_consent(ctx, subject_id, body)), 201, no_store()
 
 
 @blp.route("/subjects/<uuid:subject_id>/consents", methods=["GET"])
@@ -108,9 +108,9 @@ def list_consents(subject_id: uuid.UUID, purpose: str) -> Any:
     `audit` and `subject_access` open no claimant data (every category withheld,
     `purpose_reserved`).
     """
-    ctx = context(purpose, "consents:read")
-    items = [consent_out(view) for view in records.list_consents(ctx, subject_id)]
-    return {"items": items, "next_cursor": None}, 200, no_store()
+    with unit_of_work(purpose, "consents:read") as ctx:
+        items = [consent_out(view) for view in records.list_consents(ctx, subject_id)]
+        return {"items": items, "next_cursor": None}, 200, no_store()
 
 
 @blp.route("/consents/<uuid:consent_id>/withdrawal", methods=["POST"])
@@ -118,8 +118,8 @@ def list_consents(subject_id: uuid.UUID, purpose: str) -> Any:
 @blp.arguments(WithdrawalCreate)
 @blp.response(200, ConsentOut)
 def withdraw(body: dict[str, Any], consent_id: uuid.UUID, purpose: str) -> Any:
-    ctx = context(purpose, "consents:write")
-    return consent_out(records.withdraw_consent(ctx, consent_id, body)), 200, no_store()
+    with unit_of_work(purpose, "consents:write") as ctx:
+        return consent_out(records.withdraw_consent(ctx, consent_id, body)), 200, no_store()
 
 
 @blp.route("/consents/<uuid:consent_id>/receipt", methods=["GET"])
@@ -134,14 +134,14 @@ def consent_receipt(consent_id: uuid.UUID, purpose: str) -> Any:
     `audit` and `subject_access` open no claimant data (every category withheld,
     `purpose_reserved`).
     """
-    ctx = context(purpose, "consents:read")
-    view, form = records.export_consent(ctx, consent_id, "receipt")
-    body = receipt.receipt(view, form, ctx.protocols)
-    wants_html = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    if wants_html == "text/html":
-        return Response(receipt.render_html(body), mimetype="text/html",
-                        headers=no_store({"Content-Language": view.language}))
-    return body, 200, no_store()
+    with unit_of_work(purpose, "consents:read") as ctx:
+        view, form = records.export_consent(ctx, consent_id, "receipt")
+        body = receipt.receipt(view, form, ctx.protocols)
+        wants_html = request.accept_mimetypes.best_match(["application/json", "text/html"])
+        if wants_html == "text/html":
+            return Response(receipt.render_html(body), mimetype="text/html",
+                            headers=no_store({"Content-Language": view.language}))
+        return body, 200, no_store()
 
 
 @blp.route("/consents/<uuid:consent_id>/fhir", methods=["GET"])
@@ -155,10 +155,10 @@ def consent_fhir(consent_id: uuid.UUID, purpose: str) -> Any:
     `audit` and `subject_access` open no claimant data (every category withheld,
     `purpose_reserved`).
     """
-    ctx = context(purpose, "consents:read")
-    view, _form = records.export_consent(ctx, consent_id, "fhir")
-    resource = fhir.fhir_consent(view, ctx.protocols)
-    return Response(json.dumps(resource), mimetype="application/fhir+json", headers=no_store())
+    with unit_of_work(purpose, "consents:read") as ctx:
+        view, _form = records.export_consent(ctx, consent_id, "fhir")
+        resource = fhir.fhir_consent(view, ctx.protocols)
+        return Response(json.dumps(resource), mimetype="application/fhir+json", headers=no_store())
 
 
 @blp.route("/consents/expiring", methods=["GET"])
@@ -166,12 +166,12 @@ def consent_fhir(consent_id: uuid.UUID, purpose: str) -> Any:
 @blp.response(200, ExpiringList)
 def expiring(purpose: str, days: int) -> Any:
     """Consents ending within `days` (default 30) on cases the caller's organisation leads."""
-    ctx = context(purpose, "consents:read")
-    # The renewal list carries no sealed fields (proxy name, references): they are in the
-    # claimant's consent list.
-    items = [{**consent_out(whole_view(c, ws, status, OpenedFields())), "lead_org": lead}
-             for c, ws, status, lead in records.expiring_consents(ctx, days)]
-    return {"items": items, "next_cursor": None}, 200, no_store()
+    with unit_of_work(purpose, "consents:read") as ctx:
+        # The renewal list carries no sealed fields (proxy name, references): they are in the
+        # claimant's consent list.
+        items = [{**consent_out(whole_view(c, ws, status, OpenedFields())), "lead_org": lead}
+                 for c, ws, status, lead in records.expiring_consents(ctx, days)]
+        return {"items": items, "next_cursor": None}, 200, no_store()
 
 
 @blp.route("/notifications", methods=["GET"])
@@ -180,12 +180,12 @@ def expiring(purpose: str, days: int) -> Any:
 def notifications(purpose: str) -> Any:
     """In-app notifications for the caller: their organisation's (e.g. a consent naming it was
     withdrawn), their role's (e.g. an override granted, for IG officers) and their own."""
-    ctx = context(purpose, "consents:read")
-    items = [{"id": n.id, "type": n.type, "subject_id": n.subject_id,
-              "consent_id": n.consent_id, "created_at": n.created_at, "read": n.read,
-              "details": n.details}
-             for n in records.list_notifications(ctx)]
-    return {"items": items, "next_cursor": None}, 200, no_store()
+    with unit_of_work(purpose, "consents:read") as ctx:
+        items = [{"id": n.id, "type": n.type, "subject_id": n.subject_id,
+                  "consent_id": n.consent_id, "created_at": n.created_at, "read": n.read,
+                  "details": n.details}
+                 for n in records.list_notifications(ctx)]
+        return {"items": items, "next_cursor": None}, 200, no_store()
 
 
 @blp.route("/notifications/<uuid:notification_id>/read", methods=["POST"])
@@ -193,6 +193,6 @@ def notifications(purpose: str) -> Any:
 @blp.response(200, NotificationReadOut)
 def notification_read(notification_id: uuid.UUID, purpose: str) -> Any:
     """Mark one of the caller's notifications read (for this person only)."""
-    ctx = context(purpose, "consents:read")
-    records.mark_notification_read(ctx, notification_id)
-    return {"id": notification_id, "read": True}, 200, no_store()
+    with unit_of_work(purpose, "consents:read") as ctx:
+        records.mark_notification_read(ctx, notification_id)
+        return {"id": notification_id, "read": True}, 200, no_store()

@@ -4,7 +4,7 @@ import uuid
 from typing import Any
 
 from caseshare.access import erasure
-from caseshare.api.common import api_blueprint, context, no_store
+from caseshare.api.common import api_blueprint, no_store, unit_of_work
 from caseshare.schemas.common import PurposeQuery
 from caseshare.schemas.erasure import ErasureCreate, ErasureOut
 
@@ -16,6 +16,6 @@ blp = api_blueprint("erasure", __name__, "Erasure by crypto-shredding (IG office
 @blp.arguments(ErasureCreate)
 @blp.response(200, ErasureOut)
 def erase(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
-    ctx = context(purpose, "subjects:erase")
-    out = erasure.erase_subject(ctx, subject_id, body["reason"], body.get("reference"))
-    return out, 200, no_store()
+    with unit_of_work(purpose, "subjects:erase") as ctx:
+        out = erasure.erase_subject(ctx, subject_id, body["reason"], body.get("reference"))
+        return out, 200, no_store()

@@ -4,7 +4,7 @@ import uuid
 from typing import Any
 
 from caseshare.access import referrals
-from caseshare.api.common import api_blueprint, context, no_store
+from caseshare.api.common import api_blueprint, no_store, unit_of_work
 from caseshare.schemas.common import PurposeQuery
 from caseshare.schemas.referral import (
     InboxQuery,
@@ -22,8 +22,8 @@ blp = api_blueprint("referrals", __name__, "Referrals: warm handovers between or
 @blp.arguments(ReferralCreate)
 @blp.response(201, ReferralOut)
 def create_referral(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
-    ctx = context(purpose, "referrals:write")
-    return referrals.create_referral(ctx, subject_id, body), 201, no_store()
+    with unit_of_work(purpose, "referrals:write") as ctx:
+        return referrals.create_referral(ctx, subject_id, body), 201, no_store()
 
 
 @blp.route("/referrals", methods=["GET"])
@@ -31,18 +31,18 @@ def create_referral(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -
 @blp.response(200, ReferralList)
 def inbox(purpose: str, box: str, limit: int, status: str | None = None,
           cursor: str | None = None) -> Any:
-    ctx = context(purpose, "referrals:read")
-    items, next_cursor = referrals.inbox(ctx, box=box, status=status, limit=limit,
-                                         cursor=cursor)
-    return {"items": items, "next_cursor": next_cursor}, 200, no_store()
+    with unit_of_work(purpose, "referrals:read") as ctx:
+        items, next_cursor = referrals.inbox(ctx, box=box, status=status, limit=limit,
+                                             cursor=cursor)
+        return {"items": items, "next_cursor": next_cursor}, 200, no_store()
 
 
 @blp.route("/referrals/<uuid:referral_id>/accept", methods=["POST"])
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, ReferralOut)
 def accept(referral_id: uuid.UUID, purpose: str) -> Any:
-    ctx = context(purpose, "referrals:write")
-    return referrals.accept_referral(ctx, referral_id), 200, no_store()
+    with unit_of_work(purpose, "referrals:write") as ctx:
+        return referrals.accept_referral(ctx, referral_id), 200, no_store()
 
 
 @blp.route("/referrals/<uuid:referral_id>/decline", methods=["POST"])
@@ -50,5 +50,5 @@ def accept(referral_id: uuid.UUID, purpose: str) -> Any:
 @blp.arguments(ReferralDecline)
 @blp.response(200, ReferralOut)
 def decline(body: dict[str, Any], referral_id: uuid.UUID, purpose: str) -> Any:
-    ctx = context(purpose, "referrals:write")
-    return referrals.decline_referral(ctx, referral_id, body["reason"]), 200, no_store()
+    with unit_of_work(purpose, "referrals:write") as ctx:
+        return referrals.decline_referral(ctx, referral_id, body["reason"]), 200, no_store()

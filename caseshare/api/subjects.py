@@ -4,7 +4,7 @@ import uuid
 from typing import Any
 
 from caseshare.access import records
-from caseshare.api.common import api_blueprint, context, no_store
+from caseshare.api.common import api_blueprint, no_store, unit_of_work
 from caseshare.schemas.common import PurposeQuery
 from caseshare.schemas.subject import NinoQuery, SubjectCreate, SubjectList, SubjectOut
 
@@ -16,23 +16,23 @@ blp = api_blueprint("subjects", __name__, "Claimants (data subjects)")
 @blp.arguments(SubjectCreate)
 @blp.response(201, SubjectOut, headers=None)
 def create_subject(body: dict[str, Any], purpose: str) -> Any:
-    ctx = context(purpose, "subjects:write")
-    jurisdiction = body.pop("jurisdiction")
-    if body.get("date_of_birth") is not None:
-        body["date_of_birth"] = body["date_of_birth"].isoformat()
-    subject, opened = records.register_subject(ctx, body, jurisdiction)
-    return {"id": subject.id, "jurisdiction": subject.jurisdiction,
-            "lead_org": subject.lead_org_id, **opened, "withheld": []}, 201, no_store()
+    with unit_of_work(purpose, "subjects:write") as ctx:
+        jurisdiction = body.pop("jurisdiction")
+        if body.get("date_of_birth") is not None:
+            body["date_of_birth"] = body["date_of_birth"].isoformat()
+        subject, opened = records.register_subject(ctx, body, jurisdiction)
+        return {"id": subject.id, "jurisdiction": subject.jurisdiction,
+                "lead_org": subject.lead_org_id, **opened, "withheld": []}, 201, no_store()
 
 
 @blp.route("/subjects", methods=["GET"])
 @blp.arguments(NinoQuery, location="query", as_kwargs=True)
 @blp.response(200, SubjectList)
 def find_subjects(purpose: str, nino: str) -> Any:
-    ctx = context(purpose, "subjects:read")
-    found = records.find_by_nino(ctx, nino)
-    items = [{"id": s.id, "jurisdiction": s.jurisdiction} for s in found]
-    return {"items": items, "next_cursor": None}, 200, no_store()
+    with unit_of_work(purpose, "subjects:read") as ctx:
+        found = records.find_by_nino(ctx, nino)
+        items = [{"id": s.id, "jurisdiction": s.jurisdiction} for s in found]
+        return {"items": items, "next_cursor": None}, 200, no_store()
 
 
 @blp.route("/subjects/<uuid:subject_id>", methods=["GET"])
@@ -46,7 +46,7 @@ def get_subject(subject_id: uuid.UUID, purpose: str) -> Any:
     `audit` and `subject_access` open no claimant data (every category withheld,
     `purpose_reserved`).
     """
-    ctx = context(purpose, "subjects:read")
-    subject, opened, withheld = records.read_subject(ctx, subject_id)
-    return {"id": subject.id, "jurisdiction": subject.jurisdiction,
-            "lead_org": subject.lead_org_id, **opened, "withheld": withheld}, 200, no_store()
+    with unit_of_work(purpose, "subjects:read") as ctx:
+        subject, opened, withheld = records.read_subject(ctx, subject_id)
+        return {"id": subject.id, "jurisdiction": subject.jurisdiction,
+                "lead_org": subject.lead_org_id, **opened, "withheld": withheld}, 200, no_store()

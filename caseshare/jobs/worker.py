@@ -30,6 +30,7 @@ from caseshare.audit import sequencer as audit_sequencer
 from caseshare.audit import signer as audit_signer
 from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.identity import revocation
+from caseshare.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("caseshare.worker")
 
@@ -66,9 +67,8 @@ class Worker:
         return checkpoint
 
     def purge_once(self) -> int:
-        with self.session_factory() as s:
+        with self.session_factory() as s, UnitOfWork(s):
             purged = revocation.purge_expired(s, now=self.clock())
-            s.commit()
         if purged:
             logger.info("purged %d expired token revocation(s)", purged)
         return purged

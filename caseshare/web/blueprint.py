@@ -4,16 +4,18 @@ and the RequestContext the pages hand to the access use cases."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request
 from flask import session as cookie
 from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response as BaseResponse
 
-from caseshare.access import pipeline
+from caseshare import access
 from caseshare.access.context import RequestContext
 from caseshare.api.common import request_id
 from caseshare.audit import service as audit
@@ -27,8 +29,12 @@ from caseshare.facts import Principal
 from caseshare.identity import staff_sessions as signin
 from caseshare.identity.models import StaffMember
 from caseshare.runtime import Runtime
+from caseshare.unit_of_work import UnitOfWork
 from caseshare.web import csrf
 from caseshare.web_session import get_session
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/web")
@@ -73,22 +79,28 @@ def user() -> WebUser:
     return u
 
 
-def context(scope: str) -> RequestContext:
-    """The request context for a page: the signed-in staff member and their chosen purpose,
-    checked exactly as the API checks a bearer token's scope and purpose (denials audited)."""
+def unit_of_work(scope: str) -> AbstractContextManager[RequestContext]:
+    """The unit of work for a page: the signed-in staff member and their chosen purpose,
+    checked exactly as the API checks a bearer token's scope and purpose (the same
+    `access.begin`; denials audited), committed once when the block ends."""
     rt, u = runtime(), user()
     assert u.purpose is not None
-    ctx = RequestContext(session=get_session(), principal=u.principal, purpose=u.purpose,
-                         protocols=rt.protocols, forms=rt.forms, keyring=rt.keyring,
-                         now=rt.now(), request_id=request_id())
-    if scope not in ctx.principal.scopes:
-        event = ctx.audit("access:scope:deny", outcome="deny", reasons=["insufficient_scope"],
-                          details={"scope": scope})
-        ctx.commit()
-        raise ForbiddenError("Your role cannot do this.", reasons=["insufficient_scope"],
-                             audit_id=event.event_uuid)
-    pipeline.check_purpose(ctx)
-    return ctx
+    return access.begin(get_session(), u.principal, u.purpose, scope, protocols=rt.protocols,
+                        forms=rt.forms, keyring=rt.keyring, now=rt.now(),
+                        request_id=request_id(), scope_refusal="Your role cannot do this.")
+
+
+def run(scope: str, use_case: Callable[Concatenate[RequestContext, P], T], *args: P.args,
+        **kwargs: P.kwargs) -> T:
+    """Run one use case in its own unit of work (`unit_of_work(scope)`) and return its result."""
+    with unit_of_work(scope) as ctx:
+        return use_case(ctx, *args, **kwargs)
+
+
+def require(scope: str) -> None:
+    """Check scope and purpose before a form is shown (a refusal is audited, nothing else)."""
+    with unit_of_work(scope):
+        pass
 
 
 def end_session(reason: str) -> None:
@@ -103,13 +115,13 @@ def end_session(reason: str) -> None:
 
         end_provider_session(reason)
     if sid and staff_id and started:
-        staff = signin.find_active_staff(db, staff_id)
-        signin.revoke_session(db, sid=sid, staff_id=uuid.UUID(staff_id),
-                              started_at=datetime.fromisoformat(started), now=rt.now())
-        audit.record(db, type="identity:session:end", now=rt.now(),
-                     principal=signin.principal_for(staff, rt.protocols) if staff else None,
-                     decision="allow", request_id=request_id(), details={"reason": reason})
-        db.commit()
+        with UnitOfWork(db):
+            staff = signin.find_active_staff(db, staff_id)
+            signin.revoke_session(db, sid=sid, staff_id=uuid.UUID(staff_id),
+                                  started_at=datetime.fromisoformat(started), now=rt.now())
+            audit.record(db, type="identity:session:end", now=rt.now(),
+                         principal=signin.principal_for(staff, rt.protocols) if staff else None,
+                         decision="allow", request_id=request_id(), details={"reason": reason})
     cookie.clear()
 
 

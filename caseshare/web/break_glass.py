@@ -16,7 +16,7 @@ from caseshare.errors import ConflictError, ForbiddenError, ValidationError
 from caseshare.overrides.service import DEFAULT_REVIEW_HOURS, OverrideRequest
 from caseshare.policy.models import Protocol, usable_protocols
 from caseshare.web import forms
-from caseshare.web.blueprint import bp, context, page, runtime, user
+from caseshare.web.blueprint import bp, page, require, run, runtime, user
 from caseshare.web.explanations import explain
 from caseshare.web.filters import purpose_name
 
@@ -64,7 +64,7 @@ def _form(subject_id: uuid.UUID, values: dict[str, Any], errors: forms.Errors,
 @bp.route("/claimants/<uuid:subject_id>/emergency-access", methods=["GET", "POST"])
 def break_glass(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     if request.method == "GET":
-        context("overrides:write")
+        require("overrides:write")
         return _form(subject_id, {}, {})
     choices = _choices(_rules())
     submitted = request.form
@@ -93,8 +93,8 @@ def break_glass(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     if errors:
         return _form(subject_id, values, errors, 422)
     try:
-        record = overrides.request_override(
-            context("overrides:write"), subject_id,
+        record = run(
+            "overrides:write", overrides.request_override, subject_id,
             OverrideRequest(route=values["route"], justification=values["justification"],
                             categories=values["categories"], hours=hours))
     except ValidationError as exc:

@@ -16,7 +16,7 @@ from caseshare.consent.views import ConsentView
 from caseshare.errors import NotFoundError
 from caseshare.schemas.subject import NINO
 from caseshare.web import forms
-from caseshare.web.blueprint import bp, context, page, runtime, user
+from caseshare.web.blueprint import bp, page, run, runtime, unit_of_work, user
 from caseshare.web.explanations import Explanation, explain
 from caseshare.web.filters import category_name, purpose_name
 
@@ -40,16 +40,15 @@ def home() -> tuple[str, int]:
     errors = (_nino_errors(values) if by == "nino" else _name_errors(values, user_today()))
     if errors:
         return page("find.html", 422, values=values, results=None, errors=errors, by=by)
-    ctx = context("subjects:read")
     if by == "nino":
-        found = records.find_by_nino(ctx, values["nino"])
+        found = run("subjects:read", records.find_by_nino, values["nino"])
     else:
-        found = records.find_by_name_and_birth_date(
-            ctx, family_name=values["family_name"], given_name=values["given_name"] or None,
-            date_of_birth=values["born_on"])
+        found = run("subjects:read", records.find_by_name_and_birth_date,
+                    family_name=values["family_name"], given_name=values["given_name"] or None,
+                    date_of_birth=values["born_on"])
     results = []
     for subject in found:
-        _s, identity, _withheld = records.read_subject(context("subjects:read"), subject.id)
+        _s, identity, _withheld = run("subjects:read", records.read_subject, subject.id)
         results.append({"id": subject.id, "identity": identity})
     return page("find.html", values=values, errors={}, results=results, by=by)
 
@@ -110,15 +109,13 @@ class Withheld:
 @bp.route("/claimants/<uuid:subject_id>", methods=["GET"])
 def overview(subject_id: uuid.UUID) -> tuple[str, int]:
     u = user()
-    _subject, identity, _withheld_identity = records.read_subject(context("subjects:read"),
-                                                                   subject_id)
-    ctx = context("consents:read")
-    consents = [consent_row(v, v.withdrawals, v.status, ctx.now)
-                for v in records.list_consents(ctx, subject_id)]
+    _subject, identity, _withheld_identity = run("subjects:read", records.read_subject, subject_id)
+    with unit_of_work("consents:read") as ctx:
+        consents = [consent_row(v, v.withdrawals, v.status, ctx.now)
+                    for v in records.list_consents(ctx, subject_id)]
     plan: dict[str, Any] | None = None
     try:
-        plan_row, disclosure, _etag = pipeline.read_case_plan(context("case_plans:read"),
-                                                              subject_id)
+        plan_row, disclosure, _etag = run("case_plans:read", pipeline.read_case_plan, subject_id)
     except NotFoundError:
         withheld: list[Withheld] = []
     else:
@@ -126,7 +123,7 @@ def overview(subject_id: uuid.UUID) -> tuple[str, int]:
                 "entries": sorted(disclosure.items, key=lambda e: (e["owner_org"], str(e["id"])))}
         withheld = [explain_withheld(w["category"], w["reasons"], u.org_name, u.purpose or "")
                     for w in disclosure.withheld]
-    referral_rows = (referrals.list_for_subject(context("referrals:read"), subject_id)
+    referral_rows = (run("referrals:read", referrals.list_for_subject, subject_id)
                      if "referrals:read" in u.principal.scopes else [])
     return page("overview.html", subject_id=subject_id, identity=identity, consents=consents,
                 plan=plan, withheld=withheld, referrals=referral_rows)

@@ -11,7 +11,7 @@ from flask import request
 from caseshare.access import records, who_has_seen
 from caseshare.consent import receipt
 from caseshare.errors import NotFoundError
-from caseshare.web.blueprint import bp, context, page
+from caseshare.web.blueprint import bp, page, run, unit_of_work
 from caseshare.web.claimant_words import say
 from caseshare.web.i18n import use_language
 
@@ -23,8 +23,8 @@ def _say(kind: str, code: str | None) -> str:
 
 @bp.route("/claimants/<uuid:subject_id>/consents/<uuid:consent_id>/receipt", methods=["GET"])
 def consent_receipt(subject_id: uuid.UUID, consent_id: uuid.UUID) -> tuple[str, int]:
-    ctx = context("consents:read")
-    consent, form = records.export_consent(ctx, consent_id, "receipt")
+    with unit_of_work("consents:read") as ctx:
+        consent, form = records.export_consent(ctx, consent_id, "receipt")
     if consent.subject_id != subject_id:
         raise NotFoundError("No such consent.")
     lang = use_language(request.args.get("lang") or consent.language)
@@ -37,7 +37,7 @@ def consent_receipt(subject_id: uuid.UUID, consent_id: uuid.UUID) -> tuple[str, 
 @bp.route("/claimants/<uuid:subject_id>/who-has-seen", methods=["GET"])
 def who_has_seen_report(subject_id: uuid.UUID) -> tuple[str, int]:
     lang = use_language(request.args.get("lang", "en"))
-    report = who_has_seen.who_has_seen(context("subjects:read"), subject_id, language=lang)
-    _s, identity, _w = records.read_subject(context("subjects:read"), subject_id)
+    report = run("subjects:read", who_has_seen.who_has_seen, subject_id, language=lang)
+    _s, identity, _w = run("subjects:read", records.read_subject, subject_id)
     return page("who_has_seen.html", subject_id=subject_id, report=report, lang=lang,
                 identity=identity)

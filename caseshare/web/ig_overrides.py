@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.access import overrides
 from caseshare.overrides.models import OverrideRecord
-from caseshare.web.blueprint import WebUser, bp, context, page, user
+from caseshare.web.blueprint import WebUser, bp, page, require, run, unit_of_work, user
 from caseshare.web.forms import Errors, text
 from caseshare.web_session import get_session
 
@@ -33,8 +33,8 @@ def _override_notices() -> dict[str, Any]:
 
 @bp.route("/ig/overrides", methods=["GET"])
 def ig_overrides() -> tuple[str, int]:
-    ctx = context(SCOPE)
-    found = overrides.list_for_review(ctx, None)
+    with unit_of_work(SCOPE) as ctx:
+        found = overrides.list_for_review(ctx, None)
     pending = [o for o in found if o.status == "pending_review"]
     reviewed = sorted((o for o in found if o.status != "pending_review"),
                       key=lambda o: o.record.reviewed_at or o.record.created_at, reverse=True)
@@ -49,8 +49,8 @@ def own(record: OverrideRecord) -> bool:
 
 def _detail(override_id: uuid.UUID, code: int, values: dict[str, Any],
             errors: Errors) -> tuple[str, int]:
-    ctx = context(SCOPE)
-    record, justification = overrides.read_for_review(ctx, override_id)
+    with unit_of_work(SCOPE) as ctx:
+        record, justification = overrides.read_for_review(ctx, override_id)
     return page("ig/override.html", code, record=record, justification=justification,
                 own=own(record), now=ctx.now, values=values, errors=errors, outcomes=OUTCOMES)
 
@@ -62,7 +62,7 @@ def ig_override(override_id: uuid.UUID) -> tuple[str, int]:
 
 @bp.route("/ig/overrides/<uuid:override_id>", methods=["POST"])
 def ig_override_review(override_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
-    ctx = context(SCOPE)
+    require(SCOPE)
     values = {"outcome": text(request.form, "outcome"), "note": text(request.form, "note")}
     errors: Errors = {}
     if values["outcome"] not in OUTCOMES:
@@ -74,6 +74,6 @@ def ig_override_review(override_id: uuid.UUID) -> BaseResponse | tuple[str, int]
         errors["note"] = f"Review notes must be {NOTE_MAX} characters or fewer"
     if errors:
         return _detail(override_id, 422, values, errors)
-    record = overrides.review_override(ctx, override_id, values["outcome"], values["note"])
+    record = run(SCOPE, overrides.review_override, override_id, values["outcome"], values["note"])
     flash(f"Review recorded: {OUTCOMES[record.status].lower()}.")
     return redirect(url_for("web.ig_overrides"))

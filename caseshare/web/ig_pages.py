@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from caseshare.access import audit_overview, audit_trail, overrides, records
 from caseshare.errors import ValidationError
 from caseshare.web import ig_charts, ig_downloads
-from caseshare.web.blueprint import bp, context, page, runtime, user
+from caseshare.web.blueprint import bp, page, require, run, runtime, unit_of_work, user
 from caseshare.web.claimants import valid_nino
 from caseshare.web.filters import PURPOSE_NAMES, org_name
 from caseshare.web.forms import domain_errors, text
@@ -53,11 +53,11 @@ REPORT_LINKS: list[ReportLink] = [
 
 @bp.route("/ig", methods=["GET"])
 def ig_dashboard() -> tuple[str, int]:
-    ctx = context("audit:read")
-    summary = audit_overview.dashboard(ctx, days=DASHBOARD_DAYS,
-                                       public_key=runtime().audit_signer.public_key())
-    pending = overrides.list_for_review(context("overrides:review"), "pending_review")
-    expiring = records.expiring_consents(context("consents:read"), EXPIRING_DAYS)
+    with unit_of_work("audit:read") as ctx:
+        summary = audit_overview.dashboard(ctx, days=DASHBOARD_DAYS,
+                                           public_key=runtime().audit_signer.public_key())
+    pending = run("overrides:review", overrides.list_for_review, "pending_review")
+    expiring = run("consents:read", records.expiring_consents, EXPIRING_DAYS)
     now = ctx.now
     denials = [(org_name(org), n) for org, n in summary.denials]
     return page("ig/dashboard.html", summary=summary, days=DASHBOARD_DAYS,
@@ -78,16 +78,17 @@ def partnership_orgs() -> list[str]:
 
 def _search() -> tuple[Search, list[dict[str, object]] | None, str | None]:
     """The search typed into the form; its results (None until a valid search) and next page."""
-    ctx = context("audit:read")
+    require("audit:read")
     search = read_search(request.args, partnership_orgs(), sorted(PURPOSE_NAMES))
     if not search.submitted or search.errors:
         return search, None, None
     actor = search.values["actor"] or None
     try:
-        if actor and "@" in actor:
-            actor = audit_overview.staff_actor(ctx, actor)
-        found, next_cursor, names = audit_overview.search_named(
-            ctx, search.filter(actor), search.cursor, search.limit)
+        with unit_of_work("audit:read") as ctx:
+            if actor and "@" in actor:
+                actor = audit_overview.staff_actor(ctx, actor)
+            found, next_cursor, names = audit_overview.search_named(
+                ctx, search.filter(actor), search.cursor, search.limit)
     except ValidationError as exc:
         fields = {"actor": "actor", "cursor": "subject", "to": "to-day", "from": "from-day"}
         search.errors.update(domain_errors(exc.extra["errors"], fields))
@@ -132,7 +133,7 @@ def ig_audit_search_page(search: Search) -> tuple[str, int]:
 
 @bp.route("/ig/access-report", methods=["GET"])
 def ig_access_report_find() -> BaseResponse | tuple[str, int]:
-    context("audit:read")  # deny by default: only IG officers see even the empty form
+    require("audit:read")  # deny by default: only IG officers see even the empty form
     claimant = text(request.args, "claimant")
     if "claimant" not in request.args:
         return page("ig/access_report_find.html", claimant="", errors={})
@@ -142,7 +143,7 @@ def ig_access_report_find() -> BaseResponse | tuple[str, int]:
     except ValueError:
         pass
     if claimant and valid_nino(claimant):
-        found = records.find_by_nino(context("subjects:read"), claimant)
+        found = run("subjects:read", records.find_by_nino, claimant)
         if len(found) == 1:
             return redirect(url_for("web.ig_access_report", subject_id=found[0].id))
         error = "No claimant your organisation works with has this National Insurance number"
@@ -151,7 +152,7 @@ def ig_access_report_find() -> BaseResponse | tuple[str, int]:
 
 
 def _report(subject_id: uuid.UUID) -> list[dict[str, object]]:
-    history, names = audit_trail.access_report(context("audit:read"), subject_id)
+    history, names = run("audit:read", audit_trail.access_report, subject_id)
     return ig_downloads.dump(history, names)
 
 

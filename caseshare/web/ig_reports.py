@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.access import audit_trail, records, sar_bundle, subject_access
 from caseshare.audit.unusual import Thresholds
-from caseshare.web.blueprint import bp, context, page, runtime, user
+from caseshare.web.blueprint import bp, page, require, run, runtime, user
 from caseshare.web.claimants import valid_nino
 from caseshare.web.forms import text
 
@@ -37,8 +37,8 @@ RULE_TEXT = {
 @bp.route("/ig/unusual-access", methods=["GET"])
 def ig_unusual_access() -> tuple[str, int]:
     """The last 7 days (the use case's default range), findings grouped by rule."""
-    report = audit_trail.unusual_access(context("audit:read"),
-                                        Thresholds.from_settings(runtime().settings))
+    report = run("audit:read", audit_trail.unusual_access,
+                 Thresholds.from_settings(runtime().settings))
     by_rule = {rule: [f for f in report.findings if f.rule == rule] for rule in report.rules}
     return page("ig/unusual_access.html", report=report, by_rule=by_rule, rule_text=RULE_TEXT)
 
@@ -47,7 +47,7 @@ def ig_unusual_access() -> tuple[str, int]:
 def ig_sar_find() -> BaseResponse | tuple[str, int]:
     """Find the claimant, then offer the bundle. The page says so when the session's purpose is
     not `subject_access` (the export is refused, audited, under any other purpose)."""
-    context("audit:read")  # deny by default: only IG officers see even the form
+    require("audit:read")  # deny by default: only IG officers see even the form
     purpose_ok = user().purpose == "subject_access"
     claimant = text(request.args, "claimant")
     if "claimant" not in request.args:
@@ -58,7 +58,7 @@ def ig_sar_find() -> BaseResponse | tuple[str, int]:
         subject_id = uuid.UUID(claimant)
     except ValueError:
         if claimant and valid_nino(claimant):
-            found = records.find_by_nino(context("subjects:read"), claimant)
+            found = run("subjects:read", records.find_by_nino, claimant)
             subject_id = found[0].id if len(found) == 1 else None
     if subject_id is None:
         return page("ig/sar.html", 422, claimant=claimant, subject_id=None,
@@ -71,7 +71,7 @@ def ig_sar_find() -> BaseResponse | tuple[str, int]:
 
 @bp.route("/ig/claimants/<uuid:subject_id>/subject-access-request.zip", methods=["GET"])
 def ig_sar_download(subject_id: uuid.UUID) -> Response:
-    document = subject_access.export_subject(context("audit:read"), subject_id, format="zip")
+    document = run("audit:read", subject_access.export_subject, subject_id, format="zip")
     name = sar_bundle.filename(document, "zip")
     return Response(sar_bundle.to_zip(document), mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

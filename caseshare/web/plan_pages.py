@@ -18,7 +18,7 @@ from caseshare.case_plan.service import TEXT_FIELDS, entry_etag
 from caseshare.errors import ConflictError, NotFoundError, PreconditionFailedError, ValidationError
 from caseshare.schemas.case_plan import KINDS, STATUSES
 from caseshare.web import forms
-from caseshare.web.blueprint import bp, context, page, runtime, user
+from caseshare.web.blueprint import bp, page, require, run, runtime, user
 
 ENTRY_FIELDS = {"kind": "kind", "category": "category", "title": "title", "detail": "detail",
                 "owner_org": "owner_org", "owner_name": "owner_name", "due_on": "due_on-day",
@@ -81,7 +81,7 @@ def _render(subject_id: uuid.UUID, values: dict[str, Any], errors: forms.Errors,
 @bp.route("/claimants/<uuid:subject_id>/plan/entries/new", methods=["GET", "POST"])
 def add_entry(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     if request.method == "GET":
-        context("case_plans:write")
+        require("case_plans:write")
         return _render(subject_id, {"kind": "action", "status": "open",
                                     "owner_org": user().principal.org,
                                     "owner_name": user().staff.name, "due_on": {}}, {})
@@ -89,7 +89,7 @@ def add_entry(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     if errors:
         return _render(subject_id, values, errors, 422)
     try:
-        pipeline.add_plan_entry(context("case_plans:write"), subject_id, _entry_values(values))
+        run("case_plans:write", pipeline.add_plan_entry, subject_id, _entry_values(values))
     except ValidationError as exc:
         return _render(subject_id, values, forms.domain_errors(exc.extra["errors"],
                                                                ENTRY_FIELDS), 422)
@@ -101,8 +101,7 @@ def add_entry(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
           methods=["GET", "POST"])
 def edit_entry(subject_id: uuid.UUID, entry_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     if request.method == "GET":
-        _plan, disclosure, _etag = pipeline.read_case_plan(context("case_plans:read"),
-                                                           subject_id)
+        _plan, disclosure, _etag = run("case_plans:read", pipeline.read_case_plan, subject_id)
         entry = next((e for e in disclosure.entries if e.id == entry_id), None)
         item = next((i for i in disclosure.items if i["id"] == entry_id), None)
         if entry is None or item is None:
@@ -127,8 +126,8 @@ def edit_entry(subject_id: uuid.UUID, entry_id: uuid.UUID) -> BaseResponse | tup
     for fixed in ("kind", "category", *(TEXT_FIELDS if author else ())):
         changes.pop(fixed, None)
     try:
-        pipeline.update_plan_entry(context("case_plans:write"), subject_id, entry_id,
-                                   version, changes)
+        run("case_plans:write", pipeline.update_plan_entry, subject_id, entry_id,
+            version, changes)
     except (PreconditionFailedError, ConflictError):
         return _render(subject_id, values, {"status" if author else "title": STALE}, 409,
                        entry_id, version, stale=True, author=author)

@@ -16,7 +16,7 @@ from caseshare.access import referrals
 from caseshare.errors import ForbiddenError, ValidationError
 from caseshare.policy.models import RESERVED_PURPOSES
 from caseshare.web import forms
-from caseshare.web.blueprint import bp, context, page, runtime, user
+from caseshare.web.blueprint import bp, page, require, run, runtime, user
 from caseshare.web.explanations import explain
 from caseshare.web.filters import org_name, purpose_name
 from caseshare.web.i18n import UK
@@ -102,7 +102,7 @@ def _form(subject_id: uuid.UUID, values: dict[str, Any], errors: forms.Errors,
 @bp.route("/claimants/<uuid:subject_id>/referrals/new", methods=["GET", "POST"])
 def make_referral(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     if request.method == "GET":
-        context("referrals:write")
+        require("referrals:write")
         return _form(subject_id, {"purpose": user().purpose}, {})
     values, errors = _read(request.form)
     if errors:
@@ -111,7 +111,7 @@ def make_referral(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
             "message": values["message"], "contact_name": values["contact_name"],
             "appointment_at": values["appointment_at"]}
     try:
-        referrals.create_referral(context("referrals:write"), subject_id, data)
+        run("referrals:write", referrals.create_referral, subject_id, data)
     except ValidationError as exc:
         return _form(subject_id, values,
                      forms.domain_errors(exc.extra["errors"], REFERRAL_FIELDS), 422)
@@ -141,15 +141,15 @@ def _refusal(reason: str, to_org: str, purpose: str) -> str:
 @bp.route("/referrals", methods=["GET"])
 def referral_inbox() -> tuple[str, int]:
     box = "sent" if request.args.get("box") == "sent" else "inbox"
-    items, _cursor = referrals.inbox(context("referrals:read"), box=box, status=None,
-                                     limit=200, cursor=None)
+    items, _cursor = run("referrals:read", referrals.inbox, box=box, status=None,
+                         limit=200, cursor=None)
     items.sort(key=lambda r: (r["status"] != "open", -r["created_at"].timestamp()))
     return page("referrals.html", box=box, items=items)
 
 
 @bp.route("/referrals/<uuid:referral_id>/accept", methods=["POST"])
 def accept_referral(referral_id: uuid.UUID) -> BaseResponse:
-    opened = referrals.accept_referral(context("referrals:write"), referral_id)
+    opened = run("referrals:write", referrals.accept_referral, referral_id)
     flash(f"Referral accepted. {user().org_name} now works with this claimant.")
     return redirect(url_for("web.overview", subject_id=opened["subject_id"]))
 
@@ -157,7 +157,7 @@ def accept_referral(referral_id: uuid.UUID) -> BaseResponse:
 @bp.route("/referrals/<uuid:referral_id>/decline", methods=["GET", "POST"])
 def decline_referral(referral_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     if request.method == "GET":
-        context("referrals:write")
+        require("referrals:write")
         return page("referral_decline.html", referral_id=referral_id, values={}, errors={})
     reason = forms.text(request.form, "reason")
     errors: forms.Errors = {}
@@ -168,6 +168,6 @@ def decline_referral(referral_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     if errors:
         return page("referral_decline.html", 422, referral_id=referral_id,
                     values={"reason": reason}, errors=errors)
-    referrals.decline_referral(context("referrals:write"), referral_id, reason)
+    run("referrals:write", referrals.decline_referral, referral_id, reason)
     flash("Referral declined. The organisation that sent it will see that you declined it.")
     return redirect(url_for("web.referral_inbox"))

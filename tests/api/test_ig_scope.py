@@ -217,8 +217,8 @@ def dashboard_total(rt: Runtime, email: str) -> int:
 
     with rt.session_factory() as s:
         staff = identity.get_staff_by_email(s, email)
-        board = audit_overview.dashboard(_ctx(s, rt, staff, "audit"), days=1,
-                                         public_key=rt.audit_signer.public_key())
+        with _ctx(s, rt, staff, "audit") as ctx:
+            board = audit_overview.dashboard(ctx, days=1, public_key=rt.audit_signer.public_key())
     return sum(day.total for day in board.per_day)
 
 

@@ -44,4 +44,5 @@ def test_withdrawal_hook_suspends_only_the_referrals_that_relied_on_it(
     # Running the hook again finds nothing more to suspend.
     with rt.session_factory() as s:
         ctx = _ctx(s, rt, get_staff_by_email(s, COACH), "case_management")
-        assert referral_cases.suspend_where_basis_lost(ctx, uuid.UUID(subject)) == []
+        with ctx:
+            assert referral_cases.suspend_where_basis_lost(ctx, uuid.UUID(subject)) == []

@@ -56,10 +56,10 @@ def test_concurrent_update_of_the_same_version_loses_cleanly(
         loaded = b.get(PlanEntry, entry_id)
         assert loaded is not None and entry_etag(loaded) == etag
         # ... when A saves its change to version 1 and commits.
-        pipeline.update_plan_entry(_coach_ctx(a, rt), demo.lee, entry_id, etag,
-                                   {"title": "A's title"})
+        with _coach_ctx(a, rt) as ctx_a:
+            pipeline.update_plan_entry(ctx_a, demo.lee, entry_id, etag, {"title": "A's title"})
         # B passed the If-Match check against what it read; the write itself must lose.
-        with pytest.raises(ConflictError) as raised:
+        with pytest.raises(ConflictError) as raised, ctx_b:
             pipeline.update_plan_entry(ctx_b, demo.lee, entry_id, etag, {"title": "B's title"})
         assert isinstance(raised.value, EditConflictError)
         assert raised.value.status == 409
@@ -93,8 +93,9 @@ def test_a_double_accept_of_one_referral_is_a_conflict_not_a_duplicate(
         ctx_b = _key_worker_ctx(b, rt)
         loaded = b.get(Referral, referral_id)  # B has read it while still open ...
         assert loaded is not None and loaded.status == "open"
-        referral_cases.accept_referral(_key_worker_ctx(a, rt), referral_id)  # ... A accepts
-        with pytest.raises(ConflictError):
+        with _key_worker_ctx(a, rt) as ctx_a:
+            referral_cases.accept_referral(ctx_a, referral_id)  # ... A accepts
+        with pytest.raises(ConflictError), ctx_b:
             referral_cases.accept_referral(ctx_b, referral_id)
 
     with rt.session_factory() as s:

@@ -52,9 +52,11 @@ def test_seed_demo_leaves_a_realistic_verifiable_log(app: Flask, rt: Runtime,
         assert referral.status == "accepted" and referral.to_org == "derby-housing"
 
         grace = identity.get_staff_by_email(s, IG)
-        queue = override_cases.list_for_review(_ctx(s, rt, grace, "audit"), "pending_review")
+        with _ctx(s, rt, grace, "audit") as ctx:
+            queue = override_cases.list_for_review(ctx, "pending_review")
         assert sorted(item.overdue for item in queue) == [False, True]
-        report = audit_trail.unusual_access(_ctx(s, rt, grace, "audit"), Thresholds())
+        with _ctx(s, rt, grace, "audit") as ctx:
+            report = audit_trail.unusual_access(ctx, Thresholds())
         rules = {f.rule for f in report.findings}
         assert "out_of_hours" in rules
         # The Citizens Advice probe records no protocol: Citizens Advice's IG officer finds it.
@@ -63,7 +65,8 @@ def test_seed_demo_leaves_a_realistic_verifiable_log(app: Flask, rt: Runtime,
                                           email="jo.patel@ca-derby.example", name="Jo Patel",
                                           org="ca-derby", roles=["ig_officer"], now=rt.now())
         s.commit()
-        report = audit_trail.unusual_access(_ctx(s, rt, jo, "audit"), Thresholds())
+        with _ctx(s, rt, jo, "audit") as ctx:
+            report = audit_trail.unusual_access(ctx, Thresholds())
         assert "outside_relationship" in {f.rule for f in report.findings}
 
     cli(app, "audit", "seal")

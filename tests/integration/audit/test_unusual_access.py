@@ -29,8 +29,8 @@ CA_IG = "jo.patel@ca-derby.example"
 def report(rt: Runtime, rule: str, email: str = IG, **kw: Any) -> list[Finding]:
     with rt.session_factory() as s:
         staff = identity.get_staff_by_email(s, email)
-        ctx = _ctx(s, rt, staff, "audit")
-        found = audit_trail.unusual_access(ctx, RULES, rules=(rule,), **kw).findings
+        with _ctx(s, rt, staff, "audit") as ctx:
+            found = audit_trail.unusual_access(ctx, RULES, rules=(rule,), **kw).findings
         # Read what the rules need while the session is open.
         for f in found:
             for e in f.events:
@@ -198,8 +198,11 @@ def test_each_query_is_audited_with_its_range_and_counts(
     found = report(rt, rule)
     [event] = events(rt, type="audit:report:unusual_access")
     assert event.decision == "allow" and event.org == "derby-housing"
-    # The seed's many requests at one instant are a burst; nothing else is unusual yet.
+    # Nothing is unusual yet. (The seed's work coach makes three requests at one instant that
+    # Derby Housing's IG officer sees, not more than the burst count: creating a plan answers
+    # from what it wrote, with one event under the write's protocol, no longer with a second,
+    # read event under every protocol of the partnership.)
     assert event.details["rules"] == [rule] and event.details["findings"] == {rule: len(found)}
-    assert len(found) == (1 if rule == "burst" else 0)
+    assert found == []
     assert event.details["to"] == clock.now.isoformat()
     assert event.details["from"] == (clock.now - timedelta(days=7)).isoformat()
