@@ -190,5 +190,5 @@ def test_the_check_finds_a_private_override() -> None:
         def _register_error_handlers(self) -> None:
             return None
 
-    assert _overridden_owner(Probe, "_register_error_handlers") == "flask_smorest"
+    assert _overridden_owner(Probe, "_register_error_handlers") == "flask_smorest.error_handler"
     assert _overridden_owner(Probe, "_not_a_name_of_the_base") is None
