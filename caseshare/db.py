@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -30,8 +30,6 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from caseshare.driver_sql import DriverInsert, run_on_driver
-
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -46,10 +44,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
-
-    @property
-    def python_type(self) -> type[Any]:
-        return datetime  # (TypeDecorator says `object`; driver_sql shares immutable results)
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -189,21 +183,11 @@ def begin_snapshot(session: Session) -> bool:
     return True
 
 
-def write_after_snapshot(session: Session, statement: DriverInsert,
-                         rows: Sequence[Mapping[str, Any]]) -> None:
-    """End the read snapshot `begin_snapshot` began, then insert `rows` in a short BEGIN
-    IMMEDIATE transaction of their own, committed (flushed to the disk) before this returns.
-
-    It all runs on the session's own connection with the driver's cursor. Ending the snapshot
-    with `Session.commit()` handed the connection back to the pool, and the INSERT took it out
-    again and ran through the ORM session: about 0.2 ms of SQLAlchemy per read on top of the
-    commit itself (measured against the same statements on the driver). SQLAlchemy's
-    transaction on the connection stays open meanwhile, so the caller's `session.commit()` then
-    finds nothing left to commit, and `session.rollback()` ends a write that failed half way."""
-    connection = session.connection()
-    sql, params = statement.prepared(connection.dialect, rows)
-    run_on_driver(connection, [("COMMIT", (), False), ("BEGIN IMMEDIATE", (), False),
-                               (sql, params, True), ("COMMIT", (), False)])
+def end_snapshot(session: Session) -> None:
+    """End the read snapshot `begin_snapshot` began. The session's next statement begins a
+    transaction as usual (BEGIN IMMEDIATE on SQLite), so what the caller writes next is a short
+    write transaction of its own."""
+    session.commit()
 
 
 def _sqlite_begin_deferred(connection: Any) -> None:

@@ -95,7 +95,7 @@ class RequestContext:
         held, self._held = self._held, None
         try:
             if held is not None:
-                audit.write_after_snapshot(self.session, held)  # committed
+                audit.write_after_snapshot(self.session, held)
             self.session.commit()
         except SQLAlchemyError as exc:
             self._not_recorded(exc)

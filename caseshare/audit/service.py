@@ -31,7 +31,6 @@ from caseshare import db
 from caseshare.access.decision import Principal
 from caseshare.audit.log import CANONICAL_FIELDS, canonical_bytes, event_mac, leaf_hash
 from caseshare.audit.models import AuditEvent
-from caseshare.driver_sql import DriverInsert
 
 
 @dataclass(slots=True)
@@ -145,7 +144,6 @@ def _give_back_numbers(session: Session, transaction: SessionTransaction) -> Non
         _streams.give_back(database, stream)
 # The table, not the mapped class: a plain Core INSERT, run at once, with no unit of work.
 _INSERT = insert(cast(Table, AuditEvent.__table__))
-_DRIVER_INSERT = DriverInsert(cast(Table, AuditEvent.__table__), _COLUMNS)
 
 
 def new_event(
@@ -198,10 +196,12 @@ def write(session: Session, event: NewEvent) -> NewEvent:
 
 
 def write_after_snapshot(session: Session, events: list[NewEvent]) -> None:
-    """Write a read's held events once its snapshot ends, committed before this returns (see
-    `db.write_after_snapshot`)."""
-    _number(session, events)
-    db.write_after_snapshot(session, _DRIVER_INSERT, [event.columns() for event in events])
+    """Write a read's held events once its snapshot ends (`db.end_snapshot`): in a write
+    transaction of their own, which the caller commits."""
+    db.end_snapshot(session)
+    if events:
+        _number(session, events)
+        session.execute(_INSERT, [event.columns() for event in events])
 
 
 def record(

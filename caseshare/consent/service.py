@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import Select, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from caseshare.access.decision import ConsentFacts, Principal
@@ -16,7 +16,6 @@ from caseshare.consent.forms import ConsentForm
 from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.consent.views import OpenedFields
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
-from caseshare.driver_sql import DriverSelect
 from caseshare.errors import ConflictError, NotFoundError, ValidationError
 from caseshare.notifications import service as notifications
 from caseshare.notifications.models import Notification
@@ -66,8 +65,8 @@ def decision_facts(pairs: Sequence[ConsentHistory]) -> list[ConsentFacts]:
 
 _newer = aliased(Consent)
 # Built once: composing it (the alias especially) costs more than running it. Every access runs
-# it, on the driver's cursor (driver_sql.py).
-_CURRENT_GRANTED = DriverSelect(
+# it.
+_CURRENT_GRANTED: Select[*tuple[Any, ...]] = (
     select(Consent.id, Consent.recipients, Consent.purposes, Consent.categories,
            Consent.excluded_categories, Consent.explicit_confirmed, Consent.verified,
            Consent.valid_from, Consent.expires_at, ConsentWithdrawal.withdrawn_at,
@@ -88,7 +87,7 @@ def current_consent_facts(session: Session, subject_id: uuid.UUID) -> list[Conse
     their withdrawals, reading only the columns the decision uses. Superseded versions (a
     claimant's history keeps every one) are not loaded at all."""
     consents: dict[uuid.UUID, tuple[Any, list[Any]]] = {}
-    for row in _CURRENT_GRANTED.rows(session, {"subject_id": subject_id}):
+    for row in session.execute(_CURRENT_GRANTED, {"subject_id": subject_id}):
         _first, withdrawals = consents.setdefault(row[_ID], (row, []))
         if row[_WITHDRAWN_AT] is not None:
             scope = row[_SCOPE]
