@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -25,10 +25,11 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.expression import Executable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -183,11 +184,32 @@ def begin_snapshot(session: Session) -> bool:
     return True
 
 
-def end_snapshot(session: Session) -> None:
-    """End the read snapshot `begin_snapshot` began. The session's next statement begins a
-    transaction as usual (BEGIN IMMEDIATE on SQLite), so what the caller writes next is a short
-    write transaction of its own."""
-    session.commit()
+def rows(session: Session, statement: Executable,
+         params: Mapping[str, Any]) -> Sequence[Row[*tuple[Any, ...]]]:
+    """The rows of a Core SELECT of columns, run on the session's own connection in its
+    transaction, after pending ORM changes are flushed as `Session.execute` would flush them.
+    For the statements every request runs: `Connection.execute` skips the ORM's per-statement
+    execution step, which a column SELECT does not need (docs/performance.md)."""
+    if session.autoflush:
+        session.flush()  # nothing to do when nothing is pending
+    return session.connection().execute(statement, params).all()
+
+
+def write_after_snapshot(session: Session, statement: Executable,
+                         values: Sequence[Mapping[str, Any]]) -> None:
+    """End the read snapshot `begin_snapshot` began, then run `statement` over `values` in a
+    short BEGIN IMMEDIATE transaction of its own, committed (flushed to the disk) before this
+    returns. All on the session's own connection: SQLAlchemy's transaction on it stays open
+    meanwhile, so the caller's `session.commit()` finds nothing left to commit (pysqlite, which
+    `make_engine` leaves to us for BEGIN, commits nothing outside a transaction), and
+    `session.rollback()` ends a write that failed half way."""
+    if not values:
+        return
+    connection = session.connection()
+    connection.exec_driver_sql("COMMIT")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    connection.execute(statement, list(values))
+    connection.exec_driver_sql("COMMIT")
 
 
 def _sqlite_begin_deferred(connection: Any) -> None:

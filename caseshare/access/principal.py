@@ -75,7 +75,7 @@ def _staff_principal(session: Session, claims: tokens.TokenClaims) -> Principal:
         staff_id = uuid.UUID(claims.subject)
     except ValueError:
         staff_id = None
-    rows = (session.execute(_STAFF, {"staff_id": staff_id, "jti": claims.jti}).all()
+    rows = (db.rows(session, _STAFF, {"staff_id": staff_id, "jti": claims.jti})
             if staff_id is not None else [])
     if rows and rows[0][4]:
         raise AuthenticationError("The access token has been revoked.")

@@ -198,10 +198,8 @@ def write(session: Session, event: NewEvent) -> NewEvent:
 def write_after_snapshot(session: Session, events: list[NewEvent]) -> None:
     """Write a read's held events once its snapshot ends (`db.end_snapshot`): in a write
     transaction of their own, which the caller commits."""
-    db.end_snapshot(session)
-    if events:
-        _number(session, events)
-        session.execute(_INSERT, [event.columns() for event in events])
+    _number(session, events)
+    db.write_after_snapshot(session, _INSERT, [event.columns() for event in events])
 
 
 def record(

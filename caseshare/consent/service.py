@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from caseshare import db
 from caseshare.access.decision import ConsentFacts, Principal
 from caseshare.consent import rules
 from caseshare.consent.forms import ConsentForm
@@ -87,7 +88,7 @@ def current_consent_facts(session: Session, subject_id: uuid.UUID) -> list[Conse
     their withdrawals, reading only the columns the decision uses. Superseded versions (a
     claimant's history keeps every one) are not loaded at all."""
     consents: dict[uuid.UUID, tuple[Any, list[Any]]] = {}
-    for row in session.execute(_CURRENT_GRANTED, {"subject_id": subject_id}):
+    for row in db.rows(session, _CURRENT_GRANTED, {"subject_id": subject_id}):
         _first, withdrawals = consents.setdefault(row[_ID], (row, []))
         if row[_WITHDRAWN_AT] is not None:
             scope = row[_SCOPE]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
+from caseshare import db
 from caseshare.identity.models import RevokedToken
 from caseshare.identity.tokens import TokenClaims
 
@@ -34,7 +35,7 @@ _REVOKED = select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti"))
 
 
 def is_revoked(session: Session, jti: str) -> bool:
-    return session.execute(_REVOKED, {"jti": jti}).first() is not None
+    return bool(db.rows(session, _REVOKED, {"jti": jti}))
 
 
 def purge_expired(session: Session, *, now: datetime) -> int:
