@@ -64,8 +64,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
         """On SQLite, a value in the exact form SQLAlchemy stores ('YYYY-MM-DD HH:MM:SS.ffffff',
         naive UTC) is parsed by `datetime.fromisoformat` (C), UTC offset included, instead of
-        SQLAlchemy's parser, `process_result_value` and `replace(tzinfo=...)`: 0.2 us instead of
-        1.2 us, the same result (`timezone.utc`). Anything else takes the general path."""
+        SQLAlchemy's parser, `process_result_value` and `replace(tzinfo=...)`, with the same
+        result (`timezone.utc`): every timestamp a read loads comes through here
+        (docs/performance.md). Anything else takes the general path."""
         general = super().result_processor(dialect, coltype)
         if dialect.name != "sqlite" or general is None:
             return general
@@ -121,8 +122,8 @@ def make_engine(url: str, *, read_only: bool = False, synchronous: str = "FULL")
 
 
 # A pooled PostgreSQL connection is checked with a round trip before use only when it has been
-# idle this long. `pool_pre_ping` checked it on every checkout: one extra round trip per request
-# under load, about 5 % of the read's throughput. A connection used moments ago is alive unless
+# idle this long. `pool_pre_ping` checks it on every checkout: one extra round trip per request
+# (its cost: docs/performance.md). A connection used moments ago is alive unless
 # the server went away in that moment; then the request's first statement fails, the request
 # fails closed (503, nothing disclosed) and SQLAlchemy, seeing a disconnect, discards every
 # pooled connection, so the next request connects afresh.
