@@ -226,9 +226,9 @@ def _read(subject: str, *, audited: bool) -> Response:
                                  reasons=decision.reasons))
         return Response(json.dumps({"title": "Forbidden"}), status=403,
                         mimetype="application/problem+json")
-    subject = Subject(id=subject_id, lead_org_id=people[0][0], dek_wrapped=people[0][1],
-                      kek_version=people[0][2])
-    key = AESGCM(data_key(subject, state["rt"].keyring))
+    stored = Subject(id=subject_id, lead_org_id=people[0][0], dek_wrapped=people[0][1],
+                     kek_version=people[0][2])
+    key = AESGCM(data_key(stored, state["rt"].keyring))
     shown = []
     permitted = decision.permitted
     for row in entries:
