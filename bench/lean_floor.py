@@ -54,7 +54,8 @@ from caseshare.audit.service import new_event
 from caseshare.crypto.sealing import FieldRef, open_sealed
 from caseshare.facts import ConsentFacts, Principal, SubjectFacts
 from caseshare.identity import tokens
-from caseshare.subjects.service import SubjectRow, data_key
+from caseshare.subjects.models import Subject
+from caseshare.subjects.service import data_key
 
 app = Flask(__name__)
 _state: dict[str, Any] = {}
@@ -226,8 +227,9 @@ def _read(subject: str, *, audited: bool) -> Response:
                                  reasons=decision.reasons))
         return Response(json.dumps({"title": "Forbidden"}), status=403,
                         mimetype="application/problem+json")
-    key = AESGCM(data_key(SubjectRow(subject_id, people[0][0], people[0][1], people[0][2]),
-                          state["rt"].keyring))
+    stored = Subject(id=subject_id, lead_org_id=people[0][0], dek_wrapped=people[0][1],
+                     kek_version=people[0][2])
+    key = AESGCM(data_key(stored, state["rt"].keyring))
     shown = []
     permitted = decision.permitted
     for row in entries:

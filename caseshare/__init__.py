@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import secrets
 from collections.abc import Mapping
@@ -26,20 +25,6 @@ JSON_TYPES = ("application/json",)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    # Building the app imports most of its code and makes a few hundred thousand objects that
-    # live as long as it does; the cyclic collector, left on, rescans them again and again
-    # meanwhile: about a sixth of the start-up every CLI command and worker pays. Nothing built
-    # here is garbage, so collection waits until the app is built.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _create_app(config)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _create_app(config: Mapping[str, Any] | None) -> Flask:
     from flask import Flask
 
     from caseshare import web_session
@@ -51,12 +36,11 @@ def _create_app(config: Mapping[str, Any] | None) -> Flask:
     from caseshare.crypto.shreds import shredding
     from caseshare.db import make_engine, make_session_factory
     from caseshare.errors import PolicyFileError, register_error_handlers
-    from caseshare.extensions import LeanDefaultLimits, limiter
     from caseshare.extensions import api as smorest_api
+    from caseshare.extensions import limiter
     from caseshare.identity.token_cache import VerifiedTokens, install_directory_hooks
     from caseshare.identity.tokens import TokenKeys
     from caseshare.policy.loader import load_directory
-    from caseshare.ratelimit_storage import storage_uri as ratelimit_storage_uri
     from caseshare.runtime import Runtime
 
     settings = load_settings(config)
@@ -84,7 +68,7 @@ def _create_app(config: Mapping[str, Any] | None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        RATELIMIT_STORAGE_URI=ratelimit_storage_uri(settings.ratelimit_storage_uri),
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=True,
         JSON_SORT_KEYS=False,
     )
@@ -107,13 +91,12 @@ def _create_app(config: Mapping[str, Any] | None) -> Flask:
     )
     install_directory_hooks()
 
-    register_error_handlers(app)
     web_session.init_app(app)
     smorest_api.init_app(app)
+    # After flask-smorest's init_app, so errors.py's handlers replace the one it registers.
+    register_error_handlers(app)
     limiter.init_app(app)
     _register_blueprints(app)
-    LeanDefaultLimits(app, limiter, _api_blueprints(), caller=settings.ratelimit_default,
-                      address=settings.ratelimit_per_address)
     _register_hooks(app)
 
     from caseshare import cli
@@ -178,10 +161,6 @@ def _api_modules() -> tuple[Any, ...]:
     from caseshare.api import audit, case_plans, consents, erasure, overrides, referrals, subjects
 
     return (subjects, consents, case_plans, referrals, erasure, audit, overrides)
-
-
-def _api_blueprints() -> list[str]:
-    return [module.blp.name for module in _api_modules()]
 
 
 def _register_blueprints(app: Flask) -> None:

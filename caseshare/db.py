@@ -25,12 +25,11 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
-
-from caseshare.driver_sql import DriverInsert, run_on_driver
+from sqlalchemy.sql.expression import Executable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -46,10 +45,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
-
-    @property
-    def python_type(self) -> type[Any]:
-        return datetime  # (TypeDecorator says `object`; driver_sql shares immutable results)
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -69,9 +64,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
         """On SQLite, a value in the exact form SQLAlchemy stores ('YYYY-MM-DD HH:MM:SS.ffffff',
         naive UTC) is parsed by `datetime.fromisoformat` (C), UTC offset included, instead of
-        SQLAlchemy's parser, `process_result_value` and `replace(tzinfo=...)`, because it reads
-        every timestamp of every row (docs/performance.md, fourth pass); the result is the same
-        (`timezone.utc`). Anything else takes the general path."""
+        SQLAlchemy's parser, `process_result_value` and `replace(tzinfo=...)`, with the same
+        result (`timezone.utc`): every timestamp a read loads comes through here
+        (docs/performance.md). Anything else takes the general path."""
         general = super().result_processor(dialect, coltype)
         if dialect.name != "sqlite" or general is None:
             return general
@@ -127,8 +122,8 @@ def make_engine(url: str, *, read_only: bool = False, synchronous: str = "FULL")
 
 
 # A pooled PostgreSQL connection is checked with a round trip before use only when it has been
-# idle this long. `pool_pre_ping` checked it on every checkout: one extra round trip per request
-# under load, about 5 % of the read's throughput. A connection used moments ago is alive unless
+# idle this long. `pool_pre_ping` checks it on every checkout: one extra round trip per request
+# (its cost: docs/performance.md). A connection used moments ago is alive unless
 # the server went away in that moment; then the request's first statement fails, the request
 # fails closed (503, nothing disclosed) and SQLAlchemy, seeing a disconnect, discards every
 # pooled connection, so the next request connects afresh.
@@ -190,21 +185,32 @@ def begin_snapshot(session: Session) -> bool:
     return True
 
 
-def write_after_snapshot(session: Session, statement: DriverInsert,
-                         rows: Sequence[Mapping[str, Any]]) -> None:
-    """End the read snapshot `begin_snapshot` began, then insert `rows` in a short BEGIN
-    IMMEDIATE transaction of their own, committed (flushed to the disk) before this returns.
+def rows(session: Session, statement: Executable,
+         params: Mapping[str, Any]) -> Sequence[Row[*tuple[Any, ...]]]:
+    """The rows of a Core SELECT of columns, run on the session's own connection in its
+    transaction, after pending ORM changes are flushed as `Session.execute` would flush them.
+    For the statements every request runs: `Connection.execute` skips the ORM's per-statement
+    execution step, which a column SELECT does not need (docs/performance.md)."""
+    if session.autoflush:
+        session.flush()  # nothing to do when nothing is pending
+    return session.connection().execute(statement, params).all()
 
-    It all runs on the session's own connection with the driver's cursor. Ending the snapshot
-    with `Session.commit()` handed the connection back to the pool, and the INSERT took it out
-    again and ran through the ORM session: about 0.2 ms of SQLAlchemy per read on top of the
-    commit itself (measured against the same statements on the driver). SQLAlchemy's
-    transaction on the connection stays open meanwhile, so the caller's `session.commit()` then
-    finds nothing left to commit, and `session.rollback()` ends a write that failed half way."""
+
+def write_after_snapshot(session: Session, statement: Executable,
+                         values: Sequence[Mapping[str, Any]]) -> None:
+    """End the read snapshot `begin_snapshot` began, then run `statement` over `values` in a
+    short BEGIN IMMEDIATE transaction of its own, committed (flushed to the disk) before this
+    returns. All on the session's own connection: SQLAlchemy's transaction on it stays open
+    meanwhile, so the caller's `session.commit()` finds nothing left to commit (pysqlite, which
+    `make_engine` leaves to us for BEGIN, commits nothing outside a transaction), and
+    `session.rollback()` ends a write that failed half way."""
+    if not values:
+        return
     connection = session.connection()
-    sql, params = statement.prepared(connection.dialect, rows)
-    run_on_driver(connection, [("COMMIT", (), False), ("BEGIN IMMEDIATE", (), False),
-                               (sql, params, True), ("COMMIT", (), False)])
+    connection.exec_driver_sql("COMMIT")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    connection.execute(statement, list(values))
+    connection.exec_driver_sql("COMMIT")
 
 
 def _sqlite_begin_deferred(connection: Any) -> None:

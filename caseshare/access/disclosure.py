@@ -8,7 +8,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from caseshare.access.decision import CategoryDecision, Decision
-from caseshare.case_plan.read_model import EntryFields, EntryRow
+from caseshare.case_plan.models import PlanEntry
 from caseshare.case_plan.service import open_entry
 
 
@@ -16,14 +16,14 @@ from caseshare.case_plan.service import open_entry
 class Disclosure:
     items: list[dict[str, Any]] = field(default_factory=list)
     withheld: list[dict[str, Any]] = field(default_factory=list)
-    entries: list[EntryRow] = field(default_factory=list)  # the records disclosed
+    entries: list[PlanEntry] = field(default_factory=list)  # the records disclosed
 
     @property
     def categories(self) -> list[str]:
         return sorted({e.category for e in self.entries})
 
 
-def may_see(entry: EntryFields, decision: Decision) -> bool:
+def may_see(entry: PlanEntry, decision: Decision) -> bool:
     permitted = decision.permitted.get(entry.category)
     return permitted is not None and entry.created_org in permitted.sources
 
@@ -42,7 +42,7 @@ def _own_only(c: CategoryDecision) -> bool:
     return c.allowed and bool(c.reasons)
 
 
-def disclose_entries(entries: list[EntryRow], decision: Decision, data_key: bytes) -> Disclosure:
+def disclose_entries(entries: list[PlanEntry], decision: Decision, data_key: bytes) -> Disclosure:
     visible = [e for e in entries if may_see(e, decision)]
     cipher = AESGCM(data_key)  # one for every field opened
     return Disclosure(

@@ -50,7 +50,7 @@ def read_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
                    categories: list[str] | None = None) -> tuple[PlanView, Disclosure, str]:
     categories = known_categories(ctx, categories)
     ctx.read_from_snapshot()
-    subject, facts = steps.subject_row_in_case(ctx, subject_id)
+    subject, facts = steps.subject_in_case(ctx, subject_id)
     try:
         plan, entries = get_plan_with_entries(ctx.session, subject.id)
     except NotFoundError:

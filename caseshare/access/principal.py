@@ -15,7 +15,6 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from caseshare import db
-from caseshare.driver_sql import DriverSelect
 from caseshare.errors import AuthenticationError
 from caseshare.facts import Principal
 from caseshare.identity import revocation, tokens
@@ -68,9 +67,8 @@ def _directory_principal(session: Session, claims: tokens.TokenClaims) -> Princi
     return _client_principal(session, claims)
 
 
-# The columns the check needs and the token's revocation, in one statement on the driver's
-# cursor (driver_sql.py): no ORM object, one round trip per request.
-_STAFF = DriverSelect(
+# The columns the check needs and the token's revocation, in one statement.
+_STAFF = (
     select(StaffMember.active, StaffMember.org_id, StaffMember.roles,
            StaffMember.credentials_epoch,
            exists().where(RevokedToken.jti == bindparam("jti")))
@@ -82,7 +80,7 @@ def _staff_principal(session: Session, claims: tokens.TokenClaims) -> Principal:
         staff_id = uuid.UUID(claims.subject)
     except ValueError:
         staff_id = None
-    rows = (_STAFF.rows(session, {"staff_id": staff_id, "jti": claims.jti})
+    rows = (db.rows(session, _STAFF, {"staff_id": staff_id, "jti": claims.jti})
             if staff_id is not None else [])
     if rows and rows[0][4]:
         raise AuthenticationError("The access token has been revoked.")

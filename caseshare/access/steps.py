@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, TypeVar
+from typing import Any
 
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate
@@ -12,7 +12,6 @@ from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.facts import SubjectFacts
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import Subject
-from caseshare.subjects.service import SubjectRow
 
 
 def subject_in_case(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[Subject, SubjectFacts]:
@@ -21,18 +20,8 @@ def subject_in_case(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[Subject
     return _in_case(ctx, subject_id, subjects.find_subject_with_facts(ctx.session, subject_id))
 
 
-def subject_row_in_case(ctx: RequestContext,
-                        subject_id: uuid.UUID) -> tuple[SubjectRow, SubjectFacts]:
-    """`subject_in_case` for a read that needs only the subject's id, lead and data key."""
-    return _in_case(ctx, subject_id,
-                    subjects.find_subject_row_with_facts(ctx.session, subject_id))
-
-
-_Found = TypeVar("_Found", Subject, SubjectRow)
-
-
 def _in_case(ctx: RequestContext, subject_id: uuid.UUID,
-             found: tuple[_Found, SubjectFacts] | None) -> tuple[_Found, SubjectFacts]:
+             found: tuple[Subject, SubjectFacts] | None) -> tuple[Subject, SubjectFacts]:
     if found is None or not _related(ctx, found[1]):
         event = ctx.audit_refusal("access:subject:deny", subject_id=subject_id,
                                   reasons=["no_case_relationship"])

@@ -8,7 +8,6 @@ from flask import request
 from caseshare.access import pipeline
 from caseshare.access.disclosure import Disclosure
 from caseshare.api.common import api_blueprint, no_store, unit_of_work
-from caseshare.api.fast_json import json_response
 from caseshare.case_plan.service import PlanView
 from caseshare.errors import PreconditionRequiredError
 from caseshare.schemas.case_plan import (
@@ -61,8 +60,7 @@ def read_plan(subject_id: uuid.UUID, purpose: str, categories: list[str] | None 
     """
     with unit_of_work(purpose, "case_plans:read") as ctx:
         plan, disclosure, etag = pipeline.read_case_plan(ctx, subject_id, categories)
-        # The hot path: encoded directly in PlanOut's shape (fast_json.py), not dumped by it.
-        return json_response(plan_out(plan, disclosure)), 200, no_store({"ETag": etag})
+        return plan_out(plan, disclosure), 200, no_store({"ETag": etag})
 
 
 @blp.route("/subjects/<uuid:subject_id>/case-plan/entries", methods=["POST"])

@@ -33,7 +33,6 @@ from caseshare.audit.merkle import leaf_hash
 from caseshare.audit.models import NEW_EVENT_COLUMNS, AuditEvent
 from caseshare.audit.models import NewEvent as NewEvent  # re-exported for access/context.py
 from caseshare.audit.signer import event_mac
-from caseshare.driver_sql import DriverInsert
 from caseshare.facts import Principal
 
 _COLUMNS = NEW_EVENT_COLUMNS
@@ -117,7 +116,6 @@ def _give_back_numbers(session: Session, transaction: SessionTransaction) -> Non
         _streams.give_back(database, stream)
 # The table, not the mapped class: a plain Core INSERT, run at once, with no unit of work.
 _INSERT = insert(cast(Table, AuditEvent.__table__))
-_DRIVER_INSERT = DriverInsert(cast(Table, AuditEvent.__table__), _COLUMNS)
 
 
 def _checked_type(value: EventType | str) -> str:
@@ -181,10 +179,10 @@ def write(session: Session, event: NewEvent) -> NewEvent:
 
 
 def write_after_snapshot(session: Session, events: list[NewEvent]) -> None:
-    """Write a read's held events once its snapshot ends, committed before this returns (see
-    `db.write_after_snapshot`)."""
+    """Write a read's held events once its snapshot ends (`db.end_snapshot`): in a write
+    transaction of their own, which the caller commits."""
     _number(session, events)
-    db.write_after_snapshot(session, _DRIVER_INSERT, [event.columns() for event in events])
+    db.write_after_snapshot(session, _INSERT, [event.columns() for event in events])
 
 
 def record(

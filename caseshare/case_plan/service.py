@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from caseshare.case_plan import read_model
 from caseshare.case_plan.conflicts import flush_or_conflict
 from caseshare.case_plan.models import SEALED_ENTRY_FIELDS, CasePlan, PlanEntry, PlanEntryVersion
-from caseshare.case_plan.read_model import EntryFields, EntryRow, PlanRow
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.errors import ConflictError
 from caseshare.facts import Principal
@@ -26,7 +25,7 @@ from caseshare.facts import Principal
 # case organisation may change the codes (status, due date, organisation responsible, service).
 TEXT_FIELDS = SEALED_ENTRY_FIELDS
 
-def entry_ref(entry: EntryFields, field: str) -> FieldRef:
+def entry_ref(entry: PlanEntry, field: str) -> FieldRef:
     return FieldRef(entry.subject_id, "plan_entry", str(entry.id), field, entry.category)
 
 
@@ -45,11 +44,11 @@ class PlanView:
     members: list[str]
 
 
-def plan_view(plan: CasePlan | PlanRow, members: frozenset[str]) -> PlanView:
+def plan_view(plan: CasePlan, members: frozenset[str]) -> PlanView:
     return PlanView(plan.id, plan.subject_id, plan.lead_org_id, sorted(members))
 
 
-def entries_of(session: Session, plan: CasePlan) -> list[EntryRow]:
+def entries_of(session: Session, plan: CasePlan) -> list[PlanEntry]:
     return read_model.entries_of(session, plan.id)
 
 
@@ -153,7 +152,7 @@ def _record_version(session: Session, entry: PlanEntry, principal: Principal, pu
     session.flush()
 
 
-def text_changes(entry: EntryFields, data_key: bytes, changes: dict[str, Any]) -> list[str]:
+def text_changes(entry: PlanEntry, data_key: bytes, changes: dict[str, Any]) -> list[str]:
     """The text fields `changes` would really change: a field sent back with the value it
     already holds (a form or client that sends the whole entry) changes no one's words."""
     changed = []
@@ -167,7 +166,7 @@ def text_changes(entry: EntryFields, data_key: bytes, changes: dict[str, Any]) -
     return changed
 
 
-def entry_history(session: Session, entry: EntryFields) -> list[PlanEntryVersion]:
+def entry_history(session: Session, entry: PlanEntry) -> list[PlanEntryVersion]:
     """Every recorded state of the entry, newest first."""
     return list(session.scalars(
         select(PlanEntryVersion).where(PlanEntryVersion.entry_id == entry.id)
@@ -190,7 +189,7 @@ def text_writers(versions: Sequence[PlanEntryVersion]) -> dict[int, dict[str, st
     return out
 
 
-def open_version(entry: EntryFields, version: PlanEntryVersion, data_key: bytes,
+def open_version(entry: PlanEntry, version: PlanEntryVersion, data_key: bytes,
                  withhold: Collection[str] = ()) -> dict[str, Any]:
     """One version opened; the text fields named in `withhold` stay shut (None)."""
     opened: dict[str, Any] = {
@@ -222,7 +221,7 @@ def _seal_fields(entry: PlanEntry, data_key: bytes, values: dict[str, Any]) -> N
             setattr(entry, name, sealed)
 
 
-def open_entry(entry: EntryFields, data_key: bytes | AESGCM) -> dict[str, Any]:
+def open_entry(entry: PlanEntry, data_key: bytes | AESGCM) -> dict[str, Any]:
     opened: dict[str, Any] = {
         "id": entry.id,
         "kind": entry.kind,
@@ -241,11 +240,11 @@ def open_entry(entry: EntryFields, data_key: bytes | AESGCM) -> dict[str, Any]:
     return opened
 
 
-def entry_etag(entry: EntryFields) -> str:
+def entry_etag(entry: PlanEntry) -> str:
     return f'"e-{entry.id.hex[:12]}-{entry.version}"'
 
 
-def view_etag(entries: Sequence[EntryFields]) -> str:
+def view_etag(entries: Sequence[PlanEntry]) -> str:
     """An ETag over what this caller can see (not the whole plan), so it leaks nothing."""
     digest = hashlib.sha256()
     for entry in sorted(entries, key=lambda e: e.id):

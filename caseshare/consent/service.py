@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Uuid, bindparam, exists, or_, select
+from sqlalchemy import Select, Uuid, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from caseshare import db
 from caseshare.consent import rules
 from caseshare.consent.forms import ConsentForm
 from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.consent.views import OpenedFields
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
-from caseshare.driver_sql import DriverSelect
 from caseshare.errors import ConflictError, ValidationError
 from caseshare.facts import ConsentFacts, Principal
 from caseshare.notifications import service as notifications
@@ -65,8 +65,8 @@ def decision_facts(pairs: Sequence[ConsentHistory]) -> list[ConsentFacts]:
 
 _newer = aliased(Consent)
 # Built once: composing it (the alias especially) costs more than running it. Every access runs
-# it, on the driver's cursor (driver_sql.py).
-_CURRENT_GRANTED = DriverSelect(
+# it.
+_CURRENT_GRANTED: Select[*tuple[Any, ...]] = (
     select(Consent.id, Consent.recipients, Consent.purposes, Consent.categories,
            Consent.excluded_categories, Consent.explicit_confirmed, Consent.verified,
            Consent.valid_from, Consent.expires_at, ConsentWithdrawal.withdrawn_at,
@@ -90,7 +90,7 @@ def current_consent_facts(session: Session, subject_id: uuid.UUID) -> list[Conse
     their withdrawals, reading only the columns the decision uses. Superseded versions (a
     claimant's history keeps every one) are not loaded at all."""
     consents: dict[uuid.UUID, tuple[Any, list[Any]]] = {}
-    for row in _CURRENT_GRANTED.rows(session, {"subject_id": subject_id}):
+    for row in db.rows(session, _CURRENT_GRANTED, {"subject_id": subject_id}):
         _first, withdrawals = consents.setdefault(row[_ID], (row, []))
         if row[_WITHDRAWN_AT] is not None:
             scope = row[_SCOPE]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from caseshare.driver_sql import DriverSelect
+from caseshare import db
 from caseshare.identity.models import RevokedToken
 from caseshare.identity.tokens import TokenClaims
 
@@ -31,12 +31,11 @@ def revoke(session: Session, claims: TokenClaims, *, now: datetime) -> bool:
     return True
 
 
-# Every request whose token is not in this worker's cache runs it (driver_sql.py).
-_REVOKED = DriverSelect(select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")))
+_REVOKED = select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti"))
 
 
 def is_revoked(session: Session, jti: str) -> bool:
-    return bool(_REVOKED.rows(session, {"jti": jti}))
+    return bool(db.rows(session, _REVOKED, {"jti": jti}))
 
 
 def purge_expired(session: Session, *, now: datetime) -> int:

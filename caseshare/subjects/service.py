@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Uuid, bindparam, exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from caseshare.consent.models import Consent, ConsentWithdrawal
@@ -23,7 +22,6 @@ from caseshare.crypto.sealing import (
     seal,
 )
 from caseshare.crypto.shreds import is_shredded
-from caseshare.driver_sql import DriverSelect
 from caseshare.errors import CaseshareError, NotFoundError
 from caseshare.facts import Principal, SubjectFacts
 from caseshare.overrides.models import OverrideRecord
@@ -39,34 +37,13 @@ def _context(subject_id: uuid.UUID) -> bytes:
     return b"subject|" + str(subject_id).encode()
 
 
-class SubjectKey(Protocol):
-    """What opening a subject's data needs: a `Subject` or a `SubjectRow`."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def dek_wrapped(self) -> bytes | None: ...
-    @property
-    def kek_version(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SubjectRow:
-    """A subject as a read sees it (no sealed identity, no ORM state)."""
-
-    id: uuid.UUID
-    lead_org_id: str
-    dek_wrapped: bytes | None
-    kek_version: int
-
-
-def is_erased(subject: SubjectKey, keyring: KeyProvider) -> bool:
+def is_erased(subject: Subject, keyring: KeyProvider) -> bool:
     """Erased in this database (no data key) or in the shred register, which outlives any
     restore of an earlier database backup."""
     return subject.dek_wrapped is None or is_shredded(keyring, subject.id)
 
 
-def data_key(subject: SubjectKey, keyring: KeyProvider) -> bytes:
+def data_key(subject: Subject, keyring: KeyProvider) -> bytes:
     # The keyring refuses a shredded subject's unwrap too (crypto/shreds.py); asking here first
     # answers 410 rather than reaching it.
     if subject.dek_wrapped is None or is_shredded(keyring, subject.id):
@@ -214,16 +191,6 @@ _SUBJECT_WITH_MEMBERS = (
 )
 
 
-_S, _M = Subject.__table__.c, CaseMember.__table__.c
-# The same for reads, as columns on the driver's cursor (driver_sql.py): SubjectRow's fields, then
-# the member and the overrides flag.
-_SUBJECT_ROW_WITH_MEMBERS = DriverSelect(
-    select(_S.id, _S.lead_org_id, _S.dek_wrapped, _S.kek_version, _M.org_id, _HAS_OVERRIDES)
-    .select_from(Subject.__table__.outerjoin(CaseMember.__table__, _M.subject_id == _S.id))
-    .where(_S.id == bindparam("subject_id", type_=Uuid()))
-)
-
-
 def find_subject_with_facts(session: Session,
                             subject_id: uuid.UUID) -> tuple[Subject, SubjectFacts] | None:
     """The subject and its decision facts in two statements (subject with its case members and
@@ -235,25 +202,14 @@ def find_subject_with_facts(session: Session,
     return rows[0][0], _member_facts(session, rows[0][0], [tuple(row)[1:] for row in rows])
 
 
-def find_subject_row_with_facts(session: Session,
-                                subject_id: uuid.UUID) -> tuple[SubjectRow, SubjectFacts] | None:
-    """`find_subject_with_facts` for a read that needs only the subject's id, lead and data
-    key: the same statements, without loading an ORM object."""
-    rows = _SUBJECT_ROW_WITH_MEMBERS.rows(session, {"subject_id": subject_id})
-    if not rows:
-        return None
-    subject = SubjectRow(*rows[0][:4])
-    return subject, _member_facts(session, subject, [row[4:] for row in rows])
-
-
-def _member_facts(session: Session, subject: SubjectKey,
+def _member_facts(session: Session, subject: Subject,
                   members: list[tuple[Any, ...]]) -> SubjectFacts:
     """Facts from (member org, has overrides) pairs, one per case member (one None if none)."""
     orgs = frozenset(org for org, _has in members if org is not None)
     return _facts(session, subject, orgs, read_overrides=bool(members[0][1]))
 
 
-def _facts(session: Session, subject: SubjectKey, members: frozenset[str], *,
+def _facts(session: Session, subject: Subject, members: frozenset[str], *,
            read_overrides: bool = True) -> SubjectFacts:
     return SubjectFacts(
         subject_id=subject.id,

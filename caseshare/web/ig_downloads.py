@@ -54,7 +54,8 @@ def json_response(body: dict[str, Any], filename: str) -> Response:
 
 
 def utc(value: datetime) -> str | None:
-    return UTCZ()._serialize(value, None, None)
+    serialized: str | None = UTCZ().serialize("value", {"value": value})
+    return serialized
 
 
 def _attachment(data: str, mimetype: str, filename: str) -> Response:

@@ -166,3 +166,24 @@ def test_denied_write_leaves_no_partial_plan(client: FlaskClient, auth: Any, rt:
     assert body["reasons"]
     assert _state(rt) == before
     assert count(rt, AuditEvent) > 0
+
+
+def test_openapi_documents_errors_as_problem_json(client: FlaskClient) -> None:
+    # flask-smorest documents its errors as application/json; caseshare/extensions.py's apispec
+    # plugin documents them as they are sent (issue 19: without overriding its private methods).
+    spec = client.get("/openapi.json").json
+    responses = spec["components"]["responses"]
+    assert responses["DEFAULT_ERROR"] == {
+        "description": "Error (RFC 9457 problem details)",
+        "content": {"application/problem+json": {"schema": {"$ref":
+                                                            "#/components/schemas/Problem"}}}}
+    for name, response in responses.items():
+        assert list(response.get("content", {})) == ["application/problem+json"], name
+
+
+def test_http_errors_are_problems_not_flask_smorest_json(client: FlaskClient) -> None:
+    # flask-smorest's init_app registers its own HTTPException handler; errors.py's replaces it.
+    r = client.delete("/openapi.json")
+    assert r.status_code == 405
+    assert r.mimetype == "application/problem+json"
+    assert r.json["status"] == 405 and "type" in r.json
