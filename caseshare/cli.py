@@ -22,6 +22,7 @@ from caseshare.audit import sequencer as audit_sequencer
 from caseshare.audit import service as audit
 from caseshare.audit import stats as audit_stats
 from caseshare.audit import verify as log_verify
+from caseshare.audit.event_types import EventType
 from caseshare.audit.proofs import verifier_key
 from caseshare.audit.protocol_versions import record_loaded
 from caseshare.consent.forms import load_forms, load_forms_directory, publish
@@ -145,7 +146,7 @@ def staff_add(email: str, name: str, org: str, roles: tuple[str, ...]) -> None:
             except CaseshareError as exc:
                 fail(f"error: {exc.detail} {exc.extra.get('errors', '')}")
                 return
-            audit.record(s, type="identity:staff:upsert", now=runtime.now(),
+            audit.record(s, type=EventType.IDENTITY_STAFF_UPSERT, now=runtime.now(),
                          details={"staff_id": str(staff.id), "org": org, "roles": sorted(roles)})
         click.echo(str(staff.id))
 
@@ -165,7 +166,7 @@ def staff_password(email: str, password: str) -> None:
         except CaseshareError as exc:
             fail(f"error: {exc.detail} {exc.extra.get('errors', '')}")
             return
-        audit.record(s, type="identity:staff:password", now=runtime.now(),
+        audit.record(s, type=EventType.IDENTITY_STAFF_PASSWORD, now=runtime.now(),
                      details={"staff_id": str(staff.id)})
     click.echo("password set")
 
@@ -185,7 +186,7 @@ def staff_totp(email: str) -> None:
                 fail(f"error: {exc.detail}")
                 return
             passwords.new_totp_secret(staff)
-            audit.record(s, type="identity:staff:totp-enrol", now=runtime.now(),
+            audit.record(s, type=EventType.IDENTITY_STAFF_TOTP_ENROL, now=runtime.now(),
                          details={"staff_id": str(staff.id)})
         click.echo(passwords.totp_uri(staff))
 
@@ -199,7 +200,8 @@ def _set_active(email: str, active: bool) -> None:
             except CaseshareError as exc:
                 fail(f"error: {exc.detail}")
                 return
-            audit.record(s, type=f"identity:staff:{'enable' if active else 'disable'}",
+            kind = EventType.IDENTITY_STAFF_ENABLE if active else EventType.IDENTITY_STAFF_DISABLE
+            audit.record(s, type=kind,
                          now=runtime.now(), details={"staff_id": str(staff.id),
                                                      "credentials_epoch": staff.credentials_epoch})
         click.echo(str(staff.id))
@@ -243,7 +245,7 @@ def token_revoke(presented: str | None, email: str | None) -> None:
                     fail(f"error: {exc.detail}")
                     return
                 identity.end_credentials(staff, now=runtime.now())
-                audit.record(s, type="identity:token:revoke", now=runtime.now(),
+                audit.record(s, type=EventType.IDENTITY_TOKEN_REVOKE, now=runtime.now(),
                              details={"staff_id": str(staff.id), "via": "cli", "all": True,
                                       "credentials_epoch": staff.credentials_epoch})
             click.echo("revoked")
@@ -260,7 +262,7 @@ def token_revoke(presented: str | None, email: str | None) -> None:
             return
         with UnitOfWork(s):
             if revocation.revoke(s, claims, now=runtime.now()):
-                audit.record(s, type="identity:token:revoke", now=runtime.now(),
+                audit.record(s, type=EventType.IDENTITY_TOKEN_REVOKE, now=runtime.now(),
                              details={"jti": claims.jti, "client_id": claims.client_id,
                                       "via": "cli"})
         click.echo("revoked")
@@ -300,7 +302,7 @@ def token_issue(email: str, ttl: int | None) -> None:
             ttl_seconds=ttl or runtime.settings.token_ttl_seconds,
             epoch=staff.credentials_epoch,
         )
-        audit.record(s, type="identity:token:issue", now=runtime.now(),
+        audit.record(s, type=EventType.IDENTITY_TOKEN_ISSUE, now=runtime.now(),
                      details={"staff_id": str(staff.id), "jti": claims.jti,
                               "expires_at": claims.expires_at, "via": "cli"})
     click.echo(token)
@@ -389,7 +391,7 @@ def consents_expiring(org: str | None, days: int) -> None:
     runtime = rt()
     with session() as s, UnitOfWork(s):
         rows = renewals.expiring_consents(s, now=runtime.now(), days=days, lead_org=org)
-        audit.record(s, type="consent:record:expiring", now=runtime.now(),
+        audit.record(s, type=EventType.CONSENT_RECORD_EXPIRING, now=runtime.now(),
                      details={"days": days, "org": org, "via": "cli",
                               "consents": [str(r[0].id) for r in rows]})
     for consent, _ws, status, lead in rows:
@@ -418,7 +420,7 @@ def consents_seal_legacy() -> None:
             return subjects.data_key(subject, runtime.keyring), subject.dek_version
 
         changed = consents.seal_legacy(s, data_key_of=data_key_of)
-        audit.record(s, type="consent:record:seal_legacy", now=runtime.now(),
+        audit.record(s, type=EventType.CONSENT_RECORD_SEAL_LEGACY, now=runtime.now(),
                      details={"rows": changed, "via": "cli"})
     click.echo(f"sealed {changed} legacy consent row(s)")
 
@@ -561,7 +563,7 @@ def backup(target: Path) -> None:
         fail(f"error: {exc}")
         return
     with session() as s, UnitOfWork(s):
-        audit.record(s, type="operations:database:backup", now=runtime.now(),
+        audit.record(s, type=EventType.OPERATIONS_DATABASE_BACKUP, now=runtime.now(),
                      details={"pages": pages})
     click.echo(f"backup written: {target} ({pages} pages); restore by pointing "
                "CASESHARE_DATABASE_URL at it, then run `caseshare shreds apply` and "
@@ -574,7 +576,7 @@ def keys_rotate() -> None:
     runtime = rt()
     version = runtime.keyring.rotate()
     with session() as s, UnitOfWork(s):
-        audit.record(s, type="crypto:kek:rotate", now=runtime.now(),
+        audit.record(s, type=EventType.CRYPTO_KEK_ROTATE, now=runtime.now(),
                      details={"version": version})
     click.echo(f"current key-encryption key version: {version}")
 

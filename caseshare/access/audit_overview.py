@@ -18,6 +18,7 @@ from caseshare.access import audit_trail
 from caseshare.access.context import RequestContext
 from caseshare.audit import queries, stats
 from caseshare.audit.checkpoints import checkpoint_message
+from caseshare.audit.event_types import EventType
 from caseshare.audit.models import Checkpoint
 from caseshare.audit.scope import EventView
 from caseshare.errors import NotFoundError, ValidationError
@@ -45,7 +46,7 @@ def dashboard(ctx: RequestContext, *, days: int, public_key: Ed25519PublicKey) -
                                     until=since + timedelta(days=days))
     seal = stats.seal_state(ctx.session)
     signature_ok = None if seal.checkpoint is None else _signed(seal.checkpoint, public_key)
-    ctx.audit("audit:summary:read", outcome="allow",
+    ctx.audit(EventType.AUDIT_SUMMARY_READ, outcome="allow",
               details={"days": days, "protocols": sorted(scope.protocols),
                        "tree_size": seal.checkpoint.tree_size if seal.checkpoint else 0})
     ranked = sorted(denials.items(), key=lambda item: (-item[1], item[0]))

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.audit import queries, unusual
+from caseshare.audit.event_types import EventType
 from caseshare.audit.models import Checkpoint
 from caseshare.audit.scope import AuditScope, EventView
 from caseshare.errors import ValidationError
@@ -38,10 +39,11 @@ def audit_scope(ctx: RequestContext, subject_id: uuid.UUID | None = None,
     `purpose` is the reserved purpose the use case requires (`subject_access` for a SAR).
     `orgs` of the scope: every party to the protocols in force for the caller's organisation."""
     if "ig_officer" not in ctx.principal.roles or ctx.purpose != purpose:
-        steps.deny(ctx, "audit:access:deny", subject_id, [Reason.ROLE_NOT_GRANTED.value], [])
+        steps.deny(ctx, EventType.ACCESS_AUDIT_DENY, subject_id,
+                   [Reason.ROLE_NOT_GRANTED.value], [])
     usable, why = usable_protocols(ctx.principal.org, ctx.protocols, ctx.now)
     if not usable:
-        steps.deny(ctx, "audit:access:deny", subject_id,
+        steps.deny(ctx, EventType.ACCESS_AUDIT_DENY, subject_id,
                    sorted({str(r) for r in why}) or [Reason.NOT_PARTY_TO_PROTOCOL.value], [])
     return AuditScope.build(
         ctx.principal.org, ctx.protocols.for_party(ctx.principal.org),
@@ -54,7 +56,7 @@ def search_events(ctx: RequestContext, filters: queries.EventFilter, cursor: str
     scope = audit_scope(ctx, filters.subject_id)
     found, next_cursor = queries.find_events(ctx.session, scope=scope, filters=filters,
                                              cursor=cursor, limit=limit)
-    ctx.audit("audit:events:query", subject_id=filters.subject_id, outcome="allow",
+    ctx.audit(EventType.AUDIT_EVENTS_QUERY, subject_id=filters.subject_id, outcome="allow",
               details={"filters": filters.as_details(), "returned": len(found),
                        "protocols": sorted(scope.protocols), "page": cursor is not None})
     return found, next_cursor
@@ -68,7 +70,7 @@ def access_report(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[list[Even
     subject, _facts = steps.subject_in_case(ctx, subject_id)
     history = queries.subject_access_history(ctx.session, subject_id=subject.id, scope=scope)
     names = staff_names(ctx.session, (e.actor for e in history))
-    ctx.audit("audit:report:access", subject_id=subject.id, outcome="allow",
+    ctx.audit(EventType.AUDIT_REPORT_ACCESS, subject_id=subject.id, outcome="allow",
               details={"events": len(history), "protocols": sorted(scope.protocols)})
     return history, names
 
@@ -76,7 +78,7 @@ def access_report(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[list[Even
 def latest_checkpoint(ctx: RequestContext) -> Checkpoint:
     audit_scope(ctx)
     checkpoint = queries.get_latest_checkpoint(ctx.session)
-    ctx.audit("audit:checkpoint:read", outcome="allow",
+    ctx.audit(EventType.AUDIT_CHECKPOINT_READ, outcome="allow",
               details={"tree_size": checkpoint.tree_size})
     return checkpoint
 
@@ -87,7 +89,7 @@ def inclusion_proof(ctx: RequestContext, index: int,
     officer learns nothing of an event they may not see beyond its leaf hash."""
     audit_scope(ctx)
     proof = queries.inclusion_proof(ctx.session, index=index, tree_size=tree_size)
-    ctx.audit("audit:proof:inclusion", outcome="allow",
+    ctx.audit(EventType.AUDIT_PROOF_INCLUSION, outcome="allow",
               details={"leaf_index": index, "tree_size": proof.tree_size})
     return proof
 
@@ -95,7 +97,7 @@ def inclusion_proof(ctx: RequestContext, index: int,
 def consistency_proof(ctx: RequestContext, first: int, second: int) -> queries.ConsistencyProof:
     audit_scope(ctx)
     proof = queries.consistency_proof(ctx.session, first=first, second=second)
-    ctx.audit("audit:proof:consistency", outcome="allow",
+    ctx.audit(EventType.AUDIT_PROOF_CONSISTENCY, outcome="allow",
               details={"first": first, "second": second})
     return proof
 
@@ -138,7 +140,7 @@ def unusual_access(ctx: RequestContext, thresholds: unusual.Thresholds,
                                           (e.subject_id for e in events if e.subject_id))
     findings = unusual.detect(events, relationships, thresholds, rules)
     names = staff_names(ctx.session, (f.actor for f in findings))
-    ctx.audit("audit:report:unusual_access", outcome="allow",
+    ctx.audit(EventType.AUDIT_REPORT_UNUSUAL_ACCESS, outcome="allow",
               details={"from": from_.isoformat(), "to": to.isoformat(), "rules": list(rules),
                        "thresholds": thresholds.as_details(),
                        "protocols": sorted(scope.protocols),

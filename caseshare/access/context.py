@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from caseshare import db
 from caseshare.access.decision import Decision, purpose_reason
 from caseshare.audit import service as audit
+from caseshare.audit.event_types import EventType
 from caseshare.audit.service import NewEvent
 from caseshare.consent.forms import FormSet
 from caseshare.crypto.keyring import KeyProvider
@@ -65,7 +66,7 @@ class RequestContext(UnitOfWork):
 
     def audit(
         self,
-        type: str,
+        type: EventType,
         *,
         subject_id: uuid.UUID | None = None,
         decision: Decision | None = None,
@@ -112,7 +113,7 @@ class RequestContext(UnitOfWork):
 
     def audit_refusal(
         self,
-        type: str,
+        type: EventType,
         *,
         outcome: str | None = "deny",
         subject_id: uuid.UUID | None = None,
@@ -148,7 +149,7 @@ class RequestContext(UnitOfWork):
     def require_scope(self, scope: str, refusal: str) -> None:
         """The caller's token or role must carry `scope` (403, audited, saying `refusal`)."""
         if scope not in self.principal.scopes:
-            event = self.audit_refusal("access:scope:deny", reasons=["insufficient_scope"],
+            event = self.audit_refusal(EventType.ACCESS_SCOPE_DENY, reasons=["insufficient_scope"],
                                        details={"scope": scope})
             raise ForbiddenError(refusal, reasons=["insufficient_scope"],
                                  audit_id=event.event_uuid)
@@ -159,7 +160,7 @@ class RequestContext(UnitOfWork):
             raise ValidationError({"purpose": [f"Unknown purpose code {self.purpose!r}."]})
         reason = purpose_reason(self.principal, self.purpose, self.protocols, self.now)
         if reason is not None:
-            event = self.audit_refusal("access:purpose:deny", reasons=[str(reason)],
+            event = self.audit_refusal(EventType.ACCESS_PURPOSE_DENY, reasons=[str(reason)],
                                        categories=[])
             raise ForbiddenError("Access denied.", reasons=[str(reason)],
                                  audit_id=event.event_uuid)

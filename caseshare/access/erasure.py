@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.audit import service as audit
+from caseshare.audit.event_types import EventType
 from caseshare.case_plan import referrals
 from caseshare.crypto import shreds
 from caseshare.crypto.keyring import KeyProvider
@@ -36,13 +37,13 @@ def erase_subject(ctx: RequestContext, subject_id: uuid.UUID, reason: str,
     if ctx.principal.org != subject.lead_org_id:
         refusals.append("not_lead_controller")
     if refusals:
-        steps.deny(ctx, "subject:record:erase", subject.id, refusals, [])
+        steps.deny(ctx, EventType.SUBJECT_RECORD_ERASE, subject.id, refusals, [])
     suspended = referrals.open_referrals_of(ctx.session, subject.id)
     for referral in suspended:
         referrals.suspend(ctx.session, referral, reasons=[str(Reason.SUBJECT_ERASED)], now=ctx.now)
     subjects.erase(subject, now=ctx.now)
     # The event holds codes and ids only: the reason is a code, the reference an IG case id.
-    ctx.audit("subject:record:erase", subject_id=subject.id, outcome="allow",
+    ctx.audit(EventType.SUBJECT_RECORD_ERASE, subject_id=subject.id, outcome="allow",
               details={"reason": reason, "reference": reference, "method": "crypto_shred",
                        "referrals_suspended": [str(r.id) for r in suspended]})
     # The shred register (outside the database, kept with the keys) is written durably BEFORE
@@ -54,7 +55,8 @@ def erase_subject(ctx: RequestContext, subject_id: uuid.UUID, reason: str,
         shreds.register_of(ctx.keyring).add([subject.id])
     except shreds.ShredRegisterError:
         # Nothing of the erasure is committed: only this event (the unit of work keeps it).
-        ctx.audit_refusal("subject:record:erase_failed", outcome=None, subject_id=subject_id,
+        ctx.audit_refusal(EventType.SUBJECT_RECORD_ERASE_FAILED, outcome=None,
+                          subject_id=subject_id,
                           details={"error": "shred_register_unavailable", "reason": reason})
         raise
     return {"id": subject.id, "status": "erased", "erased_at": subject.erased_at}
@@ -85,12 +87,12 @@ def reapply_shreds(session: Session, keyring: KeyProvider, *, now: datetime) -> 
         for referral in suspended:
             referrals.suspend(session, referral, reasons=[str(Reason.SUBJECT_ERASED)], now=now)
         subjects.erase(subject, now=subject.erased_at or now)
-        audit.record(session, type="subject:record:erase_reapplied", now=now,
+        audit.record(session, type=EventType.SUBJECT_RECORD_ERASE_REAPPLIED, now=now,
                      subject_id=subject.id, decision="allow",
                      details={"method": "crypto_shred", "source": "shred_register",
                               "referrals_suspended": [str(r.id) for r in suspended]})
         applied.append(subject.id)
-    audit.record(session, type="crypto:shred:reconcile", now=now,
+    audit.record(session, type=EventType.CRYPTO_SHRED_RECONCILE, now=now,
                  details={"applied": len(applied), "registered": len(registered),
                           "register_size": len(listed) + len(registered)})
     return Reconciled(applied, registered, len(listed) + len(registered))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
+from caseshare.audit.event_types import EventType
 from caseshare.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from caseshare.facts import Principal
 from caseshare.notifications import service as notifications
@@ -23,8 +24,8 @@ from caseshare.overrides.models import OverrideRecord
 from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
 
-GRANT_EVENT = "access:override:grant"
-DENY_EVENT = "access:override:deny"
+GRANT_EVENT = EventType.ACCESS_OVERRIDE_GRANT
+DENY_EVENT = EventType.ACCESS_OVERRIDE_DENY
 
 
 def request_override(ctx: RequestContext, subject_id: uuid.UUID,
@@ -86,7 +87,7 @@ def _reach(ctx: RequestContext) -> frozenset[str]:
     return overrides.reviewable_orgs(ctx.protocols, ctx.principal.org, ctx.now)
 
 
-def _in_reach(ctx: RequestContext, override_id: uuid.UUID, type: str) -> OverrideRecord:
+def _in_reach(ctx: RequestContext, override_id: uuid.UUID, type: EventType) -> OverrideRecord:
     """The override, if the caller may review it; otherwise 404, audited like every refusal."""
     try:
         return overrides.get_override(ctx.session, override_id, _reach(ctx))
@@ -117,7 +118,7 @@ def list_for_review(ctx: RequestContext, status: str | None) -> list[QueueItem]:
     soonest deadline first, each flagged when its review is overdue."""
     found = overrides.list_overrides(ctx.session, orgs=_reach(ctx), status=status)
     items = [QueueItem(r, is_overdue(r, ctx.now)) for r in found]
-    ctx.audit("access:override:list", outcome="allow",
+    ctx.audit(EventType.ACCESS_OVERRIDE_LIST, outcome="allow",
               details={"status": status, "overrides": [str(r.id) for r in found],
                        "overdue": [str(i.record.id) for i in items if i.overdue]})
     return items
@@ -138,7 +139,7 @@ def unread_override_notices(session: Session,
 
 
 def read_for_review(ctx: RequestContext, override_id: uuid.UUID) -> tuple[OverrideRecord, str]:
-    record = _in_reach(ctx, override_id, "access:override:read")
+    record = _in_reach(ctx, override_id, EventType.ACCESS_OVERRIDE_READ)
     subject = subjects.get_subject(ctx.session, record.subject_id)
     justification = overrides.open_justification(record, subjects.data_key(subject, ctx.keyring))
     # Opening the override answers its notification for this reader.
@@ -149,18 +150,18 @@ def read_for_review(ctx: RequestContext, override_id: uuid.UUID) -> tuple[Overri
     details: dict[str, object] = {"fields": ["justification"]}
     if answered:
         details["notifications_read"] = [str(n) for n in answered]
-    ctx.audit("access:override:read", subject_id=record.subject_id, outcome="allow",
+    ctx.audit(EventType.ACCESS_OVERRIDE_READ, subject_id=record.subject_id, outcome="allow",
               categories=record.categories, override_id=record.id, details=details)
     return record, justification
 
 
 def review_override(ctx: RequestContext, override_id: uuid.UUID, outcome: str,
                     note: str) -> OverrideRecord:
-    record = _in_reach(ctx, override_id, "access:override:review")
+    record = _in_reach(ctx, override_id, EventType.ACCESS_OVERRIDE_REVIEW)
     subject = subjects.get_subject(ctx.session, record.subject_id)
     if record.org_id == ctx.principal.org and record.requested_by == ctx.principal.actor_id:
         # Refusals are audited like any other (no reason code fits: the detail says why).
-        event = ctx.audit_refusal("access:override:review", subject_id=record.subject_id,
+        event = ctx.audit_refusal(EventType.ACCESS_OVERRIDE_REVIEW, subject_id=record.subject_id,
                                   categories=record.categories, override_id=record.id,
                                   details={"refused": "own_override"})
         raise ForbiddenError("Nobody reviews their own override.", audit_id=event.event_uuid)
@@ -176,6 +177,6 @@ def review_override(ctx: RequestContext, override_id: uuid.UUID, outcome: str,
             ctx.session, override_id=record.id, subject_id=record.subject_id,
             org=record.org_id, actor=record.requested_by, reviewer=ctx.principal, now=ctx.now)
         details["incident_id"] = str(incident.id)
-    ctx.audit("access:override:review", subject_id=record.subject_id, outcome="allow",
+    ctx.audit(EventType.ACCESS_OVERRIDE_REVIEW, subject_id=record.subject_id, outcome="allow",
               categories=record.categories, override_id=record.id, details=details)
     return record

@@ -19,6 +19,7 @@ from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate
 from caseshare.access.disclosure import Disclosure, disclose_entries, may_see
+from caseshare.audit.event_types import EventType
 from caseshare.case_plan import service as plans
 from caseshare.case_plan.models import CasePlan, PlanEntry
 from caseshare.case_plan.read_model import get_plan_with_entries
@@ -54,10 +55,10 @@ def read_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
     try:
         plan, entries = get_plan_with_entries(ctx.session, subject.id)
     except NotFoundError:
-        _no_plan(ctx, "case_plan:plan:read", subject.id)
+        _no_plan(ctx, EventType.CASE_PLAN_PLAN_READ, subject.id)
     decision = steps.decide(ctx, facts, "read", categories)
     disclosure = disclose_entries(entries, decision, subjects.data_key(subject, ctx.keyring))
-    steps.audit_read(ctx, "case_plan:plan:read", subject.id, decision, disclosure)
+    steps.audit_read(ctx, EventType.CASE_PLAN_PLAN_READ, subject.id, decision, disclosure)
     return plans.plan_view(plan, facts.case_orgs), disclosure, plans.view_etag(disclosure.entries)
 
 
@@ -75,7 +76,7 @@ def create_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
                                purpose=ctx.purpose, values=e, now=ctx.now) for e in entries]
     # The event names the protocols and consent the write relied on (as an entry's does), so
     # the IG officers of those protocols see the request; it is the only event of this POST.
-    ctx.audit("case_plan:plan:create", subject_id=subject.id, decision=decision,
+    ctx.audit(EventType.CASE_PLAN_PLAN_CREATE, subject_id=subject.id, decision=decision,
               outcome="allow", categories=[e.category for e in created],
               details={"plan_id": str(plan.id), "entries": [str(e.id) for e in created]})
     readable = steps.decide(ctx, facts, "read", None)
@@ -86,13 +87,13 @@ def create_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
 def add_plan_entry(ctx: RequestContext, subject_id: uuid.UUID,
                    values: dict[str, Any]) -> tuple[dict[str, Any], str]:
     subject, facts = steps.subject_in_case(ctx, subject_id)
-    plan = _plan(ctx, "case_plan:entry:create", subject.id)
+    plan = _plan(ctx, EventType.CASE_PLAN_ENTRY_CREATE, subject.id)
     decision = steps.authorise_write(ctx, subject.id, facts, [values["category"]])
     steps.check_owner(ctx, facts, values)
     key = subjects.data_key(subject, ctx.keyring)
     entry = plans.add_entry(ctx.session, plan=plan, data_key=key, principal=ctx.principal,
                             purpose=ctx.purpose, values=values, now=ctx.now)
-    ctx.audit("case_plan:entry:create", subject_id=subject.id, decision=decision,
+    ctx.audit(EventType.CASE_PLAN_ENTRY_CREATE, subject_id=subject.id, decision=decision,
               outcome="allow", categories=[entry.category], details={"entry_id": str(entry.id)})
     opened = plans.open_entry(entry, key)
     return opened, plans.entry_etag(entry)
@@ -101,12 +102,12 @@ def add_plan_entry(ctx: RequestContext, subject_id: uuid.UUID,
 def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid.UUID,
                       if_match: str, changes: dict[str, Any]) -> tuple[dict[str, Any], str]:
     subject, facts = steps.subject_in_case(ctx, subject_id)
-    plan = _plan(ctx, "case_plan:entry:update", subject.id)
+    plan = _plan(ctx, EventType.CASE_PLAN_ENTRY_UPDATE, subject.id)
     entry = plans.find_entry(ctx.session, plan, entry_id)
     readable = steps.decide(ctx, facts, "read", None)
     # An entry the caller cannot read does not exist for them (the probe is audited).
     if entry is None or not may_see(entry, readable):
-        event = ctx.audit_refusal("case_plan:entry:update", subject_id=subject.id,
+        event = ctx.audit_refusal(EventType.CASE_PLAN_ENTRY_UPDATE, subject_id=subject.id,
                                   decision=readable,
                                   details={"entry_id": str(entry_id)})
         raise NotFoundError("No such case plan entry.", audit_id=event.event_uuid)
@@ -120,7 +121,7 @@ def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid
         raise PreconditionFailedError("The entry changed since you read it; reload and retry.")
     plans.update_entry(ctx.session, entry=entry, data_key=key, principal=ctx.principal,
                        purpose=ctx.purpose, changes=changes, now=ctx.now)
-    ctx.audit("case_plan:entry:update", subject_id=subject.id, decision=decision,
+    ctx.audit(EventType.CASE_PLAN_ENTRY_UPDATE, subject_id=subject.id, decision=decision,
               outcome="allow", categories=[entry.category],
               details={"entry_id": str(entry.id), "fields": sorted(changes)})
     opened = plans.open_entry(entry, key)
@@ -137,7 +138,7 @@ def _codes_only(ctx: RequestContext, subject_id: uuid.UUID, entry: PlanEntry, ke
     words = plans.text_changes(entry, key, changes)
     if words:
         reasons = [str(Reason.NOT_AUTHOR_OF_ENTRY)]
-        event = ctx.audit_refusal("case_plan:entry:update", subject_id=subject_id,
+        event = ctx.audit_refusal(EventType.CASE_PLAN_ENTRY_UPDATE, subject_id=subject_id,
                                   decision=decision,
                                   categories=[entry.category], reasons=reasons,
                                   details={"entry_id": str(entry.id), "fields": words})
@@ -153,11 +154,11 @@ def entry_history(ctx: RequestContext, subject_id: uuid.UUID,
     """Who changed an entry, when, for what purpose, and what it said: only for an entry the
     caller may read now (anything else does not exist for them)."""
     subject, facts = steps.subject_in_case(ctx, subject_id)
-    plan = _plan(ctx, "case_plan:entry:history", subject.id)
+    plan = _plan(ctx, EventType.CASE_PLAN_ENTRY_HISTORY, subject.id)
     entry = plans.find_entry(ctx.session, plan, entry_id)
     readable = steps.decide(ctx, facts, "read", [entry.category] if entry else None)
     if entry is None or not may_see(entry, readable):
-        event = ctx.audit_refusal("case_plan:entry:history", subject_id=subject.id,
+        event = ctx.audit_refusal(EventType.CASE_PLAN_ENTRY_HISTORY, subject_id=subject.id,
                                   decision=readable,
                                   details={"entry_id": str(entry_id)})
         raise NotFoundError("No such case plan entry.", audit_id=event.event_uuid)
@@ -176,21 +177,21 @@ def entry_history(ctx: RequestContext, subject_id: uuid.UUID,
         withhold = sorted(f for f, org in writers[v.version].items() if org not in sources)
         versions.append({**plans.open_version(entry, v, key, withhold),
                          "withheld_fields": withhold})
-    ctx.audit("case_plan:entry:history", subject_id=subject.id, decision=readable,
+    ctx.audit(EventType.CASE_PLAN_ENTRY_HISTORY, subject_id=subject.id, decision=readable,
               outcome="allow", categories=[entry.category], reasons=[],
               details={"entry_id": str(entry.id), "versions": [v["version"] for v in versions],
                        "versions_withheld": hidden})
     return versions
 
 
-def _plan(ctx: RequestContext, type: str, subject_id: uuid.UUID) -> CasePlan:
+def _plan(ctx: RequestContext, type: EventType, subject_id: uuid.UUID) -> CasePlan:
     plan = plans.find_plan(ctx.session, subject_id)
     if plan is None:
         _no_plan(ctx, type, subject_id)
     return plan
 
 
-def _no_plan(ctx: RequestContext, type: str, subject_id: uuid.UUID) -> NoReturn:
+def _no_plan(ctx: RequestContext, type: EventType, subject_id: uuid.UUID) -> NoReturn:
     """A claimant without a plan yet: 404, audited like every other refusal."""
     event = ctx.audit_refusal(type, subject_id=subject_id, reasons=["no_case_plan"])
     raise NotFoundError("This claimant has no case plan yet.", audit_id=event.event_uuid)
@@ -203,7 +204,7 @@ def explain(ctx: RequestContext, subject_id: uuid.UUID, category: str, action: s
     subject, facts = steps.subject_in_case(ctx, subject_id)
     decision = evaluate(ctx.principal, ctx.purpose, action, [category], facts, ctx.protocols,
                         ctx.now)
-    ctx.audit("access:decision:explain", subject_id=subject.id, decision=decision,
+    ctx.audit(EventType.ACCESS_DECISION_EXPLAIN, subject_id=subject.id, decision=decision,
               outcome="allow" if decision.allowed else "deny", categories=[category],
               details={"action": action})
     return decision

@@ -9,6 +9,7 @@ from typing import Any
 
 from caseshare.access import referrals, steps
 from caseshare.access.context import RequestContext
+from caseshare.audit.event_types import EventType
 from caseshare.consent import rules, views
 from caseshare.consent import service as consents
 from caseshare.consent.forms import ConsentForm
@@ -36,7 +37,8 @@ def register_subject(ctx: RequestContext, identity: dict[str, Any],
     decision = steps.authorise_write(ctx, None, facts, IDENTITY_CATEGORIES)
     subject = subjects.create_subject(ctx.session, keyring=ctx.keyring, principal=ctx.principal,
                                       now=ctx.now, identity=identity, jurisdiction=jurisdiction)
-    ctx.audit("subject:record:create", subject_id=subject.id, decision=decision, outcome="allow",
+    ctx.audit(EventType.SUBJECT_RECORD_CREATE, subject_id=subject.id, decision=decision,
+              outcome="allow",
               categories=IDENTITY_CATEGORIES)
     opened = subjects.open_identity(subject, ctx.keyring, set(IDENTITY_CATEGORIES))
     return subject, opened
@@ -54,11 +56,11 @@ def read_subject(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[Subject, d
         for c in decision.categories if c.category not in permitted
     ]
     if permitted:
-        ctx.audit("subject:identity:read", subject_id=subject.id, decision=decision,
+        ctx.audit(EventType.SUBJECT_IDENTITY_READ, subject_id=subject.id, decision=decision,
                   outcome="allow", categories=sorted(permitted), reasons=[],
                   details={"fields": sorted(opened)})
     if withheld:
-        ctx.audit("subject:identity:read", subject_id=subject.id, decision=decision,
+        ctx.audit(EventType.SUBJECT_IDENTITY_READ, subject_id=subject.id, decision=decision,
                   outcome="deny", categories=[w["category"] for w in withheld])
     return subject, opened, withheld
 
@@ -66,7 +68,7 @@ def read_subject(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[Subject, d
 def find_by_nino(ctx: RequestContext, nino: str) -> list[Subject]:
     found = subjects.find_by_nino(ctx.session, keyring=ctx.keyring, nino=nino,
                                   org=ctx.principal.org)
-    ctx.audit("subject:search:nino", outcome="allow", details={"matches": len(found)})
+    ctx.audit(EventType.SUBJECT_SEARCH_NINO, outcome="allow", details={"matches": len(found)})
     return found
 
 
@@ -78,7 +80,7 @@ def find_by_name_and_birth_date(ctx: RequestContext, *, family_name: str,
     found = subjects.find_by_name_and_birth_date(
         ctx.session, keyring=ctx.keyring, org=ctx.principal.org, family_name=family_name,
         given_name=given_name, date_of_birth=date_of_birth.isoformat())
-    ctx.audit("subject:search:name_dob", outcome="allow",
+    ctx.audit(EventType.SUBJECT_SEARCH_NAME_DOB, outcome="allow",
               details={"matches": len(found), "given_name": bool(given_name)})
     return found
 
@@ -130,7 +132,7 @@ def record_consent(ctx: RequestContext, subject_id: uuid.UUID,
     regranted = rules.regranted_after_withdrawal(data, situation)
     notices = consents.notify_regrant(ctx.session, consent=consent, lead_org=subject.lead_org_id,
                                       recipients=regranted, now=ctx.now) if regranted else []
-    ctx.audit("consent:record:create", subject_id=subject.id, outcome="allow",
+    ctx.audit(EventType.CONSENT_RECORD_CREATE, subject_id=subject.id, outcome="allow",
               categories=consent.categories, consent_id=consent.id,
               details={"decision": consent.decision, "given_by": consent.given_by_type,
                        "recipients": consent.recipients, "purposes": consent.purposes,
@@ -155,7 +157,7 @@ def list_consents(ctx: RequestContext, subject_id: uuid.UUID) -> list[ConsentVie
     superseded = consents.superseded_ids(pairs)
     shown = [v for row in consents.with_status(pairs, ctx.now)
              if (v := _view_for(ctx, subject, row, row[0].id in superseded)) is not None]
-    ctx.audit("consent:record:list", subject_id=subject.id, outcome="allow",
+    ctx.audit(EventType.CONSENT_RECORD_LIST, subject_id=subject.id, outcome="allow",
               details={"consents": [str(v.id) for v in shown],
                        "views": {str(v.id): v.audience for v in shown},
                        "not_shown": len(pairs) - len(shown)})
@@ -166,7 +168,8 @@ def _no_such_consent(ctx: RequestContext, consent_id: uuid.UUID, reason: str,
                      subject_id: uuid.UUID | None = None) -> NotFoundError:
     """The one answer for a consent id the caller may not see, whatever the reason: the same
     as for an id that does not exist (the audit event records the real reason)."""
-    event = ctx.audit_refusal("access:consent:deny", subject_id=subject_id, reasons=[reason],
+    event = ctx.audit_refusal(EventType.ACCESS_CONSENT_DENY, subject_id=subject_id,
+                              reasons=[reason],
                               details={"consent_id": str(consent_id)})
     return NotFoundError("No such consent.", audit_id=event.event_uuid)
 
@@ -215,7 +218,7 @@ def withdraw_consent(ctx: RequestContext, consent_id: uuid.UUID,
     ctx.session.flush()
     # Open referrals that relied on this consent are suspended in the same unit of work.
     suspended = referrals.suspend_where_basis_lost(ctx, subject.id)
-    ctx.audit("consent:record:withdraw", subject_id=subject.id, outcome="allow",
+    ctx.audit(EventType.CONSENT_RECORD_WITHDRAW, subject_id=subject.id, outcome="allow",
               consent_id=consent.id, categories=withdrawal.scope.get("categories", []),
               details={"channel": withdrawal.channel, "scope": withdrawal.scope, "full": full,
                        "notified": [n.org_id for n in notices],
@@ -238,7 +241,7 @@ def _recipient_withdrawal(ctx: RequestContext, subject: Subject, consent: Consen
     Returns the scope to record and the codes the recipient may name."""
     org = ctx.principal.org
     if others := rules.others_named(scope, org):
-        event = ctx.audit_refusal("consent:record:withdraw", subject_id=subject.id,
+        event = ctx.audit_refusal(EventType.CONSENT_RECORD_WITHDRAW, subject_id=subject.id,
                                   consent_id=consent.id,
                                   reasons=[str(Reason.WITHDRAWAL_SCOPE_NOT_YOURS)],
                                   details={"view": "recipient", "requested_recipients": others})
@@ -253,12 +256,15 @@ def _recipient_withdrawal(ctx: RequestContext, subject: Subject, consent: Consen
     return rules.recipient_scope(scope, org), within
 
 
+_EXPORTS = {"receipt": EventType.CONSENT_RECEIPT_EXPORT, "fhir": EventType.CONSENT_FHIR_EXPORT}
+
+
 def export_consent(ctx: RequestContext, consent_id: uuid.UUID,
                    kind: str) -> tuple[ConsentView, ConsentForm | None]:
-    """A consent for its receipt or FHIR export (`kind`), as much of it as the caller may see,
-    audited before it leaves."""
+    """A consent for its receipt or FHIR export (`kind`: `receipt` or `fhir`), as much of it as
+    the caller may see, audited before it leaves."""
     subject, (consent, _ws, _status), view = _consent_in_case(ctx, consent_id)
-    ctx.audit(f"consent:{kind}:export", subject_id=subject.id, outcome="allow",
+    ctx.audit(_EXPORTS[kind], subject_id=subject.id, outcome="allow",
               consent_id=consent.id, categories=view.categories,
               details={"view": view.audience})
     return view, ctx.forms.get(consent.form_id, consent.form_version)
@@ -267,14 +273,14 @@ def export_consent(ctx: RequestContext, consent_id: uuid.UUID,
 def list_notifications(ctx: RequestContext) -> list[NotificationView]:
     """The caller's notifications: their organisation's, their role's and their own."""
     notices = notifications.list_for(ctx.session, _reader(ctx))
-    ctx.audit("consent:notification:list", outcome="allow",
+    ctx.audit(EventType.CONSENT_NOTIFICATION_LIST, outcome="allow",
               details={"notifications": len(notices)})
     return notices
 
 
 def mark_notification_read(ctx: RequestContext, notification_id: uuid.UUID) -> None:
     notifications.mark_read(ctx.session, _reader(ctx), notification_id, now=ctx.now)
-    ctx.audit("consent:notification:read", outcome="allow",
+    ctx.audit(EventType.CONSENT_NOTIFICATION_READ, outcome="allow",
               details={"notification_id": str(notification_id)})
 
 
@@ -288,6 +294,6 @@ def expiring_consents(ctx: RequestContext, days: int) -> list[
     """Consents ending within `days` on cases the caller's organisation leads (to renew)."""
     rows = renewals.expiring_consents(ctx.session, now=ctx.now, days=days,
                                       lead_org=ctx.principal.org)
-    ctx.audit("consent:record:expiring", outcome="allow",
+    ctx.audit(EventType.CONSENT_RECORD_EXPIRING, outcome="allow",
               details={"days": days, "consents": [str(r[0].id) for r in rows]})
     return rows

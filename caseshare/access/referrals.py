@@ -20,6 +20,7 @@ from typing import Any
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate
+from caseshare.audit.event_types import EventType
 from caseshare.case_plan import referrals
 from caseshare.case_plan.models import Referral
 from caseshare.crypto.shreds import is_shredded
@@ -54,7 +55,7 @@ def create_referral(ctx: RequestContext, subject_id: uuid.UUID,
     if refused is not None:
         basis = dataclasses.replace(basis, reasons=[refused])
     if not basis.holds:
-        event = ctx.audit_refusal("referral:referral:create", subject_id=subject.id,
+        event = ctx.audit_refusal(EventType.REFERRAL_REFERRAL_CREATE, subject_id=subject.id,
                                   reasons=basis.reasons, details=details)
         raise ForbiddenError("The referral is not allowed.", reasons=basis.reasons,
                              audit_id=event.event_uuid)
@@ -64,7 +65,7 @@ def create_referral(ctx: RequestContext, subject_id: uuid.UUID,
         ctx.session, subject_id=subject.id, data_key=key, principal=ctx.principal,
         values=values, protocol=basis.protocol, flow_id=basis.flow_id,
         consent_id=basis.decision.consent_ids[0], now=ctx.now)
-    ctx.audit("referral:referral:create", subject_id=subject.id, decision=basis.decision,
+    ctx.audit(EventType.REFERRAL_REFERRAL_CREATE, subject_id=subject.id, decision=basis.decision,
               outcome="allow", categories=sorted(basis.decision.permitted), reasons=[],
               details={**details, "referral_id": str(referral.id), "flow": basis.flow_id})
     opened = referrals.open_referral(referral, key)
@@ -73,18 +74,19 @@ def create_referral(ctx: RequestContext, subject_id: uuid.UUID,
 
 def accept_referral(ctx: RequestContext, referral_id: uuid.UUID) -> dict[str, Any]:
     """The recipient accepts: it becomes a case member, if the basis still holds."""
-    referral, subject, facts = _addressed_to_caller(ctx, referral_id, "referral:referral:accept")
+    referral, subject, facts = _addressed_to_caller(ctx, referral_id,
+                                                    EventType.REFERRAL_REFERRAL_ACCEPT)
     referrals.require_open(referral)
     basis = _still_holds(ctx, facts, referral)
     if not basis.holds:
         # The refusal keeps the suspension it found due, with its audit event, before its own.
         ctx.keep_if_raised(lambda _session: _suspend(ctx, referral, basis))
-        steps.deny(ctx, "referral:referral:accept", subject.id, basis.reasons, [], None)
+        steps.deny(ctx, EventType.REFERRAL_REFERRAL_ACCEPT, subject.id, basis.reasons, [], None)
     referrals.accept(ctx.session, referral, principal=ctx.principal, now=ctx.now)
     subjects.add_case_member(ctx.session, subject_id=subject.id, org=referral.to_org,
                              now=ctx.now)
     key = subjects.data_key(subject, ctx.keyring)
-    ctx.audit("referral:referral:accept", subject_id=subject.id, decision=basis.decision,
+    ctx.audit(EventType.REFERRAL_REFERRAL_ACCEPT, subject_id=subject.id, decision=basis.decision,
               outcome="allow", categories=sorted(basis.decision.permitted), reasons=[],
               details={"referral_id": str(referral.id), "joined_case": True})
     opened = referrals.open_referral(referral, key)
@@ -93,12 +95,12 @@ def accept_referral(ctx: RequestContext, referral_id: uuid.UUID) -> dict[str, An
 
 def decline_referral(ctx: RequestContext, referral_id: uuid.UUID, reason: str) -> dict[str, Any]:
     referral, subject, _facts = _addressed_to_caller(ctx, referral_id,
-                                                     "referral:referral:decline")
+                                                     EventType.REFERRAL_REFERRAL_DECLINE)
     key = subjects.data_key(subject, ctx.keyring)
     referrals.decline(ctx.session, referral, data_key=key, principal=ctx.principal, reason=reason,
                       now=ctx.now)
     # The reason is sealed in the record; the audit event says only that one was given.
-    ctx.audit("referral:referral:decline", subject_id=subject.id, outcome="allow",
+    ctx.audit(EventType.REFERRAL_REFERRAL_DECLINE, subject_id=subject.id, outcome="allow",
               details={"referral_id": str(referral.id)})
     opened = referrals.open_referral(referral, key)
     return opened
@@ -117,7 +119,8 @@ def inbox(ctx: RequestContext, *, box: str, status: str | None, limit: int,
         facts = subjects.subject_facts(ctx.session, subject)
         basis = _still_holds(ctx, facts, referral)
         if basis.holds and referral.status != "suspended":
-            ctx.audit("referral:referral:read", subject_id=subject.id, decision=basis.decision,
+            ctx.audit(EventType.REFERRAL_REFERRAL_READ, subject_id=subject.id,
+                      decision=basis.decision,
                       outcome="allow", categories=sorted(basis.decision.permitted), reasons=[],
                       details={"referral_id": str(referral.id)})
             items.append(referrals.open_referral(referral, subjects.data_key(subject,
@@ -137,7 +140,7 @@ def list_for_subject(ctx: RequestContext, subject_id: uuid.UUID) -> list[dict[st
     stay in the inbox, where each is checked and audited as it is opened)."""
     subject, _facts = steps.subject_in_case(ctx, subject_id)
     rows = referrals.referrals_about(ctx.session, subject_id=subject.id, org=ctx.principal.org)
-    ctx.audit("referral:referral:list", subject_id=subject.id, outcome="allow",
+    ctx.audit(EventType.REFERRAL_REFERRAL_LIST, subject_id=subject.id, outcome="allow",
               details={"referrals": [str(r.id) for r in rows]})
     return [referrals.open_referral(r, None) for r in rows]
 
@@ -242,7 +245,7 @@ def _validate(ctx: RequestContext, values: dict[str, Any]) -> None:
 
 
 def _addressed_to_caller(ctx: RequestContext, referral_id: uuid.UUID,
-                         type: str) -> tuple[Referral, Any, SubjectFacts]:
+                         type: EventType) -> tuple[Referral, Any, SubjectFacts]:
     """A referral addressed to the caller's organisation; to anyone else it does not exist
     (the attempt is audited)."""
     referral = referrals.find_referral(ctx.session, referral_id)
@@ -257,5 +260,5 @@ def _addressed_to_caller(ctx: RequestContext, referral_id: uuid.UUID,
 
 def _suspend(ctx: RequestContext, referral: Referral, basis: Basis) -> None:
     referrals.suspend(ctx.session, referral, reasons=basis.reasons, now=ctx.now)
-    ctx.audit("referral:referral:suspend", subject_id=referral.subject_id, outcome="deny",
+    ctx.audit(EventType.REFERRAL_REFERRAL_SUSPEND, subject_id=referral.subject_id, outcome="deny",
               reasons=basis.reasons, details={"referral_id": str(referral.id)})

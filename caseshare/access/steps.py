@@ -8,6 +8,7 @@ from typing import Any
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate
 from caseshare.access.disclosure import Disclosure
+from caseshare.audit.event_types import EventType
 from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.facts import SubjectFacts
 from caseshare.subjects import service as subjects
@@ -23,13 +24,13 @@ def subject_in_case(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[Subject
 def _in_case(ctx: RequestContext, subject_id: uuid.UUID,
              found: tuple[Subject, SubjectFacts] | None) -> tuple[Subject, SubjectFacts]:
     if found is None or not _related(ctx, found[1]):
-        event = ctx.audit_refusal("access:subject:deny", subject_id=subject_id,
+        event = ctx.audit_refusal(EventType.ACCESS_SUBJECT_DENY, subject_id=subject_id,
                                   reasons=["no_case_relationship"])
         raise NotFoundError("No such claimant.", audit_id=event.event_uuid)
     subject, facts = found
     # The shred register counts too: a restored earlier database may still hold the data key.
     if facts.erased or subjects.is_erased(subject, ctx.keyring):
-        ctx.audit_refusal("access:subject:deny", subject_id=subject_id,
+        ctx.audit_refusal(EventType.ACCESS_SUBJECT_DENY, subject_id=subject_id,
                           reasons=["subject_erased"])
         raise subjects.SubjectErasedError()
     return subject, facts
@@ -59,7 +60,7 @@ def authorise_write(ctx: RequestContext, subject_id: uuid.UUID | None, facts: Su
         raise ValidationError({"category": [f"Unknown category: {', '.join(unknown)}."]})
     decision = decide(ctx, facts, "write", sorted(set(categories)) or ["identity"])
     if not decision.allowed:
-        deny(ctx, "access:write:deny", subject_id, decision.reasons,
+        deny(ctx, EventType.ACCESS_WRITE_DENY, subject_id, decision.reasons,
               sorted(decision.withheld), decision)
     return decision
 
@@ -70,7 +71,7 @@ def check_owner(ctx: RequestContext, facts: SubjectFacts, values: dict[str, Any]
         raise ValidationError({"owner_org": ["Must be an organisation involved in this case."]})
 
 
-def audit_read(ctx: RequestContext, type: str, subject_id: uuid.UUID, decision: Decision,
+def audit_read(ctx: RequestContext, type: EventType, subject_id: uuid.UUID, decision: Decision,
                 disclosure: Disclosure) -> None:
     permitted = sorted(decision.permitted)
     if permitted:
@@ -83,7 +84,7 @@ def audit_read(ctx: RequestContext, type: str, subject_id: uuid.UUID, decision: 
                   details={"withheld": disclosure.withheld})
 
 
-def deny(ctx: RequestContext, type: str, subject_id: uuid.UUID | None, reasons: list[str],
+def deny(ctx: RequestContext, type: EventType, subject_id: uuid.UUID | None, reasons: list[str],
           categories: list[str], decision: Decision | None = None) -> None:
     event = ctx.audit_refusal(type, subject_id=subject_id, decision=decision,
                               categories=categories, reasons=reasons)

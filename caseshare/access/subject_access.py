@@ -31,6 +31,7 @@ from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, subject_access_decision
 from caseshare.access.disclosure import disclose_entries
 from caseshare.audit import queries
+from caseshare.audit.event_types import EventType
 from caseshare.audit.scope import AuditScope, EventView
 from caseshare.case_plan import referrals
 from caseshare.case_plan import service as plans
@@ -46,7 +47,7 @@ from caseshare.subjects import service as subjects
 from caseshare.subjects.models import IDENTITY_FIELDS, Subject
 
 SAR_PURPOSE = "subject_access"
-EXPORT_EVENT = "subject:sar:export"
+EXPORT_EVENT = EventType.SUBJECT_SAR_EXPORT
 FORMAT_VERSION = 1
 
 
@@ -111,7 +112,7 @@ def _related_subject(ctx: RequestContext, subject_id: uuid.UUID) -> Subject:
     subject = subjects.find_subject(ctx.session, subject_id)
     if subject is None or not steps.related_org(
             ctx.principal.org, subjects.subject_facts(ctx.session, subject)):
-        event = ctx.audit_refusal("access:subject:deny", subject_id=subject_id,
+        event = ctx.audit_refusal(EventType.ACCESS_SUBJECT_DENY, subject_id=subject_id,
                                   reasons=[str(Reason.NO_CASE_RELATIONSHIP)])
         raise NotFoundError("No such claimant.", audit_id=event.event_uuid)
     return subject

@@ -32,17 +32,20 @@ from zoneinfo import ZoneInfo
 from caseshare.access import steps
 from caseshare.access.context import RequestContext
 from caseshare.audit import queries
+from caseshare.audit.event_types import EventType
 from caseshare.audit.scope import AuditScope, EventView
 from caseshare.reasons import Reason
 
-REPORT_EVENT = "access:report:who_has_seen"
+REPORT_EVENT = EventType.ACCESS_REPORT_WHO_HAS_SEEN
 # Events in which information about the claimant reached someone (reads, exports, emergency
 # access). Writes, searches that matched nothing and refusals are not "seeing".
 SEEN_TYPES = frozenset({
-    "subject:identity:read", "case_plan:plan:read", "case_plan:entry:history",
-    "referral:referral:read", "referral:referral:accept",
-    "consent:receipt:export", "consent:fhir:export", "access:override:grant",
-    "access:override:read",
+    EventType.SUBJECT_IDENTITY_READ, EventType.CASE_PLAN_PLAN_READ,
+    EventType.CASE_PLAN_ENTRY_HISTORY,
+    EventType.REFERRAL_REFERRAL_READ, EventType.REFERRAL_REFERRAL_ACCEPT,
+    EventType.CONSENT_RECEIPT_EXPORT, EventType.CONSENT_FHIR_EXPORT,
+    EventType.ACCESS_OVERRIDE_GRANT,
+    EventType.ACCESS_OVERRIDE_READ,
 })
 UK = ZoneInfo("Europe/London")
 

@@ -7,7 +7,7 @@ type of its own: a refused sign-in is `identity:session:start` with decision den
 Writers take an `EventType` (audit/service.py refuses anything else). `RENAMED` maps the types
 that drifted to the one name each now has; events already in the log keep the type they were
 written with (it is covered by their leaf hash), so readers of old events may meet the old names.
-docs/audit-events.md lists the renames.
+docs/audit.md lists the renames.
 """
 
 from __future__ import annotations

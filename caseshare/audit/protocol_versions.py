@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseshare.audit import service as audit
+from caseshare.audit.event_types import EventType
 from caseshare.audit.models import AuditEvent
 from caseshare.errors import PolicyFileError
 from caseshare.policy.models import Protocol, ProtocolSet
 
-LOAD_EVENT = "policy:protocol:load"
+LOAD_EVENT = EventType.POLICY_PROTOCOL_LOAD
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from caseshare import db
 from caseshare.audit.canonical import canonical_bytes
-from caseshare.audit.event_types import RENAMED, EventType
+from caseshare.audit.event_types import EventType
 from caseshare.audit.merkle import leaf_hash
 from caseshare.audit.models import NEW_EVENT_COLUMNS, AuditEvent
 from caseshare.audit.models import NewEvent as NewEvent  # re-exported for access/context.py
@@ -118,18 +118,15 @@ def _give_back_numbers(session: Session, transaction: SessionTransaction) -> Non
 _INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
-def _checked_type(value: EventType | str) -> str:
-    """The event type as stored; ValueError unless it is an EventType member. The old names in
-    RENAMED are let through as they are until the call sites that write them are converted to
-    EventType (issue 19's final pass), so that nothing written changes before then."""
-    if isinstance(value, str) and value in RENAMED:
-        return value
+def _checked_type(value: EventType) -> str:
+    """The event type as stored; ValueError unless it is an EventType member (an old name in
+    RENAMED is refused too: it is never written again)."""
     return EventType(value).value
 
 
 def new_event(
     *,
-    type: EventType | str,
+    type: EventType,
     now: datetime,
     principal: Principal | None = None,
     purpose: str | None = None,
@@ -188,7 +185,7 @@ def write_after_snapshot(session: Session, events: list[NewEvent]) -> None:
 def record(
     session: Session,
     *,
-    type: EventType | str,
+    type: EventType,
     now: datetime,
     principal: Principal | None = None,
     purpose: str | None = None,

@@ -18,6 +18,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from caseshare.audit import service as audit
+from caseshare.audit.event_types import EventType
 from caseshare.errors import AuthenticationError
 from caseshare.identity import passwords, revocation, tokens
 from caseshare.identity.models import AuthorizationCode, RevokedToken, StaffMember
@@ -51,7 +52,7 @@ def staff_for(session: Session, claims: tokens.TokenClaims) -> StaffMember | Non
 def record_token_issue(session: Session, *, client_id: str, scope: str, via: str,
                        staff_id: uuid.UUID | None, now: datetime) -> None:
     """JWT access tokens are self-contained; their issue is audited."""
-    audit.record(session, type="identity:token:issue", now=now,
+    audit.record(session, type=EventType.IDENTITY_TOKEN_ISSUE, now=now,
                  details={"client_id": client_id, "scope": scope, "via": via,
                           "staff_id": str(staff_id) if staff_id is not None else None})
 
@@ -60,7 +61,7 @@ def revoke_token(session: Session, *, claims: tokens.TokenClaims, now: datetime)
     """Revoke a token by its jti (RFC 7009), audited the first time. Whether it was new."""
     if not revocation.revoke(session, claims, now=now):
         return False
-    audit.record(session, type="identity:token:revoke", now=now,
+    audit.record(session, type=EventType.IDENTITY_TOKEN_REVOKE, now=now,
                  details={"jti": claims.jti, "client_id": claims.client_id})
     return True
 
@@ -108,11 +109,11 @@ def sign_in(session: Session, *, email: str, password: str, totp_code: str | Non
         member = passwords.sign_in(session, email=email, password=password,
                                    totp_code=totp_code, now=now)
     except AuthenticationError as exc:
-        audit.record(session, type="identity:sign-in:fail", now=now,
-                     details={"client_id": client_id})
+        audit.record(session, type=EventType.IDENTITY_SESSION_START, now=now, decision="deny",
+                     reasons=[exc.slug], details={"client_id": client_id, "via": "provider"})
         return ProviderSignIn(refusal=exc)
-    audit.record(session, type="identity:sign-in:success", now=now,
-                 details={"staff_id": str(member.id), "client_id": client_id})
+    audit.record(session, type=EventType.IDENTITY_SESSION_START, now=now, decision="allow",
+                 details={"staff_id": str(member.id), "client_id": client_id, "via": "provider"})
     return ProviderSignIn(staff=member)
 
 
@@ -141,5 +142,5 @@ def end_sign_in(session: Session, *, staff_id: str, sid: str, auth_time: datetim
     if session.get(RevokedToken, _session_jti(sid)) is None:
         session.add(RevokedToken(jti=_session_jti(sid), expires_at=auth_time + SIGN_IN_TTL,
                                  revoked_at=now, staff_id=staff_uuid))
-    audit.record(session, type="identity:sign-in:end", now=now,
-                 details={"staff_id": staff_id, "reason": reason})
+    audit.record(session, type=EventType.IDENTITY_SESSION_END, now=now, decision="allow",
+                 details={"staff_id": staff_id, "reason": reason, "via": "provider"})

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseshare.audit import service as audit
+from caseshare.audit.event_types import EventType
 from caseshare.errors import AuthenticationError
 from caseshare.facts import Principal
 from caseshare.identity import passwords
@@ -108,7 +109,7 @@ def check_credentials(session: Session, *, email: str, password: str, code: str 
         staff = passwords.sign_in(session, email=email, password=password, totp_code=code,
                                   now=now)
     except AuthenticationError as exc:
-        audit.record(session, type="identity:session:start", now=now, decision="deny",
+        audit.record(session, type=EventType.IDENTITY_SESSION_START, now=now, decision="deny",
                      reasons=[exc.slug], request_id=request_id,
                      details={"staff_id": str(known.id)} if known else {})
         return CredentialCheck(refusal=exc)
@@ -122,7 +123,7 @@ def start(session: Session, *, staff: StaffMember, protocols: ProtocolSet, now: 
           request_id: str | None, details: dict[str, object] | None = None) -> None:
     """Record the start of a staff member's session: it starts only once this event is
     committed."""
-    audit.record(session, type="identity:session:start", now=now,
+    audit.record(session, type=EventType.IDENTITY_SESSION_START, now=now,
                  principal=principal_for(staff, protocols), decision="allow",
                  request_id=request_id, details=details)
 
@@ -138,7 +139,7 @@ def enrol_second_factor(session: Session, *, staff: StaffMember, secret: str, co
         staff.totp_secret, staff.totp_last_step = None, previous
         return False
     staff.totp_last_step = step
-    audit.record(session, type="identity:totp:enrol", now=now,
+    audit.record(session, type=EventType.IDENTITY_STAFF_TOTP_ENROL, now=now,
                  principal=principal_for(staff, protocols), decision="allow",
                  request_id=request_id)
     start(session, staff=staff, protocols=protocols, now=now, request_id=request_id)
@@ -163,6 +164,6 @@ def refuse_sign_in_by_organisation(session: Session, *, reason: str, issuer: str
                                    request_id: str | None) -> None:
     """Audit a refused sign-in through an organisation's identity provider. Issuer and subject
     identify the attempt; the e-mail address is never recorded."""
-    audit.record(session, type="identity:session:start", now=now, decision="deny",
+    audit.record(session, type=EventType.IDENTITY_SESSION_START, now=now, decision="deny",
                  reasons=[reason], request_id=request_id,
                  details={"via": "oidc", "issuer": issuer, "subject": subject})

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from caseshare.audit import service as audit
+from caseshare.audit.event_types import EventType
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.crypto.shreds import is_shredded
 from caseshare.errors import ConflictError
@@ -59,7 +60,7 @@ def rewrap_all(session: Session, keyring: KeyProvider, *, batch: int, now: datet
                             "b_wrapped": new_wrapped})
         if changes:
             session.connection().execute(write, changes)
-        audit.record(session, type="crypto:dek:rewrap", now=now,
+        audit.record(session, type=EventType.CRYPTO_DEK_REWRAP, now=now,
                      details={"count": len(changes), "kek_version": current})
         session.commit()
         total += len(changes)
@@ -87,6 +88,6 @@ def retire_kek(session: Session, keyring: KeyProvider, *, version: int, now: dat
         raise ConflictError(f"Key-encryption key version {version} still wraps {in_use} data "
                             f"key(s); run `keys rewrap` first.")
     # The record is committed before the key is destroyed: no destructive step goes unrecorded.
-    audit.record(session, type="crypto:kek:retire", now=now, details={"version": version})
+    audit.record(session, type=EventType.CRYPTO_KEK_RETIRE, now=now, details={"version": version})
     session.commit()
     keyring.retire(version)

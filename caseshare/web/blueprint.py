@@ -19,6 +19,7 @@ from caseshare import access
 from caseshare.access.context import RequestContext
 from caseshare.api.common import request_id
 from caseshare.audit import service as audit
+from caseshare.audit.event_types import EventType
 from caseshare.errors import (
     AuditWriteError,
     CaseshareError,
@@ -119,7 +120,7 @@ def end_session(reason: str) -> None:
             staff = signin.find_active_staff(db, staff_id)
             signin.revoke_session(db, sid=sid, staff_id=uuid.UUID(staff_id),
                                   started_at=datetime.fromisoformat(started), now=rt.now())
-            audit.record(db, type="identity:session:end", now=rt.now(),
+            audit.record(db, type=EventType.IDENTITY_SESSION_END, now=rt.now(),
                          principal=signin.principal_for(staff, rt.protocols) if staff else None,
                          decision="allow", request_id=request_id(), details={"reason": reason})
     cookie.clear()

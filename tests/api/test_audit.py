@@ -162,7 +162,7 @@ def test_ig_officer_under_another_purpose_is_refused(
 ) -> None:
     r = client.get("/api/v1/audit/events?purpose=subject_access", headers=auth(IG))
     assert r.status_code == 403 and r.json["reasons"] == ["role_not_granted"]
-    event = audited(rt, r, "audit:access:deny")
+    event = audited(rt, r, "access:audit:deny")
     assert event.decision == "deny" and event.role == "ig_officer"
 
 

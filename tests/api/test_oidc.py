@@ -88,7 +88,7 @@ def test_staff_sign_in_with_pkce_gives_access_and_id_tokens(
     userinfo = client.get("/oauth/userinfo",
                           headers={"Authorization": f"Bearer {r.json['access_token']}"})
     assert userinfo.json["caseshare_roles"] == ["work_coach"]
-    assert events(rt, type="identity:sign-in:success")
+    assert events(rt, type="identity:session:start", decision="allow")
     # A code works once.
     assert _exchange(client, code, verifier).json["error"] == "invalid_grant"
 
@@ -119,7 +119,9 @@ def test_failed_sign_in_is_audited_and_gives_no_code(
     r = _sign_in(client, _authorize_params(challenge), password="not the password")
     assert r.status_code == 401 and "Location" not in r.headers
     assert "not right" in r.get_data(as_text=True)
-    assert events(rt, type="identity:sign-in:fail")
+    refused = events(rt, type="identity:session:start", decision="deny")
+    assert refused and refused[-1].reasons
+    assert not events(rt, type="identity:session:start", decision="allow")
 
 
 def test_code_expires_after_two_minutes(client: FlaskClient, demo: Demo, web_client: str,
@@ -142,7 +144,7 @@ def test_lockout_applies_to_the_sign_in_page(client: FlaskClient, rt: Runtime, d
     unknown = _sign_in(client, _authorize_params(challenge), email="nobody@jcp-derby.example")
     assert unknown.status_code == 401
     assert _error(unknown) == _error(r)
-    assert len(events(rt, type="identity:sign-in:fail")) == passwords.MAX_FAILURES + 2
+    assert len(events(rt, type="identity:session:start")) == passwords.MAX_FAILURES + 2
 
 
 def _error(response: Any) -> str:
@@ -178,7 +180,7 @@ def test_rp_initiated_logout_ends_the_provider_session_even_for_a_copied_cookie(
                                                   "state": "x"})
     assert r.status_code == 302 and r.headers["Location"] == back + "?state=x"
     assert not _provider_session_alive(client)
-    ended = events(rt, type="identity:sign-in:end")
+    ended = events(rt, type="identity:session:end")
     assert len(ended) == 1 and ended[0].details["reason"] == "rp_logout"
     thief = client.application.test_client()
     thief.set_cookie("caseshare_session", copied.value, domain=copied.domain or "localhost")
@@ -207,7 +209,7 @@ def test_signing_out_of_the_caseshare_pages_ends_the_provider_session(
     out = client.post("/sign-out", data={"csrf_token": csrf.group(1)})
     assert out.status_code == 302 and "/sign-in" in out.headers["Location"]
     assert not _provider_session_alive(client)
-    assert len(events(rt, type="identity:sign-in:end")) == 1
+    assert len(events(rt, type="identity:session:end")) == 1
 
 
 def test_disabling_the_person_ends_their_provider_session(

@@ -208,7 +208,7 @@ def test_an_ig_officer_under_the_audit_purpose_is_refused_and_audited(
     r = client.get(SAR.format(demo.lee, "audit"), headers=auth(IG))
     assert r.status_code == 403 and r.json["reasons"] == ["role_not_granted"]
     [denied] = [e for e in events(rt) if str(e.event_uuid) == r.json["audit_id"]]
-    assert denied.type == "audit:access:deny" and denied.subject_id == demo.lee
+    assert denied.type == "access:audit:deny" and denied.subject_id == demo.lee
     assert events(rt, type="subject:sar:export") == []
 
 

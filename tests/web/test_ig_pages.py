@@ -72,7 +72,7 @@ def test_ig_officer_under_another_purpose_is_refused_the_log(client: FlaskClient
     sign_in_ig(client, rt, clock, purpose="subject_access")
     resp = client.get("/ig/audit?searched=1")
     assert resp.status_code == 403
-    [denied] = events(rt, type="audit:access:deny")
+    [denied] = events(rt, type="access:audit:deny")
     assert denied.reasons == ["role_not_granted"] and denied.purpose == "subject_access"
 
 

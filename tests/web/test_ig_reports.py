@@ -61,7 +61,7 @@ def test_sar_export_refused_under_the_audit_purpose_and_bad_input_named(
     assert 'data-testid="change-purpose"' in text and 'data-testid="sar-download"' not in text
     refused = client.get(f"/ig/claimants/{demo.lee}/subject-access-request.zip")
     assert refused.status_code == 403 and refused.content_type.startswith("text/html")
-    [denied] = events(rt, type="audit:access:deny")
+    [denied] = events(rt, type="access:audit:deny")
     assert denied.purpose == "audit" and denied.subject_id == demo.lee
     assert events(rt, type="subject:sar:export") == []
     bad = client.get("/ig/subject-access-request?claimant=not-a-reference")

@@ -140,7 +140,7 @@ def test_ig_officer_enrols_a_second_factor_on_first_sign_in(client: FlaskClient,
     code = pyotp.TOTP(secret.group(1)).at(clock.now)
     ok = client.post(enrol, data={"code": code, "csrf_token": token(client, enrol)})
     assert ok.headers["Location"] == "/purpose"
-    assert len(events(rt, type="identity:totp:enrol")) == 1
+    assert len(events(rt, type="identity:staff:totp_enrol")) == 1
     with rt.session_factory() as s:
         staff = s.query(StaffMember).filter_by(email=IG).one()
         assert staff.totp_secret == secret.group(1)
