@@ -28,8 +28,8 @@ STEPS = [
     ("authenticate (token + directory)", "_authenticate", "caseshare/api/common.py"),
     ("  token signature and claims", "validate", "caseshare/identity/tokens.py"),
     ("request context + purpose check", "context", "caseshare/api/common.py"),
-    ("pipeline.read_case_plan", "read_case_plan", "caseshare/access/pipeline.py"),
-    ("  subject + relationship", "subject_in_case", "caseshare/access/steps.py"),
+    ("pipeline.read_case_plan", "read_case_plan", "caseshare/access/case_plans.py"),
+    ("  subject + relationship", "subject_in_case", "caseshare/access/guards.py"),
     ("    subject, members, consents, overrides", "find_subject_with_facts",
      "caseshare/subjects/"),
     ("      current consents + withdrawals", "current_consent_facts", "caseshare/consent/"),
@@ -38,11 +38,11 @@ STEPS = [
     ("  decision (evaluate)", "evaluate", "caseshare/access/decision.py"),
     ("  unwrap data key (keyring)", "data_key", "caseshare/subjects/service.py"),
     ("  open sealed fields", "disclose_entries", "caseshare/access/disclosure.py"),
-    ("  audit events (build + hash)", "audit_read", "caseshare/access/steps.py"),
+    ("  audit events (build + hash)", "audit_read", "caseshare/access/guards.py"),
     ("  commit", "commit", "caseshare/access/context.py"),
     ("serialise (marshmallow dump)", "dump", "marshmallow/schema.py"),
     ("JSON encoding (Flask provider)", "response", "flask/json/provider.py"),
-    ("session close", "_close", "caseshare/web_session.py"),
+    ("session close", "_close", "caseshare/request_db.py"),
 ]
 
 

@@ -27,7 +27,7 @@ JSON_TYPES = ("application/json",)
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
 
-    from caseshare import web_session
+    from caseshare import request_db
     from caseshare.audit.service import EVENT_KEY
     from caseshare.audit.signer import AuditSigner
     from caseshare.config import load_settings
@@ -56,7 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         _refuse_unsafe_production(settings)
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.secret_key = _session_secret(settings)
-    app.session_interface = web_session.WebOnlySessions()
+    app.session_interface = request_db.WebOnlyCookies()
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -91,7 +91,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     install_directory_hooks()
 
-    web_session.init_app(app)
+    request_db.init_app(app)
     smorest_api.init_app(app)
     # After flask-smorest's init_app, so errors.py's handlers replace the one it registers.
     register_error_handlers(app)

@@ -1,7 +1,7 @@
 """Declarative base, shared column types, engine and session factory.
 
 Domain packages import only the SQLAlchemy parts of this module; the per-request session lives in
-`caseshare.web_session` so that nothing here depends on Flask.
+`caseshare.request_db` so that nothing here depends on Flask.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from caseshare.access import overrides, pipeline, records, referrals
+from caseshare.access import case_plans, consents, overrides, referrals, subjects
 from caseshare.access.context import RequestContext
 from caseshare.audit.models import AuditEvent
 from caseshare.crypto.sealing import blind_index
@@ -186,10 +186,10 @@ def _add_lee(run: _Seeding, staff: dict[str, StaffMember]) -> uuid.UUID:
     s, runtime, now, ctx, at = run.s, run.runtime, run.now, run.ctx, run.at
     coach, housing = staff["sam.okafor"], staff["priya.sharma"]
     key_worker = staff["dan.whitfield"]
-    lee, _ = perform(ctx(coach, "case_management", at(0, 9, 0)), records.register_subject, {
+    lee, _ = perform(ctx(coach, "case_management", at(0, 9, 0)), subjects.register_subject, {
         "given_name": "Lee", "family_name": "Marsh", "date_of_birth": "1987-03-14",
         "nino": "QQ123456C", "postcode": "DE1 2AA"}, "england")
-    perform(ctx(coach, "case_management", at(0, 9, 5)), records.record_consent, lee.id, {
+    perform(ctx(coach, "case_management", at(0, 9, 5)), consents.record_consent, lee.id, {
         "form_id": FORM[0], "form_version": FORM[1], "language": "en",
         "given_by": {"type": "self"},
         "recipients": ["jcp-derby", "recovery-partnership", "derby-housing"],
@@ -205,18 +205,18 @@ def _add_lee(run: _Seeding, staff: dict[str, StaffMember]) -> uuid.UUID:
     with UnitOfWork(s):
         for org in ("recovery-partnership", "derby-housing"):
             add_case_member(s, subject_id=lee.id, org=org, now=at(0, 9, 10))
-    perform(ctx(coach, "case_management", at(0, 9, 20)), pipeline.create_case_plan, lee.id, [
+    perform(ctx(coach, "case_management", at(0, 9, 20)), case_plans.create_case_plan, lee.id, [
         {"kind": "goal", "category": "employment", "title": "Ready for a work placement by spring",
          "owner_name": "Sam Okafor"},
         {"kind": "action", "category": "employment", "title": "Update CV with work coach",
          "due_on": date(2026, 12, 10), "owner_name": "Sam Okafor"},
     ])
-    perform(ctx(key_worker, "case_management", at(0, 9, 40)), pipeline.add_plan_entry, lee.id, {
+    perform(ctx(key_worker, "case_management", at(0, 9, 40)), case_plans.add_plan_entry, lee.id, {
         "kind": "action", "category": "substance_misuse",
         "title": "Attend weekly alcohol recovery group",
         "detail": "Tuesday group at the Bridge Street hub; prescribing review in January.",
         "owner_name": "Dan Whitfield", "due_on": date(2026, 12, 1), "status": "in_progress"})
-    perform(ctx(housing, "tenancy_sustainment", at(0, 10, 0)), pipeline.add_plan_entry, lee.id, {
+    perform(ctx(housing, "tenancy_sustainment", at(0, 10, 0)), case_plans.add_plan_entry, lee.id, {
         "kind": "action", "category": "housing_tenancy",
         "title": "Agree a rent arrears repayment plan",
         "detail": "Arrears of four weeks; consider an Alternative Payment Arrangement.",
@@ -230,10 +230,10 @@ def _add_kerry(run: _Seeding, staff: dict[str, StaffMember]) -> uuid.UUID:
     coach, adviser = staff["sam.okafor"], staff["aisha.begum"]
     from caseshare.subjects.service import add_case_member
 
-    kerry, _ = perform(ctx(coach, "case_management", at(0, 10, 30)), records.register_subject, {
+    kerry, _ = perform(ctx(coach, "case_management", at(0, 10, 30)), subjects.register_subject, {
         "given_name": "Kerry", "family_name": "Dunn", "date_of_birth": "1992-11-02",
         "nino": "QQ654321A", "postcode": "DE22 3QR"}, "england")
-    perform(ctx(coach, "case_management", at(0, 10, 35)), records.record_consent, kerry.id, {
+    perform(ctx(coach, "case_management", at(0, 10, 35)), consents.record_consent, kerry.id, {
         "form_id": FORM[0], "form_version": FORM[1], "language": "en",
         "given_by": {"type": "self"}, "recipients": ["jcp-derby", "ca-derby"],
         "purposes": ["case_management", "budgeting_support"],
@@ -242,7 +242,8 @@ def _add_kerry(run: _Seeding, staff: dict[str, StaffMember]) -> uuid.UUID:
         "expires_at": now + timedelta(days=20)})
     with UnitOfWork(s):
         add_case_member(s, subject_id=kerry.id, org="ca-derby", now=at(0, 10, 36))
-    perform(ctx(adviser, "budgeting_support", at(0, 11, 30)), pipeline.create_case_plan, kerry.id, [
+    perform(ctx(adviser, "budgeting_support", at(0, 11, 30)), case_plans.create_case_plan,
+            kerry.id, [
         {"kind": "action", "category": "finances",
          "title": "Personal budgeting support: monthly budget",
          "detail": "Set up a monthly budget around the UC payment date.",
@@ -259,10 +260,11 @@ def _add_rhian(run: _Seeding, staff: dict[str, StaffMember]) -> tuple[uuid.UUID,
     coach, housing = staff["sam.okafor"], staff["priya.sharma"]
     from caseshare.subjects.service import add_case_member
 
-    rhian, _ = perform(ctx(coach, "case_management", at(0, 13, 0)), records.register_subject, {
+    rhian, _ = perform(ctx(coach, "case_management", at(0, 13, 0)), subjects.register_subject, {
         "given_name": "Rhian", "family_name": "Price", "date_of_birth": "1979-06-21",
         "nino": "QQ246810B", "postcode": "DE23 6LP"}, "england")
-    proxy = perform(ctx(coach, "case_management", at(0, 13, 5)), records.record_consent, rhian.id, {
+    proxy = perform(ctx(coach, "case_management", at(0, 13, 5)), consents.record_consent,
+                    rhian.id, {
             "form_id": FORM[0], "form_version": FORM[1], "language": "en",
             "given_by": {"type": "dwp_appointee", "name": "Gwen Price",
                          "authority_ref": "BF56-2026-0345"},
@@ -304,7 +306,7 @@ def perform(ctx: RequestContext, use_case: Callable[Concatenate[RequestContext, 
 
 
 def withdraw_ca(ctx: RequestContext, consent_id: uuid.UUID) -> None:
-    records.withdraw_consent(ctx, consent_id, {
+    consents.withdraw_consent(ctx, consent_id, {
         "channel": "in_person", "scope": {"recipients": ["ca-derby"]},
         "reason": "Appointee now manages the budget with the claimant directly"})
 
@@ -329,24 +331,24 @@ def _history(ctx: Ctx, at: At, staff: dict[str, StaffMember], lee: uuid.UUID,
     order (the audit log refuses back-dated events)."""
     coach, housing = staff["sam.okafor"], staff["priya.sharma"]
     key_worker, adviser = staff["dan.whitfield"], staff["aisha.begum"]
-    perform(ctx(coach, "case_management", at(1, 10, 0)), pipeline.read_case_plan, lee)
-    perform(ctx(key_worker, "recovery_support", at(1, 11, 30)), pipeline.read_case_plan, lee)
-    perform(ctx(housing, "tenancy_sustainment", at(2, 9, 45)), pipeline.read_case_plan, lee)
+    perform(ctx(coach, "case_management", at(1, 10, 0)), case_plans.read_case_plan, lee)
+    perform(ctx(key_worker, "recovery_support", at(1, 11, 30)), case_plans.read_case_plan, lee)
+    perform(ctx(housing, "tenancy_sustainment", at(2, 9, 45)), case_plans.read_case_plan, lee)
     # Refused: the housing officer asks for the treatment notes (no protocol lets them flow).
-    perform(ctx(housing, "case_management", at(2, 10, 5)), pipeline.read_case_plan, lee,
+    perform(ctx(housing, "case_management", at(2, 10, 5)), case_plans.read_case_plan, lee,
                             ["substance_misuse"])
     # Refused: Citizens Advice does not work with Lee (404, audited).
     with contextlib.suppress(NotFoundError):
-        perform(ctx(adviser, "budgeting_support", at(2, 15, 0)), pipeline.read_case_plan, lee)
+        perform(ctx(adviser, "budgeting_support", at(2, 15, 0)), case_plans.read_case_plan, lee)
     # Break glass for Rhian (review due in 72 hours: overdue by the end of the story).
     perform(ctx(housing, "tenancy_sustainment", at(2, 16, 10)), overrides.request_override, rhian,
                                OverrideRequest("safeguarding", BREAK_GLASS, ["employment"], 4))
-    perform(ctx(housing, "tenancy_sustainment", at(2, 16, 20)), records.read_subject, rhian)
+    perform(ctx(housing, "tenancy_sustainment", at(2, 16, 20)), subjects.read_subject, rhian)
     # A late-evening read (out of hours).
-    perform(ctx(housing, "tenancy_sustainment", at(3, 21, 40)), pipeline.read_case_plan, lee)
+    perform(ctx(housing, "tenancy_sustainment", at(3, 21, 40)), case_plans.read_case_plan, lee)
     perform(ctx(coach, "case_management", at(4, 11, 15)), withdraw_ca, rhian_consent)
-    perform(ctx(adviser, "budgeting_support", at(4, 14, 0)), pipeline.read_case_plan, kerry)
-    perform(ctx(coach, "case_management", at(5, 10, 0)), pipeline.read_case_plan, lee)
+    perform(ctx(adviser, "budgeting_support", at(4, 14, 0)), case_plans.read_case_plan, kerry)
+    perform(ctx(coach, "case_management", at(5, 10, 0)), case_plans.read_case_plan, lee)
     # Break glass for Lee, recent: awaiting review, not yet due.
     perform(ctx(housing, "tenancy_sustainment", at(5, 13, 20)), overrides.request_override, lee,
                                OverrideRequest("safeguarding", BREAK_GLASS_LEE, ["employment"],

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from caseshare.access import steps
+from caseshare.access import guards
 from caseshare.access.context import RequestContext
 from caseshare.audit import queries, unusual
 from caseshare.audit.event_types import EventType
@@ -39,11 +39,11 @@ def audit_scope(ctx: RequestContext, subject_id: uuid.UUID | None = None,
     `purpose` is the reserved purpose the use case requires (`subject_access` for a SAR).
     `orgs` of the scope: every party to the protocols in force for the caller's organisation."""
     if "ig_officer" not in ctx.principal.roles or ctx.purpose != purpose:
-        steps.deny(ctx, EventType.ACCESS_AUDIT_DENY, subject_id,
+        guards.deny(ctx, EventType.ACCESS_AUDIT_DENY, subject_id,
                    [Reason.ROLE_NOT_GRANTED.value], [])
     usable, why = usable_protocols(ctx.principal.org, ctx.protocols, ctx.now)
     if not usable:
-        steps.deny(ctx, EventType.ACCESS_AUDIT_DENY, subject_id,
+        guards.deny(ctx, EventType.ACCESS_AUDIT_DENY, subject_id,
                    sorted({str(r) for r in why}) or [Reason.NOT_PARTY_TO_PROTOCOL.value], [])
     return AuditScope.build(
         ctx.principal.org, ctx.protocols.for_party(ctx.principal.org),
@@ -67,7 +67,7 @@ def access_report(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[list[Even
     """Every allowed and denied access to a related claimant's data that this IG officer sees
     (404 for a claimant their organisation has no relationship with, as for any read)."""
     scope = audit_scope(ctx, subject_id)
-    subject, _facts = steps.subject_in_case(ctx, subject_id)
+    subject, _facts = guards.subject_in_case(ctx, subject_id)
     history = queries.subject_access_history(ctx.session, subject_id=subject.id, scope=scope)
     names = staff_names(ctx.session, (e.actor for e in history))
     ctx.audit(EventType.AUDIT_REPORT_ACCESS, subject_id=subject.id, outcome="allow",

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from caseshare.access import steps
+from caseshare.access import guards
 from caseshare.access.context import RequestContext
 from caseshare.audit import service as audit
 from caseshare.audit.event_types import EventType
@@ -28,7 +28,7 @@ from caseshare.subjects import service as subjects
 
 def erase_subject(ctx: RequestContext, subject_id: uuid.UUID, reason: str,
                   reference: str | None) -> dict[str, Any]:
-    subject, _facts = steps.subject_in_case(ctx, subject_id)  # erased already: 410
+    subject, _facts = guards.subject_in_case(ctx, subject_id)  # erased already: 410
     refusals = []
     if "ig_officer" not in ctx.principal.roles:
         refusals.append(str(Reason.ROLE_NOT_GRANTED))
@@ -37,7 +37,7 @@ def erase_subject(ctx: RequestContext, subject_id: uuid.UUID, reason: str,
     if ctx.principal.org != subject.lead_org_id:
         refusals.append("not_lead_controller")
     if refusals:
-        steps.deny(ctx, EventType.SUBJECT_RECORD_ERASE, subject.id, refusals, [])
+        guards.deny(ctx, EventType.SUBJECT_RECORD_ERASE, subject.id, refusals, [])
     suspended = referrals.open_referrals_of(ctx.session, subject.id)
     for referral in suspended:
         referrals.suspend(ctx.session, referral, reasons=[str(Reason.SUBJECT_ERASED)], now=ctx.now)

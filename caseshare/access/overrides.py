@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from caseshare.access import steps
+from caseshare.access import guards
 from caseshare.access.context import RequestContext
 from caseshare.audit.event_types import EventType
 from caseshare.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
@@ -33,17 +33,17 @@ def request_override(ctx: RequestContext, subject_id: uuid.UUID,
     unknown = sorted({c for c in request.categories if c not in ctx.protocols.categories})
     if unknown:
         raise ValidationError({"categories": [f"Unknown category: {', '.join(unknown)}."]})
-    subject, facts = steps.subject_in_case(ctx, subject_id)
+    subject, facts = guards.subject_in_case(ctx, subject_id)
     # Breaking glass is for organisations working with the claimant, not for those merely
     # named in a consent.
     if ctx.principal.org not in facts.case_orgs:
-        steps.deny(ctx, DENY_EVENT, subject.id, [Reason.NO_CASE_RELATIONSHIP],
+        guards.deny(ctx, DENY_EVENT, subject.id, [Reason.NO_CASE_RELATIONSHIP],
                    request.categories)
     try:
         chosen = overrides.choose_protocols(ctx.protocols, ctx.principal, ctx.purpose, request,
                                             ctx.now)
     except overrides.OverrideRefused as refused:
-        steps.deny(ctx, DENY_EVENT, subject.id, [refused.reason], request.categories)
+        guards.deny(ctx, DENY_EVENT, subject.id, [refused.reason], request.categories)
         raise  # unreachable: deny raises
     active = overrides.find_active(ctx.session, subject_id=subject.id, principal=ctx.principal,
                                    purpose=ctx.purpose, categories=request.categories,

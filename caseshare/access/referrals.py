@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from caseshare.access import steps
+from caseshare.access import guards
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate
 from caseshare.audit.event_types import EventType
@@ -46,7 +46,7 @@ class Basis:
 def create_referral(ctx: RequestContext, subject_id: uuid.UUID,
                     values: dict[str, Any]) -> dict[str, Any]:
     _validate(ctx, values)
-    subject, facts = steps.subject_in_case(ctx, subject_id)
+    subject, facts = guards.subject_in_case(ctx, subject_id)
     details = {"to_org": values["to_org"], "referral_purpose": values["purpose"]}
     refused = sender_reason(ctx.principal, ctx.purpose, ctx.protocols, ctx.now,
                             to_org=values["to_org"], purpose=values["purpose"])
@@ -81,7 +81,7 @@ def accept_referral(ctx: RequestContext, referral_id: uuid.UUID) -> dict[str, An
     if not basis.holds:
         # The refusal keeps the suspension it found due, with its audit event, before its own.
         ctx.keep_if_raised(lambda _session: _suspend(ctx, referral, basis))
-        steps.deny(ctx, EventType.REFERRAL_REFERRAL_ACCEPT, subject.id, basis.reasons, [], None)
+        guards.deny(ctx, EventType.REFERRAL_REFERRAL_ACCEPT, subject.id, basis.reasons, [], None)
     referrals.accept(ctx.session, referral, principal=ctx.principal, now=ctx.now)
     subjects.add_case_member(ctx.session, subject_id=subject.id, org=referral.to_org,
                              now=ctx.now)
@@ -138,7 +138,7 @@ def list_for_subject(ctx: RequestContext, subject_id: uuid.UUID) -> list[dict[st
     """The claimant's referrals sent or received by the caller's organisation, for the
     overview: who, for what, status and dates only (the sealed message, contact and reasons
     stay in the inbox, where each is checked and audited as it is opened)."""
-    subject, _facts = steps.subject_in_case(ctx, subject_id)
+    subject, _facts = guards.subject_in_case(ctx, subject_id)
     rows = referrals.referrals_about(ctx.session, subject_id=subject.id, org=ctx.principal.org)
     ctx.audit(EventType.REFERRAL_REFERRAL_LIST, subject_id=subject.id, outcome="allow",
               details={"referrals": [str(r.id) for r in rows]})
@@ -254,7 +254,7 @@ def _addressed_to_caller(ctx: RequestContext, referral_id: uuid.UUID,
                                   reasons=["not_recipient"],
                                   details={"referral_id": str(referral_id)})
         raise NotFoundError("No such referral.", audit_id=event.event_uuid)
-    subject, facts = steps.subject_in_case(ctx, referral.subject_id)
+    subject, facts = guards.subject_in_case(ctx, referral.subject_id)
     return referral, subject, facts
 
 

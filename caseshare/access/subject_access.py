@@ -26,7 +26,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from caseshare.access import audit_trail, steps
+from caseshare.access import audit_trail, guards
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, subject_access_decision
 from caseshare.access.disclosure import disclose_entries
@@ -110,7 +110,7 @@ def _related_subject(ctx: RequestContext, subject_id: uuid.UUID) -> Subject:
     member, accepted referral, named in a consent); otherwise 404 like any probe (audited).
     Unlike other reads, an erased claimant is not an error here."""
     subject = subjects.find_subject(ctx.session, subject_id)
-    if subject is None or not steps.related_org(
+    if subject is None or not guards.related_org(
             ctx.principal.org, subjects.subject_facts(ctx.session, subject)):
         event = ctx.audit_refusal(EventType.ACCESS_SUBJECT_DENY, subject_id=subject_id,
                                   reasons=[str(Reason.NO_CASE_RELATIONSHIP)])

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from caseshare.access import steps
+from caseshare.access import guards
 from caseshare.access.context import RequestContext
 from caseshare.audit import queries
 from caseshare.audit.event_types import EventType
@@ -70,10 +70,10 @@ class Report:
 
 
 def who_has_seen(ctx: RequestContext, subject_id: uuid.UUID, *, language: str) -> Report:
-    subject, facts = steps.subject_in_case(ctx, subject_id)
+    subject, facts = guards.subject_in_case(ctx, subject_id)
     if ctx.principal.org not in facts.case_orgs:
-        steps.deny(ctx, REPORT_EVENT, subject.id, [Reason.NO_CASE_RELATIONSHIP], [])
-    readable = frozenset(steps.decide(ctx, facts, "read", None).permitted)
+        guards.deny(ctx, REPORT_EVENT, subject.id, [Reason.NO_CASE_RELATIONSHIP], [])
+    readable = frozenset(guards.decide(ctx, facts, "read", None).permitted)
     # The same visibility rule as the IG officer's (caseshare.audit.scope): accesses recorded
     # under a protocol the caller's organisation is party to, or by its own staff.
     scope = AuditScope.build(ctx.principal.org, ctx.protocols.for_party(ctx.principal.org),

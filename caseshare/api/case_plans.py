@@ -5,12 +5,12 @@ from typing import Any
 
 from flask import request
 
-from caseshare.access import pipeline
+from caseshare.access import case_plans
 from caseshare.access.disclosure import Disclosure
 from caseshare.api.common import api_blueprint, no_store, unit_of_work
 from caseshare.case_plan.service import PlanView
 from caseshare.errors import PreconditionRequiredError
-from caseshare.schemas.case_plan import (
+from caseshare.schemas.case_plans import (
     EntryIn,
     EntryOut,
     EntryPatch,
@@ -43,7 +43,8 @@ def plan_out(plan: PlanView, disclosure: Disclosure) -> dict[str, Any]:
 @blp.response(201, PlanOut)
 def create_plan(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
     with unit_of_work(purpose, "case_plans:write") as ctx:
-        plan, disclosure, etag = pipeline.create_case_plan(ctx, subject_id, body.get("entries", []))
+        entries = body.get("entries", [])
+        plan, disclosure, etag = case_plans.create_case_plan(ctx, subject_id, entries)
         return plan_out(plan, disclosure), 201, no_store({"ETag": etag})
 
 
@@ -59,7 +60,7 @@ def read_plan(subject_id: uuid.UUID, purpose: str, categories: list[str] | None 
     `purpose_reserved`).
     """
     with unit_of_work(purpose, "case_plans:read") as ctx:
-        plan, disclosure, etag = pipeline.read_case_plan(ctx, subject_id, categories)
+        plan, disclosure, etag = case_plans.read_case_plan(ctx, subject_id, categories)
         return plan_out(plan, disclosure), 200, no_store({"ETag": etag})
 
 
@@ -69,7 +70,7 @@ def read_plan(subject_id: uuid.UUID, purpose: str, categories: list[str] | None 
 @blp.response(201, EntryOut)
 def add_entry(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
     with unit_of_work(purpose, "case_plans:write") as ctx:
-        entry, etag = pipeline.add_plan_entry(ctx, subject_id, body)
+        entry, etag = case_plans.add_plan_entry(ctx, subject_id, body)
         return entry, 201, no_store({"ETag": etag})
 
 
@@ -90,7 +91,7 @@ def update_entry(body: dict[str, Any], subject_id: uuid.UUID, entry_id: uuid.UUI
         if_match = request.headers.get("If-Match")
         if not if_match:
             raise PreconditionRequiredError("Send If-Match with the ETag you read.")
-        entry, etag = pipeline.update_plan_entry(ctx, subject_id, entry_id, if_match, body)
+        entry, etag = case_plans.update_plan_entry(ctx, subject_id, entry_id, if_match, body)
         return entry, 200, no_store({"ETag": etag})
 
 
@@ -107,7 +108,7 @@ def entry_history(subject_id: uuid.UUID, entry_id: uuid.UUID, purpose: str) -> A
     `purpose_reserved`).
     """
     with unit_of_work(purpose, "case_plans:read") as ctx:
-        versions = pipeline.entry_history(ctx, subject_id, entry_id)
+        versions = case_plans.entry_history(ctx, subject_id, entry_id)
         return {"items": versions, "next_cursor": None}, 200, no_store()
 
 
@@ -116,7 +117,7 @@ def entry_history(subject_id: uuid.UUID, entry_id: uuid.UUID, purpose: str) -> A
 @blp.response(200, ExplainOut)
 def explain(purpose: str, subject_id: uuid.UUID, category: str, action: str) -> Any:
     with unit_of_work(purpose, "access:explain") as ctx:
-        decision = pipeline.explain(ctx, subject_id, category, action)
+        decision = case_plans.explain(ctx, subject_id, category, action)
         c = decision.categories[0]
         protocol = None
         if c.protocol:

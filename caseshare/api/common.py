@@ -16,8 +16,8 @@ from caseshare import access
 from caseshare.access.context import RequestContext
 from caseshare.access.principal import authenticate
 from caseshare.facts import Principal
+from caseshare.request_db import db_session
 from caseshare.runtime import Runtime
-from caseshare.web_session import get_session
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -84,7 +84,7 @@ def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
     def _authenticate() -> None:
         rt = runtime()
         g.principal = authenticate(
-            get_session(),
+            db_session(),
             request.headers.get("Authorization"),
             keys=rt.token_keys.key_set(),
             issuer=rt.settings.issuer,
@@ -106,7 +106,7 @@ def unit_of_work(purpose: str, scope: str) -> AbstractContextManager[RequestCont
     scope) as ctx:` checks scope and purpose (refusals audited), runs the use case and
     commits once (access/context.py)."""
     rt = runtime()
-    return access.begin(get_session(), principal(), purpose, scope, protocols=rt.protocols,
+    return access.begin(db_session(), principal(), purpose, scope, protocols=rt.protocols,
                         forms=rt.forms, keyring=rt.keyring, now=rt.now(),
                         request_id=request_id())
 

@@ -6,13 +6,14 @@ from typing import Any
 
 from flask import Response, request
 
-from caseshare.access import records
+from caseshare.access import consents
+from caseshare.access import notifications as inbox
 from caseshare.api.common import api_blueprint, no_store, principal, runtime, unit_of_work
 from caseshare.consent import fhir, receipt
 from caseshare.consent.views import ConsentView, OpenedFields, whole_view
 from caseshare.errors import NotFoundError
 from caseshare.schemas.common import PurposeQuery
-from caseshare.schemas.consent import (
+from caseshare.schemas.consents import (
     ConsentCreate,
     ConsentList,
     ConsentOut,
@@ -94,7 +95,7 @@ def get_form(form_id: str, version: int, lang: str) -> Any:
 @blp.response(201, ConsentOut)
 def create_consent(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
     with unit_of_work(purpose, "consents:write") as ctx:
-        return consent_out(records.record_consent(ctx, subject_id, body)), 201, no_store()
+        return consent_out(consents.record_consent(ctx, subject_id, body)), 201, no_store()
 
 
 @blp.route("/subjects/<uuid:subject_id>/consents", methods=["GET"])
@@ -109,7 +110,7 @@ def list_consents(subject_id: uuid.UUID, purpose: str) -> Any:
     `purpose_reserved`).
     """
     with unit_of_work(purpose, "consents:read") as ctx:
-        items = [consent_out(view) for view in records.list_consents(ctx, subject_id)]
+        items = [consent_out(view) for view in consents.list_consents(ctx, subject_id)]
         return {"items": items, "next_cursor": None}, 200, no_store()
 
 
@@ -119,7 +120,7 @@ def list_consents(subject_id: uuid.UUID, purpose: str) -> Any:
 @blp.response(200, ConsentOut)
 def withdraw(body: dict[str, Any], consent_id: uuid.UUID, purpose: str) -> Any:
     with unit_of_work(purpose, "consents:write") as ctx:
-        return consent_out(records.withdraw_consent(ctx, consent_id, body)), 200, no_store()
+        return consent_out(consents.withdraw_consent(ctx, consent_id, body)), 200, no_store()
 
 
 @blp.route("/consents/<uuid:consent_id>/receipt", methods=["GET"])
@@ -135,7 +136,7 @@ def consent_receipt(consent_id: uuid.UUID, purpose: str) -> Any:
     `purpose_reserved`).
     """
     with unit_of_work(purpose, "consents:read") as ctx:
-        view, form = records.export_consent(ctx, consent_id, "receipt")
+        view, form = consents.export_consent(ctx, consent_id, "receipt")
         body = receipt.receipt(view, form, ctx.protocols)
         wants_html = request.accept_mimetypes.best_match(["application/json", "text/html"])
         if wants_html == "text/html":
@@ -156,7 +157,7 @@ def consent_fhir(consent_id: uuid.UUID, purpose: str) -> Any:
     `purpose_reserved`).
     """
     with unit_of_work(purpose, "consents:read") as ctx:
-        view, _form = records.export_consent(ctx, consent_id, "fhir")
+        view, _form = consents.export_consent(ctx, consent_id, "fhir")
         resource = fhir.fhir_consent(view, ctx.protocols)
         return Response(json.dumps(resource), mimetype="application/fhir+json", headers=no_store())
 
@@ -170,7 +171,7 @@ def expiring(purpose: str, days: int) -> Any:
         # The renewal list carries no sealed fields (proxy name, references): they are in the
         # claimant's consent list.
         items = [{**consent_out(whole_view(c, ws, status, OpenedFields())), "lead_org": lead}
-                 for c, ws, status, lead in records.expiring_consents(ctx, days)]
+                 for c, ws, status, lead in consents.expiring_consents(ctx, days)]
         return {"items": items, "next_cursor": None}, 200, no_store()
 
 
@@ -184,7 +185,7 @@ def notifications(purpose: str) -> Any:
         items = [{"id": n.id, "type": n.type, "subject_id": n.subject_id,
                   "consent_id": n.consent_id, "created_at": n.created_at, "read": n.read,
                   "details": n.details}
-                 for n in records.list_notifications(ctx)]
+                 for n in inbox.list_notifications(ctx)]
         return {"items": items, "next_cursor": None}, 200, no_store()
 
 
@@ -194,5 +195,5 @@ def notifications(purpose: str) -> Any:
 def notification_read(notification_id: uuid.UUID, purpose: str) -> Any:
     """Mark one of the caller's notifications read (for this person only)."""
     with unit_of_work(purpose, "consents:read") as ctx:
-        records.mark_notification_read(ctx, notification_id)
+        inbox.mark_notification_read(ctx, notification_id)
         return {"id": notification_id, "read": True}, 200, no_store()

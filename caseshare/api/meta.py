@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from caseshare.api.common import runtime
 from caseshare.errors import ServiceUnavailableError
 from caseshare.extensions import limiter
-from caseshare.web_session import get_session
+from caseshare.request_db import db_session
 
 bp = Blueprint("meta", __name__)
 
@@ -20,7 +20,7 @@ bp = Blueprint("meta", __name__)
 @limiter.exempt
 def healthz() -> Any:
     try:
-        get_session().execute(text("SELECT 1"))
+        db_session().execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         raise ServiceUnavailableError("The database is not reachable.") from exc
     return jsonify({"status": "ok"})

@@ -19,8 +19,8 @@ from caseshare.identity import provider, revocation, tokens
 from caseshare.identity import service as identity
 from caseshare.identity.models import OAuthClient, StaffMember
 from caseshare.identity.service import check_secret
+from caseshare.request_db import db_session
 from caseshare.unit_of_work import UnitOfWork
-from caseshare.web_session import get_session
 
 bp = Blueprint("oauth", __name__)
 
@@ -85,7 +85,7 @@ class IssuedToken:
     def is_revoked(self) -> bool:
         """Revoked by jti, or (a staff token) its person disabled, moved or re-roled since:
         introspection then answers `active: false`, as the API would refuse it."""
-        session = get_session()
+        session = db_session()
         if revocation.is_revoked(session, self.claims.jti):
             return True
         return (self.claims.actor_type == "staff"
@@ -115,7 +115,7 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
         return _decode(token_string)
 
     def revoke_token(self, token: IssuedToken, request: Any) -> None:
-        session = get_session()
+        session = db_session()
         with UnitOfWork(session):
             provider.revoke_token(session, claims=token.claims, now=runtime().now())
 
@@ -139,14 +139,14 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
 
 
 def _query_client(client_id: str) -> Client | None:
-    row = get_session().get(OAuthClient, client_id)
+    row = db_session().get(OAuthClient, client_id)
     return Client(row) if row is not None and row.active else None
 
 
 def _save_token(token: dict[str, Any], request: Any) -> None:
     """JWT access tokens are self-contained; issuance is audited, revocation recorded by jti."""
     user = getattr(request, "user", None)
-    session = get_session()
+    session = db_session()
     with UnitOfWork(session):
         provider.record_token_issue(
             session, client_id=request.client.get_client_id(), scope=token.get("scope", ""),

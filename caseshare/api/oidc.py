@@ -22,8 +22,8 @@ from caseshare.errors import AuthenticationError
 from caseshare.extensions import account_key, limiter
 from caseshare.identity import provider, revocation, tokens
 from caseshare.identity.models import AuthorizationCode, OAuthClient, StaffMember
+from caseshare.request_db import db_session
 from caseshare.unit_of_work import UnitOfWork
-from caseshare.web_session import get_session
 
 bp = Blueprint("oidc", __name__, template_folder="templates")
 
@@ -39,7 +39,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         return super().validate_authorization_request()
 
     def save_authorization_code(self, code: str, request: Any) -> None:
-        rt, db = runtime(), get_session()
+        rt, db = runtime(), db_session()
         payload = request.payload
         with UnitOfWork(db):
             provider.save_authorization_code(
@@ -51,17 +51,17 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
                 auth_time=session_auth_time() or rt.now(), now=rt.now())
 
     def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
-        return provider.find_authorization_code(get_session(), code=code,
+        return provider.find_authorization_code(db_session(), code=code,
                                                 client_id=client.get_client_id(),
                                                 now=runtime().now())
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
-        db = get_session()
+        db = db_session()
         with UnitOfWork(db):
             provider.use_authorization_code(db, hashed=authorization_code.code_hash)
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> StaffMember | None:
-        staff = get_session().get(StaffMember, authorization_code.staff_id)
+        staff = db_session().get(StaffMember, authorization_code.staff_id)
         return staff if staff is not None and staff.active else None
 
     def generate_token(self, user: StaffMember | None = None, scope: str | None = None,
@@ -102,7 +102,7 @@ def _signed_in_staff() -> StaffMember | None:
     if runtime().now() - _from_ts(auth_time) > provider.SIGN_IN_TTL:
         session.clear()
         return None
-    staff = provider.signed_in_staff(get_session(), staff_id=staff_id, sid=sid,
+    staff = provider.signed_in_staff(db_session(), staff_id=staff_id, sid=sid,
                                      credentials_epoch=session.get("oidc_cep"))
     if staff is None:
         session.clear()
@@ -118,7 +118,7 @@ def end_provider_session(reason: str) -> bool:
         session.pop(key, None)
     if not staff_id or not auth_time or not sid:
         return False
-    db = get_session()
+    db = db_session()
     with UnitOfWork(db):
         provider.end_sign_in(db, staff_id=staff_id, sid=sid, auth_time=_from_ts(auth_time),
                              now=runtime().now(), reason=reason)
@@ -160,7 +160,7 @@ def authorize() -> Any:
         sent = request.form.get("csrf_token", "")
         if not hmac.compare_digest(sent, session.get("oidc_csrf", "")):
             return _sign_in_page(client.row.name, "Your session expired. Try again.", 400)
-        rt, db = runtime(), get_session()
+        rt, db = runtime(), db_session()
         with UnitOfWork(db):
             outcome = provider.sign_in(db, email=request.form.get("email", ""),
                                        password=request.form.get("password", ""),
@@ -188,7 +188,7 @@ def end_session_endpoint() -> Any:
     target = request.values.get("post_logout_redirect_uri", "")
     client_id = request.values.get("client_id", "")
     if target and client_id:
-        row = get_session().get(OAuthClient, client_id)
+        row = db_session().get(OAuthClient, client_id)
         origins = {_origin(uri) for uri in (row.redirect_uris if row and row.active else [])}
         if _origin(target) in origins:
             state = request.values.get("state")
@@ -212,7 +212,7 @@ def userinfo() -> Any:
                                  audience=rt.settings.audience, now=rt.now())
     except AuthenticationError:
         return jsonify({"error": "invalid_token"}), 401
-    db = get_session()
+    db = db_session()
     staff = provider.staff_for(db, claims) if claims.actor_type == "staff" else None
     if staff is None or revocation.is_revoked(db, claims.jti):
         return jsonify({"error": "invalid_token"}), 401

@@ -7,7 +7,7 @@ from caseshare.access import overrides
 from caseshare.api.common import api_blueprint, no_store, unit_of_work
 from caseshare.overrides.service import OverrideRequest
 from caseshare.schemas.common import PurposeQuery
-from caseshare.schemas.override import (
+from caseshare.schemas.overrides import (
     OverrideCreate,
     OverrideDetail,
     OverrideList,

@@ -6,7 +6,7 @@ from typing import Any
 from caseshare.access import referrals
 from caseshare.api.common import api_blueprint, no_store, unit_of_work
 from caseshare.schemas.common import PurposeQuery
-from caseshare.schemas.referral import (
+from caseshare.schemas.referrals import (
     InboxQuery,
     ReferralCreate,
     ReferralDecline,

@@ -3,10 +3,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from caseshare.access import records
+from caseshare.access import subjects
 from caseshare.api.common import api_blueprint, no_store, unit_of_work
 from caseshare.schemas.common import PurposeQuery
-from caseshare.schemas.subject import NinoQuery, SubjectCreate, SubjectList, SubjectOut
+from caseshare.schemas.subjects import NinoQuery, SubjectCreate, SubjectList, SubjectOut
 
 blp = api_blueprint("subjects", __name__, "Claimants (data subjects)")
 
@@ -20,7 +20,7 @@ def create_subject(body: dict[str, Any], purpose: str) -> Any:
         jurisdiction = body.pop("jurisdiction")
         if body.get("date_of_birth") is not None:
             body["date_of_birth"] = body["date_of_birth"].isoformat()
-        subject, opened = records.register_subject(ctx, body, jurisdiction)
+        subject, opened = subjects.register_subject(ctx, body, jurisdiction)
         return {"id": subject.id, "jurisdiction": subject.jurisdiction,
                 "lead_org": subject.lead_org_id, **opened, "withheld": []}, 201, no_store()
 
@@ -30,7 +30,7 @@ def create_subject(body: dict[str, Any], purpose: str) -> Any:
 @blp.response(200, SubjectList)
 def find_subjects(purpose: str, nino: str) -> Any:
     with unit_of_work(purpose, "subjects:read") as ctx:
-        found = records.find_by_nino(ctx, nino)
+        found = subjects.find_by_nino(ctx, nino)
         items = [{"id": s.id, "jurisdiction": s.jurisdiction} for s in found]
         return {"items": items, "next_cursor": None}, 200, no_store()
 
@@ -47,6 +47,6 @@ def get_subject(subject_id: uuid.UUID, purpose: str) -> Any:
     `purpose_reserved`).
     """
     with unit_of_work(purpose, "subjects:read") as ctx:
-        subject, opened, withheld = records.read_subject(ctx, subject_id)
+        subject, opened, withheld = subjects.read_subject(ctx, subject_id)
         return {"id": subject.id, "jurisdiction": subject.jurisdiction,
                 "lead_org": subject.lead_org_id, **opened, "withheld": withheld}, 200, no_store()

@@ -12,19 +12,19 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.api.common import request_id
 from caseshare.extensions import account_key, limiter
-from caseshare.identity import staff_sessions
+from caseshare.identity import sign_ins
 from caseshare.identity.models import StaffMember
 from caseshare.identity.service import purposes_for
+from caseshare.request_db import db_session
 from caseshare.unit_of_work import UnitOfWork
 from caseshare.web.blueprint import (
     bp,
-    end_session,
+    end_sign_in,
     page,
     runtime,
-    start_session,
+    start_sign_in,
     user,
 )
-from caseshare.web_session import get_session
 
 ENROLMENT_WINDOW = timedelta(minutes=10)
 NOTICES = {
@@ -57,10 +57,10 @@ def sign_in() -> BaseResponse | tuple[str, int]:
         errors["password"] = "Enter your password"  # noqa: S105 (a message)
     if errors:
         return page("sign_in.html", 422, values=values, errors=errors)
-    rt, db = runtime(), get_session()
+    rt, db = runtime(), db_session()
     now = rt.now()
     with UnitOfWork(db):
-        check = staff_sessions.check_credentials(
+        check = sign_ins.check_credentials(
             db, email=values["email"], password=request.form.get("password", ""),
             code=values["code"] or None, now=now, request_id=request_id())
     if check.staff is None:
@@ -73,28 +73,28 @@ def sign_in() -> BaseResponse | tuple[str, int]:
         cookie.update({"enrol_staff": str(staff.id), "enrol_secret": pending,
                        "enrol_until": (now + ENROLMENT_WINDOW).isoformat()})
         return redirect(url_for("web.enrol"))
-    begin_staff_session(staff, now)
+    begin_sign_in(staff, now)
     return redirect(url_for("web.choose_purpose"))
 
 
-def begin_staff_session(staff: StaffMember, now: datetime,
+def begin_sign_in(staff: StaffMember, now: datetime,
                         details: dict[str, object] | None = None) -> None:
     """Start a staff member's session: the cookie only once its audit event is committed."""
-    rt, db = runtime(), get_session()
+    rt, db = runtime(), db_session()
     with UnitOfWork(db):
-        staff_sessions.start(db, staff=staff, protocols=rt.protocols, now=now,
+        sign_ins.start(db, staff=staff, protocols=rt.protocols, now=now,
                              request_id=request_id(), details=details)
-    start_session(staff)
+    start_sign_in(staff)
 
 
 @bp.route("/sign-in/second-factor", methods=["GET", "POST"])
 def enrol() -> BaseResponse | tuple[str, int]:
     """First sign-in of an IG officer or admin: show the authenticator set-up, confirm a code."""
-    rt, db = runtime(), get_session()
+    rt, db = runtime(), db_session()
     now = rt.now()
     secret, staff_id = cookie.get("enrol_secret"), cookie.get("enrol_staff")
     until = cookie.get("enrol_until")
-    staff = staff_sessions.find_active_staff(db, staff_id) if staff_id else None
+    staff = sign_ins.find_active_staff(db, staff_id) if staff_id else None
     if not secret or staff is None or not until or datetime.fromisoformat(until) < now:
         cookie.clear()
         return redirect(url_for("web.sign_in"))
@@ -103,13 +103,13 @@ def enrol() -> BaseResponse | tuple[str, int]:
         return page("enrol.html", uri=uri, secret=secret, errors={})
     code = request.form.get("code", "").strip()
     with UnitOfWork(db):
-        enrolled = staff_sessions.enrol_second_factor(
+        enrolled = sign_ins.enrol_second_factor(
             db, staff=staff, secret=secret, code=code, protocols=rt.protocols, now=now,
             request_id=request_id())
     if not enrolled:
         return page("enrol.html", 422, uri=uri, secret=secret,
                     errors={"code": "Enter the 6-digit code your authenticator app shows now"})
-    start_session(staff)
+    start_sign_in(staff)
     return redirect(url_for("web.choose_purpose"))
 
 
@@ -119,7 +119,7 @@ def sign_out() -> BaseResponse:
     so the provider cannot hand out a new code without a password."""
     from caseshare.web.organisation_sign_in import provider_logout_url
 
-    end_session("sign_out")
+    end_sign_in("sign_out")
     back = url_for("web.sign_in", notice="signed_out", _external=True)
     return redirect(provider_logout_url(back) or url_for("web.sign_in", notice="signed_out"))
 

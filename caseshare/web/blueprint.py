@@ -27,12 +27,12 @@ from caseshare.errors import (
     NotFoundError,
 )
 from caseshare.facts import Principal
-from caseshare.identity import staff_sessions as signin
+from caseshare.identity import sign_ins as signin
 from caseshare.identity.models import StaffMember
+from caseshare.request_db import db_session
 from caseshare.runtime import Runtime
 from caseshare.unit_of_work import UnitOfWork
 from caseshare.web import csrf
-from caseshare.web_session import get_session
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -86,7 +86,7 @@ def unit_of_work(scope: str) -> AbstractContextManager[RequestContext]:
     `access.begin`; denials audited), committed once when the block ends."""
     rt, u = runtime(), user()
     assert u.purpose is not None
-    return access.begin(get_session(), u.principal, u.purpose, scope, protocols=rt.protocols,
+    return access.begin(db_session(), u.principal, u.purpose, scope, protocols=rt.protocols,
                         forms=rt.forms, keyring=rt.keyring, now=rt.now(),
                         request_id=request_id(), scope_refusal="Your role cannot do this.")
 
@@ -104,10 +104,10 @@ def require(scope: str) -> None:
         pass
 
 
-def end_session(reason: str) -> None:
+def end_sign_in(reason: str) -> None:
     """Revoke and forget the session (and the built-in provider's sign-in session held in the
     same cookie, api/oidc.py), auditing why it ended."""
-    rt, db = runtime(), get_session()
+    rt, db = runtime(), db_session()
     sid, staff_id = cookie.get("sid"), cookie.get("staff_id")
     started = cookie.get("started_at")
     provider_sid = cookie.get("oidc_sid")
@@ -118,7 +118,7 @@ def end_session(reason: str) -> None:
     if sid and staff_id and started:
         with UnitOfWork(db):
             staff = signin.find_active_staff(db, staff_id)
-            signin.revoke_session(db, sid=sid, staff_id=uuid.UUID(staff_id),
+            signin.revoke_sign_in(db, sid=sid, staff_id=uuid.UUID(staff_id),
                                   started_at=datetime.fromisoformat(started), now=rt.now())
             audit.record(db, type=EventType.IDENTITY_SESSION_END, now=rt.now(),
                          principal=signin.principal_for(staff, rt.protocols) if staff else None,
@@ -126,7 +126,7 @@ def end_session(reason: str) -> None:
     cookie.clear()
 
 
-def start_session(staff: StaffMember) -> None:
+def start_sign_in(staff: StaffMember) -> None:
     now = runtime().now().isoformat()
     cookie.clear()
     cookie.update({"sid": uuid.uuid4().hex, "staff_id": str(staff.id), "started_at": now,
@@ -140,7 +140,7 @@ def _load_user() -> BaseResponse | None:
     g.web_user = None
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    rt, db = runtime(), get_session()
+    rt, db = runtime(), db_session()
     staff_id, sid = cookie.get("staff_id"), cookie.get("sid")
     if not staff_id or not sid:
         return redirect_to_sign_in()
@@ -152,7 +152,7 @@ def _load_user() -> BaseResponse | None:
         staff = None  # disabled, moved or re-roled since the session began
     if ended or staff is None or signin.is_revoked(db, sid):
         if ended:
-            end_session(f"timeout_{ended}")
+            end_sign_in(f"timeout_{ended}")
         cookie.clear()
         return redirect_to_sign_in("timed_out" if ended else None)
     cookie["seen_at"] = now.isoformat()

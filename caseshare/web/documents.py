@@ -8,7 +8,7 @@ import uuid
 
 from flask import request
 
-from caseshare.access import records, who_has_seen
+from caseshare.access import consents, subjects, who_has_seen
 from caseshare.consent import receipt
 from caseshare.errors import NotFoundError
 from caseshare.web.blueprint import bp, page, run, unit_of_work
@@ -24,7 +24,7 @@ def _say(kind: str, code: str | None) -> str:
 @bp.route("/claimants/<uuid:subject_id>/consents/<uuid:consent_id>/receipt", methods=["GET"])
 def consent_receipt(subject_id: uuid.UUID, consent_id: uuid.UUID) -> tuple[str, int]:
     with unit_of_work("consents:read") as ctx:
-        consent, form = records.export_consent(ctx, consent_id, "receipt")
+        consent, form = consents.export_consent(ctx, consent_id, "receipt")
     if consent.subject_id != subject_id:
         raise NotFoundError("No such consent.")
     lang = use_language(request.args.get("lang") or consent.language)
@@ -38,6 +38,6 @@ def consent_receipt(subject_id: uuid.UUID, consent_id: uuid.UUID) -> tuple[str, 
 def who_has_seen_report(subject_id: uuid.UUID) -> tuple[str, int]:
     lang = use_language(request.args.get("lang", "en"))
     report = run("subjects:read", who_has_seen.who_has_seen, subject_id, language=lang)
-    _s, identity, _w = run("subjects:read", records.read_subject, subject_id)
+    _s, identity, _w = run("subjects:read", subjects.read_subject, subject_id)
     return page("who_has_seen.html", subject_id=subject_id, report=report, lang=lang,
                 identity=identity)

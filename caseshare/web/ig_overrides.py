@@ -12,9 +12,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.access import overrides
 from caseshare.overrides.models import OverrideRecord
+from caseshare.request_db import db_session
 from caseshare.web.blueprint import WebUser, bp, page, require, run, unit_of_work, user
 from caseshare.web.forms import Errors, text
-from caseshare.web_session import get_session
 
 SCOPE = "overrides:review"
 OUTCOMES = {"justified": "Justified", "not_justified": "Not justified"}
@@ -28,7 +28,7 @@ def _override_notices() -> dict[str, Any]:
     u: WebUser | None = g.get("web_user")
     if u is None or "ig_officer" not in u.principal.roles:
         return {"override_notices": []}
-    return {"override_notices": overrides.unread_override_notices(get_session(), u.principal)}
+    return {"override_notices": overrides.unread_override_notices(db_session(), u.principal)}
 
 
 @bp.route("/ig/overrides", methods=["GET"])

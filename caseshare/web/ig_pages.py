@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from flask import Response, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from caseshare.access import audit_overview, audit_trail, overrides, records
+from caseshare.access import audit_overview, audit_trail, consents, overrides, subjects
 from caseshare.errors import ValidationError
 from caseshare.web import ig_charts, ig_downloads
 from caseshare.web.blueprint import bp, page, require, run, runtime, unit_of_work, user
-from caseshare.web.claimants import valid_nino
 from caseshare.web.filters import PURPOSE_NAMES, org_name
 from caseshare.web.forms import domain_errors, text
 from caseshare.web.ig_forms import PAGE_SIZES, Search, read_search
+from caseshare.web.subjects import valid_nino
 
 DASHBOARD_DAYS = 14
 EXPIRING_DAYS = 30
@@ -57,7 +57,7 @@ def ig_dashboard() -> tuple[str, int]:
         summary = audit_overview.dashboard(ctx, days=DASHBOARD_DAYS,
                                            public_key=runtime().audit_signer.public_key())
     pending = run("overrides:review", overrides.list_for_review, "pending_review")
-    expiring = run("consents:read", records.expiring_consents, EXPIRING_DAYS)
+    expiring = run("consents:read", consents.expiring_consents, EXPIRING_DAYS)
     now = ctx.now
     denials = [(org_name(org), n) for org, n in summary.denials]
     return page("ig/dashboard.html", summary=summary, days=DASHBOARD_DAYS,
@@ -143,7 +143,7 @@ def ig_access_report_find() -> BaseResponse | tuple[str, int]:
     except ValueError:
         pass
     if claimant and valid_nino(claimant):
-        found = run("subjects:read", records.find_by_nino, claimant)
+        found = run("subjects:read", subjects.find_by_nino, claimant)
         if len(found) == 1:
             return redirect(url_for("web.ig_access_report", subject_id=found[0].id))
         error = "No claimant your organisation works with has this National Insurance number"

@@ -13,11 +13,11 @@ import uuid
 from flask import Response, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from caseshare.access import audit_trail, records, sar_bundle, subject_access
+from caseshare.access import audit_trail, sar_bundle, subject_access, subjects
 from caseshare.audit.unusual import Thresholds
 from caseshare.web.blueprint import bp, page, require, run, runtime, user
-from caseshare.web.claimants import valid_nino
 from caseshare.web.forms import text
+from caseshare.web.subjects import valid_nino
 
 # What each rule means, for an IG officer reading the report (caseshare/audit/unusual.py).
 RULE_TEXT = {
@@ -58,7 +58,7 @@ def ig_sar_find() -> BaseResponse | tuple[str, int]:
         subject_id = uuid.UUID(claimant)
     except ValueError:
         if claimant and valid_nino(claimant):
-            found = run("subjects:read", records.find_by_nino, claimant)
+            found = run("subjects:read", subjects.find_by_nino, claimant)
             subject_id = found[0].id if len(found) == 1 else None
     if subject_id is None:
         return page("ig/sar.html", 422, claimant=claimant, subject_id=None,

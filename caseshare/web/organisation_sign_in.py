@@ -11,11 +11,11 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.api.common import request_id
 from caseshare.errors import AuthenticationError
-from caseshare.identity import staff_sessions
+from caseshare.identity import sign_ins
 from caseshare.identity.oidc_client import Attempt, RelyingParty, parse_tenants
+from caseshare.request_db import db_session
 from caseshare.unit_of_work import UnitOfWork
-from caseshare.web.blueprint import bp, page, runtime, start_session
-from caseshare.web_session import get_session
+from caseshare.web.blueprint import bp, page, runtime, start_sign_in
 
 PENDING = "oidc_attempt"
 
@@ -56,7 +56,7 @@ def organisation_sign_in() -> BaseResponse | tuple[str, int]:
 
 @bp.route("/sign-in/organisation/callback", methods=["GET"])
 def organisation_callback() -> BaseResponse | tuple[str, int]:
-    rp, rt, db = relying_party(), runtime(), get_session()
+    rp, rt, db = relying_party(), runtime(), db_session()
     pending = cookie.pop(PENDING, None)
     if rp is None or not pending or request.args.get("state") != pending.get("state"):
         return page("sign_in.html", 400, values={}, oidc=rp is not None,
@@ -69,16 +69,16 @@ def organisation_callback() -> BaseResponse | tuple[str, int]:
         tokens = rp.exchange(request.args["code"], attempt, _callback_url())
         claims = rp.verify_id_token(str(tokens.get("id_token", "")), attempt, rt.now())
         with UnitOfWork(db):
-            staff = staff_sessions.sign_in_by_organisation(
+            staff = sign_ins.sign_in_by_organisation(
                 db, claims=claims, issuer=rp.issuer, org_claim=rp.org_claim, tenants=rp.tenants,
                 protocols=rt.protocols, now=rt.now(), request_id=request_id())
     except AuthenticationError as exc:
         with UnitOfWork(db):
-            staff_sessions.refuse_sign_in_by_organisation(
+            sign_ins.refuse_sign_in_by_organisation(
                 db, reason=exc.slug, issuer=rp.issuer, subject=str(claims.get("sub") or "") or None,
                 now=rt.now(), request_id=request_id())
         return page("sign_in.html", 401, values={}, oidc=True, errors={"email": exc.detail})
-    start_session(staff)
+    start_sign_in(staff)
     return redirect(url_for("web.choose_purpose"))
 
 

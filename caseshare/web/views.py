@@ -2,19 +2,18 @@
 
 from caseshare.web import (
     account,
-    break_glass,
-    claimants,
-    consent_pages,
+    case_plans,
+    consents,
     documents,
     ig_overrides,
     ig_pages,
     ig_reports,
     organisation_sign_in,
-    plan_pages,
-    referral_pages,
+    overrides,
+    referrals,
+    subjects,
 )
 from caseshare.web.blueprint import bp
 
-__all__ = ["account", "bp", "break_glass", "claimants", "consent_pages", "documents",
-           "ig_overrides", "ig_pages", "ig_reports", "organisation_sign_in", "plan_pages",
-           "referral_pages"]
+__all__ = ["account", "bp", "case_plans", "consents", "documents", "ig_overrides", "ig_pages",
+           "ig_reports", "organisation_sign_in", "overrides", "referrals", "subjects"]

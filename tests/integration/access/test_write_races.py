@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caseshare.access import pipeline
+from caseshare.access import case_plans
 from caseshare.access import referrals as referral_cases
 from caseshare.access.context import RequestContext
 from caseshare.case_plan.models import PlanEntry, PlanEntryVersion, Referral
@@ -57,10 +57,10 @@ def test_concurrent_update_of_the_same_version_loses_cleanly(
         assert loaded is not None and entry_etag(loaded) == etag
         # ... when A saves its change to version 1 and commits.
         with _coach_ctx(a, rt) as ctx_a:
-            pipeline.update_plan_entry(ctx_a, demo.lee, entry_id, etag, {"title": "A's title"})
+            case_plans.update_plan_entry(ctx_a, demo.lee, entry_id, etag, {"title": "A's title"})
         # B passed the If-Match check against what it read; the write itself must lose.
         with pytest.raises(ConflictError) as raised, ctx_b:
-            pipeline.update_plan_entry(ctx_b, demo.lee, entry_id, etag, {"title": "B's title"})
+            case_plans.update_plan_entry(ctx_b, demo.lee, entry_id, etag, {"title": "B's title"})
         assert isinstance(raised.value, EditConflictError)
         assert raised.value.status == 409
 

@@ -1,4 +1,4 @@
-"""Use cases for claimant records and consents, on the same path as case plans."""
+"""Consent records: record, list, withdraw and export them, and those about to expire."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from caseshare.access import referrals, steps
+from caseshare.access import guards, referrals
 from caseshare.access.context import RequestContext
 from caseshare.audit.event_types import EventType
 from caseshare.consent import rules, views
@@ -17,82 +17,12 @@ from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.consent.views import ConsentView
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from caseshare.facts import SubjectFacts
-from caseshare.notifications import service as notifications
-from caseshare.notifications.service import NotificationView
 from caseshare.reasons import Reason
 from caseshare.subjects import renewals
 from caseshare.subjects import service as subjects
-from caseshare.subjects.models import IDENTITY_FIELDS, Subject
-
-IDENTITY_CATEGORIES = sorted(set(IDENTITY_FIELDS.values()))
-
-
-def register_subject(ctx: RequestContext, identity: dict[str, Any],
-                     jurisdiction: str) -> tuple[Subject, dict[str, str]]:
-    """Register a claimant; the caller's organisation becomes the lead case member."""
-    # A new claimant has no facts yet beyond the caller's own case; the write decision is the
-    # protocol layer (a grant to write identity data for this purpose).
-    facts = SubjectFacts(subject_id=uuid.UUID(int=0), case_orgs=frozenset({ctx.principal.org}))
-    decision = steps.authorise_write(ctx, None, facts, IDENTITY_CATEGORIES)
-    subject = subjects.create_subject(ctx.session, keyring=ctx.keyring, principal=ctx.principal,
-                                      now=ctx.now, identity=identity, jurisdiction=jurisdiction)
-    ctx.audit(EventType.SUBJECT_RECORD_CREATE, subject_id=subject.id, decision=decision,
-              outcome="allow",
-              categories=IDENTITY_CATEGORIES)
-    opened = subjects.open_identity(subject, ctx.keyring, set(IDENTITY_CATEGORIES))
-    return subject, opened
-
-
-def read_subject(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[Subject, dict[str, str],
-                                                                      list[dict[str, Any]]]:
-    subject, facts = steps.subject_in_case(ctx, subject_id)
-    decision = steps.decide(ctx, facts, "read", IDENTITY_CATEGORIES)
-    # Identity fields are the lead organisation's record; others read them through a flow.
-    permitted = {c for c, d in decision.permitted.items() if subject.lead_org_id in d.sources}
-    opened = subjects.open_identity(subject, ctx.keyring, permitted)
-    withheld: list[dict[str, Any]] = [
-        {"category": c.category, "reasons": list(c.reasons) or ["direction_not_permitted"]}
-        for c in decision.categories if c.category not in permitted
-    ]
-    if permitted:
-        ctx.audit(EventType.SUBJECT_IDENTITY_READ, subject_id=subject.id, decision=decision,
-                  outcome="allow", categories=sorted(permitted), reasons=[],
-                  details={"fields": sorted(opened)})
-    if withheld:
-        ctx.audit(EventType.SUBJECT_IDENTITY_READ, subject_id=subject.id, decision=decision,
-                  outcome="deny", categories=[w["category"] for w in withheld])
-    return subject, opened, withheld
-
-
-def find_by_nino(ctx: RequestContext, nino: str) -> list[Subject]:
-    found = subjects.find_by_nino(ctx.session, keyring=ctx.keyring, nino=nino,
-                                  org=ctx.principal.org)
-    ctx.audit(EventType.SUBJECT_SEARCH_NINO, outcome="allow", details={"matches": len(found)})
-    return found
-
-
-def find_by_name_and_birth_date(ctx: RequestContext, *, family_name: str,
-                                given_name: str | None, date_of_birth: date) -> list[Subject]:
-    """Claimants the caller's organisation works with, by name and date of birth. Others are
-    never matched, so an empty answer says nothing about claimants elsewhere. The audit event
-    records that a search was made and how many matched, never the names searched for."""
-    found = subjects.find_by_name_and_birth_date(
-        ctx.session, keyring=ctx.keyring, org=ctx.principal.org, family_name=family_name,
-        given_name=given_name, date_of_birth=date_of_birth.isoformat())
-    ctx.audit(EventType.SUBJECT_SEARCH_NAME_DOB, outcome="allow",
-              details={"matches": len(found), "given_name": bool(given_name)})
-    return found
-
+from caseshare.subjects.models import Subject
 
 ConsentWithHistory = tuple[Consent, list[ConsentWithdrawal], str]
-
-
-def _age(subject: Subject, keyring: KeyProvider, today: date) -> int | None:
-    """The claimant's age, for the child consent rules; the date of birth is opened for this
-    check only and goes nowhere else."""
-    born = subjects.open_identity(subject, keyring, {"identity"}).get("date_of_birth")
-    return rules.age_on(date.fromisoformat(born), today) if born else None
 
 
 def _view_for(ctx: RequestContext, subject: Subject, row: ConsentWithHistory,
@@ -114,7 +44,7 @@ def _view_for(ctx: RequestContext, subject: Subject, row: ConsentWithHistory,
 
 def record_consent(ctx: RequestContext, subject_id: uuid.UUID,
                    data: dict[str, Any]) -> ConsentView:
-    subject, _facts = steps.subject_in_case(ctx, subject_id)
+    subject, _facts = guards.subject_in_case(ctx, subject_id)
     form = ctx.forms.get(data["form_id"], data["form_version"])
     if form is None:
         raise ValidationError({"form_version": [
@@ -152,7 +82,7 @@ def list_consents(ctx: RequestContext, subject_id: uuid.UUID) -> list[ConsentVie
     """The consent versions the caller's organisation may see, each as much as it may see:
     whole for the recorder and the lead organisation, the parts naming it for a recipient,
     nothing of a consent that does not name it."""
-    subject, _facts = steps.subject_in_case(ctx, subject_id)
+    subject, _facts = guards.subject_in_case(ctx, subject_id)
     pairs = subjects.subject_consents(ctx.session, subject.id)
     superseded = consents.superseded_ids(pairs)
     shown = [v for row in consents.with_status(pairs, ctx.now)
@@ -183,7 +113,7 @@ def _consent_in_case(ctx: RequestContext, consent_id: uuid.UUID) -> tuple[
     if consent is None:
         raise _no_such_consent(ctx, consent_id, "no_such_consent")
     try:
-        subject, _facts = steps.subject_in_case(ctx, consent.subject_id)  # erased: 410
+        subject, _facts = guards.subject_in_case(ctx, consent.subject_id)  # erased: 410
     except NotFoundError as exc:
         # No relationship with the claimant (audited by subject_in_case): answered like an id
         # that does not exist, so consent ids cannot be probed either.
@@ -270,25 +200,6 @@ def export_consent(ctx: RequestContext, consent_id: uuid.UUID,
     return view, ctx.forms.get(consent.form_id, consent.form_version)
 
 
-def list_notifications(ctx: RequestContext) -> list[NotificationView]:
-    """The caller's notifications: their organisation's, their role's and their own."""
-    notices = notifications.list_for(ctx.session, _reader(ctx))
-    ctx.audit(EventType.CONSENT_NOTIFICATION_LIST, outcome="allow",
-              details={"notifications": len(notices)})
-    return notices
-
-
-def mark_notification_read(ctx: RequestContext, notification_id: uuid.UUID) -> None:
-    notifications.mark_read(ctx.session, _reader(ctx), notification_id, now=ctx.now)
-    ctx.audit(EventType.CONSENT_NOTIFICATION_READ, outcome="allow",
-              details={"notification_id": str(notification_id)})
-
-
-def _reader(ctx: RequestContext) -> notifications.Reader:
-    p = ctx.principal
-    return notifications.Reader(p.actor_uuid, p.org, p.roles)
-
-
 def expiring_consents(ctx: RequestContext, days: int) -> list[
         tuple[Consent, list[ConsentWithdrawal], str, str]]:
     """Consents ending within `days` on cases the caller's organisation leads (to renew)."""
@@ -297,3 +208,11 @@ def expiring_consents(ctx: RequestContext, days: int) -> list[
     ctx.audit(EventType.CONSENT_RECORD_EXPIRING, outcome="allow",
               details={"days": days, "consents": [str(r[0].id) for r in rows]})
     return rows
+
+
+def _age(subject: Subject, keyring: KeyProvider, today: date) -> int | None:
+    """The claimant's age, for the child consent rules; the date of birth is opened for this
+    check only and goes nowhere else."""
+    born = subjects.open_identity(subject, keyring, {"identity"}).get("date_of_birth")
+    return rules.age_on(date.fromisoformat(born), today) if born else None
+

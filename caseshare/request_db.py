@@ -1,4 +1,5 @@
-"""One SQLAlchemy session per request, closed when the request ends."""
+"""What one request holds: its SQLAlchemy session (closed when the request ends), and the
+cookie interface that gives /api/ no cookie at all."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy.orm import Session
 
 
-def get_session() -> Session:
+def db_session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["caseshare"].session_factory()
     session: Session = g.db_session
@@ -23,7 +24,7 @@ def init_app(app: Flask) -> None:
             session.close()
 
 
-class WebOnlySessions(SecureCookieSessionInterface):
+class WebOnlyCookies(SecureCookieSessionInterface):
     """Cookie sessions belong to the web pages and the OIDC sign-in. /api/ authenticates every
     request by its bearer token alone, so no cookie is read, verified or re-signed there: it gets
     a null session (writing to it is an error)."""

@@ -9,10 +9,10 @@ from typing import Any
 from flask import flash, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from caseshare.access import records
+from caseshare.access import consents
 from caseshare.consent.forms import ConsentForm
 from caseshare.errors import NotFoundError, ValidationError
-from caseshare.schemas.consent import CHANNELS, GIVEN_BY_TYPES, METHODS
+from caseshare.schemas.consents import CHANNELS, GIVEN_BY_TYPES, METHODS
 from caseshare.web import forms
 from caseshare.web.blueprint import bp, page, require, run, runtime
 from caseshare.web.filters import uk_date
@@ -63,7 +63,7 @@ def record_consent(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
         # The statement the claimant agreed to is the form's own wording, in their language.
         data["explicit_statement"] = form.text[lang]["explicit_statement"]
     try:
-        consent = run("consents:write", records.record_consent, subject_id, data)
+        consent = run("consents:write", consents.record_consent, subject_id, data)
     except ValidationError as exc:
         errors = forms.domain_errors(exc.extra["errors"], CONSENT_FIELDS)
         return _consent_page(form, lang, subject_id, values, errors, 422)
@@ -115,7 +115,7 @@ def _consent_page(form: ConsentForm, lang: str, subject_id: uuid.UUID, values: d
 @bp.route("/claimants/<uuid:subject_id>/consents/<uuid:consent_id>/withdraw",
           methods=["GET", "POST"])
 def withdraw_consent(subject_id: uuid.UUID, consent_id: uuid.UUID) -> tuple[str, int]:
-    rows = run("consents:read", records.list_consents, subject_id)
+    rows = run("consents:read", consents.list_consents, subject_id)
     found = next((v for v in rows if v.id == consent_id), None)
     if found is None:
         raise NotFoundError("No such consent.")
@@ -146,7 +146,7 @@ def withdraw_consent(subject_id: uuid.UUID, consent_id: uuid.UUID) -> tuple[str,
             data["scope"] = {k: values[k] for k in ("recipients", "purposes", "categories")
                              if values[k]}
         try:
-            consent = run("consents:write", records.withdraw_consent, consent_id, data)
+            consent = run("consents:write", consents.withdraw_consent, consent_id, data)
             status = consent.status
         except ValidationError as exc:
             errors = forms.domain_errors(exc.extra["errors"], WITHDRAW_FIELDS)

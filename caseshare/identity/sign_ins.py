@@ -1,5 +1,5 @@
-"""Staff sign-in sessions for the web pages: who is signed in, what they may do, revocation of a
-session on sign-out (so a copied cookie stops working straight away), and the sign-in use cases
+"""Staff sign-ins for the web pages: who is signed in, what they may do, revocation of a
+sign-in on sign-out (so a copied cookie stops working straight away), and the sign-in use cases
 (password and second factor, first enrolment of a second factor, an organisation's identity
 provider), each recording its audit event. The pages parse the form and keep the cookie; these
 take a database session and plain values and never commit (the page's unit of work does)."""
@@ -60,7 +60,7 @@ def _jti(sid: str) -> str:
     return f"web-{sid}"
 
 
-def revoke_session(session: Session, *, sid: str, staff_id: uuid.UUID, started_at: datetime,
+def revoke_sign_in(session: Session, *, sid: str, staff_id: uuid.UUID, started_at: datetime,
                    now: datetime) -> None:
     """Record a signed-out session id until it could no longer be valid anyway."""
     if session.get(RevokedToken, _jti(sid)) is None:

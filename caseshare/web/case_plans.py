@@ -13,10 +13,10 @@ from typing import Any
 from flask import flash, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from caseshare.access import pipeline
+from caseshare.access import case_plans
 from caseshare.case_plan.service import TEXT_FIELDS, entry_etag
 from caseshare.errors import ConflictError, NotFoundError, PreconditionFailedError, ValidationError
-from caseshare.schemas.case_plan import KINDS, STATUSES
+from caseshare.schemas.case_plans import KINDS, STATUSES
 from caseshare.web import forms
 from caseshare.web.blueprint import bp, page, require, run, runtime, user
 
@@ -89,7 +89,7 @@ def add_entry(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     if errors:
         return _render(subject_id, values, errors, 422)
     try:
-        run("case_plans:write", pipeline.add_plan_entry, subject_id, _entry_values(values))
+        run("case_plans:write", case_plans.add_plan_entry, subject_id, _entry_values(values))
     except ValidationError as exc:
         return _render(subject_id, values, forms.domain_errors(exc.extra["errors"],
                                                                ENTRY_FIELDS), 422)
@@ -101,7 +101,7 @@ def add_entry(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
           methods=["GET", "POST"])
 def edit_entry(subject_id: uuid.UUID, entry_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     if request.method == "GET":
-        _plan, disclosure, _etag = run("case_plans:read", pipeline.read_case_plan, subject_id)
+        _plan, disclosure, _etag = run("case_plans:read", case_plans.read_case_plan, subject_id)
         entry = next((e for e in disclosure.entries if e.id == entry_id), None)
         item = next((i for i in disclosure.items if i["id"] == entry_id), None)
         if entry is None or item is None:
@@ -126,7 +126,7 @@ def edit_entry(subject_id: uuid.UUID, entry_id: uuid.UUID) -> BaseResponse | tup
     for fixed in ("kind", "category", *(TEXT_FIELDS if author else ())):
         changes.pop(fixed, None)
     try:
-        run("case_plans:write", pipeline.update_plan_entry, subject_id, entry_id,
+        run("case_plans:write", case_plans.update_plan_entry, subject_id, entry_id,
             version, changes)
     except (PreconditionFailedError, ConflictError):
         return _render(subject_id, values, {"status" if author else "title": STALE}, 409,

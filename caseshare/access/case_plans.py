@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, NoReturn
 
-from caseshare.access import steps
+from caseshare.access import guards
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate
 from caseshare.access.disclosure import Disclosure, disclose_entries, may_see
@@ -51,14 +51,14 @@ def read_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
                    categories: list[str] | None = None) -> tuple[PlanView, Disclosure, str]:
     categories = known_categories(ctx, categories)
     ctx.read_from_snapshot()
-    subject, facts = steps.subject_in_case(ctx, subject_id)
+    subject, facts = guards.subject_in_case(ctx, subject_id)
     try:
         plan, entries = get_plan_with_entries(ctx.session, subject.id)
     except NotFoundError:
         _no_plan(ctx, EventType.CASE_PLAN_PLAN_READ, subject.id)
-    decision = steps.decide(ctx, facts, "read", categories)
+    decision = guards.decide(ctx, facts, "read", categories)
     disclosure = disclose_entries(entries, decision, subjects.data_key(subject, ctx.keyring))
-    steps.audit_read(ctx, EventType.CASE_PLAN_PLAN_READ, subject.id, decision, disclosure)
+    guards.audit_read(ctx, EventType.CASE_PLAN_PLAN_READ, subject.id, decision, disclosure)
     return plans.plan_view(plan, facts.case_orgs), disclosure, plans.view_etag(disclosure.entries)
 
 
@@ -67,8 +67,8 @@ def create_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
     """Create the plan with its first entries, and answer with the plan as the caller now
     reads it (the entries it may see, the categories withheld, the ETag), from what this unit
     of work wrote: one transaction, one audit event."""
-    subject, facts = steps.subject_in_case(ctx, subject_id)
-    decision = steps.authorise_write(ctx, subject.id, facts, [e["category"] for e in entries])
+    subject, facts = guards.subject_in_case(ctx, subject_id)
+    decision = guards.authorise_write(ctx, subject.id, facts, [e["category"] for e in entries])
     plan = plans.create_plan(ctx.session, subject_id=subject.id, lead_org=subject.lead_org_id,
                              principal=ctx.principal, now=ctx.now)
     key = subjects.data_key(subject, ctx.keyring)
@@ -79,17 +79,17 @@ def create_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
     ctx.audit(EventType.CASE_PLAN_PLAN_CREATE, subject_id=subject.id, decision=decision,
               outcome="allow", categories=[e.category for e in created],
               details={"plan_id": str(plan.id), "entries": [str(e.id) for e in created]})
-    readable = steps.decide(ctx, facts, "read", None)
+    readable = guards.decide(ctx, facts, "read", None)
     disclosure = disclose_entries(plans.entries_of(ctx.session, plan), readable, key)
     return plans.plan_view(plan, facts.case_orgs), disclosure, plans.view_etag(disclosure.entries)
 
 
 def add_plan_entry(ctx: RequestContext, subject_id: uuid.UUID,
                    values: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    subject, facts = steps.subject_in_case(ctx, subject_id)
+    subject, facts = guards.subject_in_case(ctx, subject_id)
     plan = _plan(ctx, EventType.CASE_PLAN_ENTRY_CREATE, subject.id)
-    decision = steps.authorise_write(ctx, subject.id, facts, [values["category"]])
-    steps.check_owner(ctx, facts, values)
+    decision = guards.authorise_write(ctx, subject.id, facts, [values["category"]])
+    guards.check_owner(ctx, facts, values)
     key = subjects.data_key(subject, ctx.keyring)
     entry = plans.add_entry(ctx.session, plan=plan, data_key=key, principal=ctx.principal,
                             purpose=ctx.purpose, values=values, now=ctx.now)
@@ -101,18 +101,18 @@ def add_plan_entry(ctx: RequestContext, subject_id: uuid.UUID,
 
 def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid.UUID,
                       if_match: str, changes: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    subject, facts = steps.subject_in_case(ctx, subject_id)
+    subject, facts = guards.subject_in_case(ctx, subject_id)
     plan = _plan(ctx, EventType.CASE_PLAN_ENTRY_UPDATE, subject.id)
     entry = plans.find_entry(ctx.session, plan, entry_id)
-    readable = steps.decide(ctx, facts, "read", None)
+    readable = guards.decide(ctx, facts, "read", None)
     # An entry the caller cannot read does not exist for them (the probe is audited).
     if entry is None or not may_see(entry, readable):
         event = ctx.audit_refusal(EventType.CASE_PLAN_ENTRY_UPDATE, subject_id=subject.id,
                                   decision=readable,
                                   details={"entry_id": str(entry_id)})
         raise NotFoundError("No such case plan entry.", audit_id=event.event_uuid)
-    decision = steps.authorise_write(ctx, subject.id, facts, [entry.category])
-    steps.check_owner(ctx, facts, changes)
+    decision = guards.authorise_write(ctx, subject.id, facts, [entry.category])
+    guards.check_owner(ctx, facts, changes)
     key = subjects.data_key(subject, ctx.keyring)
     if entry.created_org != ctx.principal.org:
         changes = _codes_only(ctx, subject.id, entry, key, changes, decision)
@@ -153,10 +153,10 @@ def entry_history(ctx: RequestContext, subject_id: uuid.UUID,
                   entry_id: uuid.UUID) -> list[dict[str, Any]]:
     """Who changed an entry, when, for what purpose, and what it said: only for an entry the
     caller may read now (anything else does not exist for them)."""
-    subject, facts = steps.subject_in_case(ctx, subject_id)
+    subject, facts = guards.subject_in_case(ctx, subject_id)
     plan = _plan(ctx, EventType.CASE_PLAN_ENTRY_HISTORY, subject.id)
     entry = plans.find_entry(ctx.session, plan, entry_id)
-    readable = steps.decide(ctx, facts, "read", [entry.category] if entry else None)
+    readable = guards.decide(ctx, facts, "read", [entry.category] if entry else None)
     if entry is None or not may_see(entry, readable):
         event = ctx.audit_refusal(EventType.CASE_PLAN_ENTRY_HISTORY, subject_id=subject.id,
                                   decision=readable,
@@ -201,7 +201,7 @@ def explain(ctx: RequestContext, subject_id: uuid.UUID, category: str, action: s
     """'Why can't I see this?': the decision, audited, with no data disclosed."""
     if category not in ctx.protocols.categories:
         raise ValidationError({"category": [f"Unknown category {category!r}."]})
-    subject, facts = steps.subject_in_case(ctx, subject_id)
+    subject, facts = guards.subject_in_case(ctx, subject_id)
     decision = evaluate(ctx.principal, ctx.purpose, action, [category], facts, ctx.protocols,
                         ctx.now)
     ctx.audit(EventType.ACCESS_DECISION_EXPLAIN, subject_id=subject.id, decision=decision,

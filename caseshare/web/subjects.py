@@ -11,10 +11,10 @@ from typing import Any
 from flask import request
 from marshmallow import ValidationError as MarshmallowValidationError
 
-from caseshare.access import pipeline, records, referrals
+from caseshare.access import case_plans, consents, referrals, subjects
 from caseshare.consent.views import ConsentView
 from caseshare.errors import NotFoundError
-from caseshare.schemas.subject import NINO
+from caseshare.schemas.subjects import NINO
 from caseshare.web import forms
 from caseshare.web.blueprint import bp, page, run, runtime, unit_of_work, user
 from caseshare.web.explanations import Explanation, explain
@@ -41,14 +41,14 @@ def home() -> tuple[str, int]:
     if errors:
         return page("find.html", 422, values=values, results=None, errors=errors, by=by)
     if by == "nino":
-        found = run("subjects:read", records.find_by_nino, values["nino"])
+        found = run("subjects:read", subjects.find_by_nino, values["nino"])
     else:
-        found = run("subjects:read", records.find_by_name_and_birth_date,
+        found = run("subjects:read", subjects.find_by_name_and_birth_date,
                     family_name=values["family_name"], given_name=values["given_name"] or None,
                     date_of_birth=values["born_on"])
     results = []
     for subject in found:
-        _s, identity, _withheld = run("subjects:read", records.read_subject, subject.id)
+        _s, identity, _withheld = run("subjects:read", subjects.read_subject, subject.id)
         results.append({"id": subject.id, "identity": identity})
     return page("find.html", values=values, errors={}, results=results, by=by)
 
@@ -109,13 +109,13 @@ class Withheld:
 @bp.route("/claimants/<uuid:subject_id>", methods=["GET"])
 def overview(subject_id: uuid.UUID) -> tuple[str, int]:
     u = user()
-    _subject, identity, _withheld_identity = run("subjects:read", records.read_subject, subject_id)
+    _subject, identity, _withheld_identity = run("subjects:read", subjects.read_subject, subject_id)
     with unit_of_work("consents:read") as ctx:
-        consents = [consent_row(v, v.withdrawals, v.status, ctx.now)
-                    for v in records.list_consents(ctx, subject_id)]
+        consent_rows = [consent_row(v, v.withdrawals, v.status, ctx.now)
+                        for v in consents.list_consents(ctx, subject_id)]
     plan: dict[str, Any] | None = None
     try:
-        plan_row, disclosure, _etag = run("case_plans:read", pipeline.read_case_plan, subject_id)
+        plan_row, disclosure, _etag = run("case_plans:read", case_plans.read_case_plan, subject_id)
     except NotFoundError:
         withheld: list[Withheld] = []
     else:
@@ -125,7 +125,7 @@ def overview(subject_id: uuid.UUID) -> tuple[str, int]:
                     for w in disclosure.withheld]
     referral_rows = (run("referrals:read", referrals.list_for_subject, subject_id)
                      if "referrals:read" in u.principal.scopes else [])
-    return page("overview.html", subject_id=subject_id, identity=identity, consents=consents,
+    return page("overview.html", subject_id=subject_id, identity=identity, consents=consent_rows,
                 plan=plan, withheld=withheld, referrals=referral_rows)
 
 
