@@ -176,67 +176,30 @@ def _scan_chunk(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None
 
 def _check_rows(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None,
                 rows: Any) -> ChunkResult:
+    """Check one chunk's events in log order: no position missing, each event's fields match
+    its leaf hash, each leaf is sealed (MAC) at its position, and no event is back-dated beyond
+    the clock skew. Stops at the first failure; otherwise hashes the chunk's subtrees."""
     result = ChunkResult(task.lo, task.hi)
     leaves: list[bytes] = []
     position, high, low = task.lo, "", None
-    # Hash states with the fixed prefix already absorbed, copied per event: creating a hash
-    # object costs more than hashing an event. HMAC-SHA256 (RFC 2104, as log.leaf_mac computes
-    # it) likewise from the padded key's two states.
-    leaf_prefix = hashlib.sha256(b"\x00")
-    inner, outer = _mac_states(mac_key)
-    compare, leaves_append = hmac.compare_digest, leaves.append
-    trimmed_times = dialect == "postgresql"
-    for (seq, event_id, leaf, mac, event_uuid, occurred_at, type_, actor, org, role, purpose,
-         subject_id, categories, decision, reasons, consent_id, protocol, override_id,
-         request_id, details) in rows:
+    check = _EventCheck(mac_key, trimmed_times=dialect == "postgresql")
+    for (seq, event_id, leaf, mac, event_uuid, occurred_at, *fields) in rows:
         if seq != position:
             event = uuid_text(event_uuid)
             result.failure = ChunkFailure(
                 (position, GAP), f"log position {position} is missing (deleted?); the next "
                 f"event found is {name(event, event_id, seq)}", position, event)
             break
-        try:
-            if trimmed_times and len(occurred_at) < 26:  # PostgreSQL's, to SQLite's form
-                occurred_at = f"{occurred_at[:19]}.{occurred_at[20:]:0<6}"
-            # time_text, inline for the form both engines give (see _COLUMNS).
-            if (isinstance(occurred_at, str) and len(occurred_at) == 26
-                    and occurred_at[10] == " " and occurred_at[19] == "."):
-                stamped = (f"{occurred_at[:10]}T{occurred_at[11:19]}+00:00"
-                           if occurred_at.endswith(".000000") else
-                           f"{occurred_at[:10]}T{occurred_at[11:]}+00:00")
-            else:
-                stamped = time_text(occurred_at)
-            data: bytes | None = stored_event_bytes(
-                event_uuid, stamped, type_, actor, org, role, purpose, subject_id,
-                categories, decision, reasons, consent_id, protocol, override_id, request_id,
-                details)
-        except (TypeError, ValueError, AttributeError):  # not even an event's values any more
-            data = None
-        if data is not None:
-            hashed = leaf_prefix.copy()
-            hashed.update(data)
-        if data is None or hashed.digest() != leaf:
+        stamped = check.stamp(occurred_at)
+        problem = check.problem(position, leaf, mac, event_uuid, stamped, fields)
+        if problem is not None:
             event = uuid_text(event_uuid)
-            result.failure = ChunkFailure(
-                (position, CONTENT), f"{name(event, event_id, position)} was altered: its fields "
-                "no longer match its leaf hash", position, event)
+            message = (f"{name(event, event_id, position)} was altered: its fields no longer "
+                       "match its leaf hash" if problem == CONTENT else
+                       f"{name(event, event_id, position)} was not sealed at this position: it "
+                       "was inserted, moved, or altered and rehashed")
+            result.failure = ChunkFailure((position, problem), message, position, event)
             break
-        if inner is not None:
-            sealed = inner.copy()
-            sealed.update(position.to_bytes(8, "big"))
-            sealed.update(leaf)
-            expected = outer.copy()
-            expected.update(sealed.digest())
-            try:
-                sealed_here = mac is not None and compare(expected.digest(), mac)
-            except TypeError:  # not even bytes (a column rewritten by hand): a wrong MAC
-                sealed_here = False
-            if not sealed_here:
-                event = uuid_text(event_uuid)
-                result.failure = ChunkFailure(
-                    (position, MAC), f"{name(event, event_id, position)} was not sealed at this "
-                    "position: it was inserted, moved, or altered and rehashed", position, event)
-                break
         # ISO texts in UTC order as times do; parse only when one goes backwards.
         if stamped >= high:
             high = stamped
@@ -246,7 +209,7 @@ def _check_rows(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None
         if low is None or stamped < low:
             low = stamped
             result.lows.append((position, stamped, uuid_text(event_uuid), event_id))
-        leaves_append(leaf)
+        leaves.append(leaf)
         position += 1
     else:
         if position < task.hi:
@@ -254,6 +217,60 @@ def _check_rows(dbapi: Any, dialect: str, task: ChunkTask, mac_key: bytes | None
     result.high = high
     _subtrees(result, task, leaves)
     return result
+
+
+class _EventCheck:
+    """The per-event checks of `_check_rows`, with their hash states made once per chunk:
+    creating a hash object costs more than hashing an event, so the states with the fixed
+    prefix (leaf hash) and the padded key (HMAC-SHA256, RFC 2104, as signer.leaf_mac computes
+    it) already absorbed are copied per event."""
+
+    def __init__(self, mac_key: bytes | None, *, trimmed_times: bool) -> None:
+        self.leaf_prefix = hashlib.sha256(b"\x00")
+        self.inner, self.outer = _mac_states(mac_key)
+        self.trimmed_times = trimmed_times  # PostgreSQL drops trailing zeros of microseconds
+
+    def stamp(self, occurred_at: Any) -> Any:
+        """The event's time as its leaf hash covers it (time_text), inline for the form both
+        engines give (see _COLUMNS); whatever cannot be read is returned for `problem` to
+        refuse."""
+        try:
+            if self.trimmed_times and len(occurred_at) < 26:  # to SQLite's form
+                occurred_at = f"{occurred_at[:19]}.{occurred_at[20:]:0<6}"
+            if (isinstance(occurred_at, str) and len(occurred_at) == 26
+                    and occurred_at[10] == " " and occurred_at[19] == "."):
+                return (f"{occurred_at[:10]}T{occurred_at[11:19]}+00:00"
+                        if occurred_at.endswith(".000000") else
+                        f"{occurred_at[:10]}T{occurred_at[11:]}+00:00")
+            return time_text(occurred_at)
+        except (TypeError, ValueError, AttributeError):  # not even a time any more
+            return None
+
+    def problem(self, position: int, leaf: bytes, mac: Any, event_uuid: Any, stamped: Any,
+                fields: list[Any]) -> int | None:
+        """CONTENT if the fields no longer hash to the leaf, MAC if the leaf is not sealed at
+        this position, else None."""
+        try:
+            data = None if stamped is None else stored_event_bytes(event_uuid, stamped, *fields)
+        except (TypeError, ValueError, AttributeError):  # not even an event's values any more
+            data = None
+        if data is None:
+            return CONTENT
+        hashed = self.leaf_prefix.copy()
+        hashed.update(data)
+        if hashed.digest() != leaf:
+            return CONTENT
+        if self.inner is None:
+            return None
+        sealed = self.inner.copy()
+        sealed.update(position.to_bytes(8, "big"))
+        sealed.update(leaf)
+        expected = self.outer.copy()
+        expected.update(sealed.digest())
+        try:
+            return None if mac is not None and hmac.compare_digest(expected.digest(), mac) else MAC
+        except TypeError:  # not even bytes (a column rewritten by hand): a wrong MAC
+            return MAC
 
 
 def _mac_states(key: bytes | None) -> tuple[Any, Any]:
