@@ -130,33 +130,47 @@ def purpose_reason(principal: Principal, purpose: str, protocols: ProtocolSet, n
 def _consent_reasons(
     consent: ConsentFacts, org: str, purpose: str, category: str, sensitive: bool, now: datetime
 ) -> list[str]:
+    reason = (_not_in_force(consent, org, purpose, category, now)
+              or _not_covered(consent, org, purpose, category, sensitive))
+    return [reason] if reason else []
+
+
+def _not_in_force(consent: ConsentFacts, org: str, purpose: str, category: str,
+                  now: datetime) -> Reason | None:
+    """Why the consent does not apply at `now` to this use: not yet valid, expired, or
+    withdrawn for it."""
     if now < consent.valid_from:
-        return [Reason.CONSENT_NOT_YET_VALID]
+        return Reason.CONSENT_NOT_YET_VALID
     if now >= consent.expires_at:
-        return [Reason.CONSENT_EXPIRED]
+        return Reason.CONSENT_EXPIRED
     for when, recipients, purposes, categories in consent.withdrawals:
-        if when > now:
-            continue
         # A withdrawal's scope narrows on each dimension it names; an empty scope is everything.
-        if (
+        if when <= now and (
             (not recipients or org in recipients)
             and (not purposes or purpose in purposes)
             and (not categories or category in categories)
         ):
-            return [Reason.CONSENT_WITHDRAWN]
+            return Reason.CONSENT_WITHDRAWN
+    return None
+
+
+def _not_covered(consent: ConsentFacts, org: str, purpose: str, category: str,
+                 sensitive: bool) -> Reason | None:
+    """Why the consent's scope does not cover this use: recipient, purpose, category, and for
+    special or criminal categories explicit and verified consent."""
     if org not in consent.recipients:
-        return [Reason.RECIPIENT_NOT_IN_CONSENT]
+        return Reason.RECIPIENT_NOT_IN_CONSENT
     if purpose not in consent.purposes:
-        return [Reason.PURPOSE_NOT_CONSENTED]
+        return Reason.PURPOSE_NOT_CONSENTED
     if category in consent.excluded:
-        return [Reason.CATEGORY_EXCLUDED_BY_CONSENT]
+        return Reason.CATEGORY_EXCLUDED_BY_CONSENT
     if category not in consent.categories:
-        return [Reason.CATEGORY_NOT_CONSENTED]
+        return Reason.CATEGORY_NOT_CONSENTED
     if sensitive and not consent.explicit:
-        return [Reason.EXPLICIT_CONSENT_REQUIRED]
+        return Reason.EXPLICIT_CONSENT_REQUIRED
     if sensitive and not consent.verified:
-        return [Reason.CONSENT_UNVERIFIED]
-    return []
+        return Reason.CONSENT_UNVERIFIED
+    return None
 
 
 # Among consent failures, the one that best explains the state to a front-line user.

@@ -93,22 +93,27 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
     path = list(consistency_path)
     if first & (first - 1) == 0:  # an exact power of two: the old root is a node of the new tree
         path.insert(0, first_root)
+    return _consistent_roots(first, second, path) == (first_root, second_root, 0)
+
+
+def _consistent_roots(first: int, second: int, path: list[bytes]) -> tuple[bytes, bytes, int]:
+    """RFC 9162 2.1.4.2 steps 3 to 6: the two roots the path leads to, and what is left of
+    `sn` (0 for a path of the right length); `path` starts with the first tree's subtree."""
     fn, sn = first - 1, second - 1
     while fn & 1:
         fn, sn = fn >> 1, sn >> 1
     fr = sr = path[0]
     for c in path[1:]:
         if sn == 0:
-            return False
+            return fr, sr, -1  # the path is longer than the tree is deep
         if fn & 1 or fn == sn:
             fr, sr = node_hash(c, fr), node_hash(c, sr)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn, sn = fn >> 1, sn >> 1
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
         else:
             sr = node_hash(sr, c)
         fn, sn = fn >> 1, sn >> 1
-    return fr == first_root and sr == second_root and sn == 0
+    return fr, sr, sn
 
 
 # The fields an event's leaf hash covers, as the API names them -> as the log names them.

@@ -48,24 +48,28 @@ def _read(submitted: Any, *, new: bool, words: bool = True) -> tuple[dict[str, A
         errors["kind"] = "Select whether this is a goal, an action or a note"
     if new and values["category"] not in runtime().protocols.categories:
         errors["category"] = "Select the type of information this is about"
-    if not words:
-        pass
-    elif not values["title"]:
-        errors["title"] = "Enter a short title"
-    elif len(values["title"]) > 200:
-        errors["title"] = "Title must be 200 characters or fewer"
-    if words and len(values["detail"]) > 4000:
-        errors["detail"] = "Detail must be 4,000 characters or fewer"
+    if words:
+        forms.check_text(errors, "title", values["title"], max_length=200,
+                         missing="Enter a short title",
+                         too_long="Title must be 200 characters or fewer")
+        forms.check_text(errors, "detail", values["detail"], max_length=4000,
+                         too_long="Detail must be 4,000 characters or fewer")
     if values["status"] not in STATUSES:
         errors["status"] = "Select the status"
     if values["owner_org"] not in _owner_choices():
         errors["owner_org"] = "Select the organisation responsible"
-    values["due"] = None
-    if any(values["due_on"].values()):
-        values["due"] = forms.parse_date(values["due_on"])
-        if values["due"] is None:
-            errors["due_on-day"] = "Enter a real due date, like 5 12 2026"
+    values["due"] = _due(values["due_on"], errors)
     return values, errors
+
+
+def _due(parts: dict[str, str], errors: forms.Errors) -> Any:
+    """The due date, if one was given; a date that is not real is an error on its day box."""
+    if not any(parts.values()):
+        return None
+    due = forms.parse_date(parts)
+    if due is None:
+        errors["due_on-day"] = "Enter a real due date, like 5 12 2026"
+    return due
 
 
 def _render(subject_id: uuid.UUID, values: dict[str, Any], errors: forms.Errors,

@@ -43,3 +43,14 @@ def domain_errors(errors: dict[str, Any], fields: dict[str, str]) -> Errors:
         message = messages[0] if isinstance(messages, list) and messages else str(messages)
         out.setdefault(target, message.rstrip("."))
     return out
+
+
+def check_text(errors: Errors, name: str, value: str, *, max_length: int, too_long: str,
+               missing: str | None = None) -> None:
+    """Record the first problem with a text field in `errors`: empty when `missing` is given
+    (the field is required), or longer than `max_length`."""
+    if not value:
+        if missing is not None:
+            errors[name] = missing
+    elif len(value) > max_length:
+        errors[name] = too_long

@@ -61,13 +61,8 @@ def _form(subject_id: uuid.UUID, values: dict[str, Any], errors: forms.Errors,
                 route_names=ROUTE_NAMES, refused=refused or [])
 
 
-@bp.route("/claimants/<uuid:subject_id>/emergency-access", methods=["GET", "POST"])
-def break_glass(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
-    if request.method == "GET":
-        require("overrides:write")
-        return _form(subject_id, {}, {})
-    choices = _choices(_rules())
-    submitted = request.form
+def _read(submitted: Any, choices: dict[str, Any]) -> tuple[dict[str, Any], int, forms.Errors]:
+    """The submitted request, its hours as a number, and what is wrong with it."""
     values: dict[str, Any] = {
         "route": forms.text(submitted, "route"),
         "justification": forms.text(submitted, "justification"),
@@ -78,10 +73,10 @@ def break_glass(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     errors: forms.Errors = {}
     if values["route"] not in choices["routes"]:
         errors["route"] = "Select the lawful reason for emergency access"
-    if not values["justification"]:
-        errors["justification"] = "Explain why you need emergency access"
-    elif len(values["justification"]) > JUSTIFICATION_MAX:
-        errors["justification"] = "Justification must be 4,000 characters or fewer"
+    forms.check_text(errors, "justification", values["justification"],
+                     max_length=JUSTIFICATION_MAX,
+                     missing="Explain why you need emergency access",
+                     too_long="Justification must be 4,000 characters or fewer")
     if not values["categories"]:
         errors["categories"] = "Select the information you need"
     hours = int(values["hours"]) if values["hours"].isdigit() else 0
@@ -90,6 +85,15 @@ def break_glass(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     if not values["understood"]:
         errors["understood"] = ("Confirm that you understand an information governance "
                                 "officer will review this")
+    return values, hours, errors
+
+
+@bp.route("/claimants/<uuid:subject_id>/emergency-access", methods=["GET", "POST"])
+def break_glass(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
+    if request.method == "GET":
+        require("overrides:write")
+        return _form(subject_id, {}, {})
+    values, hours, errors = _read(request.form, _choices(_rules()))
     if errors:
         return _form(subject_id, values, errors, 422)
     try:

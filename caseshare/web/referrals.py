@@ -68,29 +68,33 @@ def _read(submitted: Any) -> tuple[dict[str, Any], forms.Errors]:
         errors["to_org"] = "Select the organisation you are referring the claimant to"
     if values["purpose"] not in _purposes():
         errors["purpose"] = "Select what the referral is for"
-    if not values["message"]:
-        errors["message"] = "Enter a message for the organisation"
-    elif len(values["message"]) > MESSAGE_MAX:
-        errors["message"] = "Message must be 4,000 characters or fewer"
-    if not values["contact_name"]:
-        errors["contact_name"] = "Enter the name of the person the claimant will see"
-    elif len(values["contact_name"]) > CONTACT_MAX:
-        errors["contact_name"] = "Name must be 200 characters or fewer"
-    values["appointment_at"] = None
-    has_date = any(values["appointment"].values())
-    if has_date or values["appointment_time"]:
-        day = forms.parse_date(values["appointment"])
-        at = parse_time(values["appointment_time"]) if values["appointment_time"] else time(9)
-        if day is None:
-            errors["appointment-day"] = "Enter a real appointment date, like 5 12 2026"
-        elif at is None:
-            errors["appointment_time"] = "Enter the time like 14:30 or 2:30pm"
-        else:
-            moment = datetime.combine(day, at, tzinfo=UK)
-            if moment <= runtime().now():
-                errors["appointment-day"] = "The appointment must be in the future"
-            values["appointment_at"] = moment
+    forms.check_text(errors, "message", values["message"], max_length=MESSAGE_MAX,
+                     missing="Enter a message for the organisation",
+                     too_long="Message must be 4,000 characters or fewer")
+    forms.check_text(errors, "contact_name", values["contact_name"], max_length=CONTACT_MAX,
+                     missing="Enter the name of the person the claimant will see",
+                     too_long="Name must be 200 characters or fewer")
+    values["appointment_at"] = _appointment(values, errors)
     return values, errors
+
+
+def _appointment(values: dict[str, Any], errors: forms.Errors) -> datetime | None:
+    """The appointment, if a date or time was given: a real date in the future, at the time
+    given (09:00 if none); each problem is an error on the box that has it."""
+    if not any(values["appointment"].values()) and not values["appointment_time"]:
+        return None
+    day = forms.parse_date(values["appointment"])
+    at = parse_time(values["appointment_time"]) if values["appointment_time"] else time(9)
+    if day is None:
+        errors["appointment-day"] = "Enter a real appointment date, like 5 12 2026"
+        return None
+    if at is None:
+        errors["appointment_time"] = "Enter the time like 14:30 or 2:30pm"
+        return None
+    moment = datetime.combine(day, at, tzinfo=UK)
+    if moment <= runtime().now():
+        errors["appointment-day"] = "The appointment must be in the future"
+    return moment
 
 
 def _form(subject_id: uuid.UUID, values: dict[str, Any], errors: forms.Errors,
