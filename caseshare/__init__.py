@@ -27,7 +27,7 @@ JSON_TYPES = ("application/json",)
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
 
-    from caseshare import request_db
+    from caseshare import ratelimit_storage, request_db
     from caseshare.audit.service import EVENT_KEY
     from caseshare.audit.signer import AuditSigner
     from caseshare.config import load_settings
@@ -68,7 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_STORAGE_URI=ratelimit_storage.storage_uri(settings.ratelimit_storage_uri),
         RATELIMIT_HEADERS_ENABLED=True,
         JSON_SORT_KEYS=False,
     )
