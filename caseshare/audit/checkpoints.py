@@ -102,7 +102,10 @@ def _resume(session: Session, latest: Checkpoint | None) -> CompactRange:
 
 def seal(session: Session, signer: AuditSigner, now: datetime) -> Checkpoint | None:
     """Integrate pending events and sign a checkpoint of the whole log, reading only the new
-    leaves and the previous tree's O(log n) edge nodes. Commits once."""
+    leaves and the previous tree's O(log n) edge nodes. Commits once, itself: one of the three
+    batch steps that own their transactions rather than joining a caller's unit of work (with
+    `subjects/rewrap.py`'s batches and `retire_kek`), because the sequencer's lock is held
+    until this transaction ends and must never span anything else."""
     integrate(session, signer)
     latest = latest_checkpoint(session)
     compact = _resume(session, latest)

@@ -62,6 +62,8 @@ def rewrap_all(session: Session, keyring: KeyProvider, *, batch: int, now: datet
             session.connection().execute(write, changes)
         audit.record(session, type=EventType.CRYPTO_DEK_REWRAP, now=now,
                      details={"count": len(changes), "kek_version": current})
+        # One transaction per batch, owned here: an interrupted rewrap keeps what it finished
+        # and resumes from there, and no transaction holds a million rows' locks.
         session.commit()
         total += len(changes)
         if on_batch is not None:
