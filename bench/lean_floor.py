@@ -50,6 +50,7 @@ from flask import Flask, Response, jsonify, request
 
 from caseshare import create_app
 from caseshare.access.decision import evaluate
+from caseshare.audit.event_types import EventType
 from caseshare.audit.service import new_event
 from caseshare.crypto.sealing import FieldRef, open_sealed
 from caseshare.facts import ConsentFacts, Principal, SubjectFacts
@@ -187,7 +188,7 @@ def hello() -> Response:
 @app.get("/commit")
 def commit_only() -> Response:
     state = _setup()
-    _insert(state, new_event(type="bench:floor:commit", now=datetime.now(UTC)))
+    _insert(state, new_event(type=EventType.CASE_PLAN_PLAN_READ, now=datetime.now(UTC)))
     return jsonify({"status": "ok"})
 
 
@@ -222,7 +223,7 @@ def _read(subject: str, *, audited: bool) -> Response:
     decision = evaluate(principal, purpose, "read", sorted(protocols.categories), facts,
                         protocols, now)
     if not decision.allowed:
-        _insert(state, new_event(type="case_plan:plan:read", now=now, principal=principal,
+        _insert(state, new_event(type=EventType.CASE_PLAN_PLAN_READ, now=now, principal=principal,
                                  purpose=purpose, subject_id=subject_id, decision="deny",
                                  reasons=decision.reasons))
         return Response(json.dumps({"title": "Forbidden"}), status=403,
@@ -245,7 +246,7 @@ def _read(subject: str, *, audited: bool) -> Response:
                 sealed)
         shown.append(opened)
     if audited:
-        _insert(state, new_event(type="case_plan:plan:read", now=now, principal=principal,
+        _insert(state, new_event(type=EventType.CASE_PLAN_PLAN_READ, now=now, principal=principal,
                                  purpose=purpose, subject_id=subject_id,
                                  categories=sorted({e["category"] for e in shown}),
                                  decision="allow", reasons=decision.reasons,
