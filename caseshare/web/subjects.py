@@ -26,6 +26,12 @@ LIVE_STATUSES = frozenset({"active", "partially_withdrawn", "unverified"})
 
 @bp.route("/", methods=["GET"])
 def home() -> tuple[str, int]:
+    """The home page: for now, finding a claimant (the caseload replaces it)."""
+    return find()
+
+
+@bp.route("/find", methods=["GET"])
+def find() -> tuple[str, int]:
     """Find a claimant by National Insurance number, or by name and date of birth. Only
     claimants the caller's organisation works with are ever found (both searches join on its
     case membership), so "no results" is the same answer for everyone else."""

@@ -23,6 +23,9 @@ def sign_in(page: Any, base: str, email: str, purpose: str) -> None:
 
 
 def open_claimant(page: Any, nino: str, name: str) -> None:
+    """Find a claimant by NINO on the find page and open their overview."""
+    base = page.url.split("/", 3)
+    page.goto("/".join(base[:3]) + "/find")
     page.get_by_label("National Insurance number").fill(nino)
     page.get_by_role("button", name="Search", exact=True).click()
     page.get_by_role("link", name=name).click()

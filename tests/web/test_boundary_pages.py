@@ -37,7 +37,7 @@ def test_emergency_access_shows_on_the_ig_officers_next_page_until_reviewed(
     banner.get_by_role("link", name="review the override").click()
     page.wait_for_url(f"{live_url}/ig/overrides/{override_id}")
     expect(page.get_by_test_id("override-notices")).to_have_count(0)
-    page.goto(f"{live_url}/")
+    page.goto(f"{live_url}/find")
     expect(page.get_by_test_id("override-notices")).to_have_count(0)
 
 

@@ -35,7 +35,7 @@ def post(client: FlaskClient, path: str, data: dict[str, Any], form: str | None 
 def test_find_by_name_and_date_of_birth_among_own_claimants(client: FlaskClient, rt: Runtime,
                                                            demo: Demo) -> None:
     sign_in(client, COACH)
-    found = client.get("/?family_name=%20marsh%20&given_name=&born-day=14&born-month=3"
+    found = client.get("/find?family_name=%20marsh%20&given_name=&born-day=14&born-month=3"
                        "&born-year=1987")
     assert found.status_code == 200
     page = text(found)
@@ -63,7 +63,7 @@ def test_claimants_registered_before_the_name_index_are_still_found(client: Flas
         lee.name_dob_index = None  # as for a claimant registered before migration 0011
         s.commit()
     sign_in(client, COACH)
-    page = text(client.get("/?family_name=MARSH&given_name=lee&born-day=14&born-month=03"
+    page = text(client.get("/find?family_name=MARSH&given_name=lee&born-day=14&born-month=03"
                            "&born-year=1987"))
     assert f'href="/claimants/{demo.lee}"' in page
     assert 'data-testid="no-results"' in text(client.get(
@@ -74,15 +74,15 @@ def test_name_search_is_no_existence_oracle_for_other_organisations(client: Flas
                                                                    rt: Runtime,
                                                                    demo: Demo) -> None:
     sign_in(client, ADVISER, "budgeting_support")  # Citizens Advice does not work with Lee
-    known = client.get("/?family_name=Marsh&born-day=14&born-month=3&born-year=1987")
-    unknown = client.get("/?family_name=Nobody&born-day=1&born-month=1&born-year=1980")
+    known = client.get("/find?family_name=Marsh&born-day=14&born-month=3&born-year=1987")
+    unknown = client.get("/find?family_name=Nobody&born-day=1&born-month=1&born-year=1980")
     for resp in (known, unknown):
         assert resp.status_code == 200
         assert "No claimant your organisation works with has this name" in text(resp)
         assert str(demo.lee) not in text(resp)
     assert [e.details["matches"] for e in events(rt, type="subject:search:name_dob")] == [0, 0]
     # Kerry, whom Citizens Advice does work with, is found.
-    kerry = text(client.get("/?family_name=Dunn&given_name=kerry&born-day=2&born-month=11"
+    kerry = text(client.get("/find?family_name=Dunn&given_name=kerry&born-day=2&born-month=11"
                             "&born-year=1992"))
     assert f'href="/claimants/{demo.kerry}"' in kerry
 
@@ -90,14 +90,14 @@ def test_name_search_is_no_existence_oracle_for_other_organisations(client: Flas
 def test_name_search_validation_keeps_what_was_typed(client: FlaskClient, rt: Runtime,
                                                     demo: Demo) -> None:
     sign_in(client, COACH)
-    empty = client.get("/?family_name=&given_name=Lee&born-day=&born-month=&born-year=")
+    empty = client.get("/find?family_name=&given_name=Lee&born-day=&born-month=&born-year=")
     assert empty.status_code == 422
     page = text(empty)
     assert 'href="#family_name"' in page and 'href="#born-day"' in page
     assert "Enter the claimant's last name" in page and 'value="Lee"' in page
-    unreal = text(client.get("/?family_name=Marsh&born-day=31&born-month=2&born-year=1990"))
+    unreal = text(client.get("/find?family_name=Marsh&born-day=31&born-month=2&born-year=1990"))
     assert "Date of birth must be a real date" in unreal and 'value="31"' in unreal
-    future = text(client.get("/?family_name=Marsh&born-day=1&born-month=1&born-year=2030"))
+    future = text(client.get("/find?family_name=Marsh&born-day=1&born-month=1&born-year=2030"))
     assert "Date of birth must be in the past" in future
     assert events(rt, type="subject:search:name_dob") == []  # nothing searched
 

@@ -38,7 +38,7 @@ def test_failed_sign_in_shows_the_error_summary(live_url: str, browser_page: Any
     assert page.title().startswith("Error:")
     assert page.get_by_label("Email address").input_value() == COACH  # nothing typed is lost
     check_accessibility(page)
-    page.goto(f"{live_url}/")
+    page.goto(f"{live_url}/find")
     assert page.url == f"{live_url}/sign-in"  # still signed out
 
 

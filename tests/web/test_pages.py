@@ -154,11 +154,11 @@ def test_ig_officer_enrols_a_second_factor_on_first_sign_in(client: FlaskClient,
 def test_find_validates_the_nino_and_only_finds_own_claimants(client: FlaskClient,
                                                               demo: Demo) -> None:
     sign_in(client, HOUSING, "tenancy_sustainment")
-    bad = client.get("/?nino=12345")
+    bad = client.get("/find?nino=12345")
     assert bad.status_code == 422
     assert 'href="#nino"' in bad.get_data(as_text=True)  # error summary links to the field
-    assert "Lee Marsh" in client.get("/?nino=qq 12 34 56 c").get_data(as_text=True)
-    kerry = client.get("/?nino=QQ654321A").get_data(as_text=True)  # housing not in her case
+    assert "Lee Marsh" in client.get("/find?nino=qq 12 34 56 c").get_data(as_text=True)
+    kerry = client.get("/find?nino=QQ654321A").get_data(as_text=True)  # housing not in her case
     assert "Kerry" not in kerry and 'data-testid="no-results"' in kerry
     assert client.get(f"/claimants/{demo.kerry}").status_code == 404
 
