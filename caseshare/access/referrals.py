@@ -26,9 +26,11 @@ from caseshare.case_plan.models import Referral
 from caseshare.crypto.shreds import is_shredded
 from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.facts import Principal, SubjectFacts
+from caseshare.notifications import service as notifications
 from caseshare.policy.models import RESERVED_PURPOSES, ProtocolSet, usable_protocols
 from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
+from caseshare.subjects.models import Subject
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,8 +70,11 @@ def create_referral(ctx: RequestContext, subject_id: uuid.UUID,
     ctx.audit(EventType.REFERRAL_REFERRAL_CREATE, subject_id=subject.id, decision=basis.decision,
               outcome="allow", categories=sorted(basis.decision.permitted), reasons=[],
               details={**details, "referral_id": str(referral.id), "flow": basis.flow_id})
-    opened = referrals.open_referral(referral, key)
-    return opened
+    notifications.notify(ctx.session, type="referral_received", org=referral.to_org,
+                         now=ctx.now, subject_id=subject.id,
+                         details={"referral_id": str(referral.id), "from_org": referral.from_org,
+                                  "purpose": referral.purpose})
+    return _present(ctx, referral, key)
 
 
 def accept_referral(ctx: RequestContext, referral_id: uuid.UUID) -> dict[str, Any]:
@@ -89,8 +94,8 @@ def accept_referral(ctx: RequestContext, referral_id: uuid.UUID) -> dict[str, An
     ctx.audit(EventType.REFERRAL_REFERRAL_ACCEPT, subject_id=subject.id, decision=basis.decision,
               outcome="allow", categories=sorted(basis.decision.permitted), reasons=[],
               details={"referral_id": str(referral.id), "joined_case": True})
-    opened = referrals.open_referral(referral, key)
-    return opened
+    _tell_sender(ctx, referral)
+    return _present(ctx, referral, key)
 
 
 def decline_referral(ctx: RequestContext, referral_id: uuid.UUID, reason: str) -> dict[str, Any]:
@@ -102,36 +107,73 @@ def decline_referral(ctx: RequestContext, referral_id: uuid.UUID, reason: str) -
     # The reason is sealed in the record; the audit event says only that one was given.
     ctx.audit(EventType.REFERRAL_REFERRAL_DECLINE, subject_id=subject.id, outcome="allow",
               details={"referral_id": str(referral.id)})
-    opened = referrals.open_referral(referral, key)
-    return opened
+    _tell_sender(ctx, referral)
+    return _present(ctx, referral, key)
 
 
 def inbox(ctx: RequestContext, *, box: str, status: str | None, limit: int,
           cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """The referrals addressed to the caller's organisation (or sent by it, so the referrer
     sees the outcome). Each is checked again: content is shown only while its basis holds,
-    and an open referral whose basis is gone is suspended now."""
+    and an open referral whose basis is gone is suspended now. Each names the claimant where
+    the caller may see their identity (`claimant_name`), or says why not
+    (`claimant_withheld`), and names the person who sent it (`sent_by`)."""
     rows, next_cursor = referrals.inbox(ctx.session, org=ctx.principal.org, box=box,
                                         status=status, limit=limit, cursor=cursor)
+    contacts = referrals.staff_contacts(
+        ctx.session, [i for r in rows for i in (r.created_by, r.decided_by)])
     items: list[dict[str, Any]] = []
     for referral in rows:
         subject = subjects.get_subject(ctx.session, referral.subject_id)
         facts = subjects.subject_facts(ctx.session, subject)
         basis = _still_holds(ctx, facts, referral)
-        if basis.holds and referral.status != "suspended":
-            ctx.audit(EventType.REFERRAL_REFERRAL_READ, subject_id=subject.id,
-                      decision=basis.decision,
-                      outcome="allow", categories=sorted(basis.decision.permitted), reasons=[],
-                      details={"referral_id": str(referral.id)})
-            items.append(referrals.open_referral(referral, subjects.data_key(subject,
-                                                                             ctx.keyring)))
-            continue
-        if referral.status == "open":
+        if not basis.holds and referral.status == "open":
             _suspend(ctx, referral, basis)
             if status == "open":
                 continue
-        items.append(referrals.open_referral(referral, None))
+        items.append(_read_one(ctx, referral, subject, facts, basis, contacts))
     return items, next_cursor
+
+
+def _read_one(ctx: RequestContext, referral: Referral, subject: Subject, facts: SubjectFacts,
+              basis: Basis, contacts: dict[uuid.UUID, referrals.StaffContact]) -> dict[str, Any]:
+    """One referral in a box: its sealed fields opened while its basis holds, the claimant's
+    name where the caller may see it, one audit event for whatever was opened."""
+    opens = basis.holds and referral.status != "suspended"
+    key = subjects.data_key(subject, ctx.keyring) if not facts.erased and not is_shredded(
+        ctx.keyring, subject.id) else None
+    name, withheld, decision = _claimant_name(ctx, referral, subject, facts, basis)
+    if opens or name is not None:
+        categories = set(basis.decision.permitted) if opens else set()
+        ctx.audit(EventType.REFERRAL_REFERRAL_READ, subject_id=subject.id,
+                  decision=basis.decision if opens else decision, outcome="allow",
+                  categories=sorted(categories | ({"identity"} if name else set())), reasons=[],
+                  details={"referral_id": str(referral.id), "claimant_named": name is not None})
+    item = _present(ctx, referral, key if opens else None, contacts)
+    item["claimant_name"], item["claimant_withheld"] = name, withheld
+    return item
+
+
+def _claimant_name(ctx: RequestContext, referral: Referral, subject: Subject,
+                   facts: SubjectFacts, basis: Basis) -> tuple[str | None, list[str], Decision]:
+    """The claimant's name if the caller may see their identity, else the reasons why not.
+    The recipient of an open referral reads under the referral's basis (what it could read
+    once it accepts: a warm handover names the person); anyone else under their own decision
+    for their declared purpose, as `access.subjects.read_subject` does. Identity is the lead
+    organisation's record, so it must reach the caller from the lead."""
+    if facts.erased or is_shredded(ctx.keyring, subject.id):
+        return None, [str(Reason.SUBJECT_ERASED)], basis.decision
+    if referral.status == "open" and referral.to_org == ctx.principal.org:
+        decision, reasons = basis.decision, basis.reasons
+    else:
+        decision = guards.decide(ctx, facts, "read", ["identity"])
+        reasons = decision.reasons
+    identity = decision.permitted.get("identity")
+    if identity is None or subject.lead_org_id not in identity.sources:
+        return None, reasons or [str(Reason.DIRECTION_NOT_PERMITTED)], decision
+    opened = subjects.open_identity(subject, ctx.keyring, {"identity"})
+    name = " ".join(p for p in (opened.get("given_name"), opened.get("family_name")) if p)
+    return name, [], decision
 
 
 def list_for_subject(ctx: RequestContext, subject_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -142,7 +184,59 @@ def list_for_subject(ctx: RequestContext, subject_id: uuid.UUID) -> list[dict[st
     rows = referrals.referrals_about(ctx.session, subject_id=subject.id, org=ctx.principal.org)
     ctx.audit(EventType.REFERRAL_REFERRAL_LIST, subject_id=subject.id, outcome="allow",
               details={"referrals": [str(r.id) for r in rows]})
-    return [referrals.open_referral(r, None) for r in rows]
+    contacts = referrals.staff_contacts(
+        ctx.session, [i for r in rows for i in (r.created_by, r.decided_by)])
+    return [_present(ctx, r, None, contacts) for r in rows]
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """An organisation a referral could go to, for a purpose (None: no referral flow reaches
+    it at all), and the decision for this claimant: the reasons it may not (empty when it may)
+    and what the organisation could read once it accepts (when it may)."""
+
+    to_org: str
+    purpose: str | None
+    reasons: list[str]
+    categories: list[str]
+
+    @property
+    def allowed(self) -> bool:
+        return not self.reasons
+
+
+def referral_targets(ctx: RequestContext, subject_id: uuid.UUID) -> list[Target]:
+    """Where the caller could refer this claimant: every partner organisation and every purpose
+    a referral flow carries from the caller's organisation to it, each with the same decision
+    `create_referral` makes (the caller's own grants, the flow, the claimant's consent), so a
+    page offers only what would be allowed and explains the rest. Nothing of the claimant is
+    disclosed; the question is audited like any other explanation of a decision."""
+    subject, facts = guards.subject_in_case(ctx, subject_id)
+    if not facts.erased and is_shredded(ctx.keyring, facts.subject_id):
+        facts = dataclasses.replace(facts, erased=True)
+    me = ctx.principal.org
+    usable, _why = usable_protocols(me, ctx.protocols, ctx.now)
+    pairs = sorted({(to_org, purpose) for protocol in usable for flow in protocol.flows
+                    if me in flow.from_orgs for to_org in flow.to_orgs
+                    if to_org != me and protocol.party(to_org) is not None
+                    for purpose in flow.purposes if purpose not in RESERVED_PURPOSES})
+    targets = []
+    for to_org, purpose in pairs:
+        refused = sender_reason(ctx.principal, ctx.purpose, ctx.protocols, ctx.now,
+                                to_org=to_org, purpose=purpose)
+        basis = referral_basis(ctx.protocols, ctx.now, facts, from_org=me, to_org=to_org,
+                               purpose=purpose)
+        reasons = [refused] if refused is not None else basis.reasons
+        targets.append(Target(to_org, purpose, reasons,
+                              [] if reasons else sorted(basis.decision.permitted)))
+    reached = {t.to_org for t in targets}
+    partners = sorted({p.id for protocol in ctx.protocols.for_party(me)
+                       for p in protocol.parties if p.id != me and p.id not in reached})
+    targets += [Target(org, None, [str(Reason.DIRECTION_NOT_PERMITTED)], []) for org in partners]
+    ctx.audit(EventType.ACCESS_DECISION_EXPLAIN, subject_id=subject.id, outcome="allow",
+              details={"action": "refer",
+                       "allowed": [f"{t.to_org}/{t.purpose}" for t in targets if t.allowed]})
+    return targets
 
 
 def suspend_where_basis_lost(ctx: RequestContext, subject_id: uuid.UUID) -> list[uuid.UUID]:
@@ -262,3 +356,29 @@ def _suspend(ctx: RequestContext, referral: Referral, basis: Basis) -> None:
     referrals.suspend(ctx.session, referral, reasons=basis.reasons, now=ctx.now)
     ctx.audit(EventType.REFERRAL_REFERRAL_SUSPEND, subject_id=referral.subject_id, outcome="deny",
               reasons=basis.reasons, details={"referral_id": str(referral.id)})
+    _tell_sender(ctx, referral)
+
+
+def _tell_sender(ctx: RequestContext, referral: Referral) -> None:
+    """`referral_updated` to the sending organisation, in the same unit of work: the new
+    status and the referral's id only."""
+    notifications.notify(ctx.session, type="referral_updated", org=referral.from_org,
+                         now=ctx.now, subject_id=referral.subject_id,
+                         details={"referral_id": str(referral.id), "status": referral.status})
+
+
+def _present(ctx: RequestContext, referral: Referral, data_key: bytes | None,
+             contacts: dict[uuid.UUID, referrals.StaffContact] | None = None) -> dict[str, Any]:
+    """A referral as the caller may see it: its plain fields, the sealed ones only given a data
+    key, who sent it (name and work e-mail, how staff reach one another; None when a partner
+    system sent it) and its status history."""
+    if contacts is None:
+        contacts = referrals.staff_contacts(ctx.session,
+                                            [referral.created_by, referral.decided_by])
+    out = referrals.open_referral(referral, data_key)
+    sender = contacts.get(referral.created_by)
+    out["sent_by"] = ({"name": sender.name, "email": sender.email, "org": referral.from_org}
+                      if sender else None)
+    out["timeline"] = referrals.timeline(referral, decline_reason=out["decline_reason"],
+                                         names=contacts)
+    return out

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +22,7 @@ from caseshare.case_plan.models import SEALED_REFERRAL_FIELDS, Referral
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.errors import BadCursorError, ConflictError
 from caseshare.facts import Principal
+from caseshare.identity.models import StaffMember
 
 # The associated data names this record kind; a referral's text is not case-plan data of any
 # protocol category, it is the handover itself.
@@ -183,3 +186,49 @@ def open_referral(referral: Referral, data_key: bytes | None) -> dict[str, Any]:
         out[name] = (None if data_key is None or sealed is None
                      else open_sealed(data_key, referral_ref(referral, name), sealed))
     return out
+
+
+@dataclass(frozen=True)
+class StaffContact:
+    """How staff reach one another: a person's name and work e-mail (staff directory data, not
+    the claimant's)."""
+
+    name: str
+    email: str
+
+
+def staff_contacts(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID,
+                                                                             StaffContact]:
+    """Staff id -> name and e-mail, for the senders and deciders of referrals. A partner
+    system's actor id (derived from its client, not a staff id) is simply not found."""
+    wanted = sorted({i for i in ids if i is not None}, key=str)
+    if not wanted:
+        return {}
+    rows = session.execute(select(StaffMember.id, StaffMember.name, StaffMember.email)
+                           .where(StaffMember.id.in_(wanted)))
+    return {staff_id: StaffContact(name, email) for staff_id, name, email in rows}
+
+
+def timeline(referral: Referral, *, decline_reason: str | None,
+             names: dict[uuid.UUID, StaffContact]) -> list[dict[str, Any]]:
+    """The referral's status history, oldest first, from what its row records: created, then
+    at most one decision (accepted, declined with its reason where the caller opened it, or
+    suspended with the reason codes when the basis was lost). Statuses only move forward from
+    open, so the row holds the whole history."""
+    def by(actor: uuid.UUID | None) -> str | None:
+        found = names.get(actor) if actor is not None else None
+        return found.name if found else None
+
+    events: list[dict[str, Any]] = [{
+        "type": "created", "at": referral.created_at, "actor_org": referral.from_org,
+        "actor_name": by(referral.created_by), "note": None, "reasons": []}]
+    if referral.status in ("accepted", "declined"):
+        events.append({"type": referral.status, "at": referral.decided_at,
+                       "actor_org": referral.to_org, "actor_name": by(referral.decided_by),
+                       "note": decline_reason if referral.status == "declined" else None,
+                       "reasons": []})
+    elif referral.status == "suspended":
+        events.append({"type": "suspended", "at": referral.decided_at, "actor_org": None,
+                       "actor_name": None, "note": None,
+                       "reasons": list(referral.suspended_reasons)})
+    return events

@@ -31,6 +31,25 @@ class InboxQuery(PurposeQuery):
     cursor = fields.String(validate=validate.Length(1, 200))
 
 
+class SenderOut(StrictSchema):
+    name = fields.String()
+    email = fields.String(metadata={"description": "The sender's work e-mail: how staff of "
+                                                   "the partner organisations reach each other."})
+    org = fields.String()
+
+
+class TimelineOut(StrictSchema):
+    type = fields.String(metadata={"description": "created, accepted, declined or suspended."})
+    at = UTCDateTime()
+    actor_org = fields.String(allow_none=True,
+                              metadata={"description": "None for a suspension (the service "
+                                                       "found the basis gone)."})
+    actor_name = fields.String(allow_none=True)
+    note = fields.String(allow_none=True,
+                         metadata={"description": "The decline reason, where it is shown."})
+    reasons = fields.List(fields.String(), metadata={"description": "Why it was suspended."})
+
+
 class ReferralOut(StrictSchema):
     id = fields.UUID()
     subject_id = fields.UUID()
@@ -45,6 +64,18 @@ class ReferralOut(StrictSchema):
     created_at = UTCDateTime()
     decided_at = UTCDateTime(allow_none=True)
     reasons = fields.List(fields.String(), metadata={"description": "Why it was suspended."})
+    sent_by = fields.Nested(SenderOut, allow_none=True,
+                            metadata={"description": "The staff member who sent it (None when "
+                                                     "a partner system did)."})
+    timeline = fields.List(fields.Nested(TimelineOut),
+                           metadata={"description": "The status history, oldest first."})
+    claimant_name = fields.String(
+        allow_none=True, metadata={"description": "In GET /referrals only: the claimant's name "
+                                   "where the caller may see their identity (the recipient of "
+                                   "an open referral: under the referral's basis)."})
+    claimant_withheld = fields.List(
+        fields.String(), metadata={"description": "In GET /referrals only: reason codes for "
+                                   "a claimant_name not given."})
 
 
 class ReferralList(StrictSchema):
