@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
@@ -97,16 +98,76 @@ def _appointment(values: dict[str, Any], errors: forms.Errors) -> datetime | Non
     return moment
 
 
+@dataclass(frozen=True)
+class NotOffered:
+    """An organisation (for one purpose, or for any) a referral may not go to, and why."""
+
+    org: str
+    purpose: str | None
+    sentence: str
+    next_step: str
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What the form offers: organisations and purposes a referral may lawfully go to, what each
+    organisation could read once it accepts, and the others explained."""
+
+    orgs: list[str]
+    purposes: list[str]
+    purposes_of: dict[str, list[str]]
+    readable: list[tuple[str, str, list[str]]]  # (org, purpose, categories)
+    not_offered: list[NotOffered]
+
+
+def offer(targets: list[referrals.Target]) -> Offer:
+    """Turn the decision for each organisation and purpose into the form's choices. An
+    organisation with no lawful purpose is explained once (by the reason with a next step the
+    worker can take, such as asking the claimant, where there is one); for an offered
+    organisation, only the purposes the claimant's consent leaves out are explained (a purpose
+    the agreements never give it is no choice at all)."""
+    allowed = [t for t in targets if t.allowed]
+    purposes_of: dict[str, list[str]] = {}
+    for t in allowed:
+        purposes_of.setdefault(t.to_org, []).append(t.purpose or "")
+    not_offered = []
+    for org in sorted({t.to_org for t in targets} - set(purposes_of)):
+        refused = sorted((t for t in targets if t.to_org == org), key=_usefulness)
+        not_offered.append(_explained(refused[0]))
+    not_offered += [_explained(t) for t in targets if not t.allowed and t.to_org in purposes_of
+                    and _usefulness(t) == 0]
+    return Offer(orgs=sorted(purposes_of, key=org_name), purposes=sorted(
+        {p for ps in purposes_of.values() for p in ps}), purposes_of=purposes_of,
+        readable=[(t.to_org, t.purpose or "", t.categories) for t in allowed],
+        not_offered=not_offered)
+
+
+def _usefulness(target: referrals.Target) -> int:
+    """0 for a refusal the claimant's consent could change (the worker can act on it), 1 for
+    the rest (the agreements themselves)."""
+    return 0 if set(target.reasons) & CONSENT_REASONS else 1
+
+
+def _explained(target: referrals.Target) -> NotOffered:
+    reason = target.reasons[0]
+    sentence, next_step = _refusal(reason, target.to_org, target.purpose)
+    return NotOffered(target.to_org, target.purpose, sentence, next_step)
+
+
+def _targets(subject_id: uuid.UUID) -> Offer:
+    return offer(run("referrals:write", referrals.referral_targets, subject_id))
+
+
 def _form(subject_id: uuid.UUID, values: dict[str, Any], errors: forms.Errors,
           status: int = 200) -> tuple[str, int]:
+    choices = _targets(subject_id)
     return page("referral_new.html", status, subject_id=subject_id, values=values,
-                errors=errors, recipients=_recipients(), purposes=_purposes())
+                errors=errors, offer=choices)
 
 
 @bp.route("/claimants/<uuid:subject_id>/referrals/new", methods=["GET", "POST"])
 def make_referral(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     if request.method == "GET":
-        require("referrals:write")
         return _form(subject_id, {"purpose": user().purpose}, {})
     values, errors = _read(request.form)
     if errors:
@@ -121,7 +182,7 @@ def make_referral(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
                      forms.domain_errors(exc.extra["errors"], REFERRAL_FIELDS), 422)
     except ForbiddenError as exc:
         # Refused (and audited) by the use case: say why next to the choice, keeping the text.
-        why = [_refusal(r, values["to_org"], values["purpose"])
+        why = [" ".join(_refusal(r, values["to_org"], values["purpose"]))
                for r in exc.extra.get("reasons") or []]
         message = " ".join(why) or "This referral is not allowed"
         return _form(subject_id, values, {"to_org": message.rstrip(".")}, 403)
@@ -130,16 +191,61 @@ def make_referral(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     return redirect(url_for("web.overview", subject_id=subject_id))
 
 
-def _refusal(reason: str, to_org: str, purpose: str) -> str:
-    """Why a referral was refused, in plain English. The reasons are about the receiving
-    organisation (its grants, the claimant's consent to it), except the sender's own case
-    relationship."""
-    recipient, doing = org_name(to_org), purpose_name(purpose).lower()
-    if reason == "role_not_granted":
-        return (f"{recipient} is not given access to this claimant's information for {doing} "
-                "under the information sharing agreements.")
+# Why a referral may not go somewhere, in plain words with the next step. {recipient} is the
+# receiving organisation, {doing} the referral's purpose (lower case), {me} the user's own.
+REFUSALS: dict[str, tuple[str, str]] = {
+    "recipient_not_in_consent": (
+        "The claimant's consent does not name {recipient}.",
+        "Ask the claimant to add {recipient} to their consent, and record the new consent."),
+    "purpose_not_consented": (
+        "The claimant agreed to share information with {recipient}, but not for {doing}.",
+        "Ask the claimant whether they agree to share it for {doing}, and record their "
+        "consent."),
+    "no_consent": (
+        "The claimant has not agreed to share information with {recipient} for {doing}.",
+        "Ask the claimant to add {recipient} to their consent, and record the new consent."),
+    "category_not_consented": (
+        "The claimant's consent does not include anything {recipient} would receive for "
+        "{doing}.",
+        "Ask the claimant whether they agree to share it with {recipient}, and record their "
+        "consent."),
+    "consent_expired": (
+        "The claimant's consent to share with {recipient} has expired.",
+        "Ask the claimant to renew their consent, and record it."),
+    "consent_withdrawn": (
+        "The claimant has withdrawn their consent to share with {recipient}.",
+        "Respect the claimant's decision. Only ask again if the claimant raises it."),
+    "role_not_granted": (
+        "{recipient} is not given access to this claimant's information for {doing} under "
+        "the information sharing agreements.",
+        "Choose another reason for the referral if one fits, or speak to your information "
+        "governance officer."),
+    "direction_not_permitted": (
+        "The information sharing agreements do not let {me} refer claimants to {recipient}"
+        "{for_doing}.",
+        "Speak to your information governance officer if you need to."),
+}
+CONSENT_REASONS = frozenset({"recipient_not_in_consent", "purpose_not_consented", "no_consent",
+                             "category_not_consented", "category_excluded_by_consent",
+                             "explicit_consent_required", "consent_expired",
+                             "consent_withdrawn", "consent_not_yet_valid",
+                             "consent_unverified"})
+
+
+def _refusal(reason: str, to_org: str, purpose: str | None) -> tuple[str, str]:
+    """Why a referral may not go to `to_org` for `purpose`, and the next step, in plain
+    English. The reasons are about the receiving organisation (its grants, the claimant's
+    consent to it), except the sender's own case relationship."""
+    recipient = org_name(to_org)
+    doing = purpose_name(purpose).lower() if purpose else "any purpose"
+    if reason in REFUSALS:
+        sentence, next_step = REFUSALS[reason]
+        values = {"recipient": recipient, "doing": doing, "me": user().org_name,
+                  "for_doing": f" for {doing}" if purpose else ""}
+        return sentence.format(**values), next_step.format(**values)
     org = user().org_name if reason == "no_case_relationship" else recipient
-    return explain(reason, org=org, category="this information", purpose=doing).sentence
+    found = explain(reason, org=org, category="this information", purpose=doing)
+    return found.sentence, found.next_step
 
 
 @bp.route("/referrals", methods=["GET"])
@@ -148,7 +254,29 @@ def referral_inbox() -> tuple[str, int]:
     items, _cursor = run("referrals:read", referrals.inbox, box=box, status=None,
                          limit=200, cursor=None)
     items.sort(key=lambda r: (r["status"] != "open", -r["created_at"].timestamp()))
+    for item in items:
+        item["claimant_why"] = None if item["claimant_name"] else _unnamed(item, box)
+        item["suspended_why"] = " ".join(
+            _refusal(r, item["to_org"], item["purpose"])[0] for r in item["reasons"])
     return page("referrals.html", box=box, items=items)
+
+
+def _unnamed(item: dict[str, Any], box: str) -> str:
+    """Why a referral in a box says "a claimant" rather than a name, in plain words."""
+    reasons = item["claimant_withheld"]
+    if "subject_erased" in reasons:
+        return "This claimant's information has been erased."
+    if item["status"] == "suspended":
+        return "The claimant's consent no longer covers this referral, so their name is hidden."
+    if box == "inbox" and item["status"] == "declined":
+        return (f"{user().org_name} declined this referral, so it does not see who the "
+                "claimant is.")
+    if box == "inbox" and item["status"] == "open":
+        return (f"The claimant has not agreed to share their name with {user().org_name} "
+                f"for {purpose_name(item['purpose']).lower()}.")
+    found = explain(reasons[0] if reasons else "direction_not_permitted", org=user().org_name,
+                    category="the claimant's name", purpose=purpose_name(user().purpose).lower())
+    return found.sentence
 
 
 @bp.route("/referrals/<uuid:referral_id>/accept", methods=["POST"])
