@@ -139,9 +139,9 @@ def _read_one(ctx: RequestContext, referral: Referral, subject: Subject, facts: 
               basis: Basis, contacts: dict[uuid.UUID, referrals.StaffContact]) -> dict[str, Any]:
     """One referral in a box: its sealed fields opened while its basis holds, the claimant's
     name where the caller may see it, one audit event for whatever was opened."""
+    # A basis that holds means the claimant is not erased (referral_basis checks it).
     opens = basis.holds and referral.status != "suspended"
-    key = subjects.data_key(subject, ctx.keyring) if not facts.erased and not is_shredded(
-        ctx.keyring, subject.id) else None
+    key = subjects.data_key(subject, ctx.keyring) if opens else None
     name, withheld, decision = _claimant_name(ctx, referral, subject, facts, basis)
     if opens or name is not None:
         categories = set(basis.decision.permitted) if opens else set()
@@ -149,7 +149,7 @@ def _read_one(ctx: RequestContext, referral: Referral, subject: Subject, facts: 
                   decision=basis.decision if opens else decision, outcome="allow",
                   categories=sorted(categories | ({"identity"} if name else set())), reasons=[],
                   details={"referral_id": str(referral.id), "claimant_named": name is not None})
-    item = _present(ctx, referral, key if opens else None, contacts)
+    item = _present(ctx, referral, key, contacts)
     item["claimant_name"], item["claimant_withheld"] = name, withheld
     return item
 
