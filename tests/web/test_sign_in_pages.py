@@ -69,7 +69,9 @@ def test_enrolment_shows_a_qr_code_and_the_key_in_groups_and_logs_no_secret(
 
 def test_the_only_purpose_is_preselected(client: FlaskClient, demo: Demo) -> None:
     sign_in(client, COACH, purpose=None)  # a work coach has one purpose: case management
-    assert checked_purpose(client.get("/purpose").get_data(as_text=True)) == "case_management"
+    page = client.get("/purpose").get_data(as_text=True)
+    assert checked_purpose(page) == "case_management"
+    assert "chose last time" not in page
 
 
 def test_the_last_purpose_chosen_is_preselected_at_the_next_sign_in(client: FlaskClient,
@@ -88,6 +90,7 @@ def test_the_last_purpose_chosen_is_preselected_at_the_next_sign_in(client: Flas
     sign_in(client, HOUSING, purpose=None)
     page = client.get("/purpose").get_data(as_text=True)
     assert checked_purpose(page) == "tenancy_sustainment"
+    assert "The purpose you chose last time is selected" in page
     # A remembered code the user does not hold (another user's, or edited) preselects nothing.
     client.set_cookie(REMEMBERED_PURPOSE, "audit", path="/purpose")
     client.post("/sign-out", data={"csrf_token": token(client, "/purpose")})
