@@ -143,9 +143,9 @@ def choose_purpose() -> BaseResponse | tuple[str, int]:
             return response
         return page("purpose.html", 422, choices=choices, chosen=None,
                     errors={"purpose": "Select why you are using Caseshare now"})
-    chosen = _preselected(u.purpose, choices)
-    return page("purpose.html", choices=choices, chosen=chosen,
-                remembered=chosen is not None and chosen != u.purpose and len(choices) > 1,
+    preselected = _preselected(u.purpose, choices)
+    return page("purpose.html", choices=choices, chosen=preselected,
+                remembered=preselected not in (None, u.purpose) and len(choices) > 1,
                 errors={})
 
 
