@@ -165,10 +165,11 @@ def _api_modules() -> tuple[Any, ...]:
 
 def _register_blueprints(app: Flask) -> None:
     from caseshare import web
-    from caseshare.api import meta, oauth, oidc
+    from caseshare.api import docs, meta, oauth, oidc
     from caseshare.extensions import api as smorest_api
 
     app.register_blueprint(meta.bp)
+    app.register_blueprint(docs.bp)
     oauth.init_app(app)
     oidc.init_app(app)
     for module in _api_modules():

@@ -61,6 +61,11 @@ def list_events(purpose: str, limit: int, cursor: str | None = None,
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, CheckpointOut)
 def latest_checkpoint(purpose: str) -> Any:
+    """Read the latest signed audit checkpoint.
+
+    The tree size, root hash, time and signature of the newest checkpoint of the audit log, and the
+    same checkpoint as a C2SP `tlog-checkpoint` signed note, to check proofs against.
+    """
     with unit_of_work(purpose, SCOPE) as ctx:
         return audit_trail.latest_checkpoint(ctx), 200, no_store()
 
@@ -69,8 +74,12 @@ def latest_checkpoint(purpose: str) -> Any:
 @blp.arguments(InclusionQuery, location="query", as_kwargs=True)
 @blp.response(200, InclusionOut)
 def inclusion(index: int, purpose: str, tree_size: int | None = None) -> Any:
-    """RFC 9162 inclusion proof for the event at `index`: hashes only, never event fields, so it
-    is served for any index, including events the officer may not see."""
+    """Prove an audit event is in the log.
+
+    RFC 9162 inclusion proof for the event at `index` in the tree of `tree_size` (default: the
+    latest checkpoint): hashes only, never event fields, so it is served for any index, including
+    events the officer may not see.
+    """
     with unit_of_work(purpose, SCOPE) as ctx:
         return audit_trail.inclusion_proof(ctx, index, tree_size), 200, no_store()
 
@@ -79,6 +88,11 @@ def inclusion(index: int, purpose: str, tree_size: int | None = None) -> Any:
 @blp.arguments(ConsistencyQuery, location="query", as_kwargs=True)
 @blp.response(200, ConsistencyOut)
 def consistency(purpose: str, first: int, second: int) -> Any:
+    """Prove the audit log only grew.
+
+    RFC 9162 consistency proof between the trees of sizes `first` and `second`: an earlier
+    checkpoint is a prefix of a later one, so no event was changed or removed. Hashes as hex.
+    """
     with unit_of_work(purpose, SCOPE) as ctx:
         return audit_trail.consistency_proof(ctx, first, second), 200, no_store()
 
@@ -167,8 +181,11 @@ def sar_export(subject_id: uuid.UUID, purpose: str) -> Any:
 @blp.response(200, UnusualReport)
 def unusual_access(purpose: str, from_: Any = None, to: Any = None,
                    rule: list[str] | None = None) -> Any:
-    """Findings of the unusual access rules over the events the IG officer may see (same
-    visibility and redaction as `GET /audit/events`)."""
+    """Report unusual access.
+
+    Findings of the unusual access rules over the events the IG officer may see (same visibility
+    and redaction as `GET /audit/events`), between `from` and `to`, optionally only some `rule`s.
+    """
     with unit_of_work(purpose, SCOPE) as ctx:
         thresholds = Thresholds.from_settings(runtime().settings)
         wanted = tuple(r for r in RULES if r in rule) if rule else RULES

@@ -42,6 +42,11 @@ def plan_out(plan: PlanView, disclosure: Disclosure) -> dict[str, Any]:
 @blp.arguments(PlanCreate)
 @blp.response(201, PlanOut)
 def create_plan(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
+    """Start a claimant's case plan.
+
+    One plan per claimant, optionally with its first entries. Each entry's category must be one the
+    caller may write for this purpose (403 otherwise). The answer carries the plan's `ETag`.
+    """
     with unit_of_work(purpose, "case_plans:write") as ctx:
         entries = body.get("entries", [])
         plan, disclosure, etag = case_plans.create_case_plan(ctx, subject_id, entries)
@@ -69,6 +74,11 @@ def read_plan(subject_id: uuid.UUID, purpose: str, categories: list[str] | None 
 @blp.arguments(EntryIn)
 @blp.response(201, EntryOut)
 def add_entry(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
+    """Add an entry to the case plan.
+
+    A goal, action or note in one category. A category the caller may not write for this purpose:
+    403 with reasons. The answer carries the entry's `ETag`, to send as `If-Match` when changing it.
+    """
     with unit_of_work(purpose, "case_plans:write") as ctx:
         entry, etag = case_plans.add_plan_entry(ctx, subject_id, body)
         return entry, 201, no_store({"ETag": etag})
@@ -78,6 +88,8 @@ def add_entry(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.arguments(EntryPatch)
 @blp.response(200, EntryOut)
+@blp.alt_response(412, response="PRECONDITION_FAILED")
+@blp.alt_response(428, response="PRECONDITION_REQUIRED")
 def update_entry(body: dict[str, Any], subject_id: uuid.UUID, entry_id: uuid.UUID,
                  purpose: str) -> Any:
     """Change an entry (send If-Match with the ETag you read).
@@ -116,6 +128,12 @@ def entry_history(subject_id: uuid.UUID, entry_id: uuid.UUID, purpose: str) -> A
 @blp.arguments(ExplainQuery, location="query", as_kwargs=True)
 @blp.response(200, ExplainOut)
 def explain(purpose: str, subject_id: uuid.UUID, category: str, action: str) -> Any:
+    """Explain an access decision.
+
+    Whether the caller could read or write one category of one claimant's data for this purpose,
+    with the reason codes, the protocol, consent or override that decides it. Audited; discloses no
+    claimant data.
+    """
     with unit_of_work(purpose, "access:explain") as ctx:
         decision = case_plans.explain(ctx, subject_id, category, action)
         c = decision.categories[0]

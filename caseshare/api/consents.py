@@ -68,6 +68,11 @@ def consent_out(view: ConsentView) -> dict[str, Any]:
 @blp.route("/consent-forms", methods=["GET"])
 @blp.response(200, FormSummary(many=True))
 def list_forms() -> Any:
+    """List the current consent forms.
+
+    One item per partnership form at its current version, with the languages it is published in.
+    Forms hold no personal data; a bearer token is still required.
+    """
     principal()  # authenticated by the blueprint; forms hold no personal data
     return [{"id": f.id, "version": f.version, "languages": list(f.languages), "title": f.title}
             for f in runtime().forms.current()]
@@ -77,6 +82,12 @@ def list_forms() -> Any:
 @blp.arguments(FormQuery, location="query", as_kwargs=True)
 @blp.response(200, FormOut)
 def get_form(form_id: str, version: int, lang: str) -> Any:
+    """Read one consent form version in one language.
+
+    The rendered text the claimant is shown, its hash, the options a consent recorded on it may
+    choose (recipients, purposes, categories, the longest duration) and `explicit_statement`: the
+    form's own words for explicit consent in that language. Unknown form, version or language: 404.
+    """
     form = runtime().forms.get(form_id, version)
     if form is None or lang not in form.languages:
         raise NotFoundError("No such consent form, version or language.")
@@ -94,6 +105,13 @@ def get_form(form_id: str, version: int, lang: str) -> Any:
 @blp.arguments(ConsentCreate)
 @blp.response(201, ConsentOut)
 def create_consent(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
+    """Record a claimant's consent.
+
+    A consent may only choose recipients, purposes and categories its form offers. A consent
+    covering a special or criminal category carries `explicit_statement` equal to the form's
+    statement in the consent's language; anything else is a 422 naming `explicit_statement`.
+    `given_by` records who gave it (the claimant, an appointee, an attorney...) and `method` how.
+    """
     with unit_of_work(purpose, "consents:write") as ctx:
         return consent_out(consents.record_consent(ctx, subject_id, body)), 201, no_store()
 
@@ -119,6 +137,12 @@ def list_consents(subject_id: uuid.UUID, purpose: str) -> Any:
 @blp.arguments(WithdrawalCreate)
 @blp.response(200, ConsentOut)
 def withdraw(body: dict[str, Any], consent_id: uuid.UUID, purpose: str) -> Any:
+    """Withdraw a consent, wholly or in part.
+
+    No `scope`: the whole consent is withdrawn; a `scope` of recipients, purposes or categories
+    withdraws only those. The answer is the updated consent. Again on a fully withdrawn
+    consent: 409. The organisations that lose data are notified.
+    """
     with unit_of_work(purpose, "consents:write") as ctx:
         return consent_out(consents.withdraw_consent(ctx, consent_id, body)), 200, no_store()
 
@@ -166,7 +190,12 @@ def consent_fhir(consent_id: uuid.UUID, purpose: str) -> Any:
 @blp.arguments(ExpiringQuery, location="query", as_kwargs=True)
 @blp.response(200, ExpiringList)
 def expiring(purpose: str, days: int) -> Any:
-    """Consents ending within `days` (default 30) on cases the caller's organisation leads."""
+    """List consents that end soon.
+
+    Consents ending within `days` (default 30) on cases the caller's organisation leads, to renew
+    with the claimant before sharing stops. Sealed fields (proxy names, references) are left out:
+    they are in the claimant's consent list.
+    """
     with unit_of_work(purpose, "consents:read") as ctx:
         # The renewal list carries no sealed fields (proxy name, references): they are in the
         # claimant's consent list.
@@ -179,8 +208,12 @@ def expiring(purpose: str, days: int) -> Any:
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, NotificationList)
 def notifications(purpose: str) -> Any:
-    """In-app notifications for the caller: their organisation's (e.g. a consent naming it was
-    withdrawn), their role's (e.g. an override granted, for IG officers) and their own."""
+    """List the caller's notifications.
+
+    In-app notifications for the caller: their organisation's (e.g. a consent naming it was
+    withdrawn), their role's (e.g. an override granted, for IG officers) and their own, with
+    whether each has been read.
+    """
     with unit_of_work(purpose, "consents:read") as ctx:
         items = [{"id": n.id, "type": n.type, "subject_id": n.subject_id,
                   "consent_id": n.consent_id, "created_at": n.created_at, "read": n.read,
@@ -193,7 +226,11 @@ def notifications(purpose: str) -> Any:
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, NotificationReadOut)
 def notification_read(notification_id: uuid.UUID, purpose: str) -> Any:
-    """Mark one of the caller's notifications read (for this person only)."""
+    """Mark a notification read.
+
+    Marks one of the caller's notifications read, for this person only: colleagues in the same
+    organisation still see it unread. A notification that is not the caller's: 404.
+    """
     with unit_of_work(purpose, "consents:read") as ctx:
         inbox.mark_notification_read(ctx, notification_id)
         return {"id": notification_id, "read": True}, 200, no_store()

@@ -24,6 +24,13 @@ blp = api_blueprint("overrides", __name__, "Break-glass overrides")
 @blp.arguments(OverrideCreate)
 @blp.response(201, OverrideOut)
 def create_override(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
+    """Request emergency access (break glass).
+
+    For a named route (e.g. safeguarding), with a justification, the categories needed and a time
+    box in hours. It opens data only for the staff member who requested it, only for those
+    categories and hours, and only data that flows under a protocol whose override rules permit
+    that route and role. Every override is reviewed by an IG officer.
+    """
     with unit_of_work(purpose, "overrides:write") as ctx:
         record = overrides.request_override(ctx, subject_id, OverrideRequest(**body))
         return record, 201, no_store()
@@ -33,6 +40,11 @@ def create_override(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -
 @blp.arguments(OverrideListQuery, location="query", as_kwargs=True)
 @blp.response(200, OverrideList)
 def list_overrides(purpose: str, status: str | None = None) -> Any:
+    """List overrides to review.
+
+    IG officers: the overrides their organisation reviews, filtered by `status` (e.g.
+    `pending_review`).
+    """
     with unit_of_work(purpose, "overrides:review") as ctx:
         return {"items": overrides.list_for_review(ctx, status), "next_cursor": None}, 200, \
             no_store()
@@ -42,6 +54,10 @@ def list_overrides(purpose: str, status: str | None = None) -> Any:
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, OverrideDetail)
 def get_override(override_id: uuid.UUID, purpose: str) -> Any:
+    """Read one override for review.
+
+    IG officers: the override with its justification, categories, protocols and time box.
+    """
     with unit_of_work(purpose, "overrides:review") as ctx:
         record, justification = overrides.read_for_review(ctx, override_id)
         fields = ("id", "subject_id", "org_id", "purpose", "route", "categories", "protocol",
@@ -56,6 +72,10 @@ def get_override(override_id: uuid.UUID, purpose: str) -> Any:
 @blp.arguments(OverrideReview)
 @blp.response(200, OverrideOut)
 def review_override(body: dict[str, Any], override_id: uuid.UUID, purpose: str) -> Any:
+    """Review an override.
+
+    IG officers record whether the emergency access was `justified` or `not_justified`, with a note.
+    """
     with unit_of_work(purpose, "overrides:review") as ctx:
         return overrides.review_override(ctx, override_id, body["outcome"], body["note"]), 200, \
             no_store()

@@ -22,6 +22,11 @@ blp = api_blueprint("referrals", __name__, "Referrals: warm handovers between or
 @blp.arguments(ReferralCreate)
 @blp.response(201, ReferralOut)
 def create_referral(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -> Any:
+    """Refer a claimant to another organisation.
+
+    A warm handover: the receiving organisation, the referral's purpose (one the caller may use),
+    a message, a named contact and optionally an appointment. The receiver sees it in its inbox.
+    """
     with unit_of_work(purpose, "referrals:write") as ctx:
         return referrals.create_referral(ctx, subject_id, body), 201, no_store()
 
@@ -31,6 +36,11 @@ def create_referral(body: dict[str, Any], subject_id: uuid.UUID, purpose: str) -
 @blp.response(200, ReferralList)
 def inbox(purpose: str, box: str, limit: int, status: str | None = None,
           cursor: str | None = None) -> Any:
+    """List referrals received or sent.
+
+    `box=inbox` (default): referrals addressed to the caller's organisation; `box=sent`: those it
+    made. Filter by `status`; paged with `limit` and `cursor`.
+    """
     with unit_of_work(purpose, "referrals:read") as ctx:
         items, next_cursor = referrals.inbox(ctx, box=box, status=status, limit=limit,
                                              cursor=cursor)
@@ -41,6 +51,11 @@ def inbox(purpose: str, box: str, limit: int, status: str | None = None,
 @blp.arguments(PurposeQuery, location="query", as_kwargs=True)
 @blp.response(200, ReferralOut)
 def accept(referral_id: uuid.UUID, purpose: str) -> Any:
+    """Accept a referral.
+
+    Only the receiving organisation accepts; its organisation then works with the claimant. A
+    referral that is no longer open: 409.
+    """
     with unit_of_work(purpose, "referrals:write") as ctx:
         return referrals.accept_referral(ctx, referral_id), 200, no_store()
 
@@ -50,5 +65,10 @@ def accept(referral_id: uuid.UUID, purpose: str) -> Any:
 @blp.arguments(ReferralDecline)
 @blp.response(200, ReferralOut)
 def decline(body: dict[str, Any], referral_id: uuid.UUID, purpose: str) -> Any:
+    """Decline a referral.
+
+    Only the receiving organisation declines, with a `reason` the sender sees. A referral that is
+    no longer open: 409.
+    """
     with unit_of_work(purpose, "referrals:write") as ctx:
         return referrals.decline_referral(ctx, referral_id, body["reason"]), 200, no_store()

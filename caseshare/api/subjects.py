@@ -16,6 +16,12 @@ blp = api_blueprint("subjects", __name__, "Claimants (data subjects)")
 @blp.arguments(SubjectCreate)
 @blp.response(201, SubjectOut, headers=None)
 def create_subject(body: dict[str, Any], purpose: str) -> Any:
+    """Register a claimant.
+
+    The caller's organisation becomes the lead case member. `jurisdiction` is `england`, `wales` or
+    `scotland`; a NINO, when given, is stored sealed with a blind index for finding the claimant
+    again. The answer holds the identity fields the decision permits the caller to read back.
+    """
     with unit_of_work(purpose, "subjects:write") as ctx:
         jurisdiction = body.pop("jurisdiction")
         if body.get("date_of_birth") is not None:
@@ -29,6 +35,12 @@ def create_subject(body: dict[str, Any], purpose: str) -> Any:
 @blp.arguments(NinoQuery, location="query", as_kwargs=True)
 @blp.response(200, SubjectList)
 def find_subjects(purpose: str, nino: str) -> Any:
+    """Find claimants by National Insurance number.
+
+    Only claimants the caller's organisation works with are found (a blind-index match on the
+    NINO; the NINO itself is never written to the audit log). An empty list is the same answer for
+    a claimant who does not exist and one the organisation has no relationship with.
+    """
     with unit_of_work(purpose, "subjects:read") as ctx:
         found = subjects.find_by_nino(ctx, nino)
         items = [{"id": s.id, "jurisdiction": s.jurisdiction} for s in found]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
 from flask import redirect, request, url_for
@@ -17,6 +18,7 @@ from caseshare.identity.models import StaffMember
 from caseshare.identity.service import purposes_for
 from caseshare.request_db import db_session
 from caseshare.unit_of_work import UnitOfWork
+from caseshare.web.authenticator import grouped_key, qr_code_svg
 from caseshare.web.blueprint import (
     bp,
     end_sign_in,
@@ -99,15 +101,16 @@ def enrol() -> BaseResponse | tuple[str, int]:
         cookie.clear()
         return redirect(url_for("web.sign_in"))
     uri = pyotp.TOTP(secret).provisioning_uri(name=staff.email, issuer_name="Caseshare")
+    shown: dict[str, Any] = {"uri": uri, "qr_code": qr_code_svg(uri), "key": grouped_key(secret)}
     if request.method == "GET":
-        return page("enrol.html", uri=uri, secret=secret, errors={})
+        return page("enrol.html", errors={}, **shown)
     code = request.form.get("code", "").strip()
     with UnitOfWork(db):
         enrolled = sign_ins.enrol_second_factor(
             db, staff=staff, secret=secret, code=code, protocols=rt.protocols, now=now,
             request_id=request_id())
     if not enrolled:
-        return page("enrol.html", 422, uri=uri, secret=secret,
+        return page("enrol.html", 422, values={"code": code}, **shown,
                     errors={"code": "Enter the 6-digit code your authenticator app shows now"})
     start_sign_in(staff)
     return redirect(url_for("web.choose_purpose"))
@@ -126,13 +129,49 @@ def sign_out() -> BaseResponse:
 
 @bp.route("/purpose", methods=["GET", "POST"])
 def choose_purpose() -> BaseResponse | tuple[str, int]:
+    """Why the staff member is using Caseshare now. Preselected: the purpose of this sign-in,
+    else the one they chose last time on this browser, else their only one; the choice is still
+    theirs to confirm, as every view is recorded with it."""
     u = user()
     choices = sorted(purposes_for(runtime().protocols, u.principal.org, u.principal.roles))
     if request.method == "POST":
         chosen = request.form.get("purpose", "")
         if chosen in choices:
             cookie["purpose"] = chosen
-            return redirect(url_for("web.home"))
+            response = redirect(_landing(chosen, u.principal.roles))
+            _remember_purpose(response, chosen)
+            return response
         return page("purpose.html", 422, choices=choices, chosen=None,
                     errors={"purpose": "Select why you are using Caseshare now"})
-    return page("purpose.html", choices=choices, chosen=u.purpose, errors={})
+    preselected = _preselected(u.purpose, choices)
+    return page("purpose.html", choices=choices, chosen=preselected,
+                remembered=preselected not in (None, u.purpose) and len(choices) > 1,
+                errors={})
+
+
+# The last purpose chosen, kept on this browser for a year so the next sign-in preselects it.
+# Only the purpose code: no personal data, nothing a copied cookie could use, sent only to this
+# page (path) and never read as a permission (it must still be one of the user's purposes).
+REMEMBERED_PURPOSE = "caseshare_last_purpose"
+REMEMBER_FOR = timedelta(days=365)
+
+
+def _preselected(current: str | None, choices: list[str]) -> str | None:
+    remembered = request.cookies.get(REMEMBERED_PURPOSE)
+    for candidate in (current, remembered):
+        if candidate in choices:
+            return candidate
+    return choices[0] if len(choices) == 1 else None
+
+
+def _remember_purpose(response: BaseResponse, purpose: str) -> None:
+    response.set_cookie(REMEMBERED_PURPOSE, purpose, max_age=int(REMEMBER_FOR.total_seconds()),
+                        path=url_for("web.choose_purpose"), httponly=True, samesite="Lax",
+                        secure=runtime().settings.production)
+
+
+def _landing(purpose: str, roles: frozenset[str]) -> str:
+    """Where a purpose leads: IG officers auditing go to their dashboard; everyone else home."""
+    if purpose == "audit" and "ig_officer" in roles:
+        return url_for("web.ig_dashboard")
+    return url_for("web.home")
