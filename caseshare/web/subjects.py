@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.access import case_plans, consents, referrals, subjects
 from caseshare.consent.views import ConsentView
-from caseshare.errors import NotFoundError
+from caseshare.errors import ForbiddenError, NotFoundError
 from caseshare.schemas.subjects import NINO
 from caseshare.web import forms
 from caseshare.web.blueprint import bp, page, require, run, runtime, unit_of_work, user
@@ -209,8 +209,18 @@ def check_registration() -> BaseResponse | tuple[str, int]:
     identity = {"given_name": values["given_name"], "family_name": values["family_name"],
                 "date_of_birth": values["born_on"].isoformat(),
                 "nino": values["nino"] or None, "postcode": values["postcode"] or None}
-    subject, _opened = run("subjects:write", subjects.register_subject,
-                           {k: v for k, v in identity.items() if v}, values["jurisdiction"])
+    try:
+        subject, _opened = run("subjects:write", subjects.register_subject,
+                               {k: v for k, v in identity.items() if v}, values["jurisdiction"])
+    except ForbiddenError as exc:
+        # Refused (and audited): the answers stay, with the reason and the next step.
+        u = user()
+        refused = [explain(r, org=u.org_name, category="identity details",
+                           purpose=purpose_name(u.purpose or "").lower())
+                   for r in exc.extra.get("reasons") or []]
+        return page("register_check.html", 403, values=values, errors={},
+                    refused=refused or [explain("", org=u.org_name, category="identity details",
+                                                purpose=purpose_name(u.purpose or "").lower())])
     cookie.pop(REGISTER_DRAFT, None)
     return redirect(url_for("web.claimant_registered", subject_id=subject.id))
 

@@ -131,3 +131,26 @@ def test_a_claimant_another_organisation_registered_is_not_disclosed(
     page = text(client.get(CHECK))
     assert str(demo.kerry) not in page and "already registered" not in page
     assert "ask that organisation to refer them to you" in page
+
+
+def test_a_refused_registration_keeps_the_answers_and_says_why(
+        client: FlaskClient, rt: Runtime, demo: Demo, monkeypatch: Any) -> None:
+    from caseshare.access import subjects
+    from caseshare.errors import ForbiddenError
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise ForbiddenError("Not permitted.", reasons=["not_party_to_protocol"])
+
+    sign_in(client, COACH)
+    before = count(rt, Subject)
+    submit(client)
+    monkeypatch.setattr(subjects, "register_subject", refuse)
+    refused = client.post(CHECK, data={"csrf_token": token(client, CHECK)})
+    page = text(refused)
+    assert refused.status_code == 403
+    assert 'data-testid="refused"' in page and "information sharing agreement" in page
+    assert "Jo Brennan" in page and "QQ112233A" in page  # the answers are kept
+    assert count(rt, Subject) == before
+    monkeypatch.undo()
+    assert client.post(CHECK, data={"csrf_token": token(client, CHECK)}).status_code == 302
+    assert count(rt, Subject) == before + 1
