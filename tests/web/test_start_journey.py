@@ -1,6 +1,7 @@
 """A work coach starts a claimant's journey from the pages, in Chromium: registers the claimant
 (check your answers, the duplicate check), then records their consent through check your
-answers; every page checked with axe. The same journey again with JavaScript off.
+answers; every page checked with axe. The same journey again with JavaScript off on a phone
+(320 CSS pixels, no horizontal scrolling).
 (Starting the plan is another page, `web.start_plan`, not yet in this tree: the confirmation
 page links to it.)"""
 
@@ -17,6 +18,8 @@ def start_journey(page: Any, base: str, nino: str, family_name: str, *,
     def checked() -> None:
         if axe:
             check_accessibility(page)
+        else:  # a phone: 320 CSS pixels, no horizontal scrolling (WCAG 1.4.10 Reflow)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 320, page.url
 
     page.goto(f"{base}/find")
     page.get_by_role("link", name="Register a claimant").click()
@@ -90,7 +93,8 @@ def test_a_work_coach_registers_a_claimant_and_records_consent(live_url: str,
 
 def test_the_journey_works_without_javascript(live_url: str, chromium: Any,
                                               demo: Demo) -> None:
-    context = chromium.new_context(java_script_enabled=False)
+    context = chromium.new_context(java_script_enabled=False,
+                                   viewport={"width": 320, "height": 800})
     try:
         page = context.new_page()
         page.set_default_timeout(15_000)
