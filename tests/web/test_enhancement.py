@@ -38,7 +38,7 @@ def test_scripts_run_under_the_csp_without_errors(live_url: str, chromium: Any,
         # Locator waits, not wait_for_function: a string predicate needs eval, which the CSP
         # (rightly) refuses.
         page.locator("body.govuk-frontend-supported").wait_for(state="attached")
-        page.get_by_role("button", name="Record consent").click()
+        page.get_by_role("button", name="Continue").click()
         # GOV.UK Frontend's script moves focus to the error summary.
         expect(page.locator(".govuk-error-summary")).to_be_focused()
         # Chromium logs the 422 of the form page itself; anything else is a real problem.

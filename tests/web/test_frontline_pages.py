@@ -268,6 +268,8 @@ def test_recording_consent_leads_to_its_receipt_in_the_claimants_language(
         "purposes": "case_management", "categories": ["identity", "finances"],
         "given_by_type": "self", "method": "e_signature", "evidence_ref": "DOC-CY-1",
         "expires_at-day": "1", "expires_at-month": "5", "expires_at-year": "2027"})
+    check = resp.headers["Location"]  # check your answers, then confirm
+    resp = client.post(check, data={"csrf_token": token(client, check)})
     assert resp.status_code == 302
     receipt_path = resp.headers["Location"]
     assert receipt_path.startswith(f"/claimants/{demo.lee}/consents/") and "lang=cy" in receipt_path

@@ -99,7 +99,7 @@ def test_record_consent_then_withdraw_it_and_access_ends(live_url: str, browser_
     assert page.locator("input[type=checkbox]").count() > 10
     assert page.locator("input:checked").count() == 0  # nothing is chosen for the claimant
     check_accessibility(page)
-    page.get_by_role("button", name="Record consent").click()  # nothing ticked: errors
+    page.get_by_role("button", name="Continue").click()  # nothing ticked: errors
     summary = page.locator(".govuk-error-summary").inner_text()
     assert "Select each organisation the claimant agrees to share with" in summary
     assert "Select how consent was given" in summary
@@ -116,11 +116,12 @@ def test_record_consent_then_withdraw_it_and_access_ends(live_url: str, browser_
     page.get_by_label("Day").fill("1")
     page.get_by_label("Month").fill("5")
     page.get_by_label("Year").fill("2027")
-    page.get_by_role("button", name="Record consent").click()  # no explicit statement yet
+    page.get_by_role("button", name="Continue").click()  # no explicit statement yet
     assert "Explicit consent is required" in page.locator(".govuk-error-summary").inner_text()
     assert page.get_by_label("Derby Recovery Partnership", exact=True).is_checked()  # kept
     page.locator("input[name=explicit]").check()
-    page.get_by_role("button", name="Record consent").click()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Confirm and record consent").click()  # checked answers
     page.wait_for_url("**/receipt?lang=en")  # the claimant's receipt comes next
     assert "Consent recorded" in page.locator(".govuk-notification-banner").inner_text()
     assert page.get_by_test_id("receipt-until").inner_text() == "1 May 2027"
