@@ -111,13 +111,15 @@ def _covers(scope: dict[str, Any], key: str, value: str) -> bool:
     return not named or value in named
 
 
-def _group(left: dict[str, set[str]], purposes: Sequence[str]) -> tuple[Share, ...]:
+def _group(left: dict[str, set[str]], purposes: Sequence[str],
+           categories: Sequence[str]) -> tuple[Share, ...]:
     """purpose -> categories, as lines of "these categories for these purposes" (purposes with
-    the same categories share a line), in the consent's order of purposes."""
+    the same categories share a line), in the consent's order."""
     lines: dict[tuple[str, ...], list[str]] = {}
     for purpose in purposes:
         if left[purpose]:
-            lines.setdefault(tuple(sorted(left[purpose])), []).append(purpose)
+            ordered = tuple(c for c in categories if c in left[purpose])
+            lines.setdefault(ordered, []).append(purpose)
     return tuple(Share(tuple(p), c) for c, p in lines.items())
 
 
@@ -139,9 +141,11 @@ def recipient_scope(org: str, purposes: Sequence[str], categories: Sequence[str]
         parts.append(WithdrawnPart(
             withdrawn_at=w.withdrawn_at,
             purposes=tuple(p for p in purposes if taken.get(p)),
-            categories=_union(tuple(c) for c in taken.values()),
+            categories=tuple(c for c in categories
+                             if any(c in cats for cats in taken.values())),
             everything=not any(left.values())))
-    return RecipientScope(org=org, receives=_group(left, purposes), withdrawn=tuple(parts))
+    return RecipientScope(org=org, receives=_group(left, purposes, categories),
+                          withdrawn=tuple(parts))
 
 
 def effective_scope(consent: ConsentLike,
