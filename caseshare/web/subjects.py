@@ -170,7 +170,7 @@ def identity_unseen(identity: dict[str, str], withheld: list[dict[str, Any]],
     identity category's first reason) for the page to say instead of a bare "Claimant"."""
     if identity.get("given_name") or identity.get("family_name"):
         return None
-    reasons = next((w["reasons"] for w in withheld if w["category"] == "identity"), [])
+    reasons: list[str] = next((w["reasons"] for w in withheld if w["category"] == "identity"), [])
     current = [r for r in rows if r.status in LIVE_STATUSES | {"withdrawn", "expired"}]
     named = any(r.scope.of(org) is not None for r in current)
     reached = any(r.status in LIVE_STATUSES and r.scope.reaches(org) for r in current)
