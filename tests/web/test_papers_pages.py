@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
-from tests.builders import first_consent
+from tests.builders import CONSENTS, consent_body, first_consent
 from tests.conftest import COACH, HOUSING, Demo
 from tests.web.test_i18n import welsh
 from tests.web.test_pages import sign_in
@@ -188,3 +188,18 @@ def test_welsh_papers_have_no_english_catalogue_strings(
     assert "Sefydliadau nad ydynt yn cael eich gwybodaeth bellach" in _article(receipt)
     english = client.get(f"/claimants/{demo.lee}/plan/copy?lang=en").get_data(as_text=True)
     assert _english_left(_article(english))  # the check does find English where it is
+
+
+def test_a_refusal_is_not_shown_as_sharing(client: FlaskClient, auth: Any, demo: Demo) -> None:
+    made = client.post(CONSENTS.format(demo.kerry), headers=auth(COACH),
+                       json=consent_body(decision="refused", recipients=["ca-derby"],
+                                         purposes=["budgeting_support"],
+                                         categories=["finances"]))
+    assert made.status_code == 201, made.json
+    sign_in(client, COACH)
+    overview = client.get(f"/claimants/{demo.kerry}").get_data(as_text=True)
+    assert "The claimant said no to sharing with:" in overview
+    page = client.get(RECEIPT.format(demo.kerry, made.json["id"])).get_data(as_text=True)
+    text = _article(page)
+    assert "You said no to sharing this information" in text
+    assert "Who receives your information" not in text and "What they receive" not in text
