@@ -15,6 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from caseshare.consent.effective import RecipientScope, effective_scope
 from caseshare.consent.forms import ConsentForm
 from caseshare.consent.service import is_fully_withdrawn
 from caseshare.consent.views import ConsentView, WithdrawalView
@@ -30,6 +31,23 @@ def _iso(value: datetime) -> str:
 
 def party_name(protocols: ProtocolSet, org: str) -> str:
     return protocols.party_name(org) or org
+
+
+def _controller(protocols: ProtocolSet, scope: RecipientScope) -> dict[str, Any]:
+    """One recipient organisation: what it still receives, what was withdrawn from it and
+    when, and how the claimant reaches it (from its protocol party, where given). The extra
+    members (`receiving`, `receives`, `withdrawn`, `contact`) extend the 27560 controller."""
+    contact = protocols.party_contact(scope.org)
+    return {
+        "id": scope.org, "name": party_name(protocols, scope.org),
+        "receiving": scope.receiving,
+        "receives": [{"purposes": list(s.purposes), "categories": list(s.categories)}
+                     for s in scope.receives],
+        "withdrawn": [{"withdrawn_at": _iso(w.withdrawn_at), "purposes": list(w.purposes),
+                       "categories": list(w.categories), "everything": w.everything}
+                      for w in scope.withdrawn],
+        "contact": ({k: v for k, v in vars(contact).items() if v} if contact else None),
+    }
 
 
 def _events(consent: ConsentView, withdrawals: list[WithdrawalView]) -> list[dict[str, Any]]:
@@ -84,8 +102,8 @@ def receipt(consent: ConsentView, form: ConsentForm | None,
         "consent_time": _iso(consent.captured_at),
         "valid_from": _iso(consent.valid_from),
         "expiry": {"rule": consent.expiry_rule, "expires_at": _iso(consent.expires_at)},
-        "pii_controllers": [{"id": org, "name": party_name(protocols, org)}
-                            for org in consent.recipients],
+        "pii_controllers": [_controller(protocols, r)
+                            for r in effective_scope(consent, withdrawals).recipients],
         "purposes": [{"purpose": p} for p in consent.purposes],
         "pii_categories": [{"category": c, "sensitive": c in sensitive}
                            for c in consent.categories],
@@ -109,6 +127,7 @@ LABELS: dict[str, dict[str, str]] = {
                     "the organisations above. Sharing stops straight away. Saying no will not "
                     "affect the help or benefits you receive.",
         "self": "You", "sensitive": "special category",
+        "stopped": "Organisations that no longer receive information (withdrawn on)",
     },
     "cy": {
         "title": "Eich derbynneb caniatâd", "reference": "Cyfeirnod y dderbynneb",
@@ -123,6 +142,7 @@ LABELS: dict[str, dict[str, str]] = {
                     "unwaith. Ni fydd dweud na yn effeithio ar yr help na'r budd-daliadau a "
                     "gewch.",
         "self": "Chi", "sensitive": "categori arbennig",
+        "stopped": "Sefydliadau nad ydynt bellach yn cael gwybodaeth (tynnwyd yn ôl ar)",
     },
 }
 

@@ -26,6 +26,7 @@ from caseshare.policy.models import (
     BUILTIN_ROLES,
     DEFAULT_CONSENT_COOLING_DAYS,
     Category,
+    Contact,
     Flow,
     Grant,
     OverrideRule,
@@ -323,7 +324,7 @@ def _build(name: str, data: dict[str, Any], content_hash: str) -> Protocol:
         consent_cooling_days=data.get("consent_cooling_days", DEFAULT_CONSENT_COOLING_DAYS),
         parties=tuple(
             Party(p["id"], p["name"], p["sector"], p["public_authority"], p["status"],
-                  p.get("name_cy"))
+                  p.get("name_cy"), Contact(**p["contact"]) if p.get("contact") else None)
             for p in data["parties"]
         ),
         purposes=frozenset(p["code"] for p in data["purposes"]),

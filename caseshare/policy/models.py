@@ -21,6 +21,17 @@ RESERVED_PURPOSES = frozenset({"audit", "subject_access"})
 
 
 @dataclass(frozen=True)
+class Contact:
+    """How a claimant reaches a party (to ask a question or withdraw consent); printed on the
+    papers they keep."""
+
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    address_cy: str | None = None
+
+
+@dataclass(frozen=True)
 class Party:
     id: str
     name: str
@@ -28,6 +39,7 @@ class Party:
     public_authority: bool
     status: str = "active"
     name_cy: str | None = None  # Welsh name, for papers handed to claimants in Welsh
+    contact: Contact | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +238,14 @@ class ProtocolSet:
             party = protocol.party(org)
             if party is not None:
                 return party.name_cy if language == "cy" and party.name_cy else party.name
+        return None
+
+    def party_contact(self, org: str) -> Contact | None:
+        """The organisation's contact details from the first of its protocols that gives them."""
+        for protocol in self.for_party(org):
+            party = protocol.party(org)
+            if party is not None and party.contact is not None:
+                return party.contact
         return None
 
     @classmethod

@@ -66,8 +66,21 @@ EVENTS = {
     "withdrawn": N_("You withdrew your consent"),
     "partially_withdrawn": N_("You withdrew part of your consent"),
 }
+# A case plan entry, on the claimant's copy of their plan.
+ENTRY_KINDS = {
+    "goal": N_("Goal"),
+    "action": N_("Action"),
+    "note": N_("Note"),
+}
+ENTRY_STATUSES = {
+    "open": N_("Not started"),
+    "in_progress": N_("Under way"),
+    "done": N_("Done"),
+    "cancelled": N_("Stopped"),
+}
 TABLES = {"purpose": PURPOSES, "category": CATEGORIES, "role": ROLES, "status": STATUSES,
-          "method": METHODS, "given_by": GIVEN_BY, "event": EVENTS}
+          "method": METHODS, "given_by": GIVEN_BY, "event": EVENTS, "entry_kind": ENTRY_KINDS,
+          "entry_status": ENTRY_STATUSES}
 
 
 def say(kind: str, code: str | None) -> str:

@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.access import case_plans, consents, referrals, subjects
+from caseshare.consent.effective import EffectiveScope, effective_scope
 from caseshare.consent.views import ConsentView
 from caseshare.errors import ForbiddenError, NotFoundError
 from caseshare.schemas.subjects import NINO
@@ -109,6 +110,8 @@ class ConsentRow:
     status: str
     expiring_soon: bool
     withdrawn_scope: list[dict[str, list[str]]]
+    # Who still receives what after the withdrawals (the table shows this, not `recipients`).
+    scope: EffectiveScope
 
 
 @dataclass(frozen=True)
@@ -120,10 +123,12 @@ class Withheld:
 @bp.route("/claimants/<uuid:subject_id>", methods=["GET"])
 def overview(subject_id: uuid.UUID) -> tuple[str, int]:
     u = user()
-    _subject, identity, _withheld_identity = run("subjects:read", subjects.read_subject, subject_id)
+    _subject, identity, withheld_identity = run("subjects:read", subjects.read_subject, subject_id)
     with unit_of_work("consents:read") as ctx:
         consent_rows = [consent_row(v, v.withdrawals, v.status, ctx.now)
                         for v in consents.list_consents(ctx, subject_id)]
+    unseen = identity_unseen(identity, withheld_identity, consent_rows, u.principal.org, u.org_name,
+                             u.purpose or "")
     plan: dict[str, Any] | None = None
     try:
         plan_row, disclosure, _etag = run("case_plans:read", case_plans.read_case_plan, subject_id)
@@ -137,14 +142,45 @@ def overview(subject_id: uuid.UUID) -> tuple[str, int]:
     referral_rows = (run("referrals:read", referrals.list_for_subject, subject_id)
                      if "referrals:read" in u.principal.scopes else [])
     return page("overview.html", subject_id=subject_id, identity=identity, consents=consent_rows,
-                plan=plan, withheld=withheld, referrals=referral_rows)
+                plan=plan, withheld=withheld, referrals=referral_rows, unseen=unseen)
 
 
 def consent_row(consent: ConsentView, withdrawals: list[Any], status: str,
                 now: datetime) -> ConsentRow:
     soon = status in LIVE_STATUSES and consent.expires_at - now <= EXPIRING_SOON
     return ConsentRow(consent=consent, status=status, expiring_soon=soon,
-                      withdrawn_scope=[w.scope for w in withdrawals])
+                      withdrawn_scope=[w.scope for w in withdrawals],
+                      scope=effective_scope(consent, withdrawals))
+
+
+@dataclass(frozen=True)
+class IdentityUnseen:
+    """Why the viewer cannot see who the claimant is: `no_longer` when a consent once reached
+    the viewer's organisation and none does now (it was withdrawn or ran out)."""
+
+    no_longer: bool
+    explanation: Explanation
+
+    @property
+    def because(self) -> str:
+        """The sentence as the end of "... because ..." ("The claimant ..." -> "the claimant")."""
+        text = self.explanation.sentence
+        return "t" + text[1:] if text.startswith("The ") else text
+
+
+def identity_unseen(identity: dict[str, str], withheld: list[dict[str, Any]],
+                    rows: list[ConsentRow], org: str, org_name: str,
+                    purpose: str) -> IdentityUnseen | None:
+    """None while the claimant's name can be shown; otherwise the plain-words reason (the
+    identity category's first reason) for the page to say instead of a bare "Claimant"."""
+    if identity.get("given_name") or identity.get("family_name"):
+        return None
+    reasons: list[str] = next((w["reasons"] for w in withheld if w["category"] == "identity"), [])
+    current = [r for r in rows if r.status in LIVE_STATUSES | {"withdrawn", "expired"}]
+    named = any(r.scope.of(org) is not None for r in current)
+    reached = any(r.status in LIVE_STATUSES and r.scope.reaches(org) for r in current)
+    explanation = explain_withheld("identity", reasons, org_name, purpose).explanations[0]
+    return IdentityUnseen(no_longer=named and not reached, explanation=explanation)
 
 
 def explain_withheld(category: str, reasons: list[str], org: str, purpose: str) -> Withheld:
