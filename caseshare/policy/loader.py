@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Hashable, Iterable
+from dataclasses import replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -449,12 +450,41 @@ def load_files(paths: list[Path], today: date | None = None) -> ProtocolSet:
     return ProtocolSet.build(protocols)
 
 
+# Beside the protocol files, not one of them: organisations' contact details (see the file).
+CONTACTS_FILE = "contacts.yaml"
+CONTACT_FIELDS = frozenset({"phone", "email", "address", "address_cy"})
+
+
 def protocol_paths(directory: Path) -> list[Path]:
-    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    paths = [p for p in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+             if p.name != CONTACTS_FILE]
     if not paths:
         raise PolicyFileError([f"{directory}: no protocol files found"])
     return paths
 
 
 def load_directory(directory: Path, today: date | None = None) -> ProtocolSet:
-    return load_files(protocol_paths(directory), today)
+    protocols = load_files(protocol_paths(directory), today)
+    contacts = load_contacts(directory / CONTACTS_FILE)
+    return replace(protocols, contacts=contacts) if contacts else protocols
+
+
+def load_contacts(path: Path) -> dict[str, Contact]:
+    """Organisation id -> contact details, from the optional contacts file. Contact details are
+    operational data that change without the sharing agreement changing, so they live outside
+    the hash-pinned protocol files."""
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.load(path.read_bytes(), Loader=_StrictLoader)  # noqa: S506 (safe loader)
+    except yaml.YAMLError as exc:
+        raise PolicyFileError([f"{path.name}: not valid YAML ({exc})"]) from None
+    if not isinstance(data, dict):
+        raise PolicyFileError([f"{path.name}: expected organisation ids mapped to contacts"])
+    problems = [f"{path.name}: {org}: each contact is a mapping of {sorted(CONTACT_FIELDS)}"
+                for org, entry in data.items()
+                if not isinstance(entry, dict) or not set(entry) <= CONTACT_FIELDS
+                or not all(isinstance(v, str) for v in entry.values())]
+    if problems:
+        raise PolicyFileError(problems)
+    return {str(org): Contact(**entry) for org, entry in data.items()}

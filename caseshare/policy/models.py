@@ -225,6 +225,8 @@ class ProtocolSet:
     by_party: dict[str, tuple[Protocol, ...]] = field(default_factory=dict)
     purposes: frozenset[str] = frozenset()
     categories: dict[str, Category] = field(default_factory=dict)
+    # Organisation id -> contact details from the contacts file beside the protocols.
+    contacts: dict[str, Contact] = field(default_factory=dict)
     # Memo of the protocol layer's answer per (org, roles, purpose, action, category, protocols
     # in force), filled by the decision engine: it depends on these rules only, never on a
     # subject, so every request after the first of its kind is a dictionary lookup.
@@ -241,7 +243,10 @@ class ProtocolSet:
         return None
 
     def party_contact(self, org: str) -> Contact | None:
-        """The organisation's contact details from the first of its protocols that gives them."""
+        """The organisation's contact details: from the contacts file, else from the first of its
+        protocols that gives them."""
+        if org in self.contacts:
+            return self.contacts[org]
         for protocol in self.for_party(org):
             party = protocol.party(org)
             if party is not None and party.contact is not None:
