@@ -48,8 +48,12 @@ imports: install
 typecheck: install
 	$(BIN)/mypy
 
+# One test process per core (pytest-xdist): each worker starts its own throwaway PostgreSQL,
+# Redis and Chromium, so the suite's wall time roughly halves on the 2-core machines here.
+PYTEST_WORKERS ?= auto
+
 pytest: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 test: lint imports typecheck pytest
 
