@@ -25,7 +25,7 @@ from caseshare.case_plan.models import PlanEntry, Referral
 from caseshare.consent.models import Consent
 from caseshare.overrides.models import OverrideRecord
 from caseshare.runtime import Runtime
-from tests.conftest import COACH, HOUSING, IG, KEY_WORKER, Clock
+from tests.conftest import COACH, HOUSING, KEY_WORKER, Clock
 from tests.web.browser import check_accessibility, sign_in
 from tests.web.test_ig_journey import sign_in_ig_first_time
 
@@ -180,8 +180,9 @@ OVERFLOWING = """w => [...document.querySelectorAll('body *')].filter(el => {
     const r = el.getBoundingClientRect();
     return r.width > 0 && r.right > w + 0.5; })
   .filter(el => ![...el.children].some(c => c.getBoundingClientRect().right > w + 0.5))
-  .slice(0, 8).map(el => el.tagName.toLowerCase() + (el.className && el.className.baseVal === undefined
-    ? '.' + String(el.className).trim().split(/\\s+/).join('.') : '') + ' "'
+  .slice(0, 8).map(el => el.tagName.toLowerCase()
+    + (el.className && el.className.baseVal === undefined
+       ? '.' + String(el.className).trim().split(/\\s+/).join('.') : '') + ' "'
     + (el.textContent || '').trim().slice(0, 40) + '"')"""
 
 
