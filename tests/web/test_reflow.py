@@ -110,6 +110,17 @@ EXEMPT = {
 }
 
 
+# Typed text with no place to break (a pasted reference, an address, a link) must wrap too.
+LONG_WORDS_ENTRY = {
+    "kind": "action", "category": "employment",
+    "title": "Upload-the-signed-copy-of-the-TenancyAgreementAndRentStatementToTheCouncilPortal",
+    "detail": ("Send to housing.options.rent-arrears-team@derby-city-council-housing.example "
+               "via https://portal.derby-housing.example/documents/upload?reference="
+               "HOU-2026-00042-ARREARS-REPAYMENT-PLAN-SIGNED-COPY"),
+    "owner_name": "Samuel-Oluwaseun Okafor-Whitfield-Montgomery-Fitzgerald",
+}
+
+
 @dataclass(frozen=True)
 class Story:
     """Ids from the demo story that the page paths need."""
@@ -158,8 +169,11 @@ def story(rt: Runtime, app: Flask, clock: Clock) -> Story:
     from tests.builders import refer
     from tests.conftest import issue_token
 
-    r = refer(app.test_client(), {"Authorization": f"Bearer {issue_token(rt, COACH)}"},
-              str(ids["lee"]), "derby-housing", "tenancy_sustainment", clock.now)
+    client, coach = app.test_client(), {"Authorization": f"Bearer {issue_token(rt, COACH)}"}
+    r = refer(client, coach, str(ids["lee"]), "derby-housing", "tenancy_sustainment", clock.now)
+    assert r.status_code == 201, r.json
+    r = client.post(f"/api/v1/subjects/{ids['lee']}/case-plan/entries?purpose=case_management",
+                    headers=coach, json=LONG_WORDS_ENTRY)
     assert r.status_code == 201, r.json
     return Story(ids, rt)
 
