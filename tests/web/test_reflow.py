@@ -97,6 +97,10 @@ PAGES: dict[str, list[str]] = {
     ],
 }
 
+# A few of them again with JavaScript off (the service navigation has no Menu button then).
+NO_SCRIPT_PAGES = ["/", "/claimants/{lee}", "/claimants/{lee}/consents/new",
+                   "/claimants/{lee}/plan/entries/new"]
+
 # GET pages with no place in the lists above, and why.
 EXEMPT = {
     "web.static": "files, not pages",
@@ -224,10 +228,12 @@ def sign_in_at_phone_width(page: Any, base: str, email: str, purpose: str) -> No
     sign_in(page, base, email, purpose)
 
 
-def test_work_coach_pages_reflow(live_url: str, phone: Any, story: Story) -> None:
+def test_work_coach_pages_reflow(live_url: str, phone: Any, chromium: Any,
+                                story: Story) -> None:
     holes = story.holes()
     sign_in_at_phone_width(phone, live_url, COACH, "case_management")
     visit(phone, live_url, PAGES["work_coach"], holes)
+    check_without_javascript(chromium, live_url, holes)
     # The forms' error states, with long typed values kept.
     phone.goto(f"{live_url}/claimants/{holes['kerry']}/consents/new")
     phone.get_by_role("button", name="Record consent").click()
@@ -242,6 +248,20 @@ def test_work_coach_pages_reflow(live_url: str, phone: Any, story: Story) -> Non
     phone.get_by_role("button", name="Withdraw consent").click()
     assert "withdrawn" in phone.locator("h1").inner_text().lower()
     assert_reflows(phone)
+
+
+def check_without_javascript(chromium: Any, base: str, holes: dict[str, str]) -> None:
+    """Without the page script the service navigation shows every item (no Menu button) and
+    the pages still reflow."""
+    context = chromium.new_context(java_script_enabled=False,
+                                   viewport={"width": WIDTH, "height": HEIGHT})
+    try:
+        page = context.new_page()
+        sign_in_at_phone_width(page, base, COACH, "case_management")
+        assert page.locator(".govuk-service-navigation__list").is_visible()
+        visit(page, base, NO_SCRIPT_PAGES, holes)
+    finally:
+        context.close()
 
 
 def test_housing_officer_pages_reflow(live_url: str, phone: Any, story: Story) -> None:
