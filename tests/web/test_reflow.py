@@ -135,13 +135,14 @@ class Story:
     def holes(self) -> dict[str, str]:
         lee, rhian = self.claimants["lee"], self.claimants["rhian"]
         with self.rt.session_factory() as s:
-            def first_consent(subject: uuid.UUID) -> uuid.UUID:
-                return s.scalars(select(Consent.id).where(Consent.subject_id == subject)).one()
+            def first_consent(subject: uuid.UUID) -> uuid.UUID | None:
+                return s.scalars(select(Consent.id).where(Consent.subject_id == subject)
+                                 .order_by(Consent.captured_at)).first()
 
-            def action(category: str) -> uuid.UUID:
+            def action(category: str) -> uuid.UUID | None:
                 return s.scalars(select(PlanEntry.id).where(
                     PlanEntry.subject_id == lee, PlanEntry.kind == "action",
-                    PlanEntry.category == category)).first()  # type: ignore[return-value]
+                    PlanEntry.category == category)).first()
 
             referral = s.scalars(select(Referral.id).where(
                 Referral.status == "open", Referral.to_org == "derby-housing")).first()
