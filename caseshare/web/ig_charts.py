@@ -12,7 +12,7 @@ ALLOWED = "#1d70b8"  # GOV.UK blue
 DENIED = "#d4351c"  # GOV.UK red
 INK = "#0b0c0c"
 GRID = "#b1b4b6"
-WIDTH = 640
+WIDTH = 480  # drawn at this size on a desktop; scaled down to the column on a phone
 
 
 @dataclass(frozen=True)
