@@ -67,6 +67,7 @@ class CaseloadPage:
     next_cursor: str | None
     total: int  # rows matching the filter, across pages
     position: int  # index of the first item within them
+    attention: int  # claimants on the whole caseload needing attention (the header's count)
 
 
 def my_caseload(ctx: RequestContext, *, sort: str = "overdue", filter: str = "all",
@@ -91,7 +92,8 @@ def my_caseload(ctx: RequestContext, *, sort: str = "overdue", filter: str = "al
               categories=["identity"] if named else [],
               details={"subjects": [str(i.subject_id) for i in page], "named": named,
                        "sort": sort, "filter": filter, "offset": start, "total": len(chosen)})
-    return CaseloadPage(page, next_cursor, len(chosen), start)
+    return CaseloadPage(page, next_cursor, len(chosen), start,
+                        sum(1 for i in items if i.attention))
 
 
 def attention_count(ctx: RequestContext) -> int:
@@ -103,6 +105,27 @@ def attention_count(ctx: RequestContext) -> int:
 def unread_notifications(ctx: RequestContext) -> int:
     """How many notifications the caller has not marked read (the header's count)."""
     return figures.unread_count(ctx.session, _reader(ctx))
+
+
+def claimant_names(ctx: RequestContext,
+                   subject_ids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """The names of these claimants where the caller may read them (None otherwise), e.g. for
+    the notifications page. Each name opened is audited as an identity read of its claimant;
+    an id the caller's organisation has no relationship with gets None, unaudited (nothing
+    about it is read)."""
+    out: dict[uuid.UUID, str | None] = dict.fromkeys(subject_ids)
+    for sid, (subject, facts) in figures.facts_for(ctx.session, sorted(set(subject_ids))).items():
+        decision = evaluate(ctx.principal, ctx.purpose, "read", ["identity"], facts,
+                            ctx.protocols, ctx.now)
+        identity = decision.permitted.get("identity")
+        if identity is None or subject.lead_org_id not in identity.sources:
+            continue
+        opened = subjects.open_identity(subject, ctx.keyring, {"identity"})
+        out[sid] = f"{opened.get('given_name', '')} {opened.get('family_name', '')}".strip()
+        ctx.audit(EventType.SUBJECT_IDENTITY_READ, subject_id=sid, decision=decision,
+                  outcome="allow", categories=["identity"], reasons=[],
+                  details={"fields": ["family_name", "given_name"], "via": "notifications"})
+    return out
 
 
 def _reader(ctx: RequestContext) -> figures.Reader:

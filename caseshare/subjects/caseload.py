@@ -107,7 +107,30 @@ def load_caseload(session: Session, reader: Reader, *, today: date,
     return list(rows.values())
 
 
-def _members(session: Session, ids: Select[Any]) -> dict[uuid.UUID, frozenset[str]]:
+def facts_for(session: Session,
+              subject_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Subject, SubjectFacts]]:
+    """Live claimants among these ids with their decision facts, in three statements (four
+    when one has an override): the batch form of `service.find_subject_with_facts`."""
+    if not subject_ids:
+        return {}
+    found = list(session.scalars(select(Subject).where(
+        Subject.id.in_(subject_ids), Subject.erased_at.is_(None),
+        Subject.dek_wrapped.is_not(None))))
+    ids = [s.id for s in found]
+    if not ids:
+        return {}
+    members = _members(session, ids)
+    consents = _consents(session, ids)
+    with_overrides = set(session.scalars(
+        select(OverrideRecord.subject_id).where(OverrideRecord.subject_id.in_(ids)).distinct()))
+    return {s.id: (s, SubjectFacts(
+        subject_id=s.id, case_orgs=members.get(s.id, frozenset()),
+        consents=tuple(consents.get(s.id, ())),
+        overrides=override_facts(session, s.id) if s.id in with_overrides else ()))
+        for s in found}
+
+
+def _members(session: Session, ids: Any) -> dict[uuid.UUID, frozenset[str]]:
     out: dict[uuid.UUID, set[str]] = defaultdict(set)
     for sid, org in session.execute(select(CaseMember.subject_id, CaseMember.org_id)
                                     .where(CaseMember.subject_id.in_(ids))):
@@ -118,7 +141,7 @@ def _members(session: Session, ids: Select[Any]) -> dict[uuid.UUID, frozenset[st
 _newer = aliased(Consent)
 
 
-def _consents(session: Session, ids: Select[Any]) -> dict[uuid.UUID, list[ConsentFacts]]:
+def _consents(session: Session, ids: Any) -> dict[uuid.UUID, list[ConsentFacts]]:
     """The current granted consent versions of every claimant in `ids`, with their
     withdrawals, as the decision reads them (the batch form of
     `consent.service.current_consent_facts`)."""
