@@ -18,7 +18,7 @@ from caseshare.web.blueprint import bp, page, unit_of_work
 from caseshare.web.filters import category_name, org_name, purpose_name
 
 REFERRAL_OUTCOMES = {"accepted": "accepted", "declined": "declined",
-                     "suspended": "suspended because the claimant’s consent no longer covers it"}
+                     "suspended": "suspended because the claimant's consent no longer covers it"}
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _withdrawn(d: dict[str, Any]) -> tuple[str, str]:
         parts.append("covering " + _list(scope["categories"], category_name).lower())
     return ("Consent partly withdrawn",
             "The claimant withdrew part of their consent: " + ", ".join(parts) + ". "
-            "Check what your organisation still receives on the claimant’s page.")
+            "Check what your organisation still receives on the claimant's page.")
 
 
 def _expiring(d: dict[str, Any]) -> tuple[str, str]:

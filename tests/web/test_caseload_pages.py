@@ -24,7 +24,8 @@ ROW = re.compile(r'data-testid="caseload-row" data-subject="([^"]+)"')
 
 def _text(client: FlaskClient, path: str, status: int = 200) -> str:
     resp = client.get(path)
-    assert resp.status_code == status, resp.headers.get("Location") or resp.get_data(as_text=True)[-3000:]
+    assert resp.status_code == status, (resp.headers.get("Location")
+                                        or resp.get_data(as_text=True)[-3000:])
     return html.unescape(resp.get_data(as_text=True))
 
 
