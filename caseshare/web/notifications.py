@@ -5,6 +5,7 @@ the claimant (named only where the reader may see the name). The same items as t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,8 +70,9 @@ def _notice(view: NotificationView, names: dict[uuid.UUID, str | None]) -> Notic
     return Notice(view, headline, detail, claimant)
 
 
-def _list(codes: Any, name: Any) -> str:
-    items = [name(c) for c in codes or []]
+def _list(codes: Any, name: Callable[[str], str]) -> str:
+    """'A', 'A and B', 'A, B and C' from codes, each named by `name`."""
+    items = [name(str(c)) for c in codes or []]
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
