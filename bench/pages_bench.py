@@ -68,9 +68,10 @@ class User:
 
 def users_for(n: int, sizes: dataset.Sizes) -> list[str]:
     """n organisations in the third slot of different protocols (the key workers': 500
-    claimants each at full scale)."""
-    return [dataset.org_id((p % sizes.protocols) * dataset.ORGS_PER_PROTOCOL + 6 + p //
-                           sizes.protocols) for p in range(n)]
+    claimants each at full scale). A claimant's third organisation is slot 6 + n % 4 of
+    protocol n % 50, so an even protocol's claimants reach slot 6 and an odd one's slot 7."""
+    return [dataset.org_id((p % sizes.protocols) * dataset.ORGS_PER_PROTOCOL + 6 + p % 2)
+            for p in range(n)]
 
 
 def prepare(url: str, orgs: list[str], caseload: int) -> list[User]:
@@ -85,6 +86,8 @@ def prepare(url: str, orgs: list[str], caseload: int) -> list[User]:
                                               .where(CaseMember.org_id == org)
                                               .order_by(CaseMember.subject_id).limit(50))]
             _top_up(s, org, caseload)
+            if not own:
+                raise RuntimeError(f"{org} has no claimants of its own in the data set")
             users.append(User(org, staff.email, own))
         s.commit()
     engine.dispose()
@@ -173,12 +176,17 @@ def browse(browser: Browser, user: User, rounds: int, barrier: threading.Barrier
            out: dict[str, list[float]], lock: threading.Lock) -> None:
     timings: dict[str, list[float]] = {"caseload": [], "overview": []}
     barrier.wait()
-    for i in range(rounds):
-        for name, path in (("caseload", "/"),
-                           ("overview", f"/claimants/{user.overview[i % len(user.overview)]}")):
-            started = time.perf_counter()
-            browser.get(path)
-            timings[name].append((time.perf_counter() - started) * 1000)
+    try:
+        for i in range(rounds):
+            for name, path in (("caseload", "/"), (
+                    "overview", f"/claimants/{user.overview[i % len(user.overview)]}")):
+                started = time.perf_counter()
+                browser.get(path)
+                timings[name].append((time.perf_counter() - started) * 1000)
+    except Exception as exc:  # reported by `measure`: a failed user invalidates the run
+        with lock:
+            out.setdefault("errors", []).append(f"{user.org}: {exc}")  # type: ignore[arg-type]
+        return
     with lock:
         for name, values in timings.items():
             out[name].extend(values)
@@ -205,6 +213,8 @@ def measure(port: int, users: list[User], rounds: int) -> dict[str, Any]:
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
+    if out.pop("errors", None):
+        raise RuntimeError("a user's browsing failed; no figures")
     result: dict[str, Any] = {"paging": paging, "wall_s": round(wall, 1),
                               "requests": sum(len(v) for v in out.values())}
     for name, values in out.items():
