@@ -35,7 +35,7 @@ def sign_in_ig_first_time(page: Any, base: str, clock: Clock, *, check: bool = T
     page.wait_for_url(f"{base}/purpose")
     page.locator("input[name=purpose][value=audit]").check()
     page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(f"{base}/")
+    page.wait_for_url(f"{base}/ig")  # IG officers land on their dashboard
 
 
 def second_override(client: FlaskClient, auth: Any, demo: Demo, clock: Clock) -> None:
