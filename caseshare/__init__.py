@@ -158,9 +158,18 @@ def _shred_register_problems(settings: Settings) -> list[str]:
 
 def _api_modules() -> tuple[Any, ...]:
     """The /api/v1 modules: bearer tokens only, the default rate limits only."""
-    from caseshare.api import audit, case_plans, consents, erasure, overrides, referrals, subjects
+    from caseshare.api import (
+        audit,
+        case_plans,
+        caseload,
+        consents,
+        erasure,
+        overrides,
+        referrals,
+        subjects,
+    )
 
-    return (subjects, consents, case_plans, referrals, erasure, audit, overrides)
+    return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -96,6 +96,7 @@ class EventType(StrEnum):
     REFERRAL_REFERRAL_SUSPEND = "referral:referral:suspend"
 
     # subject
+    SUBJECT_CASELOAD_LIST = "subject:caseload:list"
     SUBJECT_IDENTITY_READ = "subject:identity:read"
     SUBJECT_RECORD_CREATE = "subject:record:create"
     SUBJECT_RECORD_ERASE = "subject:record:erase"

@@ -30,12 +30,6 @@ EXPIRING_SOON = timedelta(days=30)
 LIVE_STATUSES = frozenset({"active", "partially_withdrawn", "unverified"})
 
 
-@bp.route("/", methods=["GET"])
-def home() -> tuple[str, int]:
-    """The home page: for now, finding a claimant (the caseload replaces it)."""
-    return find()
-
-
 @bp.route("/find", methods=["GET"])
 def find() -> tuple[str, int]:
     """Find a claimant by National Insurance number, or by name and date of birth. Only

@@ -3,11 +3,13 @@
 from caseshare.web import (
     account,
     case_plans,
+    caseload,
     consents,
     documents,
     ig_overrides,
     ig_pages,
     ig_reports,
+    notifications,
     organisation_sign_in,
     overrides,
     referrals,
@@ -15,5 +17,6 @@ from caseshare.web import (
 )
 from caseshare.web.blueprint import bp
 
-__all__ = ["account", "bp", "case_plans", "consents", "documents", "ig_overrides", "ig_pages",
-           "ig_reports", "organisation_sign_in", "overrides", "referrals", "subjects"]
+__all__ = ["account", "bp", "case_plans", "caseload", "consents", "documents", "ig_overrides",
+           "ig_pages", "ig_reports", "notifications", "organisation_sign_in", "overrides",
+           "referrals", "subjects"]

@@ -23,6 +23,7 @@ def test_find_by_name_refer_and_accept_as_the_receiving_agency(live_url: str,
                                                                demo: Demo) -> None:
     page = browser_page
     sign_in(page, live_url, COACH, "case_management")
+    page.goto(f"{live_url}/find")  # home is the caseload now
     page.get_by_label("Last name").fill("Dunn")
     page.get_by_label("First name (optional)").fill("kerry")
     page.get_by_label("Day").fill("2")
@@ -166,6 +167,7 @@ def test_new_pages_work_without_javascript(live_url: str, chromium: Any, demo: D
     try:
         page = context.new_page()
         sign_in(page, live_url, HOUSING, "tenancy_sustainment")
+        page.goto(f"{live_url}/find")  # home is the caseload now
         page.get_by_label("Last name").fill("Marsh")
         page.get_by_label("Day").fill("14")
         page.get_by_label("Month").fill("3")

@@ -46,9 +46,9 @@ def test_find_by_name_and_date_of_birth_among_own_claimants(client: FlaskClient,
     assert "Marsh" not in str(search.details) and "1987" not in str(search.details)
     # A different given name, or a different date, is not a match.
     assert 'data-testid="no-results"' in text(client.get(
-        "/?family_name=Marsh&given_name=Leo&born-day=14&born-month=3&born-year=1987"))
+        "/find?family_name=Marsh&given_name=Leo&born-day=14&born-month=3&born-year=1987"))
     assert 'data-testid="no-results"' in text(client.get(
-        "/?family_name=Marsh&given_name=Lee&born-day=15&born-month=3&born-year=1987"))
+        "/find?family_name=Marsh&given_name=Lee&born-day=15&born-month=3&born-year=1987"))
 
 
 def test_claimants_registered_before_the_name_index_are_still_found(client: FlaskClient,
@@ -67,7 +67,7 @@ def test_claimants_registered_before_the_name_index_are_still_found(client: Flas
                            "&born-year=1987"))
     assert f'href="/claimants/{demo.lee}"' in page
     assert 'data-testid="no-results"' in text(client.get(
-        "/?family_name=Marsh&born-day=14&born-month=3&born-year=1988"))
+        "/find?family_name=Marsh&born-day=14&born-month=3&born-year=1988"))
 
 
 def test_name_search_is_no_existence_oracle_for_other_organisations(client: FlaskClient,
