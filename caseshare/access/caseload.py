@@ -25,6 +25,7 @@ from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate
 from caseshare.audit.event_types import EventType
 from caseshare.errors import BadCursorError
+from caseshare.notifications.service import Reader
 from caseshare.subjects import caseload as figures
 from caseshare.subjects import service as subjects
 
@@ -128,9 +129,9 @@ def claimant_names(ctx: RequestContext,
     return out
 
 
-def _reader(ctx: RequestContext) -> figures.Reader:
+def _reader(ctx: RequestContext) -> Reader:
     p = ctx.principal
-    return figures.Reader(p.org, p.actor_uuid, p.roles)
+    return Reader(p.actor_uuid, p.org, p.roles)
 
 
 def _all_items(ctx: RequestContext) -> list[CaseloadItem]:

@@ -59,7 +59,8 @@ def notify(session: Session, *, type: str, org: str, now: datetime,
     return note
 
 
-def _visible_to(reader: Reader) -> Any:
+def visible_to(reader: Reader) -> Any:
+    """The notifications this reader sees: their organisation's, their role's and their own."""
     return and_(
         Notification.org_id == reader.org,
         or_(Notification.role.is_(None), Notification.role.in_(sorted(reader.roles))),
@@ -74,7 +75,7 @@ def list_for(session: Session, reader: Reader, *, limit: int = 200,
                .where(NotificationRead.staff_id == reader.staff_id))
     read_ids = set(session.scalars(read_at))
     rows = session.scalars(
-        select(Notification).where(_visible_to(reader))
+        select(Notification).where(visible_to(reader))
         .order_by(Notification.created_at.desc(), Notification.id).limit(limit * 4)
     )
     out = []
@@ -93,7 +94,7 @@ def mark_read(session: Session, reader: Reader, notification_id: uuid.UUID, *,
               now: datetime) -> None:
     """Mark one of the reader's notifications read (idempotent); anyone else's is not found."""
     found = session.scalar(
-        select(Notification.id).where(Notification.id == notification_id, _visible_to(reader))
+        select(Notification.id).where(Notification.id == notification_id, visible_to(reader))
     )
     if found is None:
         raise NotFoundError("No such notification.")

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select, union
+from sqlalchemy import Select, and_, case, exists, func, select, union
 from sqlalchemy.orm import Session, aliased
 
 from caseshare.case_plan.models import PlanEntry, Referral
 from caseshare.consent.models import Consent, ConsentWithdrawal
 from caseshare.facts import ConsentFacts, SubjectFacts
 from caseshare.notifications.models import Notification, NotificationRead
+from caseshare.notifications.service import Reader, visible_to
 from caseshare.overrides.models import OverrideRecord
 from caseshare.overrides.service import override_facts
 from caseshare.subjects.models import CaseMember, Subject
@@ -57,15 +58,6 @@ class CaseloadRow:
     actions: list[ActionCount] = field(default_factory=list)
     referrals_in: int = 0
     notices: dict[str, int] = field(default_factory=dict)  # unread notifications by type
-
-
-@dataclass(frozen=True)
-class Reader:
-    """Whose caseload: the organisation, and the staff member whose unread notices count."""
-
-    org: str
-    staff_id: uuid.UUID
-    roles: frozenset[str]
 
 
 def caseload_ids(org: str) -> Select[Any]:
@@ -201,15 +193,11 @@ def _add_referrals(session: Session, rows: dict[uuid.UUID, CaseloadRow], org: st
 
 
 def unread_condition(reader: Reader) -> Any:
-    """Notifications the reader sees (their organisation's, their role's, their own) and has
-    not marked read: the same audience rule as `notifications.service`."""
+    """Notifications the reader sees (the audience rule of `notifications.service`) and has
+    not marked read."""
     read = exists().where(NotificationRead.notification_id == Notification.id,
                           NotificationRead.staff_id == reader.staff_id)
-    return and_(
-        Notification.org_id == reader.org,
-        or_(Notification.role.is_(None), Notification.role.in_(sorted(reader.roles))),
-        or_(Notification.staff_id.is_(None), Notification.staff_id == reader.staff_id),
-        ~read)
+    return and_(visible_to(reader), ~read)
 
 
 def _add_notices(session: Session, rows: dict[uuid.UUID, CaseloadRow], reader: Reader) -> None:

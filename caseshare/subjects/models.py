@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caseshare.db import Base, uuid_pk
@@ -48,7 +48,10 @@ class CaseMember(Base):
     """An organisation involved in a subject's case (lead, or joined via an accepted referral)."""
 
     __tablename__ = "case_members"
-    __table_args__ = (UniqueConstraint("subject_id", "org_id"),)
+    # The second index serves the caseload (one organisation's claimants): the unique
+    # constraint's index leads with subject_id.
+    __table_args__ = (UniqueConstraint("subject_id", "org_id"),
+                      Index("ix_case_members_org_id_subject_id", "org_id", "subject_id"))
 
     id: Mapped[uuid_pk]
     subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)

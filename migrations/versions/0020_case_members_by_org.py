@@ -1,6 +1,6 @@
 """case_members indexed by organisation, for the caseload
 
-Revision ID: caseload_0020
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-07 15:30:00
 
@@ -11,7 +11,7 @@ size).
 """
 from alembic import op
 
-revision = 'caseload_0020'
+revision = '0020'
 down_revision = '0019'
 branch_labels = None
 depends_on = None
