@@ -19,7 +19,7 @@ HOUSING_STAFF = uuid.uuid4()
 
 
 def _reader(org: str = "derby-housing") -> figures.Reader:
-    return figures.Reader(org, HOUSING_STAFF, frozenset({"housing_officer"}))
+    return figures.Reader(HOUSING_STAFF, org, frozenset({"housing_officer"}))
 
 
 def test_batch_facts_are_the_facts_of_a_single_read(session: Session, demo: Demo) -> None:
@@ -60,7 +60,7 @@ def test_the_caseload_groups_actions_and_counts_unread_notices(
     assert rows[demo.lee].notices == {"consent_withdrawn": 1}  # not the IG officers' notice
     assert figures.unread_count(session, _reader()) == 1
     assert figures.unread_count(session, figures.Reader(
-        "derby-housing", uuid.uuid4(), frozenset({"ig_officer"}))) == 2
+        uuid.uuid4(), "derby-housing", frozenset({"ig_officer"}))) == 2
 
 
 def test_an_organisation_with_no_claimants_has_an_empty_caseload(session: Session,
