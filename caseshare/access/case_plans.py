@@ -69,11 +69,15 @@ def create_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
     of work wrote: one transaction, one audit event."""
     subject, facts = guards.subject_in_case(ctx, subject_id)
     decision = guards.authorise_write(ctx, subject.id, facts, [e["category"] for e in entries])
+    for values in entries:
+        _keep_own_record(ctx, decision, values["category"], values.get("owner_org"))
     plan = plans.create_plan(ctx.session, subject_id=subject.id, lead_org=subject.lead_org_id,
                              principal=ctx.principal, now=ctx.now)
     key = subjects.data_key(subject, ctx.keyring)
     created = [plans.add_entry(ctx.session, plan=plan, data_key=key, principal=ctx.principal,
-                               purpose=ctx.purpose, values=e, now=ctx.now) for e in entries]
+                               purpose=ctx.purpose, values=e, now=ctx.now,
+                               own_record=own_record(decision, e["category"]))
+               for e in entries]
     # The event names the protocols and consent the write relied on (as an entry's does), so
     # the IG officers of those protocols see the request; it is the only event of this POST.
     ctx.audit(EventType.CASE_PLAN_PLAN_CREATE, subject_id=subject.id, decision=decision,
@@ -90,9 +94,11 @@ def add_plan_entry(ctx: RequestContext, subject_id: uuid.UUID,
     plan = _plan(ctx, EventType.CASE_PLAN_ENTRY_CREATE, subject.id)
     decision = guards.authorise_write(ctx, subject.id, facts, [values["category"]])
     guards.check_owner(ctx, facts, values)
+    _keep_own_record(ctx, decision, values["category"], values.get("owner_org"))
     key = subjects.data_key(subject, ctx.keyring)
     entry = plans.add_entry(ctx.session, plan=plan, data_key=key, principal=ctx.principal,
-                            purpose=ctx.purpose, values=values, now=ctx.now)
+                            purpose=ctx.purpose, values=values, now=ctx.now,
+                            own_record=own_record(decision, values["category"]))
     ctx.audit(EventType.CASE_PLAN_ENTRY_CREATE, subject_id=subject.id, decision=decision,
               outcome="allow", categories=[entry.category], details={"entry_id": str(entry.id)})
     opened = plans.open_entry(entry, key)
@@ -113,6 +119,11 @@ def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid
         raise NotFoundError("No such case plan entry.", audit_id=event.event_uuid)
     decision = guards.authorise_write(ctx, subject.id, facts, [entry.category])
     guards.check_owner(ctx, facts, changes)
+    if own_record(decision, entry.category) and entry.created_org != ctx.principal.org:
+        # Its changes would reach, under the author's flows, readers no flow of ours reaches.
+        guards.deny(ctx, EventType.ACCESS_WRITE_DENY, subject.id,
+                    [str(Reason.DIRECTION_NOT_PERMITTED)], [entry.category], decision)
+    _keep_own_record(ctx, decision, entry.category, changes.get("owner_org"))
     key = subjects.data_key(subject, ctx.keyring)
     if entry.created_org != ctx.principal.org:
         changes = _codes_only(ctx, subject.id, entry, key, changes, decision)
@@ -126,6 +137,24 @@ def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid
               details={"entry_id": str(entry.id), "fields": sorted(changes)})
     opened = plans.open_entry(entry, key)
     return opened, plans.entry_etag(entry)
+
+
+def own_record(decision: Decision, category: str) -> bool:
+    """The write is allowed only as the caller's own record: no flow shares `category` onward
+    for this purpose, so only the caller's organisation will see the entry."""
+    allowed = decision.permitted.get(category)
+    return allowed is not None and Reason.OWN_RECORD in allowed.reasons
+
+
+def _keep_own_record(ctx: RequestContext, decision: Decision, category: str,
+                     owner_org: str | None) -> None:
+    """An own record stays the caller's organisation's: another organisation named responsible
+    could never read its own action (422 naming `owner_org`)."""
+    if own_record(decision, category) and owner_org not in (None, ctx.principal.org):
+        raise ValidationError({"owner_org": [
+            "Only your organisation will see this entry (no agreement shares this kind of "
+            "information onward for this purpose), so your organisation must be responsible "
+            "for it."]})
 
 
 def _codes_only(ctx: RequestContext, subject_id: uuid.UUID, entry: PlanEntry, key: bytes,
