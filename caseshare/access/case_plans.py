@@ -13,11 +13,12 @@ their audit event as one unit.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from caseshare.access import guards
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Decision, evaluate
+from caseshare.access.decision import Decision, audience, evaluate
 from caseshare.access.disclosure import Disclosure, disclose_entries, may_see
 from caseshare.audit.event_types import EventType
 from caseshare.case_plan import service as plans
@@ -237,3 +238,62 @@ def explain(ctx: RequestContext, subject_id: uuid.UUID, category: str, action: s
               outcome="allow" if decision.allowed else "deny", categories=[category],
               details={"action": action})
     return decision
+
+
+@dataclass(frozen=True)
+class WriteChoice:
+    """What the caller may record in one category for this claimant and purpose, and who would
+    see it: `audience` is the other organisations (empty: only the caller's own)."""
+
+    category: str
+    allowed: bool
+    reasons: tuple[str, ...]
+    own_record: bool
+    audience: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlanPermissions:
+    """For the plan pages: the categories of the caller's agreements with what it may write in
+    each, and the entries (ids) it may change. Codes and ids only, nothing sealed."""
+
+    has_plan: bool
+    lead_org: str | None
+    choices: dict[str, WriteChoice]
+    updatable: frozenset[uuid.UUID]
+
+    @property
+    def writable(self) -> list[WriteChoice]:
+        return [c for c in self.choices.values() if c.allowed]
+
+    @property
+    def refused(self) -> list[WriteChoice]:
+        return [c for c in self.choices.values() if not c.allowed]
+
+
+def plan_permissions(ctx: RequestContext, subject_id: uuid.UUID) -> PlanPermissions:
+    """The write decision for every category the caller's agreements declare, for this claimant
+    and purpose, audited like 'why can't I?' (no claimant data disclosed)."""
+    subject, facts = guards.subject_in_case(ctx, subject_id)
+    org = ctx.principal.org
+    declared = sorted({c.code for p in ctx.protocols.for_party(org) for c in p.categories})
+    decision = guards.decide(ctx, facts, "write", declared)
+    choices = {}
+    for c in decision.categories:
+        own = own_record(decision, c.category)
+        seen_by = () if own or not c.allowed else tuple(sorted(
+            audience(ctx.principal, c.category, facts, ctx.protocols, ctx.now)))
+        choices[c.category] = WriteChoice(c.category, c.allowed, c.reasons, own, seen_by)
+    plan = plans.find_plan(ctx.session, subject.id)
+    updatable: set[uuid.UUID] = set()
+    if plan is not None:
+        readable = guards.decide(ctx, facts, "read", None)
+        updatable = {e.id for e in plans.entries_of(ctx.session, plan)
+                     if may_see(e, readable) and choices.get(e.category) is not None
+                     and choices[e.category].allowed
+                     and (not choices[e.category].own_record or e.created_org == org)}
+    ctx.audit(EventType.ACCESS_DECISION_EXPLAIN, subject_id=subject.id, decision=decision,
+              outcome="allow" if decision.permitted else "deny", categories=declared,
+              details={"action": "write", "updatable": len(updatable)})
+    return PlanPermissions(plan is not None, plan.lead_org_id if plan else None, choices,
+                           frozenset(updatable))

@@ -429,6 +429,42 @@ def evaluate(
     ), principal.org)
 
 
+def audience(principal: Principal, category: str, subject: SubjectFacts,
+             protocols: ProtocolSet, now: datetime) -> frozenset[str]:
+    """The other organisations that may read, now, an entry `principal`'s organisation writes
+    in `category`: case members a flow from it reaches, under a grant to read the category for
+    the flow's purpose, with the consent the flow needs. For "who will see this" before saving;
+    the read decision at the time of reading still decides."""
+    org = principal.org
+    usable, _why = usable_protocols(org, protocols, now)
+    sensitive = protocols.is_sensitive(category)
+    readers: set[str] = set()
+    for protocol in usable:
+        for flow in protocol.flows:
+            if org not in flow.from_orgs or category not in flow.categories:
+                continue
+            for reader in sorted((flow.to_orgs & subject.case_orgs) - {org} - readers):
+                if _flow_reaches(protocol, flow, reader, category, subject, sensitive, now):
+                    readers.add(reader)
+    return frozenset(readers)
+
+
+def _flow_reaches(protocol: Protocol, flow: Flow, reader: str, category: str,
+                  subject: SubjectFacts, sensitive: bool, now: datetime) -> bool:
+    party = protocol.party(reader)
+    if party is None or party.status != "active":
+        return False
+    explicit = flow.consent == "explicit" or sensitive
+    for purpose in sorted(flow.purposes):
+        if not any(reader in g.parties and purpose in g.purposes and category in g.read
+                   for g in protocol.grants):
+            continue
+        if flow.consent == "none" or _find_consent(subject, reader, purpose, category, explicit,
+                                                   now)[0] is not None:
+            return True
+    return False
+
+
 def subject_access_decision(
     principal: Principal,
     purpose: str,
