@@ -160,6 +160,7 @@ def edit_entry(subject_id: uuid.UUID, entry_id: uuid.UUID) -> BaseResponse | tup
         values = {**item, "detail": item.get("detail") or "",
                   "owner_name": item.get("owner_name") or "",
                   "outcome": item.get("outcome") or "", "service": item.get("service") or "",
+                  "service_was": item.get("service") or "",
                   "due_on": {"day": str(due.day), "month": str(due.month),
                              "year": str(due.year)} if due else {}}
         author = "" if entry.created_org == user().principal.org else entry.created_org
@@ -178,11 +179,14 @@ def edit_entry(subject_id: uuid.UUID, entry_id: uuid.UUID) -> BaseResponse | tup
     values, errors = _read(request.form, new=False, words=not author)
     values["kind"], values["category"] = forms.text(request.form, "kind"), forms.text(
         request.form, "category")
+    values["service_was"] = forms.text(request.form, "service_was")
     if errors:
         return _render(subject_id, values, errors, 422, entry_id, version, author=author)
     changes = _entry_values(values)
     for fixed in ("kind", "category", *(TEXT_FIELDS if author else ())):
         changes.pop(fixed, None)
+    if values["service"] == values["service_was"]:
+        changes.pop("service")  # unchanged: the version records only what this user changed
     try:
         run("case_plans:write", case_plans.update_plan_entry, subject_id, entry_id,
             version, changes)
