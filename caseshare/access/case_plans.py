@@ -243,7 +243,8 @@ def explain(ctx: RequestContext, subject_id: uuid.UUID, category: str, action: s
 @dataclass(frozen=True)
 class WriteChoice:
     """What the caller may record in one category for this claimant and purpose, and who would
-    see it: `audience` is the other organisations (empty: only the caller's own)."""
+    see it: `audience` is the other organisations a shared entry of the caller's organisation in
+    this category reaches (a new entry recorded as `own_record` reaches none of them)."""
 
     category: str
     allowed: bool
@@ -258,9 +259,10 @@ class PlanPermissions:
     each, and the entries (ids) it may change. Codes and ids only, nothing sealed."""
 
     has_plan: bool
-    lead_org: str | None
+    lead_org: str
     choices: dict[str, WriteChoice]
     updatable: frozenset[uuid.UUID]
+    own_records: frozenset[uuid.UUID] = frozenset()  # visible entries no one else sees
 
     @property
     def writable(self) -> list[WriteChoice]:
@@ -281,19 +283,22 @@ def plan_permissions(ctx: RequestContext, subject_id: uuid.UUID) -> PlanPermissi
     choices = {}
     for c in decision.categories:
         own = own_record(decision, c.category)
-        seen_by = () if own or not c.allowed else tuple(sorted(
+        seen_by = () if not c.allowed else tuple(sorted(
             audience(ctx.principal, c.category, facts, ctx.protocols, ctx.now)))
         choices[c.category] = WriteChoice(c.category, c.allowed, c.reasons, own, seen_by)
     plan = plans.find_plan(ctx.session, subject.id)
     updatable: set[uuid.UUID] = set()
+    own_records: set[uuid.UUID] = set()
     if plan is not None:
         readable = guards.decide(ctx, facts, "read", None)
-        updatable = {e.id for e in plans.entries_of(ctx.session, plan)
-                     if may_see(e, readable) and choices.get(e.category) is not None
+        visible = [e for e in plans.entries_of(ctx.session, plan) if may_see(e, readable)]
+        own_records = {e.id for e in visible if e.own_record}
+        updatable = {e.id for e in visible if choices.get(e.category) is not None
                      and choices[e.category].allowed
                      and (not choices[e.category].own_record or e.created_org == org)}
     ctx.audit(EventType.ACCESS_DECISION_EXPLAIN, subject_id=subject.id, decision=decision,
               outcome="allow" if decision.permitted else "deny", categories=declared,
               details={"action": "write", "updatable": len(updatable)})
-    return PlanPermissions(plan is not None, plan.lead_org_id if plan else None, choices,
-                           frozenset(updatable))
+    # The plan's lead, or the organisation that will lead it once started (the claimant's).
+    return PlanPermissions(plan is not None, plan.lead_org_id if plan else subject.lead_org_id,
+                           choices, frozenset(updatable), frozenset(own_records))

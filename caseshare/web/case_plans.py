@@ -169,6 +169,7 @@ def edit_entry(subject_id: uuid.UUID, entry_id: uuid.UUID) -> BaseResponse | tup
             choice = permissions.choices.get(entry.category)
             raise ForbiddenError("You can see this action but cannot change it.",
                                  reasons=list(choice.reasons if choice else ()))
+        values["own_record"] = entry_id in permissions.own_records
         return _render(subject_id, values, {}, entry_id=entry_id, version=entry_etag(entry),
                        author=author, permissions=permissions,
                        history=run("case_plans:read", case_plans.entry_history, subject_id,
@@ -180,6 +181,7 @@ def edit_entry(subject_id: uuid.UUID, entry_id: uuid.UUID) -> BaseResponse | tup
     values["kind"], values["category"] = forms.text(request.form, "kind"), forms.text(
         request.form, "category")
     values["service_was"] = forms.text(request.form, "service_was")
+    values["own_record"] = forms.text(request.form, "own_record") == "yes"  # for display only
     if errors:
         return _render(subject_id, values, errors, 422, entry_id, version, author=author)
     changes = _entry_values(values)
@@ -260,6 +262,7 @@ def start_plan(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     categories = [c.category for c in permissions.writable]
     values: dict[str, Any] = {"title": "", "category": "", "due_on": {}}
     errors: forms.Errors = {}
+    refused: list[Explanation] = []
     if request.method == "POST":
         values = {"title": forms.text(request.form, "title"),
                   "category": forms.text(request.form, "category"),
@@ -272,12 +275,16 @@ def start_plan(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
                 errors = forms.domain_errors(exc.extra["errors"], START_FIELDS)
             except ConflictError:
                 return redirect(url_for("web.start_plan", subject_id=subject_id))
+            except ForbiddenError as exc:
+                refused = _explained(exc.extra.get("reasons") or [],
+                                     values["category"] or "identity")
             else:
                 flash("You started the shared plan")
                 return redirect(url_for("web.overview", subject_id=subject_id) + "#plan")
-    return page("start_plan.html", 422 if errors else 200, subject_id=subject_id, exists=False,
-                lead_org=user().principal.org, values=values, errors=errors,
-                categories=categories, choices=permissions.choices, refused=[])
+    status = 403 if refused else 422 if errors else 200
+    return page("start_plan.html", status, subject_id=subject_id, exists=False,
+                lead_org=permissions.lead_org, values=values, errors=errors,
+                categories=categories, choices=permissions.choices, refused=refused)
 
 
 def _first_action(values: dict[str, Any], categories: list[str]) -> tuple[forms.Errors,

@@ -19,7 +19,10 @@ def test_key_worker_updates_his_own_treatment_action_under_each_purpose(
     page = browser_page
     for purpose, status, audience in (
         ("case_management", "Done", "Derby Recovery Partnership and Derby Jobcentre Plus."),
-        ("recovery_support", "In progress", "Only your organisation will see this"),
+        # The action was recorded under case management and is shared: changing it under
+        # recovery support still reaches the Jobcentre, and the form says so.
+        ("recovery_support", "In progress",
+         "Derby Recovery Partnership and Derby Jobcentre Plus."),
     ):
         sign_in(page, live_url, KEY_WORKER, purpose)
         open_claimant(page, "QQ123456C", "Lee Marsh")

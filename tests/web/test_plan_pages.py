@@ -165,7 +165,7 @@ def test_start_the_plan_after_registering_the_claimant(client: FlaskClient, auth
     assert new.status_code == 302 and new.headers["Location"].endswith("/plan/start")
     path = f"/claimants/{subject}/plan/start"
     page = _text(client.get(path))
-    assert "Derby Jobcentre Plus becomes the lead organisation" in page
+    assert "Your organisation, Derby Jobcentre Plus, becomes the lead organisation" in page
     bad = client.post(path, data={"csrf_token": token(client, path), "title": "",
                                   "category": "employment"})
     assert bad.status_code == 422 and 'value="employment" selected' in _text(bad)
@@ -210,3 +210,21 @@ def test_a_refused_emergency_request_keeps_what_was_typed(client: FlaskClient,
     page = _text(again)
     assert again.status_code == 409 and 'data-testid="refused"' in page
     assert why in page and 'value="2"' in page
+
+
+def test_an_own_record_says_so_when_changed(client: FlaskClient, demo: Demo) -> None:
+    sign_in(client, KEY_WORKER, "recovery_support")
+    path = f"/claimants/{demo.lee}/plan/entries/new"
+    client.post(path, data={"csrf_token": token(client, path), "kind": "note",
+                            "category": "substance_misuse", "title": "Private note",
+                            "owner_org": "recovery-partnership", "status": "open"})
+    overview = _text(client.get(f"/claimants/{demo.lee}"))
+    found = re.search(r'/plan/entries/([0-9a-f-]{36})">Change<span class="govuk-visually-hidden">'
+                      r' Private note', overview)
+    assert found is not None
+    client.post("/sign-out", data={"csrf_token": token(client, "/")})
+    # Under case management (where treatment is shared) it is still his organisation's alone.
+    sign_in(client, KEY_WORKER, "case_management")
+    form = _text(client.get(f"/claimants/{demo.lee}/plan/entries/{found.group(1)}"))
+    audience = re.search(r'data-testid="audience-substance_misuse">(.*?)</li>', form, re.S)
+    assert audience is not None and "Only your organisation will see this" in audience.group(1)
