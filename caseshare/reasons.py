@@ -31,6 +31,9 @@ class Reason(StrEnum):
     OVERRIDE_EXPIRED = "override_expired"
     OVERRIDE_OUT_OF_SCOPE = "override_out_of_scope"
     SUBJECT_ERASED = "subject_erased"
+    # Allowed, not a refusal: a write the caller's grant permits where no flow shares the
+    # category onward for this purpose, so only the caller's organisation will see the entry.
+    OWN_RECORD = "own_record"
     # A write, not a decision on a category: only the organisation that wrote an entry changes
     # its words (provenance: text is shared under its author's flows).
     NOT_AUTHOR_OF_ENTRY = "not_author_of_entry"

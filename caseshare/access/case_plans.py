@@ -13,11 +13,12 @@ their audit event as one unit.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from caseshare.access import guards
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Decision, evaluate
+from caseshare.access.decision import Decision, audience, evaluate
 from caseshare.access.disclosure import Disclosure, disclose_entries, may_see
 from caseshare.audit.event_types import EventType
 from caseshare.case_plan import service as plans
@@ -69,11 +70,15 @@ def create_case_plan(ctx: RequestContext, subject_id: uuid.UUID,
     of work wrote: one transaction, one audit event."""
     subject, facts = guards.subject_in_case(ctx, subject_id)
     decision = guards.authorise_write(ctx, subject.id, facts, [e["category"] for e in entries])
+    for values in entries:
+        _keep_own_record(ctx, decision, values["category"], values.get("owner_org"))
     plan = plans.create_plan(ctx.session, subject_id=subject.id, lead_org=subject.lead_org_id,
                              principal=ctx.principal, now=ctx.now)
     key = subjects.data_key(subject, ctx.keyring)
     created = [plans.add_entry(ctx.session, plan=plan, data_key=key, principal=ctx.principal,
-                               purpose=ctx.purpose, values=e, now=ctx.now) for e in entries]
+                               purpose=ctx.purpose, values=e, now=ctx.now,
+                               own_record=own_record(decision, e["category"]))
+               for e in entries]
     # The event names the protocols and consent the write relied on (as an entry's does), so
     # the IG officers of those protocols see the request; it is the only event of this POST.
     ctx.audit(EventType.CASE_PLAN_PLAN_CREATE, subject_id=subject.id, decision=decision,
@@ -90,9 +95,11 @@ def add_plan_entry(ctx: RequestContext, subject_id: uuid.UUID,
     plan = _plan(ctx, EventType.CASE_PLAN_ENTRY_CREATE, subject.id)
     decision = guards.authorise_write(ctx, subject.id, facts, [values["category"]])
     guards.check_owner(ctx, facts, values)
+    _keep_own_record(ctx, decision, values["category"], values.get("owner_org"))
     key = subjects.data_key(subject, ctx.keyring)
     entry = plans.add_entry(ctx.session, plan=plan, data_key=key, principal=ctx.principal,
-                            purpose=ctx.purpose, values=values, now=ctx.now)
+                            purpose=ctx.purpose, values=values, now=ctx.now,
+                            own_record=own_record(decision, values["category"]))
     ctx.audit(EventType.CASE_PLAN_ENTRY_CREATE, subject_id=subject.id, decision=decision,
               outcome="allow", categories=[entry.category], details={"entry_id": str(entry.id)})
     opened = plans.open_entry(entry, key)
@@ -113,6 +120,11 @@ def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid
         raise NotFoundError("No such case plan entry.", audit_id=event.event_uuid)
     decision = guards.authorise_write(ctx, subject.id, facts, [entry.category])
     guards.check_owner(ctx, facts, changes)
+    if own_record(decision, entry.category) and entry.created_org != ctx.principal.org:
+        # Its changes would reach, under the author's flows, readers no flow of ours reaches.
+        guards.deny(ctx, EventType.ACCESS_WRITE_DENY, subject.id,
+                    [str(Reason.DIRECTION_NOT_PERMITTED)], [entry.category], decision)
+    _keep_own_record(ctx, decision, entry.category, changes.get("owner_org"))
     key = subjects.data_key(subject, ctx.keyring)
     if entry.created_org != ctx.principal.org:
         changes = _codes_only(ctx, subject.id, entry, key, changes, decision)
@@ -126,6 +138,24 @@ def update_plan_entry(ctx: RequestContext, subject_id: uuid.UUID, entry_id: uuid
               details={"entry_id": str(entry.id), "fields": sorted(changes)})
     opened = plans.open_entry(entry, key)
     return opened, plans.entry_etag(entry)
+
+
+def own_record(decision: Decision, category: str) -> bool:
+    """The write is allowed only as the caller's own record: no flow shares `category` onward
+    for this purpose, so only the caller's organisation will see the entry."""
+    allowed = decision.permitted.get(category)
+    return allowed is not None and Reason.OWN_RECORD in allowed.reasons
+
+
+def _keep_own_record(ctx: RequestContext, decision: Decision, category: str,
+                     owner_org: str | None) -> None:
+    """An own record stays the caller's organisation's: another organisation named responsible
+    could never read its own action (422 naming `owner_org`)."""
+    if own_record(decision, category) and owner_org not in (None, ctx.principal.org):
+        raise ValidationError({"owner_org": [
+            "Only your organisation will see this entry (no agreement shares this kind of "
+            "information onward for this purpose), so your organisation must be responsible "
+            "for it."]})
 
 
 def _codes_only(ctx: RequestContext, subject_id: uuid.UUID, entry: PlanEntry, key: bytes,
@@ -208,3 +238,67 @@ def explain(ctx: RequestContext, subject_id: uuid.UUID, category: str, action: s
               outcome="allow" if decision.allowed else "deny", categories=[category],
               details={"action": action})
     return decision
+
+
+@dataclass(frozen=True)
+class WriteChoice:
+    """What the caller may record in one category for this claimant and purpose, and who would
+    see it: `audience` is the other organisations a shared entry of the caller's organisation in
+    this category reaches (a new entry recorded as `own_record` reaches none of them)."""
+
+    category: str
+    allowed: bool
+    reasons: tuple[str, ...]
+    own_record: bool
+    audience: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlanPermissions:
+    """For the plan pages: the categories of the caller's agreements with what it may write in
+    each, and the entries (ids) it may change. Codes and ids only, nothing sealed."""
+
+    has_plan: bool
+    lead_org: str
+    choices: dict[str, WriteChoice]
+    updatable: frozenset[uuid.UUID]
+    own_records: frozenset[uuid.UUID] = frozenset()  # visible entries no one else sees
+
+    @property
+    def writable(self) -> list[WriteChoice]:
+        return [c for c in self.choices.values() if c.allowed]
+
+    @property
+    def refused(self) -> list[WriteChoice]:
+        return [c for c in self.choices.values() if not c.allowed]
+
+
+def plan_permissions(ctx: RequestContext, subject_id: uuid.UUID) -> PlanPermissions:
+    """The write decision for every category the caller's agreements declare, for this claimant
+    and purpose, audited like 'why can't I?' (no claimant data disclosed)."""
+    subject, facts = guards.subject_in_case(ctx, subject_id)
+    org = ctx.principal.org
+    declared = sorted({c.code for p in ctx.protocols.for_party(org) for c in p.categories})
+    decision = guards.decide(ctx, facts, "write", declared)
+    choices = {}
+    for c in decision.categories:
+        own = own_record(decision, c.category)
+        seen_by = () if not c.allowed else tuple(sorted(
+            audience(ctx.principal, c.category, facts, ctx.protocols, ctx.now)))
+        choices[c.category] = WriteChoice(c.category, c.allowed, c.reasons, own, seen_by)
+    plan = plans.find_plan(ctx.session, subject.id)
+    updatable: set[uuid.UUID] = set()
+    own_records: set[uuid.UUID] = set()
+    if plan is not None:
+        readable = guards.decide(ctx, facts, "read", None)
+        visible = [e for e in plans.entries_of(ctx.session, plan) if may_see(e, readable)]
+        own_records = {e.id for e in visible if e.own_record}
+        updatable = {e.id for e in visible if choices.get(e.category) is not None
+                     and choices[e.category].allowed
+                     and (not choices[e.category].own_record or e.created_org == org)}
+    ctx.audit(EventType.ACCESS_DECISION_EXPLAIN, subject_id=subject.id, decision=decision,
+              outcome="allow" if decision.permitted else "deny", categories=declared,
+              details={"action": "write", "updatable": len(updatable)})
+    # The plan's lead, or the organisation that will lead it once started (the claimant's).
+    return PlanPermissions(plan is not None, plan.lead_org_id if plan else subject.lead_org_id,
+                           choices, frozenset(updatable), frozenset(own_records))

@@ -6,7 +6,10 @@ Three layers must all hold for a category to be disclosed (ARCHITECTURE.md):
 2. lawful basis: an active consent naming their organisation, the purpose and the category
    (explicit and verified for special or criminal categories), or an active override;
 3. relationship: their organisation is involved in this subject's case.
-An organisation may always read back what it wrote itself, for a purpose it holds.
+An organisation may always read back what it wrote itself, for a purpose it holds, and may
+always record its own work in a category its grant writes, even where no flow shares that
+category onward for the purpose: the write is allowed with `own_record` (only its own
+organisation will see it; `sources` is the caller's organisation alone).
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ class Decision:
     purpose: str
     action: str
     categories: tuple[CategoryDecision, ...] = field(default_factory=tuple)
+    # The caller's organisation, for a decision on a caller's access (None for the subject
+    # access export): entries recorded as an organisation's own record open only for it.
+    org: str | None = None
 
     @cached_property  # asked once per entry disclosed; the decision never changes
     def permitted(self) -> dict[str, CategoryDecision]:
@@ -279,7 +285,7 @@ class _Route:
 def _route(org: str, roles: frozenset[str], purpose: str, action: str, category: str,
            usable: list[Protocol]) -> _Route:
     reasons: list[str] = []
-    own: tuple[str, int] | None = None
+    own: tuple[str, int] | None = None  # the first (protocol, grant) giving this category
     inbound: list[tuple[str, int, Flow]] = []
     for protocol in usable:
         index = protocol.index
@@ -300,6 +306,7 @@ def _route(org: str, roles: frozenset[str], purpose: str, action: str, category:
                 return _Route((), final=CategoryDecision(
                     category, True, (), protocol.ref, outbound[0].id, sources=frozenset({org}),
                     grant=grant, bases=(f"{protocol.ref}/{outbound[0].id}",)))
+            own = own or (protocol.ref, grant)
             reasons.append(Reason.DIRECTION_NOT_PERMITTED)
             continue
         own = own or (protocol.ref, grant)
@@ -309,7 +316,11 @@ def _route(org: str, roles: frozenset[str], purpose: str, action: str, category:
             continue
         inbound.extend((protocol.ref, grant, flow) for flow in flows)
     final = None
-    if not inbound:
+    if action == "write" and own:
+        # The organisation's own record, shared with no one (see the module docstring).
+        final = CategoryDecision(category, True, (Reason.OWN_RECORD.value,), own[0],
+                                 sources=frozenset({org}), grant=own[1])
+    elif not inbound:
         final = (CategoryDecision(category, True, _best(reasons), own[0],
                                   sources=frozenset({org}), grant=own[1]) if own
                  else CategoryDecision(category, False, _best(reasons)))
@@ -415,7 +426,43 @@ def evaluate(
         _decide_category(principal, purpose, action, c, subject, usable, in_force, protocols,
                          now)
         for c in wanted
-    ))
+    ), principal.org)
+
+
+def audience(principal: Principal, category: str, subject: SubjectFacts,
+             protocols: ProtocolSet, now: datetime) -> frozenset[str]:
+    """The other organisations that may read, now, an entry `principal`'s organisation writes
+    in `category`: case members a flow from it reaches, under a grant to read the category for
+    the flow's purpose, with the consent the flow needs. For "who will see this" before saving;
+    the read decision at the time of reading still decides."""
+    org = principal.org
+    usable, _why = usable_protocols(org, protocols, now)
+    sensitive = protocols.is_sensitive(category)
+    readers: set[str] = set()
+    for protocol in usable:
+        for flow in protocol.flows:
+            if org not in flow.from_orgs or category not in flow.categories:
+                continue
+            for reader in sorted((flow.to_orgs & subject.case_orgs) - {org} - readers):
+                if _flow_reaches(protocol, flow, reader, category, subject, sensitive, now):
+                    readers.add(reader)
+    return frozenset(readers)
+
+
+def _flow_reaches(protocol: Protocol, flow: Flow, reader: str, category: str,
+                  subject: SubjectFacts, sensitive: bool, now: datetime) -> bool:
+    party = protocol.party(reader)
+    if party is None or party.status != "active":
+        return False
+    explicit = flow.consent == "explicit" or sensitive
+    for purpose in sorted(flow.purposes):
+        if not any(reader in g.parties and purpose in g.purposes and category in g.read
+                   for g in protocol.grants):
+            continue
+        if flow.consent == "none" or _find_consent(subject, reader, purpose, category, explicit,
+                                                   now)[0] is not None:
+            return True
+    return False
 
 
 def subject_access_decision(

@@ -24,6 +24,8 @@ class Disclosure:
 
 
 def may_see(entry: PlanEntry, decision: Decision) -> bool:
+    if entry.own_record and decision.org is not None and entry.created_org != decision.org:
+        return False  # recorded where no flow shares it onward: its organisation's alone
     permitted = decision.permitted.get(entry.category)
     return permitted is not None and entry.created_org in permitted.sources
 

@@ -21,6 +21,7 @@ from caseshare.notifications import service as notifications
 from caseshare.overrides import incidents
 from caseshare.overrides import service as overrides
 from caseshare.overrides.models import OverrideRecord
+from caseshare.policy.models import usable_protocols
 from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
 
@@ -81,6 +82,22 @@ def request_override(ctx: RequestContext, subject_id: uuid.UUID,
                        "review_due_at": record.review_due_at.isoformat(),
                        "notify": record.notify, "notified_ig_orgs": ig_orgs})
     return record
+
+
+def emergency_refusal(ctx: RequestContext, subject_id: uuid.UUID) -> Reason | None:
+    """Why the caller could not break glass for this claimant at all (a case member only, an
+    agreement in force whose override rules cover their purpose and role), or None when a route
+    exists: the pages offer emergency access only then. The request itself still decides."""
+    _subject, facts = guards.subject_in_case(ctx, subject_id)
+    if ctx.principal.org not in facts.case_orgs:
+        return Reason.NO_CASE_RELATIONSHIP
+    usable, _why = usable_protocols(ctx.principal.org, ctx.protocols, ctx.now)
+    rules = [p.override for p in usable if p.override.permitted and ctx.purpose in p.purposes]
+    if not rules:
+        return Reason.OVERRIDE_NOT_PERMITTED
+    if not any(rule.routes and rule.roles & ctx.principal.roles for rule in rules):
+        return Reason.ROLE_NOT_GRANTED
+    return None
 
 
 def _reach(ctx: RequestContext) -> frozenset[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caseshare.db import Base, uuid_pk
@@ -52,6 +52,9 @@ class PlanEntry(Base):
     owner_name: Mapped[bytes | None] = mapped_column(LargeBinary)
     service: Mapped[str | None] = mapped_column(String(40))
     outcome: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Recorded where no flow shares its category onward for the purpose it was written for:
+    # only the organisation that wrote it ever sees it (access/decision.py, `own_record`).
+    own_record: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
     created_by: Mapped[uuid.UUID]

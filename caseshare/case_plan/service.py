@@ -84,6 +84,7 @@ def add_entry(
     purpose: str,
     values: dict[str, Any],
     now: datetime,
+    own_record: bool = False,
 ) -> PlanEntry:
     entry = PlanEntry(
         id=uuid.uuid4(),
@@ -96,6 +97,7 @@ def add_entry(
         status=values.get("status") or "open",
         due_on=values.get("due_on"),
         service=values.get("service"),
+        own_record=own_record,
         created_at=now,
         created_by=principal.actor_uuid,
         updated_at=now,

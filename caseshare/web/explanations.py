@@ -55,8 +55,10 @@ EXPLANATIONS: dict[Reason, Explanation] = {
         "The information sharing agreement does not send {category} to {org}.",
         "Ask the organisation that holds it to share what is relevant with you directly."),
     Reason.DIRECTION_NOT_PERMITTED: Explanation(
-        "{category} is only shared in the other direction, not with {org}.",
-        "Ask the organisation that holds it to share what is relevant with you directly."),
+        "The information sharing agreement does not let {org} share {category} with other "
+        "organisations for {purpose}.",
+        "Ask the organisation that holds it to record it, or to share what is relevant with you "
+        "directly."),
     Reason.NO_CASE_RELATIONSHIP: Explanation(
         "{org} is not yet involved in this claimant's case.",
         "Ask the lead organisation to refer the claimant to {org}."),
@@ -105,6 +107,11 @@ EXPLANATIONS: dict[Reason, Explanation] = {
     Reason.OVERRIDE_OUT_OF_SCOPE: Explanation(
         "The emergency access that was granted does not cover {category}.",
         "If there is a safeguarding concern about {category}, speak to your safeguarding lead."),
+    Reason.OWN_RECORD: Explanation(
+        "No information sharing agreement shares {category} from {org} with anyone else for "
+        "{purpose}, so only {org} will see what you record.",
+        "Record it for your own organisation's work. To share it, ask your information "
+        "governance officer whether the agreement can include it."),
     Reason.SUBJECT_ERASED: Explanation(
         "This claimant's information has been erased.",
         "There is nothing more to see. Speak to your information governance officer if this "

@@ -39,6 +39,36 @@ def _rules() -> list[Protocol]:
             and p.override.roles & u.principal.roles]
 
 
+EMERGENCY_WORDS = {
+    "no_case_relationship": (
+        "{org} is not working with this claimant, so you cannot use emergency access.",
+        "If someone is at risk, follow your safeguarding procedure and contact the "
+        "organisation leading the claimant's case."),
+    "override_not_permitted": (
+        "The information sharing agreements do not allow emergency access for {purpose}.",
+        "If someone is at risk, follow your safeguarding procedure and speak to your "
+        "safeguarding lead."),
+    "role_not_granted": (
+        "The information sharing agreements do not allow your role to use emergency access "
+        "for {purpose}.",
+        "If someone is at risk, follow your safeguarding procedure and speak to your "
+        "safeguarding lead or your information governance officer."),
+}
+
+
+def emergency_access(subject_id: uuid.UUID) -> dict[str, Any]:
+    """Whether the overview offers emergency access to this user for this claimant, and if not,
+    why and who to contact, in plain words."""
+    reason = run("subjects:read", overrides.emergency_refusal, subject_id)
+    if reason is None:
+        return {"offered": True}
+    u = user()
+    sentence, next_step = EMERGENCY_WORDS[reason.value]
+    names = {"org": u.org_name, "purpose": purpose_name(u.purpose).lower()}
+    return {"offered": False, "reason": reason.value, "sentence": sentence.format(**names),
+            "next_step": next_step.format(**names)}
+
+
 def _choices(rules: list[Protocol]) -> dict[str, Any]:
     u = user()
     return {
@@ -56,9 +86,10 @@ def _choices(rules: list[Protocol]) -> dict[str, Any]:
 def _form(subject_id: uuid.UUID, values: dict[str, Any], errors: forms.Errors,
           status: int = 200, refused: list[str] | None = None) -> tuple[str, int]:
     rules = _rules()
+    offer = emergency_access(subject_id)
     return page("break_glass.html", status, subject_id=subject_id, values=values,
-                errors=errors, choices=_choices(rules), permitted=bool(rules),
-                route_names=ROUTE_NAMES, refused=refused or [])
+                errors=errors, choices=_choices(rules), permitted=bool(rules) and offer["offered"],
+                offer=offer, route_names=ROUTE_NAMES, refused=refused or [])
 
 
 def _read(submitted: Any, choices: dict[str, Any]) -> tuple[dict[str, Any], int, forms.Errors]:

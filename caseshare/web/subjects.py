@@ -23,8 +23,10 @@ from caseshare.errors import ForbiddenError, NotFoundError
 from caseshare.schemas.subjects import NINO
 from caseshare.web import forms
 from caseshare.web.blueprint import bp, page, require, run, runtime, unit_of_work, user
+from caseshare.web.case_plans import plan_section
 from caseshare.web.explanations import Explanation, explain
 from caseshare.web.filters import category_name, purpose_name
+from caseshare.web.overrides import emergency_access
 
 EXPIRING_SOON = timedelta(days=30)
 LIVE_STATUSES = frozenset({"active", "partially_withdrawn", "unverified"})
@@ -136,7 +138,8 @@ def overview(subject_id: uuid.UUID) -> tuple[str, int]:
     referral_rows = (run("referrals:read", referrals.list_for_subject, subject_id)
                      if "referrals:read" in u.principal.scopes else [])
     return page("overview.html", subject_id=subject_id, identity=identity, consents=consent_rows,
-                plan=plan, withheld=withheld, referrals=referral_rows, unseen=unseen)
+                plan=plan, withheld=withheld, referrals=referral_rows, unseen=unseen,
+                plan_section=plan_section(subject_id, plan), emergency=emergency_access(subject_id))
 
 
 def consent_row(consent: ConsentView, withdrawals: list[Any], status: str,

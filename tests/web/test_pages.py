@@ -228,7 +228,9 @@ def test_add_an_action_and_a_forbidden_category_is_explained(client: FlaskClient
     refused = client.post(path, data={**form, "category": "substance_misuse",
                                       "title": "Not allowed"})
     page = refused.get_data(as_text=True)
-    assert refused.status_code == 403 and "You cannot do this" in page and "Next step:" in page
+    # The form comes back with what was typed and the reason (issue 20: never lose input).
+    assert refused.status_code == 403 and "This was not saved" in page and "Next step:" in page
+    assert 'value="Not allowed"' in page
     assert events(rt, type="access:write:deny", subject_id=demo.lee)
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from caseshare.access.decision import CategoryDecision, Decision, evaluate
 from caseshare.facts import ConsentFacts, OverrideFacts, Principal, SubjectFacts
-from caseshare.policy.models import Protocol, ProtocolSet
+from caseshare.policy.models import Protocol, ProtocolSet, usable_protocols
 from tests.unit.access.strategies import (
     CATEGORY_CODES,
     NOW,
@@ -84,8 +84,19 @@ def check_all_three_layers(request: Request, decided: CategoryDecision) -> None:
     assert category in (grant.read if request.action == "read" else grant.write)
     flows = {f.id: f for f in protocol.flows}
     if request.action == "write":
-        flow = flows[decided.flow_id or ""]
-        assert org in flow.from_orgs and decided.sources == {org}
+        assert decided.sources == {org}
+        if decided.flow_id is None:
+            # The organisation's own record: its grant writes the category, and no flow of any
+            # protocol in force shares it onward for this purpose (else that flow is cited).
+            assert decided.reasons == ("own_record",)
+            usable, _ = usable_protocols(org, protocols, NOW)
+            assert not any(
+                p.index.grant_for(org, request.principal.roles, purpose, "write", category)
+                is not None and p.index.outbound.get((org, purpose, category))
+                for p in usable)
+            return
+        flow = flows[decided.flow_id]
+        assert org in flow.from_orgs
         return
     if decided.flow_id is None:
         # Reading back only its own entries needs the grant alone.

@@ -180,10 +180,12 @@ REVIEWED = {
         # The treatment provider never sees tenancy or claim details.
         (("tywi-recovery", "key_worker", "case_management", "read", "housing_tenancy",
           "explicit"), ("no", "", "role_not_granted")),
-        # The key worker records treatment under case management, not under recovery support
-        # (no flow takes it anywhere for that purpose).
+        # The key worker records treatment under recovery support too, as the provider's own
+        # record (no flow takes it anywhere for that purpose, so only the provider sees it).
         (("tywi-recovery", "key_worker", "recovery_support", "write", "substance_misuse",
-          "explicit"), ("no", "", "direction_not_permitted")),
+          "explicit"), ("yes", "tywi-recovery", "own_record")),
+        (("tywi-recovery", "key_worker", "recovery_support", "write", "substance_misuse",
+          "withdrawn"), ("yes", "tywi-recovery", "own_record")),
         # A role from another organisation gets nothing here.
         (("tywi-recovery", "work_coach", "case_management", "read", "identity", "explicit"),
          ("no", "", "role_not_granted")),
