@@ -1,7 +1,7 @@
 """case plan entries recorded as an organisation's own record
 
-Revision ID: plan_own_record
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-07 15:20:00
 
 An organisation may always record its own work in a category its grant writes, even where no
@@ -12,8 +12,8 @@ the organisation that wrote it sees it. Entries written before were all shared u
 from alembic import op
 import sqlalchemy as sa
 
-revision = 'plan_own_record'
-down_revision = '0019'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

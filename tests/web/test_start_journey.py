@@ -1,9 +1,8 @@
 """A work coach starts a claimant's journey from the pages, in Chromium: registers the claimant
 (check your answers, the duplicate check), then records their consent through check your
-answers; every page checked with axe. The same journey again with JavaScript off on a phone
-(320 CSS pixels, no horizontal scrolling).
-(Starting the plan is another page, `web.start_plan`, not yet in this tree: the confirmation
-page links to it.)"""
+answers, starts the shared plan and refers the claimant to housing (a warm handover); every page
+checked with axe. The same journey again with JavaScript off on a phone (320 CSS pixels, no
+horizontal scrolling)."""
 
 from __future__ import annotations
 
@@ -82,6 +81,25 @@ def start_journey(page: Any, base: str, nino: str, family_name: str, *,
     page.wait_for_url("**/receipt?lang=en")
     assert "Consent recorded" in page.locator(".govuk-notification-banner").inner_text()
     assert page.get_by_test_id("receipt-until").inner_text() == "1 June 2027"
+
+    overview = page.url.split("/consents/")[0]
+    page.goto(overview)
+    page.get_by_test_id("start-plan").click()
+    checked()
+    page.get_by_role("button", name="Start the plan").click()
+    page.wait_for_url(f"{overview}#plan")
+    assert "There is no shared case plan yet" not in page.locator("#main-content").inner_text()
+    page.get_by_role("link", name="Make a referral").click()
+    checked()
+    page.get_by_label("Derby City Council Housing Options", exact=True).check()
+    page.get_by_label("Tenancy sustainment", exact=True).check()
+    page.get_by_label("Message to the organisation").fill("Rent arrears since the claim began.")
+    page.get_by_label("Named contact").fill("Sam Okafor")
+    page.get_by_role("button", name="Send referral").click()
+    page.wait_for_url(overview)
+    checked()
+    assert "Derby City Council Housing Options" in page.get_by_test_id(
+        "overview-referrals").inner_text()
 
 
 def test_a_work_coach_registers_a_claimant_and_records_consent(live_url: str,
