@@ -4,7 +4,7 @@ over the whole caseload (never one round trip per claimant).
 An organisation's caseload is the claimants it is a case member of (lead or member) and those
 with an open referral addressed to it. Its size is bounded by what one organisation works with
 (hundreds to a few thousand), not by the number of claimants in the service: every statement
-here is scoped by `case_members.org_id` (indexed, migration caseload_0020) or `referrals.to_org`.
+here is scoped by `case_members.org_id` (indexed, migration 0020) or `referrals.to_org`.
 
 Nothing here decides what the caller may see: the figures are per (claimant, category, writing
 organisation) so that the access layer can count only what its decision allows.
