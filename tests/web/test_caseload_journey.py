@@ -72,4 +72,10 @@ def test_a_referral_and_a_withdrawal_reach_the_housing_officers_caseload(
     _no_sideways_scroll(page, "notifications")
     notice.get_by_role("button", name="Mark as read").click()
     assert notice.get_attribute("data-read") == "yes"
+    # The referral raised its own notice to the council, still unread until marked.
+    received = page.locator("[data-testid=notification][data-type=referral_received]")
+    assert received.get_attribute("data-read") == "no"
+    assert page.get_by_test_id("nav-notifications").inner_text() == "Notifications (1)"
+    page.get_by_role("button", name="Mark all as read").click()
+    assert received.get_attribute("data-read") == "yes"
     assert page.get_by_test_id("nav-notifications").inner_text() == "Notifications"

@@ -54,6 +54,8 @@ PAGES: dict[str, list[str]] = {
         "/claimants/{lee}/who-has-seen?lang=cy",
         "/claimants/{lee}/plan/copy",
         "/claimants/{lee}/plan/copy?lang=cy",
+        "/claimants/{lee}/plan/start",
+        "/notifications !",
         "/claimants/new !",
         "/claimants/{lee}/referrals/new",
         "/referrals",
@@ -69,6 +71,7 @@ PAGES: dict[str, list[str]] = {
         "/claimants/{lee}/consents/new",
         "/claimants/{lee}/who-has-seen",
         "/referrals !",
+        "/notifications",
         "/referrals/{open_referral}/decline",
         "/claimants/{kerry}/emergency-access !",
         "/purpose",
@@ -277,8 +280,10 @@ def test_housing_officer_pages_reflow(live_url: str, phone: Any, story: Story) -
     holes = story.holes()
     sign_in_at_phone_width(phone, live_url, HOUSING, "tenancy_sustainment")
     visit(phone, live_url, PAGES["housing_officer"], holes)
+    # Kerry is not in the council's case, so emergency access is not offered: the page says
+    # why instead of showing the form, and that explanation must reflow too.
     phone.goto(f"{live_url}/claimants/{holes['kerry']}/emergency-access")
-    phone.get_by_role("button", name="Request emergency access").click()
+    assert phone.get_by_role("button", name="Request emergency access").count() == 0
     assert_reflows(phone)
 
 
