@@ -28,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
 
     from caseshare import ratelimit_storage, request_db
+    from caseshare.assessments.forms import load_forms_directory as load_assessment_forms
     from caseshare.audit.service import EVENT_KEY
     from caseshare.audit.signer import AuditSigner
     from caseshare.config import load_settings
@@ -48,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     try:
         protocols = load_directory(settings.policies_dir)
         forms = load_forms_directory(settings.forms_dir, protocols, require_published=False)
+        assessment_forms = load_assessment_forms(settings.assessment_forms_dir)
     except PolicyFileError as exc:
         lines = "\n  - ".join(exc.problems)
         raise StartupError(f"Caseshare refused to start: invalid rule files:\n  - {lines}") from exc
@@ -82,6 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             engine, info={EVENT_KEY: audit_signer.event_mac_key()}),
         protocols=protocols,
         forms=forms,
+        assessment_forms=assessment_forms,
         # Every data key unwrap consults the shred register first (crypto/shreds.py).
         keyring=shredding(LocalKeyring.create_if_missing(settings.keyring_path),
                           settings.shred_register_path),

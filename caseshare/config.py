@@ -27,6 +27,7 @@ class Settings:
     database_url: str
     policies_dir: Path
     forms_dir: Path
+    assessment_forms_dir: Path
     keyring_path: Path
     token_keys_path: Path
     audit_key_path: Path
@@ -84,6 +85,7 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_DATABASE_URL": "database_url",
     "CASESHARE_POLICIES_DIR": "policies_dir",
     "CASESHARE_FORMS_DIR": "forms_dir",
+    "CASESHARE_ASSESSMENT_FORMS_DIR": "assessment_forms_dir",
     "CASESHARE_KEYRING_PATH": "keyring_path",
     "CASESHARE_TOKEN_KEYS_PATH": "token_keys_path",
     "CASESHARE_AUDIT_KEY_PATH": "audit_key_path",
@@ -174,6 +176,7 @@ def load_settings(
         "database_url": f"sqlite:///{instance / 'caseshare.db'}",
         "policies_dir": root / "policies",
         "forms_dir": root / "consent_forms",
+        "assessment_forms_dir": root / "assessment_forms",
         "keyring_path": instance / "keyring.json",
         "token_keys_path": instance / "token-keys.json",
         "audit_key_path": instance / "audit-signing-key.pem",

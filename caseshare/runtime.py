@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from caseshare.assessments.forms import FormSet as AssessmentFormSet
 from caseshare.audit.signer import AuditSigner
 from caseshare.config import Settings
 from caseshare.consent.forms import FormSet
@@ -24,6 +25,7 @@ class Runtime:
     session_factory: sessionmaker[Session]
     protocols: ProtocolSet
     forms: FormSet
+    assessment_forms: AssessmentFormSet
     keyring: KeyProvider
     token_keys: TokenKeys
     audit_signer: AuditSigner
