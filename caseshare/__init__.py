@@ -49,7 +49,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     try:
         protocols = load_directory(settings.policies_dir)
         forms = load_forms_directory(settings.forms_dir, protocols, require_published=False)
-        assessment_forms = load_assessment_forms(settings.assessment_forms_dir)
+        assessment_forms = load_assessment_forms(settings.assessment_forms_dir, protocols,
+                                                 require_published=False)
     except PolicyFileError as exc:
         lines = "\n  - ".join(exc.problems)
         raise StartupError(f"Caseshare refused to start: invalid rule files:\n  - {lines}") from exc

@@ -24,6 +24,7 @@ from caseshare.audit import stats as audit_stats
 from caseshare.audit import verify as log_verify
 from caseshare.audit.event_types import EventType
 from caseshare.audit.proofs import verifier_key
+from caseshare.assessments import forms as assessment_forms
 from caseshare.audit.protocol_versions import record_loaded
 from caseshare.consent.forms import load_forms, load_forms_directory, publish
 from caseshare.db import make_engine, make_session_factory
@@ -371,6 +372,41 @@ def forms_publish() -> None:
     try:
         loaded = load_forms_directory(directory, rt().protocols, require_published=False)
         added = publish(directory, loaded)
+    except PolicyFileError as exc:
+        _report("", exc.problems)
+        return
+    _report(f"published: {', '.join(added) or 'nothing new'}", [])
+
+
+assessments_cli = AppGroup("assessments", help="Assessment form files.")
+caseshare_cli.add_command(assessments_cli)
+
+
+@assessments_cli.command("check")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+def assessments_check(files: tuple[Path, ...]) -> None:
+    """Validate assessment form files (every file in assessment_forms/, or each FILE given)
+    against the schema, the rules a schema cannot say and the loaded protocols; every version
+    must be published and unchanged since."""
+    directory = rt().settings.assessment_forms_dir
+    try:
+        loaded = assessment_forms.load_forms(
+            list(files) or assessment_forms.form_paths(directory), rt().protocols)
+    except PolicyFileError as exc:
+        _report("", exc.problems)
+        return
+    _report(f"OK: {len(loaded.forms)} assessment form file(s) valid", [])
+
+
+@assessments_cli.command("publish")
+def assessments_publish() -> None:
+    """Pin the wording (per language) and structure hashes of new assessment form versions in
+    assessment_forms/published.json; a published version that changed is refused."""
+    directory = rt().settings.assessment_forms_dir
+    try:
+        loaded = assessment_forms.load_forms_directory(directory, rt().protocols,
+                                                       require_published=False)
+        added = assessment_forms.publish(directory, loaded)
     except PolicyFileError as exc:
         _report("", exc.problems)
         return

@@ -8,11 +8,22 @@ answered. This module turns a parsed file into frozen values; scoring lives in `
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+import jsonschema
+
+from caseshare.assessments import form_rules
+from caseshare.errors import PolicyFileError
 from caseshare.policy.loader import read_yaml
+from caseshare.policy.models import ProtocolSet
+
+SCHEMA_PATH = Path(__file__).with_name("form.schema.json")
+PUBLISHED = "published.json"
 
 QuestionType = Literal["single_choice", "multiple_choice", "yes_no", "number", "date",
                        "short_text"]
@@ -54,6 +65,8 @@ class Question:
     options: tuple[Option, ...]                       # single/multiple choice; yes/no implied
     weights: dict[str, dict[str, float]]              # domain -> option value -> weight
     bands: dict[str, tuple[Band, ...]]                # domain -> bands (number questions)
+    min: float | None = None                          # number questions: the lowest answer
+    max: float | None = None                          # number questions: the highest answer
 
     def option_values(self) -> tuple[str, ...]:
         if self.type == "yes_no":
@@ -122,9 +135,68 @@ class AssessmentForm:
     flags: tuple[Flag, ...]
     needs: tuple[Need, ...]
     source_file: str
+    # Other protocols whose parties and purposes referral proposals may name (`protocol` is the
+    # one the answers are shared under).
+    referral_protocols: tuple[str, ...] = ()
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
+
+    def rendered(self, language: str) -> str:
+        """Every word the form shows in `language`, in form order, one per line: its title, the
+        domains, each question with its hint and options, the levels and the proposals. Its
+        SHA-256 is pinned in `published.json`, so a published version's wording never changes
+        under the assessments made with it."""
+        lines = [f"title: {self.title[language]}"]
+        lines += [f"domain {d.code}: {d.title[language]}" for d in self.domains]
+        for q in self.questions:
+            lines.append(f"question {q.id}: {q.text[language]}")
+            if q.hint is not None:
+                lines.append(f"hint {q.id}: {q.hint[language]}")
+            lines += [f"option {q.id}/{o.value}: {o.text[language]}" for o in q.options]
+        lines += [f"level {lv.code}: {lv.title[language]}" for lv in self.levels]
+        lines += [f"need {n.id}: {n.proposal.title[language]}" for n in self.needs]
+        return "\n".join(lines) + "\n"
+
+    def text_hash(self, language: str) -> str:
+        return hashlib.sha256(self.rendered(language).encode()).hexdigest()
+
+    def structure(self) -> dict[str, Any]:
+        """Everything but the words, as JSON: question ids, types, categories, required,
+        options, scoring (weights, bands, levels, flags, needs) and protocols. Pinned beside the
+        wording: a stored assessment's scores and explanations must stay reproducible from its
+        form version, and its answers were sealed under the categories given here."""
+        def question(q: Question) -> dict[str, Any]:
+            return {"id": q.id, "type": q.type, "category": q.category, "required": q.required,
+                    "options": [o.value for o in q.options], "weights": q.weights,
+                    "bands": {d: [[b.min, b.max, b.weight] for b in bands]
+                              for d, bands in q.bands.items()},
+                    "min": q.min, "max": q.max}
+        return {
+            "id": self.id, "version": self.version, "languages": list(self.languages),
+            "protocol": self.protocol, "referral_protocols": list(self.referral_protocols),
+            "domains": [d.code for d in self.domains],
+            "questions": [question(q) for q in self.questions],
+            "levels": [[lv.code, lv.min_total, lv.min_domain, lv.review_days]
+                       for lv in self.levels],
+            "flags": [[f.code, f.question, list(f.values)] for f in self.flags],
+            "needs": [[n.id, n.domain, n.min_score, n.service_line, n.proposal.kind,
+                       n.proposal.category, n.proposal.to_org, n.proposal.purpose,
+                       n.proposal.due_in_days] for n in self.needs],
+        }
+
+    def structure_hash(self) -> str:
+        canonical = json.dumps(self.structure(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def pinned_hashes(self) -> dict[str, str]:
+        """What `published.json` records for this version: the wording per language, and the
+        structure under the key `structure`."""
+        return {**{lang: self.text_hash(lang) for lang in sorted(self.languages)},
+                STRUCTURE: self.structure_hash()}
+
+
+STRUCTURE = "structure"
 
 
 def _text(value: Any) -> Text:
@@ -146,6 +218,8 @@ def _question(data: dict[str, Any]) -> Question:
         hint=_text(data["hint"]) if data.get("hint") else None,
         options=tuple(Option(str(o["value"]), _text(o["text"])) for o in data.get("options", [])),
         weights=weights, bands=bands,
+        min=float(data["min"]) if "min" in data else None,
+        max=float(data["max"]) if "max" in data else None,
     )
 
 
@@ -170,11 +244,33 @@ def build_form(name: str, data: dict[str, Any]) -> AssessmentForm:
         needs=tuple(Need(n["id"], n["domain"], float(n["min_score"]), n["service_line"],
                          _proposal(n["proposal"])) for n in data.get("needs", [])),
         source_file=name,
+        referral_protocols=tuple(data.get("referral_protocols", ())),
     )
 
 
-def load_form(path: Path) -> AssessmentForm:
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+
+
+def file_problems(name: str, data: Any, protocols: ProtocolSet | None) -> list[str]:
+    """The schema's problems, else the rules a schema cannot say (form_rules.py); each names
+    the file and the field path. Protocol rules only when protocols are given."""
+    problems = [
+        f"{name}: {'/'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}"
+        for e in _validator().iter_errors(data)
+    ]
+    if problems:
+        return problems
+    return form_rules.problems(name, data, protocols)
+
+
+def load_form(path: Path, protocols: ProtocolSet | None = None) -> AssessmentForm:
+    """A validated form from its file; a PolicyFileError naming file and fields otherwise."""
     data, _hash = read_yaml(path)
+    problems = file_problems(path.name, data, protocols)
+    if problems:
+        raise PolicyFileError(problems)
     return build_form(path.name, data)
 
 
@@ -194,5 +290,89 @@ class FormSet:
         return sorted(newest.values(), key=lambda f: f.id)
 
 
-def load_forms_directory(directory: Path) -> FormSet:
-    return FormSet(tuple(load_form(p) for p in sorted(directory.glob("*.yaml"))))
+def published_hashes(directory: Path) -> dict[str, dict[str, str]] | None:
+    """`published.json`: per published version (`id@version`) the SHA-256 of its wording in each
+    language and of its structure. None when the directory has no register."""
+    path = directory / PUBLISHED
+    if not path.exists():
+        return None
+    data: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def publication_problems(form: AssessmentForm, register: dict[str, dict[str, str]],
+                         require_published: bool) -> list[str]:
+    """A published version whose wording or structure changed is always a problem (stored
+    assessments rest on it); an unpublished version is one only where publication is required
+    (`assessments check`)."""
+    key = f"{form.id}@{form.version}"
+    pinned = register.get(key)
+    if pinned is None:
+        if not require_published:
+            return []
+        return [f"{form.source_file}: version: {key} is not in {PUBLISHED}; publish it with "
+                "`flask --app wsgi caseshare assessments publish`"]
+    now = form.pinned_hashes()
+    problems = [f"{form.source_file}: text/{lang}: wording differs from published {key}; "
+                "changing a form's wording requires a new version"
+                for lang in form.languages if pinned.get(lang) != now[lang]]
+    if pinned.get(STRUCTURE) != now[STRUCTURE]:
+        problems.append(f"{form.source_file}: questions: the questions, categories or scoring "
+                        f"differ from published {key}; changing them requires a new version")
+    return problems
+
+
+def publish(directory: Path, forms: FormSet) -> list[str]:
+    """Pin the hashes of form versions not yet published; never rewrites a published one.
+    Returns the `id@version` keys added."""
+    register = published_hashes(directory) or {}
+    changed = [problem for form in forms.forms
+               for problem in publication_problems(form, register, False)]
+    if changed:
+        raise PolicyFileError(changed)
+    added = []
+    for form in forms.forms:
+        key = f"{form.id}@{form.version}"
+        if key not in register:
+            register[key] = form.pinned_hashes()
+            added.append(key)
+    (directory / PUBLISHED).write_text(json.dumps(register, indent=2, sort_keys=True) + "\n",
+                                       encoding="utf-8")
+    return sorted(added)
+
+
+def load_forms(paths: list[Path], protocols: ProtocolSet | None = None, *,
+               require_published: bool = True) -> FormSet:
+    """Load and check form files together: each file valid, no id@version twice, and each
+    version checked against the `published.json` beside it."""
+    problems: list[str] = []
+    forms: list[AssessmentForm] = []
+    for path in paths:
+        try:
+            form = load_form(path, protocols)
+        except PolicyFileError as exc:
+            problems.extend(exc.problems)
+            continue
+        if any(f.id == form.id and f.version == form.version for f in forms):
+            problems.append(f"{path.name}: version: {form.id}@{form.version} is defined twice")
+        forms.append(form)
+        register = published_hashes(path.parent)
+        if register is not None:
+            problems.extend(publication_problems(form, register, require_published))
+        elif require_published:
+            problems.append(f"{path.name}: version: no {PUBLISHED} beside the file")
+    if problems:
+        raise PolicyFileError(problems)
+    return FormSet(tuple(forms))
+
+
+def form_paths(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+
+
+def load_forms_directory(directory: Path, protocols: ProtocolSet | None = None, *,
+                         require_published: bool = True) -> FormSet:
+    """Every form file of the directory (see load_forms). Start-up passes require_published=
+    False, like consent forms: a draft version can be tried, a changed published one refuses
+    to start; `assessments check` (and CI) require every version published."""
+    return load_forms(form_paths(directory), protocols, require_published=require_published)

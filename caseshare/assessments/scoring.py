@@ -6,6 +6,7 @@ worker can explain the result to the claimant, and an IG officer can check it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -31,6 +32,8 @@ class Result:
 
 
 def _choice(question: Question, value: Any) -> tuple[Answer | None, str | None]:
+    if question.type == "yes_no" and isinstance(value, bool):
+        value = "yes" if value else "no"     # JSON true/false for a yes/no question
     if not isinstance(value, str) or value not in question.option_values():
         return None, f"must be one of: {', '.join(question.option_values())}"
     return value, None
@@ -46,14 +49,22 @@ def _choices(question: Question, value: Any) -> tuple[Answer | None, str | None]
 
 
 def _number(question: Question, value: Any) -> tuple[Answer | None, str | None]:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value):
         return None, "must be a number"
+    if question.min is not None and value < question.min:
+        return None, f"must be at least {question.min:g}"
+    if question.max is not None and value > question.max:
+        return None, f"must be at most {question.max:g}"
     return float(value), None
 
 
 def _date(question: Question, value: Any) -> tuple[Answer | None, str | None]:
+    # Only the extended form YYYY-MM-DD (fromisoformat alone also takes 20260101).
+    if not isinstance(value, str) or len(value) != 10 or value[4] != "-":
+        return None, "must be a date YYYY-MM-DD"
     try:
-        return date.fromisoformat(str(value)).isoformat(), None
+        return date.fromisoformat(value).isoformat(), None
     except ValueError:
         return None, "must be a date YYYY-MM-DD"
 
@@ -62,6 +73,10 @@ def _short_text(question: Question, value: Any) -> tuple[Answer | None, str | No
     if not isinstance(value, str) or len(value) > 500:
         return None, "must be text of at most 500 characters"
     return value.strip(), None
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
 
 
 # Each question type's check: the answer in its normal form, or what is wrong with it.
@@ -81,7 +96,7 @@ def validate_answers(form: AssessmentForm, answers: Mapping[str, Any]) -> dict[s
     normal: dict[str, Answer] = {}
     for question in form.questions:
         value = answers.get(question.id)
-        if value is None or value == "" or value == []:
+        if _missing(value):
             if question.required:
                 errors[question.id] = ["an answer is required"]
             continue
@@ -122,7 +137,9 @@ def evaluate(form: AssessmentForm, answers: Mapping[str, Answer]) -> Result:
     level = next((lv for lv in form.levels
                   if total >= lv.min_total or (lv.min_domain is not None and top >= lv.min_domain)),
                  form.levels[-1])
-    flags = tuple(f.code for f in form.flags if _matches(answers.get(f.question), f.values))
+    # Each flag once, in file order, though several questions may raise it.
+    flags = tuple(dict.fromkeys(f.code for f in form.flags
+                                if _matches(answers.get(f.question), f.values)))
     needs = tuple(n for n in form.needs if scores.get(n.domain, 0.0) >= n.min_score)
     return Result(scores=scores, total=total, level=level.code, review_days=level.review_days,
                   flags=flags, explanations={k: tuple(v) for k, v in explained.items()},
