@@ -17,6 +17,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from caseshare.assessments import forms as assessment_forms
 from caseshare.audit import checkpoints as audit_checkpoints
 from caseshare.audit import sequencer as audit_sequencer
 from caseshare.audit import service as audit
@@ -24,7 +25,6 @@ from caseshare.audit import stats as audit_stats
 from caseshare.audit import verify as log_verify
 from caseshare.audit.event_types import EventType
 from caseshare.audit.proofs import verifier_key
-from caseshare.assessments import forms as assessment_forms
 from caseshare.audit.protocol_versions import record_loaded
 from caseshare.consent.forms import load_forms, load_forms_directory, publish
 from caseshare.db import make_engine, make_session_factory
