@@ -42,9 +42,9 @@ def _choice(question: Question, value: Any) -> tuple[Answer | None, str | None]:
 def _choices(question: Question, value: Any) -> tuple[Answer | None, str | None]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         return None, "must be a list of options"
-    unknown = [v for v in value if v not in question.option_values()]
-    if unknown:
-        return None, f"unknown option(s): {', '.join(unknown)}"
+    if any(v not in question.option_values() for v in value):
+        # The form's own values only: never echo what was sent (it may be personal data).
+        return None, f"each option must be one of: {', '.join(question.option_values())}"
     return tuple(v for v in question.option_values() if v in value), None
 
 
