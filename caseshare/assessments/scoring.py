@@ -1,7 +1,9 @@
 """Validate answers against a form and score them: a pure function of (form, answers).
 
 The same answers always give the same result; every score says which answers produced it, so a
-worker can explain the result to the claimant, and an IG officer can check it.
+worker can explain the result to the claimant, and an IG officer can check it. The rules, in
+full, are in docs/assessments.md ("Scoring"); the decision tables and hypothesis properties in
+tests/unit/assessments/ hold them.
 """
 
 from __future__ import annotations
@@ -120,7 +122,10 @@ def _weight(question: Question, domain: str, answer: Answer) -> float:
 
 
 def evaluate(form: AssessmentForm, answers: Mapping[str, Answer]) -> Result:
-    """Score validated answers: per-domain scores, the support level, flags and needs."""
+    """Score validated answers: per-domain scores (the sum of each answer's weight: chosen
+    options' weights, a number's first holding band), the questions that scored in each domain,
+    the first level whose min_total the total or whose min_domain the top domain reaches (else
+    the last), each flag once, and the needs whose domain reaches min_score."""
     scores = {d.code: 0.0 for d in form.domains}
     explained: dict[str, list[str]] = {d.code: [] for d in form.domains}
     for question in form.questions:

@@ -234,3 +234,15 @@ def test_the_same_version_twice_is_refused(tmp_path: Path, protocols: ProtocolSe
     with pytest.raises(PolicyFileError, match=re.escape(
             "small-copy.v1.yaml: version: small@1 is defined twice")):
         load_forms([first, second], protocols, require_published=False)
+
+
+def test_the_example_in_the_docs_is_a_valid_form(tmp_path: Path, protocols: ProtocolSet) -> None:
+    text = (ROOT / "docs" / "assessments.md").read_text(encoding="utf-8")
+    example = text.split("<!-- example:start -->")[1].split("<!-- example:end -->")[0]
+    body = example.split("```yaml\n")[1].split("```")[0]
+    path = tmp_path / "example-money-triage.v1.yaml"
+    path.write_text(body, encoding="utf-8")
+    form = load_form(path, protocols)
+    assert yaml.safe_load(body)["id"] == form.id  # the pure-Python loader reads it too
+    assert {q.type for q in form.questions} == {"single_choice", "multiple_choice", "number",
+                                                "yes_no"}
