@@ -345,7 +345,9 @@ class DisclosureModel(RuleBasedStateMachine):
         url = _database_url(self.world.engine, self.world.templates, directory)
         self.app = create_app({"instance_path": directory / "instance", "database_url": url,
                                "clock": self.clock, "policies_dir": policies,
-                               "forms_dir": forms, "ratelimit_default": "100000 per minute"})
+                               "forms_dir": forms, "ratelimit_default": "100000 per minute",
+                               # No assessment forms: theirs name protocols not generated here.
+                               "assessment_forms_dir": directory / "assessment_forms"})
         self.app.config["TESTING"] = True
         self.client = self.app.test_client()
         self.rt: Runtime = self.app.extensions["caseshare"]
