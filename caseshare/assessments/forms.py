@@ -357,10 +357,9 @@ def load_forms(paths: list[Path], protocols: ProtocolSet | None = None, *,
             problems.append(f"{path.name}: version: {form.id}@{form.version} is defined twice")
         forms.append(form)
         register = published_hashes(path.parent)
+        # No register beside the file: a draft checked on its own (as for consent forms).
         if register is not None:
             problems.extend(publication_problems(form, register, require_published))
-        elif require_published:
-            problems.append(f"{path.name}: version: no {PUBLISHED} beside the file")
     if problems:
         raise PolicyFileError(problems)
     return FormSet(tuple(forms))

@@ -55,7 +55,8 @@ def test_the_shipped_forms_pass_check(cli_app: Flask) -> None:
     assert "OK: 2 assessment form file(s) valid" in result.output
 
 
-def test_check_names_file_and_field_and_exits_non_zero(cli_app: Flask, copied: Path) -> None:
+def test_check_names_file_and_field_and_exits_non_zero(cli_app: Flask, copied: Path,
+                                                       tmp_path: Path) -> None:
     broken = copied / "draft.v1.yaml"
     shutil.copy(copied / TRIAGE, broken)
     _edit(broken, lambda d: d["questions"][3]["scores"].update({"housing": {"sometimes": 1}}))
@@ -63,6 +64,11 @@ def test_check_names_file_and_field_and_exits_non_zero(cli_app: Flask, copied: P
     assert result.exit_code == 1
     assert ("ERROR draft.v1.yaml: questions/3/scores/housing/sometimes: 'sometimes' is not an "
             "option") in result.output
+
+    elsewhere = tmp_path / "draft.v1.yaml"     # a good draft outside the directory: checked alone
+    shutil.copy(copied / TRIAGE, elsewhere)
+    result = _run(cli_app, "check", str(elsewhere))
+    assert result.exit_code == 0 and "OK: 1 assessment form file(s) valid" in result.output
 
 
 def test_publish_pins_a_new_version_and_start_up_refuses_changed_wording(
