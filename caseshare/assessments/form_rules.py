@@ -67,7 +67,7 @@ def _texts(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
             child = f"{path}/{key}" if path else str(key)
             if key in ("title", "text", "hint") and isinstance(value, dict):
                 yield child, value
-            else:
+            elif key != "scores":          # domain codes and option values, never words
                 yield from _texts(value, child)
     elif isinstance(node, list):
         for i, value in enumerate(node):

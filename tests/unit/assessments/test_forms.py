@@ -179,6 +179,16 @@ def test_a_broken_form_names_file_and_field(breaker: Callable[[dict[str, Any]], 
                for p in refused.value.problems), refused.value.problems
 
 
+def test_a_domain_named_text_is_scored_not_read_as_words(tmp_path: Path,
+                                                         protocols: ProtocolSet) -> None:
+    data = small_form()
+    data["domains"][0]["code"] = "text"
+    data["questions"][0]["scores"] = {"text": {"well": 0, "badly": 3}}
+    data["needs"][0]["domain"] = "text"
+    assert load_form(_write(tmp_path, data), protocols).questions[0].weights == {
+        "text": {"well": 0, "badly": 3}}
+
+
 def test_the_schema_is_valid_json_schema() -> None:
     import jsonschema
     jsonschema.Draft202012Validator.check_schema(json.loads(SCHEMA_PATH.read_text()))
