@@ -119,8 +119,9 @@ def _score_problems(question: dict[str, Any], path: str, spec: Any) -> Iterator[
     else:
         values = _option_values(question)
         for value in spec:
-            if value not in values:
-                yield f"{path}/{value}: {value!r} is not an option ({', '.join(values)})"
+            if str(value) not in values:
+                yield (f"{path}/{value}: {str(value)!r} is not an option ({', '.join(values)})"
+                       f"{_unquoted(value)}")
 
 
 def _flags(data: dict[str, Any]) -> Iterator[str]:
@@ -138,9 +139,16 @@ def _flags(data: dict[str, Any]) -> Iterator[str]:
             yield f"flags/{i}/question: {flag['question']!r} has no options to flag on"
             continue
         for value in flag["values"]:
-            if value not in values:
-                yield (f"flags/{i}/values: {value!r} is not an option of {flag['question']!r} "
-                       f"({', '.join(values)})")
+            if str(value) not in values:
+                yield (f"flags/{i}/values: {str(value)!r} is not an option of "
+                       f"{flag['question']!r} ({', '.join(values)}){_unquoted(value)}")
+
+
+def _unquoted(value: Any) -> str:
+    """YAML reads an unquoted yes or no as true or false: say so where that is the likely slip."""
+    if str(value) in ("True", "False", "true", "false"):
+        return "; write 'yes' and 'no' in quotes (unquoted, YAML reads them as true and false)"
+    return ""
 
 
 def _needs(data: dict[str, Any]) -> Iterator[str]:
