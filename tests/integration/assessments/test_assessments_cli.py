@@ -94,3 +94,13 @@ def test_publish_pins_a_new_version_and_start_up_refuses_changed_wording(
             "published derby-budgeting-digital-triage@2") in refused.output
     with pytest.raises(StartupError, match="wording differs from published"):
         _app(tmp_path / "again", copied)
+
+
+def test_start_up_refuses_an_invalid_form_naming_file_and_field(tmp_path: Path,
+                                                                 copied: Path) -> None:
+    _edit(copied / TRIAGE, lambda d: d["needs"][0]["proposal"].update(to_org="recovery-derby"))
+    with pytest.raises(StartupError) as refused:
+        _app(tmp_path, copied)
+    assert ("derby-budgeting-digital-triage.v1.yaml: needs/0/proposal/to_org: no protocol of "
+            "the form has 'recovery-derby' as a party with the purpose 'budgeting_support'"
+            in str(refused.value))
