@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import COACH, Demo
+from caseshare.runtime import Runtime
+from tests.audit_helpers import events
+from tests.conftest import COACH, HOUSING, Clock, Demo
 from tests.web.test_pages import sign_in, token
 
 # Answers that raise every need of the Derby triage: money (budgeting referral to Citizens
@@ -135,3 +137,68 @@ def test_assessments_are_for_triage(client: FlaskClient, demo: Demo) -> None:
     resp = client.get(f"/claimants/{demo.lee}/assessments/new")
     assert resp.status_code == 403
     assert "Assessments are for triage" in text(resp) and 'href="/purpose"' in text(resp)
+
+
+def test_the_result_explains_itself_and_offers_only_what_consent_allows(
+        client: FlaskClient, rt: Runtime, demo: Demo) -> None:
+    sign_in(client, COACH, "triage")
+    result = record(client, demo.lee, HIGH_NEEDS)
+    page = text(client.get(result))
+    assert "Intensive support" in page and "Review by" in page
+    assert "Their mental health makes day-to-day life harder" in page
+    # Each score with the answers that produced it, in the words the claimant answered.
+    assert "Managing money" in page and "Rwy'n cael trafferth bron bob mis" in page
+    assert 'lang="cy"' in page
+    # Citizens Advice is not in Lee's consent: no Accept, the reason and the next step instead.
+    assert "/proposals/budgeting/accept" not in page
+    refused = page.split('data-proposal="budgeting"')[1].split('data-testid="proposal"')[0]
+    assert "Not offered" in refused and "Next step:" in refused
+    assert "Citizens Advice Derby" in refused
+    assert "/proposals/digital/accept" in page
+
+    accept = f"{result}/proposals/digital/accept"
+    done = client.post(accept, data={"csrf_token": token(client, result)})
+    assert done.status_code == 302 and "accepted=digital" in done.headers["Location"]
+    page = text(client.get(done.headers["Location"]))
+    assert "Action added to the shared plan" in page
+    assert f'href="/claimants/{demo.lee}#plan"' in page
+    assert "/proposals/digital/accept" not in page  # accepted once
+    # Forcing the refused one is refused again, with the reasons, and audited.
+    forced = client.post(f"{result}/proposals/budgeting/accept",
+                         data={"csrf_token": token(client, result)})
+    assert forced.status_code == 403
+    assert "The proposal was not accepted" in text(forced)
+    denied = [e for e in events(rt, decision="deny") if "proposal" in e.type]
+    assert denied and denied[-1].details["proposal_id"] == "budgeting"
+
+
+def test_history_says_what_changed_with_a_chart_and_a_table(
+        client: FlaskClient, clock: Clock, demo: Demo) -> None:
+    sign_in(client, COACH, "triage")
+    record(client, demo.lee, HIGH_NEEDS)
+    clock.advance(days=30)
+    sign_in(client, COACH, "triage")
+    record(client, demo.lee, LOW_NEEDS)
+    page = text(client.get(f"/claimants/{demo.lee}/assessments"))
+    assert page.count('data-testid="history-row"') == 2
+    # Money went from 11 (struggle, no account, rent and energy arrears) to 2.
+    assert re.search(r'data-label="Managing money">2<br><span class="govuk-body-s">down 9<', page)
+    assert 'class="govuk-table cs-table--stack"' in page
+    svg = page[page.index("<svg class=\"cs-chart\""):page.index("</svg>")]
+    assert 'aria-hidden="true"' in svg and "<title>" in svg and "<desc>" in svg
+    assert svg.count("<polyline") == 5  # one line per domain
+
+
+def test_a_refused_assessment_keeps_the_answers_and_says_why(
+        client: FlaskClient, demo: Demo) -> None:
+    """The housing officer may not record work or health answers under triage: the check page
+    comes back with the refusal in plain words and every answer still there."""
+    sign_in(client, HOUSING, "triage")
+    answer_all(client, demo.lee, HIGH_NEEDS, lang="en")
+    check = f"/claimants/{demo.lee}/assessments/new/check"
+    refused = client.post(check, data={"csrf_token": token(client, check)})
+    assert refused.status_code == 403
+    page = text(refused)
+    assert "The assessment was not recorded" in page and "Next step:" in page
+    assert "I struggle most months" in page and "Drugs or alcohol" not in page
+    assert "I am not ready to look for work yet" in page
