@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import COACH, Demo
 from tests.web.browser import check_accessibility, open_claimant, sign_in
 from tests.web.test_reflow import HEIGHT, WIDTH, assert_reflows
@@ -19,6 +21,11 @@ CHOICES = [("manage_money", "struggle"), ("bank_account", "no"),
            ("priority_debts", "rent"), ("priority_debts", "energy"), ("get_online", "never"),
            ("online_forms", "no"), ("housing_situation", "private_rent")]
 LATER = [("work", "not_ready"), ("health_affects", "mental_health")]
+
+
+@pytest.fixture
+def engine() -> str:
+    return "sqlite"  # the pages do not depend on the engine; the use cases are tested on both
 
 
 def _continue(page: Any) -> None:
