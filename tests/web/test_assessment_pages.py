@@ -202,3 +202,23 @@ def test_a_refused_assessment_keeps_the_answers_and_says_why(
     assert "The assessment was not recorded" in page and "Next step:" in page
     assert "I struggle most months" in page and "Drugs or alcohol" not in page
     assert "I am not ready to look for work yet" in page
+
+
+def test_another_partner_sees_only_what_it_may_read_with_the_rest_named(
+        client: FlaskClient, app: Any, demo: Demo) -> None:
+    """The housing officer opens the coach's triage of Lee, whose consent does not cover
+    triage: every answer is withheld, named by category with the reason and the next step (as
+    on the plan), and nothing is proposed from scores she cannot see."""
+    sign_in(client, COACH, "triage")
+    result = record(client, demo.lee, HIGH_NEEDS)
+    other = app.test_client()
+    sign_in(other, HOUSING, "triage")
+    page = text(other.get(result))
+    withheld = " ".join(page.split('data-testid="withheld"')[1].split("</div>")[0].split())
+    assert "Answers about money and debts are withheld." in withheld
+    assert "but not for triage" in withheld and "Next step:" in withheld
+    assert ("Your role at Derby City Council Housing Options is not given access to work "
+            "search and employment for triage.") in withheld
+    assert "Rwy'n cael trafferth" not in page and "Fy iechyd meddwl" not in page
+    assert "Their mental health" not in page and "/accept" not in page
+    assert "No support can be proposed from the answers you can see." in page
