@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
@@ -24,7 +25,7 @@ from caseshare.assessments.forms import AssessmentForm, Question
 from caseshare.assessments.scoring import validate_answers
 from caseshare.errors import ValidationError
 from caseshare.web import forms
-from caseshare.web.i18n import N_, _
+from caseshare.web.i18n import N_, _, local_date
 
 DRAFT = "assessment_draft"
 
@@ -139,6 +140,8 @@ def shown(question: Question, value: Any, lang: str) -> list[str]:
         texts = {o.value: o.text.get(lang, o.text["en"]) for o in question.options}
         chosen = value if isinstance(value, list | tuple) else [value]
         return [texts.get(str(v), str(v)) for v in chosen]
+    if question.type == "date":
+        return [local_date(date.fromisoformat(str(value)))]
     if isinstance(value, float) and value.is_integer():
         return [str(int(value))]
     return [str(value)]

@@ -29,6 +29,7 @@ from caseshare.web.assessment_charts import score_chart
 from caseshare.web.blueprint import bp, page, run, runtime, user
 from caseshare.web.explanations import Explanation, explain
 from caseshare.web.filters import category_name, org_name, purpose_name
+from caseshare.web.i18n import use_language
 
 # The "harder to help" flags in plain words (the trialling menu's groups).
 FLAG_WORDS = {
@@ -53,6 +54,7 @@ def record(subject_id: uuid.UUID, draft: Draft, form: AssessmentForm) -> BaseRes
     """Check your answers, submitted: the short-text answers typed here join the draft's, the
     use case records and scores them, and the result page follows. Errors and refusals keep
     everything (the draft stays until the assessment is recorded)."""
+    use_language(draft.lang)  # the errors are in the claimant's language
     text = {q.id: forms.text(request.form, q.id) for q in form.questions
             if q.type == "short_text"}
     given = {**draft.answers, **{k: v for k, v in text.items() if v}}

@@ -222,3 +222,68 @@ def test_another_partner_sees_only_what_it_may_read_with_the_rest_named(
     assert "Rwy'n cael trafferth" not in page and "Fy iechyd meddwl" not in page
     assert "Their mental health" not in page and "/accept" not in page
     assert "No support can be proposed from the answers you can see." in page
+
+
+DATED_FORM = {
+    "id": "test-dated", "version": 1, "languages": ["en", "cy"],
+    "title": {"en": "Dated triage", "cy": "Brysbennu dyddiedig"},
+    "domains": [{"code": "employment", "title": {"en": "Work", "cy": "Gwaith"}}],
+    "questions": [
+        {"id": "last_worked", "type": "date", "category": "employment",
+         "text": {"en": "When did you last work?", "cy": "Pryd wnaethoch chi weithio ddiwethaf?"}},
+        {"id": "job_wanted", "type": "short_text", "category": "employment",
+         "text": {"en": "What work would you like?", "cy": "Pa waith hoffech chi?"}},
+    ],
+    "levels": [{"code": "self_serve", "title": {"en": "Self-serve", "cy": "Hunanwasanaeth"},
+                "min_total": 0, "review_days": 91}],
+}
+
+
+def draft(client: FlaskClient, app: Any) -> dict[str, Any]:
+    """The assessment draft in the signed session cookie, as the server reads it."""
+    cookie = client.get_cookie("caseshare_session")
+    assert cookie is not None
+    serializer = app.session_interface.get_signing_serializer(app)
+    stored: dict[str, Any] = serializer.loads(cookie.value)["assessment_draft"]
+    return stored
+
+
+def test_dates_on_their_page_and_short_text_only_on_the_check_page(
+        client: FlaskClient, app: Any, rt: Runtime, demo: Demo,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A date question takes day, month and year (a date that is not real is named in Welsh,
+    the boxes keep what was typed); a short-text question is asked on the check page, so free
+    text never waits in the session cookie, and a missing answer there keeps the rest."""
+    from caseshare.assessments.forms import FormSet, build_form
+
+    monkeypatch.setattr(rt, "assessment_forms", FormSet((build_form("t.yaml", DATED_FORM),)))
+    sign_in(client, COACH, "triage")
+    new = f"/claimants/{demo.lee}/assessments/new"
+    started = client.post(new, data={"form": "test-dated", "lang": "cy",
+                                      "csrf_token": token(client, new)})
+    assert started.headers["Location"].endswith("/new/last_worked")  # short text has no page
+    path = f"/claimants/{demo.lee}/assessments/new/last_worked"
+    wrong = client.post(path, data={"last_worked-day": "31", "last_worked-month": "2",
+                                    "last_worked-year": "2026", "csrf_token": token(client, path)})
+    assert wrong.status_code == 422
+    page = text(wrong)
+    assert re.search(r'href="#last_worked-day"[^>]*>Rhowch ddyddiad go iawn', page)
+    assert 'value="31"' in page and 'value="2026"' in page
+    done = client.post(path, data={"last_worked-day": "3", "last_worked-month": "2",
+                                   "last_worked-year": "2026", "csrf_token": token(client, path)})
+    assert done.headers["Location"].endswith("/new/check")
+    assert draft(client, app)["answers"] == {"last_worked": "2026-02-03"}
+    check = f"/claimants/{demo.lee}/assessments/new/check"
+    page = text(client.get(check))
+    assert "3 Chwefror 2026" in page  # a date in the claimant's language
+    assert 'name="job_wanted"' in page and "Pa waith hoffech chi?" in page
+    missing = client.post(check, data={"csrf_token": token(client, check)})
+    assert missing.status_code == 422
+    assert re.search(r'href="#job_wanted"[^>]*>Rhowch ateb<', text(missing))
+    typed = "Gyrrwr fforch godi"
+    long = client.post(check, data={"job_wanted": typed + " " + "x" * 500,
+                                    "csrf_token": token(client, check)})
+    assert long.status_code == 422 and typed in text(long)  # what was typed is kept
+    assert typed not in str(draft(client, app))  # ...in the page, never in the cookie
+    recorded = client.post(check, data={"job_wanted": typed, "csrf_token": token(client, check)})
+    assert recorded.status_code == 302, text(recorded)
