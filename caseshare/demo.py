@@ -65,7 +65,8 @@ def _ctx(s: Session, runtime: Runtime, staff: StaffMember, purpose: str,
     return RequestContext(session=s, principal=principal, purpose=purpose,
                           protocols=runtime.protocols, forms=runtime.forms,
                           keyring=runtime.keyring, now=now or runtime.now(),
-                          request_id=f"seed-{uuid.uuid4().hex[:12]}")
+                          request_id=f"seed-{uuid.uuid4().hex[:12]}",
+                          assessment_forms=runtime.assessment_forms)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Import every model module so that Base.metadata is complete (Alembic, tests)."""
 
+from caseshare.assessments import models as assessment_models
 from caseshare.audit import models as audit_models
 from caseshare.case_plan import models as case_plan_models
 from caseshare.consent import models as consent_models
@@ -11,6 +12,7 @@ from caseshare.subjects import models as subject_models
 
 __all__ = [
     "Base",
+    "assessment_models",
     "audit_models",
     "case_plan_models",
     "consent_models",

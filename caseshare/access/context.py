@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from caseshare import db
 from caseshare.access.decision import Decision, purpose_reason
+from caseshare.assessments.forms import FormSet as AssessmentFormSet
 from caseshare.audit import service as audit
 from caseshare.audit.event_types import EventType
 from caseshare.audit.service import NewEvent
@@ -47,6 +48,8 @@ class RequestContext(UnitOfWork):
     keyring: KeyProvider
     now: datetime
     request_id: str
+    # The loaded assessment forms (assessment_forms/): values, like the protocols.
+    assessment_forms: AssessmentFormSet = field(default_factory=lambda: AssessmentFormSet(()))
     # Audit events held until `commit` while reading from a snapshot (`read_from_snapshot`).
     _held: list[NewEvent] | None = field(default=None, init=False, repr=False)
 
@@ -169,13 +172,15 @@ class RequestContext(UnitOfWork):
 @contextmanager
 def begin(session: Session, principal: Principal, purpose: str, scope: str, *,
           protocols: ProtocolSet, forms: FormSet, keyring: KeyProvider, now: datetime,
-          request_id: str, scope_refusal: str | None = None) -> Iterator[RequestContext]:
+          request_id: str, scope_refusal: str | None = None,
+          assessment_forms: AssessmentFormSet | None = None) -> Iterator[RequestContext]:
     """One request's unit of work: the context, its scope and purpose checked (refusals
     audited and committed), committed once when the block ends (see the module's docstring).
     `scope_refusal` is what a caller lacking `scope` is told."""
     with RequestContext(session=session, principal=principal, purpose=purpose,
                         protocols=protocols, forms=forms, keyring=keyring, now=now,
-                        request_id=request_id) as ctx:
+                        request_id=request_id,
+                        assessment_forms=assessment_forms or AssessmentFormSet(())) as ctx:
         ctx.require_scope(scope, scope_refusal or f"The token lacks the {scope} scope.")
         ctx.require_purpose()
         yield ctx

@@ -36,6 +36,11 @@ class EventType(StrEnum):
     ACCESS_SUBJECT_DENY = "access:subject:deny"
     ACCESS_WRITE_DENY = "access:write:deny"
 
+    # assessments
+    ASSESSMENTS_ASSESSMENT_CREATE = "assessments:assessment:create"
+    ASSESSMENTS_ASSESSMENT_LIST = "assessments:assessment:list"
+    ASSESSMENTS_PROPOSAL_ACCEPT = "assessments:proposal:accept"
+
     # audit
     AUDIT_CHECKPOINT_READ = "audit:checkpoint:read"
     AUDIT_EVENTS_QUERY = "audit:events:query"

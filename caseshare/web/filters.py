@@ -27,6 +27,7 @@ CATEGORY_NAMES = {
     "finances": "money and debts",
     "substance_misuse": "drug and alcohol treatment",
     "health_mental": "mental health",
+    "digital_capability": "getting online", "health_wellbeing": "health and wellbeing",
     "offending": "offending",
 }
 

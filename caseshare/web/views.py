@@ -2,6 +2,8 @@
 
 from caseshare.web import (
     account,
+    assessment_results,
+    assessments,
     case_plans,
     caseload,
     consents,
@@ -17,6 +19,6 @@ from caseshare.web import (
 )
 from caseshare.web.blueprint import bp
 
-__all__ = ["account", "bp", "case_plans", "caseload", "consents", "documents", "ig_overrides",
-           "ig_pages", "ig_reports", "notifications", "organisation_sign_in", "overrides",
-           "referrals", "subjects"]
+__all__ = ["account", "assessment_results", "assessments", "bp", "case_plans", "caseload",
+           "consents", "documents", "ig_overrides", "ig_pages", "ig_reports", "notifications",
+           "organisation_sign_in", "overrides", "referrals", "subjects"]

@@ -55,6 +55,8 @@ PAGES: dict[str, list[str]] = {
         "/claimants/{lee}/plan/copy",
         "/claimants/{lee}/plan/copy?lang=cy",
         "/claimants/{lee}/plan/start",
+        "/claimants/{lee}/assessments",
+        "/claimants/{lee}/assessments/new",
         "/notifications !",
         "/claimants/new !",
         "/claimants/{lee}/referrals/new",
@@ -122,6 +124,11 @@ EXEMPT = {
     "web.check_registration": "needs a registration draft",
     "web.claimant_registered": "reached only by registering",
     "web.check_consent": "needs a consent draft",
+    # The assessment's steps need a draft or a recorded triage: the assessment journey walks
+    # them at 320 px (tests/web/test_assessment_journey.py).
+    "web.assessment_question": "needs an assessment draft",
+    "web.check_assessment": "needs an assessment draft",
+    "web.assessment_result": "needs a recorded assessment",
 }
 
 
