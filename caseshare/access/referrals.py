@@ -472,7 +472,8 @@ def record_step(ctx: RequestContext, referral_id: uuid.UUID,
         notifications.notify(ctx.session, type="referral_updated", org=referral.to_org,
                              now=ctx.now, subject_id=referral.subject_id,
                              details={"referral_id": str(referral.id),
-                                      "status": referral.status})
+                                      "status": referral.status,
+                                      "from_org": referral.from_org})
     else:
         _tell_sender(ctx, referral)
     return _present(ctx, referral, key if basis.holds else None)
