@@ -156,9 +156,11 @@ class ReferralEvent(Base):
     read from these rows."""
 
     __tablename__ = "referral_events"
+    __table_args__ = (UniqueConstraint("referral_id", "seq"),)
 
     id: Mapped[uuid_pk]
     referral_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referrals.id"), index=True)
+    seq: Mapped[int]  # 1, 2, ... within the referral: the order of its steps
     subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
     type: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]

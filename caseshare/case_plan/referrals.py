@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from caseshare.case_plan import referral_steps
@@ -89,7 +89,10 @@ def add_event(session: Session, referral: Referral, type: str, *, at: datetime,
               outcome: str | None = None, reasons: list[str] | None = None) -> ReferralEvent:
     """Record one step of the referral's history; its free text (note, appointment time as ISO
     text, location) sealed under the subject's data key."""
-    event = ReferralEvent(id=uuid.uuid4(), referral_id=referral.id,
+    session.flush()  # earlier events of this unit of work count
+    seq = (session.scalar(select(func.max(ReferralEvent.seq))
+                          .where(ReferralEvent.referral_id == referral.id)) or 0) + 1
+    event = ReferralEvent(id=uuid.uuid4(), referral_id=referral.id, seq=seq,
                           subject_id=referral.subject_id, type=type, at=at, actor_id=actor_id,
                           actor_org=actor_org, outcome=outcome, reasons=list(reasons or []))
     for name, value in (sealed or {}).items():
@@ -193,11 +196,9 @@ def events_of(session: Session, referral_ids: list[uuid.UUID]) -> dict[uuid.UUID
         return out
     rows = session.scalars(select(ReferralEvent)
                            .where(ReferralEvent.referral_id.in_(sorted(set(referral_ids), key=str)))
-                           .order_by(ReferralEvent.at, ReferralEvent.id))
+                           .order_by(ReferralEvent.referral_id, ReferralEvent.seq))
     for event in rows:
         out.setdefault(event.referral_id, []).append(event)
-    for events in out.values():  # same instant: keep the lifecycle's order (sent first)
-        events.sort(key=lambda e: (e.at, e.type != "created"))
     return out
 
 

@@ -27,6 +27,7 @@ def upgrade() -> None:
     op.create_table('referral_events',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('referral_id', sa.Uuid(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('subject_id', sa.Uuid(), nullable=False),
     sa.Column('type', sa.String(length=16), nullable=False),
     sa.Column('at', caseshare.db.UTCDateTime(timezone=True), nullable=False),
@@ -39,7 +40,8 @@ def upgrade() -> None:
     sa.Column('location', sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(['referral_id'], ['referrals.id'], name=op.f('fk_referral_events_referral_id_referrals')),
     sa.ForeignKeyConstraint(['subject_id'], ['subjects.id'], name=op.f('fk_referral_events_subject_id_subjects')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_referral_events'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_referral_events')),
+    sa.UniqueConstraint('referral_id', 'seq', name=op.f('uq_referral_events_referral_id'))
     )
     with op.batch_alter_table('referral_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_referral_events_referral_id'), ['referral_id'], unique=False)
