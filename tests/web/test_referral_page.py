@@ -114,3 +114,21 @@ def test_an_organisation_that_is_neither_party_gets_not_found(
     rid = _referral(client, auth, clock)
     housing = _browser(app, HOUSING, "tenancy_sustainment")
     assert housing.get(f"/referrals/{rid}").status_code == 404
+
+
+def test_an_overdue_referral_is_flagged_on_both_caseloads_and_its_page(
+    app: Flask, client: FlaskClient, auth: Any, clock: Clock
+) -> None:
+    coach = auth(COACH)
+    subject = register(client, coach)
+    consent(client, coach, subject, clock.now)
+    rid = str(refer(client, coach, subject, "recovery-partnership", KW, clock.now).json["id"])
+    clock.advance(days=3)  # Monday to Thursday: past two working days
+    for email, purpose in ((COACH, "case_management"), (KEY_WORKER, KW)):
+        web = _browser(app, email, purpose)
+        home = web.get("/").get_data(as_text=True)
+        assert 'data-testid="flag-referral-overdue"' in home, email
+    page = html.unescape(web.get(f"/referrals/{rid}").get_data(as_text=True))
+    assert 'data-testid="referral-overdue"' in page
+    assert "by the end of Wednesday 25 November 2026" in page or "25 November 2026" in page
+    assert _forms(page) == {"accept"}
