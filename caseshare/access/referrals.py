@@ -464,7 +464,7 @@ def record_step(ctx: RequestContext, referral_id: uuid.UUID,
     key = subjects.data_key(subject, ctx.keyring)
     referrals.record_step(ctx.session, referral, step, data_key=key, principal=ctx.principal,
                           now=ctx.now)
-    # reminders: schedule here
+    # reminders: schedule here (when step.type == "booked"; the time is step.appointment_at)
     ctx.audit(type, subject_id=subject.id, outcome="allow",
               details={"referral_id": str(referral.id), "status": referral.status,
                        **({"outcome": step.outcome} if step.outcome else {})})
