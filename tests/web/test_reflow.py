@@ -74,7 +74,7 @@ PAGES: dict[str, list[str]] = {
         "/referrals !",
         "/notifications",
         "/referrals/{open_referral}/decline",
-        "/referrals/{accepted_referral}",
+        "/referrals/{accepted_referral} !",
         "/claimants/{kerry}/emergency-access !",
         "/purpose",
     ],
