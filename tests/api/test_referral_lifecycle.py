@@ -261,3 +261,27 @@ def test_an_unanswered_referral_becomes_overdue_after_two_working_days_noticed_o
     client.post(f"/api/v1/referrals/{rid}/accept?purpose={KW}", headers=key_worker)
     rows = client.get(f"/api/v1/caseload?purpose={CM}", headers=coach).json["items"]
     assert [i["referrals_overdue"] for i in rows if i["subject_id"] == subject] == [0]
+
+
+def test_a_step_under_a_purpose_that_opens_no_claimant_data_is_refused(
+    client: FlaskClient, auth: Any, rt: Runtime, clock: Clock
+) -> None:
+    from caseshare.identity import service as identity
+    from tests.conftest import issue_token
+
+    _subject, _consent_id, rid = _referred(client, auth, clock)
+    email = "alex.dual@recovery-partnership.example"
+    with rt.session_factory() as s:
+        identity.add_or_update_staff(s, protocols=rt.protocols, email=email, name="Alex Dual",
+                                     org="recovery-partnership",
+                                     roles=["key_worker", "ig_officer"], now=rt.now())
+        s.commit()
+    dual = {"Authorization": f"Bearer {issue_token(rt, email)}"}
+    r = _step(client, dual, rid, "audit", type="booked", location="Hub",
+              appointment_at=(clock.now + timedelta(days=2)).isoformat())
+    assert_problem(r, 403, reason="purpose_reserved")
+    assert_problem(client.get(f"/api/v1/referrals/{rid}?purpose=audit", headers=dual), 403,
+                   reason="purpose_reserved")
+    # Under its service purpose the same person books it.
+    assert _step(client, dual, rid, KW, type="booked", location="Hub",
+                 appointment_at=(clock.now + timedelta(days=2)).isoformat()).status_code == 200
