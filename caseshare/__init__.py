@@ -25,12 +25,15 @@ JSON_TYPES = ("application/json",)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    from dataclasses import replace
+
     from flask import Flask
 
     from caseshare import ratelimit_storage, request_db
     from caseshare.assessments.forms import load_forms_directory as load_assessment_forms
     from caseshare.audit.service import EVENT_KEY
     from caseshare.audit.signer import AuditSigner
+    from caseshare.case_plan import referral_steps
     from caseshare.config import load_settings
     from caseshare.consent.forms import load_forms_directory
     from caseshare.crypto.keyring import LocalKeyring
@@ -47,7 +50,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(config)
     settings.instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        protocols = load_directory(settings.policies_dir)
+        protocols = replace(load_directory(settings.policies_dir),
+                            referral_response_days=settings.referral_response_days)
+        referral_steps.outcomes(), referral_steps.bank_holidays()  # the lists, read at start
         forms = load_forms_directory(settings.forms_dir, protocols, require_published=False)
         assessment_forms = load_assessment_forms(settings.assessment_forms_dir, protocols,
                                                  require_published=False)

@@ -78,6 +78,9 @@ class Settings:
     # The audit log's name in its signed checkpoints (C2SP tlog-checkpoint origin, and the key
     # name of its signature): unique per deployment, a schema-less URL without spaces or '+'.
     audit_log_origin: str = "caseshare.example/audit"
+    # The referral response standard where a protocol sets none: working days (weekends and
+    # England and Wales bank holidays skipped) to accept or decline a referral.
+    referral_response_days: int = 2
     clock: Clock = field(default=system_clock, compare=False)
 
 
@@ -115,6 +118,7 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_TIMEZONE": "local_timezone",
     "CASESHARE_AUDIT_MAX_LAG_SECONDS": "audit_max_lag_seconds",
     "CASESHARE_AUDIT_LOG_ORIGIN": "audit_log_origin",
+    "CASESHARE_REFERRAL_RESPONSE_DAYS": "referral_response_days",
 }
 
 SQLITE_SYNCHRONOUS = ("FULL", "EXTRA", "NORMAL")
@@ -206,6 +210,8 @@ def _validate(settings: Settings) -> None:
     if settings.sqlite_synchronous not in SQLITE_SYNCHRONOUS:
         raise ConfigError("CASESHARE_SQLITE_SYNCHRONOUS must be one of "
                           + ", ".join(SQLITE_SYNCHRONOUS))
+    if not 1 <= settings.referral_response_days <= 60:
+        raise ConfigError("CASESHARE_REFERRAL_RESPONSE_DAYS must be between 1 and 60")
     if settings.audit_max_lag_seconds < 1:
         raise ConfigError("CASESHARE_AUDIT_MAX_LAG_SECONDS must be at least 1")
     if settings.oidc_issuer and not settings.oidc_client_id:

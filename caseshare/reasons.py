@@ -41,3 +41,6 @@ class Reason(StrEnum):
     # only of the part of a consent that reaches it; the same answer whether or not another
     # organisation it names is in the consent.
     WITHDRAWAL_SCOPE_NOT_YOURS = "withdrawal_scope_not_yours"
+    # A write, not a decision on a category: only the receiving organisation records a
+    # referral's appointment, attendance and outcome, and only the sender withdraws it.
+    REFERRAL_STEP_NOT_YOURS = "referral_step_not_yours"

@@ -49,6 +49,7 @@ class CaseloadItem:
     regranted_notices: int
     consent_expires_on: date | None
     consent_expiring: bool
+    referrals_overdue: int = 0  # open referrals sent or received, past the response standard
     name: str | None = None
     name_key: tuple[str, str] | None = None  # (family, given) folded, for sorting only
     may_name: bool = False  # the caller may read the name (opened only where needed)
@@ -59,7 +60,8 @@ class CaseloadItem:
     def attention(self) -> bool:
         """Something on this row needs the worker's attention now."""
         return bool(self.overdue_actions or self.referrals_in or self.withdrawal_notices
-                    or self.referral_updates or self.consent_expiring)
+                    or self.referral_updates or self.consent_expiring
+                    or self.referrals_overdue)
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,8 @@ def _reader(ctx: RequestContext) -> Reader:
 
 def _all_items(ctx: RequestContext) -> list[CaseloadItem]:
     today = ctx.now.date()
-    rows = figures.load_caseload(ctx.session, _reader(ctx), today=today, week_end=today + WEEK)
+    rows = figures.load_caseload(ctx.session, _reader(ctx), today=today, week_end=today + WEEK,
+                                 now=ctx.now)
     items = []
     for row in rows:
         assert row.facts is not None
@@ -165,6 +168,7 @@ def _item(ctx: RequestContext, row: figures.CaseloadRow, decision: Decision) -> 
         subject_id=row.subject_id, lead_org=row.lead_org, member=row.member,
         overdue_actions=overdue, due_this_week=due, referrals_in=row.referrals_in,
         referral_updates=row.notices.get("referral_updated", 0),
+        referrals_overdue=row.referrals_overdue,
         withdrawal_notices=row.notices.get("consent_withdrawn", 0),
         regranted_notices=row.notices.get("consent_regranted_after_withdrawal", 0),
         consent_expires_on=ends.date() if ends else None,
@@ -187,7 +191,7 @@ _FILTERS: dict[str, Callable[[CaseloadItem], bool]] = {
     "all": lambda i: True,
     "overdue": lambda i: i.overdue_actions > 0,
     "due": lambda i: i.due_this_week > 0,
-    "referrals": lambda i: i.referrals_in > 0 or i.referral_updates > 0,
+    "referrals": lambda i: i.referrals_in > 0 or i.referral_updates > 0 or i.referrals_overdue > 0,
     "expiring": lambda i: i.consent_expiring,
     "withdrawals": lambda i: i.withdrawal_notices > 0,
 }

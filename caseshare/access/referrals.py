@@ -6,8 +6,10 @@ A referral from the caller's organisation to another is allowed only when both h
 - an active consent names the recipient for that purpose: the pure decision is asked what the
   recipient could read if it were a case member, and at least one category must rest on a
   consent.
-The same basis is checked again when the recipient accepts, and whenever the inbox is read; a
+The same basis is checked again when the recipient accepts, at every later step (booked,
+attended, did not attend, completed), and whenever the inbox or the referral is read; a
 referral whose basis is gone (consent withdrawn or expired, record erased) is suspended.
+Withdrawing needs no basis: it discloses nothing and ends the handover.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from caseshare.access import guards
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate
 from caseshare.audit.event_types import EventType
-from caseshare.case_plan import referrals
-from caseshare.case_plan.models import Referral
+from caseshare.case_plan import referral_steps, referrals
+from caseshare.case_plan.models import Referral, ReferralEvent
 from caseshare.crypto.shreds import is_shredded
 from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.facts import Principal, SubjectFacts
@@ -67,6 +69,8 @@ def create_referral(ctx: RequestContext, subject_id: uuid.UUID,
         ctx.session, subject_id=subject.id, data_key=key, principal=ctx.principal,
         values=values, protocol=basis.protocol, flow_id=basis.flow_id,
         consent_id=basis.decision.consent_ids[0], now=ctx.now)
+    referral.respond_by = referral_steps.respond_by(ctx.now, ctx.protocols.response_days(
+        basis.protocol))
     ctx.audit(EventType.REFERRAL_REFERRAL_CREATE, subject_id=subject.id, decision=basis.decision,
               outcome="allow", categories=sorted(basis.decision.permitted), reasons=[],
               details={**details, "referral_id": str(referral.id), "flow": basis.flow_id})
@@ -120,8 +124,10 @@ def inbox(ctx: RequestContext, *, box: str, status: str | None, limit: int,
     (`claimant_withheld`), and names the person who sent it (`sent_by`)."""
     rows, next_cursor = referrals.inbox(ctx.session, org=ctx.principal.org, box=box,
                                         status=status, limit=limit, cursor=cursor)
+    events = referrals.events_of(ctx.session, [r.id for r in rows])
     contacts = referrals.staff_contacts(
-        ctx.session, [i for r in rows for i in (r.created_by, r.decided_by)])
+        ctx.session, [i for r in rows for i in (r.created_by, r.decided_by)]
+        + [e.actor_id for es in events.values() for e in es])
     items: list[dict[str, Any]] = []
     for referral in rows:
         subject = subjects.get_subject(ctx.session, referral.subject_id)
@@ -131,12 +137,14 @@ def inbox(ctx: RequestContext, *, box: str, status: str | None, limit: int,
             _suspend(ctx, referral, basis)
             if status == "open":
                 continue
-        items.append(_read_one(ctx, referral, subject, facts, basis, contacts))
+        items.append(_read_one(ctx, referral, subject, facts, basis, contacts,
+                               events.get(referral.id, [])))
     return items, next_cursor
 
 
 def _read_one(ctx: RequestContext, referral: Referral, subject: Subject, facts: SubjectFacts,
-              basis: Basis, contacts: dict[uuid.UUID, referrals.StaffContact]) -> dict[str, Any]:
+              basis: Basis, contacts: dict[uuid.UUID, referrals.StaffContact],
+              events: list[ReferralEvent] | None = None) -> dict[str, Any]:
     """One referral in a box: its sealed fields opened while its basis holds, the claimant's
     name where the caller may see it, one audit event for whatever was opened."""
     # A basis that holds means the claimant is not erased (referral_basis checks it).
@@ -149,7 +157,7 @@ def _read_one(ctx: RequestContext, referral: Referral, subject: Subject, facts: 
                   decision=basis.decision if opens else decision, outcome="allow",
                   categories=sorted(categories | ({"identity"} if name else set())), reasons=[],
                   details={"referral_id": str(referral.id), "claimant_named": name is not None})
-    item = _present(ctx, referral, key, contacts)
+    item = _present(ctx, referral, key, contacts, events)
     item["claimant_name"], item["claimant_withheld"] = name, withheld
     return item
 
@@ -184,9 +192,11 @@ def list_for_subject(ctx: RequestContext, subject_id: uuid.UUID) -> list[dict[st
     rows = referrals.referrals_about(ctx.session, subject_id=subject.id, org=ctx.principal.org)
     ctx.audit(EventType.REFERRAL_REFERRAL_LIST, subject_id=subject.id, outcome="allow",
               details={"referrals": [str(r.id) for r in rows]})
+    events = referrals.events_of(ctx.session, [r.id for r in rows])
     contacts = referrals.staff_contacts(
-        ctx.session, [i for r in rows for i in (r.created_by, r.decided_by)])
-    return [_present(ctx, r, None, contacts) for r in rows]
+        ctx.session, [i for r in rows for i in (r.created_by, r.decided_by)]
+        + [e.actor_id for es in events.values() for e in es])
+    return [_present(ctx, r, None, contacts, events.get(r.id, [])) for r in rows]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -368,17 +378,153 @@ def _tell_sender(ctx: RequestContext, referral: Referral) -> None:
 
 
 def _present(ctx: RequestContext, referral: Referral, data_key: bytes | None,
-             contacts: dict[uuid.UUID, referrals.StaffContact] | None = None) -> dict[str, Any]:
+             contacts: dict[uuid.UUID, referrals.StaffContact] | None = None,
+             events: list[ReferralEvent] | None = None) -> dict[str, Any]:
     """A referral as the caller may see it: its plain fields, the sealed ones only given a data
     key, who sent it (name and work e-mail, how staff reach one another; None when a partner
-    system sent it) and its status history."""
+    system sent it), its history (notes, appointment and place opened only with the key), the
+    current appointment, whether it is overdue, and the steps the caller's side may take now."""
+    if events is None:
+        events = referrals.events_of(ctx.session, [referral.id]).get(referral.id, [])
     if contacts is None:
-        contacts = referrals.staff_contacts(ctx.session,
-                                            [referral.created_by, referral.decided_by])
+        contacts = referrals.staff_contacts(
+            ctx.session, [referral.created_by, referral.decided_by] + [e.actor_id for e in events])
     out = referrals.open_referral(referral, data_key)
     sender = contacts.get(referral.created_by)
     out["sent_by"] = ({"name": sender.name, "email": sender.email, "org": referral.from_org}
                       if sender else None)
-    out["timeline"] = referrals.timeline(referral, decline_reason=out["decline_reason"],
-                                         names=contacts)
+    out["timeline"] = referrals.timeline(referral, events, data_key=data_key,
+                                         decline_reason=out["decline_reason"], names=contacts)
+    booked = [t for t in out["timeline"] if t["type"] == "booked"]
+    out["location"] = None
+    if booked and booked[-1]["appointment_at"] is not None:
+        out["appointment_at"] = booked[-1]["appointment_at"]
+        out["location"] = booked[-1]["location"]
+    out["overdue"] = referrals.is_overdue(referral, ctx.now)
+    me = ctx.principal.org
+    receiver, sender_side = referral.to_org == me, referral.from_org == me
+    out["next_steps"] = ((["accept", "decline"] if receiver and referral.status == "open" else [])
+                         + referral_steps.steps_open(referral.status, receiver=receiver,
+                                                     sender=sender_side))
     return out
+
+
+def get_referral(ctx: RequestContext, referral_id: uuid.UUID) -> dict[str, Any]:
+    """One referral for either of its two organisations (anyone else: 404, audited), checked
+    as the inbox checks it: content, notes and the appointment open only while its basis holds
+    (an open one whose basis is gone is suspended now), the claimant named only where the
+    caller may see them, and one audit event for whatever was opened."""
+    referral = _party_referral(ctx, referral_id, EventType.REFERRAL_REFERRAL_READ)
+    _require_purpose(ctx, referral, EventType.REFERRAL_REFERRAL_READ)
+    subject = subjects.get_subject(ctx.session, referral.subject_id)
+    facts = subjects.subject_facts(ctx.session, subject)
+    basis = _still_holds(ctx, facts, referral)
+    if not basis.holds and referral.status == "open":
+        _suspend(ctx, referral, basis)
+    events = referrals.events_of(ctx.session, [referral.id]).get(referral.id, [])
+    contacts = referrals.staff_contacts(
+        ctx.session, [referral.created_by, referral.decided_by] + [e.actor_id for e in events])
+    return _read_one(ctx, referral, subject, facts, basis, contacts, events)
+
+
+STEP_EVENTS = {
+    "booked": EventType.REFERRAL_REFERRAL_BOOK,
+    "attended": EventType.REFERRAL_REFERRAL_ATTEND,
+    "did_not_attend": EventType.REFERRAL_REFERRAL_MISS,
+    "completed": EventType.REFERRAL_REFERRAL_COMPLETE,
+    "withdrawn": EventType.REFERRAL_REFERRAL_WITHDRAW,
+}
+
+
+def record_step(ctx: RequestContext, referral_id: uuid.UUID,
+                values: dict[str, Any]) -> dict[str, Any]:
+    """Record the next step of a referral: booked (an appointment and its place), attended,
+    did not attend, completed (an outcome code from the controlled list, and a note) by the
+    receiving organisation; withdrawn by the sender. Checked in this order: a party to it
+    (else 404), the values (422 naming the field), the caller's side (403
+    `referral_step_not_yours`) and purpose, the order of steps (409), then, except for a
+    withdrawal, the basis (lost: the referral is suspended, 403). The note, appointment and
+    place are sealed; the audit event and the notification carry codes and ids only."""
+    step = referrals.Step(type=values["type"], appointment_at=values.get("appointment_at"),
+                          location=values.get("location"), outcome=values.get("outcome"),
+                          note=values.get("note"))
+    type = STEP_EVENTS[step.type]
+    referral = _party_referral(ctx, referral_id, type)
+    _validate_step(ctx, step)
+    side = referral.from_org if referral_steps.party_for(step.type) == "sender" else referral.to_org
+    if side != ctx.principal.org:
+        guards.deny(ctx, type, referral.subject_id, [str(Reason.REFERRAL_STEP_NOT_YOURS)], [])
+    _require_purpose(ctx, referral, type)
+    subject, facts = guards.subject_in_case(ctx, referral.subject_id)
+    referrals.require_may_follow(referral, step.type)
+    basis = _still_holds(ctx, facts, referral)
+    if not basis.holds and step.type != "withdrawn":
+        ctx.keep_if_raised(lambda _session: _suspend(ctx, referral, basis))
+        guards.deny(ctx, type, subject.id, basis.reasons, [], None)
+    key = subjects.data_key(subject, ctx.keyring)
+    referrals.record_step(ctx.session, referral, step, data_key=key, principal=ctx.principal,
+                          now=ctx.now)
+    # reminders: schedule here (when step.type == "booked"; the time is step.appointment_at)
+    ctx.audit(type, subject_id=subject.id, outcome="allow",
+              details={"referral_id": str(referral.id), "status": referral.status,
+                       **({"outcome": step.outcome} if step.outcome else {})})
+    if step.type == "withdrawn":
+        notifications.notify(ctx.session, type="referral_updated", org=referral.to_org,
+                             now=ctx.now, subject_id=referral.subject_id,
+                             details={"referral_id": str(referral.id),
+                                      "status": referral.status,
+                                      "from_org": referral.from_org})
+    else:
+        _tell_sender(ctx, referral)
+    return _present(ctx, referral, key if basis.holds else None)
+
+
+def _validate_step(ctx: RequestContext, step: referrals.Step) -> None:
+    """What each step needs and takes: booked an appointment in the future and its place;
+    completed an outcome code from the controlled list; the others neither."""
+    errors: dict[str, list[str]] = {}
+    booked, completed = step.type == "booked", step.type == "completed"
+    if booked and step.appointment_at is None:
+        errors["appointment_at"] = ["Required for booked."]
+    elif booked and step.appointment_at is not None and step.appointment_at <= ctx.now:
+        errors["appointment_at"] = ["The appointment must be in the future."]
+    elif not booked and step.appointment_at is not None:
+        errors["appointment_at"] = ["Only booked takes an appointment."]
+    if booked and not step.location:
+        errors["location"] = ["Required for booked."]
+    elif not booked and step.location:
+        errors["location"] = ["Only booked takes a location."]
+    if completed and not step.outcome:
+        errors["outcome"] = ["Required for completed."]
+    elif completed and step.outcome not in referral_steps.outcomes():
+        errors["outcome"] = [f"Unknown outcome code {step.outcome!r}."]
+    elif not completed and step.outcome:
+        errors["outcome"] = ["Only completed takes an outcome."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _party_referral(ctx: RequestContext, referral_id: uuid.UUID, type: EventType) -> Referral:
+    """A referral the caller's organisation sent or received; to anyone else it does not exist
+    (the attempt is audited)."""
+    referral = referrals.find_referral(ctx.session, referral_id)
+    if referral is None or ctx.principal.org not in (referral.from_org, referral.to_org):
+        event = ctx.audit_refusal(type, subject_id=referral.subject_id if referral else None,
+                                  reasons=["not_recipient"],
+                                  details={"referral_id": str(referral_id)})
+        raise NotFoundError("No such referral.", audit_id=event.event_uuid)
+    return referral
+
+
+def _require_purpose(ctx: RequestContext, referral: Referral, type: EventType) -> None:
+    """The caller works on a referral under a purpose that opens claimant data, with a role
+    granted its declared purpose or the referral's in a protocol in force (403 otherwise)."""
+    if ctx.purpose in RESERVED_PURPOSES:
+        reason: str | None = str(Reason.PURPOSE_RESERVED)
+    else:
+        usable, _why = usable_protocols(ctx.principal.org, ctx.protocols, ctx.now)
+        holds = any(protocol.index.holds_purpose(ctx.principal.org, ctx.principal.roles, p)
+                    for protocol in usable for p in {ctx.purpose, referral.purpose})
+        reason = None if holds else str(Reason.ROLE_NOT_GRANTED)
+    if reason is not None:
+        guards.deny(ctx, type, referral.subject_id, [reason], [])

@@ -17,6 +17,7 @@ def item_out(item: caseload.CaseloadItem) -> dict[str, Any]:
             "lead_worker": item.lead_worker, "case_member": item.member,
             "overdue_actions": item.overdue_actions, "due_this_week": item.due_this_week,
             "referrals_in": item.referrals_in, "referral_updates": item.referral_updates,
+            "referrals_overdue": item.referrals_overdue,
             "withdrawal_notices": item.withdrawal_notices,
             "consent_expires_on": item.consent_expires_on,
             "consent_expiring": item.consent_expiring, "next_review_on": item.next_review_on}

@@ -12,6 +12,7 @@ from caseshare.schemas.referrals import (
     ReferralDecline,
     ReferralList,
     ReferralOut,
+    ReferralStep,
 )
 
 blp = api_blueprint("referrals", __name__, "Referrals: warm handovers between organisations")
@@ -72,3 +73,35 @@ def decline(body: dict[str, Any], referral_id: uuid.UUID, purpose: str) -> Any:
     """
     with unit_of_work(purpose, "referrals:write") as ctx:
         return referrals.decline_referral(ctx, referral_id, body["reason"]), 200, no_store()
+
+
+@blp.route("/referrals/<uuid:referral_id>", methods=["GET"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, ReferralOut)
+def get_referral(referral_id: uuid.UUID, purpose: str) -> Any:
+    """Read one referral with its timeline.
+
+    For the sending and the receiving organisation only (anyone else: 404). The `timeline` lists
+    each step with who and when; notes, the appointment and its place are shown while the
+    referral's basis (the claimant's consent) holds, and the claimant is named only where the
+    caller may see them.
+    """
+    with unit_of_work(purpose, "referrals:read") as ctx:
+        return referrals.get_referral(ctx, referral_id), 200, no_store()
+
+
+@blp.route("/referrals/<uuid:referral_id>/events", methods=["POST"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.arguments(ReferralStep)
+@blp.response(200, ReferralOut)
+def record_step(body: dict[str, Any], referral_id: uuid.UUID, purpose: str) -> Any:
+    """Record the next step of a referral.
+
+    The receiving organisation records `booked` (with `appointment_at` and `location`),
+    `attended`, `did_not_attend` (then `booked` again, or `completed`) and `completed` (with an
+    `outcome` code); the sender records `withdrawn`. The other side: 403
+    `referral_step_not_yours`. A step out of order: 409. The sender is told of every step (the
+    receiver of a withdrawal).
+    """
+    with unit_of_work(purpose, "referrals:write") as ctx:
+        return referrals.record_step(ctx, referral_id, body), 200, no_store()

@@ -94,11 +94,17 @@ class EventType(StrEnum):
 
     # referral
     REFERRAL_REFERRAL_ACCEPT = "referral:referral:accept"
+    REFERRAL_REFERRAL_ATTEND = "referral:referral:attend"
+    REFERRAL_REFERRAL_BOOK = "referral:referral:book"
+    REFERRAL_REFERRAL_COMPLETE = "referral:referral:complete"
     REFERRAL_REFERRAL_CREATE = "referral:referral:create"
     REFERRAL_REFERRAL_DECLINE = "referral:referral:decline"
     REFERRAL_REFERRAL_LIST = "referral:referral:list"
+    REFERRAL_REFERRAL_MISS = "referral:referral:miss"  # did not attend
+    REFERRAL_REFERRAL_OVERDUE = "referral:referral:overdue"
     REFERRAL_REFERRAL_READ = "referral:referral:read"
     REFERRAL_REFERRAL_SUSPEND = "referral:referral:suspend"
+    REFERRAL_REFERRAL_WITHDRAW = "referral:referral:withdraw"
 
     # subject
     SUBJECT_CASELOAD_LIST = "subject:caseload:list"

@@ -95,7 +95,11 @@ class PlanEntryVersion(Base):
     purpose: Mapped[str] = mapped_column(String(64))
 
 
-REFERRAL_STATUSES = ("open", "accepted", "declined", "suspended")
+# `open` is the lifecycle's "sent" (kept: partners filter on it); then accepted or declined,
+# booked, attended or did_not_attend (rebooked: booked again), completed; withdrawn by the
+# sender; suspended when the basis is lost (case_plan/referral_steps.py holds the order).
+REFERRAL_STATUSES = ("open", "accepted", "declined", "booked", "attended", "did_not_attend",
+                     "completed", "withdrawn", "suspended")
 SEALED_REFERRAL_FIELDS = ("message", "contact_name", "decline_reason")
 
 
@@ -126,8 +130,44 @@ class Referral(Base):
     decided_by: Mapped[uuid.UUID | None]
     decline_reason: Mapped[bytes | None] = mapped_column(LargeBinary)
     suspended_reasons: Mapped[list[str]] = mapped_column(default=list)
+    # The response standard: accepted or declined before this moment (working days after it
+    # was sent, from its protocol or the default); None for referrals made before standards.
+    respond_by: Mapped[datetime | None] = mapped_column(index=True)
+    # When the receiving organisation was told the referral is overdue (once only).
+    overdue_notified_at: Mapped[datetime | None]
+    # The outcome code of a completed referral (referral_outcomes.yaml); its note is sealed in
+    # the completing event.
+    outcome: Mapped[str | None] = mapped_column(String(40))
     # Two decisions on one referral at once (a double accept, accept against decline): one
     # wins, the other is a conflict.
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+SEALED_REFERRAL_EVENT_FIELDS = ("note", "appointment_at", "location")
+
+
+class ReferralEvent(Base):
+    """One step of a referral's lifecycle (sent, accepted, booked, attended, completed, ...):
+    who (staff id and organisation), when, and what. Its free text, and the appointment's time
+    and place, are sealed under the subject's data key (the appointment time as ISO text);
+    the outcome code and the suspension's reason codes are plain. The referral's timeline is
+    read from these rows."""
+
+    __tablename__ = "referral_events"
+    __table_args__ = (UniqueConstraint("referral_id", "seq"),)
+
+    id: Mapped[uuid_pk]
+    referral_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referrals.id"), index=True)
+    seq: Mapped[int]  # 1, 2, ... within the referral: the order of its steps
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    actor_id: Mapped[uuid.UUID | None]
+    actor_org: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    reasons: Mapped[list[str]] = mapped_column(default=list)
+    note: Mapped[bytes | None] = mapped_column(LargeBinary)
+    appointment_at: Mapped[bytes | None] = mapped_column(LargeBinary)
+    location: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -1,4 +1,5 @@
-"""The background worker: seals audit events continuously and purges expired token revocations.
+"""The background worker: seals audit events continuously, purges expired token revocations and
+tells receiving organisations of referrals past their response standard (once each).
 
 Every `poll` seconds it looks for audit events not yet integrated (one indexed read) and, when
 there are any, integrates them and signs a checkpoint (`audit.checkpoints.seal`), so an event is
@@ -29,6 +30,7 @@ from caseshare.audit import checkpoints as audit_checkpoints
 from caseshare.audit import sequencer as audit_sequencer
 from caseshare.audit import signer as audit_signer
 from caseshare.audit.models import AuditEvent, Checkpoint
+from caseshare.case_plan import referral_overdue
 from caseshare.identity import revocation
 from caseshare.unit_of_work import UnitOfWork
 
@@ -73,8 +75,17 @@ class Worker:
             logger.info("purged %d expired token revocation(s)", purged)
         return purged
 
+    def referrals_overdue_once(self) -> int:
+        """Notify the receivers of referrals that became overdue (each once only)."""
+        with self.session_factory() as s, UnitOfWork(s):
+            notified = referral_overdue.notify_overdue(s, now=self.clock())
+        if notified:
+            logger.info("notified %d overdue referral(s)", notified)
+        return notified
+
     def run_once(self) -> None:
-        """One round: seal, and purge when due. Errors propagate."""
+        """One round: flag overdue referrals, seal, and purge when due. Errors propagate."""
+        self.referrals_overdue_once()
         self.seal_once()
         if time.monotonic() >= self._next_purge:
             self.purge_once()

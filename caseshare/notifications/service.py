@@ -20,6 +20,7 @@ TYPES = (
     "consent_regranted_after_withdrawal",
     "referral_received",
     "referral_updated",
+    "referral_overdue",
     "override_granted",
 )
 

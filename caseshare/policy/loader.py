@@ -323,6 +323,7 @@ def _build(name: str, data: dict[str, Any], content_hash: str) -> Protocol:
         expires_on=date.fromisoformat(data["expires_on"]),
         qa_reference=(data.get("qa") or {}).get("reference"),
         consent_cooling_days=data.get("consent_cooling_days", DEFAULT_CONSENT_COOLING_DAYS),
+        referral_response_days=data.get("referral_response_days"),
         parties=tuple(
             Party(p["id"], p["name"], p["sector"], p["public_authority"], p["status"],
                   p.get("name_cy"), Contact(**p["contact"]) if p.get("contact") else None)

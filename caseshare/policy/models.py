@@ -195,6 +195,9 @@ class Protocol:
     # After the claimant withdraws consent from a recipient, a new consent naming it within this
     # many days needs a signed method (wet or e-signature); see docs/protocols.md.
     consent_cooling_days: int = 30
+    # Working days within which a referral under this protocol is accepted or declined (its
+    # response standard); None: the deployment's default (CASESHARE_REFERRAL_RESPONSE_DAYS).
+    referral_response_days: int | None = None
     index: ProtocolIndex = field(init=False, repr=False, compare=False)
     ref: str = field(init=False, repr=False, compare=False)  # "id@version", as audit records it
 
@@ -227,11 +230,22 @@ class ProtocolSet:
     categories: dict[str, Category] = field(default_factory=dict)
     # Organisation id -> contact details from the contacts file beside the protocols.
     contacts: dict[str, Contact] = field(default_factory=dict)
+    # The referral response standard (working days) where a protocol sets none: the
+    # CASESHARE_REFERRAL_RESPONSE_DAYS setting, set when the app starts.
+    referral_response_days: int = 2
     # Memo of the protocol layer's answer per (org, roles, purpose, action, category, protocols
     # in force), filled by the decision engine: it depends on these rules only, never on a
     # subject, so every request after the first of its kind is a dictionary lookup.
     routes: dict[tuple[object, ...], object] = field(default_factory=dict, compare=False,
                                                      repr=False)
+
+    def response_days(self, ref: str) -> int:
+        """The response standard, in working days, of referrals made under protocol `ref`
+        ("id@version"): the protocol's own, else the deployment's default."""
+        for protocol in self.protocols:
+            if protocol.ref == ref and protocol.referral_response_days is not None:
+                return protocol.referral_response_days
+        return self.referral_response_days
 
     def party_name(self, org: str, language: str = "en") -> str | None:
         """The organisation's name as its protocols give it, in Welsh where asked for and the

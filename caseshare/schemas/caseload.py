@@ -42,6 +42,9 @@ class CaseloadItemOut(StrictSchema):
                                                            "organisation."})
     referral_updates = fields.Integer(metadata={
         "description": "Unread referral_updated notifications (accepted, declined, suspended)."})
+    referrals_overdue = fields.Integer(metadata={
+        "description": "Open referrals sent or received by the caller's organisation that "
+                       "were not accepted or declined within their response standard."})
     withdrawal_notices = fields.Integer(metadata={
         "description": "Unread consent_withdrawn notifications."})
     consent_expires_on = fields.Date(allow_none=True, metadata={

@@ -5,7 +5,10 @@ from marshmallow import fields, validate
 
 from caseshare.schemas.common import CODE, PurposeQuery, StrictSchema, UTCDateTime
 
-REFERRAL_STATUSES = ["open", "accepted", "declined", "suspended"]
+# `open` is the lifecycle's "sent" (the name partners already filter on).
+REFERRAL_STATUSES = ["open", "accepted", "declined", "booked", "attended", "did_not_attend",
+                     "completed", "withdrawn", "suspended"]
+STEP_TYPES = ["booked", "attended", "did_not_attend", "completed", "withdrawn"]
 
 
 class ReferralCreate(StrictSchema):
@@ -20,6 +23,23 @@ class ReferralCreate(StrictSchema):
 
 class ReferralDecline(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(1, 1000))
+
+
+class ReferralStep(StrictSchema):
+    type = fields.String(required=True, validate=validate.OneOf(STEP_TYPES),
+                         metadata={"description": "booked, attended, did_not_attend, completed "
+                                                  "(by the receiving organisation) or withdrawn "
+                                                  "(by the sender)."})
+    appointment_at = UTCDateTime(metadata={"description": "booked only (required): RFC 3339, "
+                                                          "in the future."})
+    location = fields.String(validate=validate.Length(1, 300),
+                             metadata={"description": "booked only (required): where."})
+    outcome = fields.String(validate=validate.Length(1, 40),
+                            metadata={"description": "completed only (required): a code from "
+                                                     "the controlled list of outcomes."})
+    note = fields.String(validate=validate.Length(1, 2000),
+                         metadata={"description": "Free text, sealed; shown to the sender and "
+                                                  "the receiver of the referral only."})
 
 
 class InboxQuery(PurposeQuery):
@@ -39,15 +59,22 @@ class SenderOut(StrictSchema):
 
 
 class TimelineOut(StrictSchema):
-    type = fields.String(metadata={"description": "created, accepted, declined or suspended."})
+    type = fields.String(metadata={"description": "created (sent), accepted, declined, booked, "
+                                                  "attended, did_not_attend, completed, "
+                                                  "withdrawn or suspended."})
     at = UTCDateTime()
     actor_org = fields.String(allow_none=True,
                               metadata={"description": "None for a suspension (the service "
                                                        "found the basis gone)."})
     actor_name = fields.String(allow_none=True)
     note = fields.String(allow_none=True,
-                         metadata={"description": "The decline reason, where it is shown."})
+                         metadata={"description": "The step's note (a decline's reason), "
+                                                  "shown to the two organisations while the "
+                                                  "referral's basis holds."})
     reasons = fields.List(fields.String(), metadata={"description": "Why it was suspended."})
+    outcome = fields.String(allow_none=True, metadata={"description": "completed: the code."})
+    appointment_at = UTCDateTime(allow_none=True, metadata={"description": "booked: when."})
+    location = fields.String(allow_none=True, metadata={"description": "booked: where."})
 
 
 class ReferralOut(StrictSchema):
@@ -64,6 +91,16 @@ class ReferralOut(StrictSchema):
     created_at = UTCDateTime()
     decided_at = UTCDateTime(allow_none=True)
     reasons = fields.List(fields.String(), metadata={"description": "Why it was suspended."})
+    location = fields.String(allow_none=True,
+                             metadata={"description": "Where the booked appointment is."})
+    outcome = fields.String(allow_none=True,
+                            metadata={"description": "The outcome code, once completed."})
+    respond_by = UTCDateTime(allow_none=True, metadata={
+        "description": "The response standard: accept or decline before this moment."})
+    overdue = fields.Boolean(metadata={"description": "Still open after respond_by."})
+    next_steps = fields.List(fields.String(), metadata={
+        "description": "What the caller's organisation may do now: accept, decline, or a "
+                       "step type for POST /referrals/{id}/events."})
     sent_by = fields.Nested(SenderOut, allow_none=True,
                             metadata={"description": "The staff member who sent it (None when "
                                                      "a partner system did)."})

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, select, union
+from sqlalchemy import Select, and_, case, exists, false, func, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from caseshare.case_plan.models import PlanEntry, Referral
@@ -57,6 +57,7 @@ class CaseloadRow:
     facts: SubjectFacts | None = None
     actions: list[ActionCount] = field(default_factory=list)
     referrals_in: int = 0
+    referrals_overdue: int = 0  # open referrals sent or received, past their response standard
     notices: dict[str, int] = field(default_factory=dict)  # unread notifications by type
 
 
@@ -69,7 +70,7 @@ def caseload_ids(org: str) -> Select[Any]:
 
 
 def load_caseload(session: Session, reader: Reader, *, today: date,
-                  week_end: date) -> list[CaseloadRow]:
+                  week_end: date, now: datetime | None = None) -> list[CaseloadRow]:
     """Every live (not erased) claimant of the reader's caseload, with decision facts, open
     actions due up to `week_end` grouped by category and writer, open referrals in, and the
     reader's unread notices by type: seven statements whatever the caseload's size."""
@@ -94,7 +95,7 @@ def load_caseload(session: Session, reader: Reader, *, today: date,
             subject_id=sid, case_orgs=orgs, consents=tuple(consents.get(sid, ())),
             overrides=override_facts(session, sid) if sid in with_overrides else ())
     _add_actions(session, rows, ids, today=today, week_end=week_end)
-    _add_referrals(session, rows, reader.org)
+    _add_referrals(session, rows, reader.org, now)
     _add_notices(session, rows, reader)
     return list(rows.values())
 
@@ -183,13 +184,22 @@ def _add_actions(session: Session, rows: dict[uuid.UUID, CaseloadRow], ids: Sele
                                                  int(n_overdue or 0), int(n_due or 0)))
 
 
-def _add_referrals(session: Session, rows: dict[uuid.UUID, CaseloadRow], org: str) -> None:
-    query = (select(Referral.subject_id, func.count())
-             .where(Referral.to_org == org, Referral.status == "open")
+def _add_referrals(session: Session, rows: dict[uuid.UUID, CaseloadRow], org: str,
+                   now: datetime | None) -> None:
+    """Open referrals in, and open referrals sent or received past their response standard
+    (`respond_by`), per claimant: one statement."""
+    overdue = (and_(Referral.respond_by.is_not(None), Referral.respond_by <= now)
+               if now is not None else false())
+    query = (select(Referral.subject_id,
+                    func.sum(case((Referral.to_org == org, 1), else_=0)),
+                    func.sum(case((overdue, 1), else_=0)))
+             .where(or_(Referral.to_org == org, Referral.from_org == org),
+                    Referral.status == "open")
              .group_by(Referral.subject_id))
-    for sid, count in session.execute(query):
+    for sid, received, late in session.execute(query):
         if sid in rows:
-            rows[sid].referrals_in = int(count)
+            rows[sid].referrals_in = int(received or 0)
+            rows[sid].referrals_overdue = int(late or 0)
 
 
 def unread_condition(reader: Reader) -> Any:

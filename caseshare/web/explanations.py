@@ -124,6 +124,10 @@ EXPLANATIONS: dict[Reason, Explanation] = {
         "{org} can record the claimant's withdrawal only of what is shared with {org}.",
         "Record the withdrawal for {org}, and ask the claimant's lead organisation to record it "
         "for the other organisations."),
+    Reason.REFERRAL_STEP_NOT_YOURS: Explanation(
+        "Only the organisation that received a referral records its appointment, attendance "
+        "and outcome, and only the organisation that sent it withdraws it.",
+        "Ask the other organisation to record this step."),
 }
 
 UNKNOWN = Explanation(

@@ -19,7 +19,10 @@ from caseshare.web.blueprint import bp, page, unit_of_work
 from caseshare.web.filters import category_name, org_name, purpose_name
 
 REFERRAL_OUTCOMES = {"accepted": "accepted", "declined": "declined",
-                     "suspended": "suspended because the claimant's consent no longer covers it"}
+                     "suspended": "suspended because the claimant's consent no longer covers it",
+                     "booked": "booked an appointment for", "attended": "recorded attendance at",
+                     "did_not_attend": "recorded a missed appointment for",
+                     "completed": "recorded the outcome of"}
 
 
 @dataclass(frozen=True)
@@ -119,9 +122,18 @@ def _received(d: dict[str, Any]) -> tuple[str, str]:
 
 def _updated(d: dict[str, Any]) -> tuple[str, str]:
     status = str(d.get("status") or "")
+    if status == "withdrawn":
+        by = org_name(d["from_org"]) if d.get("from_org") else "The organisation that sent it"
+        return "Referral withdrawn", f"{by} withdrew a referral it had sent you."
     outcome = REFERRAL_OUTCOMES.get(status, "updated")
     to = org_name(d["to_org"]) if d.get("to_org") else "The organisation you referred to"
     return f"Referral {status or 'updated'}", f"{to} {outcome} your referral."
+
+
+def _overdue(_d: dict[str, Any]) -> tuple[str, str]:
+    return ("Referral overdue",
+            "A referral to your organisation has not been accepted or declined within the "
+            "agreed response time. Accept or decline it in your referrals.")
 
 
 def _override(d: dict[str, Any]) -> tuple[str, str]:
@@ -141,5 +153,6 @@ _WORDS = {
     "consent_regranted_after_withdrawal": _regranted,
     "referral_received": _received,
     "referral_updated": _updated,
+    "referral_overdue": _overdue,
     "override_granted": _override,
 }

@@ -1,20 +1,23 @@
 """Make a referral (a warm handover: receiving organisation, purpose, message, named contact,
-appointment), and the referral inbox of the receiving organisation with accept and decline.
-Every step is one use case in caseshare.access.referrals (basis checked, audited)."""
+appointment), the referral inbox of the receiving organisation with accept and decline, and one
+referral's page for both sides: its timeline and the steps the caller may take now (book,
+attended, did not attend, complete with an outcome, withdraw). Every step is one use case in
+caseshare.access.referrals (basis checked, audited)."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask import flash, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.access import referrals
-from caseshare.errors import ForbiddenError, ValidationError
+from caseshare.case_plan import referral_steps
+from caseshare.errors import ConflictError, ForbiddenError, ValidationError
 from caseshare.policy.models import RESERVED_PURPOSES
 from caseshare.web import forms
 from caseshare.web.blueprint import bp, page, require, run, runtime, user
@@ -303,3 +306,107 @@ def decline_referral(referral_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     run("referrals:write", referrals.decline_referral, referral_id, reason)
     flash("Referral declined. The organisation that sent it will see that you declined it.")
     return redirect(url_for("web.referral_inbox"))
+
+
+# The fields of the step forms on the referral page (unique ids: several forms on one page).
+STEP_FIELDS = {"appointment_at": "appointment-day", "location": "location",
+               "outcome": "outcome", "note": "note", "type": "type"}
+NOTE_MAX, LOCATION_MAX = 2000, 300
+STEP_DONE = {"booked": "Appointment booked.", "attended": "Attendance recorded.",
+             "did_not_attend": "Missed appointment recorded.",
+             "completed": "Referral completed with its outcome.",
+             "withdrawn": "Referral withdrawn. The organisation it was sent to has been told."}
+
+
+@bp.route("/referrals/<uuid:referral_id>", methods=["GET"])
+def referral_page(referral_id: uuid.UUID) -> tuple[str, int]:
+    """One referral for the organisation that sent it or received it: its status, timeline
+    and, as plain forms, only the steps the caller's side may take now."""
+    return _referral_page(referral_id, {}, {})
+
+
+def _referral_page(referral_id: uuid.UUID, values: dict[str, Any], errors: forms.Errors,
+                   status: int = 200, problem: str | None = None) -> tuple[str, int]:
+    item = run("referrals:read", referrals.get_referral, referral_id)
+    me = user().principal.org
+    side = "receiver" if item["to_org"] == me else "sender"
+    # respond_by is the first moment it is late: the page says the day before it ends.
+    answer_by = item["respond_by"] - timedelta(seconds=1) if item["respond_by"] else None
+    return page("referral.html", status, r=item, side=side, values=values, errors=errors,
+                problem=problem, waiting=_waiting(item, side), answer_by=answer_by,
+                outcomes=list(referral_steps.outcomes().values()))
+
+
+def _waiting(item: dict[str, Any], side: str) -> str | None:
+    """Why no step is offered (or what the other side does next), in plain words."""
+    status, other = item["status"], org_name(item["to_org"] if side == "sender"
+                                             else item["from_org"])
+    if status == "completed":
+        return "This referral is complete: its outcome is recorded. There is nothing more to do."
+    if status == "declined":
+        return "This referral was declined, so it is closed."
+    if status == "withdrawn":
+        return (f"{org_name(item['from_org'])} withdrew this referral, so it is closed. "
+                "Nothing more is recorded on it.")
+    if status == "suspended":
+        return ("The claimant's consent no longer covers this referral, so it is paused and its "
+                "details are hidden. Record a new consent and make a new referral if the "
+                "claimant agrees.")
+    if side == "sender":
+        return (f"{other} records the appointment, attendance and outcome. You will get a "
+                "notification at each step.")
+    return None
+
+
+@bp.route("/referrals/<uuid:referral_id>/steps", methods=["POST"])
+def referral_step(referral_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
+    values, errors = _read_step(request.form)
+    if errors:
+        return _referral_page(referral_id, values, errors, 422)
+    data = {"type": values["type"], "appointment_at": values.get("appointment_at"),
+            "location": values.get("location") or None, "outcome": values.get("outcome") or None,
+            "note": values.get("note") or None}
+    try:
+        run("referrals:write", referrals.record_step, referral_id,
+            {k: v for k, v in data.items() if v is not None})
+    except ValidationError as exc:
+        fields = {**STEP_FIELDS, "note": f"{values['type']}-note"}
+        return _referral_page(referral_id, values,
+                              forms.domain_errors(exc.extra["errors"], fields), 422)
+    except ConflictError as exc:
+        return _referral_page(referral_id, values, {}, 409,
+                              f"{exc.detail} The page now shows where the referral stands.")
+    except ForbiddenError as exc:
+        return _referral_page(referral_id, values, {}, 403, " ".join(
+            explain(r, org=user().org_name, category="this referral",
+                    purpose=purpose_name(user().purpose).lower()).sentence
+            for r in exc.extra.get("reasons") or []))
+    flash(STEP_DONE[values["type"]])
+    return redirect(url_for("web.referral_page", referral_id=referral_id))
+
+
+def _read_step(submitted: Any) -> tuple[dict[str, Any], forms.Errors]:
+    """The step form as typed (kept to re-render it), and its problems by field id."""
+    type = forms.text(submitted, "type")
+    values: dict[str, Any] = {"type": type, "note": forms.text(submitted, "note"),
+                              "location": forms.text(submitted, "location"),
+                              "outcome": forms.text(submitted, "outcome"),
+                              "appointment_time": forms.text(submitted, "appointment_time"),
+                              "appointment": forms.date_parts(submitted, "appointment")}
+    errors: forms.Errors = {}
+    if type not in referral_steps.STEPS:
+        errors["type"] = "Choose a step to record"
+        return values, errors
+    forms.check_text(errors, f"{type}-note", values["note"], max_length=NOTE_MAX,
+                     too_long="Note must be 2,000 characters or fewer")
+    if type == "booked":
+        forms.check_text(errors, "location", values["location"], max_length=LOCATION_MAX,
+                         missing="Enter where the appointment is",
+                         too_long="Place must be 300 characters or fewer")
+        if not any(values["appointment"].values()):
+            errors["appointment-day"] = "Enter the appointment date"
+        else:
+            values["appointment_at"] = _appointment(values, errors)
+    if type == "completed" and values["outcome"] not in referral_steps.outcomes():
+        errors["outcome"] = "Select what came of the referral"
+    return values, errors

@@ -61,6 +61,7 @@ PAGES: dict[str, list[str]] = {
         "/claimants/new !",
         "/claimants/{lee}/referrals/new",
         "/referrals",
+        "/referrals/{open_referral}",
         "/claimants/{lee}/emergency-access",
         "/purpose",
         "/claimants/{missing}",
@@ -75,6 +76,7 @@ PAGES: dict[str, list[str]] = {
         "/referrals !",
         "/notifications",
         "/referrals/{open_referral}/decline",
+        "/referrals/{accepted_referral} !",
         "/claimants/{kerry}/emergency-access !",
         "/purpose",
     ],
@@ -164,13 +166,16 @@ class Story:
 
             referral = s.scalars(select(Referral.id).where(
                 Referral.status == "open", Referral.to_org == "derby-housing")).first()
+            accepted = s.scalars(select(Referral.id).where(
+                Referral.status == "accepted", Referral.to_org == "derby-housing")).first()
             override = s.scalars(select(OverrideRecord.id)).first()
             return {**{k: str(v) for k, v in self.claimants.items()},
                     "lee_consent": str(first_consent(lee)),
                     "rhian_consent": str(first_consent(rhian)),
                     "lee_employment_action": str(action("employment")),
                     "lee_treatment_action": str(action("substance_misuse")),
-                    "open_referral": str(referral), "override": str(override),
+                    "open_referral": str(referral), "accepted_referral": str(accepted),
+                    "override": str(override),
                     "missing": str(uuid.uuid4())}
 
 
