@@ -1,6 +1,6 @@
 """completed assessments, sealed item by item, and accepted proposals
 
-Revision ID: assess01
+Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-07 18:00:00
 
@@ -14,7 +14,7 @@ import caseshare.db
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision = 'assess01'
+revision = '0022'
 down_revision = '0021'
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """the referral lifecycle: a row per step, the response standard and the outcome
 
-Revision ID: lifecycle_0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-07 18:00:00
 
 Each step of a referral (sent, accepted, declined, booked, attended, did not attend, completed,
@@ -17,8 +17,8 @@ from sqlalchemy.dialects import postgresql
 
 import caseshare.db
 
-revision = 'lifecycle_0022'
-down_revision = '0021'
+revision = '0023'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
