@@ -335,7 +335,6 @@ def _history(ctx: Ctx, at: At, staff: dict[str, StaffMember], lee: uuid.UUID,
     perform(ctx(coach, "case_management", at(1, 10, 0)), case_plans.read_case_plan, lee)
     perform(ctx(key_worker, "recovery_support", at(1, 11, 30)), case_plans.read_case_plan, lee)
     _triage(ctx, at, coach, kerry, 1, ["jcp-derby", "ca-derby"], TRIAGE_KERRY[0], "digital")
-    _triage(ctx, at, coach, lee, 2, ["jcp-derby", "derby-housing"], TRIAGE_LEE[0], "digital")
     perform(ctx(housing, "tenancy_sustainment", at(2, 9, 45)), case_plans.read_case_plan, lee)
     # Refused: the housing officer asks for the treatment notes (no protocol lets them flow).
     perform(ctx(housing, "case_management", at(2, 10, 5)), case_plans.read_case_plan, lee,
@@ -347,6 +346,7 @@ def _history(ctx: Ctx, at: At, staff: dict[str, StaffMember], lee: uuid.UUID,
     perform(ctx(housing, "tenancy_sustainment", at(2, 16, 10)), overrides.request_override, rhian,
                                OverrideRequest("safeguarding", BREAK_GLASS, ["employment"], 4))
     perform(ctx(housing, "tenancy_sustainment", at(2, 16, 20)), subjects.read_subject, rhian)
+    _triage(ctx, at, coach, lee, 3, ["jcp-derby", "derby-housing"], TRIAGE_LEE[0], "digital")
     # A late-evening read (out of hours).
     perform(ctx(housing, "tenancy_sustainment", at(3, 21, 40)), case_plans.read_case_plan, lee)
     perform(ctx(coach, "case_management", at(4, 11, 15)), withdraw_ca, rhian_consent)
