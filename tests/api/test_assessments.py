@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
-from tests.builders import assert_problem
+from tests.builders import assert_problem, register
 from tests.conftest import ADVISER, COACH, HOUSING, Demo
 from tests.integration.assessments.helpers import FORM, HIGH_NEED, triage_consent
 
@@ -128,3 +128,17 @@ def test_accepting_proposals(client: FlaskClient, auth: Any, rt: Runtime,
     denied = [e for e in events(rt, type="assessments:proposal:accept") if e.decision == "deny"]
     assert [str(e.event_uuid) for e in denied] == [body["audit_id"]]
     assert_problem(client.post(accept.format("no_such"), headers=auth(COACH)), 404)
+
+
+def test_accepting_an_action_starts_the_plan_when_there_is_none(
+        client: FlaskClient, auth: Any, rt: Runtime) -> None:
+    subject = uuid.UUID(register(client, auth(COACH)))
+    triage_consent(rt, COACH, subject, ["jcp-derby"], ["triage"])
+    created = post(client, auth(COACH), subject, HIGH_NEED).json
+    r = client.post(f"/api/v1/subjects/{subject}/assessments/{created['id']}/proposals/"
+                    "digital/accept?purpose=triage", headers=auth(COACH))
+    assert r.status_code == 201, r.json
+    plan = client.get(f"/api/v1/subjects/{subject}/case-plan?purpose=triage",
+                      headers=auth(COACH)).json
+    assert [e["id"] for e in plan["entries"]] == [r.json["id"]]
+    assert events(rt, type="case_plan:plan:create", decision="allow")
