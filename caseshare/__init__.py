@@ -168,6 +168,7 @@ def _shred_register_problems(settings: Settings) -> list[str]:
 def _api_modules() -> tuple[Any, ...]:
     """The /api/v1 modules: bearer tokens only, the default rate limits only."""
     from caseshare.api import (
+        assessments,
         audit,
         case_plans,
         caseload,
@@ -178,7 +179,8 @@ def _api_modules() -> tuple[Any, ...]:
         subjects,
     )
 
-    return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload)
+    return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload,
+            assessments)
 
 
 def _register_blueprints(app: Flask) -> None:

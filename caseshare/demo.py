@@ -22,7 +22,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from caseshare.access import case_plans, consents, overrides, referrals, subjects
+from caseshare.access import assessments, case_plans, consents, overrides, referrals, subjects
 from caseshare.access.context import RequestContext
 from caseshare.audit.models import AuditEvent
 from caseshare.crypto.sealing import blind_index
@@ -334,6 +334,7 @@ def _history(ctx: Ctx, at: At, staff: dict[str, StaffMember], lee: uuid.UUID,
     key_worker, adviser = staff["dan.whitfield"], staff["aisha.begum"]
     perform(ctx(coach, "case_management", at(1, 10, 0)), case_plans.read_case_plan, lee)
     perform(ctx(key_worker, "recovery_support", at(1, 11, 30)), case_plans.read_case_plan, lee)
+    _triage(ctx, at, coach, kerry, 1, ["jcp-derby", "ca-derby"], TRIAGE_KERRY[0], "digital")
     perform(ctx(housing, "tenancy_sustainment", at(2, 9, 45)), case_plans.read_case_plan, lee)
     # Refused: the housing officer asks for the treatment notes (no protocol lets them flow).
     perform(ctx(housing, "case_management", at(2, 10, 5)), case_plans.read_case_plan, lee,
@@ -345,15 +346,64 @@ def _history(ctx: Ctx, at: At, staff: dict[str, StaffMember], lee: uuid.UUID,
     perform(ctx(housing, "tenancy_sustainment", at(2, 16, 10)), overrides.request_override, rhian,
                                OverrideRequest("safeguarding", BREAK_GLASS, ["employment"], 4))
     perform(ctx(housing, "tenancy_sustainment", at(2, 16, 20)), subjects.read_subject, rhian)
+    _triage(ctx, at, coach, lee, 3, ["jcp-derby", "derby-housing"], TRIAGE_LEE[0], "digital")
     # A late-evening read (out of hours).
     perform(ctx(housing, "tenancy_sustainment", at(3, 21, 40)), case_plans.read_case_plan, lee)
     perform(ctx(coach, "case_management", at(4, 11, 15)), withdraw_ca, rhian_consent)
     perform(ctx(adviser, "budgeting_support", at(4, 14, 0)), case_plans.read_case_plan, kerry)
+    # Reassessments: Kerry's money and online needs ease; Lee's housing need is sharper.
+    perform(ctx(coach, "triage", at(4, 15, 0)), assessments.record_assessment, kerry, *TRIAGE,
+            "en", TRIAGE_KERRY[1])
+    perform(ctx(coach, "triage", at(4, 16, 0)), assessments.record_assessment, lee, *TRIAGE,
+            "cy", TRIAGE_LEE[1])
     perform(ctx(coach, "case_management", at(5, 10, 0)), case_plans.read_case_plan, lee)
     # Break glass for Lee, recent: awaiting review, not yet due.
     perform(ctx(housing, "tenancy_sustainment", at(5, 13, 20)), overrides.request_override, lee,
                                OverrideRequest("safeguarding", BREAK_GLASS_LEE, ["employment"],
                                                2))
     yield ("history: reads by four agencies over the past days, a refused request for treatment "
-           "notes, a probe outside the case, a referral accepted, a partial withdrawal, and two "
-           "break-glass overrides awaiting IG review (one overdue)")
+           "notes, a probe outside the case, a referral accepted, a partial withdrawal, two "
+           "break-glass overrides awaiting IG review (one overdue), and triage assessments of "
+           "Kerry and Lee with a reassessment each")
+
+
+TRIAGE = ("derby-budgeting-digital-triage", 1)
+# Each claimant's triage answers, first and at reassessment (scores that change over time).
+TRIAGE_KERRY = (
+    {"manage_money": "struggle", "bank_account": "no", "priority_debts": ["council_tax"],
+     "get_online": "phone_only", "online_forms": "no", "housing_situation": "private_rent",
+     "rent_arrears_weeks": 0, "work": "looking", "health_affects": ["mental_health"]},
+    {"manage_money": "sometimes", "bank_account": "yes", "get_online": "phone_only",
+     "online_forms": "with_help", "housing_situation": "private_rent", "rent_arrears_weeks": 0,
+     "work": "looking", "health_affects": ["mental_health"]},
+)
+TRIAGE_LEE = (
+    {"manage_money": "sometimes", "bank_account": "yes", "priority_debts": ["rent"],
+     "get_online": "never", "online_forms": "with_help", "housing_situation": "social_rent",
+     "rent_arrears_weeks": 4, "work": "not_ready", "health_affects": ["drug_alcohol"]},
+    {"manage_money": "struggle", "bank_account": "yes", "priority_debts": ["rent", "energy"],
+     "get_online": "public", "online_forms": "with_help", "housing_situation": "social_rent",
+     "rent_arrears_weeks": 6, "work": "not_ready", "health_affects": ["drug_alcohol"]},
+)
+
+
+def _triage(ctx: Ctx, at: At, coach: StaffMember, subject: uuid.UUID, day: int,
+            recipients: list[str], answers: dict[str, object], accept: str) -> None:
+    """The claimant agrees (on the consent form's version 2, explicitly for health) that the
+    partners named share their triage; the work coach runs it and accepts one proposal."""
+    form = ctx(coach, "case_management", at(day, 14, 0)).forms.get("derby-multi-agency", 2)
+    if form is None:
+        raise LookupError("The demo needs consent form derby-multi-agency v2.")
+    perform(ctx(coach, "case_management", at(day, 14, 0)), consents.record_consent, subject, {
+        "form_id": "derby-multi-agency", "form_version": 2, "language": "en",
+        "given_by": {"type": "self"}, "recipients": recipients,
+        "purposes": ["triage", "budgeting_support", "tenancy_sustainment"],
+        "categories": ["identity", "contact", "finances", "housing_tenancy", "employment",
+                       "digital_capability", "health_wellbeing"],
+        "explicit_statement": form.text["en"]["explicit_statement"],
+        "method": "e_signature", "evidence_ref": f"DOC-2026-{day:04d}",
+        "expires_at": at(day, 14, 0) + timedelta(days=180)})
+    done = perform(ctx(coach, "triage", at(day, 14, 30)), assessments.record_assessment, subject,
+                   *TRIAGE, "en", answers)
+    perform(ctx(coach, "triage", at(day, 14, 40)), assessments.accept_proposal, subject,
+            done.id, accept)

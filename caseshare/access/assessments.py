@@ -316,8 +316,8 @@ def accept_proposal(ctx: RequestContext, subject_id: uuid.UUID, assessment_id: u
     """Accept one proposal of an assessment the caller may see: the plan entry (the plan is
     started if the claimant has none) or the referral is created by its own use case, in this
     unit of work. `values` may give a referral's `message`, `contact_name` and
-    `appointment_at` (the message defaults to the proposal's title) or an action's
-    `owner_name`."""
+    `appointment_at` (the message defaults to the proposal's title, the contact to the
+    receiving organisation's name) or an action's `owner_name`."""
     values = values or {}
     subject, facts = guards.subject_in_case(ctx, subject_id)
     row = store.find(ctx.session, subject.id, assessment_id)
@@ -346,7 +346,9 @@ def accept_proposal(ctx: RequestContext, subject_id: uuid.UUID, assessment_id: u
         kind, item = "referral", referral_cases.create_referral(ctx, subject.id, {
             "to_org": proposal.to_org, "purpose": proposal.purpose,
             "message": values.get("message") or proposal.title,
-            "contact_name": values.get("contact_name") or "",
+            # No person named yet: the receiving organisation is the contact.
+            "contact_name": values.get("contact_name") or ctx.protocols.party_name(
+                proposal.to_org or "") or proposal.to_org,
             "appointment_at": values.get("appointment_at")})
     store.record_acceptance(ctx.session, assessment=row, proposal_id=need.id, created_kind=kind,
                             created_id=item["id"], principal=ctx.principal, now=ctx.now)

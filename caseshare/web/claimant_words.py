@@ -26,6 +26,8 @@ CATEGORIES = {
     "substance_misuse": N_("your drug and alcohol treatment"),
     "health_mental": N_("your mental health"),
     "offending": N_("your offending history"),
+    "digital_capability": N_("how you get online and use online services"),
+    "health_wellbeing": N_("your health and wellbeing, and anything that makes life harder"),
 }
 ROLES = {
     "work_coach": N_("a work coach"),

@@ -49,7 +49,7 @@ def _write(directory: Path, name: str, data: dict[str, Any]) -> Path:
 def test_shipped_forms_pass_forms_check(cli_app: Flask) -> None:
     result = _check(cli_app)
     assert result.exit_code == 0, result.output
-    assert "OK: 2 consent form file(s) valid" in result.output
+    assert "OK: 3 consent form file(s) valid" in result.output
 
 
 def _derby() -> dict[str, Any]:
@@ -130,23 +130,23 @@ def test_new_wording_is_a_new_version_which_must_be_published(
 ) -> None:
     directory = _copy_forms(tmp_path)
     data = _derby()
-    data["version"] = 2
+    data["version"] = 3
     data["text"]["en"]["body"] += "\nWe may also share it with the council's debt team.\n"
-    path = _write(directory, "derby-multi-agency.v2.yaml", data)
+    path = _write(directory, "derby-multi-agency.v3.yaml", data)
     unpublished = _check(cli_app, path)
     assert unpublished.exit_code == 1
-    assert ("derby-multi-agency.v2.yaml: version: derby-multi-agency@2 is not in "
+    assert ("derby-multi-agency.v3.yaml: version: derby-multi-agency@3 is not in "
             "published.json") in unpublished.output
 
     app = _app(tmp_path / "publisher", directory)  # an unpublished draft does not stop start-up
     published = app.test_cli_runner().invoke(args=["caseshare", "forms", "publish"])
     app.extensions["caseshare"].engine.dispose()
-    assert published.exit_code == 0 and "published: derby-multi-agency@2" in published.output
+    assert published.exit_code == 0 and "published: derby-multi-agency@3" in published.output
     assert _check(cli_app, path).exit_code == 0
     register = json.loads((directory / "published.json").read_text())
     shipped = json.loads((FORMS / "published.json").read_text())
-    assert register == shipped | {"derby-multi-agency@2": register["derby-multi-agency@2"]}
-    assert register["derby-multi-agency@2"]["cy"] == shipped["derby-multi-agency@1"]["cy"]
+    assert register == shipped | {"derby-multi-agency@3": register["derby-multi-agency@3"]}
+    assert register["derby-multi-agency@3"]["cy"] == shipped["derby-multi-agency@1"]["cy"]
 
 
 @pytest.mark.parametrize(("form_id", "lang"), [

@@ -4,6 +4,7 @@ use cases, history with what changed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,7 @@ def test_recorded_assessment_is_scored_with_checked_proposals(rt: Runtime, kerry
                            "employment": 3, "health_wellbeing": 3}
     assert view.level == "intensive" and view.flags == ["drug_alcohol_dependency"]
     assert view.explanations["housing"] == ["priority_debts", "rent_arrears_weeks"]
-    assert view.review_on == rt.now().date() + __import__("datetime").timedelta(days=28)
+    assert view.review_on == rt.now().date() + timedelta(days=28)
     by_id = {p.id: p for p in view.proposals}
     assert set(by_id) == {"budgeting", "digital", "housing_costs", "complex_needs"}
     assert by_id["budgeting"].allowed and by_id["budgeting"].to_org == "ca-derby"
@@ -129,13 +130,13 @@ def test_accepting_creates_the_entry_and_referral_once(rt: Runtime, kerry: Demo)
     assert action.kind == "entry" and action.item["category"] == "digital_capability"
     assert action.item["title"] == "Book an assisted digital session"
     assert action.item["service"] == "assisted_digital"
-    assert str(action.item["due_on"]) == str(rt.now().date()
-                                             + __import__("datetime").timedelta(days=14))
+    assert action.item["due_on"] == rt.now().date() + timedelta(days=14)
     assert events(rt, type="case_plan:entry:create", decision="allow")
     referral = run(rt, COACH, "triage", assessments.accept_proposal, kerry.kerry, view.id,
                    "budgeting")
     assert referral.kind == "referral" and referral.item["to_org"] == "ca-derby"
     assert referral.item["purpose"] == "budgeting_support"
+    assert referral.item["contact_name"] == "Citizens Advice Derby"  # no person named yet
     assert events(rt, type="referral:referral:create", decision="allow")
     accepted = events(rt, type="assessments:proposal:accept", decision="allow")
     assert [e.details["proposal_id"] for e in accepted] == ["digital", "budgeting"]

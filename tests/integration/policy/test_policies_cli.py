@@ -32,7 +32,7 @@ def dump(path: Path, data: dict[str, Any]) -> Path:
 def test_the_shipped_protocols_pass(app: Flask) -> None:
     result = check(app)
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "OK: 3 protocol file(s) valid"
+    assert result.output.strip() == "OK: 4 protocol file(s) valid"
 
 
 def test_a_good_new_version_passes_alongside_the_loaded_ones(app: Flask, tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_a_good_new_version_passes_alongside_the_loaded_ones(app: Flask, tmp_pat
     data.update(version=2, status="draft")
     result = check(app, dump(tmp_path / "recovery-jcp.v2.yaml", data))
     assert result.exit_code == 0, result.output
-    assert "OK: 4 protocol file(s) valid" in result.output
+    assert "OK: 5 protocol file(s) valid" in result.output
 
 
 def test_giving_a_loaded_file_again_does_not_count_it_twice(app: Flask) -> None:

@@ -28,11 +28,11 @@ def test_policies_load_records_each_version_once_with_its_file_hash(
 ) -> None:
     code, output = load(app)
     assert code == 0, output
-    assert "OK: 3 new protocol version(s) recorded, 0 already recorded" in output
+    assert "OK: 4 new protocol version(s) recorded, 0 already recorded" in output
 
     recorded = {e.protocol: e for e in events(rt, type=LOAD_EVENT)}
     assert set(recorded) == {"carmarthenshire-support@1", "derby-local-support@1",
-                             "recovery-jcp@1"}
+                             "derby-triage@1", "recovery-jcp@1"}
     event = recorded["carmarthenshire-support@1"]
     expected = hashlib.sha256(
         (ROOT / "policies/carmarthenshire-support.v1.yaml").read_bytes()).hexdigest()
@@ -43,14 +43,14 @@ def test_policies_load_records_each_version_once_with_its_file_hash(
 
     code, output = load(app)
     assert code == 0
-    assert "OK: 0 new protocol version(s) recorded, 3 already recorded" in output
-    assert len(events(rt, type=LOAD_EVENT)) == 3
+    assert "OK: 0 new protocol version(s) recorded, 4 already recorded" in output
+    assert len(events(rt, type=LOAD_EVENT)) == 4
 
 
 def test_seed_demo_records_the_protocols_its_decisions_rely_on(app: Flask, rt: Runtime) -> None:
     result = app.test_cli_runner().invoke(args=["caseshare", "seed-demo"])
     assert result.exit_code == 0, result.output
-    assert "protocols: 3 version(s) newly recorded" in result.output
+    assert "protocols: 4 version(s) newly recorded" in result.output
     relied_on = {e.protocol for e in events(rt) if e.protocol and e.type != LOAD_EVENT}
     assert relied_on, "the demo's decisions name the protocols they relied on"
     assert relied_on <= {e.protocol for e in events(rt, type=LOAD_EVENT)}
@@ -72,4 +72,4 @@ def test_a_loaded_version_whose_file_changed_is_refused(
     assert problem.startswith("recovery-jcp.v1.yaml: version: recovery-jcp@1 was first loaded "
                               "with content hash ")
     assert "publish it as a new version" in problem
-    assert len(events(rt, type=LOAD_EVENT)) == 3
+    assert len(events(rt, type=LOAD_EVENT)) == 4

@@ -78,7 +78,8 @@ def mutated(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
 def test_shipped_protocols_load_with_the_welsh_isp() -> None:
     protocols = load_directory(ROOT / "policies")
     refs = sorted(p.ref for p in protocols.protocols)
-    assert refs == ["carmarthenshire-support@1", "derby-local-support@1", "recovery-jcp@1"]
+    assert refs == ["carmarthenshire-support@1", "derby-local-support@1", "derby-triage@1",
+                    "recovery-jcp@1"]
     welsh = protocols.get("carmarthenshire-support", 1)
     assert welsh is not None
     assert welsh.framework == "WASPI" and welsh.type == "ISP"
