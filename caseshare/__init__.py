@@ -163,13 +163,15 @@ def _api_modules() -> tuple[Any, ...]:
         case_plans,
         caseload,
         consents,
+        contact_preferences,
         erasure,
         overrides,
         referrals,
         subjects,
     )
 
-    return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload)
+    return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload,
+            contact_preferences)
 
 
 def _register_blueprints(app: Flask) -> None:

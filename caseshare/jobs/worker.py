@@ -30,6 +30,7 @@ from caseshare.audit import sequencer as audit_sequencer
 from caseshare.audit import signer as audit_signer
 from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.identity import revocation
+from caseshare.jobs.reminders import ReminderJob
 from caseshare.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("caseshare.worker")
@@ -47,6 +48,7 @@ class Worker:
     poll: float = 0.5
     purge_every: float = PURGE_EVERY
     stop: threading.Event = field(default_factory=threading.Event)
+    reminders: ReminderJob | None = None  # appointment reminders (None: no outbound channel)
     _next_purge: float = 0.0
 
     def seal_once(self) -> Checkpoint | None:
@@ -74,8 +76,10 @@ class Worker:
         return purged
 
     def run_once(self) -> None:
-        """One round: seal, and purge when due. Errors propagate."""
+        """One round: seal, send due reminders, and purge when due. Errors propagate."""
         self.seal_once()
+        if self.reminders is not None:
+            self.reminders.run_once()
         if time.monotonic() >= self._next_purge:
             self.purge_once()
             self._next_purge = time.monotonic() + self.purge_every
