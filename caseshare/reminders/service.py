@@ -69,8 +69,10 @@ def latest_preference(session: Session, subject_id: uuid.UUID) -> ContactPrefere
     current = current_preference(session, subject_id)
     if current is not None:
         return current
+    # With none current, the newest record was withdrawn (a replaced one has a newer one).
     return session.scalar(select(ContactPreference)
-                          .where(ContactPreference.subject_id == subject_id)
+                          .where(ContactPreference.subject_id == subject_id,
+                                 ContactPreference.ended_reason == "withdrawn")
                           .order_by(ContactPreference.ended_at.desc()).limit(1))
 
 
