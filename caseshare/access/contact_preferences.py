@@ -108,3 +108,15 @@ def _view(preference: ContactPreference, address: str | None,
                           language=preference.language, method=preference.method,
                           agreed_at=preference.agreed_at, recorded_org=preference.recorded_org,
                           withdrawn_at=preference.ended_at, withheld=withheld)
+
+
+def record_refusal(ctx: RequestContext, subject_id: uuid.UUID) -> list[str]:
+    """Why the caller may not record a preference for this claimant and purpose (empty: it
+    may), for the page to offer the form or say why not; audited like "why can't I?" (nothing
+    disclosed)."""
+    subject, facts = guards.subject_in_case(ctx, subject_id)
+    decision = guards.decide(ctx, facts, "write", [CATEGORY])
+    ctx.audit(EventType.ACCESS_DECISION_EXPLAIN, subject_id=subject.id, decision=decision,
+              outcome="allow" if decision.allowed else "deny", categories=[CATEGORY],
+              details={"action": "write", "record": "contact_preference"})
+    return [] if decision.allowed else decision.reasons

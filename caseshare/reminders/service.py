@@ -23,15 +23,17 @@ Never lost, never duplicated:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from caseshare.audit import service as audit
 from caseshare.audit.event_types import EventType
+from caseshare.case_plan.models import Referral
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.errors import ConflictError
@@ -267,7 +269,11 @@ def _failed(reminder: Reminder, exc: SendError, now: datetime) -> Outcome:
     return Outcome("failed", exc.code)
 
 
-def outbox(session: Session, *, limit: int = 200) -> list[Reminder]:
-    """The outbox, newest first, for the operator page (no sealed value is opened)."""
-    return list(session.scalars(select(Reminder)
-                                .order_by(Reminder.created_at.desc(), Reminder.id).limit(limit)))
+def outbox(session: Session, *, orgs: Iterable[str], limit: int = 200) -> list[Reminder]:
+    """The outbox for referrals from or to any of `orgs`, newest first, for the operator page
+    (no sealed value is opened)."""
+    wanted = sorted(orgs)
+    return list(session.scalars(
+        select(Reminder).join(Referral, Referral.id == Reminder.referral_id)
+        .where(or_(Referral.from_org.in_(wanted), Referral.to_org.in_(wanted)))
+        .order_by(Reminder.created_at.desc(), Reminder.id).limit(limit)))

@@ -5,6 +5,7 @@ from caseshare.web import (
     case_plans,
     caseload,
     consents,
+    contact_preferences,
     documents,
     ig_overrides,
     ig_pages,
@@ -17,6 +18,7 @@ from caseshare.web import (
 )
 from caseshare.web.blueprint import bp
 
-__all__ = ["account", "bp", "case_plans", "caseload", "consents", "documents", "ig_overrides",
+__all__ = ["account", "bp", "case_plans", "caseload", "consents", "contact_preferences",
+           "documents", "ig_overrides",
            "ig_pages", "ig_reports", "notifications", "organisation_sign_in", "overrides",
            "referrals", "subjects"]
