@@ -6,11 +6,13 @@ codes only, never an address or a name."""
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from caseshare.crypto.keyring import KeyProvider
@@ -38,9 +40,7 @@ class ReminderJob:
             due = reminders.due_reminders(s, self.clock(), limit=self.batch)
             s.rollback()
         for reminder_id in due:
-            with self.session_factory() as s, UnitOfWork(s):
-                outcome = reminders.send_one(s, reminder_id, channel=self.channel,
-                                             keyring=self.keyring, now=self.clock())
+            outcome = self._send(reminder_id)
             outcomes[outcome.result] += 1
             if outcome.code:
                 logger.warning("reminder %s: %s (%s)", reminder_id, outcome.result,
@@ -51,11 +51,30 @@ class ReminderJob:
         return outcomes
 
 
+    def _send(self, reminder_id: uuid.UUID) -> reminders.Outcome:
+        """One reminder in its own transaction. A database error goes up to the worker (which
+        retries with a pause); any other error in the round is logged by its kind only, the
+        round rolled back and the reminder deferred like a failed send, so one broken row
+        neither stops the worker's sealing nor is retried twice a second."""
+        try:
+            with self.session_factory() as s, UnitOfWork(s):
+                return reminders.send_one(s, reminder_id, channel=self.channel,
+                                          keyring=self.keyring, now=self.clock())
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:
+            code = f"error_{type(exc).__name__}"
+            with self.session_factory() as s, UnitOfWork(s):
+                reminders.defer_after_error(s, reminder_id, code=code, now=self.clock())
+            return reminders.Outcome("error", code)
+
+
 def reminder_job(runtime: Runtime) -> ReminderJob | None:
     """The job for the app's runtime and the channel configured in the environment
-    (caseshare/outbound/settings.py); None when CASESHARE_OUTBOUND=off."""
+    (caseshare/outbound/settings.py); None when CASESHARE_OUTBOUND is off (the default)."""
     channel = make_channel(OutboundSettings.from_env())
     if channel is None:
         return None
     return ReminderJob(session_factory=runtime.session_factory, keyring=runtime.keyring,
                        channel=channel, clock=runtime.now)
+

@@ -130,6 +130,8 @@ def main(argv: list[str] | None = None) -> None:
         print("\n".join(show(args.show)) or "No messages.")
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # aiosmtpd logs each envelope's sender and recipients at INFO: addresses stay out of logs.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

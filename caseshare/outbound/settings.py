@@ -1,6 +1,6 @@
 """The outbound channel's settings, from CASESHARE_* environment variables.
 
-    CASESHARE_OUTBOUND            smtp (default) | notify | off
+    CASESHARE_OUTBOUND            off (default: nothing is sent) | smtp | notify
     CASESHARE_SMTP_HOST, _PORT    the mail server (default 127.0.0.1:2525, the demo's sink)
     CASESHARE_SMTP_FROM           the sender address
     CASESHARE_SMTP_TIMEOUT        seconds before a silent server counts as down (default 10)
@@ -9,8 +9,9 @@
     CASESHARE_NOTIFY_BASE_URL     Notify's API (default its production address)
     CASESHARE_NOTIFY_TEMPLATE_{SMS,EMAIL}_{EN,CY}   Notify template ids, one per kind and language
 
-Kept beside the channels rather than in config.py: only the worker sends, and it reads them
-once when it starts.
+Off unless chosen, so a deployment never sends to a mail server it did not name; `make run`
+chooses smtp and starts the local sink (scripts/run.sh). Kept beside the channels rather than
+in config.py: only the worker sends, and it reads them once when it starts.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class OutboundConfigError(Exception):
 
 @dataclass(frozen=True)
 class OutboundSettings:
-    channel: str = "smtp"
+    channel: str = "off"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_from: str = "reminders@caseshare.example"
@@ -44,7 +45,7 @@ class OutboundSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OutboundSettings:
         env = os.environ if env is None else env
-        channel = env.get("CASESHARE_OUTBOUND", "smtp").strip().lower()
+        channel = env.get("CASESHARE_OUTBOUND", "off").strip().lower()
         if channel not in ("smtp", "notify", "off"):
             raise OutboundConfigError("CASESHARE_OUTBOUND must be smtp, notify or off")
         try:

@@ -269,6 +269,17 @@ def _failed(reminder: Reminder, exc: SendError, now: datetime) -> Outcome:
     return Outcome("failed", exc.code)
 
 
+def defer_after_error(session: Session, reminder_id: uuid.UUID, *, code: str,
+                      now: datetime) -> None:
+    """After an unexpected error in a round (rolled back), count the attempt and wait before the
+    next, as after a failed send: the worker must not try a broken row twice a second."""
+    reminder = session.get(Reminder, reminder_id)
+    if reminder is None or reminder.status != "pending":
+        return
+    reminder.attempts += 1
+    _failed(reminder, SendError(code[:64], retry=True), now)
+
+
 def outbox(session: Session, *, orgs: Iterable[str], limit: int = 200) -> list[Reminder]:
     """The outbox for referrals from or to any of `orgs`, newest first, for the operator page
     (no sealed value is opened)."""

@@ -241,3 +241,27 @@ def test_a_crash_between_send_and_commit_sends_again_with_the_same_message_id(
     assert _job(rt, clock, smtp_channel).run_once() == {"sent": 1}
     ids = [m.message["Message-ID"] for m in smtp_sink.received]
     assert ids == [f"<{reminder}@reminders.caseshare>"] * 2
+
+
+class Broken:
+    """A channel with a bug: an unexpected error, not a SendError."""
+
+    name = "smtp"
+
+    def send(self, message: Message) -> None:
+        raise RuntimeError(message.to)  # the text never reaches the log or the row
+
+
+def test_an_unexpected_error_defers_the_reminder_without_stopping_the_worker(
+    client: FlaskClient, auth: Any, rt: Runtime, clock: Clock, caplog: pytest.LogCaptureFixture,
+) -> None:
+    subject, referral = _claimant(client, auth, clock)
+    _schedule(rt, clock, subject, referral)
+    clock.now = APPOINTMENT - timedelta(hours=24)
+    job = _job(rt, clock, Broken())
+    assert job.run_once() == {"error": 1}
+    assert job.run_once() == {}  # deferred: not tried again at once
+    [row] = _rows(rt)
+    assert (row.status, row.attempts, row.last_error) == ("pending", 1, "error_RuntimeError")
+    assert row.next_attempt_at == clock.now + timedelta(minutes=1)
+    assert ADDRESS not in caplog.text and "error_RuntimeError" in caplog.text

@@ -129,8 +129,9 @@ def test_settings_choose_the_channel_and_never_show_the_key() -> None:
     assert SECRET not in repr(settings)
     channel = make_channel(settings)
     assert isinstance(channel, NotifyChannel) and SECRET not in repr(channel)
-    assert make_channel(OutboundSettings.from_env({"CASESHARE_OUTBOUND": "off"})) is None
-    smtp = make_channel(OutboundSettings.from_env({"CASESHARE_SMTP_PORT": "2626"}))
+    assert make_channel(OutboundSettings.from_env({})) is None  # off unless chosen
+    smtp = make_channel(OutboundSettings.from_env({"CASESHARE_OUTBOUND": "smtp",
+                                                   "CASESHARE_SMTP_PORT": "2626"}))
     assert smtp is not None and smtp.name == "smtp"
     with pytest.raises(OutboundConfigError, match="CASESHARE_NOTIFY_API_KEY"):
         OutboundSettings.from_env({"CASESHARE_OUTBOUND": "notify"})
