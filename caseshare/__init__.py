@@ -173,6 +173,7 @@ def _api_modules() -> tuple[Any, ...]:
         case_plans,
         caseload,
         consents,
+        contact_preferences,
         erasure,
         overrides,
         referrals,
@@ -180,7 +181,7 @@ def _api_modules() -> tuple[Any, ...]:
     )
 
     return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload,
-            assessments)
+            assessments, contact_preferences)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -499,13 +499,14 @@ def worker(poll: float, once: bool) -> None:
     expired token revocations. Stops cleanly on SIGTERM or SIGINT."""
     import logging
 
+    from caseshare.jobs.reminders import reminder_job
     from caseshare.jobs.worker import Worker
 
     runtime = rt()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
                         "%(message)s")
     job = Worker(session_factory=runtime.session_factory, signer=runtime.audit_signer,
-                 clock=runtime.now, poll=poll)
+                 clock=runtime.now, poll=poll, reminders=reminder_job(runtime))
     if once:
         try:
             job.run_once()

@@ -8,6 +8,7 @@ from caseshare.db import Base
 from caseshare.identity import models as identity_models
 from caseshare.notifications import models as notification_models
 from caseshare.overrides import models as override_models
+from caseshare.reminders import models as reminder_models
 from caseshare.subjects import models as subject_models
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "identity_models",
     "notification_models",
     "override_models",
+    "reminder_models",
     "subject_models",
 ]

@@ -34,6 +34,9 @@ from tests.redis_server import FakeRedisServer, RedisMissingError, RedisServer, 
 # server runs with fsync=off; the app's default is FULL (tests/unit/app/test_sqlite_durability.py).
 os.environ.setdefault("CASESHARE_SQLITE_SYNCHRONOUS", "NORMAL")
 
+# The local SMTP server for the reminder tests (smtp_sink, smtp_channel).
+pytest_plugins = ["tests.smtp_sink"]
+
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 

@@ -31,6 +31,7 @@ from caseshare.facts import Principal, SubjectFacts
 from caseshare.notifications import service as notifications
 from caseshare.policy.models import RESERVED_PURPOSES, ProtocolSet, usable_protocols
 from caseshare.reasons import Reason
+from caseshare.reminders import service as reminders
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import Subject
 
@@ -364,6 +365,7 @@ def _addressed_to_caller(ctx: RequestContext, referral_id: uuid.UUID,
 
 def _suspend(ctx: RequestContext, referral: Referral, basis: Basis) -> None:
     referrals.suspend(ctx.session, referral, reasons=basis.reasons, now=ctx.now)
+    reminders.cancel_for_referral(ctx.session, referral.id)
     ctx.audit(EventType.REFERRAL_REFERRAL_SUSPEND, subject_id=referral.subject_id, outcome="deny",
               reasons=basis.reasons, details={"referral_id": str(referral.id)})
     _tell_sender(ctx, referral)
@@ -464,7 +466,12 @@ def record_step(ctx: RequestContext, referral_id: uuid.UUID,
     key = subjects.data_key(subject, ctx.keyring)
     referrals.record_step(ctx.session, referral, step, data_key=key, principal=ctx.principal,
                           now=ctx.now)
-    # reminders: schedule here (when step.type == "booked"; the time is step.appointment_at)
+    if step.type == "booked" and step.appointment_at is not None:
+        reminders.schedule_reminder(ctx.session, subject_id=subject.id, referral_id=referral.id,
+                                    appointment_at=step.appointment_at, location=step.location,
+                                    now=ctx.now, keyring=ctx.keyring)
+    elif step.type in ("withdrawn", "completed"):
+        reminders.cancel_for_referral(ctx.session, referral.id)
     ctx.audit(type, subject_id=subject.id, outcome="allow",
               details={"referral_id": str(referral.id), "status": referral.status,
                        **({"outcome": step.outcome} if step.outcome else {})})

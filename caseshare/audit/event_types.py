@@ -107,6 +107,12 @@ class EventType(StrEnum):
     REFERRAL_REFERRAL_WITHDRAW = "referral:referral:withdraw"
 
     # subject
+    REMINDERS_CONTACT_PREFERENCE_READ = "reminders:contact_preference:read"
+    REMINDERS_CONTACT_PREFERENCE_RECORD = "reminders:contact_preference:record"
+    REMINDERS_CONTACT_PREFERENCE_WITHDRAW = "reminders:contact_preference:withdraw"
+    REMINDERS_MESSAGE_SEND = "reminders:message:send"
+    REMINDERS_OUTBOX_LIST = "reminders:outbox:list"
+
     SUBJECT_CASELOAD_LIST = "subject:caseload:list"
     SUBJECT_IDENTITY_READ = "subject:identity:read"
     SUBJECT_RECORD_CREATE = "subject:record:create"

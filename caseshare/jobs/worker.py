@@ -32,6 +32,7 @@ from caseshare.audit import signer as audit_signer
 from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.case_plan import referral_overdue
 from caseshare.identity import revocation
+from caseshare.jobs.reminders import ReminderJob
 from caseshare.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("caseshare.worker")
@@ -49,6 +50,7 @@ class Worker:
     poll: float = 0.5
     purge_every: float = PURGE_EVERY
     stop: threading.Event = field(default_factory=threading.Event)
+    reminders: ReminderJob | None = None  # appointment reminders (None: no outbound channel)
     _next_purge: float = 0.0
 
     def seal_once(self) -> Checkpoint | None:
@@ -84,9 +86,12 @@ class Worker:
         return notified
 
     def run_once(self) -> None:
-        """One round: flag overdue referrals, seal, and purge when due. Errors propagate."""
+        """One round: flag overdue referrals, seal, send due reminders, and purge when due.
+        Errors propagate."""
         self.referrals_overdue_once()
         self.seal_once()
+        if self.reminders is not None:
+            self.reminders.run_once()
         if time.monotonic() >= self._next_purge:
             self.purge_once()
             self._next_purge = time.monotonic() + self.purge_every

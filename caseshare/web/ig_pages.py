@@ -45,6 +45,9 @@ REPORT_LINKS: list[ReportLink] = [
     ReportLink("Subject access request export", "web.ig_sar_find",
                "Everything held about one claimant, as a zip to check and redact (needs the "
                "subject access request purpose)."),
+    ReportLink("Appointment reminders sent", "web.ig_outbox",
+               "Reminders sent to claimants by text message or e-mail, retried, failed or "
+               "cancelled, with masked recipients."),
     ReportLink("Search the audit log", "web.ig_audit_search",
                "Find events by claimant, staff member, organisation, purpose, decision, type "
                "and date."),

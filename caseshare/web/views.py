@@ -7,6 +7,7 @@ from caseshare.web import (
     case_plans,
     caseload,
     consents,
+    contact_preferences,
     documents,
     ig_overrides,
     ig_pages,
@@ -20,5 +21,6 @@ from caseshare.web import (
 from caseshare.web.blueprint import bp
 
 __all__ = ["account", "assessment_results", "assessments", "bp", "case_plans", "caseload",
-           "consents", "documents", "ig_overrides", "ig_pages", "ig_reports", "notifications",
-           "organisation_sign_in", "overrides", "referrals", "subjects"]
+           "consents", "contact_preferences", "documents", "ig_overrides", "ig_pages",
+           "ig_reports", "notifications", "organisation_sign_in", "overrides", "referrals",
+           "subjects"]
