@@ -1,11 +1,15 @@
 """Needs assessments: the forms, completed assessments and accepting their proposals."""
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
+from flask import Response
+
 from caseshare.access import assessments
 from caseshare.api.common import api_blueprint, no_store, principal, runtime, unit_of_work
+from caseshare.assessments import fhir
 from caseshare.errors import NotFoundError
 from caseshare.schemas.assessments import (
     AcceptBody,
@@ -58,6 +62,24 @@ def get_form(form_id: str, version: int, lang: str) -> Any:
                        "options": [{"value": v, "text": _option_text(q, v, lang)}
                                    for v in q.option_values()]}
                       for q in form.questions]}
+
+
+@blp.route("/assessment-forms/<form_id>/<int:version>/fhir", methods=["GET"])
+@blp.arguments(AssessmentFormQuery, location="query", as_kwargs=True)
+@blp.response(200, description="An HL7 FHIR R4 Questionnaire resource")
+def form_fhir(form_id: str, version: int, lang: str) -> Any:
+    """One assessment form version as an HL7 FHIR R4 `Questionnaire`.
+
+    In one language (`lang`), with each item's data category as its code, so another system
+    can present the same questions. No purpose is asked for (no personal data). Unknown form,
+    version or language: 404.
+    """
+    principal()
+    form = runtime().assessment_forms.get(form_id, version)
+    if form is None or lang not in form.languages:
+        raise NotFoundError("No such assessment form, version or language.")
+    return Response(json.dumps(fhir.questionnaire(form, lang)),
+                    mimetype="application/fhir+json")
 
 
 def _option_text(question: Any, value: str, lang: str) -> str:
@@ -124,3 +146,27 @@ def accept_proposal(body: dict[str, Any], subject_id: uuid.UUID, assessment_id: 
         out = {**schema.dump(accepted.item), "created": accepted.kind,
                "proposal_id": accepted.proposal_id}
         return out, 201, no_store()
+
+
+@blp.route("/subjects/<uuid:subject_id>/assessments/<uuid:assessment_id>/fhir",
+           methods=["GET"])
+@blp.arguments(PurposeQuery, location="query", as_kwargs=True)
+@blp.response(200, description="An HL7 FHIR R4 QuestionnaireResponse resource")
+def assessment_fhir(subject_id: uuid.UUID, assessment_id: uuid.UUID, purpose: str) -> Any:
+    """A completed assessment as an HL7 FHIR R4 `QuestionnaireResponse`.
+
+    Only the answers the caller may read are in it (a withheld answer is absent, as on the
+    plan); the read is audited like the list. Scores and proposals are Caseshare's own and are
+    not exported. An assessment of another claimant, or none: 404.
+    """
+    with unit_of_work(purpose, "case_plans:read") as ctx:
+        view = next((v for v in assessments.list_assessments(ctx, subject_id)
+                     if v.id == assessment_id), None)
+        form = ctx.assessment_forms.get(view.form_id, view.form_version) if view else None
+        if view is None or form is None:
+            raise NotFoundError("No such assessment.")
+        answers = {k: tuple(v) if isinstance(v, list) else v for k, v in view.answers.items()}
+        resource = fhir.questionnaire_response(form, answers, view.language, str(subject_id),
+                                               view.completed_at, resource_id=str(view.id))
+        return Response(json.dumps(resource), mimetype="application/fhir+json",
+                        headers=no_store())

@@ -142,3 +142,27 @@ def test_accepting_an_action_starts_the_plan_when_there_is_none(
                       headers=auth(COACH)).json
     assert [e["id"] for e in plan["entries"]] == [r.json["id"]]
     assert events(rt, type="case_plan:plan:create", decision="allow")
+
+
+def test_fhir_exports_carry_only_the_answers_the_caller_may_read(
+        client: FlaskClient, auth: Any, kerry: uuid.UUID) -> None:
+    from fhir.resources.R4B.questionnaire import Questionnaire
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+    r = client.get(f"/api/v1/assessment-forms/{FORM[0]}/1/fhir?lang=cy", headers=auth(COACH))
+    assert r.status_code == 200 and r.mimetype == "application/fhir+json"
+    assert Questionnaire.model_validate(r.json).language == "cy"
+    recorded = post(client, auth(COACH), kerry, HIGH_NEED)
+    assert recorded.status_code == 201, recorded.json
+    path = f"/api/v1/subjects/{kerry}/assessments/{recorded.json['id']}/fhir"
+    coach = client.get(f"{path}?purpose=triage", headers=auth(COACH))
+    assert coach.status_code == 200, coach.json
+    QuestionnaireResponse.model_validate(coach.json)
+    assert "work" in {i["linkId"] for i in coach.json["item"]}
+    # The adviser may not read employment: that answer is simply absent from the export.
+    adviser = client.get(f"{path}?purpose=triage", headers=auth(ADVISER))
+    assert adviser.status_code == 200
+    linked = {i["linkId"] for i in adviser.json["item"]}
+    assert "work" not in linked and "manage_money" in linked
+    assert_problem(client.get(f"/api/v1/subjects/{kerry}/assessments/{uuid.uuid4()}/fhir"
+                              "?purpose=triage", headers=auth(COACH)), 404)
