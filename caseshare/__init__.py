@@ -166,10 +166,12 @@ def _api_modules() -> tuple[Any, ...]:
         erasure,
         overrides,
         referrals,
+        services,
         subjects,
     )
 
-    return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload)
+    return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload,
+            services)
 
 
 def _register_blueprints(app: Flask) -> None:

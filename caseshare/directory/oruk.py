@@ -22,6 +22,8 @@ from caseshare.directory import postcodes
 from caseshare.directory.taxonomy import SERVICE_LINES, VOCABULARY
 
 SCHEMA_PATH = Path(__file__).with_name("feed.schema.json")
+# The demo partnership's directory: services in Derby and Carmarthenshire (fictional contacts).
+DEMO_FEED = Path(__file__).with_name("demo-feed.json")
 PARTY_SCHEME = "caseshare_party"  # organization_identifiers scheme naming a protocol party
 
 
@@ -116,7 +118,8 @@ def parse(data: Any, parties: Iterable[str]) -> Feed:
     if problems:
         raise FeedError(problems)
     known = set(parties)
-    services, organisations = [], {}
+    services: list[ServiceRecord] = []
+    organisations: dict[str, OrganisationRecord] = {}
     org_source: dict[str, str] = {}
     seen: set[str] = set()
     for position, raw in enumerate(data["content"]):

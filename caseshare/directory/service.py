@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from hashlib import sha256
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
+from caseshare.audit import service as audit
+from caseshare.audit.event_types import EventType
 from caseshare.directory import postcodes
 from caseshare.directory.models import (
     DirectoryLocation,
@@ -52,18 +55,53 @@ class ImportReport:
         return self.services.changed or self.organisations.changed
 
 
+def import_feed(session: Session, feed: Feed, *, now: datetime,
+                source: str | None = None) -> ImportReport:
+    """Replace the directory with the feed (`replace_all`) and, when anything changed, write
+    an audit event saying what (ids and counts only; the directory holds no claimant data).
+    Importing the same feed again changes nothing and writes nothing."""
+    report = replace_all(session, feed)
+    if report.changed:
+        audit.record(session, type=EventType.DIRECTORY_FEED_IMPORT, now=now, details={
+            "source": source, "services": _summary(report.services),
+            "organisations": _summary(report.organisations)})
+    return report
+
+
+def report_lines(report: ImportReport) -> list[str]:
+    """What an import did, for an operator: counts, then the ids added, updated and removed."""
+    if not report.changed:
+        return [f"directory: unchanged ({report.services.unchanged} services, "
+                f"{report.organisations.unchanged} organisations): nothing to import"]
+    lines = []
+    for kind, changes in (("services", report.services),
+                          ("organisations", report.organisations)):
+        lines.append(f"{kind}: {len(changes.added)} added, {len(changes.updated)} updated, "
+                     f"{len(changes.removed)} removed, {changes.unchanged} unchanged")
+        lines += [f"  {what} {ident}" for what, ids in (("added", changes.added),
+                                                       ("updated", changes.updated),
+                                                       ("removed", changes.removed))
+                  for ident in ids]
+    return lines
+
+
+def _summary(changes: Changes) -> dict[str, Any]:
+    return {"added": changes.added, "updated": changes.updated, "removed": changes.removed,
+            "unchanged": changes.unchanged}
+
+
 def replace_all(session: Session, feed: Feed) -> ImportReport:
     """Make the directory what the feed says: add, update and remove services and
     organisations so that each matches its record (a record whose fingerprint is unchanged is
     left alone, so importing the same feed twice changes nothing)."""
     orgs = Changes()
     have_orgs = dict(session.execute(select(DirectoryOrganisation.id,
-                                            DirectoryOrganisation.fingerprint)).tuples().all())
+                                            DirectoryOrganisation.fingerprint)).all())
     for org in feed.organisations:
         _put_organisation(session, org, have_orgs.get(org.id), orgs)
     services = Changes()
     have = dict(session.execute(select(DirectoryService.id,
-                                       DirectoryService.fingerprint)).tuples().all())
+                                       DirectoryService.fingerprint)).all())
     wanted = {s.id for s in feed.services}
     services.removed = sorted(set(have) - wanted)
     _delete_services(session, services.removed)
@@ -213,13 +251,13 @@ def views(session: Session, ids: Sequence[str]) -> list[ServiceView]:
         return []
     rows = session.execute(select(DirectoryService, DirectoryOrganisation)
                            .join(DirectoryOrganisation)
-                           .where(DirectoryService.id.in_(ids))).tuples().all()
+                           .where(DirectoryService.id.in_(ids))).all()
     lines: dict[str, list[str]] = {}
     for sid, term in session.execute(
             select(DirectoryServiceTaxonomy.service_id, DirectoryServiceTaxonomy.term_id)
             .where(DirectoryServiceTaxonomy.service_id.in_(ids),
                    DirectoryServiceTaxonomy.vocabulary == VOCABULARY)
-            .order_by(DirectoryServiceTaxonomy.term_id)).tuples():
+            .order_by(DirectoryServiceTaxonomy.term_id)):
         lines.setdefault(sid, []).append(term)
     places: dict[str, list[dict[str, Any]]] = {}
     for loc in session.scalars(select(DirectoryLocation)
