@@ -13,10 +13,11 @@ from caseshare.web import (
     organisation_sign_in,
     overrides,
     referrals,
+    services,
     subjects,
 )
 from caseshare.web.blueprint import bp
 
 __all__ = ["account", "bp", "case_plans", "caseload", "consents", "documents", "ig_overrides",
            "ig_pages", "ig_reports", "notifications", "organisation_sign_in", "overrides",
-           "referrals", "subjects"]
+           "referrals", "services", "subjects"]
