@@ -195,16 +195,16 @@ def _sharing_row(shared: referral_sharing.Sharing) -> SharingRow:
 
 # Why the receiving organisation will not read a kind of information, in plain words.
 NOT_READABLE: dict[str, str] = {
-    "category_not_in_flow": "the information sharing agreements do not pass it to {recipient} "
+    "category_not_in_flow": "the information sharing agreements do not pass this to {recipient} "
                             "for {doing}",
-    "category_not_in_protocol": "the information sharing agreements do not pass it to "
+    "category_not_in_protocol": "the information sharing agreements do not pass this to "
                                 "{recipient} for {doing}",
-    "role_not_granted": "{recipient} is not given access to it for {doing}",
-    "direction_not_permitted": "the information sharing agreements do not pass it to "
+    "role_not_granted": "{recipient} is not given access to this for {doing}",
+    "direction_not_permitted": "the information sharing agreements do not pass this to "
                                "{recipient} for {doing}",
-    "explicit_consent_required": "it needs the claimant's explicit consent, which does not "
+    "explicit_consent_required": "this needs the claimant's explicit consent, which does not "
                                  "cover {recipient}",
-    "category_excluded_by_consent": "the claimant asked for it not to be shared",
+    "category_excluded_by_consent": "the claimant asked for this not to be shared",
     "consent_expired": "the claimant's consent has expired",
     "consent_withdrawn": "the claimant withdrew their consent",
     "subject_erased": "the claimant's information has been erased",
@@ -216,7 +216,7 @@ def _not_readable_why(reason: str, to_org: str, purpose: str) -> str:
     if reason in NOT_READABLE:
         return NOT_READABLE[reason].format(**values)
     if reason in CONSENT_REASONS:
-        return "the claimant has not agreed to share it with {recipient} for {doing}".format(
+        return "the claimant has not agreed to share this with {recipient} for {doing}".format(
             **values)
     return explain(reason, org=values["recipient"], category="it",
                    purpose=values["doing"]).sentence.rstrip(".")
