@@ -48,7 +48,7 @@ class DirectoryService(Base):
     description: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(String(500))
     email: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
     sort_key: Mapped[str] = mapped_column(String(200))
     search_text: Mapped[str] = mapped_column(Text)
     eligibility: Mapped[list[dict[str, Any]]]

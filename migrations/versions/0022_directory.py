@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.Column('description', sa.Text(), nullable=True),
         sa.Column('url', sa.String(length=500), nullable=True),
         sa.Column('email', sa.String(length=200), nullable=True),
-        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('status', sa.String(length=32), nullable=False),
         sa.Column('sort_key', sa.String(length=200), nullable=False),
         sa.Column('search_text', sa.Text(), nullable=False),
         sa.Column('eligibility', JSON, nullable=False),
