@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import jsonify
+
 from caseshare.access import services
 from caseshare.api.common import api_blueprint, unit_of_work
 from caseshare.schemas.services import ServiceList, ServiceQuery
@@ -41,5 +43,8 @@ def search(purpose: str, limit: int, service_line: str | None = None,
     with unit_of_work(purpose, "referrals:read") as ctx:
         found = services.search_services(ctx, service_line=service_line, postcode=postcode,
                                           q=q, limit=limit, cursor=cursor)
-        return {"items": [service_out(i) for i in found.items],
-                "next_cursor": found.next_cursor}, 200
+    # Built in the documented shape (ServiceList) and returned as it is: a page of 50 services
+    # dumped through the nested marshmallow schemas cost more than the search itself
+    # (BENCHMARKS.md, "Directory search"); tests/api/test_services.py checks the shape.
+    return jsonify({"items": [service_out(i) for i in found.items],
+                    "next_cursor": found.next_cursor})

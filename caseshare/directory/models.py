@@ -1,10 +1,11 @@
 """The directory's tables: organisations, their services, each service's locations and
 taxonomy terms, and the postcode districts it serves (the search key).
 
-What a page shows of a service but never searches on (contacts, eligibility, opening times,
-service areas) is kept as the feed gave it, normalised, in JSON columns; what search filters on
-(status, service lines, postcode districts, names) has columns and indexes of its own. Every
-row carries the `fingerprint` of the record it came from, so a re-import knows what changed.
+What search filters on (status, service lines, postcode districts, names) has columns, tables
+and indexes of its own; what a page shows of a service (its service lines and locations again,
+service areas, contacts, eligibility, opening times) is also kept together as the service's
+`card`, one JSON value, so a page of results is read in one statement. Every row carries the
+`fingerprint` of the record it came from, so a re-import knows what changed.
 """
 
 from __future__ import annotations
@@ -51,10 +52,8 @@ class DirectoryService(Base):
     status: Mapped[str] = mapped_column(String(32))
     sort_key: Mapped[str] = mapped_column(String(200))
     search_text: Mapped[str] = mapped_column(Text)
-    eligibility: Mapped[list[dict[str, Any]]]
-    contacts: Mapped[list[dict[str, Any]]]
-    regular_schedules: Mapped[list[dict[str, Any]]]
-    service_areas: Mapped[list[dict[str, Any]]]
+    # {service_lines, locations, service_areas, contacts, eligibility, regular_schedules}
+    card: Mapped[dict[str, Any]]
     fingerprint: Mapped[str] = mapped_column(String(64))
 
 

@@ -12,11 +12,12 @@ from datetime import datetime
 from hashlib import sha256
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, or_, select, text
 from sqlalchemy.orm import Session
 
 from caseshare.audit import service as audit
 from caseshare.audit.event_types import EventType
+from caseshare.db import Base
 from caseshare.directory import postcodes
 from caseshare.directory.models import (
     DirectoryLocation,
@@ -62,10 +63,21 @@ def import_feed(session: Session, feed: Feed, *, now: datetime,
     Importing the same feed again changes nothing and writes nothing."""
     report = replace_all(session, feed)
     if report.changed:
+        analyse(session)
         audit.record(session, type=EventType.DIRECTORY_FEED_IMPORT, now=now, details={
             "source": source, "services": _summary(report.services),
             "organisations": _summary(report.organisations)})
     return report
+
+
+def analyse(session: Session) -> None:
+    """Refresh the query planner's statistics of the directory's tables after an import:
+    without them SQLite walks every active service in name order to find the few of one
+    postcode district (BENCHMARKS.md, "Directory search"); PostgreSQL would otherwise wait
+    for autovacuum. Both allow ANALYZE inside the import's transaction."""
+    for table in ("directory_organisations", "directory_services", "directory_locations",
+                  "directory_service_taxonomys", "directory_service_districts"):
+        session.execute(text(f"ANALYZE {table}"))
 
 
 def report_lines(report: ImportReport) -> list[str]:
@@ -105,13 +117,18 @@ def replace_all(session: Session, feed: Feed) -> ImportReport:
     wanted = {s.id for s in feed.services}
     services.removed = sorted(set(have) - wanted)
     _delete_services(session, services.removed)
-    org_prints = {o.id: o.fingerprint for o in feed.organisations}
+    orgs_by_id = {o.id: o for o in feed.organisations}
+    session.flush()
+    children: list[Base] = []
     for record in feed.services:
         # A service's search text holds its organisation's names: a renamed organisation
         # updates its services too.
-        fingerprint = sha256(f"{record.fingerprint}:{org_prints[record.organization_id]}"
-                             .encode()).hexdigest()
-        _put_service(session, record, fingerprint, have.get(record.id), services)
+        org = orgs_by_id[record.organization_id]
+        fingerprint = sha256(f"{record.fingerprint}:{org.fingerprint}".encode()).hexdigest()
+        children += _put_service(session, record, org, fingerprint, have.get(record.id),
+                                 services)
+    session.flush()  # the services first: their rows are what the children refer to
+    session.add_all(children)
     session.flush()
     orgs.removed = sorted(set(have_orgs) - {o.id for o in feed.organisations})
     if orgs.removed:
@@ -131,38 +148,40 @@ def _put_organisation(session: Session, org: OrganisationRecord, had: str | None
         url=org.url, email=org.email, party_id=org.party_id, fingerprint=org.fingerprint))
 
 
-def _put_service(session: Session, record: ServiceRecord, fingerprint: str, had: str | None,
-                 changes: Changes) -> None:
+def _put_service(session: Session, record: ServiceRecord, org: OrganisationRecord,
+                 fingerprint: str, had: str | None, changes: Changes) -> list[Base]:
+    """Add or replace the service's row; returns its child rows, for the caller to add once
+    every service row is written."""
     if had == fingerprint:
         changes.unchanged += 1
-        return
+        return []
+    row = DirectoryService(
+        id=record.id, organization_id=record.organization_id, name=record.name,
+        name_cy=record.name_cy, description=record.description, url=record.url,
+        email=record.email, status=record.status, sort_key=fold(record.name),
+        search_text=fold(" ".join(n for n in (record.name, record.name_cy, org.name,
+                                              org.name_cy) if n)),
+        card={"service_lines": record.service_lines,
+              "locations": [{"name": loc.name, "address": loc.address,
+                             "postcode": loc.postcode} for loc in record.locations],
+              "service_areas": record.service_areas, "contacts": record.contacts,
+              "eligibility": record.eligibility,
+              "regular_schedules": record.regular_schedules},
+        fingerprint=fingerprint)
     if had is None:
         changes.added.append(record.id)
+        session.add(row)
     else:
         changes.updated.append(record.id)
         for table in CHILDREN:
             session.execute(delete(table).where(table.service_id == record.id))
-    session.merge(DirectoryService(
-        id=record.id, organization_id=record.organization_id, name=record.name,
-        name_cy=record.name_cy, description=record.description, url=record.url,
-        email=record.email, status=record.status, sort_key=fold(record.name),
-        search_text="", eligibility=record.eligibility, contacts=record.contacts,
-        regular_schedules=record.regular_schedules, service_areas=record.service_areas,
-        fingerprint=fingerprint))
-    session.flush()
-    org = session.get(DirectoryOrganisation, record.organization_id)
-    assert org is not None
-    service = session.get(DirectoryService, record.id)
-    assert service is not None
-    service.search_text = fold(" ".join(n for n in (record.name, record.name_cy, org.name,
-                                                    org.name_cy) if n))
-    session.add_all([DirectoryLocation(service_id=record.id, **loc.__dict__)
-                     for loc in record.locations])
-    session.add_all([DirectoryServiceTaxonomy(service_id=record.id, vocabulary=vocab,
-                                              term_id=term, name=name)
-                     for vocab, term, name in record.taxonomy])
-    session.add_all([DirectoryServiceDistrict(service_id=record.id, district=d)
-                     for d in record.districts])
+        session.merge(row)
+    return [*(DirectoryLocation(service_id=record.id, **loc.__dict__)
+              for loc in record.locations),
+            *(DirectoryServiceTaxonomy(service_id=record.id, vocabulary=vocab, term_id=term,
+                                       name=name) for vocab, term, name in record.taxonomy),
+            *(DirectoryServiceDistrict(service_id=record.id, district=d)
+              for d in record.districts)]
 
 
 def _delete_services(session: Session, ids: Sequence[str]) -> None:
@@ -230,10 +249,15 @@ def search(session: Session, query: Query) -> list[ServiceView]:
                 DirectoryServiceTaxonomy.vocabulary == VOCABULARY,
                 DirectoryServiceTaxonomy.term_id == query.service_line)))
     if query.postcode:
+        # The services of a district are few: read them first, so the search starts from
+        # them rather than from every active service in name order.
         district = postcodes.district(query.postcode) or "-"
-        statement = statement.where(s.id.in_(
-            select(DirectoryServiceDistrict.service_id).where(
+        near = list(session.scalars(
+            select(DirectoryServiceDistrict.service_id).distinct().where(
                 DirectoryServiceDistrict.district.in_([district, postcodes.area(district)]))))
+        if not near:
+            return []
+        statement = statement.where(s.id.in_(near))
     if query.q:
         statement = statement.where(s.search_text.like(f"%{_escape_like(fold(query.q))}%",
                                                        escape="\\"))
@@ -245,34 +269,25 @@ def search(session: Session, query: Query) -> list[ServiceView]:
 
 
 def views(session: Session, ids: Sequence[str]) -> list[ServiceView]:
-    """These services (in this order; unknown ids left out), with their organisation,
-    service lines and locations: four statements whatever the number."""
+    """These services (in this order; unknown ids left out), with their organisation: one
+    column statement whatever the number (the card holds the rest)."""
     if not ids:
         return []
-    rows = session.execute(select(DirectoryService, DirectoryOrganisation)
-                           .join(DirectoryOrganisation)
-                           .where(DirectoryService.id.in_(ids))).all()
-    lines: dict[str, list[str]] = {}
-    for sid, term in session.execute(
-            select(DirectoryServiceTaxonomy.service_id, DirectoryServiceTaxonomy.term_id)
-            .where(DirectoryServiceTaxonomy.service_id.in_(ids),
-                   DirectoryServiceTaxonomy.vocabulary == VOCABULARY)
-            .order_by(DirectoryServiceTaxonomy.term_id)):
-        lines.setdefault(sid, []).append(term)
-    places: dict[str, list[dict[str, Any]]] = {}
-    for loc in session.scalars(select(DirectoryLocation)
-                               .where(DirectoryLocation.service_id.in_(ids))
-                               .order_by(DirectoryLocation.id)):
-        places.setdefault(loc.service_id, []).append(
-            {"name": loc.name, "address": loc.address, "postcode": loc.postcode})
-    by_id = {svc.id: ServiceView(
-        id=svc.id, name=svc.name, name_cy=svc.name_cy, description=svc.description,
-        url=svc.url, email=svc.email, status=svc.status, organisation_id=org.id,
-        organisation_name=org.name, organisation_name_cy=org.name_cy, party_id=org.party_id,
-        service_lines=lines.get(svc.id, []), service_areas=svc.service_areas,
-        contacts=svc.contacts, eligibility=svc.eligibility,
-        regular_schedules=svc.regular_schedules, locations=places.get(svc.id, []),
-        sort_key=svc.sort_key) for svc, org in rows}
+    s, o = DirectoryService, DirectoryOrganisation
+    rows = session.execute(
+        select(s.id, s.name, s.name_cy, s.description, s.url, s.email, s.status, s.card,
+               s.sort_key, o.id, o.name, o.name_cy, o.party_id)
+        .join(o, o.id == s.organization_id).where(s.id.in_(ids))).all()
+    by_id = {}
+    for (sid, name, name_cy, description, url, email, status, card, sort_key, org_id,
+         org_name, org_name_cy, party_id) in rows:
+        by_id[sid] = ServiceView(
+            id=sid, name=name, name_cy=name_cy, description=description, url=url, email=email,
+            status=status, sort_key=sort_key, organisation_id=org_id,
+            organisation_name=org_name, organisation_name_cy=org_name_cy, party_id=party_id,
+            service_lines=card["service_lines"], locations=card["locations"],
+            service_areas=card["service_areas"], contacts=card["contacts"],
+            eligibility=card["eligibility"], regular_schedules=card["regular_schedules"])
     return [by_id[i] for i in ids if i in by_id]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
+from caseshare.schemas.services import ServiceList
 from tests.audit_helpers import events
 from tests.builders import assert_problem, consent, register
 from tests.conftest import COACH, IG, Clock
@@ -26,6 +27,8 @@ def test_search_by_service_line_and_postcode_finds_budgeting_near_the_claimant(
     coach = auth(COACH)
     before = len(events(rt))
     body = _search(client, coach, "service_line=personal_budgeting_support&postcode=de1%202fs")
+    # Built without the schema's dump (api/services.py), the body is the documented shape.
+    assert ServiceList().validate(body) == {}
     ids = [s["id"] for s in body["items"]]
     # Derby's budgeting services (by location or service area, DE1 and the whole DE area),
     # never Carmarthenshire's; sorted by name.
