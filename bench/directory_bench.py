@@ -61,8 +61,9 @@ def generate(n: int, seed: int = 2026) -> dict[str, Any]:
     lines = list(SERVICE_LINES)
     orgs = []
     for i in range(max(1, n // 20)):
+        kind = rng.choice(["Trust", "Network", "Service", "Project"])
         org: dict[str, Any] = {"id": f"org-{i:05d}", "name": (
-            f"{rng.choice(PLACES)} {rng.choice(WORDS).title()} {rng.choice(['Trust', 'Network', 'Service', 'Project'])} {i}")}
+            f"{rng.choice(PLACES)} {rng.choice(WORDS).title()} {kind} {i}")}
         if i < len(PARTIES):
             org["organization_identifiers"] = [{"identifier_scheme": oruk.PARTY_SCHEME,
                                                 "identifier": PARTIES[i]}]
