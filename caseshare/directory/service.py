@@ -12,7 +12,7 @@ from datetime import datetime
 from hashlib import sha256
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, text
+from sqlalchemy import and_, delete, exists, or_, select, text
 from sqlalchemy.orm import Session
 
 from caseshare.audit import service as audit
@@ -244,10 +244,11 @@ def search(session: Session, query: Query) -> list[ServiceView]:
     s = DirectoryService
     statement = select(s.id).where(s.status == "active")
     if query.service_line:
-        statement = statement.where(s.id.in_(
-            select(DirectoryServiceTaxonomy.service_id).where(
-                DirectoryServiceTaxonomy.vocabulary == VOCABULARY,
-                DirectoryServiceTaxonomy.term_id == query.service_line)))
+        # A lookup by primary key per candidate service, rather than a list of every service
+        # of the line built first (thousands, for a common line).
+        t = DirectoryServiceTaxonomy
+        statement = statement.where(exists().where(
+            t.service_id == s.id, t.vocabulary == VOCABULARY, t.term_id == query.service_line))
     if query.postcode:
         # The services of a district are few: read them first, so the search starts from
         # them rather than from every active service in name order.
