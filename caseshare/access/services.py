@@ -60,6 +60,8 @@ def search_services(ctx: RequestContext, *, service_line: str | None = None,
     errors: dict[str, list[str]] = {}
     if service_line and service_line not in SERVICE_LINES:
         errors["service_line"] = [f"Unknown service line {service_line!r}."]
+    if q and "\x00" in q:  # PostgreSQL text cannot hold NUL: a 422, never a 500
+        errors["q"] = ["Enter words of a name, without control characters."]
     if postcode and postcodes.district(postcode) is None:
         errors["postcode"] = ["Enter a full postcode or a postcode district, like DE1 2FS "
                               "or DE1."]
@@ -79,7 +81,7 @@ def search_services(ctx: RequestContext, *, service_line: str | None = None,
 
 def get_service(ctx: RequestContext, service_id: str) -> ServiceItem:
     """One service (any status), or 404."""
-    view = directory.get(ctx.session, service_id)
+    view = None if "\x00" in service_id else directory.get(ctx.session, service_id)
     if view is None:
         raise NotFoundError("No such service.")
     return ServiceItem(view, _referral_purposes(ctx).get(view.party_id or "", []))
@@ -97,7 +99,7 @@ def referral_to_service(ctx: RequestContext, values: dict[str, Any]) -> dict[str
         if not values.get("to_org"):
             raise ValidationError({"to_org": ["Missing data for required field."]})
         return values
-    view = directory.get(ctx.session, service_id)
+    view = None if "\x00" in service_id else directory.get(ctx.session, service_id)
     problem = None
     if view is None:
         problem = f"Unknown service {service_id!r}."
@@ -143,6 +145,6 @@ def _decode(cursor: str) -> tuple[str, str]:
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise BadCursorError() from exc
     if (not isinstance(value, list) or len(value) != 2
-            or not all(isinstance(v, str) for v in value)):
+            or not all(isinstance(v, str) and "\x00" not in v for v in value)):
         raise BadCursorError()
     return value[0], value[1]

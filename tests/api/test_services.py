@@ -91,6 +91,7 @@ def test_bad_filters_are_422_naming_the_field(client: FlaskClient, auth: Any) ->
     assert_problem(client.get(f"{SERVICES}&service_line=knitting", headers=coach), 422,
                    "service_line")
     assert_problem(client.get(f"{SERVICES}&postcode=nowhere", headers=coach), 422, "postcode")
+    assert_problem(client.get(f"{SERVICES}&q=a%00b", headers=coach), 422, "q")
     assert_problem(client.get("/api/v1/services", headers=coach), 422, "purpose")
 
 
@@ -144,6 +145,7 @@ def test_service_id_refusals_name_the_field(client: FlaskClient, auth: Any,
     url = REFERRALS.format(subject)
     cases = [
         {**BODY, "service_id": "no-such-service"},  # unknown
+        {**BODY, "service_id": "nul\x00"},  # unknown (and not text PostgreSQL can hold)
         {**BODY, "to_org": "derby-housing", "service_id": "recovery-derby-treatment"},  # other org
         {**BODY, "service_id": "derby-food-bank-parcels"},  # outside every protocol
         {**BODY, "service_id": "llanelli-job-club"},  # not active
