@@ -177,11 +177,12 @@ def _api_modules() -> tuple[Any, ...]:
         erasure,
         overrides,
         referrals,
+        services,
         subjects,
     )
 
     return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload,
-            assessments, contact_preferences)
+            assessments, contact_preferences, services)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -44,7 +44,9 @@ forms_cli = AppGroup("forms", help="Consent form files.")
 audit_cli = AppGroup("audit", help="The verifiable audit log.")
 keys_cli = AppGroup("keys", help="Key-encryption keys.")
 shreds_cli = AppGroup("shreds", help="The shred register of erased claimants (kept with the keys).")
-for group in (staff_cli, token_cli, policies_cli, forms_cli, audit_cli, keys_cli, shreds_cli):
+directory_cli = AppGroup("directory", help="The service directory (Open Referral UK).")
+for group in (staff_cli, token_cli, policies_cli, forms_cli, audit_cli, keys_cli, shreds_cli,
+              directory_cli):
     caseshare_cli.add_command(group)
 
 
@@ -692,6 +694,26 @@ def shreds_verify() -> None:
         fail(f"FAILED: {len(unapplied)} erased claimant(s) are not yet tombstoned in this "
              "database (a restored backup?); run `caseshare shreds apply`")
     click.echo(f"OK: {len(listed)} erased claimant(s) in the register, all tombstoned")
+
+
+@directory_cli.command("import")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+def directory_import(file: Path) -> None:
+    """Load an Open Referral UK JSON feed of services: checked first (nothing is imported from
+    an invalid feed; each problem names the record and the field), then the directory is made
+    what the feed says; prints what was added, updated and removed."""
+    from caseshare.directory import oruk
+    from caseshare.directory.service import import_feed, report_lines
+
+    try:
+        feed = oruk.load_file(file, rt().protocols.by_party)
+    except oruk.FeedError as exc:
+        _report("", exc.problems)
+        return
+    with session() as s, UnitOfWork(s):
+        report = import_feed(s, feed, now=rt().now(), source=file.name)
+    for line in report_lines(report):
+        click.echo(line)
 
 
 def init_app(app: Flask) -> None:

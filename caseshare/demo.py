@@ -26,6 +26,8 @@ from caseshare.access import assessments, case_plans, consents, overrides, refer
 from caseshare.access.context import RequestContext
 from caseshare.audit.models import AuditEvent
 from caseshare.crypto.sealing import blind_index
+from caseshare.directory import oruk
+from caseshare.directory import service as directory
 from caseshare.errors import NotFoundError
 from caseshare.facts import Principal
 from caseshare.identity import passwords
@@ -136,6 +138,7 @@ def seed(s: Session, runtime: Runtime, *, history_days: int = 0) -> Iterator[str
     staff = _add_staff(run)
     yield f"staff: {len(staff)} demo staff members (sign-in password: {DEMO_PASSWORD})"
     yield from _add_partner_client(run)
+    yield from _add_directory(run)
     index = blind_index(runtime.keyring.blind_index_key(), "QQ123456C")
     if s.query(Subject).filter_by(nino_index=index).first() is not None:
         yield "claimants: already seeded"
@@ -180,6 +183,16 @@ def _add_partner_client(run: _Seeding) -> Iterator[str]:
                 s, protocols=runtime.protocols, client_id=client_id, name=client_name,
                 org=client_org, roles=client_roles, now=run.at(0, 8, 30))
         yield f"partner client: {client_id} secret (shown once): {secret}"
+
+
+def _add_directory(run: _Seeding) -> Iterator[str]:
+    """The demo's service directory: the Open Referral UK feed shipped with the directory
+    package, imported like any feed (a second seed changes nothing)."""
+    feed = oruk.load_file(oruk.DEMO_FEED, run.runtime.protocols.by_party)
+    with UnitOfWork(run.s):
+        report = directory.import_feed(run.s, feed, now=run.at(0, 8, 30),
+                                       source=oruk.DEMO_FEED.name)
+    yield directory.report_lines(report)[0].replace("services:", "directory: services", 1)
 
 
 def _add_lee(run: _Seeding, staff: dict[str, StaffMember]) -> uuid.UUID:

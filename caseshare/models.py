@@ -5,6 +5,7 @@ from caseshare.audit import models as audit_models
 from caseshare.case_plan import models as case_plan_models
 from caseshare.consent import models as consent_models
 from caseshare.db import Base
+from caseshare.directory import models as directory_models
 from caseshare.identity import models as identity_models
 from caseshare.notifications import models as notification_models
 from caseshare.overrides import models as override_models
@@ -17,6 +18,7 @@ __all__ = [
     "audit_models",
     "case_plan_models",
     "consent_models",
+    "directory_models",
     "identity_models",
     "notification_models",
     "override_models",

@@ -19,7 +19,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from caseshare.access import guards
+from caseshare.access import guards, services
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate
 from caseshare.audit.event_types import EventType
@@ -50,6 +50,7 @@ class Basis:
 
 def create_referral(ctx: RequestContext, subject_id: uuid.UUID,
                     values: dict[str, Any]) -> dict[str, Any]:
+    values = services.referral_to_service(ctx, values)  # service_id checked, to_org from it
     _validate(ctx, values)
     subject, facts = guards.subject_in_case(ctx, subject_id)
     details = {"to_org": values["to_org"], "referral_purpose": values["purpose"]}

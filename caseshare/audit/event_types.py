@@ -75,6 +75,9 @@ class EventType(StrEnum):
     CRYPTO_KEK_ROTATE = "crypto:kek:rotate"
     CRYPTO_SHRED_RECONCILE = "crypto:shred:reconcile"
 
+    # directory
+    DIRECTORY_FEED_IMPORT = "directory:feed:import"
+
     # identity
     IDENTITY_SESSION_END = "identity:session:end"
     IDENTITY_SESSION_START = "identity:session:start"

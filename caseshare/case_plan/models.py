@@ -124,6 +124,7 @@ class Referral(Base):
     protocol: Mapped[str] = mapped_column(String(80))
     flow_id: Mapped[str] = mapped_column(String(64))
     consent_id: Mapped[uuid.UUID | None]
+    service_id: Mapped[str | None] = mapped_column(String(100))  # a directory service
     created_at: Mapped[datetime]
     created_by: Mapped[uuid.UUID]
     decided_at: Mapped[datetime | None]

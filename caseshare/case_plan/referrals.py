@@ -67,6 +67,7 @@ def create_referral(
         id=uuid.uuid4(), subject_id=subject_id, from_org=principal.org, to_org=values["to_org"],
         purpose=values["purpose"], status="open", appointment_at=values.get("appointment_at"),
         protocol=protocol, flow_id=flow_id, consent_id=consent_id, created_at=now,
+        service_id=values.get("service_id"),
         created_by=principal.actor_uuid, suspended_reasons=[],
     )
     referral.message = seal(data_key, 1, referral_ref(referral, "message"), values["message"])
@@ -289,6 +290,7 @@ def open_referral(referral: Referral, data_key: bytes | None) -> dict[str, Any]:
         "purpose": referral.purpose,
         "status": referral.status,
         "appointment_at": referral.appointment_at,
+        "service_id": referral.service_id,
         "created_at": referral.created_at,
         "decided_at": referral.decided_at,
         "reasons": list(referral.suspended_reasons),

@@ -12,7 +12,11 @@ STEP_TYPES = ["booked", "attended", "did_not_attend", "completed", "withdrawn"]
 
 
 class ReferralCreate(StrictSchema):
-    to_org = fields.String(required=True, validate=CODE)
+    to_org = fields.String(validate=CODE, metadata={
+        "description": "The receiving organisation; may be left out when `service_id` is given "
+                       "(then it is the service's organisation)."})
+    service_id = fields.String(validate=validate.Length(1, 100), metadata={
+        "description": "A directory service (GET /services) of the receiving organisation."})
     purpose = fields.String(required=True, validate=CODE,
                             metadata={"description": "The purpose the recipient is asked to "
                                                      "act for (may differ from the caller's)."})
@@ -88,6 +92,8 @@ class ReferralOut(StrictSchema):
     contact_name = fields.String(allow_none=True)
     decline_reason = fields.String(allow_none=True)
     appointment_at = UTCDateTime(allow_none=True)
+    service_id = fields.String(allow_none=True, metadata={"description": "The directory "
+                                                          "service it was made to, if any."})
     created_at = UTCDateTime()
     decided_at = UTCDateTime(allow_none=True)
     reasons = fields.List(fields.String(), metadata={"description": "Why it was suspended."})

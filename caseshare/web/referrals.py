@@ -15,18 +15,20 @@ from typing import Any
 from flask import flash, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from caseshare.access import referrals
+from caseshare.access import referral_sharing, referrals, services
 from caseshare.case_plan import referral_steps
-from caseshare.errors import ConflictError, ForbiddenError, ValidationError
+from caseshare.directory.taxonomy import SERVICE_LINES
+from caseshare.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from caseshare.policy.models import RESERVED_PURPOSES
 from caseshare.web import forms
-from caseshare.web.blueprint import bp, page, require, run, runtime, user
+from caseshare.web.blueprint import bp, page, require, run, runtime, unit_of_work, user
 from caseshare.web.explanations import explain
 from caseshare.web.filters import org_name, purpose_name
 from caseshare.web.i18n import UK
 
 REFERRAL_FIELDS = {"to_org": "to_org", "purpose": "purpose", "message": "message",
-                   "contact_name": "contact_name", "appointment_at": "appointment-day"}
+                   "contact_name": "contact_name", "appointment_at": "appointment-day",
+                   "service_id": "to_org"}
 TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
 MESSAGE_MAX, CONTACT_MAX, REASON_MAX = 4000, 200, 1000
 
@@ -157,38 +159,118 @@ def _explained(target: referrals.Target) -> NotOffered:
     return NotOffered(target.to_org, target.purpose, sentence, next_step)
 
 
-def _targets(subject_id: uuid.UUID) -> Offer:
-    return offer(run("referrals:write", referrals.referral_targets, subject_id))
+@dataclass(frozen=True)
+class SharingRow:
+    """One organisation and purpose on the referral page: what it will be able to read, and
+    what it will not, as (categories, why in plain words)."""
+
+    org: str
+    purpose: str
+    readable: list[str]
+    not_readable: list[tuple[list[str], str]]
 
 
 def _form(subject_id: uuid.UUID, values: dict[str, Any], errors: forms.Errors,
-          status: int = 200) -> tuple[str, int]:
-    choices = _targets(subject_id)
+          status: int = 200, service: services.ServiceItem | None = None) -> tuple[str, int]:
+    """The form, from the decision: the organisations and purposes a referral may go to, and
+    for each (or, with a service chosen, for its organisation only) exactly what it will and
+    will not be able to read about this claimant (one unit of work, both questions audited)."""
+    with unit_of_work("referrals:write") as ctx:
+        choices = offer(referrals.referral_targets(ctx, subject_id))
+        party = service.service.party_id if service else None
+        pairs = [(org, purpose) for org, purpose, _c in choices.readable
+                 if service is None or org == party]
+        shared = referral_sharing.referral_sharing(ctx, subject_id, pairs)
     return page("referral_new.html", status, subject_id=subject_id, values=values,
-                errors=errors, offer=choices)
+                errors=errors, offer=choices, service=service,
+                sharing=[_sharing_row(s) for s in shared], lines=SERVICE_LINES)
+
+
+def _sharing_row(shared: referral_sharing.Sharing) -> SharingRow:
+    """The categories it will not read grouped by the plain-words reason."""
+    grouped: dict[str, list[str]] = {}
+    for withheld in shared.not_readable:
+        why = _not_readable_why(withheld.reasons[0], shared.to_org, shared.purpose)
+        grouped.setdefault(why, []).append(withheld.category)
+    return SharingRow(shared.to_org, shared.purpose, shared.readable,
+                      [(cats, why) for why, cats in grouped.items()])
+
+
+# Why the receiving organisation will not read a kind of information, in plain words.
+NOT_READABLE: dict[str, str] = {
+    "category_not_in_flow": "the information sharing agreements do not pass this to {recipient} "
+                            "for {doing}",
+    "category_not_in_protocol": "the information sharing agreements do not pass this to "
+                                "{recipient} for {doing}",
+    "role_not_granted": "{recipient} is not given access to this for {doing}",
+    "direction_not_permitted": "the information sharing agreements do not pass this to "
+                               "{recipient} for {doing}",
+    "explicit_consent_required": "this needs the claimant's explicit consent, which does not "
+                                 "cover {recipient}",
+    "category_excluded_by_consent": "the claimant asked for this not to be shared",
+    "consent_expired": "the claimant's consent has expired",
+    "consent_withdrawn": "the claimant withdrew their consent",
+    "subject_erased": "the claimant's information has been erased",
+}
+
+
+def _not_readable_why(reason: str, to_org: str, purpose: str) -> str:
+    values = {"recipient": org_name(to_org), "doing": purpose_name(purpose).lower()}
+    if reason in NOT_READABLE:
+        return NOT_READABLE[reason].format(**values)
+    if reason in CONSENT_REASONS:
+        return "the claimant has not agreed to share this with {recipient} for {doing}".format(
+            **values)
+    return explain(reason, org=values["recipient"], category="it",
+                   purpose=values["doing"]).sentence.rstrip(".")
+
+
+def _service(service_id: str) -> services.ServiceItem | None:
+    """The directory service a referral is made to (None when none is given or it is not
+    in the directory)."""
+    if not service_id:
+        return None
+    try:
+        return run("referrals:read", services.get_service, service_id[:100])
+    except NotFoundError:
+        return None
 
 
 @bp.route("/claimants/<uuid:subject_id>/referrals/new", methods=["GET", "POST"])
 def make_referral(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
+    """Make a referral, to an organisation or to one of its directory services (`service_id`,
+    from the Find a service page): the service's organisation is preselected, and the page
+    shows what will and will not be shared with it."""
     if request.method == "GET":
-        return _form(subject_id, {"purpose": user().purpose}, {})
+        service = _service(request.args.get("service_id", ""))
+        values: dict[str, Any] = {"purpose": user().purpose}
+        if service is not None and service.service.party_id:
+            values["to_org"] = service.service.party_id
+        return _form(subject_id, values, {}, service=service)
     values, errors = _read(request.form)
+    service = _service(forms.text(request.form, "service_id"))
+    if service is not None and values["to_org"] and values["to_org"] != service.service.party_id:
+        errors["to_org"] = (f"{service.service.name} is provided by "
+                            f"{service.service.organisation_name}: choose it, or find a "
+                            "different service")
     if errors:
-        return _form(subject_id, values, errors, 422)
+        return _form(subject_id, values, errors, 422, service)
     data = {"to_org": values["to_org"], "purpose": values["purpose"],
             "message": values["message"], "contact_name": values["contact_name"],
             "appointment_at": values["appointment_at"]}
+    if service is not None:
+        data["service_id"] = service.service.id
     try:
         run("referrals:write", referrals.create_referral, subject_id, data)
     except ValidationError as exc:
         return _form(subject_id, values,
-                     forms.domain_errors(exc.extra["errors"], REFERRAL_FIELDS), 422)
+                     forms.domain_errors(exc.extra["errors"], REFERRAL_FIELDS), 422, service)
     except ForbiddenError as exc:
         # Refused (and audited) by the use case: say why next to the choice, keeping the text.
         why = [" ".join(_refusal(r, values["to_org"], values["purpose"]))
                for r in exc.extra.get("reasons") or []]
         message = " ".join(why) or "This referral is not allowed"
-        return _form(subject_id, values, {"to_org": message.rstrip(".")}, 403)
+        return _form(subject_id, values, {"to_org": message.rstrip(".")}, 403, service)
     flash(f"Referral sent to {org_name(values['to_org'])}. They will see it in their "
           "referrals and can accept or decline it.")
     return redirect(url_for("web.overview", subject_id=subject_id))

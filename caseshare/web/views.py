@@ -16,6 +16,7 @@ from caseshare.web import (
     organisation_sign_in,
     overrides,
     referrals,
+    services,
     subjects,
 )
 from caseshare.web.blueprint import bp
@@ -23,4 +24,4 @@ from caseshare.web.blueprint import bp
 __all__ = ["account", "assessment_results", "assessments", "bp", "case_plans", "caseload",
            "consents", "contact_preferences", "documents", "ig_overrides", "ig_pages",
            "ig_reports", "notifications", "organisation_sign_in", "overrides", "referrals",
-           "subjects"]
+           "services", "subjects"]
