@@ -12,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from caseshare.directory import taxonomy
 from caseshare.policy.models import ProtocolSet
 
 # The LSSF service lines (DWP Local Support Services Framework, Annex G) a need may propose
-# under. The same codes as the directory's taxonomy; kept here, in one place, for the forms.
-SERVICE_LINES: tuple[str, ...] = (
-    "triage", "basic_advice", "online_access", "digital_support", "complex_needs",
-    "financial_inclusion", "personal_budgeting_support", "housing_costs_apa",
-)
+# under: the directory's taxonomy is the one list.
+SERVICE_LINES: tuple[str, ...] = tuple(taxonomy.SERVICE_LINES)
 # The trialling menu's "harder to help" groups: the only flags a form may raise (pages and
 # management information name them).
 HARDER_TO_HELP: tuple[str, ...] = (

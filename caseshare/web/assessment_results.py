@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.access import assessments as cases
 from caseshare.assessments.forms import AssessmentForm
+from caseshare.directory import taxonomy
 from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.web import assessment_answers as answers_
 from caseshare.web import assessments as pages
@@ -39,13 +40,6 @@ FLAG_WORDS = {
     "domestic_abuse": "They are affected by domestic abuse",
     "care_leaver": "They grew up in care (care leaver)",
     "homelessness": "They have no fixed address (homelessness)",
-}
-SERVICE_LINES = {
-    "triage": "Triage",
-    "digital_support": "Digital support",
-    "personal_budgeting_support": "Personal budgeting support",
-    "housing_costs_apa": "Housing costs and Alternative Payment Arrangements",
-    "complex_needs": "Complex needs",
 }
 
 
@@ -147,8 +141,7 @@ def _proposals(item: Any, form: AssessmentForm | None) -> list[dict[str, Any]]:
         about = category_name(category) if category else "their information"
         out.append({"id": _get(p, "id"), "kind": _get(p, "kind"), "allowed": allowed,
                     "title": need.proposal.title.get("en") if need else _get(p, "title"),
-                    "service_line": SERVICE_LINES.get(_get(p, "service_line") or "",
-                                                      _get(p, "service_line")),
+                    "service_line": taxonomy.label(_get(p, "service_line") or ""),
                     "to_org": to_org, "accepted": bool(_get(p, "accepted")),
                     "explained": [] if allowed else _explained(
                         list(_get(p, "reasons") or []), about,

@@ -83,6 +83,13 @@ def _write(directory: Path, data: dict[str, Any], name: str = NAME) -> Path:
     return path
 
 
+def _both(*changes: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def apply(data: dict[str, Any]) -> None:
+        for change in changes:
+            change(data)
+    return apply
+
+
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     """Set (or, with value ..., delete) the field at a slash path."""
     def apply(data: dict[str, Any]) -> None:
@@ -157,8 +164,9 @@ BROKEN: list[tuple[Callable[[dict[str, Any]], None], str, str]] = [
      "as a party with the purpose 'budgeting_support'"),
     (_set("needs/0/proposal/purpose", "recovery_support"), "needs/0/proposal/purpose",
      "not a purpose of the form's protocols"),
-    (_set("referral_protocols", ...), "needs/0/proposal/purpose",
-     "'budgeting_support' is not a purpose"),
+    # Without referral_protocols, only the form's own protocol (derby-triage) is searched.
+    (_both(_set("referral_protocols", ...), _set("needs/0/proposal/purpose", "case_management")),
+     "needs/0/proposal/purpose", "'case_management' is not a purpose"),
 ]
 
 
