@@ -135,7 +135,7 @@ def inbox(ctx: RequestContext, *, box: str, status: str | None, limit: int,
         subject = subjects.get_subject(ctx.session, referral.subject_id)
         facts = subjects.subject_facts(ctx.session, subject)
         basis = _still_holds(ctx, facts, referral)
-        if not basis.holds and referral.status == "open":
+        if not basis.holds and referral.status in referral_steps.IN_PROGRESS:
             _suspend(ctx, referral, basis)
             if status == "open":
                 continue
@@ -422,7 +422,7 @@ def get_referral(ctx: RequestContext, referral_id: uuid.UUID) -> dict[str, Any]:
     subject = subjects.get_subject(ctx.session, referral.subject_id)
     facts = subjects.subject_facts(ctx.session, subject)
     basis = _still_holds(ctx, facts, referral)
-    if not basis.holds and referral.status == "open":
+    if not basis.holds and referral.status in referral_steps.IN_PROGRESS:
         _suspend(ctx, referral, basis)
     events = referrals.events_of(ctx.session, [referral.id]).get(referral.id, [])
     contacts = referrals.staff_contacts(
@@ -484,7 +484,12 @@ def record_step(ctx: RequestContext, referral_id: uuid.UUID,
                                       "from_org": referral.from_org})
     else:
         _tell_sender(ctx, referral)
-    return _present(ctx, referral, key if basis.holds else None)
+    # The answer opens the referral's sealed content: through the same read (and its audit
+    # event) as GET /referrals/{id}.
+    events = referrals.events_of(ctx.session, [referral.id]).get(referral.id, [])
+    contacts = referrals.staff_contacts(
+        ctx.session, [referral.created_by, referral.decided_by] + [e.actor_id for e in events])
+    return _read_one(ctx, referral, subject, facts, basis, contacts, events)
 
 
 def _validate_step(ctx: RequestContext, step: referrals.Step) -> None:

@@ -225,8 +225,10 @@ def claim_overdue_notice(session: Session, referral_id: uuid.UUID, now: datetime
 
 
 def open_referrals_of(session: Session, subject_id: uuid.UUID) -> list[Referral]:
-    return list(session.scalars(select(Referral).where(Referral.subject_id == subject_id,
-                                                       Referral.status == "open")))
+    """The claimant's referrals still in progress (sent, accepted, booked, attended or missed):
+    the ones a lost basis or an erasure suspends."""
+    return list(session.scalars(select(Referral).where(
+        Referral.subject_id == subject_id, Referral.status.in_(referral_steps.IN_PROGRESS))))
 
 
 def referrals_of(session: Session, subject_id: uuid.UUID) -> list[Referral]:

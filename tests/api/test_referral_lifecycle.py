@@ -206,17 +206,18 @@ def test_the_sender_withdraws_and_the_receiver_is_told(
     assert_problem(_step(client, auth(KEY_WORKER), rid, type="attended"), 409)
 
 
-def test_a_step_after_the_consent_is_withdrawn_suspends_the_referral(
+def test_a_withdrawal_suspends_an_accepted_or_booked_referral_at_once(
     client: FlaskClient, auth: Any, rt: Runtime, clock: Clock
 ) -> None:
     subject, consent_id, rid = _referred(client, auth, clock)
+    assert _book(client, auth, rid, clock).status_code == 200
     coach = auth(COACH)
     w = client.post(f"/api/v1/consents/{consent_id}/withdrawal?purpose={CM}", headers=coach,
                     json={"channel": "in_person",
                           "scope": {"recipients": ["recovery-partnership"]}})
     assert w.status_code == 200, w.json
-    body = assert_problem(_book(client, auth, rid, clock), 403)
-    assert body["reasons"] == ["consent_withdrawn"]
+    # Suspended by the withdrawal itself, not at the next step: no more steps, no content.
+    assert_problem(_step(client, auth(KEY_WORKER), rid, type="attended"), 409)
     [suspended] = events(rt, type="referral:referral:suspend", subject_id=uuid.UUID(subject))
     assert suspended.reasons == ["consent_withdrawn"]
     r = client.get(f"/api/v1/referrals/{rid}?purpose={CM}", headers=coach)
