@@ -23,6 +23,7 @@ from caseshare.case_plan import referrals
 from caseshare.crypto import shreds
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.reasons import Reason
+from caseshare.reminders import service as reminders
 from caseshare.subjects import service as subjects
 
 
@@ -42,6 +43,7 @@ def erase_subject(ctx: RequestContext, subject_id: uuid.UUID, reason: str,
     for referral in suspended:
         referrals.suspend(ctx.session, referral, reasons=[str(Reason.SUBJECT_ERASED)], now=ctx.now)
     subjects.erase(subject, now=ctx.now)
+    reminders.forget_recipients(ctx.session, subject.id)
     # The event holds codes and ids only: the reason is a code, the reference an IG case id.
     ctx.audit(EventType.SUBJECT_RECORD_ERASE, subject_id=subject.id, outcome="allow",
               details={"reason": reason, "reference": reference, "method": "crypto_shred",
@@ -87,6 +89,7 @@ def reapply_shreds(session: Session, keyring: KeyProvider, *, now: datetime) -> 
         for referral in suspended:
             referrals.suspend(session, referral, reasons=[str(Reason.SUBJECT_ERASED)], now=now)
         subjects.erase(subject, now=subject.erased_at or now)
+        reminders.forget_recipients(session, subject.id)
         audit.record(session, type=EventType.SUBJECT_RECORD_ERASE_REAPPLIED, now=now,
                      subject_id=subject.id, decision="allow",
                      details={"method": "crypto_shred", "source": "shred_register",

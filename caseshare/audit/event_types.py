@@ -114,6 +114,7 @@ class EventType(StrEnum):
     REMINDERS_CONTACT_PREFERENCE_RECORD = "reminders:contact_preference:record"
     REMINDERS_CONTACT_PREFERENCE_WITHDRAW = "reminders:contact_preference:withdraw"
     REMINDERS_MESSAGE_SEND = "reminders:message:send"
+    REMINDERS_MESSAGE_SEND_ATTEMPT = "reminders:message:send_attempt"
     REMINDERS_OUTBOX_LIST = "reminders:outbox:list"
 
     SUBJECT_CASELOAD_LIST = "subject:caseload:list"

@@ -1,5 +1,7 @@
-"""A real local SMTP server for the demo and the tests (aiosmtpd): it accepts every message,
-keeps it in memory and, when given a spool directory, writes it there as one `.eml` file.
+"""DEMO AND TESTS ONLY. A real local SMTP server (aiosmtpd): it accepts every message, keeps
+it in memory and, when given a spool directory, writes it there as one `.eml` file: claimants'
+addresses and appointments in plaintext on disk. It refuses to start when CASESHARE_PRODUCTION
+is set (production sends through a real mail server or GOV.UK Notify).
 
     python -m caseshare.outbound.mail_sink --port 2525 --spool instance/mail   # serve
     python -m caseshare.outbound.mail_sink --show instance/mail                # what came
@@ -15,9 +17,11 @@ import argparse
 import email
 import email.policy
 import logging
+import os
 import signal
 import socket
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -64,6 +68,23 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
+# The values caseshare/config.py reads as true for a boolean setting such as production.
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+class ProductionRefused(RuntimeError):
+    """The demo mail sink was asked to start in production."""
+
+
+def refuse_in_production(environ: Mapping[str, str] | None = None) -> None:
+    """Raise ProductionRefused when CASESHARE_PRODUCTION is set as config.py reads it: the sink
+    writes plaintext messages to disk and accepts mail from anyone on its port."""
+    env = os.environ if environ is None else environ
+    if env.get("CASESHARE_PRODUCTION", "").strip().lower() in _TRUE:
+        raise ProductionRefused("the mail sink is for the demo and the tests only; it does not "
+                                "start when CASESHARE_PRODUCTION is set")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -91,6 +112,7 @@ class MailSink:
         return self._controller is not None
 
     def start(self) -> MailSink:
+        refuse_in_production()
         controller = Controller(self._handler, hostname=self.host, port=self.port,
                                 ready_timeout=10)
         controller.start()

@@ -1,25 +1,24 @@
 """Contact preferences and the reminder outbox: record and withdraw a preference, schedule a
 reminder for a booked appointment, and send the due ones. Use cases on a session; they never
-commit (the request's unit of work, or the worker's one per reminder, does).
+commit (the request's unit of work, or the worker's two per reminder, do).
 
-Never lost, never duplicated:
+Never lost, never duplicated, never sent before its audit event is committed:
 - `schedule_reminder` is idempotent: one row per (referral, appointment time), a unique key, so
-  calling it again (a retried request, the lead's booked step run twice) finds the same row; a
-  new time for the same referral (rebooked) supersedes the referral's pending row.
-- `send_one` claims a due row (a conditional UPDATE: pending, due, attempts + 1), sends, and
-  marks it sent or schedules the retry, all in ONE transaction that its caller commits. Two
-  workers never send the same row: the second one's UPDATE matches nothing (on PostgreSQL it
-  waits for the first's commit and then sees the row changed; on SQLite the first holds the
-  write lock until its commit). A send that succeeded and committed is never repeated.
-- A crash between the provider taking the message and the commit rolls the claim back: the row
-  is still pending and is sent again on the next round (at least once, never lost). The
-  duplicate carries the same reference (the row's id: the SMTP Message-ID, Notify's
-  `reference`), so it can be recognised. We chose that over marking the row "sending" in a
-  transaction of its own first, which would lose the reminder on the same crash.
-- The lock is held while the channel talks to its server, so the channel's timeout bounds it
-  (CASESHARE_SMTP_TIMEOUT, 10 s by default; one row per transaction).
+  calling it again (a retried request) finds the same row; a new time for the same referral
+  (rebooked) supersedes the referral's pending row, and booking an earlier time again brings
+  its row back (pending) and supersedes the rest: the latest booking is the one reminded of.
+- Sending is three steps (caseshare/jobs/reminders.py runs them). `claim` (transaction 1): a
+  conditional UPDATE (pending, due) takes a lease (attempts + 1, next_attempt_at = now +
+  LEASE) and records the audit event `reminders:message:send_attempt` (codes and ids only);
+  the worker commits both. Then the channel sends, outside any transaction (no row or write
+  lock is held while a mail server or Notify answers). `finish` (transaction 2) marks the row
+  sent, or schedules the retry, and records `reminders:message:send` with the result.
+- Two workers never send the same row at once: the second's UPDATE matches nothing (the row
+  is no longer due). `finish` only changes the row if it still holds the attempt it claimed.
+- A crash after the send and before transaction 2 leaves the row pending with its lease: it is
+  sent again once the lease ends (at least once, never lost). The repeat carries the same
+  reference (the row's id: the SMTP Message-ID, Notify's `reference`), so it can be recognised.
 """
-
 from __future__ import annotations
 
 import uuid
@@ -38,7 +37,7 @@ from caseshare.crypto.keyring import KeyProvider
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
 from caseshare.errors import ConflictError
 from caseshare.facts import Principal
-from caseshare.outbound.channel import Channel, Kind, Message, SendError
+from caseshare.outbound.channel import Kind, Message, SendError
 from caseshare.reminders.messages import reminder_text
 from caseshare.reminders.models import ContactPreference, Reminder
 from caseshare.subjects import service as subjects
@@ -51,6 +50,7 @@ REMIND_BEFORE = timedelta(hours=24)  # a reminder goes a day before the appointm
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)  # then doubling: 1, 2, 4 ... minutes
 LONGEST_RETRY = timedelta(hours=1)
+LEASE = timedelta(minutes=5)  # a claimed row is not tried again before this (a crash mid-send)
 
 
 # --- contact preferences ---------------------------------------------------------------
@@ -148,21 +148,32 @@ def schedule_reminder(session: Session, *, subject_id: uuid.UUID, referral_id: u
                       keyring: KeyProvider) -> Reminder | None:
     """Schedule the reminder for a booked appointment (REMIND_BEFORE it, or now if that has
     passed); None for an appointment already past. Safe to call again: the same referral and
-    time finds the same row (whatever its status); a new time supersedes the referral's pending
-    reminder. Whether the claimant agreed to be contacted is checked when it is due, so a
-    preference recorded after booking still gets the reminder. `location` is sealed under the
-    claimant's data key (it can say which service they go to)."""
+    time finds the same row. A new time supersedes the referral's pending reminder; a time
+    booked before (its row superseded, cancelled or failed) is pending again, with the new
+    location, and the others are superseded: the latest booking is the one reminded of (a sent
+    reminder stays sent). Whether the claimant agreed to be contacted is checked when it is
+    due, so a preference recorded after booking still gets the reminder. `location` is sealed
+    under the claimant's data key (it can say which service they go to)."""
     key = reminder_key(referral_id, appointment_at)
     existing = session.scalar(select(Reminder).where(Reminder.key == key))
-    if existing is not None:
+    if existing is not None and existing.status == "pending":
         return existing
-    if appointment_at <= now:
+    if existing is None and appointment_at <= now:
         return None
+    if existing is not None and (existing.status == "sent" or appointment_at <= now):
+        _supersede_others(session, referral_id, keep=existing.id)
+        return existing
     subject = subjects.get_subject(session, subject_id)
     data_key = subjects.data_key(subject, keyring)
-    session.execute(update(Reminder)
-                    .where(Reminder.referral_id == referral_id, Reminder.status == "pending")
-                    .values(status="superseded", last_error="rebooked"))
+    if existing is not None:
+        _supersede_others(session, referral_id, keep=existing.id)
+        existing.status, existing.attempts, existing.last_error = "pending", 0, None
+        existing.next_attempt_at = max(appointment_at - REMIND_BEFORE, now)
+        existing.location = (seal(data_key, subject.dek_version, location_ref(existing), location)
+                             if location else None)
+        session.flush()
+        return existing
+    _supersede_others(session, referral_id, keep=None)
     reminder = Reminder(id=uuid.uuid4(), key=key, subject_id=subject_id, referral_id=referral_id,
                         appointment_at=appointment_at, status="pending", attempts=0,
                         next_attempt_at=max(appointment_at - REMIND_BEFORE, now),
@@ -177,6 +188,16 @@ def schedule_reminder(session: Session, *, subject_id: uuid.UUID, referral_id: u
     return reminder
 
 
+def _supersede_others(session: Session, referral_id: uuid.UUID, keep: uuid.UUID | None) -> None:
+    """The referral's pending reminders other than `keep` are superseded (rebooked)."""
+    query = update(Reminder).where(Reminder.referral_id == referral_id,
+                                   Reminder.status == "pending")
+    if keep is not None:
+        query = query.where(Reminder.id != keep)
+    session.execute(query.values(status="superseded", last_error="rebooked")
+                    .execution_options(synchronize_session="fetch"))
+
+
 def cancel_for_referral(session: Session, referral_id: uuid.UUID) -> int:
     """Cancel the referral's pending reminder (withdrawn, completed or suspended: there is no
     appointment to remind the claimant of); returns how many were cancelled."""
@@ -187,11 +208,23 @@ def cancel_for_referral(session: Session, referral_id: uuid.UUID) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def due_reminders(session: Session, now: datetime, limit: int = 100) -> list[uuid.UUID]:
-    """Pending reminders whose time has come, oldest first."""
+def due_reminders(session: Session, now: datetime, limit: int = 10) -> list[uuid.UUID]:
+    """Pending reminders whose time has come, oldest first (at most `limit`: a worker round
+    stays short, so sealing in the same loop is not held up)."""
     return list(session.scalars(
         select(Reminder.id).where(Reminder.status == "pending", Reminder.next_attempt_at <= now)
         .order_by(Reminder.next_attempt_at, Reminder.id).limit(limit)))
+
+
+def forget_recipients(session: Session, subject_id: uuid.UUID) -> None:
+    """On the claimant's erasure: the masked recipient goes from their reminders and any still
+    pending is cancelled (the ids, times and statuses stay, as the rest of the tombstone)."""
+    session.execute(update(Reminder).where(Reminder.subject_id == subject_id,
+                                           Reminder.status == "pending")
+                    .values(status="cancelled", last_error="subject_erased")
+                    .execution_options(synchronize_session="fetch"))
+    session.execute(update(Reminder).where(Reminder.subject_id == subject_id)
+                    .values(recipient=None).execution_options(synchronize_session="fetch"))
 
 
 def retry_after(attempts: int) -> timedelta:
@@ -204,21 +237,33 @@ def retry_after(attempts: int) -> timedelta:
 class Outcome:
     """What one round did with one reminder: `sent`, `retry` (pending again), `failed`,
     `cancelled` (no contact preference, erased claimant), `skipped` (not due or claimed by
-    another worker). `code`: the error code, if any."""
+    another worker), `error` (an unexpected error, deferred as a retry). `code`: the error
+    code, if any."""
 
     result: str
     code: str | None = None
 
 
-def send_one(session: Session, reminder_id: uuid.UUID, *, channel: Channel,
-             keyring: KeyProvider, now: datetime) -> Outcome:
-    """Claim one due reminder and send it, in the caller's transaction (see the module's
-    docstring). The address is opened from the current contact preference only here."""
+@dataclass(frozen=True)
+class Claimed:
+    """A reminder claimed for one attempt: the message to send once the claim is committed."""
+
+    reminder_id: uuid.UUID
+    attempt: int
+    message: Message
+
+
+def claim(session: Session, reminder_id: uuid.UUID, *, channel_name: str,
+          keyring: KeyProvider, now: datetime) -> Claimed | Outcome:
+    """Transaction 1 (see the module's docstring): take the lease on a due reminder and record
+    the audit event of the send about to happen; the caller commits BEFORE sending. An Outcome
+    when there is nothing to send (not due, cancelled, appointment passed). The address is
+    opened from the current contact preference only here."""
     claimed = session.execute(
         update(Reminder)
         .where(Reminder.id == reminder_id, Reminder.status == "pending",
                Reminder.next_attempt_at <= now)
-        .values(attempts=Reminder.attempts + 1)
+        .values(attempts=Reminder.attempts + 1, next_attempt_at=now + LEASE)
         .execution_options(synchronize_session=False))
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return Outcome("skipped")
@@ -235,24 +280,41 @@ def send_one(session: Session, reminder_id: uuid.UUID, *, channel: Channel,
     message = _message(reminder, preference, subjects.data_key(subject, keyring))
     reminder.channel, reminder.language = preference.channel, preference.language
     reminder.recipient = masked(preference.channel, message.to)
-    reminder.outbound = channel.name
-    try:
-        channel.send(message)
-    except SendError as exc:
-        outcome = _failed(reminder, exc, now)
-    else:
+    reminder.outbound = channel_name
+    # Handing the address to a mail server or Notify is a disclosure: audited, and committed,
+    # before it happens, whatever the server then answers.
+    audit.record(session, type=EventType.REMINDERS_MESSAGE_SEND_ATTEMPT, now=now,
+                 subject_id=reminder.subject_id, categories=["contact"], decision="allow",
+                 details=_ids(reminder))
+    return Claimed(reminder.id, reminder.attempts, message)
+
+
+def finish(session: Session, claimed: Claimed, error: SendError | None, *, now: datetime,
+           result: str | None = None) -> Outcome:
+    """Transaction 2: mark the claimed reminder sent (`error` None) or schedule its retry, and
+    record the result. Nothing changes when the row no longer holds this attempt (its lease
+    ran out and another round took it over). `result` names an unexpected error (`error`)."""
+    reminder = session.get(Reminder, claimed.reminder_id)
+    if reminder is None or reminder.status != "pending" or reminder.attempts != claimed.attempt:
+        return Outcome("skipped")
+    if error is None:
         reminder.status, reminder.sent_at, reminder.last_error = "sent", now, None
         outcome = Outcome("sent")
-    # Handing the address to a mail server or Notify is a disclosure, whatever it answered.
+    else:
+        outcome = _failed(reminder, error, now)
+        if result is not None and outcome.result == "retry":
+            outcome = Outcome(result, outcome.code)
     audit.record(session, type=EventType.REMINDERS_MESSAGE_SEND, now=now,
-                 subject_id=reminder.subject_id, categories=["contact"],
-                 decision="allow",
-                 details={"reminder_id": str(reminder.id),
-                          "referral_id": str(reminder.referral_id),
-                          "channel": reminder.channel, "language": reminder.language,
-                          "outbound": channel.name, "attempt": reminder.attempts,
-                          "result": outcome.result, "code": outcome.code})
+                 subject_id=reminder.subject_id, decision="allow",
+                 details={**_ids(reminder), "result": outcome.result, "code": outcome.code})
     return outcome
+
+
+def _ids(reminder: Reminder) -> dict[str, object]:
+    """An attempt's audit details: codes and ids only."""
+    return {"reminder_id": str(reminder.id), "referral_id": str(reminder.referral_id),
+            "channel": reminder.channel, "language": reminder.language,
+            "outbound": reminder.outbound, "attempt": reminder.attempts}
 
 
 def _message(reminder: Reminder, preference: ContactPreference, data_key: bytes) -> Message:

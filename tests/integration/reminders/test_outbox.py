@@ -1,6 +1,7 @@
 """Appointment reminders through a real local SMTP server (tests/smtp_sink.py), on both
 engines: sent once, retried while the server is down, only the new time after a rebooking,
-nothing after the claimant withdrew, and what a crash between send and commit does."""
+nothing after the claimant withdrew, the audit event committed before anything is sent, what a
+crash after the send does, and what erasure leaves."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from caseshare.identity import service as identity
 from caseshare.jobs.reminders import ReminderJob
 from caseshare.outbound.channel import Message
-from caseshare.outbound.mail_sink import MailSink
+from caseshare.outbound.mail_sink import MailSink, ProductionRefused
 from caseshare.outbound.smtp import SmtpChannel
 from caseshare.reminders import service as reminders
 from caseshare.reminders.models import Reminder
@@ -92,11 +94,16 @@ def test_a_reminder_is_sent_once_a_day_before_in_the_claimants_language(
     assert (row.status, row.attempts, row.channel, row.language, row.outbound) == (
         "sent", 1, "email", "cy", "smtp")
     assert row.recipient == "j•••@example.org"
-    # The disclosure to the mail server is audited, with codes and ids only.
+    # The disclosure to the mail server is audited, with codes and ids only: the attempt
+    # (before the send), then its result.
+    [attempt] = events(rt, type="reminders:message:send_attempt")
+    assert attempt.subject_id == subject and attempt.categories == ["contact"]
+    assert attempt.details["attempt"] == 1 and attempt.details["language"] == "cy"
     [event] = events(rt, type="reminders:message:send")
-    assert event.subject_id == subject and event.categories == ["contact"]
+    assert event.subject_id == subject
     assert event.details["result"] == "sent" and event.details["language"] == "cy"
-    assert "jordan" not in str(event.details).lower() and "Green" not in str(event.details)
+    for details in (attempt.details, event.details):
+        assert "jordan" not in str(details).lower() and "Green" not in str(details)
 
 
 def test_english_reminder_gives_uk_local_time_in_summer(
@@ -152,8 +159,8 @@ def test_a_rebooked_appointment_sends_only_the_new_reminder(
     old = _schedule(rt, clock, subject, referral)
     later = APPOINTMENT + timedelta(days=1, hours=4)  # Thursday 2:30pm
     new = _schedule(rt, clock, subject, referral, at=later)
-    # The booked step run again for the old time (a retried request) changes nothing.
-    assert _schedule(rt, clock, subject, referral) == old
+    # The booked step run again for the new time (a retried request) changes nothing.
+    assert _schedule(rt, clock, subject, referral, at=later) == new
     clock.now = later - timedelta(hours=3)  # both reminders' times have come
     assert _job(rt, clock, smtp_channel).run_once() == {"sent": 1}
     [mail] = smtp_sink.received
@@ -212,35 +219,101 @@ def test_sms_goes_through_smtp_only_by_a_configured_gateway(
     assert [r.recipient for r in _rows(rt)] == ["••••••••982", "•••••••••123"]
 
 
-class CrashAfterSending:
-    """The mail server took the message, then the worker died before its commit."""
-
-    name = "smtp"
-
-    def __init__(self, inner: SmtpChannel) -> None:
-        self.inner = inner
-
-    def send(self, message: Message) -> None:
-        self.inner.send(message)
-        raise KeyboardInterrupt  # not a SendError: nothing of the round is committed
-
-
-def test_a_crash_between_send_and_commit_sends_again_with_the_same_message_id(
+def test_rebooking_back_to_an_earlier_time_reminds_of_that_time_only(
     client: FlaskClient, auth: Any, rt: Runtime, clock: Clock, smtp_sink: MailSink,
     smtp_channel: SmtpChannel,
 ) -> None:
-    """The chosen trade-off: at least once. The claim rolls back with the crash, so the
-    reminder is not lost; the repeat carries the same Message-ID (Notify: reference)."""
+    """Book 10:30, move to Thursday 2:30pm, move back to 10:30 (with a new place): the 10:30 row
+    is pending again with the new place, the 2:30pm one superseded."""
+    subject, referral = _claimant(client, auth, clock, language="en")
+    first = _schedule(rt, clock, subject, referral)
+    later = APPOINTMENT + timedelta(days=1, hours=4)
+    moved = _schedule(rt, clock, subject, referral, at=later)
+    back = _schedule(rt, clock, subject, referral, location="14 Green Lane, room 2")
+    assert back == first
+    assert {r.id: r.status for r in _rows(rt)} == {first: "pending", moved: "superseded"}
+    clock.now = APPOINTMENT - timedelta(hours=1)
+    assert _job(rt, clock, smtp_channel).run_once() == {"sent": 1}
+    [mail] = smtp_sink.received
+    assert "10:30am on Wednesday 25 November 2026, at 14 Green Lane, room 2" in mail.body
+    assert {r.id: r.status for r in _rows(rt)} == {first: "sent", moved: "superseded"}
+
+
+class CrashAfterSending:
+    """The mail server took the message, then the worker died before recording it. It also
+    notes, when asked to send, the audit events already committed for the attempt."""
+
+    name = "smtp"
+
+    def __init__(self, inner: SmtpChannel, rt: Runtime) -> None:
+        self.inner, self.rt = inner, rt
+        self.committed_before_send: list[int] = []
+
+    def send(self, message: Message) -> None:
+        attempts = events(self.rt, type="reminders:message:send_attempt")
+        self.committed_before_send.append(len(attempts))
+        self.inner.send(message)
+        raise KeyboardInterrupt  # not a SendError: the round stops here
+
+
+def test_the_attempt_is_audited_before_sending_and_a_crash_after_it_sends_again_later(
+    client: FlaskClient, auth: Any, rt: Runtime, clock: Clock, smtp_sink: MailSink,
+    smtp_channel: SmtpChannel,
+) -> None:
+    """No plaintext leaves before its audit event is committed. A crash after the send leaves
+    the claim (a lease) in place: the reminder is sent again once the lease ends (at least
+    once, never lost), with the same Message-ID (Notify: reference)."""
     subject, referral = _claimant(client, auth, clock)
     reminder = _schedule(rt, clock, subject, referral)
     clock.now = APPOINTMENT - timedelta(hours=24)
+    crashing = CrashAfterSending(smtp_channel, rt)
     with pytest.raises(KeyboardInterrupt):
-        _job(rt, clock, CrashAfterSending(smtp_channel)).run_once()
+        _job(rt, clock, crashing).run_once()
+    assert crashing.committed_before_send == [1]
     [row] = _rows(rt)
-    assert (row.status, row.attempts) == ("pending", 0)
-    assert _job(rt, clock, smtp_channel).run_once() == {"sent": 1}
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.next_attempt_at == clock.now + reminders.LEASE
+    job = _job(rt, clock, smtp_channel)
+    assert job.run_once() == {}  # the lease holds
+    clock.now += reminders.LEASE
+    assert job.run_once() == {"sent": 1}
     ids = [m.message["Message-ID"] for m in smtp_sink.received]
     assert ids == [f"<{reminder}@reminders.caseshare>"] * 2
+    assert [e.details["attempt"] for e in events(rt, type="reminders:message:send_attempt")] == [
+        1, 2]
+    assert [e.details["result"] for e in events(rt, type="reminders:message:send")] == ["sent"]
+
+
+def test_erasure_removes_the_masked_recipient_and_cancels_what_is_pending(
+    client: FlaskClient, auth: Any, rt: Runtime, clock: Clock, smtp_sink: MailSink,
+    smtp_channel: SmtpChannel,
+) -> None:
+    subject, referral = _claimant(client, auth, clock)
+    sent = _schedule(rt, clock, subject, referral)
+    clock.now = APPOINTMENT - timedelta(hours=24)
+    assert _job(rt, clock, smtp_channel).run_once() == {"sent": 1}
+    pending = _schedule(rt, clock, subject, referral, at=APPOINTMENT + timedelta(days=7))
+    assert {r.recipient for r in _rows(rt)} == {"j•••@example.org", None}
+    ig = "morgan.ellis@jcp-derby.example"
+    with rt.session_factory() as s:
+        identity.add_or_update_staff(s, protocols=rt.protocols, email=ig, name="Morgan Ellis",
+                                     org="jcp-derby", roles=["ig_officer"], now=rt.now())
+        s.commit()
+    r = client.post(f"/api/v1/subjects/{subject}/erasure?purpose=subject_access",
+                    headers=auth(ig), json={"reason": "subject_request"})
+    assert r.status_code == 200, r.json
+    rows = {r.id: r for r in _rows(rt)}
+    assert [r.recipient for r in rows.values()] == [None, None]
+    assert (rows[sent].status, rows[pending].status) == ("sent", "cancelled")
+    assert rows[pending].last_error == "subject_erased"
+
+
+def test_the_demo_mail_sink_refuses_to_start_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CASESHARE_PRODUCTION", "true")
+    with pytest.raises(ProductionRefused):
+        MailSink().start()
 
 
 class Broken:
