@@ -14,9 +14,9 @@ from caseshare.access import audit_trail
 from caseshare.access import overrides as override_cases
 from caseshare.audit.unusual import Thresholds
 from caseshare.case_plan.models import Referral
-from caseshare.reminders.models import Reminder
 from caseshare.demo import _ctx
 from caseshare.identity import service as identity
+from caseshare.reminders.models import Reminder
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
 from tests.conftest import IG, Clock
