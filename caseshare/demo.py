@@ -6,7 +6,9 @@ Everything goes through the same access path as the API, so the demo leaves a re
 With `history_days` (what `seed-demo` uses) the story is spread over the past days and goes on:
 reads by each agency, a housing officer refused treatment notes, a Citizens Advice adviser
 probing a claimant they do not work with, a late-evening read, a warm referral accepted, a
-partial consent withdrawal, and two break-glass overrides awaiting IG review (one overdue), so
+referral to a directory service that closed the loop (booked, attended, completed with an
+outcome), one booked in the coming days with the claimant's reminder scheduled, a partial
+consent withdrawal, and two break-glass overrides awaiting IG review (one overdue), so
 the IG officer's tools have something to show. Deterministic apart from generated ids.
 """
 
@@ -22,7 +24,15 @@ from typing import Concatenate, ParamSpec, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from caseshare.access import assessments, case_plans, consents, overrides, referrals, subjects
+from caseshare.access import (
+    assessments,
+    case_plans,
+    consents,
+    contact_preferences,
+    overrides,
+    referrals,
+    subjects,
+)
 from caseshare.access.context import RequestContext
 from caseshare.audit.models import AuditEvent
 from caseshare.crypto.sealing import blind_index
@@ -152,6 +162,7 @@ def seed(s: Session, runtime: Runtime, *, history_days: int = 0) -> Iterator[str
            f"expiring in 26 days)")
     if run.history:
         yield from _history(run.ctx, run.at, staff, lee, kerry, rhian, rhian_consent)
+        yield from _booked_ahead(run, staff, lee)
 
 
 def _add_staff(run: _Seeding) -> dict[str, StaffMember]:
@@ -348,6 +359,7 @@ def _history(ctx: Ctx, at: At, staff: dict[str, StaffMember], lee: uuid.UUID,
     perform(ctx(coach, "case_management", at(1, 10, 0)), case_plans.read_case_plan, lee)
     perform(ctx(key_worker, "recovery_support", at(1, 11, 30)), case_plans.read_case_plan, lee)
     _triage(ctx, at, coach, kerry, 1, ["jcp-derby", "ca-derby"], TRIAGE_KERRY[0], "digital")
+    kerry_referral = _refer_kerry_to_budgeting(ctx, at, coach, adviser, kerry)
     perform(ctx(housing, "tenancy_sustainment", at(2, 9, 45)), case_plans.read_case_plan, lee)
     # Refused: the housing officer asks for the treatment notes (no protocol lets them flow).
     perform(ctx(housing, "case_management", at(2, 10, 5)), case_plans.read_case_plan, lee,
@@ -359,6 +371,13 @@ def _history(ctx: Ctx, at: At, staff: dict[str, StaffMember], lee: uuid.UUID,
     perform(ctx(housing, "tenancy_sustainment", at(2, 16, 10)), overrides.request_override, rhian,
                                OverrideRequest("safeguarding", BREAK_GLASS, ["employment"], 4))
     perform(ctx(housing, "tenancy_sustainment", at(2, 16, 20)), subjects.read_subject, rhian)
+    # Kerry went to her budgeting appointment: the adviser closes the loop with an outcome.
+    perform(ctx(adviser, "budgeting_support", at(3, 11, 30)), referrals.record_step,
+            kerry_referral, {"type": "attended"})
+    perform(ctx(adviser, "budgeting_support", at(3, 11, 45)), referrals.record_step,
+            kerry_referral, {"type": "completed", "outcome": "budgeting_support_given",
+                             "note": "Monthly budget agreed around the UC payment date; "
+                                     "review in three months."})
     _triage(ctx, at, coach, lee, 3, ["jcp-derby", "derby-housing"], TRIAGE_LEE[0], "digital")
     # A late-evening read (out of hours).
     perform(ctx(housing, "tenancy_sustainment", at(3, 21, 40)), case_plans.read_case_plan, lee)
@@ -375,9 +394,53 @@ def _history(ctx: Ctx, at: At, staff: dict[str, StaffMember], lee: uuid.UUID,
                                OverrideRequest("safeguarding", BREAK_GLASS_LEE, ["employment"],
                                                2))
     yield ("history: reads by four agencies over the past days, a refused request for treatment "
-           "notes, a probe outside the case, a referral accepted, a partial withdrawal, two "
-           "break-glass overrides awaiting IG review (one overdue), and triage assessments of "
-           "Kerry and Lee with a reassessment each")
+           "notes, a probe outside the case, a referral accepted, a budgeting referral completed "
+           "with its outcome, a partial withdrawal, two break-glass overrides awaiting IG "
+           "review (one overdue), and triage assessments of Kerry and Lee with a reassessment "
+           "each")
+
+
+def _refer_kerry_to_budgeting(ctx: Ctx, at: At, coach: StaffMember, adviser: StaffMember,
+                              kerry: uuid.UUID) -> uuid.UUID:
+    """The work coach refers Kerry to Citizens Advice Derby's budgeting service (from the
+    directory); the adviser accepts and books an appointment two days on. Returns its id."""
+    referral = perform(ctx(coach, "case_management", at(1, 15, 0)), referrals.create_referral,
+                       kerry, {
+        "to_org": "ca-derby", "purpose": "budgeting_support", "service_id": "ca-derby-budgeting",
+        "message": "Kerry would like help to budget around her UC payment date.",
+        "contact_name": "Aisha Begum"})
+    perform(ctx(adviser, "budgeting_support", at(1, 16, 0)), referrals.accept_referral,
+            referral["id"])
+    perform(ctx(adviser, "budgeting_support", at(1, 16, 5)), referrals.record_step,
+            referral["id"], {"type": "booked", "appointment_at": at(3, 10, 30),
+                             "location": "Citizens Advice Derby, Council House, Corporation "
+                                         "Street"})
+    return uuid.UUID(str(referral["id"]))
+
+
+def _booked_ahead(run: _Seeding, staff: dict[str, StaffMember], lee: uuid.UUID) -> Iterator[str]:
+    """The end of the story: Lee agrees to text reminders, the work coach refers him to the
+    council's tenancy sustainment service, and the housing officer books an appointment three
+    days from now, so the reminder is scheduled (it goes a day before)."""
+    ctx, at = run.ctx, run.at
+    coach, housing = staff["sam.okafor"], staff["priya.sharma"]
+    perform(ctx(coach, "case_management", at(5, 14, 0)), contact_preferences.record_preference,
+            lee, {"channel": "sms", "address": "07700 900982", "language": "en",
+                  "method": "verbal_in_person"})
+    referral = perform(ctx(coach, "case_management", at(5, 14, 10)), referrals.create_referral,
+                       lee, {
+        "to_org": "derby-housing", "purpose": "tenancy_sustainment",
+        "service_id": "derby-housing-tenancy-support",
+        "message": "Lee's arrears are now six weeks; he would like help to keep his tenancy.",
+        "contact_name": "Priya Sharma"})
+    perform(ctx(housing, "tenancy_sustainment", at(5, 15, 0)), referrals.accept_referral,
+            referral["id"])
+    appointment = datetime.combine(run.now.date() + timedelta(days=3), time(10, 30), tzinfo=UTC)
+    perform(ctx(housing, "tenancy_sustainment", at(5, 15, 5)), referrals.record_step,
+            referral["id"], {"type": "booked", "appointment_at": appointment,
+                             "location": "Council House, Corporation Street, Derby"})
+    yield ("history: Lee's tenancy sustainment appointment booked for "
+           f"{appointment:%d %B %Y} with a text reminder scheduled")
 
 
 TRIAGE = ("derby-budgeting-digital-triage", 1)

@@ -374,10 +374,12 @@ def _suspend(ctx: RequestContext, referral: Referral, basis: Basis) -> None:
 
 def _tell_sender(ctx: RequestContext, referral: Referral) -> None:
     """`referral_updated` to the sending organisation, in the same unit of work: the new
-    status and the referral's id only."""
+    status, the referral's id and the receiving organisation's code (so the sender reads who
+    took the step) only."""
     notifications.notify(ctx.session, type="referral_updated", org=referral.from_org,
                          now=ctx.now, subject_id=referral.subject_id,
-                         details={"referral_id": str(referral.id), "status": referral.status})
+                         details={"referral_id": str(referral.id), "status": referral.status,
+                                  "to_org": referral.to_org})
 
 
 def _present(ctx: RequestContext, referral: Referral, data_key: bytes | None,

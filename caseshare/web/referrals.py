@@ -366,8 +366,12 @@ def _unnamed(item: dict[str, Any], box: str) -> str:
 
 @bp.route("/referrals/<uuid:referral_id>/accept", methods=["POST"])
 def accept_referral(referral_id: uuid.UUID) -> BaseResponse:
+    """Accept: back to the claimant's overview from the inbox, or to the referral's own page
+    when accepted there (`back=referral`), where its next step (booking) is."""
     opened = run("referrals:write", referrals.accept_referral, referral_id)
     flash(f"Referral accepted. {user().org_name} now works with this claimant.")
+    if request.form.get("back") == "referral":
+        return redirect(url_for("web.referral_page", referral_id=referral_id))
     return redirect(url_for("web.overview", subject_id=opened["subject_id"]))
 
 

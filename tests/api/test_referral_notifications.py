@@ -75,7 +75,8 @@ def test_accepting_notifies_the_sender_and_the_boxes_carry_sender_and_history(
     assert accepted["actor_name"] == "Dan Whitfield" and accepted["at"] > created["at"]
 
     [updated] = _notes(client, auth(COACH), "case_management", "referral_updated")
-    assert updated["details"] == {"referral_id": rid, "status": "accepted"}
+    assert updated["details"] == {"referral_id": rid, "status": "accepted",
+                                  "to_org": "recovery-partnership"}
     assert updated["subject_id"] == subject
     assert _notes(client, key_worker, "recovery_support", "referral_updated") == []
     sent = client.get("/api/v1/referrals?box=sent&purpose=case_management",
@@ -93,7 +94,8 @@ def test_declining_notifies_the_sender_with_the_status_only(
     assert r.status_code == 200, r.json
     assert r.json["timeline"][-1]["note"] == "Already open in Ilkeston"
     [updated] = _notes(client, auth(COACH), "case_management", "referral_updated")
-    assert updated["details"] == {"referral_id": rid, "status": "declined"}
+    assert updated["details"] == {"referral_id": rid, "status": "declined",
+                                  "to_org": "recovery-partnership"}
     # The recipient no longer works with the claimant: the name is withheld, with a reason.
     [item] = client.get("/api/v1/referrals?purpose=recovery_support",
                         headers=auth(KEY_WORKER)).json["items"]
@@ -111,7 +113,8 @@ def test_a_withdrawal_that_suspends_the_referral_notifies_the_sender(
                                          "scope": {"recipients": ["recovery-partnership"]}})
     assert w.status_code == 200, w.json
     [updated] = _notes(client, coach, "case_management", "referral_updated")
-    assert updated["details"] == {"referral_id": rid, "status": "suspended"}
+    assert updated["details"] == {"referral_id": rid, "status": "suspended",
+                                  "to_org": "recovery-partnership"}
     assert updated["subject_id"] == subject
     [item] = client.get("/api/v1/referrals?purpose=recovery_support",
                         headers=auth(KEY_WORKER)).json["items"]

@@ -16,6 +16,7 @@ from caseshare.audit.unusual import Thresholds
 from caseshare.case_plan.models import Referral
 from caseshare.demo import _ctx
 from caseshare.identity import service as identity
+from caseshare.reminders.models import Reminder
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
 from tests.conftest import IG, Clock
@@ -46,10 +47,18 @@ def test_seed_demo_leaves_a_realistic_verifiable_log(app: Flask, rt: Runtime,
     assert [e.reasons for e in refused] == [["category_not_in_protocol"]]
     assert [e.org for e in log if e.type == "access:subject:deny"] == ["ca-derby"]
     assert len([e for e in log if e.type == "consent:record:withdraw"]) == 1
-    assert [e.org for e in log if e.type == "referral:referral:accept"] == ["derby-housing"]
+    assert [e.org for e in log if e.type == "referral:referral:accept"] == [
+        "derby-housing", "ca-derby", "derby-housing"]
     with rt.session_factory() as s:
-        [referral] = s.scalars(select(Referral)).all()
-        assert referral.status == "accepted" and referral.to_org == "derby-housing"
+        referrals = s.scalars(select(Referral).order_by(Referral.created_at)).all()
+        assert [(r.to_org, r.status, r.service_id, r.outcome) for r in referrals] == [
+            ("derby-housing", "accepted", None, None),
+            ("ca-derby", "completed", "ca-derby-budgeting", "budgeting_support_given"),
+            ("derby-housing", "booked", "derby-housing-tenancy-support", None)]
+        # The loop closed for Kerry; Lee's appointment is ahead, his reminder waiting to go.
+        [reminder] = s.scalars(select(Reminder).where(Reminder.status == "pending")).all()
+        assert reminder.referral_id == referrals[2].id
+        assert clock.now < reminder.next_attempt_at < reminder.appointment_at
 
         grace = identity.get_staff_by_email(s, IG)
         with _ctx(s, rt, grace, "audit") as ctx:
