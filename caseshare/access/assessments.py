@@ -385,7 +385,7 @@ def _add_action(ctx: RequestContext, subject_id: uuid.UUID, proposal: Proposal,
 def _not_found(ctx: RequestContext, subject_id: uuid.UUID, assessment_id: uuid.UUID,
                proposal_id: str, message: str) -> NoReturn:
     event = ctx.audit_refusal(EventType.ASSESSMENTS_PROPOSAL_ACCEPT, subject_id=subject_id,
-                              reasons=["no_such_proposal"],
+                              reasons=[str(Reason.NO_SUCH_PROPOSAL)],
                               details={"assessment_id": str(assessment_id),
                                        "proposal_id": proposal_id[:80]})
     raise NotFoundError(message, audit_id=event.event_uuid)
