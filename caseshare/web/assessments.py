@@ -20,16 +20,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from flask import session as cookie
 from werkzeug.wrappers import Response as BaseResponse
 
+from caseshare.access import assessments as cases
 from caseshare.assessments.forms import AssessmentForm, Question
 from caseshare.errors import NotFoundError
 from caseshare.web import assessment_answers as answers_
-from caseshare.web import forms
+from caseshare.web import forms, sealed_drafts
 from caseshare.web.assessment_answers import DRAFT, Draft
-from caseshare.web.blueprint import bp, page, require, runtime, user
+from caseshare.web.blueprint import bp, page, require, run, runtime, user
 from caseshare.web.i18n import LANGUAGES, use_language
 
 PURPOSE = "triage"
@@ -50,11 +51,17 @@ def asked(form: AssessmentForm) -> list[Question]:
 
 
 def current_draft(subject_id: uuid.UUID) -> Draft | None:
-    return answers_.draft_from(cookie.get(DRAFT), str(subject_id))
+    """The draft for this claimant, if the cookie holds one sealed for this user and claimant
+    (`sealed_drafts`)."""
+    opened = sealed_drafts.unseal(cookie.get(DRAFT), secret=current_app.secret_key or b"",
+                                  staff_id=str(user().staff.id), subject_id=str(subject_id))
+    return answers_.draft_from(opened, str(subject_id))
 
 
 def save_draft(draft: Draft) -> None:
-    cookie[DRAFT] = draft.stored()
+    """Keep the draft in the session cookie as ciphertext only."""
+    cookie[DRAFT] = sealed_drafts.seal(draft.stored(), secret=current_app.secret_key or b"",
+                                       staff_id=str(user().staff.id), subject_id=draft.subject)
 
 
 def forget_draft() -> None:
@@ -74,9 +81,11 @@ def new_assessment(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     """Choose the form (the newest version of each) and the claimant's language."""
     if (refused := wrong_purpose()) is not None:
         return refused
+    # Every method: the write scope and purpose, and the claimant in the caller's case (a 404
+    # page otherwise), before anything is kept in the draft.
+    run(WRITE_SCOPE, cases.check_claimant, subject_id)
     choices = runtime().assessment_forms.current()
     if request.method == "GET":
-        require(WRITE_SCOPE)
         draft = current_draft(subject_id)
         values = ({"form": draft.form_id, "lang": draft.lang} if draft
                   else {"form": choices[0].id if len(choices) == 1 else "", "lang": "en"})
@@ -130,6 +139,7 @@ def assessment_question(subject_id: uuid.UUID,
     error re-renders the page with what was typed, in the claimant's language."""
     if (refused := wrong_purpose()) is not None:
         return refused
+    require(WRITE_SCOPE)  # every method, as the record step does
     draft = current_draft(subject_id)
     if draft is None:
         return redirect(url_for("web.new_assessment", subject_id=subject_id))
