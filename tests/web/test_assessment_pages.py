@@ -139,6 +139,23 @@ def test_assessments_are_for_triage(client: FlaskClient, demo: Demo) -> None:
     assert "Assessments are for triage" in text(resp) and 'href="/purpose"' in text(resp)
 
 
+def test_starting_checks_the_claimant_is_in_the_case(client: FlaskClient, rt: Runtime,
+                                                     demo: Demo) -> None:
+    """The start page's POST asks the access layer first: a claimant not in the caller's case
+    is the 404 page (audited), and nothing is kept in the cookie."""
+    sign_in(client, COACH, "triage")
+    stranger = uuid.uuid4()
+    got = client.get(f"/claimants/{stranger}/assessments/new")
+    assert got.status_code == 404, got.headers.get("Location")
+    started = client.post(f"/claimants/{stranger}/assessments/new", data={
+        "form": "derby-budgeting-digital-triage", "lang": "en",
+        "csrf_token": token(client, "/find")})
+    assert started.status_code == 404
+    assert client.get(f"/claimants/{stranger}/assessments/new/manage_money").status_code == 302
+    assert [e.reasons for e in events(rt, type="access:subject:deny")][-1] == [
+        "no_case_relationship"]
+
+
 def test_the_result_explains_itself_and_offers_only_what_consent_allows(
         client: FlaskClient, rt: Runtime, demo: Demo) -> None:
     sign_in(client, COACH, "triage")
