@@ -330,5 +330,17 @@ def test_dates_on_their_page_and_short_text_only_on_the_check_page(
                                     "csrf_token": token(client, check)})
     assert long.status_code == 422 and typed in text(long)  # what was typed is kept
     assert typed not in str(draft(client, app, demo.lee))  # ...in the page, never in the cookie
+    # "Change" is a button that takes what was typed along, and brings it back.
+    change = f"{path}?change=1&show=1"
+    assert f'formaction="{change.replace("&", "&amp;")}"' in long.get_data(as_text=True)
+    shown = client.post(change, data={"job_wanted": typed, "csrf_token": token(client, check)})
+    assert shown.status_code == 200 and 'name="last_worked-day"' in text(shown)
+    assert f'type="hidden" name="job_wanted" value="{typed}"' in text(shown)
+    back = client.post(path, data={"last_worked-day": "4", "last_worked-month": "2",
+                                   "last_worked-year": "2026", "change": "1",
+                                   "job_wanted": typed, "csrf_token": token(client, check)})
+    assert back.status_code == 200 and "4 Chwefror 2026" in text(back)
+    assert f'value="{typed}"' in text(back)
+    assert typed not in str(draft(client, app, demo.lee))
     recorded = client.post(check, data={"job_wanted": typed, "csrf_token": token(client, check)})
     assert recorded.status_code == 302, text(recorded)
