@@ -24,6 +24,7 @@ import dataclasses
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
 
 from caseshare.access import case_plans, guards
 from caseshare.access import referrals as referral_cases
@@ -40,6 +41,9 @@ from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.facts import SubjectFacts
 from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
+
+# Review and due dates are UK calendar dates: a triage at 23:30 UTC in summer is the next day.
+UK = ZoneInfo("Europe/London")
 
 # The LSSF service line of a proposal, as a plan entry's support service code (case_plan).
 PLAN_SERVICE = {
@@ -103,6 +107,17 @@ class Accepted:
     item: dict[str, Any]
 
 
+def uk_today(ctx: RequestContext) -> date:
+    """Today's date in the UK (the date a worker and the claimant mean), not the UTC date."""
+    return ctx.now.astimezone(UK).date()
+
+
+def check_claimant(ctx: RequestContext, subject_id: uuid.UUID) -> None:
+    """Before an assessment is started: the claimant is in the caller's case (otherwise a 404,
+    audited, so ids cannot be probed). Reads and discloses nothing."""
+    guards.subject_in_case(ctx, subject_id)
+
+
 def find_form(ctx: RequestContext, form_id: str, form_version: int,
               language: str) -> AssessmentForm:
     """The loaded form, or a 422 naming `form_id`, `form_version` or `language`."""
@@ -135,7 +150,7 @@ def record_assessment(ctx: RequestContext, subject_id: uuid.UUID, form_id: str,
         raise ForbiddenError("You may not record some of these answers for this claimant.",
                              reasons=decision.reasons, audit_id=event.event_uuid)
     result = evaluate(form, normal)
-    review_on = ctx.now.date() + timedelta(days=result.review_days)
+    review_on = uk_today(ctx) + timedelta(days=result.review_days)
     own = frozenset(c for c in categories if case_plans.own_record(decision, c))
     assessment = store.store(
         ctx.session, subject_id=subject.id, form=form, language=language, answers=normal,
@@ -182,19 +197,77 @@ def list_assessments(ctx: RequestContext, subject_id: uuid.UUID) -> list[Assessm
                 d: view.scores[d] - before.scores[d] for d in view.scores if d in before.scores})
         previous[row.form_id] = view
         views.append(view)
+    _audit_read(ctx, subject.id, decision, list(rows), opened, withheld)
+    return list(reversed(views))
+
+
+def get_assessment(ctx: RequestContext, subject_id: uuid.UUID,
+                   assessment_id: uuid.UUID) -> AssessmentView:
+    """One assessment as the caller may see it (as in `list_assessments`), with what changed
+    since the previous assessment of the same form where both scores are readable. Only this
+    assessment is audited as read (the previous one is named as `compared_with` when a change
+    was computed from its scores); the claimant's other assessments are neither opened nor
+    audited. Absent: a 404, audited."""
+    ctx.read_from_snapshot()
+    subject, facts = guards.subject_in_case(ctx, subject_id)
+    row = store.find(ctx.session, subject.id, assessment_id)
+    if row is None:
+        event = ctx.audit_refusal(EventType.ASSESSMENTS_ASSESSMENT_LIST, subject_id=subject.id,
+                                  reasons=[str(Reason.NO_SUCH_PROPOSAL)],
+                                  details={"assessment_id": str(assessment_id)})
+        raise NotFoundError("No such assessment.", audit_id=event.event_uuid)
+    decision = guards.decide(ctx, facts, "read", None)
+    key = subjects.data_key(subject, ctx.keyring)
+    opened: set[str] = set()
+    withheld: dict[str, list[str]] = {}
+    view = _one_view(ctx, subject.id, facts, row, decision, key, opened, withheld)
+    before_row = _previous(ctx, subject.id, row)
+    extra: dict[str, Any] = {}
+    if before_row is not None:
+        before = _one_view(ctx, subject.id, facts, before_row, decision, key, set(), {})
+        view = dataclasses.replace(view, previous_id=before.id, changes={
+            d: view.scores[d] - before.scores[d] for d in view.scores if d in before.scores})
+        if view.changes:
+            extra["compared_with"] = str(before.id)
+    _audit_read(ctx, subject.id, decision, [row], opened, withheld, extra)
+    return view
+
+
+def _previous(ctx: RequestContext, subject_id: uuid.UUID, row: Assessment) -> Assessment | None:
+    """The assessment of the same form completed just before `row`, if any."""
+    rows = store.assessments_of(ctx.session, subject_id)
+    earlier = [r for r in rows if r.form_id == row.form_id and r.id != row.id
+               and (r.completed_at, str(r.id)) < (row.completed_at, str(row.id))]
+    return earlier[-1] if earlier else None
+
+
+def _one_view(ctx: RequestContext, subject_id: uuid.UUID, facts: SubjectFacts, row: Assessment,
+              decision: Decision, key: bytes, opened: set[str],
+              withheld: dict[str, list[str]]) -> AssessmentView:
+    form = ctx.assessment_forms.get(row.form_id, row.form_version)
+    items = store.items_of(ctx.session, [row.id])[row.id]
+    accepted = store.acceptances_of(ctx.session, [row.id])[row.id]
+    return _view(ctx, subject_id, facts, row, form, items, accepted, decision, key, opened,
+                 withheld)
+
+
+def _audit_read(ctx: RequestContext, subject_id: uuid.UUID, decision: Decision,
+                rows: list[Assessment], opened: set[str], withheld: dict[str, list[str]],
+                extra: dict[str, Any] | None = None) -> None:
+    """One event for what was opened, one for what was withheld (or for an empty read)."""
+    ids = [str(a.id) for a in rows]
     if opened:
-        ctx.audit(EventType.ASSESSMENTS_ASSESSMENT_LIST, subject_id=subject.id,
+        ctx.audit(EventType.ASSESSMENTS_ASSESSMENT_LIST, subject_id=subject_id,
                   decision=decision, outcome="allow", categories=sorted(opened), reasons=[],
-                  details={"assessments": [str(a.id) for a in rows]})
+                  details={"assessments": ids, **(extra or {})})
     if withheld or not opened:
-        ctx.audit(EventType.ASSESSMENTS_ASSESSMENT_LIST, subject_id=subject.id,
+        ctx.audit(EventType.ASSESSMENTS_ASSESSMENT_LIST, subject_id=subject_id,
                   decision=decision, outcome="deny" if withheld else "allow",
                   categories=sorted(withheld),
                   reasons=sorted({r for rs in withheld.values() for r in rs}),
-                  details={"assessments": [str(a.id) for a in rows],
+                  details={"assessments": ids,
                            "withheld": [{"category": c, "reasons": r}
                                         for c, r in sorted(withheld.items())]})
-    return list(reversed(views))
 
 
 def _category_reasons(category: str, row: Assessment, decision: Decision) -> list[str]:
@@ -288,7 +361,7 @@ def _check(ctx: RequestContext, subject_id: uuid.UUID, facts: SubjectFacts, need
         reasons = [] if decision.allowed else decision.reasons
         described = ctx.protocols.categories.get(category)
         words = described.description.lower() if described else category.replace("_", " ")
-        due = (ctx.now.date() + timedelta(days=template.due_in_days)
+        due = (uk_today(ctx) + timedelta(days=template.due_in_days)
                if template.due_in_days is not None else None)
         return dataclasses.replace(
             base, category=category, due_on=due, allowed=decision.allowed,
@@ -332,7 +405,9 @@ def accept_proposal(ctx: RequestContext, subject_id: uuid.UUID, assessment_id: u
         _not_found(ctx, subject.id, assessment_id, proposal_id, "No such proposal.")
     details = {"assessment_id": str(row.id), "proposal_id": need.id}
     if need.id in store.acceptances_of(ctx.session, [row.id])[row.id]:
-        raise store.AlreadyAcceptedError()
+        event = ctx.audit_refusal(EventType.ASSESSMENTS_PROPOSAL_ACCEPT, subject_id=subject.id,
+                                  reasons=[str(Reason.ALREADY_ACCEPTED)], details=details)
+        raise store.AlreadyAcceptedError(audit_id=event.event_uuid)
     proposal = _check(ctx, subject.id, facts, need, row.language, {})
     if not proposal.allowed:
         event = ctx.audit_refusal(EventType.ASSESSMENTS_PROPOSAL_ACCEPT, subject_id=subject.id,
@@ -385,7 +460,7 @@ def _add_action(ctx: RequestContext, subject_id: uuid.UUID, proposal: Proposal,
 def _not_found(ctx: RequestContext, subject_id: uuid.UUID, assessment_id: uuid.UUID,
                proposal_id: str, message: str) -> NoReturn:
     event = ctx.audit_refusal(EventType.ASSESSMENTS_PROPOSAL_ACCEPT, subject_id=subject_id,
-                              reasons=["no_such_proposal"],
+                              reasons=[str(Reason.NO_SUCH_PROPOSAL)],
                               details={"assessment_id": str(assessment_id),
                                        "proposal_id": proposal_id[:80]})
     raise NotFoundError(message, audit_id=event.event_uuid)

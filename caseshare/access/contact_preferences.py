@@ -19,6 +19,7 @@ from typing import Any
 from caseshare.access import guards
 from caseshare.access.context import RequestContext
 from caseshare.audit.event_types import EventType
+from caseshare.reasons import Reason
 from caseshare.reminders import service as reminders
 from caseshare.reminders.models import ContactPreference
 from caseshare.subjects import service as subjects
@@ -79,7 +80,7 @@ def read_preference(ctx: RequestContext, subject_id: uuid.UUID) -> PreferenceVie
                   details={"preference_id": str(preference.id)})
         return _view(preference, address)
     reasons = list(decision.withheld[CATEGORY].reasons) if CATEGORY in decision.withheld else []
-    reasons = reasons or ["direction_not_permitted"]
+    reasons = reasons or [str(Reason.DIRECTION_NOT_PERMITTED)]
     ctx.audit(EventType.REMINDERS_CONTACT_PREFERENCE_READ, subject_id=subject.id,
               decision=decision, outcome="deny", categories=[CATEGORY], reasons=reasons,
               details={"preference_id": str(preference.id)})

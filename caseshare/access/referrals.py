@@ -357,7 +357,7 @@ def _addressed_to_caller(ctx: RequestContext, referral_id: uuid.UUID,
     referral = referrals.find_referral(ctx.session, referral_id)
     if referral is None or referral.to_org != ctx.principal.org:
         event = ctx.audit_refusal(type, subject_id=referral.subject_id if referral else None,
-                                  reasons=["not_recipient"],
+                                  reasons=[str(Reason.NOT_RECIPIENT)],
                                   details={"referral_id": str(referral_id)})
         raise NotFoundError("No such referral.", audit_id=event.event_uuid)
     subject, facts = guards.subject_in_case(ctx, referral.subject_id)
@@ -525,7 +525,7 @@ def _party_referral(ctx: RequestContext, referral_id: uuid.UUID, type: EventType
     referral = referrals.find_referral(ctx.session, referral_id)
     if referral is None or ctx.principal.org not in (referral.from_org, referral.to_org):
         event = ctx.audit_refusal(type, subject_id=referral.subject_id if referral else None,
-                                  reasons=["not_recipient"],
+                                  reasons=[str(Reason.NOT_RECIPIENT)],
                                   details={"referral_id": str(referral_id)})
         raise NotFoundError("No such referral.", audit_id=event.event_uuid)
     return referral

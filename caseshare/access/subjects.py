@@ -10,6 +10,7 @@ from caseshare.access import guards
 from caseshare.access.context import RequestContext
 from caseshare.audit.event_types import EventType
 from caseshare.facts import SubjectFacts
+from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import IDENTITY_FIELDS, Subject
 
@@ -40,7 +41,8 @@ def read_subject(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[Subject, d
     permitted = {c for c, d in decision.permitted.items() if subject.lead_org_id in d.sources}
     opened = subjects.open_identity(subject, ctx.keyring, permitted)
     withheld: list[dict[str, Any]] = [
-        {"category": c.category, "reasons": list(c.reasons) or ["direction_not_permitted"]}
+        {"category": c.category,
+         "reasons": list(c.reasons) or [str(Reason.DIRECTION_NOT_PERMITTED)]}
         for c in decision.categories if c.category not in permitted
     ]
     if permitted:

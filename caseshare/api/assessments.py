@@ -156,14 +156,13 @@ def assessment_fhir(subject_id: uuid.UUID, assessment_id: uuid.UUID, purpose: st
     """A completed assessment as an HL7 FHIR R4 `QuestionnaireResponse`.
 
     Only the answers the caller may read are in it (a withheld answer is absent, as on the
-    plan); the read is audited like the list. Scores and proposals are Caseshare's own and are
+    plan); only this assessment's read is audited. Scores and proposals are Caseshare's own and are
     not exported. An assessment of another claimant, or none: 404.
     """
     with unit_of_work(purpose, "case_plans:read") as ctx:
-        view = next((v for v in assessments.list_assessments(ctx, subject_id)
-                     if v.id == assessment_id), None)
-        form = ctx.assessment_forms.get(view.form_id, view.form_version) if view else None
-        if view is None or form is None:
+        view = assessments.get_assessment(ctx, subject_id, assessment_id)
+        form = ctx.assessment_forms.get(view.form_id, view.form_version)
+        if form is None:
             raise NotFoundError("No such assessment.")
         answers = {k: tuple(v) if isinstance(v, list) else v for k, v in view.answers.items()}
         resource = fhir.questionnaire_response(form, answers, view.language, str(subject_id),

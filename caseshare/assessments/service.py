@@ -156,8 +156,8 @@ def acceptances_of(session: Session, assessment_ids: Iterable[uuid.UUID]) -> dic
 
 
 class AlreadyAcceptedError(ConflictError):
-    def __init__(self) -> None:
-        super().__init__("This proposal has already been accepted.")
+    def __init__(self, audit_id: uuid.UUID | None = None) -> None:
+        super().__init__("This proposal has already been accepted.", audit_id=audit_id)
 
 
 def record_acceptance(session: Session, *, assessment: Assessment, proposal_id: str,

@@ -1,8 +1,9 @@
 """What the assessment pages read from a submitted question page, what they keep between pages,
 and the error messages in the assessment's language.
 
-The draft (the answers so far) waits in the signed session cookie, keyed by question id, and
-holds only option codes, yes/no, numbers and ISO dates: never the claimant's name, and never
+The draft (the answers so far) waits in the session cookie, sealed (AES-GCM, `sealed_drafts`:
+the signed cookie alone is readable by whoever holds it), keyed by question id, and holds only
+option codes, yes/no, numbers and ISO dates: never the claimant's name, and never
 free text. Short-text questions are asked on the check-your-answers page itself (the one POST
 that records the assessment), so what is typed there is only ever in that request; an error or
 a refusal re-renders the page with it.

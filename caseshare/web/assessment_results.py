@@ -12,7 +12,7 @@ claimant answered in, marked with that language.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import redirect, request, url_for
@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from caseshare.access import assessments as cases
 from caseshare.assessments.forms import AssessmentForm
 from caseshare.directory import taxonomy
-from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
+from caseshare.errors import ConflictError, ForbiddenError, ValidationError
 from caseshare.web import assessment_answers as answers_
 from caseshare.web import assessments as pages
 from caseshare.web import forms
@@ -89,6 +89,12 @@ def _explained(reasons: list[str] | tuple[str, ...], category: str, org: str | N
     return [explain(r, **names) for r in reasons] or [explain("", **names)]
 
 
+def _uk_date(moment: datetime) -> date:
+    """The UK calendar date of a moment (a naive one is taken as UTC)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(cases.UK).date()
+
+
 def _history(subject_id: uuid.UUID) -> list[Any]:
     """The claimant's assessments, oldest first."""
     items = list(run(pages.READ_SCOPE, cases.list_assessments, subject_id))
@@ -105,7 +111,7 @@ def _review_on(item: Any, form: AssessmentForm | None) -> date | None:
         return given if isinstance(given, date) else date.fromisoformat(str(given))
     level = next((lv for lv in (form.levels if form else ())
                   if lv.code == _get(item, "level")), None)
-    return (_moment(_get(item, "completed_at")).date() + timedelta(days=level.review_days)
+    return (_uk_date(_moment(_get(item, "completed_at"))) + timedelta(days=level.review_days)
             if level else None)
 
 
@@ -176,14 +182,12 @@ def assessment_result(subject_id: uuid.UUID, assessment_id: uuid.UUID) -> tuple[
 
 def _result_page(subject_id: uuid.UUID, assessment_id: uuid.UUID, status: int = 200,
                  refused: dict[str, Any] | None = None) -> tuple[str, int]:
-    item = next((a for a in _history(subject_id) if str(_get(a, "id")) == str(assessment_id)),
-                None)
-    if item is None:
-        raise NotFoundError("No such assessment.")
+    item = run(pages.READ_SCOPE, cases.get_assessment, subject_id, assessment_id)
     accepted = {"proposal": request.args.get("accepted"), "made": request.args.get("made")}
     return page("assessments/result.html", status, subject_id=subject_id,
                 view=_result_view(subject_id, item), refused=refused,
                 accepted=accepted if accepted["proposal"] else None,
+                already=request.args.get("already"),
                 can_accept=user().purpose == pages.PURPOSE)
 
 
@@ -200,6 +204,11 @@ def accept_proposal(subject_id: uuid.UUID, assessment_id: uuid.UUID,
         return _result_page(subject_id, assessment_id, 403, refused={
             "proposal": proposal_id,
             "explained": _explained(exc.extra.get("reasons") or [], "this information")})
+    except ConflictError:
+        # Accepted already (another tab, a colleague, a double click): say so on the result.
+        return redirect(url_for("web.assessment_result", subject_id=subject_id,
+                                assessment_id=assessment_id, already=proposal_id)
+                        + "#proposals")
     return redirect(url_for("web.assessment_result", subject_id=subject_id,
                             assessment_id=assessment_id, accepted=proposal_id,
                             made=_get(created, "kind")) + "#proposals")

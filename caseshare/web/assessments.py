@@ -20,16 +20,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from flask import session as cookie
 from werkzeug.wrappers import Response as BaseResponse
 
+from caseshare.access import assessments as cases
 from caseshare.assessments.forms import AssessmentForm, Question
 from caseshare.errors import NotFoundError
 from caseshare.web import assessment_answers as answers_
-from caseshare.web import forms
+from caseshare.web import forms, sealed_drafts
 from caseshare.web.assessment_answers import DRAFT, Draft
-from caseshare.web.blueprint import bp, page, require, runtime, user
+from caseshare.web.blueprint import bp, page, require, run, runtime, user
 from caseshare.web.i18n import LANGUAGES, use_language
 
 PURPOSE = "triage"
@@ -50,11 +51,17 @@ def asked(form: AssessmentForm) -> list[Question]:
 
 
 def current_draft(subject_id: uuid.UUID) -> Draft | None:
-    return answers_.draft_from(cookie.get(DRAFT), str(subject_id))
+    """The draft for this claimant, if the cookie holds one sealed for this user and claimant
+    (`sealed_drafts`)."""
+    opened = sealed_drafts.unseal(cookie.get(DRAFT), secret=current_app.secret_key or b"",
+                                  staff_id=str(user().staff.id), subject_id=str(subject_id))
+    return answers_.draft_from(opened, str(subject_id))
 
 
 def save_draft(draft: Draft) -> None:
-    cookie[DRAFT] = draft.stored()
+    """Keep the draft in the session cookie as ciphertext only."""
+    cookie[DRAFT] = sealed_drafts.seal(draft.stored(), secret=current_app.secret_key or b"",
+                                       staff_id=str(user().staff.id), subject_id=draft.subject)
 
 
 def forget_draft() -> None:
@@ -74,9 +81,11 @@ def new_assessment(subject_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     """Choose the form (the newest version of each) and the claimant's language."""
     if (refused := wrong_purpose()) is not None:
         return refused
+    # Every method: the write scope and purpose, and the claimant in the caller's case (a 404
+    # page otherwise), before anything is kept in the draft.
+    run(WRITE_SCOPE, cases.check_claimant, subject_id)
     choices = runtime().assessment_forms.current()
     if request.method == "GET":
-        require(WRITE_SCOPE)
         draft = current_draft(subject_id)
         values = ({"form": draft.form_id, "lang": draft.lang} if draft
                   else {"form": choices[0].id if len(choices) == 1 else "", "lang": "en"})
@@ -109,7 +118,7 @@ def _neighbours(form: AssessmentForm, question: Question) -> tuple[str | None, s
 
 def _question_page(subject_id: uuid.UUID, draft: Draft, form: AssessmentForm,
                    question: Question, value: Any, error: str | None,
-                   change: bool) -> tuple[str, int]:
+                   change: bool, kept: dict[str, str] | None = None) -> tuple[str, int]:
     before, _after = _neighbours(form, question)
     back = (url_for("web.check_assessment", subject_id=subject_id) if change
             else url_for("web.assessment_question", subject_id=subject_id, question_id=before)
@@ -119,7 +128,14 @@ def _question_page(subject_id: uuid.UUID, draft: Draft, form: AssessmentForm,
                 form=form, question=question, lang=draft.lang, value=value, back=back,
                 change=change, answer_errors={field: error} if error else {},
                 words=answers_.words, number=asked(form).index(question) + 1,
-                count=len(asked(form)))
+                count=len(asked(form)), kept=kept or {})
+
+
+def typed_text(form: AssessmentForm) -> dict[str, str]:
+    """The short-text answers typed on the check page and carried through a Change (they are
+    never kept in the cookie: they travel in the form, as hidden fields of the question page)."""
+    return {q.id: forms.text(request.form, q.id) for q in form.questions
+            if q.type == "short_text" and forms.text(request.form, q.id)}
 
 
 @bp.route("/claimants/<uuid:subject_id>/assessments/new/<question_id>",
@@ -130,6 +146,7 @@ def assessment_question(subject_id: uuid.UUID,
     error re-renders the page with what was typed, in the claimant's language."""
     if (refused := wrong_purpose()) is not None:
         return refused
+    require(WRITE_SCOPE)  # every method, as the record step does
     draft = current_draft(subject_id)
     if draft is None:
         return redirect(url_for("web.new_assessment", subject_id=subject_id))
@@ -139,19 +156,26 @@ def assessment_question(subject_id: uuid.UUID,
         raise NotFoundError("No such question.")
     use_language(draft.lang)
     change = bool(request.values.get("change"))
-    if request.method == "GET":
+    kept = typed_text(form) if request.method == "POST" and change else {}
+    if request.method == "GET" or request.args.get("show"):
+        # `show`: a Change button of the check page, posting what was typed there.
         return _question_page(subject_id, draft, form, question,
-                              _as_typed(question, draft.answers.get(question.id)), None, change)
+                              _as_typed(question, draft.answers.get(question.id)), None, change,
+                              kept)
     value = answers_.typed(question, request.form)
     answer = answers_.answer(question, value)
     error = answers_.check_one(form, question, answer)
     if error is not None:
-        return _question_page(subject_id, draft, form, question, value, error, change)
-    kept = {k: v for k, v in draft.answers.items() if k != question.id}
+        return _question_page(subject_id, draft, form, question, value, error, change, kept)
+    answers = {k: v for k, v in draft.answers.items() if k != question.id}
     if answer is not None:
-        kept[question.id] = answer
-    save_draft(Draft(draft.subject, draft.form_id, draft.version, draft.lang, kept))
+        answers[question.id] = answer
+    draft = Draft(draft.subject, draft.form_id, draft.version, draft.lang, answers)
+    save_draft(draft)
     _before, after = _neighbours(form, question)
+    if kept:  # back to the check page with what was typed there (never through the cookie)
+        return check_page(subject_id, draft, form, text=kept,
+                          answer_errors=_required_missing(form, draft.answers))
     if change or after is None:
         return redirect(url_for("web.check_assessment", subject_id=subject_id))
     return redirect(url_for("web.assessment_question", subject_id=subject_id,
@@ -176,11 +200,15 @@ def check_page(subject_id: uuid.UUID, draft: Draft, form: AssessmentForm,
                answer_errors: dict[str, str] | None = None,
                refused: list[Any] | None = None) -> tuple[str, int]:
     """Check your answers: every question with its answer in words and a Change link; the
-    short-text questions as inputs (`text`: what was typed in them)."""
+    short-text questions as inputs (`text`: what was typed in them). When the form has
+    short-text questions, each Change is a button submitting the page, so what was typed goes
+    with it to the question page and comes back (`assessment_question`)."""
     use_language(draft.lang)
     rows = [{"question": q, "words": answers_.shown(q, draft.answers.get(q.id), draft.lang),
              "href": url_for("web.assessment_question", subject_id=subject_id,
-                             question_id=q.id, change=1)}
+                             question_id=q.id, change=1),
+             "action": url_for("web.assessment_question", subject_id=subject_id,
+                               question_id=q.id, change=1, show=1)}
             for q in asked(form)]
     free = [q for q in form.questions if q.type == "short_text"]
     return page("assessments/check.html", status, subject_id=subject_id, form=form,

@@ -128,6 +128,15 @@ EXPLANATIONS: dict[Reason, Explanation] = {
         "Only the organisation that received a referral records its appointment, attendance "
         "and outcome, and only the organisation that sent it withdraws it.",
         "Ask the other organisation to record this step."),
+    Reason.NO_SUCH_PROPOSAL: Explanation(
+        "This assessment or proposal is not there for you.",
+        "Open the claimant's assessment history to find the assessment."),
+    Reason.NOT_RECIPIENT: Explanation(
+        "{org} neither sent nor received this referral.",
+        "Ask the organisation the referral was sent to."),
+    Reason.ALREADY_ACCEPTED: Explanation(
+        "This proposal has already been accepted, so its action or referral already exists.",
+        "Follow it up on the claimant's plan or in your organisation's referrals."),
 }
 
 UNKNOWN = Explanation(

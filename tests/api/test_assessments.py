@@ -121,12 +121,13 @@ def test_accepting_proposals(client: FlaskClient, auth: Any, rt: Runtime,
                     json={"contact_name": "Aisha Begum"})
     assert r.status_code == 201, r.json
     assert r.json["created"] == "referral" and r.json["to_org"] == "ca-derby"
-    assert_problem(client.post(accept.format("budgeting"), headers=auth(COACH)), 409)
+    twice = assert_problem(client.post(accept.format("budgeting"), headers=auth(COACH)), 409)
     body = assert_problem(client.post(accept.format("housing_costs"), headers=auth(COACH)), 403,
                           reason="recipient_not_in_consent")
     assert "Ask the claimant to add Derby City Council Housing Options" in body["detail"]
     denied = [e for e in events(rt, type="assessments:proposal:accept") if e.decision == "deny"]
-    assert [str(e.event_uuid) for e in denied] == [body["audit_id"]]
+    assert [str(e.event_uuid) for e in denied] == [twice["audit_id"], body["audit_id"]]
+    assert denied[0].reasons == ["already_accepted"]
     assert_problem(client.post(accept.format("no_such"), headers=auth(COACH)), 404)
 
 
@@ -145,18 +146,23 @@ def test_accepting_an_action_starts_the_plan_when_there_is_none(
 
 
 def test_fhir_exports_carry_only_the_answers_the_caller_may_read(
-        client: FlaskClient, auth: Any, kerry: uuid.UUID) -> None:
+        client: FlaskClient, auth: Any, rt: Runtime, kerry: uuid.UUID) -> None:
     from fhir.resources.R4B.questionnaire import Questionnaire
     from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
     r = client.get(f"/api/v1/assessment-forms/{FORM[0]}/1/fhir?lang=cy", headers=auth(COACH))
     assert r.status_code == 200 and r.mimetype == "application/fhir+json"
     assert Questionnaire.model_validate(r.json).language == "cy"
+    other = post(client, auth(COACH), kerry, HIGH_NEED)  # an earlier one, same claimant
     recorded = post(client, auth(COACH), kerry, HIGH_NEED)
     assert recorded.status_code == 201, recorded.json
     path = f"/api/v1/subjects/{kerry}/assessments/{recorded.json['id']}/fhir"
     coach = client.get(f"{path}?purpose=triage", headers=auth(COACH))
     assert coach.status_code == 200, coach.json
+    # Only the exported assessment is opened and audited (not the claimant's other one).
+    read = events(rt, type="assessments:assessment:list")
+    assert read and all(e.details["assessments"] == [recorded.json["id"]] for e in read)
+    assert other.json["id"] != recorded.json["id"]
     QuestionnaireResponse.model_validate(coach.json)
     assert "work" in {i["linkId"] for i in coach.json["item"]}
     # The adviser may not read employment: that answer is simply absent from the export.

@@ -139,6 +139,23 @@ def test_assessments_are_for_triage(client: FlaskClient, demo: Demo) -> None:
     assert "Assessments are for triage" in text(resp) and 'href="/purpose"' in text(resp)
 
 
+def test_starting_checks_the_claimant_is_in_the_case(client: FlaskClient, rt: Runtime,
+                                                     demo: Demo) -> None:
+    """The start page's POST asks the access layer first: a claimant not in the caller's case
+    is the 404 page (audited), and nothing is kept in the cookie."""
+    sign_in(client, COACH, "triage")
+    stranger = uuid.uuid4()
+    got = client.get(f"/claimants/{stranger}/assessments/new")
+    assert got.status_code == 404, got.headers.get("Location")
+    started = client.post(f"/claimants/{stranger}/assessments/new", data={
+        "form": "derby-budgeting-digital-triage", "lang": "en",
+        "csrf_token": token(client, "/find")})
+    assert started.status_code == 404
+    assert client.get(f"/claimants/{stranger}/assessments/new/manage_money").status_code == 302
+    assert [e.reasons for e in events(rt, type="access:subject:deny")][-1] == [
+        "no_case_relationship"]
+
+
 def test_the_result_explains_itself_and_offers_only_what_consent_allows(
         client: FlaskClient, rt: Runtime, demo: Demo) -> None:
     sign_in(client, COACH, "triage")
@@ -170,15 +187,26 @@ def test_the_result_explains_itself_and_offers_only_what_consent_allows(
     assert "The proposal was not accepted" in text(forced)
     denied = [e for e in events(rt, decision="deny") if "proposal" in e.type]
     assert denied and denied[-1].details["proposal_id"] == "budgeting"
+    # Accepting the accepted one again (a second tab): audited, and the result says so.
+    again = client.post(accept, data={"csrf_token": token(client, result)})
+    assert again.status_code == 302 and "already=digital" in again.headers["Location"]
+    assert "had already been accepted" in text(client.get(again.headers["Location"]))
+    twice = [e for e in events(rt, decision="deny") if "proposal" in e.type][-1]
+    assert twice.reasons == ["already_accepted"] and twice.details["proposal_id"] == "digital"
 
 
 def test_history_says_what_changed_with_a_chart_and_a_table(
-        client: FlaskClient, clock: Clock, demo: Demo) -> None:
+        client: FlaskClient, clock: Clock, rt: Runtime, demo: Demo) -> None:
     sign_in(client, COACH, "triage")
-    record(client, demo.lee, HIGH_NEEDS)
+    first = record(client, demo.lee, HIGH_NEEDS)
     clock.advance(days=30)
     sign_in(client, COACH, "triage")
-    record(client, demo.lee, LOW_NEEDS)
+    second = record(client, demo.lee, LOW_NEEDS)
+    # One result page opens and audits that assessment only (the change is from the first).
+    assert "Review by" in text(client.get(second))
+    [read] = [e for e in events(rt, type="assessments:assessment:list")][-1:]
+    assert read.details["assessments"] == [second.rsplit("/", 1)[1]]
+    assert read.details["compared_with"] == first.rsplit("/", 1)[1]
     page = text(client.get(f"/claimants/{demo.lee}/assessments"))
     assert page.count('data-testid="history-row"') == 2
     # Money went from 11 (struggle, no account, rent and energy arrears) to 2.
@@ -239,12 +267,29 @@ DATED_FORM = {
 }
 
 
-def draft(client: FlaskClient, app: Any) -> dict[str, Any]:
-    """The assessment draft in the signed session cookie, as the server reads it."""
+def draft(client: FlaskClient, app: Any, subject: uuid.UUID) -> dict[str, Any]:
+    """The assessment draft in the session cookie, as the server reads it: the signed cookie
+    holds only ciphertext (no answer code, no question id is readable in it), which opens for
+    the signed-in staff member and this claimant only."""
+    from caseshare.web.sealed_drafts import unseal
+
     cookie = client.get_cookie("caseshare_session")
     assert cookie is not None
     serializer = app.session_interface.get_signing_serializer(app)
-    stored: dict[str, Any] = serializer.loads(cookie.value)["assessment_draft"]
+    session = serializer.loads(cookie.value)
+    sealed = session["assessment_draft"]
+    assert isinstance(sealed, str)
+    readable = str(session)
+    for word in ("answers", "last_worked", "2026-02-03", "mental_health", "drug_alcohol",
+                 "manage_money", "struggle"):
+        assert word not in readable
+    assert unseal(sealed, secret=app.secret_key, staff_id=session["staff_id"],
+                  subject_id=str(uuid.uuid4())) is None  # bound to the claimant
+    assert unseal(sealed, secret=app.secret_key, staff_id=str(uuid.uuid4()),
+                  subject_id=str(subject)) is None  # ...and to the staff member
+    stored = unseal(sealed, secret=app.secret_key, staff_id=session["staff_id"],
+                    subject_id=str(subject))
+    assert stored is not None
     return stored
 
 
@@ -272,7 +317,7 @@ def test_dates_on_their_page_and_short_text_only_on_the_check_page(
     done = client.post(path, data={"last_worked-day": "3", "last_worked-month": "2",
                                    "last_worked-year": "2026", "csrf_token": token(client, path)})
     assert done.headers["Location"].endswith("/new/check")
-    assert draft(client, app)["answers"] == {"last_worked": "2026-02-03"}
+    assert draft(client, app, demo.lee)["answers"] == {"last_worked": "2026-02-03"}
     check = f"/claimants/{demo.lee}/assessments/new/check"
     page = text(client.get(check))
     assert "3 Chwefror 2026" in page  # a date in the claimant's language
@@ -284,6 +329,18 @@ def test_dates_on_their_page_and_short_text_only_on_the_check_page(
     long = client.post(check, data={"job_wanted": typed + " " + "x" * 500,
                                     "csrf_token": token(client, check)})
     assert long.status_code == 422 and typed in text(long)  # what was typed is kept
-    assert typed not in str(draft(client, app))  # ...in the page, never in the cookie
+    assert typed not in str(draft(client, app, demo.lee))  # ...in the page, never in the cookie
+    # "Change" is a button that takes what was typed along, and brings it back.
+    change = f"{path}?change=1&show=1"
+    assert f'formaction="{change.replace("&", "&amp;")}"' in long.get_data(as_text=True)
+    shown = client.post(change, data={"job_wanted": typed, "csrf_token": token(client, check)})
+    assert shown.status_code == 200 and 'name="last_worked-day"' in text(shown)
+    assert f'type="hidden" name="job_wanted" value="{typed}"' in text(shown)
+    back = client.post(path, data={"last_worked-day": "4", "last_worked-month": "2",
+                                   "last_worked-year": "2026", "change": "1",
+                                   "job_wanted": typed, "csrf_token": token(client, check)})
+    assert back.status_code == 200 and "4 Chwefror 2026" in text(back)
+    assert f'value="{typed}"' in text(back)
+    assert typed not in str(draft(client, app, demo.lee))
     recorded = client.post(check, data={"job_wanted": typed, "csrf_token": token(client, check)})
     assert recorded.status_code == 302, text(recorded)

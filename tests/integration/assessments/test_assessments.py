@@ -4,14 +4,15 @@ use cases, history with what changed."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from caseshare.access import assessments
-from caseshare.errors import ConflictError, ForbiddenError, ValidationError
+from caseshare.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
 from tests.conftest import ADVISER, COACH, HOUSING, Clock, Demo
@@ -140,8 +141,11 @@ def test_accepting_creates_the_entry_and_referral_once(rt: Runtime, kerry: Demo)
     assert events(rt, type="referral:referral:create", decision="allow")
     accepted = events(rt, type="assessments:proposal:accept", decision="allow")
     assert [e.details["proposal_id"] for e in accepted] == ["digital", "budgeting"]
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError) as twice:
         run(rt, COACH, "triage", assessments.accept_proposal, kerry.kerry, view.id, "digital")
+    [refused] = events(rt, type="assessments:proposal:accept", decision="deny")
+    assert refused.reasons == ["already_accepted"] and refused.details["proposal_id"] == "digital"
+    assert twice.value.extra["audit_id"] == refused.event_uuid
     [listed] = run(rt, COACH, "triage", assessments.list_assessments, kerry.kerry)
     assert {p.id for p in listed.proposals if p.accepted} == {"digital", "budgeting"}
 
@@ -166,3 +170,37 @@ def test_reassessment_shows_what_changed(rt: Runtime, kerry: Demo, clock: Clock)
     assert newest.changes["financial_capability"] == 2 - 9
     assert newest.changes["health_wellbeing"] == -3
     assert newest.level == "light_touch" and newest.language == "cy"
+
+
+def test_one_assessment_is_opened_and_audited_alone(rt: Runtime, kerry: Demo,
+                                                    clock: Clock) -> None:
+    """Reading one assessment names only it in the audit (and the one it is compared with);
+    the claimant's other assessments are not opened. One that is not there is a 404, audited."""
+    first = record(rt, COACH, kerry.kerry, HIGH_NEED)
+    clock.advance(days=28)
+    second = record(rt, COACH, kerry.kerry, LOW_NEED)
+    clock.advance(days=28)
+    record(rt, COACH, kerry.kerry, HIGH_NEED)
+    seen = run(rt, COACH, "triage", assessments.get_assessment, kerry.kerry, second.id)
+    assert seen.id == second.id and seen.previous_id == first.id
+    assert seen.changes["financial_capability"] == 2 - 9
+    read = events(rt, type="assessments:assessment:list")
+    assert [e.details["assessments"] for e in read] == [[str(second.id)]]
+    assert read[0].details["compared_with"] == str(first.id)
+    with pytest.raises(NotFoundError):
+        run(rt, COACH, "triage", assessments.get_assessment, kerry.kerry, uuid.uuid4())
+    [absent] = events(rt, type="assessments:assessment:list", decision="deny")
+    assert absent.reasons == ["no_such_proposal"]
+
+
+def test_review_and_due_dates_are_uk_dates(rt: Runtime, demo: Demo, clock: Clock) -> None:
+    """A triage at 23:30 UTC on a summer day is made at 00:30 the next day in the UK: the
+    review and due dates count from that day."""
+    clock.now = datetime(2027, 6, 15, 23, 30, tzinfo=UTC)
+    triage_consent(rt, COACH, demo.kerry, ["jcp-derby", "ca-derby"],
+                   ["triage", "budgeting_support", "case_management"])
+    view = record(rt, COACH, demo.kerry, HIGH_NEED)
+    assert view.review_on == date(2027, 6, 16) + timedelta(days=28)
+    action = run(rt, COACH, "triage", assessments.accept_proposal, demo.kerry, view.id,
+                 "digital")
+    assert action.item["due_on"] == date(2027, 6, 16) + timedelta(days=14)
