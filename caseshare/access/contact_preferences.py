@@ -19,6 +19,7 @@ from typing import Any
 from caseshare.access import guards
 from caseshare.access.context import RequestContext
 from caseshare.audit.event_types import EventType
+from caseshare.policy.models import RESERVED_PURPOSES
 from caseshare.reasons import Reason
 from caseshare.reminders import service as reminders
 from caseshare.reminders.models import ContactPreference
@@ -90,8 +91,12 @@ def read_preference(ctx: RequestContext, subject_id: uuid.UUID) -> PreferenceVie
 def withdraw_preference(ctx: RequestContext, subject_id: uuid.UUID) -> PreferenceView:
     """The claimant no longer wants reminders: ended at once, pending reminders cancelled. Any
     organisation working with the claimant may record it (withdrawing discloses nothing and
-    must be as easy as agreeing); none current: 409."""
+    must be as easy as agreeing); none current: 409. Not under a reserved purpose (`audit`,
+    `subject_access`): those open no claimant data and record nothing on the claimant's case."""
     subject, _facts = guards.subject_in_case(ctx, subject_id)
+    if ctx.purpose in RESERVED_PURPOSES:
+        guards.deny(ctx, EventType.REMINDERS_CONTACT_PREFERENCE_WITHDRAW, subject.id,
+                    [str(Reason.PURPOSE_RESERVED)], [])
     preference, cancelled = reminders.withdraw_preference(
         ctx.session, subject_id=subject.id, principal=ctx.principal, now=ctx.now)
     ctx.audit(EventType.REMINDERS_CONTACT_PREFERENCE_WITHDRAW, subject_id=subject.id,

@@ -140,3 +140,28 @@ def test_bad_input_is_422_naming_the_field(
         assert_problem(client.put(url, headers=auth(COACH), json=body), 422, field)
     assert_problem(client.get(f"/api/v1/subjects/{subject}/contact-preference",
                               headers=auth(COACH)), 422, "purpose")
+
+
+def test_withdrawing_under_a_reserved_purpose_is_refused_and_audited(
+    client: FlaskClient, auth: Any, rt: Runtime, clock: Clock
+) -> None:
+    from caseshare.identity import service as identity
+    from tests.conftest import issue_token
+
+    subject = _subject(client, auth, clock)
+    assert client.put(URL.format(subject, "case_management"), headers=auth(COACH),
+                      json=BODY).status_code == 200
+    email = "jo.dual@jcp-derby.example"
+    with rt.session_factory() as s:
+        identity.add_or_update_staff(s, protocols=rt.protocols, email=email, name="Jo Dual",
+                                     org="jcp-derby", roles=["work_coach", "ig_officer"],
+                                     now=rt.now())
+        s.commit()
+    dual = {"Authorization": f"Bearer {issue_token(rt, email)}"}
+    body = assert_problem(client.delete(URL.format(subject, "audit"), headers=dual), 403,
+                          reason="purpose_reserved")
+    assert body["audit_id"]
+    r = client.get(URL.format(subject, "case_management"), headers=auth(COACH))
+    assert r.json["status"] == "active"
+    # Under a service purpose the same person may record the claimant's withdrawal.
+    assert client.delete(URL.format(subject, "case_management"), headers=dual).status_code == 200
