@@ -37,6 +37,7 @@ from caseshare.assessments.models import Assessment, AssessmentAcceptance, Asses
 from caseshare.assessments.scoring import evaluate, validate_answers
 from caseshare.audit.event_types import EventType
 from caseshare.case_plan import service as plans
+from caseshare.directory import service as directory
 from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.facts import SubjectFacts
 from caseshare.reasons import Reason
@@ -70,6 +71,8 @@ class Proposal:
     purpose: str | None = None     # referral: the purpose it is made for
     category: str | None = None    # action: the plan category it is written under
     due_on: date | None = None     # action: when it would be due if accepted today
+    service_id: str | None = None  # referral: the receiver's directory service for the line
+    service_name: str | None = None
     accepted: bool = False
 
 
@@ -379,9 +382,22 @@ def _check(ctx: RequestContext, subject_id: uuid.UUID, facts: SubjectFacts, need
                                               purpose=purpose)
         reasons = [refused] if refused is not None else list(basis.reasons)
     name = ctx.protocols.party_name(to_org) or to_org
+    service = _directory_service(ctx, to_org, need.service_line)
     return dataclasses.replace(
         base, to_org=to_org, purpose=purpose, allowed=not reasons, reasons=tuple(reasons),
-        next_step=next_steps.referral_step(reasons, org_name=name, purpose=purpose, own_org=own))
+        next_step=next_steps.referral_step(reasons, org_name=name, purpose=purpose, own_org=own),
+        service_id=service.id if service else None,
+        service_name=service.name if service else None)
+
+
+def _directory_service(ctx: RequestContext, to_org: str,
+                       service_line: str) -> directory.ServiceView | None:
+    """The receiving organisation's directory service for the need's service line (the first
+    by name), so the warm handover names the service the claimant will meet; None when the
+    directory lists none. The directory holds no claimant data."""
+    found = directory.search(ctx.session, directory.Query(service_line=service_line,
+                                                          party_id=to_org, limit=1))
+    return found[0] if found else None
 
 
 def accept_proposal(ctx: RequestContext, subject_id: uuid.UUID, assessment_id: uuid.UUID,
@@ -424,7 +440,8 @@ def accept_proposal(ctx: RequestContext, subject_id: uuid.UUID, assessment_id: u
             # No person named yet: the receiving organisation is the contact.
             "contact_name": values.get("contact_name") or ctx.protocols.party_name(
                 proposal.to_org or "") or proposal.to_org,
-            "appointment_at": values.get("appointment_at")})
+            "appointment_at": values.get("appointment_at"),
+            **({"service_id": proposal.service_id} if proposal.service_id else {})})
     store.record_acceptance(ctx.session, assessment=row, proposal_id=need.id, created_kind=kind,
                             created_id=item["id"], principal=ctx.principal, now=ctx.now)
     ctx.audit(EventType.ASSESSMENTS_PROPOSAL_ACCEPT, subject_id=subject.id, outcome="allow",

@@ -204,6 +204,7 @@ class Query:
     service_line: str | None = None
     postcode: str | None = None
     q: str | None = None
+    party_id: str | None = None  # only services of the organisation that is this protocol party
     after: tuple[str, str] | None = None  # (sort_key, id) of the last row of the page before
     limit: int = 50
 
@@ -259,6 +260,10 @@ def search(session: Session, query: Query) -> list[ServiceView]:
         if not near:
             return []
         statement = statement.where(s.id.in_(near))
+    if query.party_id:
+        statement = statement.where(s.organization_id.in_(
+            select(DirectoryOrganisation.id).where(
+                DirectoryOrganisation.party_id == query.party_id)))
     if query.q:
         statement = statement.where(s.search_text.like(f"%{_escape_like(fold(query.q))}%",
                                                        escape="\\"))

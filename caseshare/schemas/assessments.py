@@ -84,6 +84,10 @@ class ProposalOut(StrictSchema):
     category = fields.String(allow_none=True,
                              metadata={"description": "An action's plan category."})
     due_on = fields.Date(allow_none=True)
+    service_id = fields.String(allow_none=True, metadata={
+        "description": "A referral's directory service: the receiving organisation's service "
+                       "for this service line, sent with the referral when accepted."})
+    service_name = fields.String(allow_none=True)
     title = fields.String(metadata={"description": "In the assessment's language."})
     allowed = fields.Boolean()
     reasons = fields.List(fields.String(validate=CODE))

@@ -148,7 +148,8 @@ def _proposals(item: Any, form: AssessmentForm | None) -> list[dict[str, Any]]:
         out.append({"id": _get(p, "id"), "kind": _get(p, "kind"), "allowed": allowed,
                     "title": need.proposal.title.get("en") if need else _get(p, "title"),
                     "service_line": taxonomy.label(_get(p, "service_line") or ""),
-                    "to_org": to_org, "accepted": bool(_get(p, "accepted")),
+                    "to_org": to_org, "service_name": _get(p, "service_name"),
+                    "accepted": bool(_get(p, "accepted")),
                     "explained": [] if allowed else _explained(
                         list(_get(p, "reasons") or []), about,
                         org=org_name(to_org) if to_org else None,

@@ -112,6 +112,11 @@ def test_an_unrelated_organisation_gets_404(client: FlaskClient, auth: Any, rt: 
 def test_accepting_proposals(client: FlaskClient, auth: Any, rt: Runtime,
                              kerry: uuid.UUID) -> None:
     created = post(client, auth(COACH), kerry, HIGH_NEED).json
+    # A referral proposal names the receiver's directory service for its service line.
+    budgeting = next(p for p in created["proposals"] if p["id"] == "budgeting")
+    # (Citizens Advice Derby lists two budgeting services; the first by name is proposed.)
+    assert budgeting["service_id"] in {"ca-derby-debt", "ca-derby-budgeting"}
+    assert budgeting["service_name"]
     accept = (f"/api/v1/subjects/{kerry}/assessments/{created['id']}/proposals/{{}}/accept"
               "?purpose=triage")
     r = client.post(accept.format("complex_needs"), headers=auth(COACH))
@@ -121,6 +126,7 @@ def test_accepting_proposals(client: FlaskClient, auth: Any, rt: Runtime,
                     json={"contact_name": "Aisha Begum"})
     assert r.status_code == 201, r.json
     assert r.json["created"] == "referral" and r.json["to_org"] == "ca-derby"
+    assert r.json["service_id"] == budgeting["service_id"]
     twice = assert_problem(client.post(accept.format("budgeting"), headers=auth(COACH)), 409)
     body = assert_problem(client.post(accept.format("housing_costs"), headers=auth(COACH)), 403,
                           reason="recipient_not_in_consent")
