@@ -19,11 +19,12 @@ import jsonschema
 
 from caseshare.assessments import form_rules
 from caseshare.errors import PolicyFileError
+from caseshare.policy import published
 from caseshare.policy.loader import read_yaml
 from caseshare.policy.models import ProtocolSet
 
 SCHEMA_PATH = Path(__file__).with_name("form.schema.json")
-PUBLISHED = "published.json"
+PUBLISHED = published.PUBLISHED
 
 QuestionType = Literal["single_choice", "multiple_choice", "yes_no", "number", "date",
                        "short_text"]
@@ -290,14 +291,15 @@ class FormSet:
         return sorted(newest.values(), key=lambda f: f.id)
 
 
+# How a changed structure is worded when a published version's questions or scoring change.
+_CHANGED = {STRUCTURE: "questions: the questions, categories or scoring"}
+_COMMAND = "assessments publish"
+
+
 def published_hashes(directory: Path) -> dict[str, dict[str, str]] | None:
     """`published.json`: per published version (`id@version`) the SHA-256 of its wording in each
     language and of its structure. None when the directory has no register."""
-    path = directory / PUBLISHED
-    if not path.exists():
-        return None
-    data: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    return published.read_register(directory)
 
 
 def publication_problems(form: AssessmentForm, register: dict[str, dict[str, str]],
@@ -305,40 +307,14 @@ def publication_problems(form: AssessmentForm, register: dict[str, dict[str, str
     """A published version whose wording or structure changed is always a problem (stored
     assessments rest on it); an unpublished version is one only where publication is required
     (`assessments check`)."""
-    key = f"{form.id}@{form.version}"
-    pinned = register.get(key)
-    if pinned is None:
-        if not require_published:
-            return []
-        return [f"{form.source_file}: version: {key} is not in {PUBLISHED}; publish it with "
-                "`flask --app wsgi caseshare assessments publish`"]
-    now = form.pinned_hashes()
-    problems = [f"{form.source_file}: text/{lang}: wording differs from published {key}; "
-                "changing a form's wording requires a new version"
-                for lang in form.languages if pinned.get(lang) != now[lang]]
-    if pinned.get(STRUCTURE) != now[STRUCTURE]:
-        problems.append(f"{form.source_file}: questions: the questions, categories or scoring "
-                        f"differ from published {key}; changing them requires a new version")
-    return problems
+    return published.problems(form, register, require_published, command=_COMMAND,
+                              changed=_CHANGED)
 
 
 def publish(directory: Path, forms: FormSet) -> list[str]:
     """Pin the hashes of form versions not yet published; never rewrites a published one.
     Returns the `id@version` keys added."""
-    register = published_hashes(directory) or {}
-    changed = [problem for form in forms.forms
-               for problem in publication_problems(form, register, False)]
-    if changed:
-        raise PolicyFileError(changed)
-    added = []
-    for form in forms.forms:
-        key = f"{form.id}@{form.version}"
-        if key not in register:
-            register[key] = form.pinned_hashes()
-            added.append(key)
-    (directory / PUBLISHED).write_text(json.dumps(register, indent=2, sort_keys=True) + "\n",
-                                       encoding="utf-8")
-    return sorted(added)
+    return published.publish(directory, forms.forms, command=_COMMAND, changed=_CHANGED)
 
 
 def load_forms(paths: list[Path], protocols: ProtocolSet | None = None, *,

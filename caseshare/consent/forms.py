@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 
 from caseshare.errors import PolicyFileError
+from caseshare.policy import published
 from caseshare.policy.loader import read_yaml
 from caseshare.policy.models import ProtocolSet
 
@@ -41,6 +42,10 @@ class ConsentForm:
 
     def text_hash(self, language: str) -> str:
         return hashlib.sha256(self.rendered(language).encode()).hexdigest()
+
+    def pinned_hashes(self) -> dict[str, str]:
+        """What `published.json` records for this version: the wording per language."""
+        return {lang: self.text_hash(lang) for lang in sorted(self.languages)}
 
 
 @cache
@@ -126,7 +131,7 @@ class FormSet:
         return sorted(latest.values(), key=lambda f: f.id)
 
 
-PUBLISHED = "published.json"
+PUBLISHED = published.PUBLISHED
 
 
 def published_hashes(directory: Path) -> dict[str, dict[str, str]] | None:
@@ -135,47 +140,19 @@ def published_hashes(directory: Path) -> dict[str, dict[str, str]] | None:
     Consents pin these hashes, so a published version's wording can never change: a change is a
     new version. None when the directory has no register (e.g. a draft checked on its own).
     """
-    path = directory / PUBLISHED
-    if not path.exists():
-        return None
-    data: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    return published.read_register(directory)
 
 
 def _publication_problems(form: ConsentForm, register: dict[str, dict[str, str]],
                           require_published: bool) -> list[str]:
     """A published version whose wording changed is always a problem (consents pin its hash);
     an unpublished version is one only where publication is required (`forms check`)."""
-    key = f"{form.id}@{form.version}"
-    pinned = register.get(key)
-    if pinned is None:
-        if not require_published:
-            return []
-        return [f"{form.source_file}: version: {key} is not in {PUBLISHED}; publish it with "
-                f"`flask --app wsgi caseshare forms publish`"]
-    return [
-        f"{form.source_file}: text/{lang}: wording differs from published {key}; changing a "
-        f"form's wording requires a new version"
-        for lang in form.languages if pinned.get(lang) != form.text_hash(lang)
-    ]
+    return published.problems(form, register, require_published, command="forms publish")
 
 
 def publish(directory: Path, forms: FormSet) -> list[str]:
     """Add the hashes of form versions not yet published; never rewrites a published one."""
-    register = published_hashes(directory) or {}
-    changed = [problem for form in forms.forms.values()
-               for problem in _publication_problems(form, register, False)]
-    if changed:
-        raise PolicyFileError(changed)
-    added = []
-    for form in forms.forms.values():
-        key = f"{form.id}@{form.version}"
-        if key not in register:
-            register[key] = {lang: form.text_hash(lang) for lang in sorted(form.languages)}
-            added.append(key)
-    (directory / PUBLISHED).write_text(json.dumps(register, indent=2, sort_keys=True) + "\n",
-                                       encoding="utf-8")
-    return sorted(added)
+    return published.publish(directory, forms.forms.values(), command="forms publish")
 
 
 def load_forms(paths: list[Path], protocols: ProtocolSet | None = None, *,
