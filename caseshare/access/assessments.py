@@ -24,7 +24,6 @@ import dataclasses
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
 
 from caseshare.access import case_plans, guards
 from caseshare.access import referrals as referral_cases
@@ -42,9 +41,9 @@ from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.facts import SubjectFacts
 from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
+from caseshare.uk_time import UK
 
 # Review and due dates are UK calendar dates: a triage at 23:30 UTC in summer is the next day.
-UK = ZoneInfo("Europe/London")
 
 # The LSSF service line of a proposal, as a plan entry's support service code (case_plan).
 PLAN_SERVICE = {

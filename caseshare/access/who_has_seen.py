@@ -27,7 +27,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from caseshare.access import guards
 from caseshare.access.context import RequestContext
@@ -35,6 +34,7 @@ from caseshare.audit import queries
 from caseshare.audit.event_types import EventType
 from caseshare.audit.scope import AuditScope, EventView
 from caseshare.reasons import Reason
+from caseshare.uk_time import UK
 
 REPORT_EVENT = EventType.ACCESS_REPORT_WHO_HAS_SEEN
 # Events in which information about the claimant reached someone (reads, exports, emergency
@@ -47,7 +47,6 @@ SEEN_TYPES = frozenset({
     EventType.ACCESS_OVERRIDE_GRANT,
     EventType.ACCESS_OVERRIDE_READ,
 })
-UK = ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True)

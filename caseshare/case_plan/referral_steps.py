@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from caseshare.uk_time import UK
+
 HERE = Path(__file__).parent
-UK = ZoneInfo("Europe/London")
 
 # Steps recorded through POST /referrals/{id}/events (accept and decline have their own).
 STEPS = ("booked", "attended", "did_not_attend", "completed", "withdrawn")

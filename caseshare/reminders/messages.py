@@ -7,11 +7,10 @@ the service or why the claimant goes (a text on a shared phone must not say "tre
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
-UK = ZoneInfo("Europe/London")
+from caseshare.uk_time import UK
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {

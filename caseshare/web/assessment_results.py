@@ -22,6 +22,7 @@ from caseshare.access import assessments as cases
 from caseshare.assessments.forms import AssessmentForm
 from caseshare.directory import taxonomy
 from caseshare.errors import ConflictError, ForbiddenError, ValidationError
+from caseshare.uk_time import UK
 from caseshare.web import assessment_answers as answers_
 from caseshare.web import assessments as pages
 from caseshare.web import forms
@@ -92,7 +93,7 @@ def _explained(reasons: list[str] | tuple[str, ...], category: str, org: str | N
 def _uk_date(moment: datetime) -> date:
     """The UK calendar date of a moment (a naive one is taken as UTC)."""
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(cases.UK).date()
+    return aware.astimezone(UK).date()
 
 
 def _history(subject_id: uuid.UUID) -> list[Any]:

@@ -16,11 +16,11 @@ from caseshare.access.contact_preferences import PreferenceView
 from caseshare.errors import ConflictError, ForbiddenError
 from caseshare.reminders.service import CHANNELS, LANGUAGES, METHODS
 from caseshare.schemas.contact_preferences import address_problem
+from caseshare.uk_time import UK
 from caseshare.web import forms
 from caseshare.web.blueprint import bp, page, run, user
 from caseshare.web.explanations import explain
 from caseshare.web.filters import org_name, purpose_name
-from caseshare.web.i18n import UK
 
 FIELDS = ("channel", "address", "language", "method")
 

@@ -17,16 +17,16 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g
 
+from caseshare.uk_time import UK
+
 CATALOGUES = Path(__file__).with_name("translations")
 LANGUAGES = ("en", "cy")
-UK = ZoneInfo("Europe/London")
 
 
 def N_(message: str) -> str:

@@ -20,11 +20,11 @@ from caseshare.case_plan import referral_steps
 from caseshare.directory.taxonomy import SERVICE_LINES
 from caseshare.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from caseshare.policy.models import RESERVED_PURPOSES
+from caseshare.uk_time import UK
 from caseshare.web import forms
 from caseshare.web.blueprint import bp, page, require, run, runtime, unit_of_work, user
 from caseshare.web.explanations import explain
 from caseshare.web.filters import org_name, purpose_name
-from caseshare.web.i18n import UK
 
 REFERRAL_FIELDS = {"to_org": "to_org", "purpose": "purpose", "message": "message",
                    "contact_name": "contact_name", "appointment_at": "appointment-day",
