@@ -90,7 +90,7 @@ def test_booked_attended_completed_is_a_timeline_both_sides_read_and_the_sender_
     # The sender heard of every step, with codes and ids only.
     statuses = sorted(n["details"]["status"] for n in _updates(client, coach, CM))
     assert statuses == ["accepted", "attended", "booked", "completed"]
-    assert all(set(n["details"]) == {"referral_id", "status"}
+    assert all(set(n["details"]) == {"referral_id", "status", "to_org"}
                for n in _updates(client, coach, CM))
     assert _updates(client, key_worker, KW) == []
 
