@@ -222,11 +222,14 @@ def _read(subject: str, *, audited: bool) -> Response:
     protocols = state["rt"].protocols
     decision = evaluate(principal, purpose, "read", sorted(protocols.categories), facts,
                         protocols, now)
-    if not decision.allowed:
+    # As Caseshare's plan read: a 403 only when nothing at all may be read; otherwise the
+    # withheld categories are left out (a protocol may declare categories this caller never
+    # reads, such as the triage protocol's health_wellbeing).
+    if not decision.permitted:
         _insert(state, new_event(type=EventType.CASE_PLAN_PLAN_READ, now=now, principal=principal,
                                  purpose=purpose, subject_id=subject_id, decision="deny",
                                  reasons=decision.reasons))
-        return Response(json.dumps({"title": "Forbidden"}), status=403,
+        return Response(json.dumps({"title": "Forbidden", "reasons": decision.reasons}), status=403,
                         mimetype="application/problem+json")
     stored = Subject(id=subject_id, lead_org_id=people[0][0], dek_wrapped=people[0][1],
                      kek_version=people[0][2])

@@ -110,7 +110,9 @@ class Workdir:
         return {"CASESHARE_INSTANCE_PATH": str(self.instance),
                 "CASESHARE_DATABASE_URL": database_url,
                 "CASESHARE_POLICIES_DIR": str(self.policies),
-                "CASESHARE_FORMS_DIR": str(self.forms)}
+                "CASESHARE_FORMS_DIR": str(self.forms),
+                # The generated protocols declare none of the shipped assessment forms' own.
+                "CASESHARE_ASSESSMENT_FORMS_DIR": str(self.root / "assessment_forms")}
 
 
 Encoded = list[tuple[str, list[str], list[tuple[Any, ...]]]]  # (table, columns, rows)

@@ -58,7 +58,7 @@ def test_lean_read_matches_caseshare_and_audits_once(floor: Workdir, rt: Runtime
         assert own.status_code == 200
         before = events()
         got = lean.get(f"/lean/{subject}{query}", headers=headers)
-        assert got.status_code == 200
+        assert got.status_code == 200, got.get_data(as_text=True)
         assert events() == before + 1
         want = {e["id"]: e["title"] for e in own.json["entries"]}
         assert want  # the sample's lead sees some of the plan

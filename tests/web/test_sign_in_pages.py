@@ -67,11 +67,23 @@ def test_enrolment_shows_a_qr_code_and_the_key_in_groups_and_logs_no_secret(
         assert secret not in str(event.details) and secret not in str(event.reasons)
 
 
-def test_the_only_purpose_is_preselected(client: FlaskClient, demo: Demo) -> None:
-    sign_in(client, COACH, purpose=None)  # a work coach has one purpose: case management
+def test_the_only_purpose_is_preselected(client: FlaskClient) -> None:
+    # Since the Derby triage protocol (issue 21) no demo staff member has only one purpose
+    # (the work coach has case management and triage), so the rule is checked on its own.
+    from caseshare.web.account import _preselected
+
+    with client.application.test_request_context("/purpose"):  # no remembered purpose
+        assert _preselected(None, ["case_management"]) == "case_management"
+        assert _preselected(None, ["case_management", "triage"]) is None
+        assert _preselected("triage", ["case_management", "triage"]) == "triage"
+
+
+def test_a_work_coach_chooses_between_case_management_and_triage(client: FlaskClient,
+                                                                 demo: Demo) -> None:
+    sign_in(client, COACH, purpose=None)
     page = client.get("/purpose").get_data(as_text=True)
-    assert checked_purpose(page) == "case_management"
-    assert "chose last time" not in page
+    assert checked_purpose(page) is None  # two purposes, none chosen before: nothing ticked
+    assert 'value="case_management"' in page and 'value="triage"' in page
 
 
 def test_the_last_purpose_chosen_is_preselected_at_the_next_sign_in(client: FlaskClient,
