@@ -81,7 +81,7 @@ bench-floor: install check-wrk
 bench-quick: install check-wrk
 	$(BIN)/python -m bench.run --scale 0.002 --rounds 2 --duration 3 --out /tmp/caseshare-bench-quick.json --markdown /tmp/caseshare-bench-quick.md
 
-# The full reliability run (about half an hour on 2 cores): schemathesis fuzz of every API
+# The full reliability run (about 45 minutes on 2 cores): schemathesis fuzz of every API
 # operation (~2,300 requests), hypothesis fuzz of the protocol, consent form and request parsers,
 # concurrent audited reads on PostgreSQL, gunicorn workers SIGKILLed under load, abuse cases, and
 # a 5-minute soak per engine at 80% of the maximum measured at the start.
@@ -96,6 +96,9 @@ reliability: install
 	CASESHARE_HYPOTHESIS_PROFILE=parsers-full \
 	CASESHARE_RELIABILITY_REPORT=$(RELIABILITY_REPORT) \
 	$(BIN)/python -m pytest tests/reliability -q -s
+	# The browser journeys on PostgreSQL too (`make test` runs them on SQLite only).
+	CASESHARE_BROWSER_ON_POSTGRESQL=1 $(BIN)/python -m pytest tests/web -q -k postgresql \
+		-n $(PYTEST_WORKERS)
 	@echo "Figures: $(RELIABILITY_REPORT)"
 
 clean:

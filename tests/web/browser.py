@@ -32,6 +32,31 @@ def open_claimant(page: Any, nino: str, name: str) -> None:
     page.wait_for_selector("h1")
 
 
+def page_width(page: Any) -> int:
+    """The document's scroll width once the page in flight exists. A click that navigates can
+    return before the new document is parsed (more often on a loaded machine), and measuring
+    then finds no root element or a destroyed context: wait for the load and try again."""
+    from playwright.sync_api import Error
+
+    for _ in range(50):
+        try:
+            page.wait_for_load_state("load")
+            width = page.evaluate(
+                "() => document.documentElement ? document.documentElement.scrollWidth : -1")
+        except Error:  # the execution context went away with a navigation
+            width = -1
+        if width >= 0:
+            return int(width)
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{page.url} never finished loading")
+
+
+def assert_fits(page: Any, width: int = 320) -> None:
+    """No horizontal scrolling at `width` CSS pixels (WCAG 1.4.10 Reflow)."""
+    scroll = page_width(page)
+    assert scroll <= width, f"{page.url} is {scroll}px wide at {width}px"
+
+
 def check_accessibility(page: Any) -> None:
     """axe-core (WCAG 2.2 AA rules): no serious or critical violation; and the basics checked
     directly: a lang attribute, one h1, a skip link to main content, every input labelled."""

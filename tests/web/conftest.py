@@ -23,6 +23,25 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("CASESHARE_SCREENSHOTS", CHECKOUT / "artifacts" / "screenshots"))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run on SQLite only, unless CASESHARE_BROWSER_ON_POSTGRESQL is set (as
+    `make reliability` does). A browser journey drives pages, and the pages' use cases, queries
+    and refusals are the same on both engines: the Flask-client page tests, API tests and
+    integration tests run them on PostgreSQL too. Running every 30-second journey twice cost
+    about ten minutes of `make test`'s 40."""
+    if os.environ.get("CASESHARE_BROWSER_ON_POSTGRESQL"):
+        return
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        browser = "chromium" in getattr(item, "fixturenames", ())
+        (dropped if browser and params.get("engine") == "postgresql" else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():

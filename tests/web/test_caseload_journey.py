@@ -11,14 +11,13 @@ from flask.testing import FlaskClient
 
 from tests.builders import consent, refer, register
 from tests.conftest import COACH, HOUSING, Clock, Demo
-from tests.web.browser import check_accessibility, sign_in
+from tests.web.browser import assert_fits, check_accessibility, sign_in
 from tests.web.test_journey import snap
 
 
 def _no_sideways_scroll(page: Any, name: str) -> None:
     page.set_viewport_size({"width": 320, "height": 900})
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 320, f"{page.url} is {width} px wide at 320"
+    assert_fits(page)
     snap(page, f"{name}-phone")
     page.set_viewport_size({"width": 1280, "height": 900})
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import COACH, Demo
-from tests.web.browser import check_accessibility, open_claimant, sign_in
+from tests.web.browser import assert_fits, check_accessibility, open_claimant, sign_in
 from tests.web.test_journey import snap
 
 HOUSING_NAME = "Derby City Council Housing Options"
 
 
 def _no_horizontal_scroll(page: Any) -> None:
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= 320, f"{page.url} is {width}px wide at 320px"
+    assert_fits(page)
 
 
 def test_a_partial_withdrawal_reads_truthfully_on_the_page_and_the_receipt(

@@ -50,6 +50,7 @@ def test_key_worker_updates_his_own_treatment_action_under_each_purpose(
     sign_in(page, live_url, KEY_WORKER, "recovery_support")
     open_claimant(page, "QQ123456C", "Lee Marsh")
     page.get_by_role("button", name="Add an action").click()
+    page.locator("select[name=category]").wait_for()  # the form is a new page: wait for it
     options = page.locator("select[name=category] option").all_inner_texts()
     assert "Drug and alcohol treatment" in options and "Work search and employment" not in options
     assert "Only your organisation will see this" in page.get_by_test_id(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import COACH, Clock, Demo
-from tests.web.browser import check_accessibility, open_claimant, sign_in
+from tests.web.browser import assert_fits, check_accessibility, open_claimant, sign_in
 
 ADVISER = "aisha.begum@ca-derby.example"
 MESSAGE = "Kerry would like help to budget around her UC payment date."
@@ -19,8 +19,7 @@ MESSAGE = "Kerry would like help to budget around her UC payment date."
 
 def _fits_320(page: Any) -> None:
     page.set_viewport_size({"width": 320, "height": 640})
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= 320, f"{page.url} is {width}px wide at 320px"
+    assert_fits(page)
     page.set_viewport_size({"width": 1280, "height": 800})
 
 

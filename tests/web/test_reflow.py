@@ -26,7 +26,7 @@ from caseshare.consent.models import Consent
 from caseshare.overrides.models import OverrideRecord
 from caseshare.runtime import Runtime
 from tests.conftest import COACH, HOUSING, KEY_WORKER, Clock
-from tests.web.browser import check_accessibility, sign_in
+from tests.web.browser import check_accessibility, page_width, sign_in
 from tests.web.test_ig_journey import sign_in_ig_first_time
 
 WIDTH, HEIGHT = 320, 640
@@ -235,7 +235,7 @@ OVERFLOWING = """w => [...document.querySelectorAll('body *')].filter(el => {
 
 def assert_reflows(page: Any) -> None:
     """No horizontal scrolling at the viewport width; on failure, name the widest offenders."""
-    scroll = page.evaluate("document.documentElement.scrollWidth")
+    scroll = page_width(page)
     if scroll > WIDTH:
         offenders = page.evaluate(OVERFLOWING, WIDTH)
         pytest.fail(f"{page.url} is {scroll}px wide at {WIDTH}px: {offenders}")

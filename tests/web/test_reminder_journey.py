@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import COACH, Demo
-from tests.web.browser import check_accessibility, open_claimant, sign_in
+from tests.web.browser import assert_fits, check_accessibility, open_claimant, sign_in
 
 
 def test_the_coach_records_and_stops_reminders(live_url: str, browser_page: Any,
@@ -37,8 +37,7 @@ def test_the_coach_records_and_stops_reminders(live_url: str, browser_page: Any,
     assert "07700 900982" in summary and "Welsh (Cymraeg)" in summary
     check_accessibility(page)
     page.set_viewport_size({"width": 320, "height": 640})
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= 320, f"{page.url} is {width}px wide at 320px"
+    assert_fits(page)
 
     page.get_by_role("button", name="Stop reminders").click()
     assert "The claimant stopped reminders on" in page.get_by_test_id("preference").inner_text()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import COACH, Demo
-from tests.web.browser import check_accessibility, sign_in
+from tests.web.browser import assert_fits, check_accessibility, sign_in
 
 
 def start_journey(page: Any, base: str, nino: str, family_name: str, *,
@@ -18,7 +18,7 @@ def start_journey(page: Any, base: str, nino: str, family_name: str, *,
         if axe:
             check_accessibility(page)
         else:  # a phone: 320 CSS pixels, no horizontal scrolling (WCAG 1.4.10 Reflow)
-            assert page.evaluate("document.documentElement.scrollWidth") <= 320, page.url
+            assert_fits(page)
 
     page.goto(f"{base}/find")
     page.get_by_role("link", name="Register a claimant").click()
