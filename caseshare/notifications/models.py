@@ -31,6 +31,9 @@ class Notification(Base):
     consent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("consents.id"))
     created_at: Mapped[datetime]
     details: Mapped[dict[str, Any]]
+    # Set on reminders that must be raised once only (e.g. "consent <id> expires in 7 days"):
+    # the unique index makes a second worker's attempt fail instead of duplicating it.
+    once_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
 class NotificationRead(Base):

@@ -324,6 +324,9 @@ def _build(name: str, data: dict[str, Any], content_hash: str) -> Protocol:
         qa_reference=(data.get("qa") or {}).get("reference"),
         consent_cooling_days=data.get("consent_cooling_days", DEFAULT_CONSENT_COOLING_DAYS),
         referral_response_days=data.get("referral_response_days"),
+        statutory_functions=tuple(sorted(
+            (p["code"], p["statutory_function"]) for p in data["purposes"]
+            if p.get("statutory_function"))),
         parties=tuple(
             Party(p["id"], p["name"], p["sector"], p["public_authority"], p["status"],
                   p.get("name_cy"), Contact(**p["contact"]) if p.get("contact") else None)
@@ -347,6 +350,9 @@ def _build(name: str, data: dict[str, Any], content_hash: str) -> Protocol:
                 consent=f["consent"],
                 max_consent_days=f.get("max_consent_days"),
                 onward_sharing=bool(f.get("onward_sharing")),
+                retention_days=f.get("retention_days"),
+                art6_basis=tuple(sorted((f.get("art6_basis") or {}).items())),
+                art9_condition=f.get("art9_condition"),
             )
             for f in data["flows"]
         ),

@@ -61,6 +61,12 @@ class Flow:
     consent: str  # none | consent | explicit
     max_consent_days: int | None
     onward_sharing: bool = False
+    # Days a recipient keeps what came through this flow after the lawful basis ends (the
+    # case closes, or consent ends with no other basis); None: retention.schedule's default.
+    retention_days: int | None = None
+    # Each party's UK GDPR Article 6 basis for this flow, as (party id, basis) pairs.
+    art6_basis: tuple[tuple[str, str], ...] = ()
+    art9_condition: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +204,9 @@ class Protocol:
     # Working days within which a referral under this protocol is accepted or declined (its
     # response standard); None: the deployment's default (CASESHARE_REFERRAL_RESPONSE_DAYS).
     referral_response_days: int | None = None
+    # The statutory function each purpose serves, where the protocol names one, as
+    # (purpose code, function) pairs.
+    statutory_functions: tuple[tuple[str, str], ...] = ()
     index: ProtocolIndex = field(init=False, repr=False, compare=False)
     ref: str = field(init=False, repr=False, compare=False)  # "id@version", as audit records it
 
