@@ -45,9 +45,10 @@ class Reason(StrEnum):
     # referral's appointment, attendance and outcome, and only the sender withdraws it.
     REFERRAL_STEP_NOT_YOURS = "referral_step_not_yours"
     # Not a decision on a category: the thing asked for is not there for this caller (an
-    # assessment proposal, or a referral the caller's organisation is not a party to); the
-    # same answer whether it does not exist or is hidden.
+    # assessment, an assessment proposal, or a referral the caller's organisation is not a
+    # party to); the same answer whether it does not exist or is hidden.
     NO_SUCH_PROPOSAL = "no_such_proposal"
+    NO_SUCH_ASSESSMENT = "no_such_assessment"
     NOT_RECIPIENT = "not_recipient"
     # A write refused because it was already done: a proposal accepted once is not accepted
     # again (its plan entry or referral already exists).

@@ -215,7 +215,7 @@ def get_assessment(ctx: RequestContext, subject_id: uuid.UUID,
     row = store.find(ctx.session, subject.id, assessment_id)
     if row is None:
         event = ctx.audit_refusal(EventType.ASSESSMENTS_ASSESSMENT_LIST, subject_id=subject.id,
-                                  reasons=[str(Reason.NO_SUCH_PROPOSAL)],
+                                  reasons=[str(Reason.NO_SUCH_ASSESSMENT)],
                                   details={"assessment_id": str(assessment_id)})
         raise NotFoundError("No such assessment.", audit_id=event.event_uuid)
     decision = guards.decide(ctx, facts, "read", None)

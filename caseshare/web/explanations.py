@@ -129,7 +129,10 @@ EXPLANATIONS: dict[Reason, Explanation] = {
         "and outcome, and only the organisation that sent it withdraws it.",
         "Ask the other organisation to record this step."),
     Reason.NO_SUCH_PROPOSAL: Explanation(
-        "This assessment or proposal is not there for you.",
+        "This proposal is not there for you.",
+        "Open the claimant's assessment history to find the assessment."),
+    Reason.NO_SUCH_ASSESSMENT: Explanation(
+        "This assessment is not there for you.",
         "Open the claimant's assessment history to find the assessment."),
     Reason.NOT_RECIPIENT: Explanation(
         "{org} neither sent nor received this referral.",

@@ -190,7 +190,7 @@ def test_one_assessment_is_opened_and_audited_alone(rt: Runtime, kerry: Demo,
     with pytest.raises(NotFoundError):
         run(rt, COACH, "triage", assessments.get_assessment, kerry.kerry, uuid.uuid4())
     [absent] = events(rt, type="assessments:assessment:list", decision="deny")
-    assert absent.reasons == ["no_such_proposal"]
+    assert absent.reasons == ["no_such_assessment"]
 
 
 def test_review_and_due_dates_are_uk_dates(rt: Runtime, demo: Demo, clock: Clock) -> None:
