@@ -120,6 +120,17 @@ def conference_count(ctx: RequestContext, subject_id: uuid.UUID) -> int:
     return count
 
 
+def attendee_choices(ctx: RequestContext,
+                     subject_id: uuid.UUID) -> dict[str, list[tuple[uuid.UUID, str]]]:
+    """For the record form: the organisations that may attend (case members first), each with
+    its active staff (names are not claimant data; nothing is opened, nothing audited)."""
+    _subject, facts = guards.subject_in_case(ctx, subject_id)
+    eligible = conferences.eligible_attendees(ctx.protocols, facts.case_orgs, uk_today(ctx.now))
+    ordered = sorted(eligible, key=lambda org: (org not in facts.case_orgs, org))
+    staff = conferences.staff_of(ctx.session, ordered)
+    return {org: staff[org] for org in ordered}
+
+
 def _check_attendees(ctx: RequestContext, facts: SubjectFacts,
                      given: list[dict[str, Any]]) -> list[Attendee]:
     """Attendees are organisations of the case or parties of its protocols, each once; a staff

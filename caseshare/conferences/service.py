@@ -74,6 +74,20 @@ def staff_orgs(session: Session, staff_ids: Iterable[uuid.UUID]) -> dict[uuid.UU
     return {staff_id: org for staff_id, org in rows}
 
 
+def staff_of(session: Session, orgs: Iterable[str]) -> dict[str, list[tuple[uuid.UUID, str]]]:
+    """Org -> its active staff members as (id, name), by name: who may be named as attending."""
+    out: dict[str, list[tuple[uuid.UUID, str]]] = {org: [] for org in orgs}
+    if not out:
+        return out
+    rows = session.execute(select(StaffMember.id, StaffMember.name, StaffMember.org_id)
+                           .where(StaffMember.org_id.in_(sorted(out)),
+                                  StaffMember.active.is_(True))
+                           .order_by(StaffMember.name))
+    for staff_id, name, org in rows:
+        out[org].append((staff_id, name))
+    return out
+
+
 def record_conference(session: Session, *, subject_id: uuid.UUID, held_on: date,
                       attendees: Sequence[Attendee], minutes: dict[str, str], data_key: bytes,
                       principal: Principal, purpose: str, now: datetime) -> Conference:
