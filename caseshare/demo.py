@@ -248,8 +248,8 @@ def _add_lee(run: _Seeding, staff: dict[str, StaffMember]) -> uuid.UUID:
         "detail": "Arrears of four weeks; consider an Alternative Payment Arrangement.",
         "owner_name": "Priya Sharma", "due_on": date(2026, 12, 5)})
     # A case conference: minutes sealed per category, read by each organisation under its decision.
-    perform(ctx(key_worker, "case_management", at(0, 11, 0)), conferences.record_conference,
-            lee.id, {"held_on": at(0, 10, 30).date(), "attendees": [
+    perform(ctx(key_worker, "case_management", at(0, 10, 15)), conferences.record_conference,
+            lee.id, {"held_on": at(0, 10, 10).date(), "attendees": [
                 {"org": org, "staff_id": staff[name].id} for org, name in (
                     ("recovery-partnership", "dan.whitfield"), ("jcp-derby", "sam.okafor"),
                     ("derby-housing", "priya.sharma"))],
