@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from caseshare.access import (
     assessments,
     case_plans,
+    conferences,
     consents,
     contact_preferences,
     overrides,
@@ -246,6 +247,18 @@ def _add_lee(run: _Seeding, staff: dict[str, StaffMember]) -> uuid.UUID:
         "title": "Agree a rent arrears repayment plan",
         "detail": "Arrears of four weeks; consider an Alternative Payment Arrangement.",
         "owner_name": "Priya Sharma", "due_on": date(2026, 12, 5)})
+    # A case conference: minutes sealed per category, read by each organisation under its decision.
+    perform(ctx(key_worker, "case_management", at(0, 10, 15)), conferences.record_conference,
+            lee.id, {"held_on": at(0, 10, 10).date(), "attendees": [
+                {"org": org, "staff_id": staff[name].id} for org, name in (
+                    ("recovery-partnership", "dan.whitfield"), ("jcp-derby", "sam.okafor"),
+                    ("derby-housing", "priya.sharma"))],
+             "minutes": [{"category": "substance_misuse", "text": "Lee has attended the recovery "
+                          "group for four weeks and asks for an evening slot."},
+                         {"category": "contact", "text": "Lee may move to a flat nearer the hub."}],
+             "decisions": [{"title": "Move Lee to the evening recovery group",
+                            "owner_org": "recovery-partnership", "due_on": date(2026, 12, 12),
+                            "category": "substance_misuse"}]})
     return lee.id
 
 

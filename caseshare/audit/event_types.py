@@ -58,6 +58,11 @@ class EventType(StrEnum):
     CASE_PLAN_PLAN_CREATE = "case_plan:plan:create"
     CASE_PLAN_PLAN_READ = "case_plan:plan:read"
 
+    # conferences
+    CONFERENCES_CONFERENCE_CREATE = "conferences:conference:create"
+    CONFERENCES_CONFERENCE_LIST = "conferences:conference:list"
+    CONFERENCES_CONFERENCE_READ = "conferences:conference:read"
+
     # consent
     CONSENT_FHIR_EXPORT = "consent:fhir:export"
     CONSENT_NOTIFICATION_LIST = "consent:notification:list"

@@ -16,7 +16,7 @@ from marshmallow import ValidationError as MarshmallowValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from caseshare.access import case_plans, consents, referrals, subjects
+from caseshare.access import case_plans, conferences, consents, referrals, subjects
 from caseshare.consent.effective import EffectiveScope, effective_scope
 from caseshare.consent.views import ConsentView
 from caseshare.errors import ForbiddenError, NotFoundError
@@ -139,7 +139,8 @@ def overview(subject_id: uuid.UUID) -> tuple[str, int]:
                      if "referrals:read" in u.principal.scopes else [])
     return page("overview.html", subject_id=subject_id, identity=identity, consents=consent_rows,
                 plan=plan, withheld=withheld, referrals=referral_rows, unseen=unseen,
-                plan_section=plan_section(subject_id, plan), emergency=emergency_access(subject_id))
+                plan_section=plan_section(subject_id, plan), emergency=emergency_access(subject_id),
+                conference_count=run("case_plans:read", conferences.conference_count, subject_id))
 
 
 def consent_row(consent: ConsentView, withdrawals: list[Any], status: str,

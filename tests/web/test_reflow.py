@@ -22,6 +22,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from caseshare.case_plan.models import PlanEntry, Referral
+from caseshare.conferences.models import Conference
 from caseshare.consent.models import Consent
 from caseshare.overrides.models import OverrideRecord
 from caseshare.runtime import Runtime
@@ -89,6 +90,9 @@ PAGES: dict[str, list[str]] = {
         "/claimants/{lee} !",
         "/claimants/{lee}/plan/entries/new",
         "/claimants/{lee}/plan/entries/{lee_treatment_action} !",
+        "/claimants/{lee}/conferences",
+        "/claimants/{lee}/conferences/new !",
+        "/claimants/{lee}/conferences/{lee_conference} !",
         "/claimants/{lee}/who-has-seen",
         "/referrals",
         "/purpose",
@@ -174,13 +178,15 @@ class Story:
             accepted = s.scalars(select(Referral.id).where(
                 Referral.status == "accepted", Referral.to_org == "derby-housing")).first()
             override = s.scalars(select(OverrideRecord.id)).first()
+            conference = s.scalars(select(Conference.id)
+                                   .where(Conference.subject_id == lee)).first()
             return {**{k: str(v) for k, v in self.claimants.items()},
                     "lee_consent": str(first_consent(lee)),
                     "rhian_consent": str(first_consent(rhian)),
                     "lee_employment_action": str(action("employment")),
                     "lee_treatment_action": str(action("substance_misuse")),
                     "open_referral": str(referral), "accepted_referral": str(accepted),
-                    "override": str(override),
+                    "override": str(override), "lee_conference": str(conference),
                     "missing": str(uuid.uuid4())}
 
 
