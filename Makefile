@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export CASESHARE_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test install lint imports typecheck pytest demo-check clean bench bench-floor bench-quick check-wrk reliability i18n
+.PHONY: run test install lint imports typecheck pytest demo-check clean bench bench-floor bench-quick bench-retention check-wrk reliability i18n
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ bench: install check-wrk
 # engines (about 3 minutes); writes bench/results-floor.json.
 bench-floor: install check-wrk
 	$(BIN)/python -m bench.lean_floor
+
+# One retention pass over the bench data set with 10 % of cases closed long ago: time, peak
+# memory and counts (bench/retention_bench.py; writes bench/results-retention.json).
+bench-retention: install
+	$(BIN)/python -m bench.retention_bench --scale $(BENCH_SCALE)
 
 bench-quick: install check-wrk
 	$(BIN)/python -m bench.run --scale 0.002 --rounds 2 --duration 3 --out /tmp/caseshare-bench-quick.json --markdown /tmp/caseshare-bench-quick.md

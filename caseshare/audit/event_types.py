@@ -114,6 +114,12 @@ class EventType(StrEnum):
     REFERRAL_REFERRAL_SUSPEND = "referral:referral:suspend"
     REFERRAL_REFERRAL_WITHDRAW = "referral:referral:withdraw"
 
+    # retention (deletion certificates: codes and ids only)
+    RETENTION_CATEGORY_PURGED = "retention:category:purged"
+    RETENTION_COPY_DELETED = "retention:copy:deleted"
+    RETENTION_PASS_RUN = "retention:pass:run"  # noqa: S105 (a type, no secret)
+    RETENTION_SUBJECT_SHREDDED = "retention:subject:shredded"
+
     # subject
     REMINDERS_CONTACT_PREFERENCE_READ = "reminders:contact_preference:read"
     REMINDERS_CONTACT_PREFERENCE_RECORD = "reminders:contact_preference:record"
