@@ -40,7 +40,7 @@ def start_worker(rt: Runtime) -> Iterator[Any]:
     def start() -> subprocess.Popen[str]:
         worker = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "wsgi", "caseshare", "worker", "--poll",
-             "0.2"], cwd=ROOT, env=_env(rt), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+             "0.2", "--only", "seal"], cwd=ROOT, env=_env(rt), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True)
         started.append(worker)
         return worker
