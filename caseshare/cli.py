@@ -495,25 +495,35 @@ def audit_seal(every: float | None, count: int | None) -> None:
 @caseshare_cli.command("worker")
 @click.option("--poll", type=click.FloatRange(min=0.05), default=0.5, show_default=True,
               help="Seconds between looks for audit events to seal.")
-@click.option("--once", is_flag=True, help="Run one round (seal, purge) and exit.")
-def worker(poll: float, once: bool) -> None:
-    """The background worker beside the web server: seals audit events continuously and purges
-    expired token revocations. Stops cleanly on SIGTERM or SIGINT."""
+@click.option("--once", is_flag=True, help="Run every job once (each if due) and exit.")
+@click.option("--only", "only", multiple=True, metavar="JOB",
+              help="Run only this job (repeatable), e.g. --only seal for a sealing process.")
+def worker(poll: float, once: bool, only: tuple[str, ...]) -> None:
+    """The background worker beside the web server: runs the scheduled jobs (sealing, purges,
+    reminders, retention; docs/worker.md) until SIGTERM or SIGINT."""
     import logging
 
     from caseshare.jobs.reminders import reminder_job
     from caseshare.jobs.worker import Worker
+    from caseshare.outbound.settings import OutboundSettings, make_channel
 
     runtime = rt()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
                         "%(message)s")
+    channel = make_channel(OutboundSettings.from_env())
     job = Worker(session_factory=runtime.session_factory, signer=runtime.audit_signer,
-                 clock=runtime.now, poll=poll, reminders=reminder_job(runtime))
+                 clock=runtime.now, poll=poll, reminders=reminder_job(runtime),
+                 protocols=runtime.protocols, keyring=runtime.keyring,
+                 staff_channel=channel if channel is not None and channel.name == "smtp"
+                 else None, only=frozenset(only))
+    unknown = set(only) - {j.name for j in job.jobs(every=True)}
+    if unknown:
+        fail(f"unknown job(s): {', '.join(sorted(unknown))}")
     if once:
-        try:
-            job.run_once()
-        except audit_sequencer.LogIntegrityError as exc:
-            fail(f"FAILED: {exc}. Run audit verify.")
+        outcomes = job.run_once()
+        click.echo(" ".join(f"{name}={outcome}" for name, outcome in outcomes.items()))
+        if "failed" in outcomes.values():
+            fail("FAILED: a job failed (see the log). For the sealer run audit verify.")
         return
     job.stop_on_signals()
     job.run()

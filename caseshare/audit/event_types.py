@@ -96,6 +96,8 @@ class EventType(StrEnum):
 
     # operations
     OPERATIONS_DATABASE_BACKUP = "operations:database:backup"
+    # A scheduled job's run that counted something or failed (caseshare/jobs/runner.py).
+    JOB_RUN = "operations:job:run"
 
     # policy
     POLICY_PROTOCOL_LOAD = "policy:protocol:load"

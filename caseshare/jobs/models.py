@@ -24,3 +24,18 @@ class JobRun(Base):
     finished_at: Mapped[datetime]
     outcome: Mapped[str] = mapped_column(String(16))  # done | failed | skipped (lock held)
     counts: Mapped[dict[str, Any]]
+
+
+class JobLock(Base):
+    """Table: who holds a job's lock on SQLite (caseshare/jobs/runner.py). Claimed in a write
+    transaction (SQLite's write lock serialises the claimants), cleared when the run ends; a
+    holder whose process is gone (same host) or whose lease ran out counts as free, so a
+    worker killed midway never blocks its job. PostgreSQL uses an advisory lock instead and
+    leaves this table empty."""
+
+    __tablename__ = "job_locks"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))  # host:pid:runner, None: free
+    taken_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]

@@ -1,45 +1,58 @@
-"""The background worker: seals audit events continuously, purges expired token revocations and
-tells receiving organisations of referrals past their response standard (once each).
+"""The background worker (`flask --app wsgi caseshare worker`): its jobs, run by the job runner
+(caseshare/jobs/runner.py, on APScheduler) until SIGTERM or SIGINT. `Worker` is the facade the
+CLI and the tests use.
 
-Every `poll` seconds it looks for audit events not yet integrated (one indexed read) and, when
-there are any, integrates them and signs a checkpoint (`audit.checkpoints.seal`), so an event is
-in the signed log about `poll` seconds after it was written. Any number of workers may run: the
-sequencer lock (a PostgreSQL advisory lock; SQLite's write lock) makes one seal at a time, and
-each event gets one position. A database error is logged by its kind only (never its text,
-which can carry statement parameters) and retried with a growing pause; a log that no longer
-matches its signed checkpoints is logged and retried slowly, for `audit verify` to explain.
-SIGTERM and SIGINT stop it after the current round.
+| job | when | what |
+|---|---|---|
+| seal | every `poll` s | integrate pending audit events and sign a checkpoint (not recorded) |
+| purge_revocations | hourly | drop expired token revocations and job runs older than 90 days |
+| referrals_overdue | every minute | tell receivers of referrals past their response standard |
+| appointment_reminders | every minute | send due reminders to claimants (outbound channel) |
+| consent_expiring | hourly | remind the lead worker 30 and 7 days before a consent ends |
+| override_review_overdue | every 15 min | remind IG officers of overdue override reviews |
+| protocol_review | daily 07:00 UK | remind every party's IG officers of a protocol review date |
+| retention | daily 02:30 UK | the retention pass (caseshare.retention.service.run_pass) |
+
+Any number of workers may run: each job's lock and its due time make one run per due time
+across them; the sealer's lock is the audit sequencer's (one seal at a time, each event one
+position). Errors are logged by their kind only.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import signal
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import datetime, timedelta
 from types import FrameType
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from caseshare.audit import checkpoints as audit_checkpoints
-from caseshare.audit import sequencer as audit_sequencer
 from caseshare.audit import signer as audit_signer
 from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.case_plan import referral_overdue
+from caseshare.crypto.keyring import KeyProvider
 from caseshare.identity import revocation
+from caseshare.jobs import staff_reminders
+from caseshare.jobs.models import JobRun
 from caseshare.jobs.reminders import ReminderJob
+from caseshare.jobs.runner import DailyAt, Every, Job, Runner, wait_until
+from caseshare.outbound.channel import Channel
+from caseshare.policy.models import ProtocolSet
+from caseshare.uk_time import UK
 from caseshare.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("caseshare.worker")
 
 PURGE_EVERY = 3600.0  # seconds between purges of expired token revocations
-INTEGRITY_RETRY = 30.0  # seconds between attempts while the log fails its own checks
-MAX_BACKOFF = 10.0
+JOB_RUNS_KEPT = timedelta(days=90)
+REMINDER_ROUNDS = 10  # appointment reminder rounds (of ReminderJob.batch) per run at most
 
 
 @dataclass
@@ -51,7 +64,13 @@ class Worker:
     purge_every: float = PURGE_EVERY
     stop: threading.Event = field(default_factory=threading.Event)
     reminders: ReminderJob | None = None  # appointment reminders (None: no outbound channel)
-    _next_purge: float = 0.0
+    protocols: ProtocolSet | None = None  # None: no protocol review or retention jobs
+    keyring: KeyProvider | None = None
+    # Staff reminder e-mails (the SMTP channel only; None: notifications in the pages only).
+    staff_channel: Channel | None = None
+    only: frozenset[str] = frozenset()  # run only these jobs (empty: all)
+
+    # -- the jobs' work --------------------------------------------------------------------
 
     def seal_once(self) -> Checkpoint | None:
         """Integrate whatever is pending and sign a checkpoint; None when nothing was."""
@@ -71,8 +90,11 @@ class Worker:
         return checkpoint
 
     def purge_once(self) -> int:
+        """Drop expired token revocations (and old job runs); how many revocations went."""
+        now = self.clock()
         with self.session_factory() as s, UnitOfWork(s):
-            purged = revocation.purge_expired(s, now=self.clock())
+            purged = revocation.purge_expired(s, now=now)
+            s.execute(delete(JobRun).where(JobRun.finished_at < now - JOB_RUNS_KEPT))
         if purged:
             logger.info("purged %d expired token revocation(s)", purged)
         return purged
@@ -85,37 +107,87 @@ class Worker:
             logger.info("notified %d overdue referral(s)", notified)
         return notified
 
-    def run_once(self) -> None:
-        """One round: flag overdue referrals, seal, send due reminders, and purge when due.
-        Errors propagate."""
-        self.referrals_overdue_once()
-        self.seal_once()
+    # -- as jobs ---------------------------------------------------------------------------
+
+    def jobs(self, *, every: bool = False) -> list[Job]:
+        """The worker's jobs (caseshare/jobs/runner.py runs them; the module's table), only
+        those in `only` where it names some, unless `every`."""
+        def every_time(work: Callable[[], object], count: str) -> Callable[..., dict[str, int]]:
+            def run(_sf: object, _now: datetime) -> dict[str, int]:
+                done = work()
+                return {count: done if isinstance(done, int) else int(done is not None)}
+            return run
+
+        channel = self.staff_channel
+        jobs = [
+            # Not recorded: its checkpoints are its record, and an audit event (or a row) per
+            # seal would give the next seal something to seal, for ever (runner.py).
+            Job("seal", Every(self.poll), every_time(self.seal_once, "sealed"), recorded=False),
+            Job("purge_revocations", Every(self.purge_every),
+                every_time(self.purge_once, "purged")),
+            Job("referrals_overdue", Every(60),
+                every_time(self.referrals_overdue_once, "notified")),
+            Job("consent_expiring", Every(3600),
+                staff_reminders.job(staff_reminders.consent_expiring, channel)),
+            Job("override_review_overdue", Every(900),
+                staff_reminders.job(staff_reminders.override_review_overdue, channel)),
+        ]
         if self.reminders is not None:
-            self.reminders.run_once()
-        if time.monotonic() >= self._next_purge:
-            self.purge_once()
-            self._next_purge = time.monotonic() + self.purge_every
+            jobs.append(Job("appointment_reminders", Every(60), self._appointment_reminders))
+        if self.protocols is not None:
+            protocols = self.protocols
+            jobs.append(Job("protocol_review", DailyAt(7, 0), staff_reminders.job(
+                lambda s, now: staff_reminders.protocol_review(s, protocols, now), channel)))
+            jobs.append(Job("retention", DailyAt(2, 30), self._retention,
+                            lease=timedelta(hours=6)))
+        return [job for job in jobs if every or not self.only or job.name in self.only]
+
+    def _appointment_reminders(self, _sf: object, _now: datetime) -> dict[str, int]:
+        assert self.reminders is not None
+        counts: dict[str, int] = {}
+        for _ in range(REMINDER_ROUNDS):
+            outcomes = self.reminders.run_once()
+            for key, value in outcomes.items():
+                counts[key] = counts.get(key, 0) + value
+            if sum(outcomes.values()) < self.reminders.batch:
+                break
+        return counts
+
+    def _retention(self, session_factory: Callable[[], Session],
+                   now: datetime) -> dict[str, int]:
+        """The retention pass, where this build has one (caseshare.retention.service)."""
+        try:
+            service = importlib.import_module("caseshare.retention.service")
+        except ModuleNotFoundError:
+            service = None
+        run_pass = getattr(service, "run_pass", None)
+        if run_pass is None:
+            logger.info("retention: this build has no retention pass; skipped")
+            return {}
+        result = run_pass(session_factory, self.protocols, self.keyring,
+                          as_of=now.astimezone(UK).date(), now=now)
+        return _counts(result)
+
+    def runner(self) -> Runner:
+        return Runner(session_factory=self.session_factory, clock=self.clock, jobs=self.jobs(),
+                      poll=self.poll)
+
+    def run_once(self) -> dict[str, str]:
+        """Every job once (each only if due and not held elsewhere), the sealer last; job ->
+        outcome (done, failed, skipped, not_due)."""
+        return self.runner().run_all()
 
     def run(self) -> None:
-        """Rounds until `stop` is set, surviving database errors."""
-        failures = 0
-        logger.info("worker started: sealing every %.2f s", self.poll)
-        while not self.stop.is_set():
-            pause = self.poll
-            try:
-                self.run_once()
-                failures = 0
-            except audit_sequencer.LogIntegrityError as exc:
-                # The message names event ids only; audit verify gives the whole account.
-                logger.error("the audit log failed its checks; not sealing: %s. Run "
-                             "`caseshare audit verify`", exc)
-                pause = INTEGRITY_RETRY
-            except SQLAlchemyError as exc:
-                failures += 1
-                pause = min(self.poll * 2 ** failures, MAX_BACKOFF)
-                logger.warning("database error (%s); retrying in %.1f s",
-                               type(getattr(exc, "orig", None) or exc).__name__, pause)
-            self.stop.wait(pause)
+        """Run the jobs on their schedules until `stop` is set."""
+        runner = self.runner()
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        logger.info("worker started: sealing every %.2f s; jobs: %s", self.poll,
+                    ", ".join(job.name for job in runner.jobs))
+        runner.start()
+        try:
+            wait_until(self.stop)
+        finally:
+            runner.shutdown()
         logger.info("worker stopped")
 
     def stop_on_signals(self) -> None:
@@ -124,3 +196,17 @@ class Worker:
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+
+
+def _counts(result: Any) -> dict[str, int]:
+    """A pass's result as counts: a mapping or a dataclass of numbers, or one number."""
+    if isinstance(result, Mapping):
+        items = dict(result)
+    elif is_dataclass(result) and not isinstance(result, type):
+        items = asdict(result)
+    elif isinstance(result, int):
+        items = {"done": result}
+    else:
+        items = {}
+    return {str(k): int(v) for k, v in items.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)}

@@ -22,6 +22,9 @@ TYPES = (
     "referral_updated",
     "referral_overdue",
     "override_granted",
+    # Raised by the worker's reminder jobs (caseshare/jobs/staff_reminders.py), once each.
+    "protocol_review_due",
+    "override_review_overdue",
 )
 
 
@@ -48,14 +51,16 @@ class NotificationView:
 def notify(session: Session, *, type: str, org: str, now: datetime,
            role: str | None = None, staff_id: uuid.UUID | None = None,
            subject_id: uuid.UUID | None = None, consent_id: uuid.UUID | None = None,
-           details: dict[str, Any] | None = None) -> Notification:
+           details: dict[str, Any] | None = None,
+           once_key: str | None = None) -> Notification:
     """Add a notification for `org` (narrowed to a role or one person) to the unit of work.
-    `details` must hold codes and ids only, never personal data."""
+    `details` must hold codes and ids only, never personal data. `once_key` (unique) marks a
+    reminder raised once only: a second insert with the same key fails at the flush."""
     if type not in TYPES:
         raise ValueError(f"unknown notification type {type!r}")
     note = Notification(id=uuid.uuid4(), type=type, org_id=org, role=role, staff_id=staff_id,
                         subject_id=subject_id, consent_id=consent_id, created_at=now,
-                        details=dict(details or {}))
+                        details=dict(details or {}), once_key=once_key)
     session.add(note)
     return note
 

@@ -16,7 +16,7 @@ from caseshare.access import caseload
 from caseshare.access import notifications as inbox
 from caseshare.notifications.service import NotificationView
 from caseshare.web.blueprint import bp, page, unit_of_work
-from caseshare.web.filters import category_name, org_name, purpose_name
+from caseshare.web.filters import category_name, org_name, purpose_name, uk_date
 
 REFERRAL_OUTCOMES = {"accepted": "accepted", "declined": "declined",
                      "suspended": "suspended because the claimant's consent no longer covers it",
@@ -102,7 +102,8 @@ def _withdrawn(d: dict[str, Any]) -> tuple[str, str]:
 def _expiring(d: dict[str, Any]) -> tuple[str, str]:
     ends = d.get("expires_on") or d.get("expires_at")
     when = f" on {str(ends)[:10]}" if ends else " soon"
-    return ("Consent ending soon",
+    days = d.get("threshold_days")
+    return (f"Consent ends within {days} days" if days else "Consent ending soon",
             f"A consent naming your organisation ends{when}. Ask the claimant whether they want "
             "to renew it, then record their new choices.")
 
@@ -143,6 +144,24 @@ def _override(d: dict[str, Any]) -> tuple[str, str]:
             f"{by} used emergency access to {what}. Review whether it was justified.")
 
 
+def _protocol_review(d: dict[str, Any]) -> tuple[str, str]:
+    protocol = str(d.get("protocol") or "An information sharing protocol")
+    when = uk_date(str(d["review_date"])) if d.get("review_date") else "soon"
+    if d.get("threshold") == "passed":
+        return ("Protocol review overdue",
+                f"The review date of {protocol} ({when}) has passed. Agree the review with the "
+                "other parties and load the reviewed version.")
+    return ("Protocol review due soon",
+            f"{protocol} is due for review on {when}. Start the review with the other parties "
+            "so the new version is agreed before then.")
+
+
+def _override_review(_d: dict[str, Any]) -> tuple[str, str]:
+    return ("Emergency access review overdue",
+            "An emergency access by your organisation has not been reviewed in the agreed "
+            "time. Review it in the override review queue.")
+
+
 def _unknown(_d: dict[str, Any]) -> tuple[str, str]:
     return ("Update", "Something changed for a claimant your organisation works with.")
 
@@ -155,4 +174,6 @@ _WORDS = {
     "referral_updated": _updated,
     "referral_overdue": _overdue,
     "override_granted": _override,
+    "protocol_review_due": _protocol_review,
+    "override_review_overdue": _override_review,
 }
