@@ -20,7 +20,6 @@ position). Errors are logged by their kind only.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import signal
 import threading
@@ -45,6 +44,7 @@ from caseshare.jobs.reminders import ReminderJob
 from caseshare.jobs.runner import DailyAt, Every, Job, Runner, wait_until
 from caseshare.outbound.channel import Channel
 from caseshare.policy.models import ProtocolSet
+from caseshare.retention import service as retention
 from caseshare.uk_time import UK
 from caseshare.unit_of_work import UnitOfWork
 
@@ -138,8 +138,10 @@ class Worker:
             protocols = self.protocols
             jobs.append(Job("protocol_review", DailyAt(7, 0), staff_reminders.job(
                 lambda s, now: staff_reminders.protocol_review(s, protocols, now), channel)))
-            jobs.append(Job("retention", DailyAt(2, 30), self._retention,
-                            lease=timedelta(hours=6)))
+            if self.keyring is not None:
+                jobs.append(Job("retention", DailyAt(2, 30),
+                                self._retention(protocols, self.keyring),
+                                lease=timedelta(hours=6)))
         return [job for job in jobs if every or not self.only or job.name in self.only]
 
     def _appointment_reminders(self, _sf: object, _now: datetime) -> dict[str, int]:
@@ -153,20 +155,17 @@ class Worker:
                 break
         return counts
 
-    def _retention(self, session_factory: Callable[[], Session],
-                   now: datetime) -> dict[str, int]:
-        """The retention pass, where this build has one (caseshare.retention.service)."""
-        try:
-            service = importlib.import_module("caseshare.retention.service")
-        except ModuleNotFoundError:
-            service = None
-        run_pass = getattr(service, "run_pass", None)
-        if run_pass is None:
-            logger.info("retention: this build has no retention pass; skipped")
-            return {}
-        result = run_pass(session_factory, self.protocols, self.keyring,
-                          as_of=now.astimezone(UK).date(), now=now)
-        return _counts(result)
+    @staticmethod
+    def _retention(protocols: ProtocolSet,
+                   keyring: KeyProvider) -> Callable[[Callable[[], Session], datetime],
+                                                     dict[str, int]]:
+        """The retention pass (caseshare.retention.service): one subject per unit of work, so
+        a killed pass loses nothing and the next run picks up what is still due."""
+        def run(session_factory: Callable[[], Session], now: datetime) -> dict[str, int]:
+            result = retention.run_pass(session_factory, protocols, keyring,
+                                        as_of=now.astimezone(UK).date(), now=now)
+            return _counts(result)
+        return run
 
     def runner(self) -> Runner:
         return Runner(session_factory=self.session_factory, clock=self.clock, jobs=self.jobs(),

@@ -1,7 +1,7 @@
 """job locks: the per-job lock row the worker's job runner claims on SQLite (PostgreSQL uses an
 advisory lock and leaves the table empty)
 
-Revision ID: jobs_0027
+Revision ID: 0027
 Revises: 0026
 Create Date: 2026-12-08 09:00:00
 """
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 import caseshare.db
 
-revision = 'jobs_0027'
+revision = '0027'
 down_revision = '0026'
 branch_labels = None
 depends_on = None
