@@ -48,7 +48,7 @@ def test_record_then_read_under_each_decision(client: FlaskClient, demo: Demo,
     coach = FlaskClient(client.application)
     sign_in(coach, COACH)
     overview = coach.get(f"/claimants/{demo.lee}").get_data(as_text=True)
-    assert "Case conferences</a> (2)" in overview  # the demo's and this one
+    assert "Case conferences</a> (2)" in overview  # the demo's own and this one
     assert TREATMENT in coach.get(page_path).get_data(as_text=True)
 
     housing = FlaskClient(client.application)
@@ -64,7 +64,7 @@ def test_record_then_read_under_each_decision(client: FlaskClient, demo: Demo,
 
 def test_errors_keep_what_was_typed(client: FlaskClient, demo: Demo, rt: Runtime) -> None:
     sign_in(client, KEY_WORKER)
-    before = len(events(rt, type="conferences:conference:create"))  # the demo's
+    before = len(events(rt, type="conferences:conference:create"))  # the demo's own
     r = _record(client, demo, **{"held_on-year": "2027", "decision-1-owner_org": "ca-derby"})
     text = r.get_data(as_text=True)
     assert r.status_code == 422
