@@ -177,12 +177,13 @@ def _api_modules() -> tuple[Any, ...]:
         erasure,
         overrides,
         referrals,
+        retention,
         services,
         subjects,
     )
 
     return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload,
-            assessments, contact_preferences, services)
+            assessments, contact_preferences, services, retention)
 
 
 def _register_blueprints(app: Flask) -> None:

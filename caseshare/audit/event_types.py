@@ -109,6 +109,13 @@ class EventType(StrEnum):
     REFERRAL_REFERRAL_SUSPEND = "referral:referral:suspend"
     REFERRAL_REFERRAL_WITHDRAW = "referral:referral:withdraw"
 
+    # retention
+    LEGAL_HOLD_LIFTED = "retention:legal_hold:lift"
+    LEGAL_HOLD_PLACED = "retention:legal_hold:place"
+    RETENTION_DELETED_LIST = "retention:deleted_copy:list"
+    RETENTION_DUE_LIST = "retention:due:list"
+    RETENTION_HOLD_LIST = "retention:legal_hold:list"
+
     # subject
     REMINDERS_CONTACT_PREFERENCE_READ = "reminders:contact_preference:read"
     REMINDERS_CONTACT_PREFERENCE_RECORD = "reminders:contact_preference:record"
