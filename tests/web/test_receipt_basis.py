@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from caseshare.retention.schedule import DEFAULT_RETENTION_DAYS
 from tests.builders import first_consent
 from tests.conftest import COACH, Demo
-from tests.web.test_papers_pages import RECEIPT, _sections
 from tests.web.test_pages import sign_in
+from tests.web.test_papers_pages import RECEIPT, _sections
 
 
 def test_receipt_says_why_the_law_allows_each_share_and_how_long_it_is_kept(
@@ -45,7 +45,7 @@ def test_receipt_says_why_the_law_allows_each_share_and_how_long_it_is_kept(
 
     welsh = _sections(client.get(url + "?lang=cy").get_data(as_text=True))
     assert "Am ba hyd y maent yn ei chadw" in welsh["derby-housing"]
-    assert "730 diwrnod ar ôl i’ch achos gau" in welsh["derby-housing"]
+    assert "730 diwrnod ar ôl i\u2019ch achos gau" in welsh["derby-housing"]
     assert "Erthygl 9 GDPR y DU" in welsh["jcp-derby"]
 
     printable = client.get(f"/api/v1/consents/{consent['id']}/receipt?purpose=case_management",

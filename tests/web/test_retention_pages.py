@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from caseshare.retention.models import DeletedCopy, LegalHold
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
-from tests.conftest import COACH, Clock, Demo
+from tests.conftest import COACH, IG, Clock, Demo
 from tests.web.ig_helpers import enrol_second_factor
 from tests.web.test_pages import sign_in, token
 
@@ -24,7 +24,6 @@ REASON = "Tribunal claim ET-2026-114: keep until the hearing ends"
 
 
 def sign_in_ig(client: FlaskClient, rt: Runtime, clock: Clock) -> None:
-    from tests.conftest import IG
     secret = enrol_second_factor(rt)
     sign_in(client, IG, "audit", code=pyotp.TOTP(secret).at(clock.now))
 
