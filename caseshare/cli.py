@@ -719,3 +719,38 @@ def directory_import(file: Path) -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(caseshare_cli)
     app.cli.add_command(db_cli)
+
+
+retention_cli = AppGroup("retention", help="Retention: deleting what the protocols say is due.")
+caseshare_cli.add_command(retention_cli)
+
+
+@retention_cli.command("run")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Delete what is due on this day (YYYY-MM-DD); default today.")
+def retention_run(as_of: Any) -> None:
+    """Run one retention pass: delete every copy due, one claimant at a time (a progress bar on
+    stderr), then print the counts. Safe to stop and run again."""
+    from caseshare.retention.service import run_pass
+
+    runtime = rt()
+    now = runtime.now()
+    day = as_of.date() if as_of is not None else now.date()
+    with click.progressbar(length=0, label="retention pass", file=sys.stderr,
+                           show_pos=True) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        result = run_pass(runtime.session_factory, runtime.protocols, runtime.keyring,
+                          as_of=day, now=now, progress=progress)
+    counts = {"deleted": result.deleted, "subjects_shredded": result.subjects_shredded,
+              "held": result.held, "failed": result.failed}
+    with session() as s, UnitOfWork(s):
+        audit.record(s, type=EventType.RETENTION_PASS_RUN, now=runtime.now(),
+                     details={"as_of": day.isoformat(), **counts})
+    click.echo(f"retention pass as of {day.isoformat()}: {result.deleted} copies deleted, "
+               f"{result.subjects_shredded} claimant(s) shredded, {result.held} on legal hold, "
+               f"{result.failed} failed")
+    if result.failed:
+        sys.exit(1)

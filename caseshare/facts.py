@@ -75,3 +75,6 @@ class SubjectFacts:
     consents: tuple[ConsentFacts, ...] = ()
     overrides: tuple[OverrideFacts, ...] = ()
     erased: bool = False
+    # (organisation, category) copies the retention pass deleted: the decision treats each as
+    # erased for that organisation (caseshare.retention).
+    deleted: frozenset[tuple[str, str]] = frozenset()

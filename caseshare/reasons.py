@@ -31,6 +31,8 @@ class Reason(StrEnum):
     OVERRIDE_EXPIRED = "override_expired"
     OVERRIDE_OUT_OF_SCOPE = "override_out_of_scope"
     SUBJECT_ERASED = "subject_erased"
+    # The retention pass deleted this organisation's copy of the category (retention/service.py).
+    RETENTION_DELETED = "retention_deleted"
     # Allowed, not a refusal: a write the caller's grant permits where no flow shares the
     # category onward for this purpose, so only the caller's organisation will see the entry.
     OWN_RECORD = "own_record"

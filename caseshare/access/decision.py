@@ -423,8 +423,13 @@ def evaluate(
         return _deny_all(purpose, action, wanted, _best(why or [Reason.NOT_PARTY_TO_PROTOCOL])[0])
     in_force = tuple(p.ref for p in usable)
     return Decision(purpose, action, tuple(
-        _decide_category(principal, purpose, action, c, subject, usable, in_force, protocols,
-                         now)
+        # Retention: once the pass deleted this organisation's copy of a category, the category
+        # is erased for it (whatever consent or flow would otherwise allow); other organisations
+        # whose copies remain are unaffected.
+        CategoryDecision(c, False, (Reason.RETENTION_DELETED.value,))
+        if (principal.org, c) in subject.deleted
+        else _decide_category(principal, purpose, action, c, subject, usable, in_force,
+                              protocols, now)
         for c in wanted
     ), principal.org)
 

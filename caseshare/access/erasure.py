@@ -19,11 +19,10 @@ from caseshare.access import guards
 from caseshare.access.context import RequestContext
 from caseshare.audit import service as audit
 from caseshare.audit.event_types import EventType
-from caseshare.case_plan import referrals
 from caseshare.crypto import shreds
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.reasons import Reason
-from caseshare.reminders import service as reminders
+from caseshare.retention import shredding
 from caseshare.subjects import service as subjects
 
 
@@ -39,22 +38,18 @@ def erase_subject(ctx: RequestContext, subject_id: uuid.UUID, reason: str,
         refusals.append("not_lead_controller")
     if refusals:
         guards.deny(ctx, EventType.SUBJECT_RECORD_ERASE, subject.id, refusals, [])
-    suspended = referrals.open_referrals_of(ctx.session, subject.id)
-    for referral in suspended:
-        referrals.suspend(ctx.session, referral, reasons=[str(Reason.SUBJECT_ERASED)], now=ctx.now)
-    subjects.erase(subject, now=ctx.now)
-    reminders.forget_recipients(ctx.session, subject.id)
+    suspended = shredding.tombstone(ctx.session, subject, now=ctx.now)
     # The event holds codes and ids only: the reason is a code, the reference an IG case id.
     ctx.audit(EventType.SUBJECT_RECORD_ERASE, subject_id=subject.id, outcome="allow",
               details={"reason": reason, "reference": reference, "method": "crypto_shred",
-                       "referrals_suspended": [str(r.id) for r in suspended]})
+                       "referrals_suspended": [str(r) for r in suspended]})
     # The shred register (outside the database, kept with the keys) is written durably BEFORE
     # the database commit: a crash between the two leaves the claimant unreadable, since every
     # unwrap consults the register, and `caseshare shreds apply` tombstones it later. If the
     # register cannot be written, nothing is done (the erasure fails closed, 503).
-    ctx.session.flush()  # the database's own objections come before the register is written
     try:
-        shreds.register_of(ctx.keyring).add([subject.id])
+        # Flushed first: the database's own objections come before the register is written.
+        shredding.register(ctx.session, ctx.keyring, subject.id)
     except shreds.ShredRegisterError:
         # Nothing of the erasure is committed: only this event (the unit of work keeps it).
         ctx.audit_refusal(EventType.SUBJECT_RECORD_ERASE_FAILED, outcome=None,
@@ -85,15 +80,11 @@ def reapply_shreds(session: Session, keyring: KeyProvider, *, now: datetime) -> 
     registered = register.add(sorted(subjects.erased_ids(session) - listed))
     applied = []
     for subject in subjects.unapplied_shreds(session, listed):
-        suspended = referrals.open_referrals_of(session, subject.id)
-        for referral in suspended:
-            referrals.suspend(session, referral, reasons=[str(Reason.SUBJECT_ERASED)], now=now)
-        subjects.erase(subject, now=subject.erased_at or now)
-        reminders.forget_recipients(session, subject.id)
+        suspended = shredding.tombstone(session, subject, now=subject.erased_at or now)
         audit.record(session, type=EventType.SUBJECT_RECORD_ERASE_REAPPLIED, now=now,
                      subject_id=subject.id, decision="allow",
                      details={"method": "crypto_shred", "source": "shred_register",
-                              "referrals_suspended": [str(r.id) for r in suspended]})
+                              "referrals_suspended": [str(r) for r in suspended]})
         applied.append(subject.id)
     audit.record(session, type=EventType.CRYPTO_SHRED_RECONCILE, now=now,
                  details={"applied": len(applied), "registered": len(registered),

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import String, Uuid, bindparam, column, exists, or_, select, table
 from sqlalchemy.orm import Session
 
 from caseshare.consent.models import Consent, ConsentWithdrawal
@@ -184,8 +184,14 @@ def subject_facts(session: Session, subject: Subject) -> SubjectFacts:
 # Whether any override (active or not) exists for the subject: almost never, so the overrides
 # statement is skipped unless this says there is something to read.
 _HAS_OVERRIDES = exists().where(OverrideRecord.subject_id == Subject.id).label("has_overrides")
+# Copies the retention pass deleted (retention.models.DeletedCopy), named here as a lightweight
+# table: caseshare.retention imports this package, so importing its model would be a cycle. Read
+# the same way as overrides: only when this says some exist.
+_DELETED_COPIES = table("retention_deleted_copies", column("subject_id", Uuid),
+                        column("org_id", String), column("category", String))
+_HAS_DELETED = exists().where(_DELETED_COPIES.c.subject_id == Subject.id).label("has_deleted")
 _SUBJECT_WITH_MEMBERS = (
-    select(Subject, CaseMember.org_id, _HAS_OVERRIDES)
+    select(Subject, CaseMember.org_id, _HAS_OVERRIDES, _HAS_DELETED)
     .outerjoin(CaseMember, CaseMember.subject_id == Subject.id)
     .where(Subject.id == bindparam("subject_id"))
 )
@@ -204,19 +210,29 @@ def find_subject_with_facts(session: Session,
 
 def _member_facts(session: Session, subject: Subject,
                   members: list[tuple[Any, ...]]) -> SubjectFacts:
-    """Facts from (member org, has overrides) pairs, one per case member (one None if none)."""
-    orgs = frozenset(org for org, _has in members if org is not None)
-    return _facts(session, subject, orgs, read_overrides=bool(members[0][1]))
+    """Facts from (member org, has overrides, has deleted copies) rows, one per case member (one
+    None if none)."""
+    orgs = frozenset(row[0] for row in members if row[0] is not None)
+    return _facts(session, subject, orgs, read_overrides=bool(members[0][1]),
+                  read_deleted=bool(members[0][2]))
+
+
+def deleted_copies(session: Session, subject_id: uuid.UUID) -> frozenset[tuple[str, str]]:
+    """(organisation, category) copies of this subject the retention pass deleted."""
+    rows = session.execute(select(_DELETED_COPIES.c.org_id, _DELETED_COPIES.c.category)
+                           .where(_DELETED_COPIES.c.subject_id == subject_id))
+    return frozenset((org, category) for org, category in rows)
 
 
 def _facts(session: Session, subject: Subject, members: frozenset[str], *,
-           read_overrides: bool = True) -> SubjectFacts:
+           read_overrides: bool = True, read_deleted: bool = True) -> SubjectFacts:
     return SubjectFacts(
         subject_id=subject.id,
         case_orgs=members,
         consents=tuple(current_consent_facts(session, subject.id)),
         overrides=override_facts(session, subject.id) if read_overrides else (),
         erased=subject.dek_wrapped is None,
+        deleted=deleted_copies(session, subject.id) if read_deleted else frozenset(),
     )
 
 

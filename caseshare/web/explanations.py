@@ -112,6 +112,11 @@ EXPLANATIONS: dict[Reason, Explanation] = {
         "{purpose}, so only {org} will see what you record.",
         "Record it for your own organisation's work. To share it, ask your information "
         "governance officer whether the agreement can include it."),
+    Reason.RETENTION_DELETED: Explanation(
+        "{org}'s copy of {category} for this claimant was deleted when the information "
+        "sharing agreement's retention period ended.",
+        "There is nothing more to see. If the case has started again, ask the organisation "
+        "that recorded it to share it again, or speak to your information governance officer."),
     Reason.SUBJECT_ERASED: Explanation(
         "This claimant's information has been erased.",
         "There is nothing more to see. Speak to your information governance officer if this "
