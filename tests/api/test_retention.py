@@ -3,16 +3,20 @@ refusals and audit events."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
 
+from caseshare.cases.models import Case
 from caseshare.identity import service as identity
+from caseshare.policy.models import ProtocolSet
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
 from tests.builders import assert_problem
-from tests.conftest import COACH, IG, Demo
+from tests.conftest import COACH, IG, START, Clock, Demo
 
 JCP_IG = "morgan.ellis@jcp-derby.example"
 WALES_IG = "ffion.jones@carmarthenshire-housing.example"
@@ -115,3 +119,66 @@ def test_claimants_out_of_reach_are_404_and_other_organisations_holds_403(
     lifts = events(rt, type="retention:legal_hold:lift")
     assert [e.decision for e in lifts] == ["deny"] * 3
     assert lifts[0].details == {"hold_id": hold["id"], "refused": "other_org_hold"}
+
+
+def short_retention(rt: Runtime, days: int = 30) -> None:
+    """Every flow kept `days` after the basis ends (the shipped ones keep about two years)."""
+    rt.protocols = ProtocolSet.build([
+        dataclasses.replace(protocol, flows=tuple(
+            dataclasses.replace(flow, retention_days=days) for flow in protocol.flows))
+        for protocol in rt.protocols.protocols])
+
+
+def close_case(rt: Runtime, subject: uuid.UUID, when: datetime) -> None:
+    with rt.session_factory() as s:
+        s.add(Case(subject_id=subject, status="closed", closed_at=when,
+                   closure_reason="goals_met", updated_at=when))
+        s.commit()
+
+
+def test_due_list_pages_marks_holds_and_keeps_to_the_partnership(
+    client: FlaskClient, auth: Any, rt: Runtime, demo: Demo, clock: Clock
+) -> None:
+    short_retention(rt)
+    close_case(rt, demo.lee, clock.now)
+    ig = auth(IG)
+    r = client.get("/api/v1/retention/due?purpose=audit", headers=ig)
+    assert r.status_code == 200 and r.json == {"items": [], "next_cursor": None}
+
+    clock.advance(days=31)
+    ig = auth(IG)
+    everything = client.get("/api/v1/retention/due?purpose=audit&limit=500", headers=ig).json
+    items = everything["items"]
+    assert items and everything["next_cursor"] is None
+    lee = [i for i in items if i["subject_id"] == str(demo.lee)]
+    assert set(items[0]) == {"subject_id", "org", "category", "due_on", "rule", "hold"}
+    assert lee and not any(i["hold"] for i in items)
+    assert ("derby-housing", "employment") in {(i["org"], i["category"]) for i in lee}
+    assert {i["due_on"] for i in lee} == {(START + timedelta(days=30)).date().isoformat()}
+    listed = events(rt, type="retention:due:list")
+    assert listed[-1].decision == "allow" and listed[-1].details["returned"] == len(items)
+
+    # Paged two at a time, the pages join up to the whole list.
+    seen, cursor = [], None
+    while True:
+        url = "/api/v1/retention/due?purpose=audit&limit=2" + (f"&cursor={cursor}"
+                                                              if cursor else "")
+        page = client.get(url, headers=ig).json
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == items
+    assert_problem(client.get("/api/v1/retention/due?purpose=audit&cursor=bogus", headers=ig),
+                   400, "cursor")
+    assert_problem(client.get("/api/v1/retention/due?purpose=audit&limit=0", headers=ig),
+                   422, "limit")
+
+    # A hold marks every item of the claimant; the Welsh partnership sees none of them.
+    assert place(client, ig, demo.lee).status_code == 201
+    held = client.get("/api/v1/retention/due?purpose=audit&limit=500", headers=ig).json
+    assert {i["hold"] for i in held["items"] if i["subject_id"] == str(demo.lee)} == {True}
+    assert not any(i["hold"] for i in held["items"] if i["subject_id"] != str(demo.lee))
+    add_ig(rt, WALES_IG, "carmarthenshire-housing")
+    wales = client.get("/api/v1/retention/due?purpose=audit", headers=auth(WALES_IG)).json
+    assert wales["items"] == []

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from caseshare.retention.models import DeletedCopy, LegalHold
 from caseshare.runtime import Runtime
+from tests.api.test_retention import close_case, short_retention
 from tests.audit_helpers import events
 from tests.conftest import COACH, IG, Clock, Demo
 from tests.web.ig_helpers import enrol_second_factor
@@ -140,3 +141,29 @@ def test_due_page_with_nothing_due_says_so_and_is_audited(client: FlaskClient, r
     assert 'href="/ig/retention"' in dashboard
     report = client.get(f"/ig/claimants/{demo.lee}/access-report").get_data(as_text=True)
     assert f'href="/ig/claimants/{demo.lee}/legal-hold"' in report
+
+
+def test_due_and_upcoming_rows_offer_a_hold_until_the_claimant_is_held(
+    client: FlaskClient, rt: Runtime, clock: Clock, demo: Demo
+) -> None:
+    short_retention(rt)
+    close_case(rt, demo.lee, clock.now)
+    clock.advance(days=31)
+    close_case(rt, demo.kerry, clock.now)  # due in 30 days: upcoming
+    sign_in_ig(client, rt, clock)
+    html = client.get("/ig/retention").get_data(as_text=True)
+    due = html[html.index('data-testid="due-items"'):html.index("</table>")]
+    assert f'data-subject="{demo.lee}"' in due and 'data-label="Whose copy"' in due
+    assert f'href="/ig/claimants/{demo.lee}/legal-hold"' in due
+    upcoming = html[html.index('data-testid="upcoming-items"'):]
+    assert f'data-subject="{demo.kerry}"' in upcoming
+
+    csrf = token(client, f"/ig/claimants/{demo.lee}/legal-hold")
+    client.post(f"/ig/claimants/{demo.lee}/legal-hold", data={"reason": REASON,
+                                                              "csrf_token": csrf})
+    html = client.get("/ig/retention").get_data(as_text=True)
+    due = html[html.index('data-testid="due-items"'):html.index("</table>")]
+    rows = re.findall(r'<tr class="govuk-table__row" data-testid="due-row" '
+                      r'data-subject="([^"]+)"( data-hold="true")?', due)
+    assert {hold for subject, hold in rows if subject == str(demo.lee)} == {' data-hold="true"'}
+    assert f'href="/ig/claimants/{demo.lee}/legal-hold"' not in due
