@@ -15,7 +15,7 @@ from caseshare.identity import service as identity
 from caseshare.policy.models import ProtocolSet
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
-from tests.builders import assert_problem
+from tests.builders import assert_problem, register
 from tests.conftest import COACH, IG, START, Clock, Demo
 
 JCP_IG = "morgan.ellis@jcp-derby.example"
@@ -182,3 +182,15 @@ def test_due_list_pages_marks_holds_and_keeps_to_the_partnership(
     add_ig(rt, WALES_IG, "carmarthenshire-housing")
     wales = client.get("/api/v1/retention/due?purpose=audit", headers=auth(WALES_IG)).json
     assert wales["items"] == []
+
+
+def test_an_erased_claimant_cannot_be_held(client: FlaskClient, auth: Any, rt: Runtime,
+                                           demo: Demo) -> None:
+    add_ig(rt, JCP_IG, "jcp-derby")
+    subject = register(client, auth(COACH), nino="AB 65 43 21 C")
+    erased = client.post(f"/api/v1/subjects/{subject}/erasure?purpose=subject_access",
+                         headers=auth(JCP_IG), json={"reason": "subject_request"})
+    assert erased.status_code == 200, erased.json
+    assert_problem(place(client, auth(JCP_IG), subject), 410)
+    [refused] = events(rt, type="retention:legal_hold:place")
+    assert refused.decision == "deny" and refused.reasons == ["subject_erased"]
