@@ -178,12 +178,13 @@ def _api_modules() -> tuple[Any, ...]:
         erasure,
         overrides,
         referrals,
+        retention,
         services,
         subjects,
     )
 
     return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload,
-            assessments, contact_preferences, services, conferences)
+            assessments, contact_preferences, services, conferences, retention)
 
 
 def _register_blueprints(app: Flask) -> None:

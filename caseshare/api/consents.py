@@ -12,6 +12,7 @@ from caseshare.api.common import api_blueprint, no_store, principal, runtime, un
 from caseshare.consent import fhir, receipt
 from caseshare.consent.views import ConsentView, OpenedFields, whole_view
 from caseshare.errors import NotFoundError
+from caseshare.retention.schedule import DEFAULT_RETENTION_DAYS
 from caseshare.schemas.common import PurposeQuery
 from caseshare.schemas.consents import (
     ConsentCreate,
@@ -161,7 +162,8 @@ def consent_receipt(consent_id: uuid.UUID, purpose: str) -> Any:
     """
     with unit_of_work(purpose, "consents:read") as ctx:
         view, form = consents.export_consent(ctx, consent_id, "receipt")
-        body = receipt.receipt(view, form, ctx.protocols)
+        body = receipt.receipt(view, form, ctx.protocols,
+                               default_retention_days=DEFAULT_RETENTION_DAYS)
         wants_html = request.accept_mimetypes.best_match(["application/json", "text/html"])
         if wants_html == "text/html":
             return Response(receipt.render_html(body), mimetype="text/html",

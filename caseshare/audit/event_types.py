@@ -116,9 +116,14 @@ class EventType(StrEnum):
     REFERRAL_REFERRAL_SUSPEND = "referral:referral:suspend"
     REFERRAL_REFERRAL_WITHDRAW = "referral:referral:withdraw"
 
-    # retention (deletion certificates: codes and ids only)
+    # retention (deletion certificates: codes and ids only; legal holds by IG officers)
+    LEGAL_HOLD_LIFTED = "retention:legal_hold:lift"
+    LEGAL_HOLD_PLACED = "retention:legal_hold:place"
     RETENTION_CATEGORY_PURGED = "retention:category:purged"
     RETENTION_COPY_DELETED = "retention:copy:deleted"
+    RETENTION_DELETED_LIST = "retention:deleted_copy:list"
+    RETENTION_DUE_LIST = "retention:due:list"
+    RETENTION_HOLD_LIST = "retention:legal_hold:list"
     RETENTION_PASS_RUN = "retention:pass:run"  # noqa: S105 (a type, no secret)
     RETENTION_SUBJECT_SHREDDED = "retention:subject:shredded"
 

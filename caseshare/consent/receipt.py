@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from caseshare.consent.effective import RecipientScope, effective_scope
 from caseshare.consent.forms import ConsentForm
+from caseshare.consent.lawful_basis import bases_for
 from caseshare.consent.service import is_fully_withdrawn
 from caseshare.consent.views import ConsentView, WithdrawalView
 from caseshare.policy.models import ProtocolSet
@@ -33,11 +34,17 @@ def party_name(protocols: ProtocolSet, org: str) -> str:
     return protocols.party_name(org) or org
 
 
-def _controller(protocols: ProtocolSet, scope: RecipientScope) -> dict[str, Any]:
+def _controller(protocols: ProtocolSet, scope: RecipientScope, consent: ConsentView,
+                default_retention_days: int | None) -> dict[str, Any]:
     """One recipient organisation: what it still receives, what was withdrawn from it and
-    when, and how the claimant reaches it (from its protocol party, where given). The extra
-    members (`receiving`, `receives`, `withdrawn`, `contact`) extend the 27560 controller."""
+    when, how the claimant reaches it (from its protocol party, where given), and the lawful
+    basis and retention of what the consent lets it receive (`lawful_basis`, one per distinct
+    basis: consent.lawful_basis). The extra members (`receiving`, `receives`, `withdrawn`,
+    `contact`, `lawful_basis`) extend the 27560 controller."""
     contact = protocols.party_contact(scope.org)
+    bases = bases_for(protocols, org=scope.org, purposes=consent.purposes,
+                      categories=consent.categories,
+                      default_retention_days=default_retention_days)
     return {
         "id": scope.org, "name": party_name(protocols, scope.org),
         "receiving": scope.receiving,
@@ -47,6 +54,7 @@ def _controller(protocols: ProtocolSet, scope: RecipientScope) -> dict[str, Any]
                        "categories": list(w.categories), "everything": w.everything}
                       for w in scope.withdrawn],
         "contact": ({k: v for k, v in vars(contact).items() if v} if contact else None),
+        "lawful_basis": [b.as_json() for b in bases],
     }
 
 
@@ -67,10 +75,11 @@ def _events(consent: ConsentView, withdrawals: list[WithdrawalView]) -> list[dic
     return events
 
 
-def receipt(consent: ConsentView, form: ConsentForm | None,
-            protocols: ProtocolSet) -> dict[str, Any]:
+def receipt(consent: ConsentView, form: ConsentForm | None, protocols: ProtocolSet, *,
+            default_retention_days: int | None = None) -> dict[str, Any]:
     """The receipt of what the caller may see of the consent (a recipient's view names only
-    it, and carries no proxy name, references or statement)."""
+    it, and carries no proxy name, references or statement). `default_retention_days`: the
+    retention of a flow that states none (the edges pass retention.schedule's default)."""
     withdrawals, status = consent.withdrawals, consent.status
     sensitive = [c for c in consent.categories if protocols.is_sensitive(c)]
     given_by: dict[str, Any] = {"type": consent.given_by_type}
@@ -102,7 +111,7 @@ def receipt(consent: ConsentView, form: ConsentForm | None,
         "consent_time": _iso(consent.captured_at),
         "valid_from": _iso(consent.valid_from),
         "expiry": {"rule": consent.expiry_rule, "expires_at": _iso(consent.expires_at)},
-        "pii_controllers": [_controller(protocols, r)
+        "pii_controllers": [_controller(protocols, r, consent, default_retention_days)
                             for r in effective_scope(consent, withdrawals).recipients],
         "purposes": [{"purpose": p} for p in consent.purposes],
         "pii_categories": [{"category": c, "sensitive": c in sensitive}
@@ -128,6 +137,11 @@ LABELS: dict[str, dict[str, str]] = {
                     "affect the help or benefits you receive.",
         "self": "You", "sensitive": "special category",
         "stopped": "Organisations that no longer receive information (withdrawn on)",
+        "basis": "Why the law allows it and how long they keep it",
+        "art6": "Lawful basis (UK GDPR Article 6)",
+        "art9": "Condition for special category information (UK GDPR Article 9)",
+        "function": "Legal duty or power",
+        "kept": "Kept for {days} days after the case closes or consent ends",
     },
     "cy": {
         "title": "Eich derbynneb caniatâd", "reference": "Cyfeirnod y dderbynneb",
@@ -143,6 +157,12 @@ LABELS: dict[str, dict[str, str]] = {
                     "gewch.",
         "self": "Chi", "sensitive": "categori arbennig",
         "stopped": "Sefydliadau nad ydynt bellach yn cael gwybodaeth (tynnwyd yn ôl ar)",
+        "basis": "Pam mae'r gyfraith yn caniatáu hyn ac am ba hyd y maent yn ei chadw",
+        "art6": "Sail gyfreithlon (Erthygl 6 GDPR y DU)",
+        "art9": "Amod ar gyfer gwybodaeth categori arbennig (Erthygl 9 GDPR y DU)",
+        "function": "Dyletswydd neu bŵer cyfreithiol",
+        "kept": "Yn cael ei chadw am {days} diwrnod ar ôl i'r achos gau neu i'r caniatâd ddod i "
+                "ben",
     },
 }
 

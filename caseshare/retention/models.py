@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caseshare.db import Base, uuid_pk
@@ -15,6 +15,10 @@ from caseshare.db import Base, uuid_pk
 
 class LegalHold(Base):
     __tablename__ = "legal_holds"
+    # One active hold per subject (migration retention_ig_one_active_hold).
+    __table_args__ = (Index("uq_legal_holds_active_subject", "subject_id", unique=True,
+                            sqlite_where=text("lifted_at IS NULL"),
+                            postgresql_where=text("lifted_at IS NULL")),)
 
     id: Mapped[uuid_pk]
     subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)

@@ -13,6 +13,7 @@ from flask import request
 from caseshare.access import case_plans, consents, subjects, who_has_seen
 from caseshare.consent import receipt
 from caseshare.errors import NotFoundError
+from caseshare.retention.schedule import DEFAULT_RETENTION_DAYS
 from caseshare.web.blueprint import bp, page, run, runtime, unit_of_work, user
 from caseshare.web.claimant_words import say
 from caseshare.web.i18n import use_language
@@ -42,7 +43,8 @@ def consent_receipt(subject_id: uuid.UUID, consent_id: uuid.UUID) -> tuple[str, 
     if consent.subject_id != subject_id:
         raise NotFoundError("No such consent.")
     lang = use_language(request.args.get("lang") or consent.language)
-    data = receipt.receipt(consent, form, ctx.protocols)
+    data = receipt.receipt(consent, form, ctx.protocols,
+                           default_retention_days=DEFAULT_RETENTION_DAYS)
     title = (form.text[lang]["title"] if form and lang in form.text else None)
     sensitive = {c["category"] for c in data["pii_categories"] if c["sensitive"]}
     return page("receipt.html", subject_id=subject_id, r=data, lang=lang, notice_title=title,

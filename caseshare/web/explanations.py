@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from caseshare.consent.lawful_basis import Basis
 from caseshare.reasons import Reason
 
 
@@ -165,3 +166,19 @@ def explain(reason: str, *, org: str, category: str, purpose: str) -> Explanatio
 
 def _sentence_case(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def basis_sentences(basis: Basis) -> list[str]:
+    """The lawful basis and retention of one recipient's share, in plain English for staff:
+    the Article 6 basis, the Article 9 condition for special categories, the statutory function
+    of the purpose, and how long the recipient keeps it."""
+    said = []
+    if basis.art6_basis:
+        said.append(f"Lawful basis (UK GDPR Article 6): {basis.art6_basis}.")
+    if basis.art9_condition:
+        said.append(f"Special category condition (UK GDPR Article 9): {basis.art9_condition}.")
+    said += [f"Statutory function: {f}." for f in basis.statutory_functions]
+    if basis.retention_days:
+        said.append(f"Kept for {basis.retention_days} days after the case closes or consent "
+                    "ends.")
+    return said

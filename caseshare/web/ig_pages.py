@@ -48,6 +48,9 @@ REPORT_LINKS: list[ReportLink] = [
     ReportLink("Appointment reminders sent", "web.ig_outbox",
                "Reminders sent to claimants by text message or e-mail, retried, failed or "
                "cancelled, with masked recipients."),
+    ReportLink("Retention", "web.ig_retention_due",
+               "Copies due for deletion and in the next 90 days, legal holds that pause "
+               "deletion, and certificates of what was deleted."),
     ReportLink("Search the audit log", "web.ig_audit_search",
                "Find events by claimant, staff member, organisation, purpose, decision, type "
                "and date."),

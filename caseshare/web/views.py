@@ -13,6 +13,8 @@ from caseshare.web import (
     ig_overrides,
     ig_pages,
     ig_reports,
+    ig_retention,
+    lawful_basis,
     notifications,
     organisation_sign_in,
     overrides,
@@ -24,6 +26,5 @@ from caseshare.web.blueprint import bp
 
 __all__ = ["account", "assessment_results", "assessments", "bp", "case_plans", "caseload",
            "conferences", "consents", "contact_preferences", "documents", "ig_overrides",
-           "ig_pages",
-           "ig_reports", "notifications", "organisation_sign_in", "overrides", "referrals",
-           "services", "subjects"]
+           "ig_pages", "ig_reports", "ig_retention", "lawful_basis", "notifications",
+           "organisation_sign_in", "overrides", "referrals", "services", "subjects"]

@@ -1,0 +1,30 @@
+"""Deletion certificates as the IG pages list them: one row per copy the retention pass deleted
+(`DeletedCopy`: which claimant, whose copy, which category, under which rule, due and deleted
+when). The pass writes the row and its audit event together; this module only reads the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseshare.retention.models import DeletedCopy
+
+
+@dataclass(frozen=True)
+class CertificatePage:
+    copies: list[DeletedCopy]
+    more: bool  # another page follows
+
+
+def list_deleted(session: Session, *, orgs: Iterable[str], offset: int = 0,
+                 limit: int = 50) -> CertificatePage:
+    """Copies held by these organisations that the retention pass deleted, newest first."""
+    query = (select(DeletedCopy).where(DeletedCopy.org_id.in_(sorted(set(orgs))))
+             .order_by(DeletedCopy.deleted_at.desc(), DeletedCopy.id)
+             .offset(max(offset, 0)).limit(limit + 1))
+    found = list(session.scalars(query))
+    return CertificatePage(found[:limit], len(found) > limit)
