@@ -172,6 +172,7 @@ def _api_modules() -> tuple[Any, ...]:
         audit,
         case_plans,
         caseload,
+        cases,
         consents,
         contact_preferences,
         erasure,
@@ -182,7 +183,7 @@ def _api_modules() -> tuple[Any, ...]:
     )
 
     return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload,
-            assessments, contact_preferences, services)
+            assessments, contact_preferences, services, cases)
 
 
 def _register_blueprints(app: Flask) -> None:
