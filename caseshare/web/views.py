@@ -6,6 +6,7 @@ from caseshare.web import (
     assessments,
     case_plans,
     caseload,
+    cases,
     consents,
     contact_preferences,
     documents,
@@ -21,7 +22,7 @@ from caseshare.web import (
 )
 from caseshare.web.blueprint import bp
 
-__all__ = ["account", "assessment_results", "assessments", "bp", "case_plans", "caseload",
+__all__ = ["account", "assessment_results", "assessments", "bp", "case_plans", "caseload", "cases",
            "consents", "contact_preferences", "documents", "ig_overrides", "ig_pages",
            "ig_reports", "notifications", "organisation_sign_in", "overrides", "referrals",
            "services", "subjects"]
