@@ -62,8 +62,8 @@ def test_closure_ends_case_closed_consents_and_open_referrals_and_starts_the_clo
     consents = {c["id"]: c["status"] for c in client.get(
         f"/api/v1/subjects/{subject}/consents?purpose={CM}", headers=coach).json["items"]}
     assert consents[until_closed] == "withdrawn"
-    again = consent(client, coach, subject, clock.now, method="verbal_in_person", evidence_ref="NOTE-2026-1",
-                    expiry_rule="case_closed")
+    again = consent(client, coach, subject, clock.now, method="verbal_in_person",
+                    evidence_ref="NOTE-2026-1", expiry_rule="case_closed")
     assert again
 
 
