@@ -83,6 +83,27 @@ def view(session: Session, subject_id: uuid.UUID, lead_org: str) -> CaseView:
                     case.closure_reason, case.reopened_at)
 
 
+@dataclass(frozen=True)
+class CaseLine:
+    """What a caseload row shows of a case: its status, lead worker's name and review date."""
+
+    status: str
+    lead_worker_name: str | None
+    review_on: date | None
+
+
+def case_lines(session: Session, subject_ids: list[uuid.UUID]) -> dict[uuid.UUID, CaseLine]:
+    """The cases of these claimants that have a row (the others are open, unnamed, no review
+    date), in one statement."""
+    if not subject_ids:
+        return {}
+    rows = session.execute(
+        select(Case.subject_id, Case.status, StaffMember.name, Case.review_on)
+        .outerjoin(StaffMember, StaffMember.id == Case.lead_worker_id)
+        .where(Case.subject_id.in_(subject_ids)))
+    return {sid: CaseLine(status, name, review_on) for sid, status, name, review_on in rows}
+
+
 def active_staff(session: Session, org: str) -> list[StaffMember]:
     """Who may lead a case of `org`: its active staff members, by name."""
     return list(session.scalars(select(StaffMember).where(

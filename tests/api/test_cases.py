@@ -143,3 +143,17 @@ def test_only_a_case_member_with_a_write_grant_closes(
     assert_problem(client.post(_url(subject, "closure", "audit"), headers=auth(IG),
                                json={"reason": "goals_met"}), 403)
     assert client.get(_url(subject, "case"), headers=coach).json["status"] == "open"
+
+
+def test_the_caseload_shows_the_lead_worker_and_the_review_date(
+    client: FlaskClient, auth: Any, rt: Runtime, clock: Clock
+) -> None:
+    coach = auth(COACH)
+    subject = register(client, coach)
+    review = (clock.now + timedelta(days=10)).date()
+    assert client.patch(_url(subject, "case"), headers=coach, json={
+        "lead_worker_id": _staff_id(rt, COACH), "review_on": review.isoformat()}).status_code == 200
+    rows = {i["subject_id"]: i for i in client.get(
+        f"/api/v1/caseload?purpose={CM}", headers=coach).json["items"]}
+    assert rows[subject]["lead_worker"] == "Sam Okafor"
+    assert rows[subject]["next_review_on"] == review.isoformat()
