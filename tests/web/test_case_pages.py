@@ -66,6 +66,8 @@ def test_set_lead_worker_and_review_date_then_close_and_reopen(
     overview = _text(client.get(f"/claimants/{lee}"))
     assert "Closed on" in overview and "The claimant moved away" in overview
     assert "Reopen the case" in overview and "Close the case" not in overview
+    assert "The case is closed, so nothing can be added to the plan" in overview
+    assert "Add an action" not in overview
     details = _text(client.get(f"/claimants/{lee}/case"))
     assert "The case is closed" in details and "Save case details" not in details
 
