@@ -83,10 +83,12 @@ def update_case(ctx: RequestContext, subject_id: uuid.UUID, *,
     decision = _authorise(ctx, subject, facts, event)
     _refuse_if_closed(ctx, subject.id, event, decision)
     case = cases.get_or_create(ctx.session, subject.id, ctx.now)
+    changed = False
     if lead_worker_id is not UNSET:
         previous = case.lead_worker_id
         if cases.set_lead_worker(ctx.session, case, lead_org=subject.lead_org_id,
                                  staff_id=lead_worker_id, principal=ctx.principal, now=ctx.now):
+            changed = True
             ctx.audit(EventType.CASES_LEAD_WORKER_CHANGE, subject_id=subject.id,
                       decision=decision, outcome="allow", reasons=[],
                       details={"lead_worker_id": _str(lead_worker_id),
@@ -94,9 +96,13 @@ def update_case(ctx: RequestContext, subject_id: uuid.UUID, *,
     today = ctx.now.astimezone(UK).date()
     if review_on is not UNSET and cases.set_review_date(case, review_on, today=today,
                                                         now=ctx.now):
+        changed = True
         ctx.audit(EventType.CASES_REVIEW_DATE_SET, subject_id=subject.id,
                   decision=decision, outcome="allow", reasons=[],
                   details={"review_on": review_on.isoformat() if review_on else None})
+    if not changed:  # the answer still shows the case: audited as a read
+        ctx.audit(EventType.CASES_CASE_READ, subject_id=subject.id, outcome="allow",
+                  details={"status": case.status, "unchanged": True})
     return _details(ctx, subject)
 
 

@@ -53,6 +53,8 @@ def test_lead_worker_and_review_date_are_set_with_history_and_audited(
     client.patch(_url(subject, "case"), headers=coach, json={"lead_worker_id": None})
     r = client.patch(_url(subject, "case"), headers=coach, json={"lead_worker_id": None})
     assert [h["lead_worker_id"] for h in r.json["lead_worker_history"]] == [sam, None]
+    # Nothing changed: the answer still shows the case, audited as a read.
+    assert any(e.details.get("unchanged") for e in events(rt, type="cases:case:read"))
 
 
 def test_a_lead_worker_outside_the_lead_organisation_or_a_past_review_date_is_a_422(
