@@ -45,9 +45,10 @@ def test_lead_worker_and_review_date_are_set_with_history_and_audited(
     assert r.json["lead_worker_id"] == sam and r.json["lead_worker_name"] == "Sam Okafor"
     assert r.json["review_on"] == review
     assert [h["lead_worker_id"] for h in r.json["lead_worker_history"]] == [sam]
-    change = events(rt, type="cases:lead_worker:change")
+    change = events(rt, type="cases:lead_worker:change", subject_id=uuid.UUID(subject))
     assert len(change) == 1 and change[0].details["lead_worker_id"] == sam
-    assert events(rt, type="cases:review_date:set")[0].details["review_on"] == review
+    assert events(rt, type="cases:review_date:set",
+                  subject_id=uuid.UUID(subject))[0].details["review_on"] == review
     # Clearing the lead worker is a change too; the same value again appends nothing.
     clock.advance(minutes=5)
     client.patch(_url(subject, "case"), headers=coach, json={"lead_worker_id": None})
