@@ -172,6 +172,7 @@ def _api_modules() -> tuple[Any, ...]:
         audit,
         case_plans,
         caseload,
+        cases,
         conferences,
         consents,
         contact_preferences,
@@ -184,7 +185,7 @@ def _api_modules() -> tuple[Any, ...]:
     )
 
     return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload,
-            assessments, contact_preferences, services, conferences, retention)
+            assessments, contact_preferences, services, conferences, retention, cases)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -34,6 +34,7 @@ from caseshare.access import (
     referrals,
     subjects,
 )
+from caseshare.access import cases as case_access
 from caseshare.access.context import RequestContext
 from caseshare.audit.models import AuditEvent
 from caseshare.crypto.sealing import blind_index
@@ -161,6 +162,7 @@ def seed(s: Session, runtime: Runtime, *, history_days: int = 0) -> Iterator[str
     rhian, rhian_consent = _add_rhian(run, staff)
     yield (f"claimant: Rhian Price {rhian} (appointee consent, Citizens Advice withdrawn, "
            f"expiring in 26 days)")
+    yield from _add_cases(run, staff, [(lee, 21), (kerry, 14), (rhian, 28)])
     if run.history:
         yield from _history(run.ctx, run.at, staff, lee, kerry, rhian, rhian_consent)
         yield from _booked_ahead(run, staff, lee)
@@ -334,6 +336,17 @@ def _explicit_statement(runtime: Runtime) -> str:
     if form is None:
         raise LookupError(f"The demo needs consent form {FORM[0]} v{FORM[1]}.")
     return form.text["en"]["explicit_statement"]
+
+
+def _add_cases(run: _Seeding, staff: dict[str, StaffMember],
+               claimants: list[tuple[uuid.UUID, int]]) -> Iterator[str]:
+    """The work coach leads each demo case, with a review date this many days ahead."""
+    coach = staff["sam.okafor"]
+    for minute, (subject_id, days) in enumerate(claimants):
+        perform(run.ctx(coach, "case_management", run.at(1, 9, 30 + minute)),
+                case_access.update_case, subject_id, lead_worker_id=coach.id,
+                review_on=(run.now + timedelta(days=days)).date())
+    yield f"cases: {len(claimants)} led by {coach.name}, with review dates"
 
 
 def perform(ctx: RequestContext, use_case: Callable[Concatenate[RequestContext, P], T],

@@ -55,3 +55,9 @@ class Reason(StrEnum):
     # A write refused because it was already done: a proposal accepted once is not accepted
     # again (its plan entry or referral already exists).
     ALREADY_ACCEPTED = "already_accepted"
+    # Not a decision on a category: the claimant's case is closed, so its plan is read-only
+    # until a case member reopens it.
+    CASE_CLOSED = "case_closed"
+    # Not a decision on a category: the retention pass has deleted an organisation's copy of
+    # the claimant's data, so the closed case can no longer be reopened.
+    RETENTION_STARTED = "retention_started"

@@ -25,6 +25,7 @@ from caseshare.case_plan import service as plans
 from caseshare.case_plan.models import CasePlan, PlanEntry
 from caseshare.case_plan.read_model import get_plan_with_entries
 from caseshare.case_plan.service import PlanView
+from caseshare.cases import service as cases
 from caseshare.errors import (
     ForbiddenError,
     NotFoundError,
@@ -280,12 +281,15 @@ def plan_permissions(ctx: RequestContext, subject_id: uuid.UUID) -> PlanPermissi
     org = ctx.principal.org
     declared = sorted({c.code for p in ctx.protocols.for_party(org) for c in p.categories})
     decision = guards.decide(ctx, facts, "write", declared)
+    closed = cases.is_closed(ctx.session, subject.id)  # a closed case's plan is read-only
     choices = {}
     for c in decision.categories:
         own = own_record(decision, c.category)
-        seen_by = () if not c.allowed else tuple(sorted(
+        allowed = c.allowed and not closed
+        seen_by = () if not allowed else tuple(sorted(
             audience(ctx.principal, c.category, facts, ctx.protocols, ctx.now)))
-        choices[c.category] = WriteChoice(c.category, c.allowed, c.reasons, own, seen_by)
+        reasons = (str(Reason.CASE_CLOSED),) if closed and c.allowed else c.reasons
+        choices[c.category] = WriteChoice(c.category, allowed, reasons, own, seen_by)
     plan = plans.find_plan(ctx.session, subject.id)
     updatable: set[uuid.UUID] = set()
     own_records: set[uuid.UUID] = set()

@@ -24,6 +24,8 @@ from typing import Any
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate
 from caseshare.audit.event_types import EventType
+from caseshare.cases import service as cases
+from caseshare.cases.closure import is_review_overdue
 from caseshare.errors import BadCursorError
 from caseshare.notifications.service import Reader
 from caseshare.subjects import caseload as figures
@@ -53,8 +55,10 @@ class CaseloadItem:
     name: str | None = None
     name_key: tuple[str, str] | None = None  # (family, given) folded, for sorting only
     may_name: bool = False  # the caller may read the name (opened only where needed)
-    lead_worker: None = None  # the case's lead worker: a later issue adds it
-    next_review_on: None = None  # the case's review date: a later issue adds it
+    lead_worker: str | None = None  # the case's lead worker's name (staff directory data)
+    next_review_on: date | None = None  # the case's review date
+    case_status: str = "open"
+    review_overdue: bool = False  # open, and the review date has passed
 
     @property
     def attention(self) -> bool:
@@ -150,7 +154,19 @@ def _all_items(ctx: RequestContext) -> list[CaseloadItem]:
         identity = decision.permitted.get("identity")
         item.may_name = identity is not None and row.lead_org in identity.sources
         items.append(item)
+    _add_cases(ctx, items, today)
     return items
+
+
+def _add_cases(ctx: RequestContext, items: list[CaseloadItem], today: date) -> None:
+    """Each row's lead worker, review date and case status (one statement)."""
+    lines = cases.case_lines(ctx.session, [i.subject_id for i in items])
+    for item in items:
+        line = lines.get(item.subject_id)
+        if line is not None:
+            item.lead_worker, item.next_review_on = line.lead_worker_name, line.review_on
+            item.case_status = line.status
+            item.review_overdue = is_review_overdue(line.review_on, line.status, today)
 
 
 def _item(ctx: RequestContext, row: figures.CaseloadRow, decision: Decision) -> CaseloadItem:

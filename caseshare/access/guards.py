@@ -9,8 +9,10 @@ from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision, evaluate
 from caseshare.access.disclosure import Disclosure
 from caseshare.audit.event_types import EventType
+from caseshare.cases import service as cases
 from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.facts import SubjectFacts
+from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import Subject
 
@@ -62,6 +64,10 @@ def authorise_write(ctx: RequestContext, subject_id: uuid.UUID | None, facts: Su
     if not decision.allowed:
         deny(ctx, EventType.ACCESS_WRITE_DENY, subject_id, decision.reasons,
               sorted(decision.withheld), decision)
+    if subject_id is not None and cases.is_closed(ctx.session, subject_id):
+        # A closed case is read-only until a case member reopens it (access/cases.py).
+        deny(ctx, EventType.ACCESS_WRITE_DENY, subject_id, [str(Reason.CASE_CLOSED)],
+             sorted(set(categories)), decision)
     return decision
 
 

@@ -58,6 +58,13 @@ class EventType(StrEnum):
     CASE_PLAN_PLAN_CREATE = "case_plan:plan:create"
     CASE_PLAN_PLAN_READ = "case_plan:plan:read"
 
+    # cases (the case around a claimant: lead worker, review date, closure)
+    CASES_CASE_CLOSE = "cases:case:close"
+    CASES_CASE_READ = "cases:case:read"
+    CASES_CASE_REOPEN = "cases:case:reopen"
+    CASES_LEAD_WORKER_CHANGE = "cases:lead_worker:change"
+    CASES_REVIEW_DATE_SET = "cases:review_date:set"
+
     # conferences
     CONFERENCES_CONFERENCE_CREATE = "conferences:conference:create"
     CONFERENCES_CONFERENCE_LIST = "conferences:conference:list"

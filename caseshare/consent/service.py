@@ -26,6 +26,8 @@ SCOPE_KEYS = ("recipients", "purposes", "categories")
 # The category the sealed fields of a consent record are bound to (in the AAD).
 SEALED_CATEGORY = "consent_record"
 SEALED_CONSENT_FIELDS = ("given_by_name", "authority_ref", "evidence_ref", "explicit_statement")
+# A consent ended because its case closed (caseshare/cases/effects.py), not by the claimant.
+CASE_CLOSED_CHANNEL = "case_closed"
 ConsentHistory = tuple[Consent, list[ConsentWithdrawal]]
 
 
@@ -157,6 +159,8 @@ def recently_withdrawn(pairs: Sequence[ConsentHistory], protocols: ProtocolSet,
     out: set[str] = set()
     for consent, withdrawals in pairs:
         for w in withdrawals:
+            if w.channel == CASE_CLOSED_CHANNEL:  # the case closed: no withdrawal to cool off
+                continue
             named = w.scope.get("recipients") or (
                 consent.recipients if not any(w.scope.get(k) for k in SCOPE_KEYS) else [])
             out |= {org for org in named

@@ -5,10 +5,11 @@ when). The pass writes the row and its audit event together; this module only re
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from caseshare.retention.models import DeletedCopy
@@ -28,3 +29,9 @@ def list_deleted(session: Session, *, orgs: Iterable[str], offset: int = 0,
              .offset(max(offset, 0)).limit(limit + 1))
     found = list(session.scalars(query))
     return CertificatePage(found[:limit], len(found) > limit)
+
+
+def retention_started(session: Session, subject_id: uuid.UUID) -> bool:
+    """The retention pass has deleted some organisation's copy of this claimant's data (a
+    closed case can no longer be reopened: caseshare/access/cases.py)."""
+    return bool(session.scalar(select(exists().where(DeletedCopy.subject_id == subject_id))))

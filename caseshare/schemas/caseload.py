@@ -30,7 +30,8 @@ class CaseloadItemOut(StrictSchema):
                        "identity for this purpose; otherwise null."})
     lead_org = fields.String()
     lead_worker = fields.String(allow_none=True, metadata={
-        "description": "Always null for now: cases do not yet record a lead worker."})
+        "description": "The name of the case's lead worker (a staff member of the lead "
+                       "organisation), or null when none is named."})
     case_member = fields.Boolean(metadata={
         "description": "False when the claimant is listed only for an open referral in."})
     overdue_actions = fields.Integer(metadata={
@@ -52,7 +53,7 @@ class CaseloadItemOut(StrictSchema):
                        "this purpose ends."})
     consent_expiring = fields.Boolean(metadata={"description": "It ends within 30 days."})
     next_review_on = fields.Date(allow_none=True, metadata={
-        "description": "Always null for now: cases do not yet record a review date."})
+        "description": "The case's next review date, or null when none is set."})
 
 
 class CaseloadList(StrictSchema):

@@ -241,6 +241,7 @@ def plan_section(subject_id: uuid.UUID, plan: dict[str, Any] | None) -> dict[str
     return {"entries": entries, "mine": mine, "updatable": permissions.updatable,
             "can_add": bool(permissions.writable)
             and "case_plans:write" in u.principal.scopes,
+            "closed": any("case_closed" in c.reasons for c in permissions.refused),
             "counts": {"overdue": sum(e["flag"] == "overdue" for e in entries),
                        "due_soon": sum(e["flag"] == "due_soon" for e in entries)}}
 

@@ -146,6 +146,13 @@ EXPLANATIONS: dict[Reason, Explanation] = {
     Reason.ALREADY_ACCEPTED: Explanation(
         "This proposal has already been accepted, so its action or referral already exists.",
         "Follow it up on the claimant's plan or in your organisation's referrals."),
+    Reason.CASE_CLOSED: Explanation(
+        "This claimant's case is closed, so its plan and case details cannot be changed.",
+        "If work with the claimant starts again, reopen the case from their overview."),
+    Reason.RETENTION_STARTED: Explanation(
+        "This case cannot be reopened: the retention period has passed and some of the "
+        "claimant's information has already been deleted.",
+        "Register the claimant again and record a new consent if work starts again."),
 }
 
 UNKNOWN = Explanation(

@@ -24,6 +24,7 @@ from caseshare.schemas.subjects import NINO
 from caseshare.web import forms
 from caseshare.web.blueprint import bp, page, require, run, runtime, unit_of_work, user
 from caseshare.web.case_plans import plan_section
+from caseshare.web.cases import case_summary
 from caseshare.web.explanations import Explanation, explain
 from caseshare.web.filters import category_name, purpose_name
 from caseshare.web.overrides import emergency_access
@@ -140,7 +141,8 @@ def overview(subject_id: uuid.UUID) -> tuple[str, int]:
     return page("overview.html", subject_id=subject_id, identity=identity, consents=consent_rows,
                 plan=plan, withheld=withheld, referrals=referral_rows, unseen=unseen,
                 plan_section=plan_section(subject_id, plan), emergency=emergency_access(subject_id),
-                conference_count=run("case_plans:read", conferences.conference_count, subject_id))
+                conference_count=run("case_plans:read", conferences.conference_count, subject_id),
+                case_summary=case_summary(subject_id))
 
 
 def consent_row(consent: ConsentView, withdrawals: list[Any], status: str,

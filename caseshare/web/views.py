@@ -6,6 +6,7 @@ from caseshare.web import (
     assessments,
     case_plans,
     caseload,
+    cases,
     conferences,
     consents,
     contact_preferences,
@@ -25,6 +26,7 @@ from caseshare.web import (
 from caseshare.web.blueprint import bp
 
 __all__ = ["account", "assessment_results", "assessments", "bp", "case_plans", "caseload",
-           "conferences", "consents", "contact_preferences", "documents", "ig_overrides",
-           "ig_pages", "ig_reports", "ig_retention", "lawful_basis", "notifications",
-           "organisation_sign_in", "overrides", "referrals", "services", "subjects"]
+           "cases", "conferences", "consents", "contact_preferences", "documents",
+           "ig_overrides", "ig_pages", "ig_reports", "ig_retention", "lawful_basis",
+           "notifications", "organisation_sign_in", "overrides", "referrals", "services",
+           "subjects"]
