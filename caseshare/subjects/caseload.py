@@ -29,6 +29,7 @@ from caseshare.notifications.service import Reader, visible_to
 from caseshare.overrides.models import OverrideRecord
 from caseshare.overrides.service import override_facts
 from caseshare.subjects.models import CaseMember, Subject
+from caseshare.subjects.service import deleted_copies_of
 
 # Plan entries that can be overdue or due: actions still to do, with a due date.
 OPEN_ACTION_STATUSES = ("open", "in_progress")
@@ -88,12 +89,15 @@ def load_caseload(session: Session, reader: Reader, *, today: date,
     consents = _consents(session, ids)
     with_overrides = set(session.scalars(
         select(OverrideRecord.subject_id).where(OverrideRecord.subject_id.in_(ids)).distinct()))
+    # Copies the retention pass deleted are erased for their organisation, as in subject_facts.
+    deleted = deleted_copies_of(session, ids)
     for sid, row in rows.items():
         orgs = members.get(sid, frozenset())
         row.member = reader.org in orgs
         row.facts = SubjectFacts(
             subject_id=sid, case_orgs=orgs, consents=tuple(consents.get(sid, ())),
-            overrides=override_facts(session, sid) if sid in with_overrides else ())
+            overrides=override_facts(session, sid) if sid in with_overrides else (),
+            deleted=deleted.get(sid, frozenset()))
     _add_actions(session, rows, ids, today=today, week_end=week_end)
     _add_referrals(session, rows, reader.org, now)
     _add_notices(session, rows, reader)
@@ -116,10 +120,13 @@ def facts_for(session: Session,
     consents = _consents(session, ids)
     with_overrides = set(session.scalars(
         select(OverrideRecord.subject_id).where(OverrideRecord.subject_id.in_(ids)).distinct()))
+    # Copies the retention pass deleted are erased for their organisation, as in subject_facts.
+    deleted = deleted_copies_of(session, ids)
     return {s.id: (s, SubjectFacts(
         subject_id=s.id, case_orgs=members.get(s.id, frozenset()),
         consents=tuple(consents.get(s.id, ())),
-        overrides=override_facts(session, s.id) if s.id in with_overrides else ()))
+        overrides=override_facts(session, s.id) if s.id in with_overrides else (),
+        deleted=deleted.get(s.id, frozenset())))
         for s in found}
 
 

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from caseshare.notifications import service as notifications
+from caseshare.retention.models import DeletedCopy
 from caseshare.runtime import Runtime
 from caseshare.subjects import caseload as figures
 from caseshare.subjects.service import find_subject_with_facts
@@ -32,6 +33,24 @@ def test_batch_facts_are_the_facts_of_a_single_read(session: Session, demo: Demo
         assert sorted(facts.consents, key=lambda c: c.id) == sorted(single[1].consents,
                                                                      key=lambda c: c.id)
         assert {o.id for o in facts.overrides} == {o.id for o in single[1].overrides}
+
+
+def test_batch_facts_carry_the_copies_the_retention_pass_deleted(session: Session,
+                                                                  demo: Demo, rt: Runtime) -> None:
+    """A copy deleted by retention is erased for its organisation on the caseload too, not only
+    on a single read (the batch facts and the caseload rows carry it)."""
+    session.add(DeletedCopy(id=uuid.uuid4(), subject_id=demo.lee, org_id="derby-housing",
+                            category="housing_tenancy", due_on=date(2026, 11, 1),
+                            rule="test/flow", deleted_at=rt.now()))
+    session.commit()
+    pair = ("derby-housing", "housing_tenancy")
+    [(_subject, facts)] = figures.facts_for(session, [demo.lee]).values()
+    single = find_subject_with_facts(session, demo.lee)
+    assert single is not None and facts.deleted == single[1].deleted == frozenset({pair})
+    rows = {r.subject_id: r for r in figures.load_caseload(
+        session, _reader(), today=date(2026, 12, 6), week_end=date(2026, 12, 12))}
+    lee_facts = rows[demo.lee].facts
+    assert lee_facts is not None and lee_facts.deleted == frozenset({pair})
 
 
 def test_the_caseload_groups_actions_and_counts_unread_notices(
