@@ -301,3 +301,11 @@ def _opened(subject: Subject, keyring: KeyProvider, field: str) -> str:
         return ""
     value = open_sealed(data_key(subject, keyring), field_ref(subject.id, field), sealed)
     return value if field == "date_of_birth" else normalise_name(value)
+
+
+def lock_subject(session: Session, subject_id: uuid.UUID) -> Subject | None:
+    """The subject's row, locked for the rest of the transaction (SELECT ... FOR UPDATE), so
+    that the retention pass, a legal hold and a reopening of the same claimant run one after
+    another on PostgreSQL. SQLite ignores FOR UPDATE: there every writing transaction already
+    holds the database's write lock from its start (BEGIN IMMEDIATE)."""
+    return session.scalar(select(Subject).where(Subject.id == subject_id).with_for_update())
