@@ -737,23 +737,37 @@ caseshare_cli.add_command(retention_cli)
 
 @retention_cli.command("run")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Delete what is due on this day (YYYY-MM-DD); default today.")
+              help="Delete what is due on this UK day (YYYY-MM-DD, not after today); default "
+                   "today's UK date.")
 def retention_run(as_of: Any) -> None:
     """Run one retention pass: delete every copy due, one claimant at a time (a progress bar on
-    stderr), then print the counts. Safe to stop and run again."""
-    from caseshare.retention.service import run_pass
+    stderr), then print the counts. Takes the worker's `retention` job lock, so it never runs
+    beside the worker's pass. Safe to stop and run again."""
+    from caseshare.jobs import retention
+    from caseshare.jobs.runner import Runner
+    from caseshare.uk_time import UK
 
     runtime = rt()
     now = runtime.now()
-    day = as_of.date() if as_of is not None else now.date()
-    with click.progressbar(length=0, label="retention pass", file=sys.stderr,
-                           show_pos=True) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
+    today = now.astimezone(UK).date()
+    day = as_of.date() if as_of is not None else today
+    if day > today:
+        fail(f"--as-of {day.isoformat()} is after today ({today.isoformat()}, UK): a pass "
+             "deletes only what is due by today. Give today's date or an earlier one.")
+    job = retention.job(runtime.protocols, runtime.keyring)
+    runner = Runner(session_factory=runtime.session_factory, clock=runtime.now, jobs=[job])
+    with runner.lock(job) as held:
+        if not held:
+            fail("Another retention pass is running (the worker's or another command's). "
+                 "Try again when it has finished.")
+        with click.progressbar(length=0, label="retention pass", file=sys.stderr,
+                               show_pos=True) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
 
-        result = run_pass(runtime.session_factory, runtime.protocols, runtime.keyring,
-                          as_of=day, now=now, progress=progress)
+            result = retention.run_pass(runtime.session_factory, runtime.protocols,
+                                        runtime.keyring, as_of=day, now=now, progress=progress)
     counts = {"deleted": result.deleted, "subjects_shredded": result.subjects_shredded,
               "held": result.held, "failed": result.failed}
     with session() as s, UnitOfWork(s):

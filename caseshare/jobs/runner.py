@@ -6,8 +6,9 @@ A job is (name, trigger, function(session_factory, now) -> counts). One run of a
 1. take the job's lock, without waiting: on PostgreSQL a transaction-level advisory lock keyed
    on the job's name, held on a connection of its own for the whole run (a killed process's
    connection closes and the server frees the lock); on SQLite a row in `job_locks` claimed
-   under the write lock (BEGIN IMMEDIATE), free again once its holder's process is gone or its
-   lease ran out. Held by another runner: the run is skipped, logged only (no row).
+   under the write lock (BEGIN IMMEDIATE), free again once its holder's process is gone (on
+   this host, checked) or, for a holder on another host, once its lease ran out. Held by
+   another runner: the run is skipped, logged only (no row).
 2. under the lock, skip the run when a run of this job already finished `done` since its due
    time (the trigger's latest fire time at or before now), so two workers whose schedules fire
    together run it once per due time, and a worker started late catches up once.
@@ -110,7 +111,8 @@ class Trigger(Protocol):
 @dataclass(frozen=True)
 class Job:
     """One scheduled job. `lease`: how long a SQLite lock row holds if its holder cannot be
-    checked (another host); longer than the job ever takes."""
+    checked (another host; a holder on this host keeps it while its process lives); longer than
+    the job ever takes."""
 
     name: str
     trigger: Trigger
@@ -154,7 +156,7 @@ class Runner:
         if not job.recorded:
             return self._run_unrecorded(job, now)
         try:
-            with self._lock(job) as held:
+            with self.lock(job) as held:
                 if not held:
                     logger.info("%s: skipped (another worker holds its lock)", job.name)
                     return "skipped"
@@ -229,7 +231,10 @@ class Runner:
     # -- locks -----------------------------------------------------------------------------
 
     @contextmanager
-    def _lock(self, job: Job) -> Iterator[bool]:
+    def lock(self, job: Job) -> Iterator[bool]:
+        """`job`'s lock (the module's step 1), without waiting: yields whether it is held, and
+        frees it on leaving. For work run by hand beside the worker, never at once with the
+        worker's run of the same job (`caseshare retention run`)."""
         with self.session_factory() as s:
             if s.get_bind().dialect.name == "postgresql":
                 key = zlib.crc32(job.name.encode()) - 2 ** 31  # into PostgreSQL's int4
@@ -304,20 +309,25 @@ def _kind(exc: BaseException) -> str:
 
 
 def _stale(row: JobLock, real_now: datetime) -> bool:
-    """A lock row whose lease ran out, or whose holder process on this host is gone."""
-    if row.lease_until is not None and row.lease_until < real_now:
-        return True
+    """A lock row whose holder is gone. On this host the holder's process is checked and
+    decides: a live holder keeps the lock however long it runs (the lease is never renewed), a
+    dead one loses it at once. A holder on another host cannot be checked: its lease decides."""
     host, _, rest = (row.holder or "").partition(":")
     pid = rest.partition(":")[0]
-    if host != socket.gethostname()[:40] or not pid.isdigit():
-        return False
+    if host == socket.gethostname()[:40] and pid.isdigit():
+        return not _alive(int(pid))
+    return row.lease_until is not None and row.lease_until < real_now
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host."""
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, another user's
         return False
-    return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def wait_until(stop: threading.Event) -> None:

@@ -11,7 +11,7 @@ CLI and the tests use.
 | consent_expiring | hourly | remind the lead worker 30 and 7 days before a consent ends |
 | override_review_overdue | every 15 min | remind IG officers of overdue override reviews |
 | protocol_review | daily 07:00 UK | remind every party's IG officers of a protocol review date |
-| retention | daily 02:30 UK | the retention pass (caseshare.retention.service.run_pass) |
+| retention | daily 02:30 UK | the retention pass (caseshare.jobs.retention.run_pass) |
 
 Any number of workers may run: each job's lock and its due time make one run per due time
 across them; the sealer's lock is the audit sequencer's (one seal at a time, each event one
@@ -23,11 +23,10 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, is_dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -38,14 +37,12 @@ from caseshare.audit.models import AuditEvent, Checkpoint
 from caseshare.case_plan import referral_overdue
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.identity import revocation
-from caseshare.jobs import staff_reminders
+from caseshare.jobs import retention, staff_reminders
 from caseshare.jobs.models import JobRun
 from caseshare.jobs.reminders import ReminderJob
 from caseshare.jobs.runner import DailyAt, Every, Job, Runner, wait_until
 from caseshare.outbound.channel import Channel
 from caseshare.policy.models import ProtocolSet
-from caseshare.retention import service as retention
-from caseshare.uk_time import UK
 from caseshare.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("caseshare.worker")
@@ -139,9 +136,7 @@ class Worker:
             jobs.append(Job("protocol_review", DailyAt(7, 0), staff_reminders.job(
                 lambda s, now: staff_reminders.protocol_review(s, protocols, now), channel)))
             if self.keyring is not None:
-                jobs.append(Job("retention", DailyAt(2, 30),
-                                self._retention(protocols, self.keyring),
-                                lease=timedelta(hours=6)))
+                jobs.append(retention.job(protocols, self.keyring))
         return [job for job in jobs if every or not self.only or job.name in self.only]
 
     def _appointment_reminders(self, _sf: object, _now: datetime) -> dict[str, int]:
@@ -154,18 +149,6 @@ class Worker:
             if sum(outcomes.values()) < self.reminders.batch:
                 break
         return counts
-
-    @staticmethod
-    def _retention(protocols: ProtocolSet,
-                   keyring: KeyProvider) -> Callable[[Callable[[], Session], datetime],
-                                                     dict[str, int]]:
-        """The retention pass (caseshare.retention.service): one subject per unit of work, so
-        a killed pass loses nothing and the next run picks up what is still due."""
-        def run(session_factory: Callable[[], Session], now: datetime) -> dict[str, int]:
-            result = retention.run_pass(session_factory, protocols, keyring,
-                                        as_of=now.astimezone(UK).date(), now=now)
-            return _counts(result)
-        return run
 
     def runner(self) -> Runner:
         return Runner(session_factory=self.session_factory, clock=self.clock, jobs=self.jobs(),
@@ -195,17 +178,3 @@ class Worker:
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
-
-
-def _counts(result: Any) -> dict[str, int]:
-    """A pass's result as counts: a mapping or a dataclass of numbers, or one number."""
-    if isinstance(result, Mapping):
-        items = dict(result)
-    elif is_dataclass(result) and not isinstance(result, type):
-        items = asdict(result)
-    elif isinstance(result, int):
-        items = {"done": result}
-    else:
-        items = {}
-    return {str(k): int(v) for k, v in items.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)}

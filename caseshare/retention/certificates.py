@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from caseshare.cases.models import Case
 from caseshare.retention.models import DeletedCopy
 
 
@@ -32,6 +33,11 @@ def list_deleted(session: Session, *, orgs: Iterable[str], offset: int = 0,
 
 
 def retention_started(session: Session, subject_id: uuid.UUID) -> bool:
-    """The retention pass has deleted some organisation's copy of this claimant's data (a
-    closed case can no longer be reopened: caseshare/access/cases.py)."""
-    return bool(session.scalar(select(exists().where(DeletedCopy.subject_id == subject_id))))
+    """The retention pass has deleted some organisation's copy of this claimant's data since
+    the case closed (a closed case can no longer be reopened: caseshare/access/cases.py). A
+    copy deleted earlier, because a consent ended while the case was open, does not count: it
+    says nothing about the closure, and must not stop the case being reopened."""
+    return bool(session.scalar(select(exists().where(
+        DeletedCopy.subject_id == subject_id, Case.subject_id == subject_id,
+        Case.status == "closed", Case.closed_at.is_not(None),
+        DeletedCopy.deleted_at >= Case.closed_at))))

@@ -27,6 +27,7 @@ from caseshare.policy.models import ProtocolSet
 from caseshare.retention import schedule
 from caseshare.retention.models import DeletedCopy, LegalHold
 from caseshare.subjects.models import IDENTITY_FIELDS, CaseMember, Subject
+from caseshare.uk_time import UK
 
 BATCH = 200
 
@@ -60,8 +61,9 @@ class Holding:
 
 
 def end_of(day: date) -> datetime:
-    """The first instant after `day` (UTC): what has ended by then has ended on or before it."""
-    return datetime.combine(day + timedelta(days=1), time(), UTC)
+    """The first instant after the UK day `day` (midnight UK time starting the next day, as a
+    UTC instant): what has ended by then has ended on or before that UK day."""
+    return datetime.combine(day + timedelta(days=1), time(), UK).astimezone(UTC)
 
 
 def shared_flows(protocols: ProtocolSet) -> list[schedule.SharedFlow]:
@@ -150,7 +152,7 @@ def _read_case(session: Session, ids: list[uuid.UUID], found: dict[uuid.UUID, Ho
     for case in session.scalars(select(Case).where(Case.subject_id.in_(ids))):
         holding = found[case.subject_id]
         if case.status == "closed" and case.closed_at is not None:
-            holding.closed_on = case.closed_at.date()
+            holding.closed_on = case.closed_at.astimezone(UK).date()  # a UK day
         if case.closure_note is not None:
             holding.written.add((holding.lead_org, "case_admin"))
     for subject_id in session.scalars(select(LegalHold.subject_id).where(

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from caseshare.errors import ConflictError, NotFoundError, ValidationError
 from caseshare.facts import Principal
 from caseshare.retention.models import LegalHold
+from caseshare.subjects.service import lock_subject
 
 REASON_MIN, REASON_MAX = 10, 500
 
@@ -55,8 +56,11 @@ def held_subjects(session: Session, subject_ids: Iterable[uuid.UUID]) -> set[uui
 
 def place(session: Session, *, subject_id: uuid.UUID, reason: str, by: Principal,
           now: datetime) -> LegalHold:
-    """Place a hold on the subject (409 when one is already active)."""
+    """Place a hold on the subject (409 when one is already active). The subject's row is
+    locked first: a retention pass deleting this claimant's copies finishes before the hold is
+    placed, and one starting after sees it (lock_subject)."""
     text = clean_reason(reason)
+    lock_subject(session, subject_id)
     if active_hold(session, subject_id) is not None:
         raise ConflictError("This claimant already has a legal hold. Lift it before placing "
                             "another.")

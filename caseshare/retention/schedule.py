@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from caseshare.facts import ConsentFacts
+from caseshare.uk_time import UK
 
 DEFAULT_RETENTION_DAYS = 730  # two years, what the shipped protocols mostly say
 
@@ -165,7 +166,7 @@ def consent_ended_on(consents: Iterable[ConsentFacts], org: str, category: str,
         if end > at:
             return None  # covers it now, or will
         last = end if last is None else max(last, end)
-    return last.date() if last is not None else None
+    return last.astimezone(UK).date() if last is not None else None  # a UK day
 
 
 def basis_of(item: DueItem, deliveries: Iterable[Delivery], basis_ended_on: date | None) -> str:

@@ -1,4 +1,6 @@
-"""Retention use cases: what is due for deletion (and soon due), and the pass that deletes it.
+"""Retention use cases: what is due for deletion (and soon due), and the pass's step that
+deletes one subject's due copies (`process_subject`; the loop over subjects, each in its own
+unit of work, is the edge's: caseshare/jobs/retention.py).
 
 The pass takes one subject per unit of work: its due copies each get a `DeletedCopy` row and a
 deletion certificate (`retention:copy:deleted`); a category no organisation keeps any more has
@@ -11,36 +13,22 @@ held). Certificates hold codes and ids only.
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from caseshare.audit import service as audit
 from caseshare.audit.event_types import EventType
 from caseshare.crypto.keyring import KeyProvider
-from caseshare.errors import CaseshareError
 from caseshare.policy.models import ProtocolSet
 from caseshare.retention import holdings, purge, schedule, shredding
 from caseshare.retention.models import DeletedCopy
 from caseshare.retention.schedule import DueItem
 from caseshare.subjects.models import Subject
-from caseshare.unit_of_work import UnitOfWork
-
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PassResult:
-    deleted: int  # copies deleted (certificates written)
-    subjects_shredded: int
-    held: int  # subjects with copies due but under a legal hold
-    failed: int  # subjects whose unit of work failed (retried by the next pass)
+from caseshare.subjects.service import lock_subject
 
 
 def _sort_key(item: DueItem) -> tuple[date, str, str, str]:
@@ -97,35 +85,14 @@ def is_deleted(session: Session, subject_id: uuid.UUID, org: str, category: str)
         DeletedCopy.category == category)) is not None
 
 
-def run_pass(session_factory: Callable[[], Session], protocols: ProtocolSet,
-             keyring: KeyProvider, *, as_of: date, now: datetime,
-             progress: Callable[[int, int], None] | None = None) -> PassResult:
-    """Delete every copy due on `as_of`, one subject per unit of work (the module docstring).
-    `progress(done, total)` is called after each candidate subject."""
-    with session_factory() as session:
-        ids = holdings.candidates(session, as_of)
-    flows = holdings.shared_flows(protocols)
-    counts = {"deleted": 0, "subjects_shredded": 0, "held": 0, "failed": 0}
-    for done, subject_id in enumerate(ids, start=1):
-        try:
-            with session_factory() as session, UnitOfWork(session):
-                outcome = _process(session, keyring, flows, subject_id, as_of=as_of, now=now)
-        except (SQLAlchemyError, CaseshareError) as exc:
-            # Ids and the error's class only: the next pass tries this subject again.
-            log.warning("retention pass: subject %s failed (%s)", subject_id,
-                        type(exc).__name__)
-            counts["failed"] += 1
-        else:
-            for key, value in outcome.items():
-                counts[key] += value
-        if progress is not None:
-            progress(done, len(ids))
-    return PassResult(**counts)
-
-
-def _process(session: Session, keyring: KeyProvider, flows: Sequence[schedule.SharedFlow],
+def process_subject(session: Session, keyring: KeyProvider, flows: Sequence[schedule.SharedFlow],
              subject_id: uuid.UUID, *, as_of: date, now: datetime) -> dict[str, int]:
-    """One subject's share of the pass, inside its unit of work: the counts it adds."""
+    """One subject's share of the pass, inside the caller's unit of work (one per subject:
+    caseshare/jobs/retention.py), the counts it adds: deleted, subjects_shredded, held. The
+    subject's row is locked first, so a legal hold or a reopening of this claimant committing
+    meanwhile is either seen here or waits until this subject is done (PostgreSQL)."""
+    if lock_subject(session, subject_id) is None:
+        return {}  # gone
     holding = holdings.load(session, [subject_id]).get(subject_id)
     if holding is None:
         return {}  # erased since the candidates were read

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from caseshare.case_plan.models import PlanEntry
 from caseshare.cases.models import Case
+from caseshare.jobs.retention import PassResult, run_pass
 from caseshare.policy.models import ProtocolSet
 from caseshare.retention import service as retention
 from caseshare.retention.models import DeletedCopy, LegalHold
@@ -49,8 +50,8 @@ def _close(rt: Runtime, subject: uuid.UUID) -> None:
         s.commit()
 
 
-def _pass(rt: Runtime, protocols: ProtocolSet, day: date) -> retention.PassResult:
-    return retention.run_pass(rt.session_factory, protocols, rt.keyring, as_of=day, now=rt.now())
+def _pass(rt: Runtime, protocols: ProtocolSet, day: date) -> PassResult:
+    return run_pass(rt.session_factory, protocols, rt.keyring, as_of=day, now=rt.now())
 
 
 def _employment(client: FlaskClient, auth: Any, subject: uuid.UUID, email: str,
@@ -81,7 +82,7 @@ def test_two_recipients_lose_access_on_different_days_then_the_claimant_is_shred
     assert housing_before > 0 and keyworker_before > 0
 
     # Before any retention ends: nothing due, nothing deleted.
-    assert _pass(rt, protocols, CLOSED + timedelta(days=10)) == retention.PassResult(0, 0, 0, 0)
+    assert _pass(rt, protocols, CLOSED + timedelta(days=10)) == PassResult(0, 0, 0, 0)
     due = _due(rt, protocols, CLOSED + timedelta(days=31))
     assert ("derby-housing", "employment") in {(i.org, i.category) for i in due}
     assert all(i.due_on == CLOSED + timedelta(days=30) for i in due)
@@ -118,7 +119,7 @@ def test_two_recipients_lose_access_on_different_days_then_the_claimant_is_shred
         copies = s.scalar(select(func.count()).select_from(DeletedCopy)
                           .where(DeletedCopy.subject_id == demo.lee))
     assert copies == len(events(rt, type="retention:copy:deleted", subject_id=demo.lee))
-    assert _pass(rt, protocols, CLOSED + timedelta(days=400)) == retention.PassResult(0, 0, 0, 0)
+    assert _pass(rt, protocols, CLOSED + timedelta(days=400)) == PassResult(0, 0, 0, 0)
 
     verified = app.test_cli_runner().invoke(args=["caseshare", "audit", "verify"])
     assert verified.exit_code == 0, verified.output
