@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Flask
@@ -22,12 +22,14 @@ from sqlalchemy import func, select
 from caseshare.case_plan.models import PlanEntry
 from caseshare.cases.models import Case
 from caseshare.jobs.retention import PassResult, run_pass
+from caseshare.jobs.retention import job as retention_job
+from caseshare.jobs.runner import Runner
 from caseshare.policy.models import ProtocolSet
 from caseshare.retention import service as retention
 from caseshare.retention.models import DeletedCopy, LegalHold
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
-from tests.conftest import HOUSING, KEY_WORKER, START, Demo
+from tests.conftest import HOUSING, KEY_WORKER, START, Clock, Demo
 
 CLOSED = START.date()
 PLAN = "/api/v1/subjects/{}/case-plan?purpose={}"
@@ -43,10 +45,13 @@ def _protocols(rt: Runtime) -> ProtocolSet:
         for protocol in rt.protocols.protocols])
 
 
-def _close(rt: Runtime, subject: uuid.UUID) -> None:
+def _close(rt: Runtime, subject: uuid.UUID, at: datetime = START) -> None:
+    """Close the claimant's case at `at` (the demo may have opened it, naming a lead worker)."""
     with rt.session_factory() as s:
-        s.add(Case(subject_id=subject, status="closed", closed_at=START,
-                   closure_reason="goals_met", updated_at=START))
+        case = s.get(Case, subject) or Case(subject_id=subject)
+        case.status, case.closed_at, case.closure_reason, case.updated_at = (
+            "closed", at, "goals_met", at)
+        s.add(case)
         s.commit()
 
 
@@ -177,19 +182,42 @@ def test_a_held_subject_is_skipped_until_the_hold_is_lifted(demo: Demo, rt: Runt
     assert events(rt, type="retention:copy:deleted", subject_id=demo.lee)
 
 
-def test_the_cli_runs_a_pass_and_prints_the_counts(demo: Demo, rt: Runtime, app: Flask) -> None:
+def test_the_cli_runs_a_pass_and_prints_the_counts(demo: Demo, rt: Runtime, app: Flask,
+                                                    clock: Clock) -> None:
     _close(rt, demo.lee)
     runner = app.test_cli_runner()
     early = runner.invoke(args=["caseshare", "retention", "run", "--as-of",
-                                (CLOSED + timedelta(days=1)).isoformat()])
+                                CLOSED.isoformat()])
     assert early.exit_code == 0, early.output
     assert "0 copies deleted, 0 claimant(s) shredded, 0 on legal hold, 0 failed" in early.output
-    late = runner.invoke(args=["caseshare", "retention", "run", "--as-of",
-                               (CLOSED + timedelta(days=800)).isoformat()])
+    clock.advance(days=800)
+    late = runner.invoke(args=["caseshare", "retention", "run"])  # today's UK date
     assert late.exit_code == 0, late.output
+    assert f"as of {(CLOSED + timedelta(days=800)).isoformat()}" in late.output
     assert "1 claimant(s) shredded" in late.output
     runs = events(rt, type="retention:pass:run")
     assert [e.details["subjects_shredded"] for e in runs] == [0, 1]
+
+
+def test_the_cli_refuses_a_day_after_today_and_runs_beside_no_other_pass(
+    demo: Demo, rt: Runtime, app: Flask, clock: Clock
+) -> None:
+    _close(rt, demo.lee)
+    clock.advance(days=800)
+    runner = app.test_cli_runner()
+    future = runner.invoke(args=["caseshare", "retention", "run", "--as-of",
+                                 (clock.now.date() + timedelta(days=2)).isoformat()])
+    assert future.exit_code == 1
+    assert "is after today" in future.output
+    job = retention_job(rt.protocols, rt.keyring)
+    other = Runner(session_factory=rt.session_factory, clock=clock, jobs=[job])
+    with other.lock(job) as held:  # the worker's pass is under way
+        assert held
+        busy = runner.invoke(args=["caseshare", "retention", "run"])
+    assert busy.exit_code == 1
+    assert "Another retention pass is running" in busy.output
+    assert not _is_deleted(rt, demo.lee, "derby-housing", "employment")
+    assert events(rt, type="retention:pass:run") == []
 
 
 def _due(rt: Runtime, protocols: ProtocolSet, day: date) -> list[Any]:

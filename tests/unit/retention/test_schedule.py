@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from caseshare.facts import ConsentFacts
+from caseshare.retention.holdings import end_of
 from caseshare.retention.schedule import (
     DEFAULT_RETENTION_DAYS,
     LEAD_CONTROLLER,
@@ -142,3 +143,19 @@ def test_closing_later_never_makes_a_copy_due_sooner(a: int, b: int, closed: dat
     [early] = due_items(SUBJECT, made, closed, False)
     [late] = due_items(SUBJECT, made, closed + timedelta(days=5), False)
     assert late.due_on >= early.due_on
+
+
+def test_days_are_uk_days_at_a_bst_edge() -> None:
+    """A consent that ended at 00:30 BST on 1 June 2027 (23:30 UTC on 31 May) ended on 1 June:
+    its copy is due 30 days after 1 June, not after 31 May (review finding 3)."""
+    ended = datetime(2027, 5, 31, 23, 30, tzinfo=UTC)
+    consent = _consent(ended)
+    assert consent_ended_on([consent], "b", "x", datetime(2027, 6, 2, tzinfo=UTC)) == date(
+        2027, 6, 1)
+
+
+def test_end_of_a_uk_day_is_the_next_uk_midnight() -> None:
+    """end_of(1 June) is 00:00 BST on 2 June, i.e. 23:00 UTC on 1 June: a case closed at 00:30
+    BST on 1 June counts as closed by then, and one closed at 23:30 BST does not."""
+    assert end_of(date(2027, 6, 1)) == datetime(2027, 6, 1, 23, 0, tzinfo=UTC)
+    assert end_of(date(2027, 1, 10)) == datetime(2027, 1, 11, 0, 0, tzinfo=UTC)
