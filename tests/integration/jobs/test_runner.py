@@ -175,7 +175,9 @@ def test_consent_expiring_is_raised_once_to_the_lead_worker_and_emailed_without_
         sam = _staff_id(s, COACH)
         ends = min(s.scalars(select(Consent.expires_at).where(
             Consent.subject_id == demo.lee, Consent.decision == "granted")))
-        s.add(Case(subject_id=demo.lee, lead_worker_id=sam, updated_at=clock.now))
+        case = s.get(Case, demo.lee) or Case(subject_id=demo.lee)  # the demo may open it
+        case.lead_worker_id, case.updated_at = sam, clock.now
+        s.add(case)
         s.commit()
     clock.now = ends - timedelta(days=6)
 
