@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Flask
@@ -25,7 +25,9 @@ from caseshare.jobs.retention import PassResult, run_pass
 from caseshare.jobs.retention import job as retention_job
 from caseshare.jobs.runner import Runner
 from caseshare.policy.models import ProtocolSet
+from caseshare.retention import holdings
 from caseshare.retention import service as retention
+from caseshare.retention.holdings import end_of
 from caseshare.retention.models import DeletedCopy, LegalHold
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
@@ -228,3 +230,13 @@ def _due(rt: Runtime, protocols: ProtocolSet, day: date) -> list[Any]:
 def _is_deleted(rt: Runtime, subject: uuid.UUID, org: str, category: str) -> bool:
     with rt.session_factory() as s:
         return retention.is_deleted(s, subject, org, category)
+
+
+def test_a_case_closed_just_after_uk_midnight_closed_on_that_uk_day(demo: Demo,
+                                                                    rt: Runtime) -> None:
+    """00:30 BST on 1 June 2027 is 23:30 UTC on 31 May: the closure day is 1 June (finding 3),
+    and the claimant is a candidate by the end of 1 June, not of 31 May."""
+    _close(rt, demo.lee, at=datetime(2027, 5, 31, 23, 30, tzinfo=UTC))
+    with rt.session_factory() as s:
+        assert holdings.load(s, [demo.lee])[demo.lee].closed_on == date(2027, 6, 1)
+        assert end_of(date(2027, 5, 31)) <= datetime(2027, 5, 31, 23, 30, tzinfo=UTC)
