@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -33,13 +33,9 @@ from caseshare.facts import SubjectFacts
 from caseshare.identity.service import staff_names
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import Subject
-from caseshare.uk_time import UK
+from caseshare.uk_time import uk_today
 
 MAX_LIST = 200
-
-
-def uk_today(now: datetime) -> date:
-    return now.astimezone(UK).date()
 
 
 def record_conference(ctx: RequestContext, subject_id: uuid.UUID,
