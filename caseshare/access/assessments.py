@@ -36,6 +36,7 @@ from caseshare.assessments.models import Assessment, AssessmentAcceptance, Asses
 from caseshare.assessments.scoring import evaluate, validate_answers
 from caseshare.audit.event_types import EventType
 from caseshare.case_plan import service as plans
+from caseshare.cases import service as cases
 from caseshare.directory import service as directory
 from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.facts import SubjectFacts
@@ -146,6 +147,9 @@ def record_assessment(ctx: RequestContext, subject_id: uuid.UUID, form_id: str,
                                   reasons=decision.reasons, details=details)
         raise ForbiddenError("You may not record some of these answers for this claimant.",
                              reasons=decision.reasons, audit_id=event.event_uuid)
+    if cases.is_closed(ctx.session, subject.id):  # a closed case is read-only until reopened
+        guards.deny(ctx, EventType.ASSESSMENTS_ASSESSMENT_CREATE, subject.id,
+                    [str(Reason.CASE_CLOSED)], categories, decision)
     result = evaluate(form, normal)
     review_on = uk_today(ctx.now) + timedelta(days=result.review_days)
     own = frozenset(c for c in categories if case_plans.own_record(decision, c))

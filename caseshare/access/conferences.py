@@ -190,7 +190,9 @@ def _authorise(ctx: RequestContext, subject_id: uuid.UUID, facts: SubjectFacts,
         raise ForbiddenError(
             f"You may not record these categories for this claimant and purpose: "
             f"{', '.join(refused)}.", reasons=decision.reasons, audit_id=event.event_uuid)
-    return decision
+    # The rest of the write rule, as for every write (a closed case is read-only: 403
+    # `case_closed`, audited), from the one place that holds it.
+    return guards.authorise_write(ctx, subject_id, facts, categories)
 
 
 def _check_own_records(ctx: RequestContext, decision: Decision, minutes: list[dict[str, Any]],
