@@ -36,12 +36,13 @@ from caseshare.assessments.models import Assessment, AssessmentAcceptance, Asses
 from caseshare.assessments.scoring import evaluate, validate_answers
 from caseshare.audit.event_types import EventType
 from caseshare.case_plan import service as plans
+from caseshare.cases import service as cases
 from caseshare.directory import service as directory
 from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.facts import SubjectFacts
 from caseshare.reasons import Reason
 from caseshare.subjects import service as subjects
-from caseshare.uk_time import UK
+from caseshare.uk_time import uk_today
 
 # Review and due dates are UK calendar dates: a triage at 23:30 UTC in summer is the next day.
 
@@ -109,11 +110,6 @@ class Accepted:
     item: dict[str, Any]
 
 
-def uk_today(ctx: RequestContext) -> date:
-    """Today's date in the UK (the date a worker and the claimant mean), not the UTC date."""
-    return ctx.now.astimezone(UK).date()
-
-
 def check_claimant(ctx: RequestContext, subject_id: uuid.UUID) -> None:
     """Before an assessment is started: the claimant is in the caller's case (otherwise a 404,
     audited, so ids cannot be probed). Reads and discloses nothing."""
@@ -151,8 +147,11 @@ def record_assessment(ctx: RequestContext, subject_id: uuid.UUID, form_id: str,
                                   reasons=decision.reasons, details=details)
         raise ForbiddenError("You may not record some of these answers for this claimant.",
                              reasons=decision.reasons, audit_id=event.event_uuid)
+    if cases.is_closed(ctx.session, subject.id):  # a closed case is read-only until reopened
+        guards.deny(ctx, EventType.ASSESSMENTS_ASSESSMENT_CREATE, subject.id,
+                    [str(Reason.CASE_CLOSED)], categories, decision)
     result = evaluate(form, normal)
-    review_on = uk_today(ctx) + timedelta(days=result.review_days)
+    review_on = uk_today(ctx.now) + timedelta(days=result.review_days)
     own = frozenset(c for c in categories if case_plans.own_record(decision, c))
     assessment = store.store(
         ctx.session, subject_id=subject.id, form=form, language=language, answers=normal,
@@ -363,7 +362,7 @@ def _check(ctx: RequestContext, subject_id: uuid.UUID, facts: SubjectFacts, need
         reasons = [] if decision.allowed else decision.reasons
         described = ctx.protocols.categories.get(category)
         words = described.description.lower() if described else category.replace("_", " ")
-        due = (uk_today(ctx) + timedelta(days=template.due_in_days)
+        due = (uk_today(ctx.now) + timedelta(days=template.due_in_days)
                if template.due_in_days is not None else None)
         return dataclasses.replace(
             base, category=category, due_on=due, allowed=decision.allowed,

@@ -46,7 +46,8 @@ class CaseDetails:
     history: list[cases.LeadWorkerStep]
     refusals: tuple[str, ...]
     staff: tuple[StaffChoice, ...] = ()  # who may lead it (only for a caller who may change it)
-    closure_note: str | None = None  # only for a caller who may change it
+    # Only for a caller who may change it, of the closing or the lead organisation.
+    closure_note: str | None = None
 
     @property
     def may_manage(self) -> bool:
@@ -65,7 +66,8 @@ def read_case(ctx: RequestContext, subject_id: uuid.UUID) -> CaseDetails:
         staff = tuple(StaffChoice(s.id, s.name)
                       for s in cases.active_staff(ctx.session, subject.lead_org_id))
         row = cases.find_case(ctx.session, subject.id)
-        if row is not None and row.closure_note is not None:
+        if row is not None and row.closure_note is not None and cases.may_read_closure_note(
+                row, ctx.principal.org, subject.lead_org_id):
             note = cases.closure_note(row, subjects.data_key(subject, ctx.keyring))
     ctx.audit(EventType.CASES_CASE_READ, subject_id=subject.id, outcome="allow",
               details={"status": view.status, "closure_note": note is not None})
@@ -78,7 +80,7 @@ def update_case(ctx: RequestContext, subject_id: uuid.UUID, *,
                 review_on: date | None = UNSET) -> CaseDetails:
     """Change the lead worker and/or the review date (a field left UNSET is not changed; None
     clears it). One audit event per field that changed."""
-    subject, facts = guards.subject_in_case(ctx, subject_id)
+    subject, facts = _locked(ctx, subject_id)
     event = (EventType.CASES_LEAD_WORKER_CHANGE if lead_worker_id is not UNSET
              else EventType.CASES_REVIEW_DATE_SET)
     decision = _authorise(ctx, subject, facts, event)
@@ -111,7 +113,7 @@ def close_case(ctx: RequestContext, subject_id: uuid.UUID, reason: str,
                note: str | None) -> CaseDetails:
     """Close the case: consents that last until it closes end, referrals in progress close,
     and the retention clock starts (`closed_at`), in this one unit of work."""
-    subject, facts = guards.subject_in_case(ctx, subject_id)
+    subject, facts = _locked(ctx, subject_id)
     decision = _authorise(ctx, subject, facts, EventType.CASES_CASE_CLOSE)
     case = cases.get_or_create(ctx.session, subject.id, ctx.now)
     key = subjects.data_key(subject, ctx.keyring)
@@ -131,7 +133,7 @@ def close_case(ctx: RequestContext, subject_id: uuid.UUID, reason: str,
 def reopen_case(ctx: RequestContext, subject_id: uuid.UUID) -> CaseDetails:
     """Reopen a closed case while no organisation's copy has been deleted by the retention
     pass (403 `retention_started` after). Consents that ended at closure stay ended."""
-    subject, facts = guards.subject_in_case(ctx, subject_id)
+    subject, facts = _locked(ctx, subject_id)
     decision = _authorise(ctx, subject, facts, EventType.CASES_CASE_REOPEN)
     case = cases.get_or_create(ctx.session, subject.id, ctx.now)
     if case.status == "closed" and certificates.retention_started(ctx.session, subject.id):
@@ -142,6 +144,18 @@ def reopen_case(ctx: RequestContext, subject_id: uuid.UUID) -> CaseDetails:
     ctx.audit(EventType.CASES_CASE_REOPEN, subject_id=subject.id, decision=decision,
               outcome="allow", reasons=[], details={"closure_reason": closed_reason})
     return _details(ctx, subject)
+
+
+def _locked(ctx: RequestContext, subject_id: uuid.UUID) -> tuple[Subject, SubjectFacts]:
+    """The subject (relationship checked, as for every use case), its row then locked until
+    the unit of work ends, before the case row is read: two closures, a closure and a
+    reopening, or a reopening and the retention pass (which locks the same row) run one after
+    the other, so the second reads the first's outcome (a second closure is a 409, a reopening
+    after a deletion a 403 `retention_started`). On SQLite the writing transaction already
+    holds the database's write lock."""
+    found = guards.subject_in_case(ctx, subject_id)
+    subjects.lock_subject(ctx.session, subject_id)
+    return found
 
 
 def _write_decision(ctx: RequestContext, facts: SubjectFacts) -> Decision:

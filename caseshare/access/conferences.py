@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -33,13 +33,9 @@ from caseshare.facts import SubjectFacts
 from caseshare.identity.service import staff_names
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import Subject
-from caseshare.uk_time import UK
+from caseshare.uk_time import uk_today
 
 MAX_LIST = 200
-
-
-def uk_today(now: datetime) -> date:
-    return now.astimezone(UK).date()
 
 
 def record_conference(ctx: RequestContext, subject_id: uuid.UUID,
@@ -194,7 +190,9 @@ def _authorise(ctx: RequestContext, subject_id: uuid.UUID, facts: SubjectFacts,
         raise ForbiddenError(
             f"You may not record these categories for this claimant and purpose: "
             f"{', '.join(refused)}.", reasons=decision.reasons, audit_id=event.event_uuid)
-    return decision
+    # The rest of the write rule, as for every write (a closed case is read-only: 403
+    # `case_closed`, audited), from the one place that holds it.
+    return guards.authorise_write(ctx, subject_id, facts, categories)
 
 
 def _check_own_records(ctx: RequestContext, decision: Decision, minutes: list[dict[str, Any]],

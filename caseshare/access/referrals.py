@@ -25,6 +25,7 @@ from caseshare.access.decision import Decision, evaluate
 from caseshare.audit.event_types import EventType
 from caseshare.case_plan import referral_steps, referrals
 from caseshare.case_plan.models import Referral, ReferralEvent
+from caseshare.cases import service as cases
 from caseshare.crypto.shreds import is_shredded
 from caseshare.errors import ForbiddenError, NotFoundError, ValidationError
 from caseshare.facts import Principal, SubjectFacts
@@ -60,6 +61,8 @@ def create_referral(ctx: RequestContext, subject_id: uuid.UUID,
                            to_org=values["to_org"], purpose=values["purpose"])
     if refused is not None:
         basis = dataclasses.replace(basis, reasons=[refused])
+    elif cases.is_closed(ctx.session, subject.id):  # a closed case takes no new referral
+        basis = dataclasses.replace(basis, reasons=[str(Reason.CASE_CLOSED)])
     if not basis.holds:
         event = ctx.audit_refusal(EventType.REFERRAL_REFERRAL_CREATE, subject_id=subject.id,
                                   reasons=basis.reasons, details=details)
@@ -88,6 +91,9 @@ def accept_referral(ctx: RequestContext, referral_id: uuid.UUID) -> dict[str, An
     referral, subject, facts = _addressed_to_caller(ctx, referral_id,
                                                     EventType.REFERRAL_REFERRAL_ACCEPT)
     referrals.require_open(referral)
+    if cases.is_closed(ctx.session, subject.id):  # no organisation joins a closed case
+        guards.deny(ctx, EventType.REFERRAL_REFERRAL_ACCEPT, subject.id,
+                    [str(Reason.CASE_CLOSED)], [], None)
     basis = _still_holds(ctx, facts, referral)
     if not basis.holds:
         # The refusal keeps the suspension it found due, with its audit event, before its own.

@@ -33,14 +33,9 @@ from caseshare.retention import service as retention
 from caseshare.retention.models import LegalHold
 from caseshare.retention.schedule import DueItem
 from caseshare.subjects import service as subjects
-from caseshare.uk_time import UK
+from caseshare.uk_time import uk_today
 
 UPCOMING_DAYS = 90
-
-
-def uk_today(ctx: RequestContext) -> date:
-    """Retention is counted in UK days."""
-    return ctx.now.astimezone(UK).date()
 
 
 def _encode_cursor(item: DueItem) -> str:
@@ -65,7 +60,7 @@ def list_due(ctx: RequestContext, *, cursor: str | None = None,
     soonest first, held ones marked; one page and the cursor of the next. Audited."""
     scope = audit_scope(ctx)
     after = _decode_cursor(cursor) if cursor else None
-    found = retention.list_due(ctx.session, ctx.protocols, as_of=uk_today(ctx),
+    found = retention.list_due(ctx.session, ctx.protocols, as_of=uk_today(ctx.now),
                                orgs=scope.orgs, after=after, limit=limit + 1)
     items, more = found[:limit], len(found) > limit
     ctx.audit(EventType.RETENTION_DUE_LIST, outcome="allow",
@@ -80,7 +75,7 @@ def list_upcoming(ctx: RequestContext, *, offset: int = 0,
     """Copies that become due within the next UPCOMING_DAYS if nothing changes; one page and
     whether another follows. Audited like the due list."""
     scope = audit_scope(ctx)
-    found = retention.upcoming(ctx.session, ctx.protocols, as_of=uk_today(ctx),
+    found = retention.upcoming(ctx.session, ctx.protocols, as_of=uk_today(ctx.now),
                                orgs=scope.orgs, within_days=UPCOMING_DAYS)
     items = found[max(offset, 0):max(offset, 0) + limit]
     ctx.audit(EventType.RETENTION_DUE_LIST, outcome="allow",

@@ -27,6 +27,8 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(8), default="open", server_default="open")
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[uuid.UUID | None]
+    # Who closed it (with the lead organisation, the only readers of the closure note).
+    closed_org: Mapped[str | None] = mapped_column(String(64))
     closure_reason: Mapped[str | None] = mapped_column(String(32))  # closure.CLOSURE_REASONS
     # "other" needs words: sealed under the subject's data key, category `case_admin`.
     closure_note: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from caseshare.cases import closure
@@ -61,8 +62,13 @@ def get_or_create(session: Session, subject_id: uuid.UUID, now: datetime) -> Cas
     case = find_case(session, subject_id)
     if case is None:
         case = Case(subject_id=subject_id, status="open", version=1, updated_at=now)
-        session.add(case)
-        session.flush()
+        try:
+            with session.begin_nested():  # a savepoint: a collision undoes only this insert
+                session.add(case)
+        except IntegrityError as exc:
+            # Another transaction created the row first (callers lock the subject first, so
+            # this is a safety net, not the rule): a conflict to retry, not a 500.
+            raise ConflictError("The case was changed at the same time: try again.") from exc
     return case
 
 
@@ -168,10 +174,17 @@ def close(case: Case, *, reason: str, note: str | None, data_key: bytes, dek_ver
     case.status = "closed"
     case.closed_at = now
     case.closed_by = principal.actor_uuid
+    case.closed_org = principal.org
     case.closure_reason = reason
     case.closure_note = (seal(data_key, dek_version, note_ref(case.subject_id), words)
                          if words else None)
     _touch(case, now)
+
+
+def may_read_closure_note(case: Case, org: str, lead_org: str) -> bool:
+    """The closure note is administrative words no agreement shares: only the organisation
+    that closed the case and the lead organisation read it (not every case member)."""
+    return org == lead_org or (case.closed_org is not None and org == case.closed_org)
 
 
 def closure_note(case: Case, data_key: bytes) -> str | None:
@@ -188,7 +201,7 @@ def reopen(case: Case, *, principal: Principal, now: datetime) -> None:
     if case.status != "closed":
         raise ConflictError("The case is not closed.")
     case.status = "open"
-    case.closed_at = case.closed_by = None
+    case.closed_at = case.closed_by = case.closed_org = None
     case.closure_reason = case.closure_note = None
     case.reopened_at = now
     case.reopened_by = principal.actor_uuid

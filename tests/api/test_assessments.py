@@ -178,3 +178,21 @@ def test_fhir_exports_carry_only_the_answers_the_caller_may_read(
     assert "work" not in linked and "manage_money" in linked
     assert_problem(client.get(f"/api/v1/subjects/{kerry}/assessments/{uuid.uuid4()}/fhir"
                               "?purpose=triage", headers=auth(COACH)), 404)
+
+
+def test_a_closed_case_takes_no_assessment(client: FlaskClient, auth: Any, rt: Runtime,
+                                           kerry: uuid.UUID) -> None:
+    from sqlalchemy import func, select
+
+    from caseshare.assessments.models import Assessment
+
+    closed = client.post(f"/api/v1/subjects/{kerry}/closure?purpose=case_management",
+                         headers=auth(COACH), json={"reason": "goals_met"})
+    assert closed.status_code == 200, closed.json
+    body = assert_problem(post(client, auth(COACH), kerry, HIGH_NEED), 403, reason="case_closed")
+    [event] = events(rt, type="assessments:assessment:create")
+    assert event.decision == "deny" and event.reasons == ["case_closed"]
+    assert body["audit_id"] == str(event.event_uuid)
+    with rt.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Assessment)
+                        .where(Assessment.subject_id == kerry)) == 0

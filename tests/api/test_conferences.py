@@ -195,3 +195,27 @@ def test_unknown_conference_is_404_and_audited(client: FlaskClient, auth: Any,
     assert_problem(client.get(READ.format(missing, "case_management"), headers=auth(COACH)), 404)
     [event] = events(rt, type="conferences:conference:read", decision="deny")
     assert event.details["conference_id"] == str(missing)
+
+
+def test_a_closed_case_takes_no_conference_even_without_decisions(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    from sqlalchemy import func, select
+
+    from caseshare.conferences.models import Conference, ConferenceMinute
+
+    closed = client.post(f"/api/v1/subjects/{demo.lee}/closure?purpose=case_management",
+                         headers=auth(COACH), json={"reason": "goals_met"})
+    assert closed.status_code == 200, closed.json
+    with rt.session_factory() as s:
+        before = (s.scalar(select(func.count()).select_from(Conference)),
+                  s.scalar(select(func.count()).select_from(ConferenceMinute)))
+    r = client.post(RECORD.format(demo.lee, "case_management"), headers=auth(KEY_WORKER),
+                    json=_body(rt, decisions=[]))
+    body = assert_problem(r, 403, reason="case_closed")
+    denied = events(rt, type="access:write:deny", subject_id=demo.lee)
+    assert denied[-1].reasons == ["case_closed"]
+    assert body["audit_id"] == str(denied[-1].event_uuid)
+    with rt.session_factory() as s:
+        assert (s.scalar(select(func.count()).select_from(Conference)),
+                s.scalar(select(func.count()).select_from(ConferenceMinute))) == before

@@ -242,3 +242,35 @@ def test_inbox_pages_with_an_opaque_cursor(
     assert sorted(e.details["referral_id"] for e in reads) == sorted(made)
     bad = client.get(url + "&cursor=bm90LWEtY3Vyc29y", headers=key_worker)
     assert "cursor" in assert_problem(bad, 400)["errors"]  # API.md: a tampered cursor is a 400
+
+
+def test_a_closed_case_takes_no_referral_and_no_acceptance(
+    client: FlaskClient, auth: Any, rt: Runtime, clock: Clock
+) -> None:
+    from datetime import UTC, datetime
+
+    from caseshare.cases.models import Case
+
+    subject, _ = _setup(client, auth, clock)
+    # A referral open before the closure (as one made before closing refused them): the case
+    # row is closed directly, since closing through the API closes referrals in progress.
+    rid = refer(client, auth(COACH), subject, *RECOVERY, clock.now).json["id"]
+    with rt.session_factory() as s:
+        s.add(Case(subject_id=uuid.UUID(subject), status="closed", closure_reason="goals_met",
+                   closed_at=datetime.now(UTC), version=1, updated_at=datetime.now(UTC)))
+        s.commit()
+    r = client.post(f"/api/v1/referrals/{rid}/accept?purpose=recovery_support",
+                    headers=auth(KEY_WORKER))
+    body = assert_problem(r, 403, reason="case_closed")
+    event = _deny_event(rt, subject, "referral:referral:accept")
+    assert event.reasons == ["case_closed"] and body["audit_id"] == str(event.event_uuid)
+    with rt.session_factory() as s:
+        assert "recovery-partnership" not in case_orgs(s, uuid.UUID(subject))
+        assert s.get(Referral, uuid.UUID(rid)).status == "open"  # type: ignore[union-attr]
+        before = len(s.scalars(select(Referral)).all())
+    body = assert_problem(refer(client, auth(COACH), subject, *RECOVERY, clock.now), 403,
+                          reason="case_closed")
+    event = _deny_event(rt, subject)
+    assert event.reasons == ["case_closed"] and body["audit_id"] == str(event.event_uuid)
+    with rt.session_factory() as s:
+        assert len(s.scalars(select(Referral)).all()) == before
