@@ -1,14 +1,14 @@
 """cases.closed_org: the organisation that closed the case, so the closure note (sealed under
 `case_admin`, which no protocol flow governs) is shown only to it and to the lead organisation
 
-Revision ID: fix_cases_0029
+Revision ID: 0029
 Revises: 0028
 Create Date: 2026-12-07 22:35:00
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = 'fix_cases_0029'
+revision = '0029'
 down_revision = '0028'
 branch_labels = None
 depends_on = None
