@@ -258,9 +258,10 @@ def _add_lee(run: _Seeding, staff: dict[str, StaffMember]) -> uuid.UUID:
              "minutes": [{"category": "substance_misuse", "text": "Lee has attended the recovery "
                           "group for four weeks and asks for an evening slot."},
                          {"category": "contact", "text": "Lee may move to a flat nearer the hub."}],
-             "decisions": [{"title": "Move Lee to the evening recovery group",
-                            "owner_org": "recovery-partnership", "due_on": date(2026, 12, 12),
-                            "category": "substance_misuse"}]})
+             # No decision: Lee's plan keeps the demo's one treatment action, which the tests
+             # and the journeys find by its category (a conference's decisions are tested on
+             # conferences of their own).
+             "decisions": []})
     return lee.id
 
 

@@ -39,8 +39,10 @@ def test_the_caseload_counts_only_actions_the_caller_may_read_and_names_the_clai
     # and tenancy (council, due 5 Dec). On 6 December two are overdue and one due this week.
     clock.advance(days=13)
     coach = _row(_caseload(client, auth(COACH)), demo.lee)
-    assert coach == {**coach, "name": "Lee Marsh", "lead_org": "jcp-derby", "lead_worker": None,
-                     "next_review_on": None, "overdue_actions": 2, "due_this_week": 1,
+    # The demo makes the work coach Lee's lead worker, with a review 21 days after the start.
+    assert coach == {**coach, "name": "Lee Marsh", "lead_org": "jcp-derby",
+                     "lead_worker": "Sam Okafor", "next_review_on": "2026-12-14",
+                     "overdue_actions": 2, "due_this_week": 1,
                      "referrals_in": 0, "case_member": True}
     # The council cannot read treatment entries: the key worker's overdue action is not counted.
     housing = _row(_caseload(client, auth(HOUSING), "tenancy_sustainment"), demo.lee)

@@ -64,8 +64,7 @@ def test_the_caseload_groups_actions_and_counts_unread_notices(
     assert lee.facts is not None and lee.facts.case_orgs == frozenset(
         {"jcp-derby", "derby-housing", "recovery-partnership"})
     by_category = {a.category: (a.created_org, a.overdue, a.due_this_week) for a in lee.actions}
-    # The treatment action (overdue) and the demo conference's decision (due on 12 December).
-    assert by_category == {"substance_misuse": ("recovery-partnership", 1, 1),
+    assert by_category == {"substance_misuse": ("recovery-partnership", 1, 0),
                            "housing_tenancy": ("derby-housing", 1, 0),
                            "employment": ("jcp-derby", 0, 1)}
     assert lee.notices == {} and lee.referrals_in == 0
