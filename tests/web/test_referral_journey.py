@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from playwright.sync_api import expect
 
 from tests.builders import consent, register
 from tests.conftest import COACH, HOUSING, Clock, Demo
@@ -28,8 +29,9 @@ def test_coach_refers_to_housing_and_the_housing_officer_accepts(live_url: str,
     open_claimant(page, "AB123456C", "Jordan Ashby")
     overview = page.url
     page.get_by_role("link", name="Make a referral").click()
+    page.wait_for_url("**/referrals/new", wait_until="load")  # the form, not the page before it
     # Only housing is offered; the treatment provider is explained with the next step.
-    assert page.locator("input[name=to_org]").count() == 1
+    expect(page.locator("input[name=to_org]")).to_have_count(1)
     assert "Ask the claimant to add Derby Recovery Partnership to their consent" in (
         page.get_by_test_id("not-offered").inner_text())
     assert "Derby City Council Housing Options" in page.get_by_test_id("readable").inner_text()
