@@ -11,10 +11,12 @@ from caseshare.directory import models as directory_models
 from caseshare.identity import models as identity_models
 from caseshare.jobs import models as job_models
 from caseshare.notifications import models as notification_models
+from caseshare.outcomes import models as outcome_models
 from caseshare.overrides import models as override_models
 from caseshare.reminders import models as reminder_models
 from caseshare.retention import models as retention_models
 from caseshare.subjects import models as subject_models
+from caseshare.support_records import models as support_record_models
 
 __all__ = [
     "Base",
@@ -28,8 +30,10 @@ __all__ = [
     "identity_models",
     "job_models",
     "notification_models",
+    "outcome_models",
     "override_models",
     "reminder_models",
     "retention_models",
     "subject_models",
+    "support_record_models",
 ]
