@@ -191,3 +191,16 @@ def test_arrears_after_the_apa_ended_alert_its_housing_officers_once(
     assert (note.org_id, note.role) == ("derby-housing", "housing_officer")
     assert note.details == {"record_id": apa, "month": "2026-04"}
     assert len(events(rt, type="support_records:apa:arrears_alert")) == 1
+
+
+def test_two_tenancies_completing_six_months_together_count_once(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    housing = auth(HOUSING)
+    tenancies = [_create(client, housing, demo.lee, "tenancy", TENANCY).json["id"]
+                 for _ in range(2)]
+    for record in tenancies:
+        for n in range(1, 7):
+            assert _month(client, housing, demo.lee, record, f"2026-0{n}").status_code == 201
+    with rt.session_factory() as s:
+        assert len(s.scalars(select(Outcome)).all()) == 1

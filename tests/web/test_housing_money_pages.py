@@ -114,3 +114,19 @@ def test_tenancy_months_table_and_form(client: FlaskClient, demo: Demo) -> None:
     table = client.get(path).get_data(as_text=True)
     assert 'class="govuk-table cs-table--stack" data-testid="months"' in table
     assert 'data-label="Rent paid">£450.00' in table
+
+
+def test_changing_an_apa_keeps_its_status_and_dates(client: FlaskClient, demo: Demo) -> None:
+    sign_in(client, HOUSING, "tenancy_sustainment")
+    path = _add(client, demo.lee, "apa", trigger="rent_arrears", type="managed_payment",
+                **{"identified_on-day": "5", "identified_on-month": "1",
+                   "identified_on-year": "2026"}).headers["Location"]
+    form = client.get(path + "/edit").get_data(as_text=True)
+    version = re.search(r'name="version" value="([^"]+)"', form)
+    assert version is not None and 'name="identified_on-day"' not in form
+    r = _post(client, path + "/edit", path + "/edit", trigger="debt", type="split_payment",
+              version=version.group(1).replace("&#34;", '"'),
+              **{"review_on-day": "5", "review_on-month": "7", "review_on-year": "2026"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    page = client.get(path).get_data(as_text=True)
+    assert "Split payment" in page and "5 July 2026" in page and "5 January 2026" in page
