@@ -73,6 +73,9 @@ def test_adviser_writes_money_plans_and_banking_under_finances(
                "claim_managed_online": True}
     r = _create(client, auth(ADVISER), demo.kerry, "banking", banking, "budgeting_support")
     assert r.json["data"]["online_account_set_up"] is None
+    only = client.get(RECORDS.format(demo.kerry, "budgeting_support") + "&kind=banking",
+                      headers=auth(ADVISER)).json["items"]
+    assert [i["kind"] for i in only] == ["banking"]
 
 
 def test_a_role_without_the_write_grant_is_refused_403_and_audited(
@@ -163,6 +166,9 @@ def test_six_months_paid_by_the_claimant_record_the_outcome_once(
     assert [s["month"] for s in r.json["snapshots"]][-1] == "2026-06"
     assert _month(client, housing, demo.lee, record, "2026-07").json["outcomes"] == [outcome]
     assert_problem(_month(client, housing, demo.lee, record, "2026-07"), 409)
+    read = client.get(RECORD.format(demo.lee, record, TS), headers=housing)
+    assert read.json["outcomes"] == [outcome] and len(read.json["snapshots"]) == 7
+    assert events(rt, type="support_records:record:read", subject_id=demo.lee)
     with rt.session_factory() as s:
         [stored] = s.scalars(select(Outcome)).all()
         assert (stored.computed, stored.service_line, stored.recorded_org) == (

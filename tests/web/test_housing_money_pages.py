@@ -130,3 +130,25 @@ def test_changing_an_apa_keeps_its_status_and_dates(client: FlaskClient, demo: D
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     page = client.get(path).get_data(as_text=True)
     assert "Split payment" in page and "5 July 2026" in page and "5 January 2026" in page
+
+
+def test_the_arrears_alert_links_to_the_apa(client: FlaskClient, demo: Demo, rt: Runtime,
+                                            auth: Any) -> None:
+    housing = auth(HOUSING)
+    base = f"/api/v1/subjects/{demo.lee}/records"
+    tenancy = client.post(base + "?purpose=tenancy_sustainment", headers=housing, json={
+        "kind": "tenancy", "data": {"landlord_type": "council", "rent_pence": 45000,
+                                    "rent_frequency": "monthly", "paid_by": "claimant",
+                                    "start_on": "2025-04-01"}}).json["id"]
+    apa = client.post(base + "?purpose=tenancy_sustainment", headers=housing, json={
+        "kind": "apa", "data": {"trigger": "debt", "type": "split_payment", "status": "ended",
+                                "status_dates": {"identified": "2026-01-05",
+                                                 "ended": "2026-02-01"}}}).json["id"]
+    r = client.post(f"{base}/{tenancy}/snapshots?purpose=tenancy_sustainment", headers=housing,
+                    json={"month": "2026-04", "rent_due_pence": 45000, "rent_paid_pence": 0,
+                          "arrears_pence": 45000, "paid_by": "claimant"})
+    assert r.status_code == 201, r.json
+    sign_in(client, HOUSING, "tenancy_sustainment")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "Arrears after an APA ended" in page
+    assert f"/claimants/{demo.lee}/records/{apa}" in page
