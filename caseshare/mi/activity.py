@@ -21,9 +21,8 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
-from sqlalchemy import Select, func, null, select
+from sqlalchemy import Executable, func, null, select
 from sqlalchemy.orm import Session
 
 from caseshare.assessments.models import Assessment
@@ -68,7 +67,7 @@ class ActivityCounts:
         return activities, outcomes
 
 
-def _grouped(session: Session, query: Select[Any],
+def _grouped(session: Session, query: Executable,
              prefix: str) -> dict[Key, int]:
     counts: dict[Key, int] = {}
     for org, detail, n in session.execute(query):
