@@ -80,7 +80,8 @@ def _ctx(s: Session, runtime: Runtime, staff: StaffMember, purpose: str,
                           protocols=runtime.protocols, forms=runtime.forms,
                           keyring=runtime.keyring, now=now or runtime.now(),
                           request_id=f"seed-{uuid.uuid4().hex[:12]}",
-                          assessment_forms=runtime.assessment_forms)
+                          assessment_forms=runtime.assessment_forms,
+                          outcome_codes=runtime.outcome_codes)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from caseshare.consent.forms import FormSet
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.identity.token_cache import VerifiedTokens
 from caseshare.identity.tokens import TokenKeys
+from caseshare.outcomes.codes import OutcomeCodes
 from caseshare.policy.models import ProtocolSet
 
 
@@ -30,6 +31,7 @@ class Runtime:
     token_keys: TokenKeys
     audit_signer: AuditSigner
     verified_tokens: VerifiedTokens
+    outcome_codes: OutcomeCodes
 
     def now(self) -> datetime:
         return self.settings.clock()
