@@ -104,6 +104,8 @@ class EventType(StrEnum):
     # mi (management information: disclosure-controlled counts only; details never hold counts
     # of people, only the range, the grouping and the number of cells)
     MI_OUTCOMES_QUERY = "mi:outcomes:query"
+    # The funding view (access/funding.py): the period and partnerships, never a count.
+    MI_FUNDING_QUERY = "mi:funding:query"
     # operations
     OPERATIONS_DATABASE_BACKUP = "operations:database:backup"
     # A scheduled job's run that counted something or failed (caseshare/jobs/runner.py).

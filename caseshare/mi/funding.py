@@ -16,7 +16,7 @@ computation takes counts and returns values, so both are unit tested without a d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,9 +228,15 @@ def load_agreement(path: Path, outcome_codes: frozenset[str] | None = None) -> F
     return build_agreement(name, path.parent.name, data, outcome_codes)
 
 
-def load_agreements(directory: Path) -> dict[str, FundingAgreement]:
-    """Every partnership's agreement under `directory`, by protocol id (none: no directory)."""
+def load_agreements(directory: Path, outcome_codes: Callable[[str], Collection[str]] | None = None,
+                    ) -> dict[str, FundingAgreement]:
+    """Every partnership's agreement under `directory`, by protocol id (none: no directory).
+    `outcome_codes(protocol_id)`, when given, lists the codes that partnership may pay for
+    (its outcomes.yaml); checked at start-up, so the app refuses to start on a bad file."""
     if not directory.is_dir():
         return {}
-    return {path.parent.name: load_agreement(path)
-            for path in sorted(directory.glob(f"*/{FILE_NAME}"))}
+    agreements = {}
+    for path in sorted(directory.glob(f"*/{FILE_NAME}")):
+        codes = frozenset(outcome_codes(path.parent.name)) if outcome_codes else None
+        agreements[path.parent.name] = load_agreement(path, codes)
+    return agreements
