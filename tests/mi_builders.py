@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
+from caseshare.demo import DEMO_PASSWORD
+from caseshare.identity import passwords
 from caseshare.identity import service as identity
 from caseshare.outcomes.attribution import attribute
 from caseshare.outcomes.service import record_outcome
@@ -18,9 +20,10 @@ ANALYST = "morgan.ellis@derby-housing.example"
 
 def add_analyst(rt: Runtime, email: str = ANALYST, org: str = "derby-housing") -> str:
     with rt.session_factory() as s, UnitOfWork(s):
-        identity.add_or_update_staff(s, protocols=rt.protocols, email=email,
-                                     name="Morgan Ellis", org=org, roles=["analyst"],
-                                     now=rt.now())
+        staff = identity.add_or_update_staff(s, protocols=rt.protocols, email=email,
+                                             name="Morgan Ellis", org=org, roles=["analyst"],
+                                             now=rt.now())
+        passwords.set_password(staff, DEMO_PASSWORD)
     return email
 
 

@@ -61,6 +61,15 @@ class FundingView:
     partnerships: list[PartnershipFunding]
 
 
+def default_period(today: date, first: date | None, last: date | None) -> tuple[date, date]:
+    """The period asked for, by default the six calendar months to today."""
+    last = last or today
+    if first is None:
+        months = last.year * 12 + last.month - 1 - 5
+        first = date(months // 12, months % 12 + 1, 1)
+    return first, last
+
+
 def funding_protocols(ctx: RequestContext,
                       agreements: Mapping[str, FundingAgreement]) -> list[Protocol]:
     """The caller's protocols in force that declare evaluation and have a funding agreement;

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from caseshare.access import funding
@@ -11,16 +10,7 @@ from caseshare.api.mi import table_out
 from caseshare.schemas.funding import FundingOut, FundingQuery
 
 blp = api_blueprint("funding", __name__,
-                    "Funding view: guaranteed, activity and outcome payments, disclosure-controlled")
-
-
-def default_period(today: date, first: date | None, last: date | None) -> tuple[date, date]:
-    """The period asked for, by default the six calendar months to today."""
-    last = last or today
-    if first is None:
-        months = last.year * 12 + last.month - 1 - 5
-        first = date(months // 12, months % 12 + 1, 1)
-    return first, last
+                    "Funding view: guaranteed, activity and outcome payments (controlled counts)")
 
 
 def partnership_out(p: funding.PartnershipFunding) -> dict[str, Any]:
@@ -61,7 +51,7 @@ def funding_view(query: dict[str, Any]) -> Any:
     """
     rt = runtime()
     with unit_of_work(query["purpose"], "subjects:read") as ctx:
-        first, last = default_period(ctx.now.date(), query.get("from_"), query.get("to"))
+        first, last = funding.default_period(ctx.now.date(), query.get("from_"), query.get("to"))
         view = funding.funding_view(ctx, agreements=rt.funding, first=first, last=last)
         return {"from_": view.first, "to": view.last,
                 "partnerships": [partnership_out(p) for p in view.partnerships]}, 200, no_store()

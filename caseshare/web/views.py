@@ -11,6 +11,7 @@ from caseshare.web import (
     consents,
     contact_preferences,
     documents,
+    funding,
     ig_overrides,
     ig_pages,
     ig_reports,
@@ -26,7 +27,7 @@ from caseshare.web import (
 from caseshare.web.blueprint import bp
 
 __all__ = ["account", "assessment_results", "assessments", "bp", "case_plans", "caseload",
-           "cases", "conferences", "consents", "contact_preferences", "documents",
+           "cases", "conferences", "consents", "contact_preferences", "documents", "funding",
            "ig_overrides", "ig_pages", "ig_reports", "ig_retention", "lawful_basis",
            "notifications", "organisation_sign_in", "overrides", "referrals", "services",
            "subjects"]
