@@ -192,11 +192,12 @@ def _api_modules() -> tuple[Any, ...]:
         retention,
         services,
         subjects,
+        support_records,
     )
 
     return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload,
             assessments, contact_preferences, services, conferences, retention, cases, outcomes,
-            mi, funding)
+            mi, funding, support_records)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -142,6 +142,16 @@ class EventType(StrEnum):
     RETENTION_PASS_RUN = "retention:pass:run"  # noqa: S105 (a type, no secret)
     RETENTION_SUBJECT_SHREDDED = "retention:subject:shredded"
 
+    # support_records (housing and money records; docs/housing-money.md)
+    SUPPORT_RECORDS_APA_ARREARS_ALERT = "support_records:apa:arrears_alert"
+    SUPPORT_RECORDS_OUTCOME_COMPUTE = "support_records:outcome:compute"
+    SUPPORT_RECORDS_RECORD_CREATE = "support_records:record:create"
+    SUPPORT_RECORDS_RECORD_HISTORY = "support_records:record:history"
+    SUPPORT_RECORDS_RECORD_LIST = "support_records:record:list"
+    SUPPORT_RECORDS_RECORD_READ = "support_records:record:read"
+    SUPPORT_RECORDS_RECORD_UPDATE = "support_records:record:update"
+    SUPPORT_RECORDS_SNAPSHOT_CREATE = "support_records:tenancy_snapshot:create"
+
     # subject
     REMINDERS_CONTACT_PREFERENCE_READ = "reminders:contact_preference:read"
     REMINDERS_CONTACT_PREFERENCE_RECORD = "reminders:contact_preference:record"

@@ -25,6 +25,8 @@ TYPES = (
     # Raised by the worker's reminder jobs (caseshare/jobs/staff_reminders.py), once each.
     "protocol_review_due",
     "override_review_overdue",
+    # Arrears recorded for a month after the claimant's APA ended (access/support_records.py).
+    "arrears_after_apa",
 )
 
 
@@ -63,6 +65,12 @@ def notify(session: Session, *, type: str, org: str, now: datetime,
                         details=dict(details or {}), once_key=once_key)
     session.add(note)
     return note
+
+
+def once_raised(session: Session, once_key: str) -> bool:
+    """Whether the notification raised once only under `once_key` already exists."""
+    return session.scalar(select(Notification.id).where(
+        Notification.once_key == once_key)) is not None
 
 
 def visible_to(reader: Reader) -> Any:

@@ -162,6 +162,13 @@ def _override_review(_d: dict[str, Any]) -> tuple[str, str]:
             "time. Review it in the override review queue.")
 
 
+def _arrears_after_apa(d: dict[str, Any]) -> tuple[str, str]:
+    month = str(d.get("month") or "a recent month")
+    return ("Arrears after an APA ended",
+            f"The rent account shows arrears for {month}, after the claimant's Alternative "
+            "Payment Arrangement ended. Check whether a new arrangement is needed.")
+
+
 def _unknown(_d: dict[str, Any]) -> tuple[str, str]:
     return ("Update", "Something changed for a claimant your organisation works with.")
 
@@ -176,4 +183,5 @@ _WORDS = {
     "override_granted": _override,
     "protocol_review_due": _protocol_review,
     "override_review_overdue": _override_review,
+    "arrears_after_apa": _arrears_after_apa,
 }

@@ -23,6 +23,7 @@ from caseshare.web import (
     referrals,
     services,
     subjects,
+    support_records,
 )
 from caseshare.web.blueprint import bp
 
@@ -30,4 +31,4 @@ __all__ = ["account", "assessment_results", "assessments", "bp", "case_plans", "
            "cases", "conferences", "consents", "contact_preferences", "documents", "funding",
            "ig_overrides", "ig_pages", "ig_reports", "ig_retention", "lawful_basis",
            "notifications", "organisation_sign_in", "overrides", "referrals", "services",
-           "subjects"]
+           "subjects", "support_records"]

@@ -26,6 +26,7 @@ from caseshare.conferences.models import Conference
 from caseshare.consent.models import Consent
 from caseshare.overrides.models import OverrideRecord
 from caseshare.runtime import Runtime
+from caseshare.support_records.models import SupportRecord
 from tests.conftest import COACH, HOUSING, KEY_WORKER, Clock
 from tests.web.browser import check_accessibility, page_width, sign_in
 from tests.web.test_ig_journey import sign_in_ig_first_time
@@ -87,6 +88,14 @@ PAGES: dict[str, list[str]] = {
         "/referrals/{accepted_referral} !",
         "/claimants/{kerry}/emergency-access !",
         "/purpose",
+        "/claimants/{lee}/records !",
+        "/claimants/{lee}/records/new/tenancy",
+        "/claimants/{lee}/records/new/apa",
+        "/claimants/{lee}/records/{lee_tenancy} !",
+        "/claimants/{lee}/records/{lee_tenancy}/edit",
+        "/claimants/{lee}/records/{lee_apa} !",
+        "/claimants/{lee}/records/{lee_apa}/edit",
+        "/claimants/{lee}/records/new/money_plan",
     ],
     "key_worker": [
         "/",
@@ -187,7 +196,11 @@ class Story:
             override = s.scalars(select(OverrideRecord.id)).first()
             conference = s.scalars(select(Conference.id)
                                    .where(Conference.subject_id == lee)).first()
+            records = {r.kind: r.id for r in s.scalars(select(SupportRecord).where(
+                SupportRecord.subject_id == lee))}
             return {**{k: str(v) for k, v in self.claimants.items()},
+                    "lee_tenancy": str(records.get("tenancy")),
+                    "lee_apa": str(records.get("apa")),
                     "lee_consent": str(first_consent(lee)),
                     "rhian_consent": str(first_consent(rhian)),
                     "lee_employment_action": str(action("employment")),
@@ -220,6 +233,21 @@ def story(rt: Runtime, app: Flask, clock: Clock) -> Story:
     assert r.status_code == 201, r.json
     r = client.post(f"/api/v1/subjects/{ids['lee']}/case-plan/entries?purpose=case_management",
                     headers=coach, json=LONG_WORDS_ENTRY)
+    assert r.status_code == 201, r.json
+    housing = {"Authorization": f"Bearer {issue_token(rt, HOUSING)}"}
+    records = f"/api/v1/subjects/{ids['lee']}/records?purpose=tenancy_sustainment"
+    tenancy = client.post(records, headers=housing, json={"kind": "tenancy", "data": {
+        "landlord_type": "supported", "rent_pence": 123456, "rent_frequency": "four_weekly",
+        "paid_by": "managed_payment", "start_on": "2025-04-01"}})
+    assert tenancy.status_code == 201, tenancy.json
+    r = client.post(f"/api/v1/subjects/{ids['lee']}/records/{tenancy.json['id']}/snapshots"
+                    "?purpose=tenancy_sustainment", headers=housing, json={
+                        "month": "2026-10", "rent_due_pence": 123456, "rent_paid_pence": 100000,
+                        "arrears_pence": 23456, "paid_by": "managed_payment"})
+    assert r.status_code == 201, r.json
+    r = client.post(records, headers=housing, json={"kind": "apa", "data": {
+        "trigger": "learning_difficulty", "type": "more_frequent_payments",
+        "status": "identified", "status_dates": {"identified": "2026-10-02"}}})
     assert r.status_code == 201, r.json
     return Story(ids, rt)
 

@@ -1,0 +1,193 @@
+"""Housing and money records under the decision, through the API (both engines)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from caseshare.notifications.models import Notification
+from caseshare.outcomes.models import Outcome
+from caseshare.runtime import Runtime
+from caseshare.support_records.models import SupportRecord, TenancySnapshot
+from tests.audit_helpers import events
+from tests.builders import assert_problem
+from tests.conftest import ADVISER, COACH, HOUSING, KEY_WORKER, Demo
+
+RECORDS = "/api/v1/subjects/{}/records?purpose={}"
+RECORD = "/api/v1/subjects/{}/records/{}?purpose={}"
+SNAPSHOTS = "/api/v1/subjects/{}/records/{}/snapshots?purpose={}"
+HISTORY = "/api/v1/subjects/{}/records/{}/history?purpose={}"
+TS = "tenancy_sustainment"
+
+TENANCY = {"landlord_type": "council", "rent_pence": 45000, "rent_frequency": "monthly",
+           "paid_by": "claimant", "start_on": "2025-04-01"}
+APA = {"trigger": "rent_arrears", "type": "managed_payment", "status": "identified",
+       "status_dates": {"identified": "2026-01-05"}}
+
+
+def _create(client: FlaskClient, headers: dict[str, str], subject: uuid.UUID, kind: str,
+            data: dict[str, Any], purpose: str = TS) -> Any:
+    r = client.post(RECORDS.format(subject, purpose), headers=headers,
+                    json={"kind": kind, "data": data})
+    assert r.status_code == 201, r.json
+    return r
+
+
+def _month(client: FlaskClient, headers: dict[str, str], subject: uuid.UUID,
+           record: str, month: str, **figures: Any) -> Any:
+    body = {"month": month, "rent_due_pence": 45000, "rent_paid_pence": 45000,
+            "arrears_pence": 0, "paid_by": "claimant", **figures}
+    return client.post(SNAPSHOTS.format(subject, record, TS), headers=headers, json=body)
+
+
+def test_housing_officer_records_a_tenancy_sealed_and_audited(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    r = _create(client, auth(HOUSING), demo.lee, "tenancy", TENANCY)
+    body = r.json
+    assert body["category"] == "housing_tenancy" and body["data"] == TENANCY
+    assert body["created_org"] == "derby-housing" and r.headers["ETag"]
+    with rt.session_factory() as s:
+        stored = s.get(SupportRecord, uuid.UUID(body["id"]))
+        assert stored is not None and b"council" not in stored.data
+    [event] = events(rt, type="support_records:record:create", subject_id=demo.lee)
+    assert event.categories == ["housing_tenancy"] and event.org == "derby-housing"
+
+    listed = client.get(RECORDS.format(demo.lee, TS), headers=auth(HOUSING)).json
+    assert [i["id"] for i in listed["items"]] == [body["id"]]
+    assert events(rt, type="support_records:record:list", subject_id=demo.lee)
+
+
+def test_adviser_writes_money_plans_and_banking_under_finances(
+    client: FlaskClient, auth: Any, demo: Demo
+) -> None:
+    plan = {"income": [{"label": "Universal Credit", "pence": 80000}], "outgoings": [],
+            "priority_debts": [{"label": "Council tax", "pence": 12000}],
+            "agreed_actions": ["Apply for council tax support"], "reviewed_on": "2026-11-20"}
+    r = _create(client, auth(ADVISER), demo.kerry, "money_plan", plan, "budgeting_support")
+    assert r.json["category"] == "finances" and r.json["review_on"] == "2026-12-20"
+    banking = {"account_opened": {"type": "credit_union", "on": "2026-11-01"},
+               "claim_managed_online": True}
+    r = _create(client, auth(ADVISER), demo.kerry, "banking", banking, "budgeting_support")
+    assert r.json["data"]["online_account_set_up"] is None
+
+
+def test_a_role_without_the_write_grant_is_refused_403_and_audited(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    r = client.post(RECORDS.format(demo.lee, "case_management"), headers=auth(COACH),
+                    json={"kind": "tenancy", "data": TENANCY})
+    body = assert_problem(r, 403)
+    assert body["reasons"] == ["role_not_granted"]
+    [event] = events(rt, type="access:write:deny", subject_id=demo.lee)
+    assert str(event.event_uuid) == body["audit_id"] and event.categories == ["housing_tenancy"]
+    # The housing officer has no grant to write money plans.
+    r = client.post(RECORDS.format(demo.lee, TS), headers=auth(HOUSING),
+                    json={"kind": "money_plan", "data": {"reviewed_on": "2026-11-20"}})
+    assert assert_problem(r, 403)["reasons"]
+
+
+def test_a_reader_without_the_category_sees_it_withheld(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    record = _create(client, auth(HOUSING), demo.lee, "tenancy", TENANCY).json["id"]
+    r = client.get(RECORDS.format(demo.lee, "recovery_support"), headers=auth(KEY_WORKER))
+    assert r.status_code == 200, r.json
+    assert r.json["items"] == []
+    withheld = {w["category"]: w["reasons"] for w in r.json["withheld"]}
+    assert withheld["housing_tenancy"]
+    denied = events(rt, type="support_records:record:list", subject_id=demo.lee,
+                    decision="deny")
+    assert denied and "housing_tenancy" in denied[-1].categories
+    # The record itself does not exist for them (404, the probe audited).
+    r = client.get(RECORD.format(demo.lee, record, "recovery_support"),
+                   headers=auth(KEY_WORKER))
+    assert_problem(r, 404)
+
+
+def test_bad_fields_are_422_naming_them_and_nothing_is_written(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    r = client.post(RECORDS.format(demo.lee, TS), headers=auth(HOUSING),
+                    json={"kind": "tenancy", "data": {**TENANCY, "rent_pence": "lots"}})
+    assert list(assert_problem(r, 422)["errors"]) == ["data.rent_pence"]
+    r = client.post(RECORDS.format(demo.lee, TS), headers=auth(HOUSING),
+                    json={"kind": "pension", "data": {}})
+    assert "kind" in assert_problem(r, 422)["errors"]
+    with rt.session_factory() as s:
+        assert s.scalars(select(SupportRecord)).first() is None
+
+
+def test_apa_moves_forward_with_if_match_and_keeps_each_date(
+    client: FlaskClient, auth: Any, demo: Demo, clock: Any
+) -> None:
+    housing = auth(HOUSING)
+    r = _create(client, housing, demo.lee, "apa", APA)
+    record, etag = r.json["id"], r.headers["ETag"]
+    url = RECORD.format(demo.lee, record, TS)
+    assert_problem(client.patch(url, headers=housing, json={"data": {"status": "requested"}}),
+                   428)
+    for status in ("requested", "dwp_decision", "in_place"):
+        r = client.patch(url, headers={**housing, "If-Match": etag},
+                         json={"data": {"status": status}})
+        assert r.status_code == 200, r.json
+        etag = r.headers["ETag"]
+    assert list(r.json["data"]["status_dates"]) == ["dwp_decision", "identified", "in_place",
+                                                    "requested"]
+    back = client.patch(url, headers={**housing, "If-Match": etag},
+                        json={"data": {"status": "requested"}})
+    assert list(assert_problem(back, 422)["errors"]) == ["data.status"]
+    stale = client.patch(url, headers={**housing, "If-Match": '"r-old-1"'},
+                         json={"data": {"status": "ended"}})
+    assert_problem(stale, 412)
+    history = client.get(HISTORY.format(demo.lee, record, TS), headers=housing).json["items"]
+    assert [v["data"]["status"] for v in history] == ["in_place", "dwp_decision", "requested",
+                                                      "identified"]
+
+
+def test_six_months_paid_by_the_claimant_record_the_outcome_once(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    housing = auth(HOUSING)
+    record = _create(client, housing, demo.lee, "tenancy", TENANCY).json["id"]
+    for n in range(1, 6):
+        r = _month(client, housing, demo.lee, record, f"2026-0{n}")
+        assert r.status_code == 201, r.json
+        assert r.json["outcomes"] == []
+    r = _month(client, housing, demo.lee, record, "2026-06")
+    [outcome] = r.json["outcomes"]
+    assert outcome["code"] == "paying_own_rent_6m" and outcome["achieved_on"] == "2026-06-30"
+    assert [s["month"] for s in r.json["snapshots"]][-1] == "2026-06"
+    assert _month(client, housing, demo.lee, record, "2026-07").json["outcomes"] == [outcome]
+    assert_problem(_month(client, housing, demo.lee, record, "2026-07"), 409)
+    with rt.session_factory() as s:
+        [stored] = s.scalars(select(Outcome)).all()
+        assert (stored.computed, stored.service_line, stored.recorded_org) == (
+            True, "budgeting_support", "derby-housing")
+        assert str(stored.source_record_id) == record
+        assert len(s.scalars(select(TenancySnapshot)).all()) == 7
+    assert len(events(rt, type="support_records:outcome:compute")) == 1
+
+
+def test_arrears_after_the_apa_ended_alert_its_housing_officers_once(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    housing = auth(HOUSING)
+    tenancy = _create(client, housing, demo.lee, "tenancy", TENANCY).json["id"]
+    apa = _create(client, housing, demo.lee, "apa", {
+        **APA, "status": "ended",
+        "status_dates": {"identified": "2026-01-05", "ended": "2026-03-20"}}).json["id"]
+    assert _month(client, housing, demo.lee, tenancy, "2026-03", arrears_pence=900)\
+        .status_code == 201  # the APA ended during March: no alert
+    for month in ("2026-04", "2026-05"):
+        assert _month(client, housing, demo.lee, tenancy, month, arrears_pence=900,
+                      rent_paid_pence=0).status_code == 201
+    with rt.session_factory() as s:
+        [note] = s.scalars(select(Notification).where(
+            Notification.type == "arrears_after_apa")).all()
+    assert (note.org_id, note.role) == ("derby-housing", "housing_officer")
+    assert note.details == {"record_id": apa, "month": "2026-04"}
+    assert len(events(rt, type="support_records:apa:arrears_alert")) == 1

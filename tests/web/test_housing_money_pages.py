@@ -1,0 +1,116 @@
+"""Housing and money pages through the Flask client: what each role is offered, forms keep
+what was typed, the APA steps and the tenancy months."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from caseshare.runtime import Runtime
+from caseshare.support_records.models import SupportRecord
+from tests.audit_helpers import events
+from tests.conftest import COACH, HOUSING, KEY_WORKER, Demo
+from tests.web.test_pages import sign_in, token
+
+TENANCY = {"landlord_type": "council", "rent": "450.00", "rent_frequency": "monthly",
+           "paid_by": "claimant", "start_on-day": "1", "start_on-month": "4",
+           "start_on-year": "2025"}
+
+
+def _post(client: FlaskClient, path: str, form_path: str, **data: str) -> Any:
+    return client.post(path, data={"csrf_token": token(client, form_path), **data})
+
+
+def _add(client: FlaskClient, subject: uuid.UUID, kind: str, **data: str) -> Any:
+    path = f"/claimants/{subject}/records/new/{kind}"
+    return _post(client, path, path, **data)
+
+
+def test_overview_links_to_housing_and_money(client: FlaskClient, demo: Demo) -> None:
+    sign_in(client, HOUSING, "tenancy_sustainment")
+    page = client.get(f"/claimants/{demo.lee}").get_data(as_text=True)
+    assert f"/claimants/{demo.lee}/records" in page and "Housing and money" in page
+
+
+def test_housing_officer_is_offered_tenancy_and_apa_only(client: FlaskClient,
+                                                         demo: Demo) -> None:
+    sign_in(client, HOUSING, "tenancy_sustainment")
+    page = client.get(f"/claimants/{demo.lee}/records").get_data(as_text=True)
+    assert "/records/new/tenancy" in page and "/records/new/apa" in page
+    assert "/records/new/money_plan" not in page and "/records/new/banking" not in page
+    assert 'data-testid="not-offered"' in page  # the money kinds, with the reason
+
+
+def test_a_reader_without_the_category_sees_it_withheld(client: FlaskClient, demo: Demo,
+                                                        rt: Runtime) -> None:
+    sign_in(client, HOUSING, "tenancy_sustainment")
+    assert _add(client, demo.lee, "tenancy", **TENANCY).status_code == 302
+    worker = FlaskClient(client.application)
+    sign_in(worker, KEY_WORKER, "recovery_support")
+    page = worker.get(f"/claimants/{demo.lee}/records").get_data(as_text=True)
+    assert 'data-testid="no-records"' in page and 'data-testid="withheld-housing_tenancy"' in page
+    assert "/records/new/" not in page
+
+
+def test_errors_keep_what_was_typed(client: FlaskClient, demo: Demo, rt: Runtime) -> None:
+    sign_in(client, HOUSING, "tenancy_sustainment")
+    r = _add(client, demo.lee, "tenancy", **{**TENANCY, "rent": "lots", "start_on-day": "31",
+                                             "start_on-month": "2"})
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert "Enter the rent in pounds" in page and "Enter a real date" in page
+    assert 'value="lots"' in page and 'value="31"' in page
+    assert re.search(r'<option value="council" selected', page)
+    with rt.session_factory() as s:
+        assert s.scalars(select(SupportRecord)).first() is None
+
+
+def test_a_work_coach_cannot_add_a_tenancy_and_is_told_why(client: FlaskClient, demo: Demo,
+                                                           rt: Runtime) -> None:
+    sign_in(client, COACH)
+    form = client.get(f"/claimants/{demo.lee}/records/new/tenancy").get_data(as_text=True)
+    assert 'data-testid="refused"' in form
+    r = _add(client, demo.lee, "tenancy", **TENANCY)
+    assert r.status_code == 403 and 'value="450.00"' in r.get_data(as_text=True)
+    assert events(rt, type="access:write:deny", subject_id=demo.lee)
+
+
+def test_apa_steps_move_forward_with_the_button(client: FlaskClient, demo: Demo) -> None:
+    sign_in(client, HOUSING, "tenancy_sustainment")
+    r = _add(client, demo.lee, "apa", trigger="rent_arrears", type="managed_payment",
+             **{"identified_on-day": "5", "identified_on-month": "1",
+                "identified_on-year": "2026"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    path = r.headers["Location"]
+    for step in ("requested", "dwp_decision", "in_place"):
+        page = client.get(path).get_data(as_text=True)
+        assert f'value="{step}"' in page
+        version = re.search(r'name="version" value="([^"]+)"', page)
+        assert version is not None
+        moved = client.post(path + "/status", data={
+            "csrf_token": token(client, path), "status": step,
+            "version": version.group(1).replace("&#34;", '"')})
+        assert moved.status_code == 302, moved.get_data(as_text=True)[:2000]
+    page = client.get(path).get_data(as_text=True)
+    assert 'data-testid="next-status"' not in page and "In place: 23 November 2026" in page
+
+
+def test_tenancy_months_table_and_form(client: FlaskClient, demo: Demo) -> None:
+    sign_in(client, HOUSING, "tenancy_sustainment")
+    path = _add(client, demo.lee, "tenancy", **TENANCY).headers["Location"]
+    month = {"month": "2026-06", "rent_due": "450.00", "rent_paid": "450.00",
+             "arrears": "0.00", "paid_by": "claimant"}
+    assert _post(client, path + "/months", path, **month).status_code == 302
+    again = _post(client, path + "/months", path, **month)
+    assert again.status_code == 422 and "This month is already recorded" in again.get_data(
+        as_text=True)
+    bad = _post(client, path + "/months", path, **{**month, "month": "June", "arrears": "x"})
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'value="June"' in page and 'value="x"' in page
+    table = client.get(path).get_data(as_text=True)
+    assert 'class="govuk-table cs-table--stack" data-testid="months"' in table
+    assert 'data-label="Rent paid">£450.00' in table
