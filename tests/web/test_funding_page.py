@@ -28,6 +28,7 @@ def test_the_analyst_sees_payments_thresholds_and_a_csv(client: FlaskClient, rt:
     assert "fewer than 8 (hidden)" in html  # the three rent outcomes are not published
     assert "below the threshold, nothing paid yet" in html
     assert "cs-table--stack" in html and 'data-label="Earned"' in html
+    assert 'data-testid="nav-funding"' in html
     download = client.get("/mi/funding.csv")
     assert download.status_code == 200 and download.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
