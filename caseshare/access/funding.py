@@ -127,18 +127,22 @@ def _shares(counts: activity.ActivityCounts, parties: list[str], codes: list[str
 
 
 def _apportion(earned: Earnings, shares: Table, parties: list[str]) -> list[Apportioned]:
-    """Each organisation's part of each outcome payment in proportion to its published share
-    of the code's published total; unknown (None) if any figure it needs is suppressed."""
+    """Each organisation's part of the outcome payments: of each code that earned something, in
+    proportion to its published share of the code's published total; unknown (None) if any
+    figure it needs is suppressed."""
     amounts = {line.payment.code: line.amount_pence for line in earned.outcomes}
     cells = {(c.group, c.code): c.count for c in shares.cells}
     result = []
     for org in parties:
         total: int | None = 0
         for code, amount in amounts.items():
+            if not amount:
+                continue  # nothing earned under this code: nothing to share out
             share, column = cells.get((org, code)), shares.code_totals.get(code)
-            if share is None or column is None or total is None:
+            # No published total (suppressed, or no attribution recorded): unknown, not zero.
+            if share is None or not column or total is None:
                 total = None
                 break
-            total += amount * share // column if column else 0
+            total += amount * share // column
         result.append(Apportioned(org, total))
     return result

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from caseshare.assessments.models import Assessment
 from caseshare.case_plan.models import PlanEntry
 from caseshare.mi.activity import Period, count_all
 from caseshare.outcomes.attribution import attribute
@@ -49,6 +50,9 @@ def test_counts_by_organisation_in_the_period(app: Flask, rt: Runtime, auth: Any
     with rt.session_factory() as s, UnitOfWork(s):
         s.add(_money_plan(demo.lee, "ca-derby", clock))
         s.add(_money_plan(demo.kerry, "ca-derby", clock))
+        s.add(Assessment(subject_id=demo.kerry, form_id="derby-multi-need", form_version=1,
+                         language="en", purpose="triage", completed_at=clock.now,
+                         completed_by=uuid.uuid4(), completed_org="jcp-derby"))
         entry = s.scalars(select(PlanEntry).where(PlanEntry.subject_id == demo.kerry)).first()
         assert entry is not None
         entry.status, entry.service, entry.updated_at = "done", "budgeting_support", clock.now
@@ -64,6 +68,7 @@ def test_counts_by_organisation_in_the_period(app: Flask, rt: Runtime, auth: Any
     acts = counts.activities
     assert acts[("ca-derby", "money_plan_agreed")] == 2
     assert acts[("recovery-partnership", "referral_accepted")] == 1
+    assert acts[("jcp-derby", "assessment_completed")] >= 1
     owner = entry.owner_org
     assert acts[(owner, "plan_entry_completed:budgeting_support")] >= 1
     assert acts[(owner, "plan_entry_completed")] >= acts[(owner,
