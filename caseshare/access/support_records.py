@@ -232,8 +232,9 @@ def _paying_own_rent(ctx: RequestContext, record: SupportRecord, figures: record
     already = [o.achieved_on for o in outcome_sources.from_record(ctx.session, record.id,
                                                                   PAYING_OWN_RENT)]
     achieved_on = rent.paying_own_rent_achieved(months, figures.month, already)
-    if achieved_on is None:
-        return
+    if achieved_on is None or outcomes.find_outcome(ctx.session, record.subject_id,
+                                                    PAYING_OWN_RENT, achieved_on):
+        return  # none, or already counted for the claimant that day (from another tenancy)
     outcome = outcomes.record_outcome(
         ctx.session, key, subject_id=record.subject_id, code=PAYING_OWN_RENT,
         category=record.category, achieved_on=achieved_on, org=record.created_org,

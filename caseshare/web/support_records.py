@@ -38,6 +38,8 @@ from caseshare.web.subjects import explain_withheld
 
 KIND_NAMES = {"tenancy": "Tenancy", "apa": "Alternative Payment Arrangement (APA)",
               "money_plan": "Money action plan", "banking": "Banking and digital"}
+STATUS_NAMES = {"identified": "Identified", "requested": "Requested",
+                "dwp_decision": "DWP decision", "in_place": "In place", "ended": "Ended"}
 OUTCOME_NAMES = {"paying_own_rent_6m": "Paying own rent for six months"}
 STALE = ("Someone else changed this record after you opened it, so your changes were not "
          "saved. Open it again to see the latest version, then make your changes.")
@@ -97,9 +99,10 @@ def _lines(text: str, name: str, errors: forms.Errors) -> list[dict[str, Any]]:
     return out
 
 
-def _data(kind: str, form: MultiDict[str, str]) -> tuple[dict[str, Any], dict[str, Any],
-                                                         forms.Errors]:
-    """The typed values (to re-render) and the record's data (for the use case)."""
+def _data(kind: str, form: MultiDict[str, str], *, new: bool = True) -> tuple[
+        dict[str, Any], dict[str, Any], forms.Errors]:
+    """The typed values (to re-render) and the record's data (for the use case); `new`: the
+    form adds a record (a changed APA keeps its status and dates, moved on its own page)."""
     values: dict[str, Any] = {k: forms.text(form, k) for k in form if not k.endswith(
         ("-day", "-month", "-year")) and k != "csrf_token"}
     errors: forms.Errors = {}
@@ -114,7 +117,7 @@ def _data(kind: str, form: MultiDict[str, str]) -> tuple[dict[str, Any], dict[st
         data["start_on"] = _iso(values["start_on"], "start_on", errors, required=True)
     elif kind == "apa":
         data = {k: values.get(k) or None for k in ("trigger", "type")}
-        identified = _iso(values["identified_on"], "identified_on", errors, required=True)
+        identified = _iso(values["identified_on"], "identified_on", errors, required=new)
         data.update(status="identified", status_dates={"identified": identified},
                     review_on=_iso(values["review_on"], "review_on", errors))
     elif kind == "money_plan":
@@ -242,7 +245,8 @@ def _render_record(subject_id: uuid.UUID, view: support_records.RecordView,
                 snapshots=view.snapshots, outcomes=view.outcomes, outcome_names=OUTCOME_NAMES,
                 steps=steps, next_status=validation.next_apa_status(data.get("status", "")),
                 may_change=may_change, month_values=month_values, errors=errors,
-                payers=RENT_PAYERS, refused=refused or [], pounds=pounds)
+                payers=RENT_PAYERS, refused=refused or [], pounds=pounds,
+                status_names=STATUS_NAMES)
 
 
 @bp.route("/claimants/<uuid:subject_id>/records/<uuid:record_id>/edit",
@@ -253,7 +257,7 @@ def edit_record(subject_id: uuid.UUID, record_id: uuid.UUID) -> BaseResponse | t
     if request.method == "GET":
         return _render_form(subject_id, kind, _form_values(kind, view.record["data"]), {},
                             record_id=record_id, version=view.etag)
-    values, data, errors = _data(kind, request.form)
+    values, data, errors = _data(kind, request.form, new=False)
     version = forms.text(request.form, "version")
     if kind == "apa":  # the status moves on its own page; the form changes the rest
         data = {k: v for k, v in data.items() if k not in ("status", "status_dates")}
@@ -290,7 +294,7 @@ def move_apa(subject_id: uuid.UUID, record_id: uuid.UUID) -> BaseResponse | tupl
             "; ".join(m for ms in exc.extra.get("errors", {}).values() for m in ms)
             or "Your organisation cannot change this record.")
         return _render_record(subject_id, view, {}, {}, 409, [message])
-    flash(f"APA status: {status.replace('_', ' ')}")
+    flash(f"APA status: {STATUS_NAMES[status]}")
     return redirect(url_for("web.record_page", subject_id=subject_id, record_id=record_id))
 
 

@@ -73,6 +73,9 @@ def test_adviser_writes_money_plans_and_banking_under_finances(
                "claim_managed_online": True}
     r = _create(client, auth(ADVISER), demo.kerry, "banking", banking, "budgeting_support")
     assert r.json["data"]["online_account_set_up"] is None
+    only = client.get(RECORDS.format(demo.kerry, "budgeting_support") + "&kind=banking",
+                      headers=auth(ADVISER)).json["items"]
+    assert [i["kind"] for i in only] == ["banking"]
 
 
 def test_a_role_without_the_write_grant_is_refused_403_and_audited(
@@ -163,6 +166,9 @@ def test_six_months_paid_by_the_claimant_record_the_outcome_once(
     assert [s["month"] for s in r.json["snapshots"]][-1] == "2026-06"
     assert _month(client, housing, demo.lee, record, "2026-07").json["outcomes"] == [outcome]
     assert_problem(_month(client, housing, demo.lee, record, "2026-07"), 409)
+    read = client.get(RECORD.format(demo.lee, record, TS), headers=housing)
+    assert read.json["outcomes"] == [outcome] and len(read.json["snapshots"]) == 7
+    assert events(rt, type="support_records:record:read", subject_id=demo.lee)
     with rt.session_factory() as s:
         [stored] = s.scalars(select(Outcome)).all()
         assert (stored.computed, stored.service_line, stored.recorded_org) == (
@@ -191,3 +197,16 @@ def test_arrears_after_the_apa_ended_alert_its_housing_officers_once(
     assert (note.org_id, note.role) == ("derby-housing", "housing_officer")
     assert note.details == {"record_id": apa, "month": "2026-04"}
     assert len(events(rt, type="support_records:apa:arrears_alert")) == 1
+
+
+def test_two_tenancies_completing_six_months_together_count_once(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    housing = auth(HOUSING)
+    tenancies = [_create(client, housing, demo.lee, "tenancy", TENANCY).json["id"]
+                 for _ in range(2)]
+    for record in tenancies:
+        for n in range(1, 7):
+            assert _month(client, housing, demo.lee, record, f"2026-0{n}").status_code == 201
+    with rt.session_factory() as s:
+        assert len(s.scalars(select(Outcome)).all()) == 1

@@ -114,3 +114,41 @@ def test_tenancy_months_table_and_form(client: FlaskClient, demo: Demo) -> None:
     table = client.get(path).get_data(as_text=True)
     assert 'class="govuk-table cs-table--stack" data-testid="months"' in table
     assert 'data-label="Rent paid">£450.00' in table
+
+
+def test_changing_an_apa_keeps_its_status_and_dates(client: FlaskClient, demo: Demo) -> None:
+    sign_in(client, HOUSING, "tenancy_sustainment")
+    path = _add(client, demo.lee, "apa", trigger="rent_arrears", type="managed_payment",
+                **{"identified_on-day": "5", "identified_on-month": "1",
+                   "identified_on-year": "2026"}).headers["Location"]
+    form = client.get(path + "/edit").get_data(as_text=True)
+    version = re.search(r'name="version" value="([^"]+)"', form)
+    assert version is not None and 'name="identified_on-day"' not in form
+    r = _post(client, path + "/edit", path + "/edit", trigger="debt", type="split_payment",
+              version=version.group(1).replace("&#34;", '"'),
+              **{"review_on-day": "5", "review_on-month": "7", "review_on-year": "2026"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    page = client.get(path).get_data(as_text=True)
+    assert "Split payment" in page and "5 July 2026" in page and "5 January 2026" in page
+
+
+def test_the_arrears_alert_links_to_the_apa(client: FlaskClient, demo: Demo, rt: Runtime,
+                                            auth: Any) -> None:
+    housing = auth(HOUSING)
+    base = f"/api/v1/subjects/{demo.lee}/records"
+    tenancy = client.post(base + "?purpose=tenancy_sustainment", headers=housing, json={
+        "kind": "tenancy", "data": {"landlord_type": "council", "rent_pence": 45000,
+                                    "rent_frequency": "monthly", "paid_by": "claimant",
+                                    "start_on": "2025-04-01"}}).json["id"]
+    apa = client.post(base + "?purpose=tenancy_sustainment", headers=housing, json={
+        "kind": "apa", "data": {"trigger": "debt", "type": "split_payment", "status": "ended",
+                                "status_dates": {"identified": "2026-01-05",
+                                                 "ended": "2026-02-01"}}}).json["id"]
+    r = client.post(f"{base}/{tenancy}/snapshots?purpose=tenancy_sustainment", headers=housing,
+                    json={"month": "2026-04", "rent_due_pence": 45000, "rent_paid_pence": 0,
+                          "arrears_pence": 45000, "paid_by": "claimant"})
+    assert r.status_code == 201, r.json
+    sign_in(client, HOUSING, "tenancy_sustainment")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "Arrears after an APA ended" in page
+    assert f"/claimants/{demo.lee}/records/{apa}" in page
