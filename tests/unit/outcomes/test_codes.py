@@ -25,7 +25,7 @@ def _load(directory: Path) -> object:
 def test_shipped_lists_cover_the_trialling_menu_and_local_codes() -> None:
     codes = load_partnerships(ROOT / "partnerships", load_directory(ROOT / "policies"))
     derby = codes.by_protocol["derby-local-support"]
-    assert MENU <= set(derby)
+    assert set(derby) >= MENU
     assert {c for c, d in derby.items() if d.measure == "trialling_menu"} == MENU
     assert len([d for d in derby.values() if d.measure == "local"]) == 2
     assert [c for c, d in derby.items() if d.computed] == ["paying_own_rent_6m"]
@@ -71,5 +71,5 @@ def test_a_directory_that_names_no_protocol_is_refused(tmp_path: Path) -> None:
 def test_the_app_refuses_to_start_on_a_bad_outcomes_file(tmp_path: Path) -> None:
     (tmp_path / "partnerships").mkdir()
     directory = _write(tmp_path / "partnerships", "derby-local-support", "outcomes: {}\n")
-    with pytest.raises(StartupError, match="derby-local-support/outcomes.yaml"):
+    with pytest.raises(StartupError, match=r"derby-local-support/outcomes\.yaml"):
         create_app({"instance_path": tmp_path / "instance", "partnerships_dir": directory})
