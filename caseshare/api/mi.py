@@ -8,24 +8,9 @@ from typing import Any
 from caseshare.access import mi
 from caseshare.api.common import api_blueprint, no_store, unit_of_work
 from caseshare.errors import ValidationError
-from caseshare.mi.disclosure import Table
-from caseshare.schemas.mi import OutcomeMIOut, OutcomeMIQuery
+from caseshare.schemas.mi import OutcomeMIOut, OutcomeMIQuery, mi_out
 
 blp = api_blueprint("mi", __name__, "Management information: outcome counts, disclosure-controlled")
-
-
-def table_out(table: Table) -> dict[str, Any]:
-    return {"cells": [{"group": c.group, "code": c.code, "count": c.count,
-                       "suppressed": c.suppressed} for c in table.cells],
-            "group_totals": [{"key": k, "count": v} for k, v in table.group_totals.items()],
-            "code_totals": [{"key": k, "count": v} for k, v in table.code_totals.items()],
-            "total": table.total}
-
-
-def mi_out(result: mi.OutcomeMI) -> dict[str, Any]:
-    return {**table_out(result.table), "by": result.by, "from_": result.period.start,
-            "to": result.period.end, "labels": result.labels or {},
-            "baseline": table_out(result.baseline) if result.baseline else None}
 
 
 def baseline(compare_from: date | None, compare_to: date | None) -> mi.Period | None:

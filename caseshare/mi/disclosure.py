@@ -62,16 +62,27 @@ def _lines(groups: Sequence[str], codes: Sequence[str]) -> list[list[Key]]:
 
 def secondary(counts: Mapping[Key, int], suppressed: set[Key], lines: list[list[Key]]) -> set[Key]:
     """Suppress more cells until no line with two or more cells has exactly one suppressed.
-    Terminates: each pass suppresses at least one more cell or stops."""
+    The partner chosen in a line is, first, one whose crossing line already hides a cell (so
+    hiding it settles that line too instead of starting a new cascade), then the smallest.
+    Terminates: each pass hides at least one more cell or stops."""
     hidden = set(suppressed)
+    crossing: dict[Key, list[list[Key]]] = {}
+    for line in lines:
+        for key in line:
+            crossing.setdefault(key, []).append(line)
+
+    def cost(line: list[Key], key: Key) -> tuple[bool, int, Key]:
+        opens = any(other is not line and len(other) > 1 and not any(k in hidden for k in other)
+                    for other in crossing[key])
+        return opens, counts[key], key
+
     changed = True
     while changed:
         changed = False
         for line in lines:
             if len(line) < 2 or sum(k in hidden for k in line) != 1:
                 continue
-            partner = min((k for k in line if k not in hidden), key=lambda k: (counts[k], k))
-            hidden.add(partner)
+            hidden.add(min((k for k in line if k not in hidden), key=lambda k: cost(line, k)))
             changed = True
     return hidden
 

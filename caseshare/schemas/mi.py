@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
+from caseshare.access.mi import OutcomeMI
+from caseshare.mi.disclosure import Table
 from caseshare.mi.queries import GROUPINGS
 from caseshare.schemas.common import CODE, StrictSchema
 
@@ -49,3 +53,18 @@ class OutcomeMIOut(TableOut):
     labels = fields.Dict(keys=fields.String(), values=fields.String())
     baseline = fields.Nested(TableOut, allow_none=True, metadata={
         "description": "The same table for the baseline period (compare_from to compare_to)."})
+
+
+def table_out(table: Table) -> dict[str, Any]:
+    return {"cells": [{"group": c.group, "code": c.code, "count": c.count,
+                       "suppressed": c.suppressed} for c in table.cells],
+            "group_totals": [{"key": k, "count": v} for k, v in table.group_totals.items()],
+            "code_totals": [{"key": k, "count": v} for k, v in table.code_totals.items()],
+            "total": table.total}
+
+
+def mi_out(result: OutcomeMI) -> dict[str, Any]:
+    """The API's answer (and the page's JSON download): the published tables only."""
+    return {**table_out(result.table), "by": result.by, "from_": result.period.start,
+            "to": result.period.end, "labels": result.labels or {},
+            "baseline": table_out(result.baseline) if result.baseline else None}

@@ -43,11 +43,11 @@ class OutcomeOut(StrictSchema):
     attribution = fields.List(fields.Nested(AttributionOut))
 
 
-class WithheldOut(StrictSchema):
+class OutcomeWithheldOut(StrictSchema):
     category = fields.String()
     reasons = fields.List(fields.String())
 
 
 class OutcomeListOut(StrictSchema):
     outcomes = fields.List(fields.Nested(OutcomeOut))
-    withheld = fields.List(fields.Nested(WithheldOut))
+    withheld = fields.List(fields.Nested(OutcomeWithheldOut))

@@ -17,6 +17,7 @@ from caseshare.web import (
     ig_reports,
     ig_retention,
     lawful_basis,
+    mi,
     notifications,
     organisation_sign_in,
     overrides,
@@ -29,6 +30,6 @@ from caseshare.web.blueprint import bp
 
 __all__ = ["account", "assessment_results", "assessments", "bp", "case_plans", "caseload",
            "cases", "conferences", "consents", "contact_preferences", "documents", "funding",
-           "ig_overrides", "ig_pages", "ig_reports", "ig_retention", "lawful_basis",
+           "ig_overrides", "ig_pages", "ig_reports", "ig_retention", "lawful_basis", "mi",
            "notifications", "organisation_sign_in", "overrides", "referrals", "services",
            "subjects", "support_records"]

@@ -96,6 +96,7 @@ PAGES: dict[str, list[str]] = {
         "/claimants/{lee}/records/{lee_apa} !",
         "/claimants/{lee}/records/{lee_apa}/edit",
         "/claimants/{lee}/records/new/money_plan",
+        "/mi",  # refused: no evaluation purpose (the analyst's page is in test_mi_pages.py)
     ],
     "key_worker": [
         "/",
@@ -147,6 +148,7 @@ EXEMPT = {
     "web.ig_access_report_csv": "a download", "web.ig_access_report_json": "a download",
     "web.ig_sar_download": "a download",
     "web.funding_csv": "a download",
+    "web.mi_outcomes_csv": "a download", "web.mi_outcomes_json": "a download",
     "web.organisation_sign_in": "redirects to the organisation's identity provider",
     "web.organisation_callback": "the identity provider's return (its error is sign_in.html)",
     "web.sign_in": "visited by every test on the way in",
