@@ -6,8 +6,8 @@ from typing import Any
 
 from caseshare.access import funding
 from caseshare.api.common import api_blueprint, no_store, runtime, unit_of_work
-from caseshare.api.mi import table_out
 from caseshare.schemas.funding import FundingOut, FundingQuery
+from caseshare.schemas.mi import table_out
 
 blp = api_blueprint("funding", __name__,
                     "Funding view: guaranteed, activity and outcome payments (controlled counts)")

@@ -6,8 +6,6 @@ purpose only, disclosure-controlled counts, audited); the API gives the same fig
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Any
 
@@ -16,6 +14,7 @@ from flask import Response, request
 from caseshare.access import funding
 from caseshare.web.blueprint import bp, page, runtime, unit_of_work
 from caseshare.web.i18n import _
+from caseshare.web.ig_downloads import csv_response
 
 CSV_COLUMNS = ["protocol", "element", "code", "label", "count", "price_or_payment_pence",
                "threshold", "target", "amount_pence"]
@@ -86,14 +85,9 @@ def csv_rows(view: funding.FundingView) -> list[dict[str, Any]]:
 
 @bp.route("/mi/funding.csv", methods=["GET"])
 def funding_csv() -> Response:
-    """The page's figures as CSV (a suppressed count is an empty cell)."""
+    """The page's figures as CSV (a suppressed count is an empty cell), written like the other
+    downloads (no cell may start a spreadsheet formula)."""
     view, _errors, _typed = _view()
     assert view is not None
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    writer.writerows(csv_rows(view))
     name = f"funding-{view.first.isoformat()}-to-{view.last.isoformat()}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"',
-                             "Cache-Control": "no-store"})
+    return csv_response(csv_rows(view), name, CSV_COLUMNS)
