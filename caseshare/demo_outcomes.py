@@ -2,14 +2,17 @@
 MI page and the funding view show meaningful, mostly unsuppressed numbers.
 
 About forty synthetic claimants of the Derby partnership, each registered by the work coach
-with a consent to the three partners, with a tenancy recorded by the housing officer and, for
-most, its last six monthly rent snapshots (the six-month "paying own rent" outcome is computed
-from them, as in live use); a third with an Alternative Payment Arrangement taken through to
-"in place"; half with a money action plan and half with a bank or credit union account opened
-by the Citizens Advice adviser, each with its outcome. Everything goes through the access use
-cases, so the audit log is real; the records are entered now (the audit log refuses back-dated
-events) but describe the past six months, so outcomes fall in each of those months. Also the
-partnership analyst, who alone may run MI and the funding view (the `evaluation` purpose).
+with a consent to the three partners; the housing officer records a tenancy and a plan action
+and, for most, the tenancy's last six monthly rent snapshots (the six-month "paying own rent"
+outcome is computed from them, as in live use); a third get an Alternative Payment Arrangement
+taken through to "in place". Three in four are referred to Citizens Advice Derby (accepted),
+and of those some get a money action plan and some a bank or credit union account opened by
+the adviser, each with its outcome and a plan action done under its LSSF service line.
+
+Everything goes through the access use cases, so the audit log is real; the records are entered
+now (the audit log refuses back-dated events) but describe the past six months, so outcomes
+fall in each of those months. Also the partnership analyst, who alone may run MI and the
+funding view (the `evaluation` purpose).
 
 Only in the `history_days > 0` branch of `caseshare.demo.seed`: the tests' demo is unchanged.
 Deterministic apart from generated ids; the synthetic names and NINOs (QQ70xxxx) are made up.
@@ -24,7 +27,14 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session
 
-from caseshare.access import consents, outcomes, subjects, support_records
+from caseshare.access import (
+    case_plans,
+    consents,
+    outcomes,
+    referrals,
+    subjects,
+    support_records,
+)
 from caseshare.access.context import RequestContext
 from caseshare.identity import passwords
 from caseshare.identity import service as identity
@@ -82,7 +92,9 @@ def seed_history(s: Session, ctx: Ctx, staff: dict[str, StaffMember], *, now: da
     for i in range(CLAIMANTS):
         subject = _register(s, ctx, coach, i, now=now, form=form)
         _housing(ctx, housing, subject, i, now=now, today=today)
-        _money(ctx, adviser, subject, i, now=now, today=today)
+        if i % 4 != 3:  # three in four need money advice too
+            _refer_for_money(ctx, coach, adviser, subject, i, now=now)
+            _money(ctx, adviser, subject, i, now=now, today=today)
     yield (f"history: {CLAIMANTS} claimants with {MONTHS} months of tenancies, rent snapshots, "
            "APAs, money plans and accounts, and their outcomes")
 
@@ -102,9 +114,19 @@ def _register(s: Session, ctx: Ctx, coach: StaffMember, i: int, *, now: datetime
         "method": "e_signature", "evidence_ref": f"DOC-DEMO-{i:04d}",
         "expires_at": now + timedelta(days=300)})
     with UnitOfWork(s):
-        for org in ("derby-housing", "ca-derby"):
-            add_case_member(s, subject_id=subject.id, org=org, now=now)
+        add_case_member(s, subject_id=subject.id, org="derby-housing", now=now)
     return subject.id
+
+
+def _refer_for_money(ctx: Ctx, coach: StaffMember, adviser: StaffMember, subject: uuid.UUID,
+                     i: int, *, now: datetime) -> None:
+    """A warm referral to Citizens Advice Derby's budgeting service, accepted (the adviser's
+    organisation joins the case by it)."""
+    referral = _perform(ctx(coach, "case_management", now), referrals.create_referral, subject, {
+        "to_org": "ca-derby", "purpose": "budgeting_support", "service_id": "ca-derby-budgeting",
+        "message": "Would like help with a monthly budget and a bank account.",
+        "contact_name": "Aisha Begum"})
+    _perform(ctx(adviser, "budgeting_support", now), referrals.accept_referral, referral["id"])
 
 
 def _housing(ctx: Ctx, housing: StaffMember, subject: uuid.UUID, i: int, *, now: datetime,
@@ -119,6 +141,12 @@ def _housing(ctx: Ctx, housing: StaffMember, subject: uuid.UUID, i: int, *, now:
                         "rent_frequency": "monthly", "paid_by": "claimant",
                         "start_on": start.isoformat()})
     tenancy = uuid.UUID(str(view.record["id"]))
+    apa = i % 3 == 0
+    _perform(ctx(housing, "tenancy_sustainment", now), case_plans.create_case_plan, subject, [{
+        "kind": "action", "category": "housing_tenancy",
+        "title": "Set up an Alternative Payment Arrangement" if apa else "Keep the rent paid",
+        "owner_name": "Priya Sharma", "status": "done" if apa else "in_progress",
+        "service": "apa_identification" if apa else None}])
     if i % 4 != 3:
         short = MONTHS - 1 - i % MONTHS if i % 5 == 0 else None
         for n in range(MONTHS):
@@ -127,7 +155,7 @@ def _housing(ctx: Ctx, housing: StaffMember, subject: uuid.UUID, i: int, *, now:
                                  rent_paid=paid, arrears=rent - paid, paid_by="claimant")
             _perform(ctx(housing, "tenancy_sustainment", now), support_records.add_snapshot,
                      subject, tenancy, figures)
-    if i % 3 == 0:
+    if apa:
         _apa(ctx, housing, subject, i, now=now, today=today)
 
 
@@ -165,6 +193,8 @@ def _money(ctx: Ctx, adviser: StaffMember, subject: uuid.UUID, i: int, *, now: d
                      "reviewed_on": agreed.isoformat()})
         _outcome(ctx, adviser, "budgeting_support", subject, "money_action_plan_agreed", agreed,
                  now=now)
+        _done(ctx, adviser, subject, "Agree a monthly money action plan", "budgeting_support",
+              now=now)
     if i % 4 in (0, 1):
         kind = "bank" if i % 8 < 4 else "credit_union"
         _perform(ctx(adviser, "budgeting_support", now), support_records.create_record, subject,
@@ -173,6 +203,15 @@ def _money(ctx: Ctx, adviser: StaffMember, subject: uuid.UUID, i: int, *, now: d
                              "claim_managed_online": i % 3 == 0})
         code = "bank_account_opened" if kind == "bank" else "credit_union_account_opened"
         _outcome(ctx, adviser, "budgeting_support", subject, code, agreed, now=now)
+        _done(ctx, adviser, subject, "Open an account for the UC payment", "financial_inclusion",
+              now=now)
+
+
+def _done(ctx: Ctx, adviser: StaffMember, subject: uuid.UUID, title: str, service: str, *,
+          now: datetime) -> None:
+    _perform(ctx(adviser, "budgeting_support", now), case_plans.add_plan_entry, subject, {
+        "kind": "action", "category": "finances", "title": title, "owner_name": "Aisha Begum",
+        "status": "done", "service": service})
 
 
 def _outcome(ctx: Ctx, member: StaffMember, purpose: str, subject: uuid.UUID, code: str,

@@ -104,13 +104,16 @@ def _partnership(protocol: Protocol, agreement: FundingAgreement,
                  counts: activity.ActivityCounts) -> PartnershipFunding:
     parties = sorted(party.id for party in protocol.parties)
     true_activities, true_outcomes = counts.by_key(parties)
-    keys = [a.key for a in agreement.activities] + [o.code for o in agreement.outcomes]
-    true = {(protocol.id, a.key): true_activities.get(a.key, 0) for a in agreement.activities}
-    true |= {(protocol.id, o.code): true_outcomes.get(o.code, 0) for o in agreement.outcomes}
-    table = control(true, [protocol.id], keys)
-    published = {cell.code: cell.count for cell in table.cells}
-    activity_counts = {a.key: published[a.key] for a in agreement.activities}
-    outcome_counts = {o.code: published[o.code] for o in agreement.outcomes}
+    # Two tables, each controlled on its own (as two MI tables would be): a small activity count
+    # then costs another activity cell, not an outcome payment.
+    activity_table = control({(protocol.id, a.key): true_activities.get(a.key, 0)
+                              for a in agreement.activities},
+                             [protocol.id], [a.key for a in agreement.activities])
+    outcome_table = control({(protocol.id, o.code): true_outcomes.get(o.code, 0)
+                             for o in agreement.outcomes},
+                            [protocol.id], [o.code for o in agreement.outcomes])
+    activity_counts = {cell.code: cell.count for cell in activity_table.cells}
+    outcome_counts = {cell.code: cell.count for cell in outcome_table.cells}
     earned = earnings(agreement, {k: n or 0 for k, n in activity_counts.items()},
                       {k: n or 0 for k, n in outcome_counts.items()})
     shares = _shares(counts, parties, [o.code for o in agreement.outcomes])

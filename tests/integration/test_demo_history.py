@@ -32,7 +32,10 @@ def test_six_months_of_history_fill_the_funding_view(app: Flask, rt: Runtime) ->
     assert all(n is not None and n >= 10 for n in published.values()), published
     assert all(o["amount_pence"] > 0 for o in derby["outcomes"]), derby["outcomes"]
     activities = {a["key"]: a["count"] for a in derby["activities"]}
-    assert activities["money_plan_agreed"] is not None and activities["money_plan_agreed"] >= 10
+    # Mostly published: the story's few needs assessments are suppressed, as they must be,
+    # and secondary suppression then hides one more activity cell.
+    hidden = [k for k, n in activities.items() if not n or n < 10]
+    assert "assessment_completed" in hidden and len(hidden) <= 2, activities
     assert derby["total_pence"] > derby["guaranteed_pence"] + derby["outcome_pence"] > 0
     # By partner, most cells with anything in them are published (by month, forty claimants
     # over six months make cells of 7 or fewer, suppressed as they must be).
