@@ -83,6 +83,12 @@ bench-floor: install check-wrk
 bench-retention: install
 	$(BIN)/python -m bench.retention_bench --scale $(BENCH_SCALE)
 
+# The MI query (disclosure-controlled outcome counts) over the bench data set plus two outcomes
+# per claimant, by partner, service line and month (bench/mi_bench.py; writes
+# bench/results-mi.json). Target: under 2 s.
+bench-mi: install
+	$(BIN)/python -m bench.mi_bench --scale $(BENCH_SCALE)
+
 bench-quick: install check-wrk
 	$(BIN)/python -m bench.run --scale 0.002 --rounds 2 --duration 3 --out /tmp/caseshare-bench-quick.json --markdown /tmp/caseshare-bench-quick.md
 

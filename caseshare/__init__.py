@@ -44,6 +44,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from caseshare.extensions import limiter
     from caseshare.identity.token_cache import VerifiedTokens, install_directory_hooks
     from caseshare.identity.tokens import TokenKeys
+    from caseshare.mi.funding import load_agreements
+    from caseshare.outcomes.codes import load_partnerships
     from caseshare.policy.loader import load_directory
     from caseshare.runtime import Runtime
 
@@ -56,6 +58,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         forms = load_forms_directory(settings.forms_dir, protocols, require_published=False)
         assessment_forms = load_assessment_forms(settings.assessment_forms_dir, protocols,
                                                  require_published=False)
+        outcome_codes = load_partnerships(settings.partnerships_dir, protocols)
+        funding = load_agreements(settings.partnerships_dir,
+                                  lambda pid: outcome_codes.for_protocols([pid]))
     except PolicyFileError as exc:
         lines = "\n  - ".join(exc.problems)
         raise StartupError(f"Caseshare refused to start: invalid rule files:\n  - {lines}") from exc
@@ -91,6 +96,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         protocols=protocols,
         forms=forms,
         assessment_forms=assessment_forms,
+        outcome_codes=outcome_codes,
+        funding=funding,
         # Every data key unwrap consults the shred register first (crypto/shreds.py).
         keyring=shredding(LocalKeyring.create_if_missing(settings.keyring_path),
                           settings.shred_register_path),
@@ -177,6 +184,9 @@ def _api_modules() -> tuple[Any, ...]:
         consents,
         contact_preferences,
         erasure,
+        funding,
+        mi,
+        outcomes,
         overrides,
         referrals,
         retention,
@@ -186,8 +196,8 @@ def _api_modules() -> tuple[Any, ...]:
     )
 
     return (subjects, consents, case_plans, referrals, erasure, audit, overrides, caseload,
-            assessments, contact_preferences, services, conferences, retention, cases,
-            support_records)
+            assessments, contact_preferences, services, conferences, retention, cases, outcomes,
+            mi, funding, support_records)
 
 
 def _register_blueprints(app: Flask) -> None:

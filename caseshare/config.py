@@ -28,6 +28,8 @@ class Settings:
     policies_dir: Path
     forms_dir: Path
     assessment_forms_dir: Path
+    # Partnership data beside the protocols: partnerships/<protocol-id>/outcomes.yaml.
+    partnerships_dir: Path
     keyring_path: Path
     token_keys_path: Path
     audit_key_path: Path
@@ -89,6 +91,7 @@ _ENV_FIELDS: dict[str, str] = {
     "CASESHARE_POLICIES_DIR": "policies_dir",
     "CASESHARE_FORMS_DIR": "forms_dir",
     "CASESHARE_ASSESSMENT_FORMS_DIR": "assessment_forms_dir",
+    "CASESHARE_PARTNERSHIPS_DIR": "partnerships_dir",
     "CASESHARE_KEYRING_PATH": "keyring_path",
     "CASESHARE_TOKEN_KEYS_PATH": "token_keys_path",
     "CASESHARE_AUDIT_KEY_PATH": "audit_key_path",
@@ -181,6 +184,7 @@ def load_settings(
         "policies_dir": root / "policies",
         "forms_dir": root / "consent_forms",
         "assessment_forms_dir": root / "assessment_forms",
+        "partnerships_dir": root / "partnerships",
         "keyring_path": instance / "keyring.json",
         "token_keys_path": instance / "token-keys.json",
         "audit_key_path": instance / "audit-signing-key.pem",

@@ -80,7 +80,8 @@ def _ctx(s: Session, runtime: Runtime, staff: StaffMember, purpose: str,
                           protocols=runtime.protocols, forms=runtime.forms,
                           keyring=runtime.keyring, now=now or runtime.now(),
                           request_id=f"seed-{uuid.uuid4().hex[:12]}",
-                          assessment_forms=runtime.assessment_forms)
+                          assessment_forms=runtime.assessment_forms,
+                          outcome_codes=runtime.outcome_codes)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,18 @@ def seed(s: Session, runtime: Runtime, *, history_days: int = 0) -> Iterator[str
     if run.history:
         yield from _history(run.ctx, run.at, staff, lee, kerry, rhian, rhian_consent)
         yield from _booked_ahead(run, staff, lee)
+        yield from _six_months(run, staff)
+
+
+def _six_months(run: _Seeding, staff: dict[str, StaffMember]) -> Iterator[str]:
+    """The partnership analyst and six months of housing and money work (demo_outcomes.py),
+    so the MI page and the funding view have something to show."""
+    from caseshare import demo_outcomes
+
+    password = None if run.runtime.settings.production else DEMO_PASSWORD
+    demo_outcomes.add_analyst(run.s, run.runtime.protocols, run.now, password)
+    yield f"staff: {demo_outcomes.ANALYST[0]} (partnership analyst: MI and funding)"
+    yield from demo_outcomes.seed_history(run.s, run.ctx, staff, now=run.now, form=FORM)
 
 
 def _add_staff(run: _Seeding) -> dict[str, StaffMember]:

@@ -61,3 +61,7 @@ class Reason(StrEnum):
     # Not a decision on a category: the retention pass has deleted an organisation's copy of
     # the claimant's data, so the closed case can no longer be reopened.
     RETENTION_STARTED = "retention_started"
+    # Not a decision on a category: management information is produced only under the
+    # `evaluation` purpose of a protocol the caller's organisation is party to that declares it
+    # (with its own lawful basis).
+    EVALUATION_NOT_DECLARED = "evaluation_not_declared"

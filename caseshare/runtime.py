@@ -15,6 +15,8 @@ from caseshare.consent.forms import FormSet
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.identity.token_cache import VerifiedTokens
 from caseshare.identity.tokens import TokenKeys
+from caseshare.mi.funding import FundingAgreement
+from caseshare.outcomes.codes import OutcomeCodes
 from caseshare.policy.models import ProtocolSet
 
 
@@ -30,6 +32,9 @@ class Runtime:
     token_keys: TokenKeys
     audit_signer: AuditSigner
     verified_tokens: VerifiedTokens
+    outcome_codes: OutcomeCodes
+    # Each partnership's funding agreement (partnerships/<protocol-id>/funding.yaml).
+    funding: dict[str, FundingAgreement]
 
     def now(self) -> datetime:
         return self.settings.clock()

@@ -32,6 +32,7 @@ from caseshare.consent.forms import FormSet
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.errors import ForbiddenError, ValidationError
 from caseshare.facts import Principal
+from caseshare.outcomes.codes import OutcomeCodes
 from caseshare.policy.models import ProtocolSet
 from caseshare.unit_of_work import UnitOfWork
 
@@ -50,6 +51,8 @@ class RequestContext(UnitOfWork):
     request_id: str
     # The loaded assessment forms (assessment_forms/): values, like the protocols.
     assessment_forms: AssessmentFormSet = field(default_factory=lambda: AssessmentFormSet(()))
+    # Each partnership's outcome codes (partnerships/): values, like the protocols.
+    outcome_codes: OutcomeCodes = field(default_factory=OutcomeCodes)
     # Audit events held until `commit` while reading from a snapshot (`read_from_snapshot`).
     _held: list[NewEvent] | None = field(default=None, init=False, repr=False)
 
@@ -173,14 +176,16 @@ class RequestContext(UnitOfWork):
 def begin(session: Session, principal: Principal, purpose: str, scope: str, *,
           protocols: ProtocolSet, forms: FormSet, keyring: KeyProvider, now: datetime,
           request_id: str, scope_refusal: str | None = None,
-          assessment_forms: AssessmentFormSet | None = None) -> Iterator[RequestContext]:
+          assessment_forms: AssessmentFormSet | None = None,
+          outcome_codes: OutcomeCodes | None = None) -> Iterator[RequestContext]:
     """One request's unit of work: the context, its scope and purpose checked (refusals
     audited and committed), committed once when the block ends (see the module's docstring).
     `scope_refusal` is what a caller lacking `scope` is told."""
     with RequestContext(session=session, principal=principal, purpose=purpose,
                         protocols=protocols, forms=forms, keyring=keyring, now=now,
                         request_id=request_id,
-                        assessment_forms=assessment_forms or AssessmentFormSet(())) as ctx:
+                        assessment_forms=assessment_forms or AssessmentFormSet(()),
+                        outcome_codes=outcome_codes or OutcomeCodes()) as ctx:
         ctx.require_scope(scope, scope_refusal or f"The token lacks the {scope} scope.")
         ctx.require_purpose()
         yield ctx

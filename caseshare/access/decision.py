@@ -22,6 +22,7 @@ from functools import cached_property
 
 from caseshare.facts import ConsentFacts, OverrideFacts, Principal, SubjectFacts
 from caseshare.policy.models import (
+    EVALUATION,
     RESERVED_PURPOSES,
     Flow,
     Protocol,
@@ -121,6 +122,10 @@ def purpose_reason(principal: Principal, purpose: str, protocols: ProtocolSet, n
     str | None
 ):
     """Why `principal` may not act for `purpose` at all, or None if some grant lets them."""
+    if purpose == EVALUATION and not any(
+            EVALUATION in p.purposes for p in usable_protocols(principal.org, protocols, now)[0]):
+        # The telling reason first: no protocol of theirs declares evaluation (MI).
+        return Reason.EVALUATION_NOT_DECLARED
     if principal.purposes is not None and purpose not in principal.purposes:
         return Reason.PURPOSE_NOT_IN_TOKEN
     if purpose in RESERVED_PURPOSES:

@@ -108,7 +108,8 @@ def unit_of_work(purpose: str, scope: str) -> AbstractContextManager[RequestCont
     rt = runtime()
     return access.begin(db_session(), principal(), purpose, scope, protocols=rt.protocols,
                         forms=rt.forms, keyring=rt.keyring, now=rt.now(),
-                        request_id=request_id(), assessment_forms=rt.assessment_forms)
+                        request_id=request_id(), assessment_forms=rt.assessment_forms,
+                        outcome_codes=rt.outcome_codes)
 
 
 def no_store(headers: dict[str, Any] | None = None) -> dict[str, Any]:

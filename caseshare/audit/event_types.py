@@ -101,11 +101,19 @@ class EventType(StrEnum):
     IDENTITY_TOKEN_ISSUE = "identity:token:issue"  # noqa: S105 (a type, no secret)
     IDENTITY_TOKEN_REVOKE = "identity:token:revoke"  # noqa: S105 (a type, no secret)
 
+    # mi (management information: disclosure-controlled counts only; details never hold counts
+    # of people, only the range, the grouping and the number of cells)
+    MI_OUTCOMES_QUERY = "mi:outcomes:query"
+    # The funding view (access/funding.py): the period and partnerships, never a count.
+    MI_FUNDING_QUERY = "mi:funding:query"
     # operations
     OPERATIONS_DATABASE_BACKUP = "operations:database:backup"
     # A scheduled job's run that counted something or failed (caseshare/jobs/runner.py).
     JOB_RUN = "operations:job:run"
 
+    # outcomes (recorded outcomes of a claimant, with their attribution)
+    OUTCOMES_OUTCOME_LIST = "outcomes:outcome:list"
+    OUTCOMES_OUTCOME_RECORD = "outcomes:outcome:record"
     # policy
     POLICY_PROTOCOL_LOAD = "policy:protocol:load"
 

@@ -26,6 +26,7 @@ from caseshare.errors import PolicyFileError
 from caseshare.policy.models import (
     BUILTIN_ROLES,
     DEFAULT_CONSENT_COOLING_DAYS,
+    EVALUATION,
     Category,
     Contact,
     Flow,
@@ -180,6 +181,7 @@ def _reference_problems(name: str, data: dict[str, Any]) -> list[str]:
     _date_problems(out, data)
     _override_problems(out, data, roles)
     _framework_problems(out, data)
+    _evaluation_problems(out, data)
     return out.lines
 
 
@@ -308,6 +310,25 @@ def _framework_problems(out: _Problems, data: dict[str, Any]) -> None:
             out.add("qa/reference", "a quality-assured WASPI protocol needs its QA reference")
 
 
+def _evaluation_problems(out: _Problems, data: dict[str, Any]) -> None:
+    """The `evaluation` purpose (MI) stands on its own lawful basis, never on a service
+    consent, and discloses no personal data: it needs `lawful_basis`, no flow carries it, and a
+    grant of it reads and writes no category (nor shares a grant with other purposes)."""
+    for i, purpose in enumerate(data["purposes"]):
+        if purpose["code"] == EVALUATION and not purpose.get("lawful_basis"):
+            out.add(f"purposes/{i}/lawful_basis",
+                    "the evaluation purpose needs its own lawful basis")
+    for i, flow in enumerate(data["flows"]):
+        if EVALUATION in flow["purposes"]:
+            out.add(f"flows/{i}/purposes", "no flow carries the evaluation purpose: it "
+                    "discloses counts, never personal data")
+    for i, grant in enumerate(data["grants"]):
+        if EVALUATION in grant["purposes"] and (
+                grant["read"] or grant.get("write") or len(grant["purposes"]) > 1):
+            out.add(f"grants/{i}", "a grant of the evaluation purpose is for it alone and "
+                    "reads and writes no category (read: [])")
+
+
 def _build(name: str, data: dict[str, Any], content_hash: str) -> Protocol:
     override = data.get("override") or {"permitted": False}
     return Protocol(
@@ -327,6 +348,8 @@ def _build(name: str, data: dict[str, Any], content_hash: str) -> Protocol:
         statutory_functions=tuple(sorted(
             (p["code"], p["statutory_function"]) for p in data["purposes"]
             if p.get("statutory_function"))),
+        lawful_bases=tuple(sorted(
+            (p["code"], p["lawful_basis"]) for p in data["purposes"] if p.get("lawful_basis"))),
         parties=tuple(
             Party(p["id"], p["name"], p["sector"], p["public_authority"], p["status"],
                   p.get("name_cy"), Contact(**p["contact"]) if p.get("contact") else None)

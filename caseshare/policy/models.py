@@ -18,6 +18,9 @@ ACTIVE_STATUSES = frozenset({"active"})
 BUILTIN_ROLES = frozenset({"ig_officer", "admin"})
 # Purposes reserved to the IG officer role; no protocol needs to declare them.
 RESERVED_PURPOSES = frozenset({"audit", "subject_access"})
+# Management information (disclosure-controlled counts): declared by a protocol with its own
+# lawful basis, granted to a role that reads no category; never relies on a service consent.
+EVALUATION = "evaluation"
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,9 @@ class Protocol:
     # The statutory function each purpose serves, where the protocol names one, as
     # (purpose code, function) pairs.
     statutory_functions: tuple[tuple[str, str], ...] = ()
+    # A purpose's own lawful basis where the protocol names one (required for `evaluation`),
+    # as (purpose code, basis) pairs.
+    lawful_bases: tuple[tuple[str, str], ...] = ()
     index: ProtocolIndex = field(init=False, repr=False, compare=False)
     ref: str = field(init=False, repr=False, compare=False)  # "id@version", as audit records it
 

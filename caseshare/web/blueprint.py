@@ -89,7 +89,8 @@ def unit_of_work(scope: str) -> AbstractContextManager[RequestContext]:
     return access.begin(db_session(), u.principal, u.purpose, scope, protocols=rt.protocols,
                         forms=rt.forms, keyring=rt.keyring, now=rt.now(),
                         request_id=request_id(), scope_refusal="Your role cannot do this.",
-                        assessment_forms=rt.assessment_forms)
+                        assessment_forms=rt.assessment_forms,
+                        outcome_codes=rt.outcome_codes)
 
 
 def run(scope: str, use_case: Callable[Concatenate[RequestContext, P], T], *args: P.args,

@@ -149,6 +149,11 @@ EXPLANATIONS: dict[Reason, Explanation] = {
     Reason.CASE_CLOSED: Explanation(
         "This claimant's case is closed, so its plan and case details cannot be changed.",
         "If work with the claimant starts again, reopen the case from their overview."),
+    Reason.EVALUATION_NOT_DECLARED: Explanation(
+        "Outcome figures are only produced for evaluation, and no information sharing "
+        "agreement your organisation is part of allows that.",
+        "Ask your information governance officer whether your partnership's agreement should "
+        "include evaluation."),
     Reason.RETENTION_STARTED: Explanation(
         "This case cannot be reopened: the retention period has passed and some of the "
         "claimant's information has already been deleted.",

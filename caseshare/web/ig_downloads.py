@@ -37,9 +37,10 @@ def dump(events: Sequence[EventView], names: dict[str, str]) -> list[dict[str, A
     return dumped
 
 
-def csv_response(items: list[dict[str, Any]], filename: str) -> Response:
+def csv_response(items: list[dict[str, Any]], filename: str,
+                 columns: list[str] | None = None) -> Response:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=columns or CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for item in items:
         row = {k: " ".join(v) if isinstance(v, list) else v for k, v in item.items()}

@@ -11,11 +11,13 @@ from caseshare.web import (
     consents,
     contact_preferences,
     documents,
+    funding,
     ig_overrides,
     ig_pages,
     ig_reports,
     ig_retention,
     lawful_basis,
+    mi,
     notifications,
     organisation_sign_in,
     overrides,
@@ -27,7 +29,7 @@ from caseshare.web import (
 from caseshare.web.blueprint import bp
 
 __all__ = ["account", "assessment_results", "assessments", "bp", "case_plans", "caseload",
-           "cases", "conferences", "consents", "contact_preferences", "documents",
-           "ig_overrides", "ig_pages", "ig_reports", "ig_retention", "lawful_basis",
+           "cases", "conferences", "consents", "contact_preferences", "documents", "funding",
+           "ig_overrides", "ig_pages", "ig_reports", "ig_retention", "lawful_basis", "mi",
            "notifications", "organisation_sign_in", "overrides", "referrals", "services",
            "subjects", "support_records"]

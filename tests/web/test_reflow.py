@@ -96,6 +96,7 @@ PAGES: dict[str, list[str]] = {
         "/claimants/{lee}/records/{lee_apa} !",
         "/claimants/{lee}/records/{lee_apa}/edit",
         "/claimants/{lee}/records/new/money_plan",
+        "/mi",  # refused: no evaluation purpose (the analyst's page is in test_mi_pages.py)
     ],
     "key_worker": [
         "/",
@@ -130,6 +131,10 @@ PAGES: dict[str, list[str]] = {
         "/claimants/{lee}",
         "/purpose",
     ],
+    "analyst": [
+        "/mi/funding !",
+        "/mi/funding?from=not-a-date&to= !",
+    ],
 }
 
 # A few of them again with JavaScript off (the service navigation has no Menu button then).
@@ -142,6 +147,8 @@ EXEMPT = {
     "web.ig_audit_csv": "a download", "web.ig_audit_json": "a download",
     "web.ig_access_report_csv": "a download", "web.ig_access_report_json": "a download",
     "web.ig_sar_download": "a download",
+    "web.funding_csv": "a download",
+    "web.mi_outcomes_csv": "a download", "web.mi_outcomes_json": "a download",
     "web.organisation_sign_in": "redirects to the organisation's identity provider",
     "web.organisation_callback": "the identity provider's return (its error is sign_in.html)",
     "web.sign_in": "visited by every test on the way in",
@@ -318,6 +325,13 @@ def test_work_coach_pages_reflow(live_url: str, phone: Any, chromium: Any,
     phone.get_by_role("button", name="Withdraw consent").click()
     assert "withdrawn" in phone.locator("h1").inner_text().lower()
     assert_reflows(phone)
+
+
+def test_analyst_pages_reflow(live_url: str, phone: Any, story: Story) -> None:
+    from caseshare.demo_outcomes import ANALYST
+
+    sign_in_at_phone_width(phone, live_url, ANALYST[0], "evaluation")
+    visit(phone, live_url, PAGES["analyst"], story.holes())
 
 
 def check_without_javascript(chromium: Any, base: str, holes: dict[str, str]) -> None:

@@ -1,0 +1,73 @@
+"""Request and response schemas for the funding view (caseshare/api/funding.py)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from caseshare.schemas.common import CODE, StrictSchema
+from caseshare.schemas.mi import TableOut
+
+PENCE = "Whole pence."
+
+
+class FundingQuery(Schema):
+    purpose = fields.String(required=True, validate=CODE, metadata={
+        "description": "Must be `evaluation`, declared by a protocol the caller's organisation "
+                       "is party to."})
+    from_ = fields.Date(data_key="from", metadata={
+        "description": "First day of the period (default: the first day of the month five "
+                       "months ago, so six calendar months to today)."})
+    to = fields.Date(metadata={"description": "Last day of the period (default: today)."})
+
+
+class ActivityLineOut(StrictSchema):
+    key = fields.String(metadata={"description": "Activity code, or `code:service_line`."})
+    label = fields.String()
+    price_pence = fields.Integer(metadata={"description": PENCE})
+    count = fields.Integer(allow_none=True, metadata={
+        "description": "Published count (rounded to 5); null when suppressed."})
+    amount_pence = fields.Integer(metadata={"description": "count x price; 0 when suppressed."})
+
+
+class OutcomeLineOut(StrictSchema):
+    code = fields.String()
+    label = fields.String()
+    payment_pence = fields.Integer(metadata={"description": "Paid per outcome. " + PENCE})
+    threshold = fields.Integer(metadata={"description": "Below this count nothing is paid."})
+    target = fields.Integer(metadata={"description": "Above this count nothing more is paid."})
+    count = fields.Integer(allow_none=True, metadata={
+        "description": "Published count of outcomes (rounded to 5); null when suppressed."})
+    paid_count = fields.Integer()
+    amount_pence = fields.Integer()
+    maximum_pence = fields.Integer(metadata={"description": "payment x target."})
+
+
+class ApportionedOut(StrictSchema):
+    org = fields.String()
+    outcome_pence = fields.Integer(allow_none=True, metadata={
+        "description": "The organisation's part of the outcome payments by attributed shares; "
+                       "null when a share it needs is suppressed."})
+
+
+class PartnershipFundingOut(StrictSchema):
+    protocol = fields.String()
+    title = fields.String()
+    period_months = fields.Integer(metadata={
+        "description": "The funding period the guaranteed element, thresholds and targets "
+                       "are for."})
+    guaranteed_pence = fields.Integer()
+    activities = fields.List(fields.Nested(ActivityLineOut))
+    outcomes = fields.List(fields.Nested(OutcomeLineOut))
+    activity_pence = fields.Integer()
+    outcome_pence = fields.Integer()
+    total_pence = fields.Integer()
+    shares = fields.Nested(TableOut, metadata={
+        "description": "Attributed shares of outcomes by organisation (group) and code, "
+                       "rounded to whole outcomes and disclosure-controlled."})
+    apportioned = fields.List(fields.Nested(ApportionedOut))
+
+
+class FundingOut(StrictSchema):
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    partnerships = fields.List(fields.Nested(PartnershipFundingOut))

@@ -1,0 +1,97 @@
+"""The MI API: GET /mi/outcomes under the `evaluation` purpose only (a partnership analyst of a
+protocol that declares it), disclosure-controlled cells (small counts suppressed, count null),
+every run audited without counts; refused (403 evaluation_not_declared, audited) under another
+purpose or in a partnership whose protocol does not declare evaluation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from caseshare.identity import service as identity
+from caseshare.runtime import Runtime
+from caseshare.subjects.service import add_case_member
+from tests.audit_helpers import events
+from tests.builders import assert_problem, consent, register
+from tests.conftest import COACH, HOUSING, Clock, issue_token
+
+ANALYST = "robin.analyst@derby-housing.example"
+WELSH_HOUSING = "ceri.jones@carmarthenshire.example"
+
+
+def add_staff(rt: Runtime, clock: Clock, email: str, org: str, role: str) -> dict[str, str]:
+    with rt.session_factory() as s:
+        identity.add_or_update_staff(s, protocols=rt.protocols, email=email, name="Test Staff",
+                                     org=org, roles=[role], now=clock.now)
+        s.commit()
+    return {"Authorization": f"Bearer {issue_token(rt, email)}"}
+
+
+def _mi(clock: Clock, purpose: str = "evaluation", by: str = "partner") -> str:
+    start = (clock.now - timedelta(days=90)).date().isoformat()
+    return (f"/api/v1/mi/outcomes?purpose={purpose}&from={start}"
+            f"&to={clock.now.date().isoformat()}&by={by}")
+
+
+def test_analyst_gets_suppressed_cells_and_the_run_is_audited_without_counts(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    coach = auth(COACH)
+    subject = register(client, coach)
+    consent(client, coach, subject, clock.now)
+    with rt.session_factory() as s:
+        add_case_member(s, subject_id=uuid.UUID(subject), org="derby-housing", now=clock.now)
+        s.commit()
+    r = client.post(f"/api/v1/subjects/{subject}/outcomes?purpose=case_management",
+                    headers=auth(HOUSING),
+                    json={"code": "apa_in_place", "achieved_on": clock.now.date().isoformat()})
+    assert r.status_code == 201, r.json
+
+    analyst = add_staff(rt, clock, ANALYST, "derby-housing", "analyst")
+    for by in ("partner", "service_line", "month"):
+        r = client.get(_mi(clock, by=by), headers=analyst)
+        assert r.status_code == 200, r.json
+        cells = r.json["cells"]
+        assert cells and all((c["count"] is None) == c["suppressed"] for c in cells)
+        assert all(c["count"] % 5 == 0 and not 0 < c["count"] <= 7
+                   for c in cells if c["count"] is not None)
+    r = client.get(_mi(clock), headers=analyst)
+    cell = next(c for c in r.json["cells"]
+                if (c["group"], c["code"]) == ("derby-housing", "apa_in_place"))
+    assert cell == {"group": "derby-housing", "code": "apa_in_place", "count": None,
+                    "suppressed": True}
+    assert r.json["total"] is None  # a total would give the suppressed one away
+    runs = events(rt, type="mi:outcomes:query", decision="allow")
+    assert len(runs) == 4
+    assert set(runs[-1].details) == {"from", "to", "by", "cells"}
+    assert runs[-1].subject_id is None
+
+
+def test_mi_is_refused_under_a_service_purpose(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    r = client.get(_mi(clock, purpose="case_management"), headers=auth(HOUSING))
+    assert_problem(r, 403, reason="evaluation_not_declared")
+    denied = events(rt, type="mi:outcomes:query", decision="deny")
+    assert len(denied) == 1 and denied[0].reasons == ["evaluation_not_declared"]
+
+
+def test_mi_is_refused_where_the_protocol_does_not_declare_evaluation(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    welsh = add_staff(rt, clock, WELSH_HOUSING, "carmarthenshire-housing", "housing_officer")
+    r = client.get(_mi(clock), headers=welsh)
+    assert_problem(r, 403, reason="evaluation_not_declared")
+    denied = events(rt, type="access:purpose:deny", purpose="evaluation")
+    assert denied and denied[-1].reasons == ["evaluation_not_declared"]
+    assert not events(rt, type="mi:outcomes:query", decision="allow")
+
+
+def test_bad_range_and_grouping_are_422(client: FlaskClient, auth: Any, rt: Runtime,
+                                        clock: Clock) -> None:
+    analyst = add_staff(rt, clock, ANALYST, "derby-housing", "analyst")
+    today = clock.now.date()
+    url = "/api/v1/mi/outcomes?purpose=evaluation&by=partner"
+    assert_problem(client.get(f"{url}&from={today}&to={today - timedelta(days=1)}",
+                              headers=analyst), 422, "to")
+    assert_problem(client.get(_mi(clock, by="claimant"), headers=analyst), 422, "by")

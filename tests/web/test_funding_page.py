@@ -1,0 +1,51 @@
+"""The funding view page (/mi/funding) and its CSV, through the Flask client."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask.testing import FlaskClient
+
+from caseshare.runtime import Runtime
+from tests.conftest import COACH, Demo
+from tests.mi_builders import add_analyst, add_outcomes
+from tests.web.test_pages import sign_in
+
+
+def test_the_analyst_sees_payments_thresholds_and_a_csv(client: FlaskClient, rt: Runtime,
+                                                          demo: Demo) -> None:
+    add_outcomes(rt, demo.lee, "apa_in_place", 12)
+    add_outcomes(rt, demo.kerry, "paying_own_rent_6m", 3)
+    sign_in(client, add_analyst(rt), purpose="evaluation")
+    r = client.get("/mi/funding")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200, html[:2000]
+    assert "Derby Universal Credit local support services protocol" in html
+    assert "£45,000 per 6-month funding period" in html
+    # 12 APAs published as 10: at the threshold of 10, 10 x £150.
+    assert 'data-code="apa_in_place"' in html and "£1,500" in html
+    assert "fewer than 8 (hidden)" in html  # the three rent outcomes are not published
+    assert "below the threshold, nothing paid yet" in html
+    assert "cs-table--stack" in html and 'data-label="Earned"' in html
+    assert 'data-testid="nav-funding"' in html
+    download = client.get("/mi/funding.csv")
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
+    apa = next(row for row in rows if row["code"] == "apa_in_place")
+    assert (apa["count"], apa["amount_pence"]) == ("10", "150000")
+    rent = next(row for row in rows if row["code"] == "paying_own_rent_6m")
+    assert (rent["count"], rent["amount_pence"]) == ("", "0")
+
+
+def test_a_bad_date_keeps_what_was_typed(client: FlaskClient, rt: Runtime, demo: Demo) -> None:
+    sign_in(client, add_analyst(rt), purpose="evaluation")
+    r = client.get("/mi/funding?from=1st+June&to=")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert "Enter a date like 2026-06-01" in html and 'value="1st June"' in html
+
+
+def test_other_purposes_are_refused(client: FlaskClient, demo: Demo) -> None:
+    sign_in(client, COACH)
+    assert client.get("/mi/funding").status_code == 403

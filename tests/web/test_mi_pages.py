@@ -1,0 +1,98 @@
+"""The MI page (/mi) through the Flask client: an analyst under `evaluation` sees the chart
+with its table, suppressed cells shown as "Not shown", CSV and JSON downloads of the same
+cells; a bad date keeps what was typed; anyone else gets the audited refusal in plain words and
+no link in the navigation."""
+
+from __future__ import annotations
+
+import html
+import json
+import uuid
+from datetime import timedelta
+
+from flask.testing import FlaskClient
+
+from caseshare.identity import passwords
+from caseshare.identity import service as identity
+from caseshare.runtime import Runtime
+from tests.audit_helpers import events
+from tests.conftest import HOUSING, Clock, Demo
+from tests.web.test_pages import PASSWORD, sign_in
+
+ANALYST = "robin.analyst@derby-housing.example"
+
+
+def _text(resp: object) -> str:
+    return html.unescape(resp.get_data(as_text=True))  # type: ignore[attr-defined]
+
+
+def _analyst(rt: Runtime, clock: Clock) -> None:
+    with rt.session_factory() as s:
+        staff = identity.add_or_update_staff(s, protocols=rt.protocols, email=ANALYST,
+                                             name="Robin Analyst", org="derby-housing",
+                                             roles=["analyst"], now=clock.now)
+        passwords.set_password(staff, PASSWORD)
+        s.commit()
+
+
+def _an_outcome(rt: Runtime, demo: Demo, clock: Clock) -> None:
+    from caseshare.outcomes.attribution import attribute
+    from caseshare.outcomes.service import record_outcome
+
+    with rt.session_factory() as s:
+        outcome = record_outcome(s, b"\x00" * 32, subject_id=demo.lee, code="apa_in_place",
+                                 category="housing_tenancy",
+                                 achieved_on=(clock.now - timedelta(days=5)).date(),
+                                 org="derby-housing", purpose="tenancy_sustainment",
+                                 now=clock.now, staff_id=uuid.uuid4(),
+                                 service_line="apa_identification")
+        attribute(s, outcome)
+        s.commit()
+
+
+def test_analyst_sees_chart_table_and_downloads_with_small_counts_hidden(
+        client: FlaskClient, rt: Runtime, demo: Demo, clock: Clock) -> None:
+    _analyst(rt, clock)
+    _an_outcome(rt, demo, clock)
+    sign_in(client, ANALYST, purpose="evaluation")
+    home = _text(client.get("/mi"))
+    assert 'data-testid="nav-mi"' in home
+    assert 'data-testid="mi-chart"' in home and 'data-testid="mi-table"' in home
+    assert "Alternative Payment Arrangement in place" in home
+    assert 'data-testid="suppressed"' in home
+    assert ">1<" not in home.replace(" ", "")  # the one claimant is never shown as a count
+    csv = client.get("/mi/outcomes.csv?by=partner")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    rows = csv.get_data(as_text=True).splitlines()
+    assert rows[0] == "period,group,code,count,suppressed"
+    assert "trial,derby-housing,apa_in_place,,True" in rows
+    body = json.loads(client.get("/mi/outcomes.json?by=month").get_data(as_text=True))
+    assert body["by"] == "month" and body["cells"]
+    assert all(c["count"] is None or (c["count"] % 5 == 0 and not 0 < c["count"] <= 7)
+               for c in body["cells"])
+    assert len(events(rt, type="mi:outcomes:query", decision="allow")) == 3
+
+
+def test_a_bad_date_keeps_what_was_typed(client: FlaskClient, rt: Runtime, demo: Demo,
+                                         clock: Clock) -> None:
+    _analyst(rt, clock)
+    sign_in(client, ANALYST, purpose="evaluation")
+    resp = client.get("/mi?from=2026-02-31&to=2026-06-30&by=month")
+    assert resp.status_code == 422
+    page = _text(resp)
+    assert "Enter a date like 2026-04-01" in page and 'value="2026-02-31"' in page
+    backwards = client.get("/mi?from=2026-06-30&to=2026-01-01&by=month")
+    assert backwards.status_code == 422
+    assert "The end of the period is before its start" in _text(backwards)
+    assert not events(rt, type="mi:outcomes:query")
+
+
+def test_a_housing_officer_is_refused_in_plain_words(client: FlaskClient, rt: Runtime,
+                                                     demo: Demo) -> None:
+    sign_in(client, HOUSING)
+    home = _text(client.get("/"))
+    assert 'data-testid="nav-mi"' not in home
+    resp = client.get("/mi")
+    assert resp.status_code == 403
+    assert "only produced for evaluation" in _text(resp)
+    assert events(rt, type="mi:outcomes:query", decision="deny")
