@@ -61,6 +61,8 @@ STAFF = [
     ("aisha.begum@ca-derby.example", "Aisha Begum", "ca-derby", ["adviser"]),
     ("grace.hughes@derby-housing.example", "Grace Hughes", "derby-housing", ["ig_officer"]),
 ]
+# Added with the demo's history only (seed-demo): runs MI under the evaluation purpose.
+DEMO_ANALYST = ("robin.ellis@derby-housing.example", "Robin Ellis", "derby-housing", ["analyst"])
 DEMO_CLIENT = ("recovery-cms", "Recovery Partnership case system", "recovery-partnership",
                ["key_worker"])
 FORM = ("derby-multi-agency", 1)
@@ -167,6 +169,20 @@ def seed(s: Session, runtime: Runtime, *, history_days: int = 0) -> Iterator[str
     if run.history:
         yield from _history(run.ctx, run.at, staff, lee, kerry, rhian, rhian_consent)
         yield from _booked_ahead(run, staff, lee)
+        yield from _add_analyst(run)
+
+
+def _add_analyst(run: _Seeding) -> Iterator[str]:
+    """The partnership analyst who runs outcome MI under `evaluation` (a history-only addition:
+    the tests' demo without history keeps its five staff)."""
+    email, name, org, roles = DEMO_ANALYST
+    with UnitOfWork(run.s):
+        analyst = identity.add_or_update_staff(run.s, protocols=run.runtime.protocols,
+                                               email=email, name=name, org=org, roles=roles,
+                                               now=run.at(0, 8, 30))
+        if analyst.password_hash is None and not run.runtime.settings.production:
+            passwords.set_password(analyst, DEMO_PASSWORD)
+    yield f"staff: {email} (partnership analyst: outcome MI under evaluation, /mi)"
 
 
 def _add_staff(run: _Seeding) -> dict[str, StaffMember]:

@@ -101,6 +101,11 @@ PAGES: dict[str, list[str]] = {
         "/referrals",
         "/purpose",
     ],
+    "analyst": [
+        "/mi !",
+        "/mi?from=2026-01-01&to=2026-12-31&by=month&compare_from=2025-01-01&compare_to=2025-12-31",
+        "/mi?from=2026-02-31&by=service_line !",
+    ],
     "ig_officer": [
         "/ig !",
         "/ig/audit",
@@ -317,6 +322,13 @@ def test_housing_officer_pages_reflow(live_url: str, phone: Any, story: Story) -
     phone.goto(f"{live_url}/claimants/{holes['kerry']}/emergency-access")
     assert phone.get_by_role("button", name="Request emergency access").count() == 0
     assert_reflows(phone)
+
+
+def test_analyst_pages_reflow(live_url: str, phone: Any, story: Story) -> None:
+    from caseshare.demo import DEMO_ANALYST
+
+    sign_in_at_phone_width(phone, live_url, DEMO_ANALYST[0], "evaluation")
+    visit(phone, live_url, PAGES["analyst"], story.holes())
 
 
 def test_key_worker_pages_reflow(live_url: str, phone: Any, story: Story) -> None:
