@@ -61,6 +61,7 @@ STAFF = [
     ("aisha.begum@ca-derby.example", "Aisha Begum", "ca-derby", ["adviser"]),
     ("grace.hughes@derby-housing.example", "Grace Hughes", "derby-housing", ["ig_officer"]),
 ]
+# Added with the demo's history only (seed-demo): runs MI under the evaluation purpose.
 DEMO_CLIENT = ("recovery-cms", "Recovery Partnership case system", "recovery-partnership",
                ["key_worker"])
 FORM = ("derby-multi-agency", 1)

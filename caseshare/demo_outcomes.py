@@ -49,7 +49,7 @@ T = TypeVar("T")
 
 CLAIMANTS = 40
 MONTHS = 6
-ANALYST = ("morgan.ellis@derby-housing.example", "Morgan Ellis", "derby-housing", ["analyst"])
+ANALYST = ("robin.ellis@derby-housing.example", "Robin Ellis", "derby-housing", ["analyst"])
 GIVEN = ("Alex", "Jamie", "Sam", "Chris", "Jordan", "Taylor", "Robin", "Casey", "Ashley",
          "Morgan", "Lou", "Charlie", "Danny", "Frankie", "Jess", "Kit", "Mel", "Nat", "Pat", "Ray")
 FAMILY = ("Holt", "Baines", "Carter", "Dawson", "Ellis", "Fowler", "Grant", "Hughes", "Irwin",

@@ -27,6 +27,7 @@ from caseshare.cases import service as cases
 from caseshare.errors import NotFoundError, PreconditionFailedError
 from caseshare.facts import SubjectFacts
 from caseshare.notifications import service as notifications
+from caseshare.outcomes import attribution
 from caseshare.outcomes import service as outcomes
 from caseshare.outcomes import sources as outcome_sources
 from caseshare.reasons import Reason
@@ -240,12 +241,12 @@ def _paying_own_rent(ctx: RequestContext, record: SupportRecord, figures: record
         category=record.category, achieved_on=achieved_on, org=record.created_org,
         purpose=ctx.purpose, now=ctx.now, staff_id=ctx.principal.actor_uuid,
         service_line=PAYING_OWN_RENT_SERVICE_LINE, computed=True, source_record_id=record.id)
-    # attribution: outcomes helper (outcomes.attribution.attribute(session, outcome) on
-    # h-outcomes, not yet on main): call it here once merged.
+    shares = attribution.attribute(ctx.session, outcome)  # for outcome-based payments
     ctx.audit(EventType.SUPPORT_RECORDS_OUTCOME_COMPUTE, subject_id=record.subject_id,
               outcome="allow", categories=[record.category],
               details={"outcome_id": str(outcome.id), "code": PAYING_OWN_RENT,
-                       "record_id": str(record.id), "achieved_on": achieved_on.isoformat()})
+                       "record_id": str(record.id), "achieved_on": achieved_on.isoformat(),
+                       "attributed_to": sorted(a.org for a in shares)})
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,9 @@ class SnapshotOut(StrictSchema):
     recorded_org = fields.String()
 
 
-class OutcomeOut(StrictSchema):
+class ComputedOutcomeOut(StrictSchema):
+    """An outcome computed from the record (e.g. six months paying own rent)."""
+
     id = fields.UUID()
     code = fields.String()
     achieved_on = fields.Date()
@@ -73,7 +75,7 @@ class OutcomeOut(StrictSchema):
 
 class RecordDetailOut(RecordOut):
     snapshots = fields.List(fields.Nested(SnapshotOut))
-    outcomes = fields.List(fields.Nested(OutcomeOut))
+    outcomes = fields.List(fields.Nested(ComputedOutcomeOut))
 
 
 class RecordsOut(StrictSchema):

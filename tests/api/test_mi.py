@@ -95,3 +95,19 @@ def test_bad_range_and_grouping_are_422(client: FlaskClient, auth: Any, rt: Runt
     assert_problem(client.get(f"{url}&from={today}&to={today - timedelta(days=1)}",
                               headers=analyst), 422, "to")
     assert_problem(client.get(_mi(clock, by="claimant"), headers=analyst), 422, "by")
+
+
+def test_a_baseline_period_comes_back_beside_the_trial_period(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    analyst = add_staff(rt, clock, ANALYST, "derby-housing", "analyst")
+    today = clock.now.date()
+    base_from, base_to = today - timedelta(days=400), today - timedelta(days=200)
+    r = client.get(f"{_mi(clock, by='month')}&compare_from={base_from}&compare_to={base_to}",
+                   headers=analyst)
+    assert r.status_code == 200, r.json
+    assert r.json["from"] == (today - timedelta(days=90)).isoformat()
+    assert r.json["baseline"]["cells"][0]["group"] == f"{base_from:%Y-%m}"
+    run = events(rt, type="mi:outcomes:query", decision="allow")[-1]
+    assert run.details["compare_from"] == base_from.isoformat()
+    half = client.get(f"{_mi(clock)}&compare_from={base_from}", headers=analyst)
+    assert_problem(half, 422, "compare_to")

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from caseshare.notifications.models import Notification
-from caseshare.outcomes.models import Outcome
+from caseshare.outcomes.models import Outcome, OutcomeAttribution
 from caseshare.runtime import Runtime
 from caseshare.support_records.models import SupportRecord, TenancySnapshot
 from tests.audit_helpers import events
@@ -175,7 +175,13 @@ def test_six_months_paid_by_the_claimant_record_the_outcome_once(
             True, "budgeting_support", "derby-housing")
         assert str(stored.source_record_id) == record
         assert len(s.scalars(select(TenancySnapshot)).all()) == 7
-    assert len(events(rt, type="support_records:outcome:compute")) == 1
+        # Attributed for outcome-based payments: the council recorded the tenancy it came from.
+        shares = s.scalars(select(OutcomeAttribution).where(
+            OutcomeAttribution.outcome_id == stored.id)).all()
+        assert "derby-housing" in {a.org for a in shares}
+        assert sum(a.share for a in shares) == 1
+    [computed] = events(rt, type="support_records:outcome:compute")
+    assert "derby-housing" in computed.details["attributed_to"]
 
 
 def test_arrears_after_the_apa_ended_alert_its_housing_officers_once(

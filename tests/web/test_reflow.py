@@ -110,6 +110,13 @@ PAGES: dict[str, list[str]] = {
         "/referrals",
         "/purpose",
     ],
+    "analyst": [
+        "/mi !",
+        "/mi?from=2026-01-01&to=2026-12-31&by=month&compare_from=2025-01-01&compare_to=2025-12-31",
+        "/mi?from=2026-02-31&by=service_line !",
+        "/mi/funding !",
+        "/mi/funding?from=not-a-date&to= !",
+    ],
     "ig_officer": [
         "/ig !",
         "/ig/audit",
@@ -130,10 +137,6 @@ PAGES: dict[str, list[str]] = {
         "/ig/claimants/{lee}/legal-hold",
         "/claimants/{lee}",
         "/purpose",
-    ],
-    "analyst": [
-        "/mi/funding !",
-        "/mi/funding?from=not-a-date&to= !",
     ],
 }
 
