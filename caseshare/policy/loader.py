@@ -35,6 +35,7 @@ from caseshare.policy.models import (
     Party,
     Protocol,
     ProtocolSet,
+    Purpose,
 )
 
 SCHEMA_PATH = Path(__file__).with_name("protocol.schema.json")
@@ -356,10 +357,12 @@ def _build(name: str, data: dict[str, Any], content_hash: str) -> Protocol:
             for p in data["parties"]
         ),
         purposes=frozenset(p["code"] for p in data["purposes"]),
+        purpose_names=tuple(Purpose(p["code"], p["description"],
+                                    p.get("description_cy")) for p in data["purposes"]),
         categories=tuple(
             Category(
                 c["code"], c["description"], bool(c.get("special")), bool(c.get("criminal")),
-                bool(c.get("dwp_origin")),
+                bool(c.get("dwp_origin")), c.get("description_cy"),
             )
             for c in data["categories"]
         ),

@@ -52,6 +52,26 @@ class Category:
     special: bool = False
     criminal: bool = False
     dwp_origin: bool = False
+    description_cy: str | None = None  # Welsh, where the protocol gives it (WASPI ones do)
+
+
+@dataclass(frozen=True)
+class Purpose:
+    """A purpose's description as the protocol words it, in English and (where given) Welsh."""
+
+    code: str
+    description: str
+    description_cy: str | None = None
+
+
+# What `ProtocolSet.display_name` names: an organisation, a purpose or a category.
+NAME_KINDS = ("organisation", "purpose", "category")
+
+
+def in_language(english: str, welsh: str | None, language: str) -> str:
+    """Welsh where asked for and given; English otherwise (a protocol without Welsh names
+    still reads, in English, on a Welsh page)."""
+    return welsh if language == "cy" and welsh else english
 
 
 @dataclass(frozen=True)
@@ -213,6 +233,8 @@ class Protocol:
     # A purpose's own lawful basis where the protocol names one (required for `evaluation`),
     # as (purpose code, basis) pairs.
     lawful_bases: tuple[tuple[str, str], ...] = ()
+    # Each purpose's description (English and Welsh) as the protocol words it.
+    purpose_names: tuple[Purpose, ...] = ()
     index: ProtocolIndex = field(init=False, repr=False, compare=False)
     ref: str = field(init=False, repr=False, compare=False)  # "id@version", as audit records it
 
@@ -243,6 +265,9 @@ class ProtocolSet:
     by_party: dict[str, tuple[Protocol, ...]] = field(default_factory=dict)
     purposes: frozenset[str] = frozenset()
     categories: dict[str, Category] = field(default_factory=dict)
+    # Purpose code -> its description, from the first protocol that declares it (Welsh from the
+    # first that gives Welsh).
+    purpose_names: dict[str, Purpose] = field(default_factory=dict)
     # Organisation id -> contact details from the contacts file beside the protocols.
     contacts: dict[str, Contact] = field(default_factory=dict)
     # The referral response standard (working days) where a protocol sets none: the
@@ -268,8 +293,24 @@ class ProtocolSet:
         for protocol in self.for_party(org):
             party = protocol.party(org)
             if party is not None:
-                return party.name_cy if language == "cy" and party.name_cy else party.name
+                return in_language(party.name, party.name_cy, language)
         return None
+
+    def display_name(self, kind: str, code: str, language: str = "en") -> str | None:
+        """The name of an organisation, purpose or category (`kind`: one of NAME_KINDS) as
+        the protocols give it, in `language` ("cy": Welsh where a protocol gives Welsh,
+        English otherwise); None for a code no loaded protocol declares."""
+        if kind == "organisation":
+            return self.party_name(code, language)
+        if kind == "purpose":
+            purpose = self.purpose_names.get(code)
+            return (in_language(purpose.description, purpose.description_cy, language)
+                    if purpose else None)
+        if kind == "category":
+            category = self.categories.get(code)
+            return (in_language(category.description, category.description_cy, language)
+                    if category else None)
+        raise ValueError(f"unknown kind of name {kind!r} (one of {NAME_KINDS})")
 
     def party_contact(self, org: str) -> Contact | None:
         """The organisation's contact details: from the contacts file, else from the first of its
@@ -287,28 +328,27 @@ class ProtocolSet:
         by_party: dict[str, list[Protocol]] = {}
         categories: dict[str, Category] = {}
         purposes: set[str] = set()
+        purpose_names: dict[str, Purpose] = {}
         for protocol in protocols:
             purposes |= protocol.purposes
             for party in protocol.parties:
                 by_party.setdefault(party.id, []).append(protocol)
             for category in protocol.categories:
                 known = categories.get(category.code)
-                # A category is special (or criminal) if any protocol that declares it says so.
-                if known is None:
-                    categories[category.code] = category
-                elif (category.special and not known.special) or (
-                    category.criminal and not known.criminal
-                ):
-                    categories[category.code] = Category(
-                        known.code, known.description, known.special or category.special,
-                        known.criminal or category.criminal,
-                        known.dwp_origin or category.dwp_origin,
-                    )
+                categories[category.code] = category if known is None else _merged(known,
+                                                                                   category)
+            for purpose in protocol.purpose_names:
+                seen = purpose_names.get(purpose.code)
+                if seen is None or (seen.description_cy is None and purpose.description_cy):
+                    purpose_names[purpose.code] = Purpose(
+                        purpose.code, seen.description if seen else purpose.description,
+                        purpose.description_cy)
         return cls(
             protocols=tuple(protocols),
             by_party={k: tuple(v) for k, v in by_party.items()},
             purposes=frozenset(purposes),
             categories=categories,
+            purpose_names=purpose_names,
         )
 
     def for_party(self, org: str) -> tuple[Protocol, ...]:
@@ -330,6 +370,16 @@ class ProtocolSet:
         return next(
             (p for p in self.protocols if p.id == protocol_id and p.version == version), None
         )
+
+
+def _merged(known: Category, other: Category) -> Category:
+    """One category as several protocols declare it: special (criminal, DWP-origin) if any
+    says so; the first description, and the first Welsh one given."""
+    return Category(
+        known.code, known.description, known.special or other.special,
+        known.criminal or other.criminal, known.dwp_origin or other.dwp_origin,
+        known.description_cy or other.description_cy,
+    )
 
 
 def usable_protocols(

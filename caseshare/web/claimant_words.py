@@ -4,7 +4,9 @@ translates into the document's language (see i18n.py)."""
 
 from __future__ import annotations
 
-from caseshare.web.i18n import N_, _
+from flask import current_app
+
+from caseshare.web.i18n import N_, _, language
 
 # Why an organisation used the information, as the end of a sentence.
 PURPOSES = {
@@ -85,9 +87,19 @@ TABLES = {"purpose": PURPOSES, "category": CATEGORIES, "role": ROLES, "status": 
           "entry_status": ENTRY_STATUSES}
 
 
+# Codes a protocol may declare that these tables have no words for: the protocol's own name
+# for them (in Welsh where it gives one) is better than the bare code.
+PROTOCOL_KINDS = {"purpose": "purpose", "category": "category"}
+
+
 def say(kind: str, code: str | None) -> str:
-    """The plain words for a code, in the document's language."""
+    """The plain words for a code, in the document's language: ours (in the message
+    catalogue, written to the claimant), else the protocol's name for it, else the code."""
     if code is None:
         return ""
     words = TABLES[kind].get(code)
-    return _(words) if words else code.replace("_", " ")
+    if words:
+        return _(words)
+    named = (current_app.extensions["caseshare"].protocols.display_name(
+        PROTOCOL_KINDS[kind], code, language()) if kind in PROTOCOL_KINDS else None)
+    return named or code.replace("_", " ")

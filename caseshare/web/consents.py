@@ -21,6 +21,7 @@ from caseshare.schemas.consents import CHANNELS, GIVEN_BY_TYPES, METHODS
 from caseshare.web import forms
 from caseshare.web.blueprint import bp, page, require, run, runtime
 from caseshare.web.filters import uk_date
+from caseshare.web.option_names import option_names
 
 LANGUAGES = ("en", "cy")
 # Where the use case's field names land on the page (for the error summary links).
@@ -210,7 +211,11 @@ def _consent_page(form: ConsentForm, lang: str, subject_id: uuid.UUID, values: d
                   renews: ConsentView | None = None) -> tuple[str, int]:
     protocols = runtime().protocols
     sensitive = [c for c in form.categories if protocols.is_sensitive(c)]
+    options = {name: option_names(protocols, kind, codes, lang) for name, kind, codes in (
+        ("recipients", "organisation", form.recipients), ("purposes", "purpose", form.purposes),
+        ("categories", "category", form.categories))}
     return page("consent_new.html", status, form=form, lang=lang, text=form.text[lang],
+                options=options,
                 subject_id=subject_id, values=values, errors=errors, sensitive=sensitive,
                 given_by_types=GIVEN_BY_TYPES, methods=METHODS, renews=renews)
 

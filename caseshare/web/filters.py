@@ -55,8 +55,8 @@ def org_name(code: str) -> str:
 def doc_org_name(code: str) -> str:
     """The organisation's name on a paper for the claimant, in the paper's language: Welsh
     where the agreement gives a Welsh name (WASPI partners do), English otherwise."""
-    name: str | None = current_app.extensions["caseshare"].protocols.party_name(code,
-                                                                                 language())
+    name: str | None = current_app.extensions["caseshare"].protocols.display_name(
+        "organisation", code, language())
     return name or words(code)
 
 
