@@ -93,3 +93,16 @@ def test_a_welsh_receipt_names_the_carmarthenshire_organisations_in_welsh(
         assert f'data-org="{org}"' in document.group(0)
         assert welsh in document.group(0)
     assert "Tywi Recovery Service" not in document.group(0)
+
+
+def test_papers_name_a_code_without_our_words_as_the_protocol_does(app: Flask) -> None:
+    """`evaluation` has no claimant words in the catalogue: the protocol's description is
+    shown, not the bare code."""
+    from caseshare.web.claimant_words import say
+    from caseshare.web.i18n import use_language
+
+    with app.test_request_context():
+        use_language("cy")
+        named = app.extensions["caseshare"].protocols.display_name("purpose", "evaluation", "cy")
+        assert named and say("purpose", "evaluation") == named
+        assert say("category", "no_such_category") == "no such category"
