@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from caseshare.consent.forms import ConsentForm
+from caseshare.consent.jurisdictions import ConsentAgeRules, rules_for
 from caseshare.policy.models import ProtocolSet
 
 Errors = dict[str, list[str]]
@@ -32,10 +33,8 @@ PROXY_CATEGORY_LIMITS: dict[str, frozenset[str]] = {
     "dwp_appointee": APPOINTEE_CATEGORIES,
     "lpa_property_financial": FINANCIAL_CATEGORIES,
 }
-ADULT_AGE = 18
-# Data Protection Act 2018 s.208: in Scotland a child of 12 or over is presumed to be of
-# sufficient age and maturity to exercise their data protection rights, unless shown otherwise.
-SCOTLAND_PRESUMPTION_AGE = 12
+# The ages children consent at, per jurisdiction (Scotland presumes competence at 12, England
+# and Wales assess Gillick competence; online, 13 everywhere): jurisdictions.py.
 EXPIRY_RULES = ("fixed_date", "assessment_period_end", "case_closed")
 # UC assessment periods are monthly: "end of the next assessment period" is at most two away.
 ASSESSMENT_PERIOD_MAX_DAYS = 62
@@ -53,13 +52,21 @@ class SubjectSituation:
     recently_withdrawn: frozenset[str] = field(default_factory=frozenset)
 
     @property
+    def rules(self) -> ConsentAgeRules:
+        return rules_for(self.jurisdiction)
+
+    @property
     def is_child(self) -> bool:
-        return self.age is not None and self.age < ADULT_AGE
+        return self.age is not None and self.age < self.rules.adult_age
 
     @property
     def presumed_competent(self) -> bool:
-        return (self.jurisdiction == "scotland" and self.age is not None
-                and self.age >= SCOTLAND_PRESUMPTION_AGE)
+        presumed_from = self.rules.presumed_competent_from
+        return presumed_from is not None and self.age is not None and self.age >= presumed_from
+
+    @property
+    def too_young_online(self) -> bool:
+        return self.age is not None and self.age < self.rules.online_from
 
 
 def age_on(born: date, today: date) -> int:
@@ -265,10 +272,24 @@ def check_authority(data: dict[str, Any], subject: SubjectSituation, now: dateti
                 "The claimant has capacity for this decision, so they decide, not their health "
                 "and welfare attorney."
             ]
+    return errors | _check_child(data, subject, now.date())
+
+
+def _check_child(data: dict[str, Any], subject: SubjectSituation, today: date) -> Errors:
+    """The rules of the claimant's jurisdiction for children (jurisdictions.py)."""
+    kind = data["given_by"]["type"]
+    errors: Errors = {}
     if kind == "parental_responsibility" and not subject.is_child:
-        errors["given_by.type"] = ["Parental responsibility applies only to a child under 18."]
+        errors["given_by.type"] = [
+            f"{subject.rules.name} parental responsibility applies only to a child under "
+            f"{subject.rules.adult_age}."]
     if kind == "self" and subject.is_child:
-        errors |= _check_child_competence(data.get("competence"), subject, now.date())
+        errors |= _check_child_competence(data.get("competence"), subject, today)
+        if data.get("method") == "online" and subject.too_young_online:
+            errors["method"] = [
+                f"A child under {subject.rules.online_from} cannot give their own consent "
+                "online (UK GDPR Article 8): record it in person, or a person with parental "
+                "responsibility consents."]
     return errors
 
 
@@ -277,9 +298,7 @@ def _check_child_competence(competence: dict[str, Any] | None, subject: SubjectS
     if competence is None:
         if subject.presumed_competent:
             return {}
-        return {"competence": [
-            "A child's own consent needs a recorded competence assessment (in Scotland a child "
-            "of 12 or over is presumed competent)."]}
+        return {"competence": [_assessment_needed(subject.rules)]}
     if not competence.get("competent"):
         return {"competence.competent": [
             "The child was assessed as not competent for this decision; a person with parental "
@@ -287,13 +306,22 @@ def _check_child_competence(competence: dict[str, Any] | None, subject: SubjectS
     return _assessed_on_errors("competence", competence, today)
 
 
+def _assessment_needed(rules: ConsentAgeRules) -> str:
+    presumed = (f" (a child of {rules.presumed_competent_from} or over is presumed competent)"
+                if rules.presumed_competent_from is not None else
+                " (it is never presumed: a child of any age may be competent, or not)")
+    return (f"{rules.name} a child's own consent needs a recorded assessment of their "
+            f"{rules.competence_test}{presumed}.")
+
+
 def competence_record(data: dict[str, Any], subject: SubjectSituation) -> dict[str, Any] | None:
-    """What to store about a child's competence: the assessment, or the Scotland presumption."""
+    """What to store about a child's competence: the assessment, or the presumption of their
+    jurisdiction (with the law it rests on)."""
     if data["given_by"]["type"] != "self" or not subject.is_child:
         return None
     competence = data.get("competence")
     if competence is None:
-        return {"competent": True, "presumed": True, "basis": "DPA 2018 s.208 (Scotland, 12+)"}
+        return {"competent": True, "presumed": True, "basis": subject.rules.presumption_basis}
     return {**_jsonable(competence), "presumed": False}
 
 
