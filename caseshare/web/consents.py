@@ -32,6 +32,9 @@ CONSENT_FIELDS = {
     "given_by.name": "given_by_name", "method": "method", "evidence_ref": "evidence_ref",
     "expires_at": "expires_at-day", "valid_from": "expires_at-day", "language": "recipients",
     "form_version": "recipients", "supersedes": "recipients",
+    # A child's own consent refused under their jurisdiction's rules (consent/jurisdictions.py):
+    # the page records no competence assessment, so the answer is who gives consent.
+    "competence": "given_by_type", "competence.competent": "given_by_type",
 }
 # The consent choices between the form and check your answers wait in the session cookie.
 CONSENT_DRAFT = "consent_draft"
