@@ -1,8 +1,8 @@
-"""The funding view page (/mi/funding) and its CSV download: per partnership, the guaranteed
-element, activity counts costed at their prices, outcome payments between threshold and target
-with progress, and the total. Everything comes from `caseshare.access.funding` (evaluation
-purpose only, disclosure-controlled counts, audited); the API gives the same figures
-(`GET /api/v1/mi/funding`)."""
+"""The funding view page (/mi/funding) and its CSV and JSON downloads: per partnership, the
+guaranteed element, activity counts costed at their prices, outcome payments between threshold
+and target with progress, and the total. Everything comes from `caseshare.access.funding`
+(evaluation purpose only, disclosure-controlled counts, audited); the API gives the same figures
+(`GET /api/v1/mi/funding`, the same body as the JSON download)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from typing import Any
 from flask import Response, request
 
 from caseshare.access import funding
+from caseshare.schemas.funding import FundingOut, funding_out
 from caseshare.web.blueprint import bp, page, runtime, unit_of_work
 from caseshare.web.i18n import _
-from caseshare.web.ig_downloads import csv_response
+from caseshare.web.ig_downloads import csv_response, json_response, utc
 
 CSV_COLUMNS = ["protocol", "element", "code", "label", "count", "price_or_payment_pence",
                "threshold", "target", "amount_pence"]
@@ -91,3 +92,14 @@ def funding_csv() -> Response:
     assert view is not None
     name = f"funding-{view.first.isoformat()}-to-{view.last.isoformat()}.csv"
     return csv_response(csv_rows(view), name, CSV_COLUMNS)
+
+
+@bp.route("/mi/funding.json", methods=["GET"])
+def funding_json() -> Response:
+    """The page's figures as JSON, the same body as `GET /api/v1/mi/funding` (a suppressed count
+    is null) with the time it was produced, for a partnership's own spreadsheets or scripts."""
+    view, _errors, _typed = _view()
+    assert view is not None
+    name = f"funding-{view.first.isoformat()}-to-{view.last.isoformat()}.json"
+    body = FundingOut().dump(funding_out(view))
+    return json_response({"generated_at": utc(runtime().now()), **body}, name)
