@@ -14,7 +14,6 @@ from flask import Response, request
 from caseshare.access import funding
 from caseshare.schemas.funding import FundingOut, funding_out
 from caseshare.web.blueprint import bp, page, runtime, unit_of_work
-from caseshare.web.i18n import _
 from caseshare.web.ig_downloads import csv_response, json_response, utc
 
 CSV_COLUMNS = ["protocol", "element", "code", "label", "count", "price_or_payment_pence",
@@ -24,7 +23,7 @@ CSV_COLUMNS = ["protocol", "element", "code", "label", "count", "price_or_paymen
 def pounds(pence: int | None) -> str:
     """£1,234.56 (whole pounds without pence)."""
     if pence is None:
-        return _("not published")
+        return "not published"
     whole, part = divmod(pence, 100)
     return f"£{whole:,}" if part == 0 else f"£{whole:,}.{part:02d}"
 
@@ -36,7 +35,7 @@ def _date(name: str, errors: dict[str, str]) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        errors[name] = _("Enter a date like 2026-06-01")
+        errors[name] = "Enter a date like 2026-06-01"
         return None
 
 
@@ -51,7 +50,7 @@ def _view() -> tuple[funding.FundingView | None, dict[str, str], dict[str, str]]
     with unit_of_work("subjects:read") as ctx:
         first, last = funding.default_period(ctx.now.date(), first, last)
         if last < first:
-            errors["to"] = _("The end of the period must not be before its start")
+            errors["to"] = "The end of the period must not be before its start"
             first, last = funding.default_period(ctx.now.date(), None, None)
         view = funding.funding_view(ctx, agreements=rt.funding, first=first, last=last)
     return view, errors, typed
