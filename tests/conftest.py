@@ -106,23 +106,103 @@ def templates(pg_server: PostgresServer | None, tmp_path_factory: pytest.TempPat
     return out
 
 
-def _database_url(engine: str, templates: dict[str, Any], tmp_path: Path) -> str:
+def _database_url(engine: str, templates: dict[str, Any], tmp_path: Path, *,
+                  seeded: Seeded | None = None) -> str:
+    """A fresh database for one test: a copy of the migrated template, or with `seeded`, of
+    the one the demo was seeded into (SeededTemplates)."""
     if engine == "sqlite":
         target = tmp_path / "caseshare.db"
-        shutil.copy(templates["sqlite"], target)
+        source = templates["sqlite"] if seeded is None else seeded.sqlite_file
+        assert source is not None
+        shutil.copy(source, target)
         return f"sqlite:///{target}"
-    server = templates.get("postgresql")
+    server = _pg_server(templates)
+    template = "caseshare_template" if seeded is None else SEEDED_PG
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE {template}'))
+    admin.dispose()
+    return str(server.url(name))
+
+
+def _pg_server(templates: dict[str, Any]) -> PostgresServer:
+    server: PostgresServer | None = templates.get("postgresql")
     if server is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL binaries not found: the PostgreSQL run must not be skipped "
                         "in CI")
         pytest.skip("PostgreSQL binaries not installed (CI installs them)")
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE caseshare_template'))
-    admin.dispose()
-    return str(server.url(name))
+    return server
+
+
+SEEDED_PG = "caseshare_seeded"
+APP_CONFIG = {"ratelimit_default": "100000 per minute"}
+
+
+@dataclass
+class Seeded:
+    """The demo seeded once into a copy of an engine's template: its database (a SQLite file,
+    or the PostgreSQL database SEEDED_PG), the instance dir holding the keys it was sealed
+    under, and the lines the seed printed."""
+
+    instance: Path
+    lines: list[str]
+    sqlite_file: Path | None = None
+
+
+class SeededTemplates:
+    """Per engine, on first use: an app on a copy of the migrated template, with its own
+    instance dir and the tests' default Clock(), seeded once, then shut down (a test's app on a
+    copy of it is the same service restarted)."""
+
+    def __init__(self, templates: dict[str, Any], where: Path) -> None:
+        self._templates = templates
+        self._where = where
+        self._seeded: dict[str, Seeded] = {}
+
+    def get(self, engine: str) -> Seeded:
+        if engine not in self._seeded:
+            self._seeded[engine] = self._seed(engine)
+        return self._seeded[engine]
+
+    def _seed(self, engine: str) -> Seeded:
+        from caseshare.demo import seed
+
+        where = self._where / engine
+        where.mkdir()
+        sqlite_file = None
+        if engine == "sqlite":
+            sqlite_file = where / "seeded.db"
+            shutil.copy(self._templates["sqlite"], sqlite_file)
+            url = f"sqlite:///{sqlite_file}"
+        else:
+            server = _pg_server(self._templates)
+            admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f"CREATE DATABASE {SEEDED_PG} TEMPLATE caseshare_template"))
+            admin.dispose()
+            url = str(server.url(SEEDED_PG))
+        app = create_app({"instance_path": where / "instance", "database_url": url,
+                          "clock": Clock(), **APP_CONFIG})
+        rt: Runtime = app.extensions["caseshare"]
+        try:
+            with rt.session_factory() as s:
+                lines = list(seed(s, rt))
+        finally:
+            rt.engine.dispose()
+        if sqlite_file is not None:
+            # The last connection closed checkpoints the WAL into the file and removes it.
+            leftovers = [p.name for p in where.glob("seeded.db-*")]
+            assert not leftovers, f"the seeded SQLite file is incomplete: {leftovers}"
+        return Seeded(instance=where / "instance", lines=lines, sqlite_file=sqlite_file)
+
+
+@pytest.fixture(scope="session")
+def seeded_templates(templates: dict[str, Any],
+                     tmp_path_factory: pytest.TempPathFactory) -> SeededTemplates:
+    """The demo seeded once per engine (per worker), lazily: see SeededTemplates."""
+    return SeededTemplates(templates, tmp_path_factory.mktemp("seeded-template"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -136,11 +216,22 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app(engine: str, templates: dict[str, Any], tmp_path: Path, clock: Clock) -> Iterator[Flask]:
-    url = _database_url(engine, templates, tmp_path)
-    app = create_app({"instance_path": tmp_path / "instance", "database_url": url,
-                      "clock": clock, "ratelimit_default": "100000 per minute"})
+def app(request: pytest.FixtureRequest, engine: str, templates: dict[str, Any],
+        seeded_templates: SeededTemplates, tmp_path: Path, clock: Clock) -> Iterator[Flask]:
+    """The app on a fresh copy of the migrated template; for a test that asks for `demo` (and
+    has not moved the clock yet), on a copy of the seeded template with its keys instead, so
+    that `demo` does not seed again."""
+    instance = tmp_path / "instance"
+    seeded = None
+    if "demo" in request.fixturenames and clock.now == START:
+        seeded = seeded_templates.get(engine)
+        shutil.copytree(seeded.instance, instance)
+    url = _database_url(engine, templates, tmp_path, seeded=seeded)
+    app = create_app({"instance_path": instance, "database_url": url, "clock": clock,
+                      **APP_CONFIG})
     app.config["TESTING"] = True
+    if seeded is not None:
+        app.config["CASESHARE_TEST_SEEDED"] = seeded.lines
     yield app
     app.extensions["caseshare"].engine.dispose()
 
@@ -170,11 +261,20 @@ class Demo:
 
 
 @pytest.fixture
-def demo(rt: Runtime) -> Demo:
-    from caseshare.demo import seed
+def demo(app: Flask, rt: Runtime) -> Demo:
+    """The demo partnership: already in the database when the app was made from the seeded
+    template (the default `app`), otherwise seeded now."""
+    lines: list[str] | None = app.config.get("CASESHARE_TEST_SEEDED")
+    if lines is not None:
+        if rt.now() != START:
+            pytest.fail("The clock moved between the app and `demo`, but the demo was seeded "
+                        f"at {START}: request `demo` before moving the clock.")
+        lines = list(lines)
+    else:
+        from caseshare.demo import seed
 
-    with rt.session_factory() as s:
-        lines = list(seed(s, rt))
+        with rt.session_factory() as s:
+            lines = list(seed(s, rt))
     ids = [uuid.UUID(line.split()[3]) for line in lines if line.startswith("claimant:")]
     return Demo(lee=ids[0], kerry=ids[1], lines=lines)
 

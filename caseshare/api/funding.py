@@ -6,33 +6,10 @@ from typing import Any
 
 from caseshare.access import funding
 from caseshare.api.common import api_blueprint, no_store, runtime, unit_of_work
-from caseshare.schemas.funding import FundingOut, FundingQuery
-from caseshare.schemas.mi import table_out
+from caseshare.schemas.funding import FundingOut, FundingQuery, funding_out
 
 blp = api_blueprint("funding", __name__,
                     "Funding view: guaranteed, activity and outcome payments (controlled counts)")
-
-
-def partnership_out(p: funding.PartnershipFunding) -> dict[str, Any]:
-    earned, agreement = p.earned, p.earned.agreement
-    return {
-        "protocol": p.protocol, "title": p.title, "period_months": agreement.period_months,
-        "guaranteed_pence": agreement.guaranteed_pence,
-        "activities": [{"key": line.price.key, "label": line.price.label,
-                        "price_pence": line.price.price_pence,
-                        "count": p.activity_counts[line.price.key],
-                        "amount_pence": line.amount_pence} for line in earned.activities],
-        "outcomes": [{"code": line.payment.code, "label": line.payment.label,
-                      "payment_pence": line.payment.payment_pence,
-                      "threshold": line.payment.threshold, "target": line.payment.target,
-                      "count": p.outcome_counts[line.payment.code],
-                      "paid_count": line.paid_count, "amount_pence": line.amount_pence,
-                      "maximum_pence": line.maximum_pence} for line in earned.outcomes],
-        "activity_pence": earned.activity_pence, "outcome_pence": earned.outcome_pence,
-        "total_pence": earned.total_pence, "shares": table_out(p.shares),
-        "apportioned": [{"org": a.org, "outcome_pence": a.outcome_pence}
-                        for a in p.apportioned],
-    }
 
 
 @blp.route("/mi/funding", methods=["GET"])
@@ -53,5 +30,4 @@ def funding_view(query: dict[str, Any]) -> Any:
     with unit_of_work(query["purpose"], "subjects:read") as ctx:
         first, last = funding.default_period(ctx.now.date(), query.get("from_"), query.get("to"))
         view = funding.funding_view(ctx, agreements=rt.funding, first=first, last=last)
-        return {"from_": view.first, "to": view.last,
-                "partnerships": [partnership_out(p) for p in view.partnerships]}, 200, no_store()
+        return funding_out(view), 200, no_store()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields
 
+from caseshare.access.funding import FundingView, PartnershipFunding
 from caseshare.schemas.common import CODE, StrictSchema
-from caseshare.schemas.mi import TableOut
+from caseshare.schemas.mi import TableOut, table_out
 
 PENCE = "Whole pence."
 
@@ -71,3 +74,31 @@ class FundingOut(StrictSchema):
     from_ = fields.Date(data_key="from")
     to = fields.Date()
     partnerships = fields.List(fields.Nested(PartnershipFundingOut))
+
+
+def partnership_out(p: PartnershipFunding) -> dict[str, Any]:
+    earned, agreement = p.earned, p.earned.agreement
+    return {
+        "protocol": p.protocol, "title": p.title, "period_months": agreement.period_months,
+        "guaranteed_pence": agreement.guaranteed_pence,
+        "activities": [{"key": line.price.key, "label": line.price.label,
+                        "price_pence": line.price.price_pence,
+                        "count": p.activity_counts[line.price.key],
+                        "amount_pence": line.amount_pence} for line in earned.activities],
+        "outcomes": [{"code": line.payment.code, "label": line.payment.label,
+                      "payment_pence": line.payment.payment_pence,
+                      "threshold": line.payment.threshold, "target": line.payment.target,
+                      "count": p.outcome_counts[line.payment.code],
+                      "paid_count": line.paid_count, "amount_pence": line.amount_pence,
+                      "maximum_pence": line.maximum_pence} for line in earned.outcomes],
+        "activity_pence": earned.activity_pence, "outcome_pence": earned.outcome_pence,
+        "total_pence": earned.total_pence, "shares": table_out(p.shares),
+        "apportioned": [{"org": a.org, "outcome_pence": a.outcome_pence}
+                        for a in p.apportioned],
+    }
+
+
+def funding_out(view: FundingView) -> dict[str, Any]:
+    """The API's answer (and the page's JSON download): the published figures only."""
+    return {"from_": view.first, "to": view.last,
+            "partnerships": [partnership_out(p) for p in view.partnerships]}

@@ -1,8 +1,8 @@
-"""The funding view page (/mi/funding) and its CSV download: per partnership, the guaranteed
-element, activity counts costed at their prices, outcome payments between threshold and target
-with progress, and the total. Everything comes from `caseshare.access.funding` (evaluation
-purpose only, disclosure-controlled counts, audited); the API gives the same figures
-(`GET /api/v1/mi/funding`)."""
+"""The funding view page (/mi/funding) and its CSV and JSON downloads: per partnership, the
+guaranteed element, activity counts costed at their prices, outcome payments between threshold
+and target with progress, and the total. Everything comes from `caseshare.access.funding`
+(evaluation purpose only, disclosure-controlled counts, audited); the API gives the same figures
+(`GET /api/v1/mi/funding`, the same body as the JSON download)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 from flask import Response, request
 
 from caseshare.access import funding
+from caseshare.schemas.funding import FundingOut, funding_out
 from caseshare.web.blueprint import bp, page, runtime, unit_of_work
-from caseshare.web.i18n import _
-from caseshare.web.ig_downloads import csv_response
+from caseshare.web.ig_downloads import csv_response, json_response, utc
 
 CSV_COLUMNS = ["protocol", "element", "code", "label", "count", "price_or_payment_pence",
                "threshold", "target", "amount_pence"]
@@ -23,7 +23,7 @@ CSV_COLUMNS = ["protocol", "element", "code", "label", "count", "price_or_paymen
 def pounds(pence: int | None) -> str:
     """£1,234.56 (whole pounds without pence)."""
     if pence is None:
-        return _("not published")
+        return "not published"
     whole, part = divmod(pence, 100)
     return f"£{whole:,}" if part == 0 else f"£{whole:,}.{part:02d}"
 
@@ -35,7 +35,7 @@ def _date(name: str, errors: dict[str, str]) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        errors[name] = _("Enter a date like 2026-06-01")
+        errors[name] = "Enter a date like 2026-06-01"
         return None
 
 
@@ -50,7 +50,7 @@ def _view() -> tuple[funding.FundingView | None, dict[str, str], dict[str, str]]
     with unit_of_work("subjects:read") as ctx:
         first, last = funding.default_period(ctx.now.date(), first, last)
         if last < first:
-            errors["to"] = _("The end of the period must not be before its start")
+            errors["to"] = "The end of the period must not be before its start"
             first, last = funding.default_period(ctx.now.date(), None, None)
         view = funding.funding_view(ctx, agreements=rt.funding, first=first, last=last)
     return view, errors, typed
@@ -91,3 +91,14 @@ def funding_csv() -> Response:
     assert view is not None
     name = f"funding-{view.first.isoformat()}-to-{view.last.isoformat()}.csv"
     return csv_response(csv_rows(view), name, CSV_COLUMNS)
+
+
+@bp.route("/mi/funding.json", methods=["GET"])
+def funding_json() -> Response:
+    """The page's figures as JSON, the same body as `GET /api/v1/mi/funding` (a suppressed count
+    is null) with the time it was produced, for a partnership's own spreadsheets or scripts."""
+    view, _errors, _typed = _view()
+    assert view is not None
+    name = f"funding-{view.first.isoformat()}-to-{view.last.isoformat()}.json"
+    body = FundingOut().dump(funding_out(view))
+    return json_response({"generated_at": utc(runtime().now()), **body}, name)

@@ -1,13 +1,16 @@
-"""The funding view page (/mi/funding) and its CSV, through the Flask client."""
+"""The funding view page (/mi/funding) and its CSV and JSON downloads, through the Flask
+client."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 
 from flask.testing import FlaskClient
 
 from caseshare.runtime import Runtime
+from tests.audit_helpers import events
 from tests.conftest import COACH, Demo
 from tests.mi_builders import add_analyst, add_outcomes
 from tests.web.test_pages import sign_in
@@ -36,6 +39,26 @@ def test_the_analyst_sees_payments_thresholds_and_a_csv(client: FlaskClient, rt:
     assert (apa["count"], apa["amount_pence"]) == ("10", "150000")
     rent = next(row for row in rows if row["code"] == "paying_own_rent_6m")
     assert (rent["count"], rent["amount_pence"]) == ("", "0")
+
+
+def test_the_json_download_is_the_api_body_with_small_counts_null(
+        client: FlaskClient, rt: Runtime, demo: Demo) -> None:
+    add_outcomes(rt, demo.lee, "apa_in_place", 12)
+    add_outcomes(rt, demo.kerry, "paying_own_rent_6m", 3)
+    sign_in(client, add_analyst(rt), purpose="evaluation")
+    html = client.get("/mi/funding?from=2026-06-01&to=2026-11-23").get_data(as_text=True)
+    assert 'href="/mi/funding.json?from=2026-06-01&amp;to=2026-11-23"' in html
+    r = client.get("/mi/funding.json?from=2026-06-01&to=2026-11-23")
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    assert 'filename="funding-2026-06-01-to-2026-11-23.json"' in r.headers["Content-Disposition"]
+    body = json.loads(r.get_data(as_text=True))
+    assert (body["from"], body["to"]) == ("2026-06-01", "2026-11-23") and body["generated_at"]
+    [derby] = body["partnerships"]
+    outcomes = {line["code"]: line for line in derby["outcomes"]}
+    assert (outcomes["apa_in_place"]["count"], outcomes["apa_in_place"]["amount_pence"]) == (
+        10, 150000)
+    assert outcomes["paying_own_rent_6m"]["count"] is None  # three: never published
+    assert len(events(rt, type="mi:funding:query", decision="allow")) == 2  # page, download
 
 
 def test_a_bad_date_keeps_what_was_typed(client: FlaskClient, rt: Runtime, demo: Demo) -> None:

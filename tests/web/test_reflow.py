@@ -150,7 +150,7 @@ EXEMPT = {
     "web.ig_audit_csv": "a download", "web.ig_audit_json": "a download",
     "web.ig_access_report_csv": "a download", "web.ig_access_report_json": "a download",
     "web.ig_sar_download": "a download",
-    "web.funding_csv": "a download",
+    "web.funding_csv": "a download", "web.funding_json": "a download",
     "web.mi_outcomes_csv": "a download", "web.mi_outcomes_json": "a download",
     "web.organisation_sign_in": "redirects to the organisation's identity provider",
     "web.organisation_callback": "the identity provider's return (its error is sign_in.html)",
