@@ -223,7 +223,7 @@ def publish(directory: Path, forms: FormSet) -> list[str]:
 @dataclass
 class _Loading:
     problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (form id, warning)
     forms: dict[tuple[str, int], ConsentForm] = field(default_factory=dict)
     retired: dict[str, Retirement] = field(default_factory=dict)
     seen: set[tuple[str, int]] = field(default_factory=set)
@@ -237,7 +237,7 @@ def _carriage(loading: _Loading, form: ConsentForm, protocols: ProtocolSet | Non
         return
     found = uncarried_options(form, protocols)
     if register is not None and f"{form.id}@{form.version}" in register:
-        loading.warnings += [f"{problem} (published: offer a new version without it)"
+        loading.warnings += [(form.id, f"{problem} (published: offer a new version without it)")
                              for problem in found]
     else:
         loading.problems += found
@@ -290,7 +290,10 @@ def load_forms(paths: list[Path], protocols: ProtocolSet | None = None, *,
         loading.problems += _retirement_problems(loading)
     if loading.problems:
         raise PolicyFileError(loading.problems)
-    return FormSet(loading.forms, loading.retired, tuple(loading.warnings))
+    # A retired form is offered to nobody, so what it offers no longer matters.
+    warnings = tuple(warning for form_id, warning in loading.warnings
+                     if form_id not in loading.retired)
+    return FormSet(loading.forms, loading.retired, warnings)
 
 
 def form_paths(directory: Path) -> list[Path]:
