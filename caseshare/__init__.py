@@ -24,6 +24,13 @@ class StartupError(RuntimeError):
 JSON_TYPES = ("application/json",)
 
 
+def _log_form_warnings(app: Flask, warnings: tuple[str, ...]) -> None:
+    """A published consent form offering an option no flow carries cannot be edited (consents
+    rely on it), so it does not stop the app; the operator is told to publish a new version."""
+    for warning in warnings:
+        app.logger.warning("consent form: %s", warning)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from dataclasses import replace
 
@@ -68,6 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if settings.production:
         _refuse_unsafe_production(settings)
     app = Flask(__name__, instance_path=str(settings.instance_path))
+    _log_form_warnings(app, forms.warnings)
     app.secret_key = _session_secret(settings)
     app.session_interface = request_db.WebOnlyCookies()
     app.config.update(

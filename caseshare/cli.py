@@ -364,7 +364,10 @@ def forms_check(files: tuple[Path, ...]) -> None:
     except PolicyFileError as exc:
         _report("", exc.problems)
         return
-    _report(f"OK: {len(loaded.forms)} consent form file(s) valid", [])
+    for warning in loaded.warnings:
+        click.echo(f"WARNING {warning}", err=True)
+    count = len(loaded.forms) + len(loaded.retired)
+    _report(f"OK: {count} consent form file(s) valid", [])
 
 
 @forms_cli.command("publish")

@@ -49,6 +49,10 @@ def record_consent(ctx: RequestContext, subject_id: uuid.UUID,
     if form is None:
         raise ValidationError({"form_version": [
             f"No consent form {data['form_id']!r} version {data['form_version']}."]})
+    if (retired := ctx.forms.retirement(form.id)) is not None:
+        raise ValidationError({"form_id": [
+            f"Form {form.id!r} is retired and takes no new consent: {retired.reason} "
+            f"Use {' or '.join(retired.replaced_by) or 'another form'}."]})
     history = subjects.subject_consents(ctx.session, subject.id)
     situation = consents.situation(jurisdiction=subject.jurisdiction,
                                    age=_age(subject, ctx.keyring, ctx.now.date()),

@@ -1,10 +1,15 @@
-"""Consent form templates from `consent_forms/`: validated at start-up, rendered, hashed."""
+"""Consent form templates from `consent_forms/`: validated at start-up, rendered, hashed.
+
+A form offers only what some flow of its protocols carries (`uncarried_options`), so nobody is
+asked to consent to sharing that can never happen. A form that should no longer be offered is
+retired by a new version that says so (`Retirement`), never by editing a published one.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,8 @@ class ConsentForm:
     max_duration_days: int
     text: dict[str, dict[str, str]]
     source_file: str
+    # The protocols whose flows the form's options rely on (`protocols:` in the file).
+    protocols: tuple[str, ...] = ()
 
     def rendered(self, language: str) -> str:
         """The exact text shown to the claimant; its SHA-256 is pinned in each consent."""
@@ -48,12 +55,31 @@ class ConsentForm:
         return {lang: self.text_hash(lang) for lang in sorted(self.languages)}
 
 
+@dataclass(frozen=True)
+class Retirement:
+    """A version that retires a form: no new consent may be recorded on any version of it (the
+    earlier versions stay loaded, so consents made on them keep their text and receipts)."""
+
+    id: str
+    version: int
+    reason: str
+    replaced_by: tuple[str, ...]
+    source_file: str
+    languages: tuple[str, ...] = ()
+
+    def pinned_hashes(self) -> dict[str, str]:
+        """What `published.json` records: the retirement itself, so it cannot be edited either."""
+        words = json.dumps({"reason": " ".join(self.reason.split()),
+                            "replaced_by": list(self.replaced_by)}, sort_keys=True)
+        return {"retired": hashlib.sha256(words.encode()).hexdigest()}
+
+
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
 
 
-def load_form(path: Path, protocols: ProtocolSet | None = None) -> ConsentForm:
+def load_form(path: Path, protocols: ProtocolSet | None = None) -> ConsentForm | Retirement:
     data, _hash = read_yaml(path)
     name = path.name
     problems = [
@@ -64,6 +90,10 @@ def load_form(path: Path, protocols: ProtocolSet | None = None) -> ConsentForm:
         problems = _semantic_problems(name, data, protocols)
     if problems:
         raise PolicyFileError(problems)
+    if "retired" in data:
+        retired = data["retired"]
+        return Retirement(id=data["id"], version=data["version"], reason=retired["reason"],
+                          replaced_by=tuple(retired.get("replaced_by", ())), source_file=name)
     options = data["options"]
     return ConsentForm(
         id=data["id"],
@@ -76,16 +106,22 @@ def load_form(path: Path, protocols: ProtocolSet | None = None) -> ConsentForm:
         max_duration_days=options["max_duration_days"],
         text=data["text"],
         source_file=name,
+        protocols=tuple(data["protocols"]),
     )
 
 
 def _semantic_problems(
     name: str, data: dict[str, Any], protocols: ProtocolSet | None
 ) -> list[str]:
+    if "retired" in data:
+        return []
     problems = [f"{name}: text/{lang}: language listed but no text given"
                 for lang in data["languages"] if lang not in data["text"]]
     if protocols is not None:
         problems += _unknown_options(name, data["options"], protocols)
+        problems += [f"{name}: protocols: unknown protocol {pid!r}"
+                     for pid in data["protocols"]
+                     if not any(p.id == pid for p in protocols.protocols)]
         problems += _missing_explicit_statements(name, data, protocols)
     return problems
 
@@ -116,22 +152,57 @@ def _missing_explicit_statements(name: str, data: dict[str, Any],
             if "explicit_statement" not in data["text"].get(lang, {})]
 
 
+def uncarried_options(form: ConsentForm, protocols: ProtocolSet) -> list[str]:
+    """The recipients, purposes and categories the form offers that no flow of its protocols
+    carries (a recipient: no flow brings data to it), each problem naming the option."""
+    flows = [flow for p in protocols.protocols if p.id in form.protocols for flow in p.flows]
+    carried = {
+        "recipients": {org for flow in flows for org in flow.to_orgs},
+        "purposes": {purpose for flow in flows for purpose in flow.purposes},
+        "categories": {category for flow in flows for category in flow.categories},
+    }
+    offered = {"recipients": form.recipients, "purposes": form.purposes,
+               "categories": form.categories}
+    named = ", ".join(form.protocols)
+    return [f"{form.source_file}: options/{key}: {option!r} is carried by no flow of its "
+            f"protocols ({named}); a form may not ask for consent to sharing that cannot happen"
+            for key, options in offered.items() for option in options
+            if option not in carried[key]]
+
+
 @dataclass(frozen=True)
 class FormSet:
     forms: dict[tuple[str, int], ConsentForm]
+    # Form id -> the version that retired it.
+    retired: dict[str, Retirement] = field(default_factory=dict)
+    # Problems that cannot be fixed in place (a published version offering an option no flow
+    # carries): `forms check` prints them and start-up logs them; the fix is a new version.
+    warnings: tuple[str, ...] = ()
 
     def get(self, form_id: str, version: int) -> ConsentForm | None:
         return self.forms.get((form_id, version))
 
+    def retirement(self, form_id: str) -> Retirement | None:
+        return self.retired.get(form_id)
+
     def current(self) -> list[ConsentForm]:
+        """The latest version of each form still offered (retired forms are not)."""
         latest: dict[str, ConsentForm] = {}
         for form in self.forms.values():
+            if form.id in self.retired:
+                continue
             if form.id not in latest or form.version > latest[form.id].version:
                 latest[form.id] = form
         return sorted(latest.values(), key=lambda f: f.id)
 
+    def current_for(self, org: str) -> ConsentForm | None:
+        """The current form naming `org` as a recipient: the one its staff record consent on."""
+        return next((f for f in self.current() if org in f.recipients), None)
+
 
 PUBLISHED = published.PUBLISHED
+# How a changed retirement is named when its published hash no longer matches.
+RETIREMENT_FIELDS = {"retired": "retired/reason or retired/replaced_by"}
 
 
 def published_hashes(directory: Path) -> dict[str, dict[str, str]] | None:
@@ -143,38 +214,86 @@ def published_hashes(directory: Path) -> dict[str, dict[str, str]] | None:
     return published.read_register(directory)
 
 
-def _publication_problems(form: ConsentForm, register: dict[str, dict[str, str]],
-                          require_published: bool) -> list[str]:
-    """A published version whose wording changed is always a problem (consents pin its hash);
-    an unpublished version is one only where publication is required (`forms check`)."""
-    return published.problems(form, register, require_published, command="forms publish")
-
-
 def publish(directory: Path, forms: FormSet) -> list[str]:
     """Add the hashes of form versions not yet published; never rewrites a published one."""
-    return published.publish(directory, forms.forms.values(), command="forms publish")
+    return published.publish(directory, [*forms.forms.values(), *forms.retired.values()],
+                             command="forms publish", changed=RETIREMENT_FIELDS)
+
+
+@dataclass
+class _Loading:
+    problems: list[str] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (form id, warning)
+    forms: dict[tuple[str, int], ConsentForm] = field(default_factory=dict)
+    retired: dict[str, Retirement] = field(default_factory=dict)
+    seen: set[tuple[str, int]] = field(default_factory=set)
+
+
+def _carriage(loading: _Loading, form: ConsentForm, protocols: ProtocolSet | None,
+              register: dict[str, dict[str, str]] | None) -> None:
+    """Uncarried options are errors, except in a version already published: its options are
+    fixed (consents rely on them), so they are warnings asking for a new version."""
+    if protocols is None:
+        return
+    found = uncarried_options(form, protocols)
+    if register is not None and f"{form.id}@{form.version}" in register:
+        loading.warnings += [(form.id, f"{problem} (published: offer a new version without it)")
+                             for problem in found]
+    else:
+        loading.problems += found
+
+
+def _load_one(loading: _Loading, path: Path, protocols: ProtocolSet | None,
+              require_published: bool) -> None:
+    try:
+        form = load_form(path, protocols)
+    except PolicyFileError as exc:
+        loading.problems.extend(exc.problems)
+        return
+    key = (form.id, form.version)
+    if key in loading.seen:
+        loading.problems.append(f"{path.name}: id/version {form.id}@{form.version} defined twice")
+    loading.seen.add(key)
+    register = published_hashes(path.parent)
+    if isinstance(form, Retirement):
+        loading.retired[form.id] = form
+    else:
+        loading.forms[key] = form
+        _carriage(loading, form, protocols, register)
+    if register is not None:
+        loading.problems.extend(published.problems(form, register, require_published,
+                                                   command="forms publish",
+                                                   changed=RETIREMENT_FIELDS))
+
+
+def _retirement_problems(loading: _Loading) -> list[str]:
+    """A retirement comes after the versions it retires and names forms that exist."""
+    known = {form_id for form_id, _version in loading.forms}
+    problems = []
+    for retirement in loading.retired.values():
+        if any(f.id == retirement.id and f.version > retirement.version
+               for f in loading.forms.values()):
+            problems.append(f"{retirement.source_file}: version: a retired form has no later "
+                            f"versions")
+        problems += [f"{retirement.source_file}: retired/replaced_by: unknown form {other!r}"
+                     for other in retirement.replaced_by
+                     if other not in known or other in loading.retired]
+    return problems
 
 
 def load_forms(paths: list[Path], protocols: ProtocolSet | None = None, *,
                require_published: bool = True) -> FormSet:
-    problems: list[str] = []
-    forms: dict[tuple[str, int], ConsentForm] = {}
+    loading = _Loading()
     for path in paths:
-        try:
-            form = load_form(path, protocols)
-        except PolicyFileError as exc:
-            problems.extend(exc.problems)
-            continue
-        key = (form.id, form.version)
-        if key in forms:
-            problems.append(f"{path.name}: id/version {form.id}@{form.version} defined twice")
-        forms[key] = form
-        register = published_hashes(path.parent)
-        if register is not None:
-            problems.extend(_publication_problems(form, register, require_published))
-    if problems:
-        raise PolicyFileError(problems)
-    return FormSet(forms)
+        _load_one(loading, path, protocols, require_published)
+    if len(paths) > 1:  # a single file checked on its own cannot see the forms it names
+        loading.problems += _retirement_problems(loading)
+    if loading.problems:
+        raise PolicyFileError(loading.problems)
+    # A retired form is offered to nobody, so what it offers no longer matters.
+    warnings = tuple(warning for form_id, warning in loading.warnings
+                     if form_id not in loading.retired)
+    return FormSet(loading.forms, loading.retired, warnings)
 
 
 def form_paths(directory: Path) -> list[Path]:

@@ -19,7 +19,7 @@ from caseshare.consent.views import ConsentView
 from caseshare.errors import ConflictError, NotFoundError, ValidationError
 from caseshare.schemas.consents import CHANNELS, GIVEN_BY_TYPES, METHODS
 from caseshare.web import forms
-from caseshare.web.blueprint import bp, page, require, run, runtime
+from caseshare.web.blueprint import bp, page, require, run, runtime, user
 from caseshare.web.filters import uk_date
 from caseshare.web.option_names import option_names
 
@@ -46,10 +46,12 @@ WITHDRAW_FIELDS = {"scope.recipients": "recipients", "scope.purposes": "purposes
 
 
 def current_form() -> ConsentForm:
-    forms_ = runtime().forms.current()
-    if not forms_:
+    """The current form of the signed-in worker's partnership (one naming their organisation):
+    a Derby worker never gets the Carmarthenshire form, nor the other way round."""
+    form = runtime().forms.current_for(user().principal.org)
+    if form is None:
         raise NotFoundError("No consent form is available.")
-    return forms_[0]
+    return form
 
 
 @bp.route("/claimants/<uuid:subject_id>/consents/new", methods=["GET", "POST"])

@@ -11,10 +11,14 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from caseshare.consent.models import Consent
+from caseshare.identity.passwords import set_password
+from caseshare.identity.service import add_or_update_staff
 from caseshare.runtime import Runtime
 from caseshare.web.filters import purpose_name
 from tests.audit_helpers import count, events
+from tests.builders import register
 from tests.conftest import COACH, Demo
+from tests.web.browser import PASSWORD
 from tests.web.test_pages import sign_in, token
 
 CHOICES = {"recipients": ["jcp-derby", "recovery-partnership"],
@@ -121,3 +125,26 @@ def test_renewing_a_consent_of_another_claimant_is_not_found(client: FlaskClient
     resp = client.get(f"/claimants/{demo.lee}/consents/new?renews={listed[0]['id']}")
     assert resp.status_code == 404
     assert client.get(f"/claimants/{demo.lee}/consents/new?renews=nonsense").status_code == 404
+
+
+def test_each_worker_records_consent_on_their_own_partnerships_form(
+        client: FlaskClient, rt: Runtime, demo: Demo, auth: Any) -> None:
+    """A Carmarthenshire housing officer gets the Carmarthenshire form (its parties to choose
+    from, in English or Welsh), never the Derby one (the Derby coach's form is the test above's)."""
+    email = "eleri.morgan@carmarthenshire-housing.example"
+    with rt.session_factory() as s:
+        staff = add_or_update_staff(s, protocols=rt.protocols, email=email, name="Eleri Morgan",
+                                    org="carmarthenshire-housing", roles=["housing_officer"],
+                                    now=rt.now())
+        set_password(staff, PASSWORD)
+        s.commit()
+    subject = register(client, auth(email), given_name="Rhys", family_name="Thomas",
+                       nino="AB 65 43 21 D", postcode="SA31 1LE", jurisdiction="wales")
+    sign_in(client, email)
+    page = text(client.get(f"/claimants/{subject}/consents/new"))
+    offered = set(re.findall(r'name="recipients"[^>]*value="([^"]+)"', page)) | set(
+        re.findall(r'value="([^"]+)"[^>]*name="recipients"', page))
+    assert offered == {"carmarthenshire-housing", "jcp-south-west-wales", "tywi-recovery"}
+    assert "Tywi Recovery Service" in page and "Derby" not in page
+    welsh = text(client.get(f"/claimants/{subject}/consents/new?lang=cy"))
+    assert "Gytundeb Cymru ar gyfer Rhannu Gwybodaeth Bersonol" in welsh
