@@ -124,6 +124,23 @@ def test_bad_fields_are_422_naming_them_and_nothing_is_written(
         assert s.scalars(select(SupportRecord)).first() is None
 
 
+def test_an_apa_cannot_record_a_health_or_addiction_trigger(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    # Review 24 finding 1: the APA is read under housing_tenancy (the coach reads it under plain
+    # support-journey consent), so its trigger must not carry special category words.
+    for trigger in ("addiction", "mental_health", "domestic_abuse"):
+        r = client.post(RECORDS.format(demo.lee, TS), headers=auth(HOUSING),
+                        json={"kind": "apa", "data": {**APA, "trigger": trigger}})
+        assert list(assert_problem(r, 422)["errors"]) == ["data.trigger"]
+    with rt.session_factory() as s:
+        assert s.scalars(select(SupportRecord)).first() is None
+    record = _create(client, auth(HOUSING), demo.lee, "apa",
+                     {**APA, "trigger": "vulnerability"}).json["id"]
+    r = client.get(RECORD.format(demo.lee, record, "case_management"), headers=auth(COACH))
+    assert r.status_code == 200 and r.json["data"]["trigger"] == "vulnerability"
+
+
 def test_apa_moves_forward_with_if_match_and_keeps_each_date(
     client: FlaskClient, auth: Any, demo: Demo, clock: Any
 ) -> None:
