@@ -168,6 +168,22 @@ def test_apa_moves_forward_with_if_match_and_keeps_each_date(
                                                       "identified"]
 
 
+def test_an_apa_status_that_is_not_a_status_is_422_naming_it(
+    client: FlaskClient, auth: Any, demo: Demo
+) -> None:
+    # Review 24 finding 7: each of these was a 500 (the move was checked before the value).
+    housing = auth(HOUSING)
+    r = _create(client, housing, demo.lee, "apa", APA)
+    url, etag = RECORD.format(demo.lee, r.json["id"], TS), r.headers["ETag"]
+    for bad in ("bogus", 5, ["x"], None, {"a": 1}):
+        r = client.patch(url, headers={**housing, "If-Match": etag},
+                         json={"data": {"status": bad}})
+        assert list(assert_problem(r, 422)["errors"]) == ["data.status"], bad
+    r = client.patch(url, headers={**housing, "If-Match": etag},
+                     json={"data": {"status": "requested"}})
+    assert r.status_code == 200, r.json
+
+
 def test_six_months_paid_by_the_claimant_record_the_outcome_once(
     client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
 ) -> None:

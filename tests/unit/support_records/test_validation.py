@@ -113,3 +113,10 @@ def test_an_apa_trigger_names_no_special_category_condition(trigger: str) -> Non
 def test_the_neutral_vulnerability_trigger_is_accepted() -> None:
     assert validation.check("apa", {**APA, "trigger": "vulnerability"})["trigger"] == (
         "vulnerability")
+
+
+@pytest.mark.parametrize("after", ["bogus", 5, ["x"], None])
+def test_a_move_to_something_not_a_status_names_the_status(after: Any) -> None:
+    with pytest.raises(ValidationError) as caught:
+        validation.check_apa_move("identified", after)
+    assert list(caught.value.extra["errors"]) == ["data.status"]
