@@ -217,6 +217,22 @@ def test_six_months_paid_by_the_claimant_record_the_outcome_once(
     assert "derby-housing" in computed.details["attributed_to"]
 
 
+def test_a_month_outside_the_tenancy_is_422_and_nothing_is_recorded(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    # Review 24 finding 9: months before the tenancy began or still to come were accepted (six
+    # months of 2030 gave an outcome dated 2030-06-30). The clock is 23 November 2026.
+    housing = auth(HOUSING)
+    record = _create(client, housing, demo.lee, "tenancy", TENANCY).json["id"]
+    for month in ("2025-03", "2026-12", "2030-01", "2100-12"):
+        r = _month(client, housing, demo.lee, record, month)
+        assert list(assert_problem(r, 422)["errors"]) == ["month"], month
+    with rt.session_factory() as s:
+        assert s.scalars(select(TenancySnapshot)).first() is None
+    for month in ("2025-04", "2026-11"):  # the tenancy's first month and this month
+        assert _month(client, housing, demo.lee, record, month).status_code == 201
+
+
 def test_arrears_after_the_apa_ended_alert_its_housing_officers_once(
     client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
 ) -> None:

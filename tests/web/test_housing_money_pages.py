@@ -111,6 +111,12 @@ def test_tenancy_months_table_and_form(client: FlaskClient, demo: Demo) -> None:
     bad = _post(client, path + "/months", path, **{**month, "month": "June", "arrears": "x"})
     page = bad.get_data(as_text=True)
     assert bad.status_code == 422 and 'value="June"' in page and 'value="x"' in page
+    # Review 24 finding 9: the page shares the domain's rule (0001-01 was a 500, 9999-12 kept).
+    for outside in ("0001-01", "9999-12", "2025-03"):
+        r = _post(client, path + "/months", path, **{**month, "month": outside})
+        page = r.get_data(as_text=True)
+        assert r.status_code == 422 and f'value="{outside}"' in page
+        assert "the tenancy&#39;s start" in page or "the tenancy's start" in page
     table = client.get(path).get_data(as_text=True)
     assert 'class="govuk-table cs-table--stack" data-testid="months"' in table
     assert 'data-label="Rent paid">£450.00' in table
