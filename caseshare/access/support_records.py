@@ -20,7 +20,7 @@ from typing import Any
 from caseshare.access import guards
 from caseshare.access.case_plans import own_record
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Decision
+from caseshare.access.decision import Decision, audience
 from caseshare.access.disclosure import withheld_categories
 from caseshare.audit.event_types import EventType
 from caseshare.cases import service as cases
@@ -200,17 +200,28 @@ def add_snapshot(ctx: RequestContext, subject_id: uuid.UUID, record_id: uuid.UUI
               decision=decision, outcome="allow", categories=[record.category],
               details={"record_id": str(record.id), "snapshot_id": str(snapshot.id),
                        "month": figures.month.strftime("%Y-%m")})
-    _alert_arrears_after_apa(ctx, subject.id, figures, key)
+    _alert_arrears_after_apa(ctx, subject.id, facts, figures, key)
     _paying_own_rent(ctx, record, figures, key)
     readable = guards.decide(ctx, facts, "read", [record.category])
     return _view(ctx, record, readable, key)
 
 
-def _alert_arrears_after_apa(ctx: RequestContext, subject_id: uuid.UUID,
+def _alert_arrears_after_apa(ctx: RequestContext, subject_id: uuid.UUID, facts: SubjectFacts,
                              figures: records.SnapshotIn, key: bytes) -> None:
     """Tell the housing officers of each APA that ended before this month that arrears are
-    back, once per APA. Codes and ids only in the notification and the event."""
+    back, once per APA. The alert discloses the caller's figures to the APA's organisation, so
+    it goes only to an organisation that may read them now: the caller's own, or a case member
+    a flow from the caller's organisation reaches with the consent it needs
+    (`decision.audience`). Any other organisation's APA is not even opened. Codes and ids only
+    in the notification and the event."""
+    if figures.arrears <= 0:
+        return
+    category = RECORD_CATEGORIES["tenancy"]
+    may_know = audience(ctx.principal, category, facts, ctx.protocols, ctx.now) | {
+        ctx.principal.org}
     for apa in records.records_of(ctx.session, subject_id, "apa"):
+        if apa.created_org not in may_know:
+            continue  # consent withdrawn, no flow, or no longer on the case: not told
         once_key = f"arrears_after_apa:{apa.id}"
         if not rent.arrears_after_apa(figures.arrears, figures.month,
                                       records.apa_ended_on(apa, key)):

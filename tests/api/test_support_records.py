@@ -8,9 +8,13 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from caseshare.facts import Principal
 from caseshare.notifications.models import Notification
 from caseshare.outcomes.models import Outcome, OutcomeAttribution
 from caseshare.runtime import Runtime
+from caseshare.subjects import service as subjects
+from caseshare.subjects.models import Subject
+from caseshare.support_records import service as records
 from caseshare.support_records.models import SupportRecord, TenancySnapshot
 from tests.audit_helpers import events
 from tests.builders import assert_problem
@@ -252,6 +256,66 @@ def test_arrears_after_the_apa_ended_alert_its_housing_officers_once(
     assert (note.org_id, note.role) == ("derby-housing", "housing_officer")
     assert note.details == {"record_id": apa, "month": "2026-04"}
     assert len(events(rt, type="support_records:apa:arrears_alert")) == 1
+
+
+def _ended_apa_of(rt: Runtime, subject: uuid.UUID, org: str, role: str) -> str:
+    """An ended APA written by `org` (straight through the domain: under the Derby protocol
+    only the council writes housing records through the API)."""
+    writer = Principal(actor_id=str(uuid.uuid4()), actor_type="staff", org=org,
+                       roles=frozenset({role}))
+    with rt.session_factory() as s:
+        found = s.get(Subject, subject)
+        assert found is not None
+        apa = records.create_record(
+            s, subject_id=subject, kind="apa", data={
+                **APA, "status": "ended",
+                "status_dates": {"identified": "2026-01-05", "ended": "2026-02-20"}},
+            data_key=subjects.data_key(found, rt.keyring), principal=writer,
+            purpose="case_management", now=rt.now())
+        s.commit()
+        return str(apa.id)
+
+
+def _alerted(rt: Runtime) -> list[str]:
+    with rt.session_factory() as s:
+        return [n.org_id for n in s.scalars(select(Notification).where(
+            Notification.type == "arrears_after_apa"))]
+
+
+def test_the_arrears_alert_goes_only_to_an_apa_org_that_may_read_the_figures(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime
+) -> None:
+    # Review 24 finding 12: the alert told any APA's organisation about the council's figures
+    # without deciding whether it may read them. Lee's consent names the Jobcentre: it is told.
+    housing = auth(HOUSING)
+    tenancy = _create(client, housing, demo.lee, "tenancy", TENANCY).json["id"]
+    _ended_apa_of(rt, demo.lee, "jcp-derby", "work_coach")
+    assert _month(client, housing, demo.lee, tenancy, "2026-03", arrears_pence=900,
+                  rent_paid_pence=0).status_code == 201
+    assert _alerted(rt) == ["jcp-derby"]
+
+
+def test_no_arrears_alert_to_an_apa_org_whose_consent_was_withdrawn(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime, monkeypatch: Any
+) -> None:
+    housing = auth(HOUSING)
+    tenancy = _create(client, housing, demo.lee, "tenancy", TENANCY).json["id"]
+    apa = _ended_apa_of(rt, demo.lee, "jcp-derby", "work_coach")
+    consents = client.get(f"/api/v1/subjects/{demo.lee}/consents?purpose=case_management",
+                          headers=auth(COACH)).json["items"]
+    for consent in consents:
+        w = client.post(f"/api/v1/consents/{consent['id']}/withdrawal?purpose=case_management",
+                        json={"channel": "phone", "scope": {"recipients": ["jcp-derby"]}},
+                        headers=auth(COACH))
+        assert w.status_code == 200, w.json
+    opened: list[str] = []
+    ended_on = records.apa_ended_on
+    monkeypatch.setattr(records, "apa_ended_on",
+                        lambda record, key: opened.append(str(record.id)) or ended_on(record, key))
+    assert _month(client, housing, demo.lee, tenancy, "2026-03", arrears_pence=900,
+                  rent_paid_pence=0).status_code == 201
+    assert _alerted(rt) == [] and apa not in opened  # not told, and its APA not opened
+    assert not events(rt, type="support_records:apa:arrears_alert")
 
 
 def test_two_tenancies_completing_six_months_together_count_once(
