@@ -17,6 +17,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from caseshare.access import guards
 from caseshare.access.case_plans import own_record
 from caseshare.access.context import RequestContext
@@ -229,9 +231,14 @@ def _alert_arrears_after_apa(ctx: RequestContext, subject_id: uuid.UUID, facts: 
         if notifications.once_raised(ctx.session, once_key):
             continue
         details = {"record_id": str(apa.id), "month": figures.month.strftime("%Y-%m")}
-        notifications.notify(ctx.session, type="arrears_after_apa", org=apa.created_org,
-                             role="housing_officer", now=ctx.now, subject_id=subject_id,
-                             details=details, once_key=once_key)
+        try:
+            with ctx.session.begin_nested():  # a savepoint: a lost race undoes only the alert
+                notifications.notify(ctx.session, type="arrears_after_apa",
+                                     org=apa.created_org, role="housing_officer", now=ctx.now,
+                                     subject_id=subject_id, details=details, once_key=once_key)
+                ctx.session.flush()
+        except IntegrityError:
+            continue  # a concurrent month raised it first: once is once
         ctx.audit(EventType.SUPPORT_RECORDS_APA_ARREARS_ALERT, subject_id=subject_id,
                   outcome="allow", categories=[apa.category],
                   details={**details, "to_org": apa.created_org})
@@ -247,11 +254,16 @@ def _paying_own_rent(ctx: RequestContext, record: SupportRecord, figures: record
     if achieved_on is None or outcomes.find_outcome(ctx.session, record.subject_id,
                                                     PAYING_OWN_RENT, achieved_on):
         return  # none, or already counted for the claimant that day (from another tenancy)
-    outcome = outcomes.record_outcome(
-        ctx.session, key, subject_id=record.subject_id, code=PAYING_OWN_RENT,
-        category=record.category, achieved_on=achieved_on, org=record.created_org,
-        purpose=ctx.purpose, now=ctx.now, staff_id=ctx.principal.actor_uuid,
-        service_line=PAYING_OWN_RENT_SERVICE_LINE, computed=True, source_record_id=record.id)
+    try:
+        with ctx.session.begin_nested():  # a savepoint: a lost race undoes only the outcome
+            outcome = outcomes.record_outcome(
+                ctx.session, key, subject_id=record.subject_id, code=PAYING_OWN_RENT,
+                category=record.category, achieved_on=achieved_on, org=record.created_org,
+                purpose=ctx.purpose, now=ctx.now, staff_id=ctx.principal.actor_uuid,
+                service_line=PAYING_OWN_RENT_SERVICE_LINE, computed=True,
+                source_record_id=record.id)
+    except IntegrityError:
+        return  # a concurrent request counted it for the claimant that day: counted once
     shares = attribution.attribute(ctx.session, outcome)  # for outcome-based payments
     ctx.audit(EventType.SUPPORT_RECORDS_OUTCOME_COMPUTE, subject_id=record.subject_id,
               outcome="allow", categories=[record.category],

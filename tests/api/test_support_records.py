@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from caseshare.facts import Principal
+from caseshare.notifications import service as notification_service
 from caseshare.notifications.models import Notification
+from caseshare.notifications.service import notify
+from caseshare.outcomes import service as outcome_service
 from caseshare.outcomes.models import Outcome, OutcomeAttribution
 from caseshare.runtime import Runtime
 from caseshare.subjects import service as subjects
@@ -315,6 +319,50 @@ def test_no_arrears_alert_to_an_apa_org_whose_consent_was_withdrawn(
     assert _month(client, housing, demo.lee, tenancy, "2026-03", arrears_pence=900,
                   rent_paid_pence=0).status_code == 201
     assert _alerted(rt) == [] and apa not in opened  # not told, and its APA not opened
+    assert not events(rt, type="support_records:apa:arrears_alert")
+
+
+def test_a_computed_outcome_counted_meanwhile_is_skipped_not_a_503(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime, monkeypatch: Any
+) -> None:
+    # Review 24 finding 11: another request records the same outcome after this one checked
+    # (find_outcome saw nothing) and before it inserts; the month is still recorded, counted once.
+    housing = auth(HOUSING)
+    record = _create(client, housing, demo.lee, "tenancy", TENANCY).json["id"]
+    for n in range(1, 6):
+        assert _month(client, housing, demo.lee, record, f"2026-0{n}").status_code == 201
+    with rt.session_factory() as s:
+        found = s.get(Subject, demo.lee)
+        assert found is not None
+        outcome_service.record_outcome(
+            s, subjects.data_key(found, rt.keyring), subject_id=demo.lee,
+            code="paying_own_rent_6m", category="housing_tenancy",
+            achieved_on=date(2026, 6, 30), org="derby-housing", purpose=TS, now=rt.now(),
+            staff_id=None, computed=True)
+        s.commit()
+    monkeypatch.setattr(outcome_service, "find_outcome", lambda *args, **kwargs: None)
+    r = _month(client, housing, demo.lee, record, "2026-06")
+    assert r.status_code == 201, r.json
+    with rt.session_factory() as s:
+        assert len(s.scalars(select(Outcome)).all()) == 1
+        assert len(s.scalars(select(TenancySnapshot)).all()) == 6
+    assert not events(rt, type="support_records:outcome:compute")
+
+
+def test_an_arrears_alert_raised_meanwhile_is_skipped_not_a_503(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime, monkeypatch: Any
+) -> None:
+    housing = auth(HOUSING)
+    tenancy = _create(client, housing, demo.lee, "tenancy", TENANCY).json["id"]
+    apa = _ended_apa_of(rt, demo.lee, "derby-housing", "housing_officer")
+    with rt.session_factory() as s:  # the other request's alert, committed after our check
+        notify(s, type="arrears_after_apa", org="derby-housing", role="housing_officer",
+               now=rt.now(), subject_id=demo.lee, once_key=f"arrears_after_apa:{apa}")
+        s.commit()
+    monkeypatch.setattr(notification_service, "once_raised", lambda *args: False)
+    r = _month(client, housing, demo.lee, tenancy, "2026-03", arrears_pence=900)
+    assert r.status_code == 201, r.json
+    assert _alerted(rt) == ["derby-housing"]
     assert not events(rt, type="support_records:apa:arrears_alert")
 
 
