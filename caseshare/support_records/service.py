@@ -21,6 +21,7 @@ from caseshare.facts import Principal
 from caseshare.support_records import rent, validation
 from caseshare.support_records.models import (
     RECORD_CATEGORIES,
+    RENT_PAYERS,
     SupportRecord,
     SupportRecordVersion,
     TenancySnapshot,
@@ -169,6 +170,7 @@ def add_snapshot(session: Session, *, record: SupportRecord, figures: SnapshotIn
                  data_key: bytes, principal: Principal, now: datetime) -> TenancySnapshot:
     """One month of a tenancy's rent account; a month already recorded is a 409, a month
     outside the tenancy (before its start, or after the current month) a ValidationError."""
+    check_figures(figures)
     check_month(record, figures.month, data_key, uk_today(now))
     for existing in snapshots_of(session, record.id):
         if existing.month == figures.month:
@@ -183,6 +185,18 @@ def add_snapshot(session: Session, *, record: SupportRecord, figures: SnapshotIn
     session.add(snapshot)
     flush_or_conflict(session, _month_exists, unique=True)
     return snapshot
+
+
+def check_figures(figures: SnapshotIn) -> None:
+    """The month's amounts are whole pence within the limit, and the payer one we know: checked
+    here, not only at the edge, so the page and the API cannot disagree."""
+    errors = {f"{name}_pence": [problem] for name, value in (
+        ("rent_due", figures.rent_due), ("rent_paid", figures.rent_paid),
+        ("arrears", figures.arrears)) if (problem := validation.pence_problem(value))}
+    if figures.paid_by not in RENT_PAYERS:
+        errors["paid_by"] = [f"Must be one of: {', '.join(RENT_PAYERS)}."]
+    if errors:
+        raise ValidationError(errors)
 
 
 def check_month(record: SupportRecord, month: date, data_key: bytes, today: date) -> None:

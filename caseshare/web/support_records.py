@@ -63,10 +63,13 @@ FIELDS = {"data.landlord_type": "landlord_type", "data.rent_pence": "rent",
 
 
 def pence(text: str) -> int | None:
+    """Pounds as typed ('£1,250.50') in pence; None for anything else or above the domain's
+    limit (validation.MAX_PENCE, £1,000,000: the API's limit too)."""
     match = POUNDS.match(text.replace(",", ""))
     if match is None:
         return None
-    return int(match.group(1)) * 100 + int(match.group(2) or 0)
+    value = int(match.group(1)) * 100 + int(match.group(2) or 0)
+    return value if value <= validation.MAX_PENCE else None
 
 
 def pounds(value: int | None) -> str:
@@ -95,8 +98,8 @@ def _lines(text: str, name: str, errors: forms.Errors) -> list[dict[str, Any]]:
         match = LINE.match(line)
         amount = pence(match.group(2)) if match else None
         if match is None or amount is None:
-            errors[name] = ("Write each line as what it is, a colon and the amount, like "
-                            "Rent: 450.00")
+            errors[name] = ("Write each line as what it is, a colon and the amount (up to "
+                            "£1,000,000), like Rent: 450.00")
             return []
         out.append({"label": match.group(1), "pence": amount})
     return out
@@ -116,7 +119,7 @@ def _data(kind: str, form: MultiDict[str, str], *, new: bool = True) -> tuple[
         data = {k: values.get(k) or None for k in ("landlord_type", "rent_frequency", "paid_by")}
         data["rent_pence"] = pence(values.get("rent", ""))
         if data["rent_pence"] is None:
-            errors["rent"] = "Enter the rent in pounds, like 450.00"
+            errors["rent"] = "Enter the rent in pounds, like 450.00, up to £1,000,000"
         data["start_on"] = _iso(values["start_on"], "start_on", errors, required=True)
     elif kind == "apa":
         data = {k: values.get(k) or None for k in ("trigger", "type")}
@@ -336,7 +339,7 @@ def _month_figures(values: dict[str, str]) -> tuple[SnapshotIn | None, forms.Err
     amounts = {k: pence(values[k]) for k in ("rent_due", "rent_paid", "arrears")}
     for name, amount in amounts.items():
         if amount is None:
-            errors[name] = "Enter an amount in pounds, like 450.00"
+            errors[name] = "Enter an amount in pounds, like 450.00, up to £1,000,000"
     if values["paid_by"] not in RENT_PAYERS:
         errors["paid_by"] = "Select who paid the rent"
     if errors or month is None:
