@@ -57,7 +57,7 @@ FAMILY = ("Holt", "Baines", "Carter", "Dawson", "Ellis", "Fowler", "Grant", "Hug
 POSTCODES = ("DE1 3AB", "DE21 4FG", "DE22 1HJ", "DE23 8LN", "DE24 0PQ", "DE3 9RS", "DE73 5TU")
 LANDLORDS = ("council", "social", "private", "social", "council")
 APA_TYPES = ("managed_payment", "more_frequent_payments", "managed_payment", "split_payment")
-TRIGGERS = ("rent_arrears", "debt", "mental_health", "addiction", "learning_difficulty")
+TRIGGERS = ("rent_arrears", "debt", "vulnerability", "other")
 Ctx = Callable[[StaffMember, str, datetime], RequestContext]
 
 

@@ -17,10 +17,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from caseshare.access import guards
 from caseshare.access.case_plans import own_record
 from caseshare.access.context import RequestContext
-from caseshare.access.decision import Decision
+from caseshare.access.decision import Decision, audience
 from caseshare.access.disclosure import withheld_categories
 from caseshare.audit.event_types import EventType
 from caseshare.cases import service as cases
@@ -200,17 +202,28 @@ def add_snapshot(ctx: RequestContext, subject_id: uuid.UUID, record_id: uuid.UUI
               decision=decision, outcome="allow", categories=[record.category],
               details={"record_id": str(record.id), "snapshot_id": str(snapshot.id),
                        "month": figures.month.strftime("%Y-%m")})
-    _alert_arrears_after_apa(ctx, subject.id, figures, key)
+    _alert_arrears_after_apa(ctx, subject.id, facts, figures, key)
     _paying_own_rent(ctx, record, figures, key)
     readable = guards.decide(ctx, facts, "read", [record.category])
     return _view(ctx, record, readable, key)
 
 
-def _alert_arrears_after_apa(ctx: RequestContext, subject_id: uuid.UUID,
+def _alert_arrears_after_apa(ctx: RequestContext, subject_id: uuid.UUID, facts: SubjectFacts,
                              figures: records.SnapshotIn, key: bytes) -> None:
     """Tell the housing officers of each APA that ended before this month that arrears are
-    back, once per APA. Codes and ids only in the notification and the event."""
+    back, once per APA. The alert discloses the caller's figures to the APA's organisation, so
+    it goes only to an organisation that may read them now: the caller's own, or a case member
+    a flow from the caller's organisation reaches with the consent it needs
+    (`decision.audience`). Any other organisation's APA is not even opened. Codes and ids only
+    in the notification and the event."""
+    if figures.arrears <= 0:
+        return
+    category = RECORD_CATEGORIES["tenancy"]
+    may_know = audience(ctx.principal, category, facts, ctx.protocols, ctx.now) | {
+        ctx.principal.org}
     for apa in records.records_of(ctx.session, subject_id, "apa"):
+        if apa.created_org not in may_know:
+            continue  # consent withdrawn, no flow, or no longer on the case: not told
         once_key = f"arrears_after_apa:{apa.id}"
         if not rent.arrears_after_apa(figures.arrears, figures.month,
                                       records.apa_ended_on(apa, key)):
@@ -218,9 +231,14 @@ def _alert_arrears_after_apa(ctx: RequestContext, subject_id: uuid.UUID,
         if notifications.once_raised(ctx.session, once_key):
             continue
         details = {"record_id": str(apa.id), "month": figures.month.strftime("%Y-%m")}
-        notifications.notify(ctx.session, type="arrears_after_apa", org=apa.created_org,
-                             role="housing_officer", now=ctx.now, subject_id=subject_id,
-                             details=details, once_key=once_key)
+        try:
+            with ctx.session.begin_nested():  # a savepoint: a lost race undoes only the alert
+                notifications.notify(ctx.session, type="arrears_after_apa",
+                                     org=apa.created_org, role="housing_officer", now=ctx.now,
+                                     subject_id=subject_id, details=details, once_key=once_key)
+                ctx.session.flush()
+        except IntegrityError:
+            continue  # a concurrent month raised it first: once is once
         ctx.audit(EventType.SUPPORT_RECORDS_APA_ARREARS_ALERT, subject_id=subject_id,
                   outcome="allow", categories=[apa.category],
                   details={**details, "to_org": apa.created_org})
@@ -236,11 +254,16 @@ def _paying_own_rent(ctx: RequestContext, record: SupportRecord, figures: record
     if achieved_on is None or outcomes.find_outcome(ctx.session, record.subject_id,
                                                     PAYING_OWN_RENT, achieved_on):
         return  # none, or already counted for the claimant that day (from another tenancy)
-    outcome = outcomes.record_outcome(
-        ctx.session, key, subject_id=record.subject_id, code=PAYING_OWN_RENT,
-        category=record.category, achieved_on=achieved_on, org=record.created_org,
-        purpose=ctx.purpose, now=ctx.now, staff_id=ctx.principal.actor_uuid,
-        service_line=PAYING_OWN_RENT_SERVICE_LINE, computed=True, source_record_id=record.id)
+    try:
+        with ctx.session.begin_nested():  # a savepoint: a lost race undoes only the outcome
+            outcome = outcomes.record_outcome(
+                ctx.session, key, subject_id=record.subject_id, code=PAYING_OWN_RENT,
+                category=record.category, achieved_on=achieved_on, org=record.created_org,
+                purpose=ctx.purpose, now=ctx.now, staff_id=ctx.principal.actor_uuid,
+                service_line=PAYING_OWN_RENT_SERVICE_LINE, computed=True,
+                source_record_id=record.id)
+    except IntegrityError:
+        return  # a concurrent request counted it for the claimant that day: counted once
     shares = attribution.attribute(ctx.session, outcome)  # for outcome-based payments
     ctx.audit(EventType.SUPPORT_RECORDS_OUTCOME_COMPUTE, subject_id=record.subject_id,
               outcome="allow", categories=[record.category],

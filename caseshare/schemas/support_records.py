@@ -7,8 +7,9 @@ from marshmallow import fields, validate
 
 from caseshare.schemas.common import PurposeQuery, StrictSchema, UTCDateTime, WithheldSchema
 from caseshare.support_records.models import RECORD_KINDS, RENT_PAYERS
+from caseshare.support_records.validation import MAX_PENCE
 
-PENCE = validate.Range(min=0, max=100_000_000, error="Must be 0 to 100000000 pence.")
+PENCE = validate.Range(min=0, max=MAX_PENCE, error=f"Must be 0 to {MAX_PENCE} pence.")
 DATA = ("The kind's fields: tenancy {landlord_type, rent_pence, rent_frequency, paid_by, "
         "start_on}; apa {trigger, type, status, status_dates, review_on}; money_plan {income, "
         "outgoings, priority_debts (lists of {label, pence}), agreed_actions, reviewed_on}; "

@@ -33,8 +33,12 @@ RENT_PAYERS = ("claimant", "managed_payment")  # the claimant, or a managed paym
 APA_TYPES = ("managed_payment", "more_frequent_payments", "split_payment")
 # The APA's lifecycle, in order; `ended` may follow any of them.
 APA_STATUSES = ("identified", "requested", "dwp_decision", "in_place", "ended")
-APA_TRIGGERS = ("rent_arrears", "debt", "addiction", "mental_health", "domestic_abuse",
-                "learning_difficulty", "other")
+# Why an APA is needed, in neutral words only. The APA is kept and shared under housing_tenancy,
+# which is not a special category: a health, addiction or abuse reason recorded here would reach
+# every organisation that reads the tenancy without the claimant's explicit consent for those
+# categories, so the reason says only "vulnerability" and the detail stays in the record of the
+# category it belongs to (docs/housing-money.md).
+APA_TRIGGERS = ("rent_arrears", "debt", "vulnerability", "other")
 ACCOUNT_TYPES = ("bank", "credit_union")
 
 

@@ -43,6 +43,11 @@ def previous_month(month: date) -> date:
                                                                      month.month - 1, 1)
 
 
+def next_month(month: date) -> date:
+    return date(month.year + 1, 1, 1) if month.month == 12 else date(month.year,
+                                                                     month.month + 1, 1)
+
+
 def last_day(month: date) -> date:
     return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
@@ -68,17 +73,34 @@ def run_ending(months: Iterable[MonthFigures], month: date) -> list[date]:
     return sorted(run)
 
 
+def run_containing(months: Iterable[MonthFigures], month: date) -> list[date]:
+    """The whole run of counting months in a row that holds `month` (empty when it does not
+    count): back from it as `run_ending`, and forward while the next month is recorded and
+    counts. A month filled in between two runs joins them."""
+    by_month = {m.month: m for m in months}
+    run = run_ending(by_month.values(), month)
+    if not run:
+        return []
+    current = next_month(month)
+    while current in by_month and counts(by_month[current], by_month[previous_month(current)]):
+        run.append(current)
+        current = next_month(current)
+    return run
+
+
 def paying_own_rent_achieved(months: Sequence[MonthFigures], month: date,
                              already: Iterable[date]) -> date | None:
-    """The day the outcome is achieved when recording `month` completes a run of six, else None.
-    `already`: the days this tenancy's earlier outcomes were achieved on; a run that already
-    holds one (a seventh month, or a month filled in inside a counted run) is not a new one."""
-    run = run_ending(months, month)
+    """The day the outcome is achieved when recording `month` makes a run of six, else None:
+    the last day of the run's sixth month (recording months in order, the month recorded;
+    filling in a missing month, possibly earlier). `already`: the days this tenancy's earlier
+    outcomes were achieved on; a run that already holds one (a seventh month, or a month filled
+    in inside a counted run) is not a new one."""
+    run = run_containing(months, month)
     if len(run) < RUN_MONTHS:
         return None
     if any(run[0] <= day <= last_day(run[-1]) for day in already):
         return None
-    return last_day(month)
+    return last_day(run[RUN_MONTHS - 1])
 
 
 def arrears_after_apa(arrears: int, month: date, apa_ended_on: date | None) -> bool:

@@ -16,15 +16,17 @@ from sqlalchemy.orm import Session
 
 from caseshare.case_plan.conflicts import flush_or_conflict
 from caseshare.crypto.sealing import FieldRef, open_sealed, seal
-from caseshare.errors import ConflictError
+from caseshare.errors import ConflictError, ValidationError
 from caseshare.facts import Principal
 from caseshare.support_records import rent, validation
 from caseshare.support_records.models import (
     RECORD_CATEGORIES,
+    RENT_PAYERS,
     SupportRecord,
     SupportRecordVersion,
     TenancySnapshot,
 )
+from caseshare.uk_time import uk_today
 
 
 def data_ref(record: SupportRecord) -> FieldRef:
@@ -166,7 +168,10 @@ def snapshots_of(session: Session, record_id: uuid.UUID) -> list[TenancySnapshot
 
 def add_snapshot(session: Session, *, record: SupportRecord, figures: SnapshotIn,
                  data_key: bytes, principal: Principal, now: datetime) -> TenancySnapshot:
-    """One month of a tenancy's rent account; a month already recorded is a 409."""
+    """One month of a tenancy's rent account; a month already recorded is a 409, a month
+    outside the tenancy (before its start, or after the current month) a ValidationError."""
+    check_figures(figures)
+    check_month(record, figures.month, data_key, uk_today(now))
     for existing in snapshots_of(session, record.id):
         if existing.month == figures.month:
             raise _month_exists()
@@ -180,6 +185,29 @@ def add_snapshot(session: Session, *, record: SupportRecord, figures: SnapshotIn
     session.add(snapshot)
     flush_or_conflict(session, _month_exists, unique=True)
     return snapshot
+
+
+def check_figures(figures: SnapshotIn) -> None:
+    """The month's amounts are whole pence within the limit, and the payer one we know: checked
+    here, not only at the edge, so the page and the API cannot disagree."""
+    errors = {f"{name}_pence": [problem] for name, value in (
+        ("rent_due", figures.rent_due), ("rent_paid", figures.rent_paid),
+        ("arrears", figures.arrears)) if (problem := validation.pence_problem(value))}
+    if figures.paid_by not in RENT_PAYERS:
+        errors["paid_by"] = [f"Must be one of: {', '.join(RENT_PAYERS)}."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def check_month(record: SupportRecord, month: date, data_key: bytes, today: date) -> None:
+    """A tenancy's months run from the month it started to the current month: no figures for
+    a month before it began or one still to come (an outcome would be dated in the future)."""
+    start = date.fromisoformat(open_data(record, data_key)["start_on"]).replace(day=1)
+    latest = today.replace(day=1)
+    if not start <= month <= latest:
+        raise ValidationError({"month": [
+            f"Must be a month from {start:%Y-%m} (the tenancy's start) to {latest:%Y-%m} "
+            "(this month)."]})
 
 
 def _month_exists() -> ConflictError:

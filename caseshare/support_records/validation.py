@@ -236,6 +236,8 @@ def review_on(kind: str, data: Mapping[str, Any]) -> date | None:
 
 def check_apa_move(before: str, after: str) -> None:
     """Statuses move forward only; `ended` may follow any status and nothing follows it."""
+    if after not in APA_STATUSES:  # any JSON value may arrive here: not only strings
+        raise ValidationError({"data.status": [f"Must be one of: {', '.join(APA_STATUSES)}."]})
     if before == after:
         return
     if before == "ended":

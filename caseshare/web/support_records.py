@@ -45,6 +45,9 @@ STALE = ("Someone else changed this record after you opened it, so your changes 
          "saved. Open it again to see the latest version, then make your changes.")
 POUNDS = re.compile(r"^£?\s*(\d{1,7})(?:\.(\d{2}))?$")
 LINE = re.compile(r"^(.+?)\s*[:,]\s*£?\s*(\d{1,7}(?:\.\d{2})?)$")
+# Where the domain's month problems (API names) point on the add-a-month form.
+MONTH_FIELDS = {"month": "month", "rent_due_pence": "rent_due", "rent_paid_pence": "rent_paid",
+                "arrears_pence": "arrears", "paid_by": "paid_by"}
 DATES = {"tenancy": ("start_on",), "apa": ("identified_on", "review_on"),
          "money_plan": ("reviewed_on",), "banking": ("opened_on", "online_account_set_up")}
 # Where each use-case field (data.<name>) points on the form.
@@ -60,10 +63,13 @@ FIELDS = {"data.landlord_type": "landlord_type", "data.rent_pence": "rent",
 
 
 def pence(text: str) -> int | None:
+    """Pounds as typed ('£1,250.50') in pence; None for anything else or above the domain's
+    limit (validation.MAX_PENCE, £1,000,000: the API's limit too)."""
     match = POUNDS.match(text.replace(",", ""))
     if match is None:
         return None
-    return int(match.group(1)) * 100 + int(match.group(2) or 0)
+    value = int(match.group(1)) * 100 + int(match.group(2) or 0)
+    return value if value <= validation.MAX_PENCE else None
 
 
 def pounds(value: int | None) -> str:
@@ -92,8 +98,8 @@ def _lines(text: str, name: str, errors: forms.Errors) -> list[dict[str, Any]]:
         match = LINE.match(line)
         amount = pence(match.group(2)) if match else None
         if match is None or amount is None:
-            errors[name] = ("Write each line as what it is, a colon and the amount, like "
-                            "Rent: 450.00")
+            errors[name] = ("Write each line as what it is, a colon and the amount (up to "
+                            "£1,000,000), like Rent: 450.00")
             return []
         out.append({"label": match.group(1), "pence": amount})
     return out
@@ -113,7 +119,7 @@ def _data(kind: str, form: MultiDict[str, str], *, new: bool = True) -> tuple[
         data = {k: values.get(k) or None for k in ("landlord_type", "rent_frequency", "paid_by")}
         data["rent_pence"] = pence(values.get("rent", ""))
         if data["rent_pence"] is None:
-            errors["rent"] = "Enter the rent in pounds, like 450.00"
+            errors["rent"] = "Enter the rent in pounds, like 450.00, up to £1,000,000"
         data["start_on"] = _iso(values["start_on"], "start_on", errors, required=True)
     elif kind == "apa":
         data = {k: values.get(k) or None for k in ("trigger", "type")}
@@ -303,24 +309,15 @@ def add_month(subject_id: uuid.UUID, record_id: uuid.UUID) -> BaseResponse | tup
     form = request.form
     values = {k: forms.text(form, k) for k in ("month", "rent_due", "rent_paid", "arrears",
                                                "paid_by")}
-    errors: forms.Errors = {}
-    month = rent.first_of(values["month"])
-    if month is None:
-        errors["month"] = "Enter the month as year and month, like 2026-06"
-    amounts = {k: pence(values[k]) for k in ("rent_due", "rent_paid", "arrears")}
-    for name, amount in amounts.items():
-        if amount is None:
-            errors[name] = "Enter an amount in pounds, like 450.00"
-    if values["paid_by"] not in RENT_PAYERS:
-        errors["paid_by"] = "Select who paid the rent"
-    if not errors and month is not None:
-        figures = SnapshotIn(month, amounts["rent_due"] or 0, amounts["rent_paid"] or 0,
-                             amounts["arrears"] or 0, values["paid_by"])
+    figures, errors = _month_figures(values)
+    if figures is not None:
         try:
             run("case_plans:write", support_records.add_snapshot, subject_id, record_id,
                 figures)
         except ConflictError:
             errors["month"] = "This month is already recorded"
+        except ValidationError as exc:  # the domain's rules (the tenancy's months): as the API
+            errors = forms.domain_errors(exc.extra["errors"], MONTH_FIELDS)
         except ForbiddenError as exc:
             view = run("case_plans:read", support_records.read_record, subject_id, record_id)
             return _render_record(subject_id, view, values, {}, 403, _refusal(
@@ -331,3 +328,21 @@ def add_month(subject_id: uuid.UUID, record_id: uuid.UUID) -> BaseResponse | tup
                                     record_id=record_id) + "#months")
     view = run("case_plans:read", support_records.read_record, subject_id, record_id)
     return _render_record(subject_id, view, values, errors, 422)
+
+
+def _month_figures(values: dict[str, str]) -> tuple[SnapshotIn | None, forms.Errors]:
+    """The month's figures as typed (pounds to pence), or the problems with each field."""
+    errors: forms.Errors = {}
+    month = rent.first_of(values["month"])
+    if month is None:
+        errors["month"] = "Enter the month as year and month, like 2026-06"
+    amounts = {k: pence(values[k]) for k in ("rent_due", "rent_paid", "arrears")}
+    for name, amount in amounts.items():
+        if amount is None:
+            errors[name] = "Enter an amount in pounds, like 450.00, up to £1,000,000"
+    if values["paid_by"] not in RENT_PAYERS:
+        errors["paid_by"] = "Select who paid the rent"
+    if errors or month is None:
+        return None, errors
+    return SnapshotIn(month, amounts["rent_due"] or 0, amounts["rent_paid"] or 0,
+                      amounts["arrears"] or 0, values["paid_by"]), errors

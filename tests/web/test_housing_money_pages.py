@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from caseshare.runtime import Runtime
 from caseshare.support_records.models import SupportRecord
+from caseshare.web.support_records import pence
 from tests.audit_helpers import events
 from tests.conftest import COACH, HOUSING, KEY_WORKER, Demo
 from tests.web.test_pages import sign_in, token
@@ -111,6 +112,18 @@ def test_tenancy_months_table_and_form(client: FlaskClient, demo: Demo) -> None:
     bad = _post(client, path + "/months", path, **{**month, "month": "June", "arrears": "x"})
     page = bad.get_data(as_text=True)
     assert bad.status_code == 422 and 'value="June"' in page and 'value="x"' in page
+    # Review 24 finding 9: the page shares the domain's rule (0001-01 was a 500, 9999-12 kept).
+    for outside in ("0001-01", "9999-12", "2025-03"):
+        r = _post(client, path + "/months", path, **{**month, "month": outside})
+        page = r.get_data(as_text=True)
+        assert r.status_code == 422 and f'value="{outside}"' in page
+        assert "the tenancy&#39;s start" in page or "the tenancy's start" in page
+    # Review 24 finding 15: the page took up to £9,999,999.99; the limit is the API's £1,000,000.
+    over = _post(client, path + "/months", path, **{**month, "month": "2026-07",
+                                                     "rent_due": "1000000.01"})
+    page = over.get_data(as_text=True)
+    assert over.status_code == 422 and 'value="1000000.01"' in page
+    assert "up to £1,000,000" in page
     table = client.get(path).get_data(as_text=True)
     assert 'class="govuk-table cs-table--stack" data-testid="months"' in table
     assert 'data-label="Rent paid">£450.00' in table
@@ -152,3 +165,8 @@ def test_the_arrears_alert_links_to_the_apa(client: FlaskClient, demo: Demo, rt:
     page = client.get("/notifications").get_data(as_text=True)
     assert "Arrears after an APA ended" in page
     assert f"/claimants/{demo.lee}/records/{apa}" in page
+
+
+def test_pounds_are_read_up_to_the_domains_limit() -> None:
+    assert pence("£1,000,000.00") == 100_000_000 and pence("450") == 45000
+    assert pence("1000000.01") is None and pence("9999999.99") is None

@@ -256,7 +256,7 @@ def story(rt: Runtime, app: Flask, clock: Clock) -> Story:
                         "arrears_pence": 23456, "paid_by": "managed_payment"})
     assert r.status_code == 201, r.json
     r = client.post(records, headers=housing, json={"kind": "apa", "data": {
-        "trigger": "learning_difficulty", "type": "more_frequent_payments",
+        "trigger": "vulnerability", "type": "more_frequent_payments",
         "status": "identified", "status_dates": {"identified": "2026-10-02"}}})
     assert r.status_code == 201, r.json
     return Story(ids, rt)

@@ -102,3 +102,23 @@ def test_one_snapshot_per_month_even_when_the_check_is_raced(
     session.rollback()
     [stored] = service.snapshots_of(session, tenancy.id)
     assert service.open_snapshot(stored, key).rent_paid == 45000
+
+
+def test_the_domain_checks_a_months_figures_not_only_the_edge(
+    session: Session, rt: Runtime, demo: Demo, clock: Clock
+) -> None:
+    # Review 24 finding 15: the page allowed £9,999,999.99 and the domain checked nothing.
+    key = _key(session, rt, demo.lee)
+    tenancy = service.create_record(session, subject_id=demo.lee, kind="tenancy", data=TENANCY,
+                                    data_key=key, principal=HOUSING,
+                                    purpose="tenancy_sustainment", now=clock.now)
+    session.commit()
+    bad = service.SnapshotIn(date(2026, 6, 1), 999_999_999, -1, 100_000_001, "landlord")
+    with pytest.raises(ValidationError) as caught:
+        service.add_snapshot(session, record=tenancy, figures=bad, data_key=key,
+                             principal=HOUSING, now=clock.now)
+    assert sorted(caught.value.extra["errors"]) == [
+        "arrears_pence", "paid_by", "rent_due_pence", "rent_paid_pence"]
+    most = service.SnapshotIn(date(2026, 6, 1), 100_000_000, 0, 0, "claimant")
+    service.add_snapshot(session, record=tenancy, figures=most, data_key=key,
+                         principal=HOUSING, now=clock.now)

@@ -94,3 +94,42 @@ def test_arrears_after_an_apa_ended_before_the_month() -> None:
 def test_months_are_year_and_month() -> None:
     assert first_of("2026-06") == date(2026, 6, 1)
     assert first_of("2026-13") is None and first_of("June") is None
+
+
+def test_filling_in_a_missing_month_completes_the_run_at_its_sixth_month() -> None:
+    # Review 24 finding 10: January to March and May to July, then April: one run of seven.
+    months = [paid(n) for n in (0, 1, 2, 4, 5, 6)]
+    assert paying_own_rent_achieved(months, month(6), []) is None
+    filled = [*months, paid(3)]
+    assert paying_own_rent_achieved(filled, month(3), []) == date(2026, 6, 30)
+    assert paying_own_rent_achieved(filled, month(3), [date(2026, 6, 30)]) is None
+
+
+def test_a_filled_in_month_that_does_not_count_joins_nothing() -> None:
+    months = [paid(n) for n in (0, 1, 2, 4, 5, 6)]
+    assert paying_own_rent_achieved([*months, paid(3, paid=0)], month(3), []) is None
+
+
+@given(st.permutations(range(14)), st.sets(st.integers(0, 13), max_size=3))
+def test_every_run_of_six_gets_its_outcome_whatever_the_order(
+    order: list[int], unpaid: set[int]
+) -> None:
+    """Months recorded in any order: once all are in, every run of six or more counting months
+    holds an outcome, and each outcome is the last day of a month in such a run."""
+    recorded: list[MonthFigures] = []
+    achieved: list[date] = []
+    for n in order:
+        recorded.append(paid(n, paid=0 if n in unpaid else 45000))
+        day = paying_own_rent_achieved(recorded, month(n), achieved)
+        if day is not None:
+            achieved.append(day)
+    runs: list[list[int]] = [[]]
+    for n in range(14):
+        if n in unpaid:
+            runs.append([])
+        else:
+            runs[-1].append(n)
+    long_runs = [{month(n) for n in run} for run in runs if len(run) >= 6]
+    held = [day.replace(day=1) for day in achieved]
+    assert all(any(m in run for run in long_runs) for m in held)
+    assert all(any(m in run for m in held) for run in long_runs)

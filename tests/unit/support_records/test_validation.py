@@ -100,3 +100,23 @@ def test_next_apa_status_walks_to_in_place() -> None:
         steps.append(following)
     assert steps == ["identified", "requested", "dwp_decision", "in_place"]
     assert validation.next_apa_status("ended") is None
+
+
+@pytest.mark.parametrize("trigger", ["addiction", "mental_health", "domestic_abuse",
+                                     "learning_difficulty", "drug_alcohol_dependency"])
+def test_an_apa_trigger_names_no_special_category_condition(trigger: str) -> None:
+    # The APA is shared under housing_tenancy, not a special category: a health, addiction or
+    # abuse reason would reach housing readers without the claimant's explicit consent.
+    assert list(errors("apa", {**APA, "trigger": trigger})) == ["data.trigger"]
+
+
+def test_the_neutral_vulnerability_trigger_is_accepted() -> None:
+    assert validation.check("apa", {**APA, "trigger": "vulnerability"})["trigger"] == (
+        "vulnerability")
+
+
+@pytest.mark.parametrize("after", ["bogus", 5, ["x"], None])
+def test_a_move_to_something_not_a_status_names_the_status(after: Any) -> None:
+    with pytest.raises(ValidationError) as caught:
+        validation.check_apa_move("identified", after)
+    assert list(caught.value.extra["errors"]) == ["data.status"]
