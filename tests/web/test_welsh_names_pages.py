@@ -1,57 +1,43 @@
 """Welsh consent pages and receipts name organisations, purposes and categories as the
-protocol names them in Welsh (Flask client, both engines).
-
-The app here loads, beside the shipped forms, a bilingual consent form naming the
-Carmarthenshire WASPI partners (the shipped forms name none yet); its id sorts first, so it is
-the form the consent page offers."""
+protocol names them in Welsh (Flask client, both engines): a Carmarthenshire housing officer,
+on the partnership's own bilingual form (consent_forms/carmarthenshire-support.v1.yaml), for a
+claimant registered in Wales."""
 
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
-from caseshare import create_app
-from tests.conftest import COACH, ROOT, Clock, Demo, _database_url
+from caseshare.identity.passwords import set_password
+from caseshare.identity.service import add_or_update_staff
+from caseshare.runtime import Runtime
+from tests.builders import register
+from tests.conftest import Demo
+from tests.web.browser import PASSWORD
 from tests.web.test_pages import sign_in, token
 
+WALES_HOUSING = "eleri.morgan@carmarthenshire-housing.example"
 WELSH_PARTIES = {
     "carmarthenshire-housing": "Gwasanaethau Tai Cyngor Sir Caerfyrddin",
     "tywi-recovery": "Gwasanaeth Adferiad Tywi",
 }
 
 
-def _carmarthenshire_form(directory: Path) -> Path:
-    """The shipped WASPI form's wording, offering the Carmarthenshire protocol's options."""
-    data = yaml.safe_load((ROOT / "consent_forms" / "waspi-personal-information.v1.yaml")
-                          .read_text())
-    data.update(id="carmarthenshire-test", protocols=["carmarthenshire-support"])
-    data["options"].update(recipients=[*WELSH_PARTIES, "jcp-south-west-wales"],
-                           purposes=["case_management", "tenancy_sustainment"],
-                           categories=["identity", "contact", "housing_tenancy"])
-    directory.mkdir()
-    for shipped in (ROOT / "consent_forms").glob("*.yaml"):
-        shutil.copy(shipped, directory)
-    (directory / "carmarthenshire-test.v1.yaml").write_text(yaml.safe_dump(data))
-    return directory
-
-
-@pytest.fixture
-def app(engine: str, templates: dict[str, Any], tmp_path: Path, clock: Clock) -> Iterator[Flask]:
-    app = create_app({"instance_path": tmp_path / "instance",
-                      "database_url": _database_url(engine, templates, tmp_path),
-                      "forms_dir": _carmarthenshire_form(tmp_path / "forms"),
-                      "clock": clock, "ratelimit_default": "100000 per minute"})
-    app.config["TESTING"] = True
-    yield app
-    app.extensions["caseshare"].engine.dispose()
+def welsh_claimant(client: FlaskClient, rt: Runtime, auth: Any) -> str:
+    """The Carmarthenshire housing officer (signed in) and a claimant she registered in Wales."""
+    with rt.session_factory() as s:
+        staff = add_or_update_staff(s, protocols=rt.protocols, email=WALES_HOUSING,
+                                    name="Eleri Morgan", org="carmarthenshire-housing",
+                                    roles=["housing_officer"], now=rt.now())
+        set_password(staff, PASSWORD)
+        s.commit()
+    subject = register(client, auth(WALES_HOUSING), given_name="Rhys", family_name="Thomas",
+                       nino="AB 65 43 21 D", postcode="SA31 1LE", jurisdiction="wales")
+    sign_in(client, WALES_HOUSING)
+    return subject
 
 
 def text(resp: Any) -> str:
@@ -59,24 +45,24 @@ def text(resp: Any) -> str:
 
 
 def test_the_welsh_consent_page_names_the_options_in_welsh_with_english_beside(
-        client: FlaskClient, demo: Demo) -> None:
-    sign_in(client, COACH)
-    page = text(client.get(f"/claimants/{demo.lee}/consents/new?lang=cy"))
+        client: FlaskClient, rt: Runtime, auth: Any, demo: Demo) -> None:
+    subject = welsh_claimant(client, rt, auth)
+    page = text(client.get(f"/claimants/{subject}/consents/new?lang=cy"))
     for welsh in [*WELSH_PARTIES.values(), "Cadw&#39;r hawlydd yn ei gartref",
                   "Tenantiaeth, cyfrif rhent ac ôl-ddyledion"]:
         assert f'<span lang="cy">{welsh}</span>' in page
     # The staff member's English name is beside each, as a hint.
     assert "Tywi Recovery Service" in page and "Tenancy sustainment" in page
-    english = text(client.get(f"/claimants/{demo.lee}/consents/new?lang=en"))
+    english = text(client.get(f"/claimants/{subject}/consents/new?lang=en"))
     assert "Tywi Recovery Service" in english
     assert not any(welsh in english for welsh in WELSH_PARTIES.values())
     assert 'lang="cy">Cadw' not in english
 
 
 def test_a_welsh_receipt_names_the_carmarthenshire_organisations_in_welsh(
-        client: FlaskClient, demo: Demo) -> None:
-    sign_in(client, COACH)
-    path = f"/claimants/{demo.lee}/consents/new?lang=cy"
+        client: FlaskClient, rt: Runtime, auth: Any, demo: Demo) -> None:
+    subject = welsh_claimant(client, rt, auth)
+    path = f"/claimants/{subject}/consents/new?lang=cy"
     sent = client.post(path, data={
         "csrf_token": token(client, path), "recipients": list(WELSH_PARTIES),
         "purposes": ["tenancy_sustainment"], "categories": ["housing_tenancy"],
