@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from caseshare.access import guards
 from caseshare.access.context import RequestContext
+from caseshare.access.decision import Decision
 from caseshare.audit.event_types import EventType
 from caseshare.crypto.sealing import open_sealed
 from caseshare.errors import ValidationError
@@ -96,7 +97,7 @@ def list_outcomes(ctx: RequestContext, subject_id: uuid.UUID
     rows = list(ctx.session.scalars(select(Outcome).where(Outcome.subject_id == subject.id)
                                     .order_by(Outcome.achieved_on, Outcome.code)))
     decision = guards.decide(ctx, facts, "read", sorted({o.category for o in rows}) or None)
-    permitted = [o for o in rows if o.category in decision.permitted]
+    permitted = [o for o in rows if may_read(o, decision)]
     withheld = [{"category": c, "reasons": list(d.reasons)} for c, d in
                 sorted(decision.withheld.items()) if any(o.category == c for o in rows)]
     shares = _attributions(ctx, [o.id for o in permitted])
@@ -114,6 +115,15 @@ def list_outcomes(ctx: RequestContext, subject_id: uuid.UUID
                   outcome="deny", categories=[str(w["category"]) for w in withheld],
                   details={"withheld": withheld})
     return views, withheld
+
+
+def may_read(outcome: Outcome, decision: Decision) -> bool:
+    """Whether the reader may see this outcome: its category is permitted and its recording
+    organisation is one of the sources the decision lets them read that category from (the
+    same rule as a support record's; an outcome another partner recorded reaches them only
+    through a flow from that partner)."""
+    permitted = decision.permitted.get(outcome.category)
+    return permitted is not None and outcome.recorded_org in permitted.sources
 
 
 def _attributions(ctx: RequestContext, ids: list[uuid.UUID]

@@ -15,6 +15,7 @@ from caseshare.subjects.service import add_case_member
 from tests.audit_helpers import events
 from tests.builders import assert_problem, consent, register
 from tests.conftest import COACH, HOUSING, Clock
+from tests.mi_builders import add_outcomes
 
 CM = "case_management"
 
@@ -86,3 +87,23 @@ def test_a_category_the_caller_may_not_write_is_403_and_audited(
     denied = events(rt, type="access:write:deny", subject_id=uuid.UUID(subject))
     assert denied and "housing_tenancy" in denied[-1].categories
     assert not events(rt, type="outcomes:outcome:record")
+
+
+def test_an_outcome_from_an_organisation_no_flow_brings_is_not_shown(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    """Review of issue 24, finding 3: the category alone is not enough; the recording
+    organisation must be a source the decision lets the reader read it from."""
+    subject = _claimant(client, auth, clock, rt)
+    with rt.session_factory() as s:
+        add_case_member(s, subject_id=uuid.UUID(subject), org="recovery-partnership",
+                        now=clock.now)
+        s.commit()
+    add_outcomes(rt, uuid.UUID(subject), "apa_in_place", 1, org="recovery-partnership")
+    add_outcomes(rt, uuid.UUID(subject), "apa_identified", 1, org="derby-housing")
+    r = client.get(_url(subject), headers=auth(HOUSING))
+    assert r.status_code == 200, r.json
+    assert [(o["code"], o["recorded_org"]) for o in r.json["outcomes"]] == [
+        ("apa_identified", "derby-housing")]
+    listed = events(rt, type="outcomes:outcome:list", subject_id=uuid.UUID(subject))
+    assert len(listed[-1].details["outcomes"]) == 1
+
