@@ -96,13 +96,18 @@ def list_outcomes(ctx: RequestContext, subject_id: uuid.UUID
     subject, facts = guards.subject_in_case(ctx, subject_id)
     rows = list(ctx.session.scalars(select(Outcome).where(Outcome.subject_id == subject.id)
                                     .order_by(Outcome.achieved_on, Outcome.code)))
-    decision = guards.decide(ctx, facts, "read", sorted({o.category for o in rows}) or None)
+    codes = codes_for(ctx)
+    # Every category an outcome code can have is decided and, when withheld, listed, whether
+    # or not the claimant has an outcome in it: naming only the categories with rows would say
+    # which kinds of outcome they have.
+    listable = {d.category for d in codes.values()}
+    decision = guards.decide(ctx, facts, "read",
+                             sorted(listable | {o.category for o in rows}) or None)
     permitted = [o for o in rows if may_read(o, decision)]
     withheld = [{"category": c, "reasons": list(d.reasons)} for c, d in
-                sorted(decision.withheld.items()) if any(o.category == c for o in rows)]
+                sorted(decision.withheld.items()) if c in listable]
     shares = _attributions(ctx, [o.id for o in permitted])
     key = subjects.data_key(subject, ctx.keyring) if permitted else b""
-    codes = codes_for(ctx)
     views = [_view(o, codes.get(o.code), shares.get(o.id, []),
                    open_sealed(key, outcomes.evidence_ref(o), o.evidence_ref)
                    if o.evidence_ref else None) for o in permitted]

@@ -14,7 +14,7 @@ from caseshare.runtime import Runtime
 from caseshare.subjects.service import add_case_member
 from tests.audit_helpers import events
 from tests.builders import assert_problem, consent, register
-from tests.conftest import COACH, HOUSING, Clock
+from tests.conftest import COACH, HOUSING, KEY_WORKER, Clock
 from tests.mi_builders import add_outcomes
 
 CM = "case_management"
@@ -107,3 +107,20 @@ def test_an_outcome_from_an_organisation_no_flow_brings_is_not_shown(
     listed = events(rt, type="outcomes:outcome:list", subject_id=uuid.UUID(subject))
     assert len(listed[-1].details["outcomes"]) == 1
 
+
+def test_withheld_categories_do_not_depend_on_which_outcomes_exist(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    """Review of issue 24, finding 6: a reader who may not see the housing service's outcomes
+    (the key worker) gets the same answer whether or not the claimant has any; before, the
+    withheld list named housing_tenancy only when an outcome existed in it."""
+    with_one, without = (_claimant(client, auth, clock, rt) for _ in range(2))
+    for subject in (with_one, without):
+        with rt.session_factory() as s:
+            add_case_member(s, subject_id=uuid.UUID(subject), org="recovery-partnership",
+                            now=clock.now)
+            s.commit()
+    add_outcomes(rt, uuid.UUID(with_one), "apa_in_place", 1)
+    answers = [client.get(_url(s), headers=auth(KEY_WORKER)) for s in (with_one, without)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].json == answers[1].json == {"outcomes": [], "withheld": answers[1].json[
+        "withheld"]}
