@@ -6,6 +6,7 @@ from typing import Any
 
 from caseshare.access import funding
 from caseshare.api.common import api_blueprint, no_store, runtime, unit_of_work
+from caseshare.identity.service import MI_SCOPE
 from caseshare.schemas.funding import FundingOut, FundingQuery, funding_out
 
 blp = api_blueprint("funding", __name__,
@@ -27,7 +28,7 @@ def funding_view(query: dict[str, Any]) -> Any:
     from the published counts. Every run is audited (`mi:funding:query`), never with a count.
     """
     rt = runtime()
-    with unit_of_work(query["purpose"], "subjects:read") as ctx:
+    with unit_of_work(query["purpose"], MI_SCOPE) as ctx:
         first, last = funding.default_period(ctx.now.date(), query.get("from_"), query.get("to"))
         view = funding.funding_view(ctx, agreements=rt.funding, first=first, last=last)
         return funding_out(view), 200, no_store()
