@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from caseshare.access import guards
+from caseshare.access import case_plans, guards
 from caseshare.access.context import RequestContext
 from caseshare.access.decision import Decision
 from caseshare.audit.event_types import EventType
@@ -80,7 +80,8 @@ def record_outcome(ctx: RequestContext, subject_id: uuid.UUID, values: dict[str,
         org=ctx.principal.org, purpose=ctx.purpose, now=ctx.now,
         staff_id=ctx.principal.actor_uuid,
         service_line=values.get("service_line") or definition.service_line,
-        evidence=values.get("evidence_ref"))
+        evidence=values.get("evidence_ref"),
+        own_record=case_plans.own_record(decision, definition.category))
     rows = attribution.attribute(ctx.session, outcome)
     ctx.audit(EventType.OUTCOMES_OUTCOME_RECORD, subject_id=subject.id, decision=decision,
               outcome="allow", categories=[definition.category],
@@ -126,7 +127,10 @@ def may_read(outcome: Outcome, decision: Decision) -> bool:
     """Whether the reader may see this outcome: its category is permitted and its recording
     organisation is one of the sources the decision lets them read that category from (the
     same rule as a support record's; an outcome another partner recorded reaches them only
-    through a flow from that partner)."""
+    through a flow from that partner). An outcome recorded as its organisation's own record
+    is for that organisation alone."""
+    if outcome.own_record and decision.org is not None and outcome.recorded_org != decision.org:
+        return False
     permitted = decision.permitted.get(outcome.category)
     return permitted is not None and outcome.recorded_org in permitted.sources
 

@@ -74,12 +74,13 @@ def new_outcome(data_key: bytes, *, subject_id: uuid.UUID, code: str, category: 
                 achieved_on: date, org: str, purpose: str, now: datetime,
                 staff_id: uuid.UUID | None, service_line: str | None = None,
                 evidence: str | None = None, computed: bool = False,
-                source_record_id: uuid.UUID | None = None) -> Outcome:
+                source_record_id: uuid.UUID | None = None, own_record: bool = False) -> Outcome:
     """The outcome row, its evidence reference sealed under the subject's data key."""
     outcome = Outcome(id=uuid.uuid4(), subject_id=subject_id, code=code, category=category,
                       achieved_on=achieved_on, service_line=service_line, computed=computed,
                       source_record_id=source_record_id, recorded_org=org,
-                      recorded_by=staff_id, recorded_at=now, purpose=purpose)
+                      recorded_by=staff_id, recorded_at=now, purpose=purpose,
+                      own_record=own_record)
     if evidence:
         outcome.evidence_ref = seal(data_key, 1, evidence_ref(outcome), evidence)
     return outcome

@@ -10,8 +10,12 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from caseshare.outcomes.attribution import attribute
+from caseshare.outcomes.service import record_outcome
 from caseshare.runtime import Runtime
+from caseshare.subjects import service as subjects
 from caseshare.subjects.service import add_case_member
+from caseshare.unit_of_work import UnitOfWork
 from tests.audit_helpers import events
 from tests.builders import assert_problem, consent, register
 from tests.conftest import COACH, HOUSING, KEY_WORKER, Clock
@@ -124,3 +128,21 @@ def test_withheld_categories_do_not_depend_on_which_outcomes_exist(
     assert [a.status_code for a in answers] == [200, 200]
     assert answers[0].json == answers[1].json == {"outcomes": [], "withheld": answers[1].json[
         "withheld"]}
+
+
+def test_an_outcome_recorded_as_its_organisations_own_record_is_shown_to_it_alone(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    """Review of issue 24, finding 3, the own-record rule: an outcome recorded where no flow
+    shared its category onward stays its organisation's, even for a reader a flow from that
+    organisation now reaches (the coach reads housing data from the housing service)."""
+    subject = _claimant(client, auth, clock, rt)
+    with rt.session_factory() as s, UnitOfWork(s):
+        key = subjects.data_key(subjects.get_subject(s, uuid.UUID(subject)), rt.keyring)
+        outcome = record_outcome(
+            s, key, subject_id=uuid.UUID(subject), code="apa_in_place",
+            category="housing_tenancy", achieved_on=clock.now.date(), org="derby-housing",
+            purpose="tenancy_sustainment", now=clock.now, staff_id=None, own_record=True)
+        attribute(s, outcome)
+    seen = {who: [o["code"] for o in client.get(_url(subject), headers=auth(who)).json[
+        "outcomes"]] for who in (HOUSING, COACH)}
+    assert seen == {HOUSING: ["apa_in_place"], COACH: []}
