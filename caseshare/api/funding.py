@@ -23,7 +23,8 @@ def funding_view(query: dict[str, Any]) -> Any:
     `partnerships/<protocol>/funding.yaml`): the guaranteed element, activity counts costed at
     their prices, outcome payments between threshold and target, the total, and each
     organisation's part of the outcome payments from attributed shares. Only under the
-    `evaluation` purpose (403 `evaluation_not_declared` otherwise, audited). Every count is
+    `evaluation` purpose (403 `evaluation_not_declared` otherwise, audited), with the
+    `mi:read` scope (the analyst role's; 403 `insufficient_scope` otherwise). Every count is
     disclosure-controlled (1 to 7 suppressed, others rounded to 5) and the money is computed
     from the published counts. Every run is audited (`mi:funding:query`), never with a count.
     """

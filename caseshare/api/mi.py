@@ -30,7 +30,8 @@ def outcome_mi(query: dict[str, Any]) -> Any:
     """Outcome counts for the caller's partnership, by partner, service line or month.
 
     Only under the `evaluation` purpose of a protocol the caller's organisation is party to
-    that declares it (403 `evaluation_not_declared` otherwise, audited). Counts are distinct
+    that declares it (403 `evaluation_not_declared` otherwise, audited), with the `mi:read`
+    scope (the analyst role's; 403 `insufficient_scope` otherwise). Counts are distinct
     claimants: 1 to 7 suppressed (count null), others rounded to 5, with secondary suppression
     and totals only from published cells; the whole table at once (no paging). Every run is
     audited (`mi:outcomes:query`) with the range and grouping, never a count.
