@@ -65,3 +65,6 @@ class Reason(StrEnum):
     # `evaluation` purpose of a protocol the caller's organisation is party to that declares it
     # (with its own lawful basis).
     EVALUATION_NOT_DECLARED = "evaluation_not_declared"
+    # Not a decision on a category: `evaluation` is for management information only (counts,
+    # disclosure-controlled); it opens nothing about any one claimant, not even who they are.
+    EVALUATION_NOT_CLAIMANT_DATA = "evaluation_not_claimant_data"

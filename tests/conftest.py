@@ -279,13 +279,16 @@ def demo(app: Flask, rt: Runtime) -> Demo:
     return Demo(lee=ids[0], kerry=ids[1], lines=lines)
 
 
-def issue_token(rt: Runtime, email: str, *, ttl: int = 900, now: datetime | None = None) -> str:
+def issue_token(rt: Runtime, email: str, *, ttl: int = 900, now: datetime | None = None,
+                scopes: set[str] | None = None) -> str:
+    """A bearer token for the staff member, with their roles' scopes unless `scopes` says
+    which (as a partner client's token may carry other scopes than the role's)."""
     with rt.session_factory() as s:
         staff = identity.get_staff_by_email(s, email)
         token, _claims = tokens.issue(
             rt.token_keys, issuer=rt.settings.issuer, audience=rt.settings.audience,
             subject=str(staff.id), client_id="tests", org=staff.org_id, roles=staff.roles,
-            scopes=identity.scopes_for(staff.roles),
+            scopes=identity.scopes_for(staff.roles) if scopes is None else scopes,
             purposes=identity.purposes_for(rt.protocols, staff.org_id, staff.roles),
             actor_type="staff", now=now or rt.now(), ttl_seconds=ttl,
             epoch=staff.credentials_epoch,

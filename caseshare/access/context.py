@@ -32,8 +32,10 @@ from caseshare.consent.forms import FormSet
 from caseshare.crypto.keyring import KeyProvider
 from caseshare.errors import ForbiddenError, ValidationError
 from caseshare.facts import Principal
+from caseshare.identity.service import MI_SCOPE
 from caseshare.outcomes.codes import OutcomeCodes
-from caseshare.policy.models import ProtocolSet
+from caseshare.policy.models import EVALUATION, ProtocolSet
+from caseshare.reasons import Reason
 from caseshare.unit_of_work import UnitOfWork
 
 
@@ -160,11 +162,17 @@ class RequestContext(UnitOfWork):
             raise ForbiddenError(refusal, reasons=["insufficient_scope"],
                                  audit_id=event.event_uuid)
 
-    def require_purpose(self) -> None:
-        """The declared purpose must be known (422) and usable by this caller (403, audited)."""
+    def require_purpose(self, scope: str) -> None:
+        """The declared purpose must be known (422) and usable by this caller (403, audited)
+        for what `scope` does: `evaluation` only for management information (`mi:read`)."""
         if not self.protocols.is_known_purpose(self.purpose):
             raise ValidationError({"purpose": [f"Unknown purpose code {self.purpose!r}."]})
         reason = purpose_reason(self.principal, self.purpose, self.protocols, self.now)
+        if reason is None and self.purpose == EVALUATION and scope != MI_SCOPE:
+            # Evaluation discloses no personal data: every use case but MI's is about one
+            # claimant (or finds one), so it is refused here, in the one place every request
+            # passes, before anything is read; a role holding both scopes gets no way round.
+            reason = Reason.EVALUATION_NOT_CLAIMANT_DATA
         if reason is not None:
             event = self.audit_refusal(EventType.ACCESS_PURPOSE_DENY, reasons=[str(reason)],
                                        categories=[])
@@ -187,5 +195,5 @@ def begin(session: Session, principal: Principal, purpose: str, scope: str, *,
                         assessment_forms=assessment_forms or AssessmentFormSet(()),
                         outcome_codes=outcome_codes or OutcomeCodes()) as ctx:
         ctx.require_scope(scope, scope_refusal or f"The token lacks the {scope} scope.")
-        ctx.require_purpose()
+        ctx.require_purpose(scope)
         yield ctx

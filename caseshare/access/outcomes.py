@@ -18,8 +18,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from caseshare.access import guards
+from caseshare.access import case_plans, guards
 from caseshare.access.context import RequestContext
+from caseshare.access.decision import Decision
 from caseshare.audit.event_types import EventType
 from caseshare.crypto.sealing import open_sealed
 from caseshare.errors import ValidationError
@@ -79,7 +80,8 @@ def record_outcome(ctx: RequestContext, subject_id: uuid.UUID, values: dict[str,
         org=ctx.principal.org, purpose=ctx.purpose, now=ctx.now,
         staff_id=ctx.principal.actor_uuid,
         service_line=values.get("service_line") or definition.service_line,
-        evidence=values.get("evidence_ref"))
+        evidence=values.get("evidence_ref"),
+        own_record=case_plans.own_record(decision, definition.category))
     rows = attribution.attribute(ctx.session, outcome)
     ctx.audit(EventType.OUTCOMES_OUTCOME_RECORD, subject_id=subject.id, decision=decision,
               outcome="allow", categories=[definition.category],
@@ -95,13 +97,18 @@ def list_outcomes(ctx: RequestContext, subject_id: uuid.UUID
     subject, facts = guards.subject_in_case(ctx, subject_id)
     rows = list(ctx.session.scalars(select(Outcome).where(Outcome.subject_id == subject.id)
                                     .order_by(Outcome.achieved_on, Outcome.code)))
-    decision = guards.decide(ctx, facts, "read", sorted({o.category for o in rows}) or None)
-    permitted = [o for o in rows if o.category in decision.permitted]
+    codes = codes_for(ctx)
+    # Every category an outcome code can have is decided and, when withheld, listed, whether
+    # or not the claimant has an outcome in it: naming only the categories with rows would say
+    # which kinds of outcome they have.
+    listable = {d.category for d in codes.values()}
+    decision = guards.decide(ctx, facts, "read",
+                             sorted(listable | {o.category for o in rows}) or None)
+    permitted = [o for o in rows if may_read(o, decision)]
     withheld = [{"category": c, "reasons": list(d.reasons)} for c, d in
-                sorted(decision.withheld.items()) if any(o.category == c for o in rows)]
+                sorted(decision.withheld.items()) if c in listable]
     shares = _attributions(ctx, [o.id for o in permitted])
     key = subjects.data_key(subject, ctx.keyring) if permitted else b""
-    codes = codes_for(ctx)
     views = [_view(o, codes.get(o.code), shares.get(o.id, []),
                    open_sealed(key, outcomes.evidence_ref(o), o.evidence_ref)
                    if o.evidence_ref else None) for o in permitted]
@@ -114,6 +121,18 @@ def list_outcomes(ctx: RequestContext, subject_id: uuid.UUID
                   outcome="deny", categories=[str(w["category"]) for w in withheld],
                   details={"withheld": withheld})
     return views, withheld
+
+
+def may_read(outcome: Outcome, decision: Decision) -> bool:
+    """Whether the reader may see this outcome: its category is permitted and its recording
+    organisation is one of the sources the decision lets them read that category from (the
+    same rule as a support record's; an outcome another partner recorded reaches them only
+    through a flow from that partner). An outcome recorded as its organisation's own record
+    is for that organisation alone."""
+    if outcome.own_record and decision.org is not None and outcome.recorded_org != decision.org:
+        return False
+    permitted = decision.permitted.get(outcome.category)
+    return permitted is not None and outcome.recorded_org in permitted.sources
 
 
 def _attributions(ctx: RequestContext, ids: list[uuid.UUID]

@@ -8,6 +8,7 @@ from typing import Any
 from caseshare.access import mi
 from caseshare.api.common import api_blueprint, no_store, unit_of_work
 from caseshare.errors import ValidationError
+from caseshare.identity.service import MI_SCOPE
 from caseshare.schemas.mi import OutcomeMIOut, OutcomeMIQuery, mi_out
 
 blp = api_blueprint("mi", __name__, "Management information: outcome counts, disclosure-controlled")
@@ -29,12 +30,13 @@ def outcome_mi(query: dict[str, Any]) -> Any:
     """Outcome counts for the caller's partnership, by partner, service line or month.
 
     Only under the `evaluation` purpose of a protocol the caller's organisation is party to
-    that declares it (403 `evaluation_not_declared` otherwise, audited). Counts are distinct
+    that declares it (403 `evaluation_not_declared` otherwise, audited), with the `mi:read`
+    scope (the analyst role's; 403 `insufficient_scope` otherwise). Counts are distinct
     claimants: 1 to 7 suppressed (count null), others rounded to 5, with secondary suppression
     and totals only from published cells; the whole table at once (no paging). Every run is
     audited (`mi:outcomes:query`) with the range and grouping, never a count.
     """
-    with unit_of_work(query["purpose"], "subjects:read") as ctx:
+    with unit_of_work(query["purpose"], MI_SCOPE) as ctx:
         result = mi.outcome_mi(ctx, by=query["by"], period=mi.Period(query["from_"], query["to"]),
                                baseline=baseline(query.get("compare_from"),
                                                  query.get("compare_to")))

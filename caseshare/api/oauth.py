@@ -28,7 +28,7 @@ OIDC_SCOPES = frozenset({"openid", "email", "profile"})
 SCOPES = sorted({
     "subjects:read", "subjects:write", "consents:read", "consents:write", "case_plans:read",
     "case_plans:write", "referrals:read", "referrals:write", "overrides:write",
-    "overrides:review", "access:explain", "audit:read",
+    "overrides:review", "access:explain", "audit:read", "mi:read",
 })
 
 

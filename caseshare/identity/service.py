@@ -23,6 +23,12 @@ FRONT_LINE_SCOPES = frozenset({
 })
 IG_SCOPES = frozenset({"audit:read", "overrides:review", "subjects:read", "consents:read",
                        "case_plans:read", "access:explain", "subjects:erase"})
+# Management information (counts under the `evaluation` purpose, never one claimant's data):
+# the only scope a partnership analyst holds, and the only one `evaluation` may be used with
+# (access/context.py).
+MI_SCOPE = "mi:read"
+# The role protocols grant `evaluation` to (docs/protocols.md): MI only, no claimant work.
+ANALYST_ROLE = "analyst"
 
 
 def roles_known(protocols: ProtocolSet, org: str) -> set[str]:
@@ -46,12 +52,16 @@ def purposes_for(protocols: ProtocolSet, org: str, roles: Iterable[str]) -> set[
 
 
 def scopes_for(roles: Iterable[str]) -> set[str]:
+    """The scopes a staff member's roles carry: front-line work for any protocol role but the
+    analyst's, IG tools for IG officers, and MI for analysts."""
     roles = set(roles)
     scopes: set[str] = set()
-    if roles - BUILTIN_ROLES:
+    if roles - BUILTIN_ROLES - {ANALYST_ROLE}:
         scopes |= FRONT_LINE_SCOPES
     if "ig_officer" in roles:
         scopes |= IG_SCOPES
+    if ANALYST_ROLE in roles:
+        scopes.add(MI_SCOPE)
     return scopes
 
 
@@ -172,7 +182,8 @@ def add_client(session: Session, *, protocols: ProtocolSet, client_id: str, name
                           ["client_credentials", "authorization_code"] if redirect_uris else
                           ["client_credentials"])
     client.name, client.org_id, client.roles = name, org, sorted(roles)
-    scopes = scopes_for(roles) | (FRONT_LINE_SCOPES | IG_SCOPES if redirect_uris else set())
+    scopes = scopes_for(roles) | (FRONT_LINE_SCOPES | IG_SCOPES | {MI_SCOPE} if redirect_uris
+                                  else set())
     client.scopes, client.purposes = sorted(scopes), sorted(purposes)
     session.flush()
     return client, secret

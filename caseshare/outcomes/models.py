@@ -36,6 +36,9 @@ class Outcome(Base):
     evidence_ref: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed
     # Typed by a worker, or computed from records (e.g. six months paying own rent).
     computed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Recorded where no flow shares the category onward for its purpose: the recording
+    # organisation's alone (access/outcomes.py may_read), like a support record's.
+    own_record: Mapped[bool] = mapped_column(default=False, server_default=false())
     source_record_id: Mapped[uuid.UUID | None]
     recorded_org: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
     recorded_by: Mapped[uuid.UUID | None]  # None when computed by the system

@@ -16,6 +16,7 @@ from caseshare.extensions import account_key, limiter
 from caseshare.identity import sign_ins
 from caseshare.identity.models import StaffMember
 from caseshare.identity.service import purposes_for
+from caseshare.policy.models import EVALUATION
 from caseshare.request_db import db_session
 from caseshare.unit_of_work import UnitOfWork
 from caseshare.web.authenticator import grouped_key, qr_code_svg
@@ -171,7 +172,10 @@ def _remember_purpose(response: BaseResponse, purpose: str) -> None:
 
 
 def _landing(purpose: str, roles: frozenset[str]) -> str:
-    """Where a purpose leads: IG officers auditing go to their dashboard; everyone else home."""
+    """Where a purpose leads: IG officers auditing go to their dashboard, analysts under
+    evaluation to the MI page; everyone else home."""
     if purpose == "audit" and "ig_officer" in roles:
         return url_for("web.ig_dashboard")
+    if purpose == EVALUATION:  # management information only (evaluation_not_claimant_data)
+        return url_for("web.mi_outcomes")
     return url_for("web.home")

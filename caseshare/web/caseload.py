@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from caseshare.access import caseload
 from caseshare.errors import CaseshareError, ValidationError
+from caseshare.policy.models import EVALUATION
 from caseshare.web.blueprint import bp, page, runtime, unit_of_work, user
 
 SORT_LABELS = {"overdue": "Overdue first", "name": "Name",
@@ -38,6 +39,8 @@ def home() -> BaseResponse | tuple[str, int]:
     """My caseload. IG officers go to their dashboard."""
     if _is_ig(user().principal.roles):
         return redirect(url_for("web.ig_dashboard"))
+    if user().purpose == EVALUATION:  # no caseload under evaluation: MI only
+        return redirect(url_for("web.mi_outcomes"))
     args = request.args
     sort = args.get("sort", "overdue")
     chosen = args.get("filter", "all")
@@ -92,8 +95,9 @@ def _header_counts() -> dict[str, Any]:
     """`nav_counts` for the header: unread notifications and claimants needing attention, or
     nothing where they cannot be counted (signed out, no purpose chosen, no scope)."""
     u = g.get("web_user")
-    if u is None or u.purpose is None or request.blueprint != "web" or request.endpoint is None:
-        return {}
+    if (u is None or u.purpose in (None, EVALUATION) or request.blueprint != "web"
+            or request.endpoint is None):
+        return {}  # under evaluation there is no caseload to count (MI only)
     if "nav_counts" not in g:
         g.nav_counts = _counts(u.principal.scopes, u.principal.roles)
     return {"nav_counts": g.nav_counts}

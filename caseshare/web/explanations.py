@@ -154,6 +154,11 @@ EXPLANATIONS: dict[Reason, Explanation] = {
         "agreement your organisation is part of allows that.",
         "Ask your information governance officer whether your partnership's agreement should "
         "include evaluation."),
+    Reason.EVALUATION_NOT_CLAIMANT_DATA: Explanation(
+        "You are using Caseshare for evaluation, which gives outcome figures only: no "
+        "claimant's details, plan, records or outcomes can be looked at for it.",
+        "Use the management information pages, or sign in again for the purpose of your "
+        "work with the claimant if your role has one."),
     Reason.RETENTION_STARTED: Explanation(
         "This case cannot be reopened: the retention period has passed and some of the "
         "claimant's information has already been deleted.",

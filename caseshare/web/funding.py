@@ -12,6 +12,7 @@ from typing import Any
 from flask import Response, request
 
 from caseshare.access import funding
+from caseshare.identity.service import MI_SCOPE
 from caseshare.schemas.funding import FundingOut, funding_out
 from caseshare.web.blueprint import bp, page, runtime, unit_of_work
 from caseshare.web.ig_downloads import csv_response, json_response, utc
@@ -47,7 +48,7 @@ def _view() -> tuple[funding.FundingView | None, dict[str, str], dict[str, str]]
     if errors:
         first = last = None
     rt = runtime()
-    with unit_of_work("subjects:read") as ctx:
+    with unit_of_work(MI_SCOPE) as ctx:
         first, last = funding.default_period(ctx.now.date(), first, last)
         if last < first:
             errors["to"] = "The end of the period must not be before its start"

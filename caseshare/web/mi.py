@@ -16,6 +16,7 @@ from flask import Response, request
 
 from caseshare.access import mi
 from caseshare.errors import ValidationError
+from caseshare.identity.service import MI_SCOPE
 from caseshare.mi.disclosure import Table
 from caseshare.mi.queries import GROUPINGS
 from caseshare.schemas.mi import OutcomeMIOut, mi_out
@@ -69,7 +70,7 @@ def _run(values: dict[str, str]) -> tuple[mi.OutcomeMI | None, Errors]:
     if query is None:
         return None, errors
     try:
-        return run("subjects:read", mi.outcome_mi, **query), {}
+        return run(MI_SCOPE, mi.outcome_mi, **query), {}
     except ValidationError as exc:
         return None, domain_errors(exc.extra["errors"], {k: k for k in FIELDS})
 

@@ -20,7 +20,7 @@ from caseshare.consent.models import Consent
 from caseshare.facts import Principal
 from caseshare.identity import service as identity
 from caseshare.identity import tokens
-from caseshare.policy.models import RESERVED_PURPOSES, ProtocolSet
+from caseshare.policy.models import EVALUATION, RESERVED_PURPOSES, ProtocolSet
 from caseshare.runtime import Runtime
 from caseshare.subjects import service as subjects
 
@@ -173,6 +173,13 @@ def test_matrix(client: FlaskClient, rt: Runtime, world: dict[str, Any], as_clie
                 elif purpose not in info["purposes"]:
                     assert r.status_code == 403, label
                     assert r.json["reasons"], label
+                elif purpose == EVALUATION:
+                    # MI only (review of issue 24, finding 2: the analyst read the plan's
+                    # members and lead organisation under it): the analyst's role carries no
+                    # case_plans:read, and the purpose is refused at claimant endpoints anyway.
+                    assert r.status_code == 403, label
+                    assert r.json["reasons"] in (["insufficient_scope"],
+                                                 ["evaluation_not_claimant_data"]), label
                 else:
                     assert r.status_code == 200, (label, r.json)
                     shown = {e["category"] for e in r.json["entries"]}

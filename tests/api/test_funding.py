@@ -50,11 +50,15 @@ def test_outcome_payments_from_published_counts(client: FlaskClient, rt: Runtime
 
 def test_a_caller_without_evaluation_is_refused_and_audited(client: FlaskClient, rt: Runtime,
                                                             auth: Any, demo: Demo) -> None:
-    # The treatment provider is party to no protocol that declares evaluation.
-    r = client.get(URL, headers=auth(KEY_WORKER))
+    # The treatment provider is party to no protocol that declares evaluation: with MI's own
+    # scope (as a client's token may carry it) the key worker is refused for that.
+    r = client.get(URL, headers=auth(KEY_WORKER, scopes={"mi:read"}))
     assert_problem(r, 403, reason="evaluation_not_declared")
-    # The work coach's protocol declares it, for the analyst role only.
-    assert_problem(client.get(URL, headers=auth(COACH)), 403)
+    # The work coach's protocol declares it, for the analyst role only; nor has the coach's
+    # role mi:read (review of issue 24, finding 2; before, the key worker's subjects:read
+    # reached the funding use case).
+    assert_problem(client.get(URL, headers=auth(COACH)), 403, reason="insufficient_scope")
+    assert_problem(client.get(URL, headers=auth(KEY_WORKER)), 403, reason="insufficient_scope")
     with rt.session_factory() as s:
         refusals = [e for e in s.scalars(select(AuditEvent).where(AuditEvent.decision == "deny"))
                     if "evaluation_not_declared" in e.reasons]

@@ -71,15 +71,21 @@ def test_analyst_gets_suppressed_cells_and_the_run_is_audited_without_counts(
 
 def test_mi_is_refused_under_a_service_purpose(
         client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    # MI has its own scope, which only the analyst role carries (review of issue 24, finding
+    # 2: it was subjects:read, so the use case itself was the first refusal).
     r = client.get(_mi(clock, purpose="case_management"), headers=auth(HOUSING))
-    assert_problem(r, 403, reason="evaluation_not_declared")
-    denied = events(rt, type="mi:outcomes:query", decision="deny")
-    assert len(denied) == 1 and denied[0].reasons == ["evaluation_not_declared"]
+    assert_problem(r, 403, reason="insufficient_scope")
+    denied = events(rt, type="access:scope:deny")
+    assert len(denied) == 1 and denied[0].details["scope"] == "mi:read"
+    assert not events(rt, type="mi:outcomes:query")
 
 
 def test_mi_is_refused_where_the_protocol_does_not_declare_evaluation(
         client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
-    welsh = add_staff(rt, clock, WELSH_HOUSING, "carmarthenshire-housing", "housing_officer")
+    add_staff(rt, clock, WELSH_HOUSING, "carmarthenshire-housing", "housing_officer")
+    # With MI's own scope (review of issue 24, finding 2: only the analyst role carries it, so
+    # the housing officer's own token is refused on scope first), as a client's token may.
+    welsh = {"Authorization": f"Bearer {issue_token(rt, WELSH_HOUSING, scopes={'mi:read'})}"}
     r = client.get(_mi(clock), headers=welsh)
     assert_problem(r, 403, reason="evaluation_not_declared")
     denied = events(rt, type="access:purpose:deny", purpose="evaluation")

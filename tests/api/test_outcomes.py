@@ -10,11 +10,16 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from caseshare.outcomes.attribution import attribute
+from caseshare.outcomes.service import record_outcome
 from caseshare.runtime import Runtime
+from caseshare.subjects import service as subjects
 from caseshare.subjects.service import add_case_member
+from caseshare.unit_of_work import UnitOfWork
 from tests.audit_helpers import events
 from tests.builders import assert_problem, consent, register
-from tests.conftest import COACH, HOUSING, Clock
+from tests.conftest import COACH, HOUSING, KEY_WORKER, Clock
+from tests.mi_builders import add_outcomes
 
 CM = "case_management"
 
@@ -86,3 +91,58 @@ def test_a_category_the_caller_may_not_write_is_403_and_audited(
     denied = events(rt, type="access:write:deny", subject_id=uuid.UUID(subject))
     assert denied and "housing_tenancy" in denied[-1].categories
     assert not events(rt, type="outcomes:outcome:record")
+
+
+def test_an_outcome_from_an_organisation_no_flow_brings_is_not_shown(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    """Review of issue 24, finding 3: the category alone is not enough; the recording
+    organisation must be a source the decision lets the reader read it from."""
+    subject = _claimant(client, auth, clock, rt)
+    with rt.session_factory() as s:
+        add_case_member(s, subject_id=uuid.UUID(subject), org="recovery-partnership",
+                        now=clock.now)
+        s.commit()
+    add_outcomes(rt, uuid.UUID(subject), "apa_in_place", 1, org="recovery-partnership")
+    add_outcomes(rt, uuid.UUID(subject), "apa_identified", 1, org="derby-housing")
+    r = client.get(_url(subject), headers=auth(HOUSING))
+    assert r.status_code == 200, r.json
+    assert [(o["code"], o["recorded_org"]) for o in r.json["outcomes"]] == [
+        ("apa_identified", "derby-housing")]
+    listed = events(rt, type="outcomes:outcome:list", subject_id=uuid.UUID(subject))
+    assert len(listed[-1].details["outcomes"]) == 1
+
+
+def test_withheld_categories_do_not_depend_on_which_outcomes_exist(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    """Review of issue 24, finding 6: a reader who may not see the housing service's outcomes
+    (the key worker) gets the same answer whether or not the claimant has any; before, the
+    withheld list named housing_tenancy only when an outcome existed in it."""
+    with_one, without = (_claimant(client, auth, clock, rt) for _ in range(2))
+    for subject in (with_one, without):
+        with rt.session_factory() as s:
+            add_case_member(s, subject_id=uuid.UUID(subject), org="recovery-partnership",
+                            now=clock.now)
+            s.commit()
+    add_outcomes(rt, uuid.UUID(with_one), "apa_in_place", 1)
+    answers = [client.get(_url(s), headers=auth(KEY_WORKER)) for s in (with_one, without)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].json == answers[1].json == {"outcomes": [], "withheld": answers[1].json[
+        "withheld"]}
+
+
+def test_an_outcome_recorded_as_its_organisations_own_record_is_shown_to_it_alone(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    """Review of issue 24, finding 3, the own-record rule: an outcome recorded where no flow
+    shared its category onward stays its organisation's, even for a reader a flow from that
+    organisation now reaches (the coach reads housing data from the housing service)."""
+    subject = _claimant(client, auth, clock, rt)
+    with rt.session_factory() as s, UnitOfWork(s):
+        key = subjects.data_key(subjects.get_subject(s, uuid.UUID(subject)), rt.keyring)
+        outcome = record_outcome(
+            s, key, subject_id=uuid.UUID(subject), code="apa_in_place",
+            category="housing_tenancy", achieved_on=clock.now.date(), org="derby-housing",
+            purpose="tenancy_sustainment", now=clock.now, staff_id=None, own_record=True)
+        attribute(s, outcome)
+    seen = {who: [o["code"] for o in client.get(_url(subject), headers=auth(who)).json[
+        "outcomes"]] for who in (HOUSING, COACH)}
+    assert seen == {HOUSING: ["apa_in_place"], COACH: []}

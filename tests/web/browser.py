@@ -19,7 +19,8 @@ def sign_in(page: Any, base: str, email: str, purpose: str) -> None:
     page.wait_for_url(f"{base}/purpose")
     page.locator(f"input[name=purpose][value={purpose}]").check()
     page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(f"{base}/")
+    # Home, or the MI page for `evaluation` (it opens no caseload).
+    page.wait_for_url(f"{base}/mi" if purpose == "evaluation" else f"{base}/")
 
 
 def open_claimant(page: Any, nino: str, name: str) -> None:

@@ -17,7 +17,7 @@ from caseshare.identity import service as identity
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
 from tests.conftest import HOUSING, Clock, Demo
-from tests.web.test_pages import PASSWORD, sign_in
+from tests.web.test_pages import PASSWORD, sign_in, token
 
 ANALYST = "robin.analyst@derby-housing.example"
 
@@ -94,5 +94,36 @@ def test_a_housing_officer_is_refused_in_plain_words(client: FlaskClient, rt: Ru
     assert 'data-testid="nav-mi"' not in home
     resp = client.get("/mi")
     assert resp.status_code == 403
-    assert "only produced for evaluation" in _text(resp)
-    assert events(rt, type="mi:outcomes:query", decision="deny")
+    # MI's own scope, which only the analyst role carries (review of issue 24, finding 2);
+    # before, subjects:read let the page reach the use case, refused for the purpose.
+    assert "Your role cannot do this" in _text(resp)
+    assert events(rt, type="access:scope:deny")
+
+
+def test_under_evaluation_the_pages_open_mi_only(client: FlaskClient, rt: Runtime,
+                                                 demo: Demo) -> None:
+    """Review of issue 24, finding 2: choosing `evaluation` lands on /mi, home goes there too
+    (no caseload), the navigation offers no claimant pages, and a claimant's page is refused
+    in plain words, even for someone whose other role works with claimants."""
+    email = "jo.both@derby-housing.example"
+    with rt.session_factory() as s:
+        staff = identity.add_or_update_staff(s, protocols=rt.protocols, email=email,
+                                             name="Jo Both", org="derby-housing",
+                                             roles=["housing_officer", "analyst"], now=rt.now())
+        passwords.set_password(staff, PASSWORD)
+        s.commit()
+    sign_in(client, email, purpose=None)
+    chosen = client.post("/purpose", data={"purpose": "evaluation",
+                                           "csrf_token": token(client, "/purpose")})
+    assert chosen.status_code == 302 and chosen.headers["Location"] == "/mi"
+    home = client.get("/")
+    assert home.status_code == 302 and home.headers["Location"] == "/mi"
+    mi_page = _text(client.get("/mi"))
+    assert 'data-testid="nav-mi"' in mi_page
+    assert 'data-testid="nav-caseload"' not in mi_page and "Find a claimant" not in mi_page
+    lee = client.get(f"/claimants/{demo.lee}")
+    assert lee.status_code == 403
+    assert "which gives outcome figures only" in _text(lee)
+    assert "Lee" not in _text(lee)
+    refused = events(rt, type="access:purpose:deny", purpose="evaluation")
+    assert refused and refused[-1].reasons == ["evaluation_not_claimant_data"]
