@@ -2,14 +2,14 @@
 recording purpose is its organisation's alone, as a support record is (review of issue 24,
 finding 3)
 
-Revision ID: 0031_fixacc
+Revision ID: 0031
 Revises: 0030
 Create Date: 2026-12-08 02:10:00
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0031_fixacc'
+revision = '0031'
 down_revision = '0030'
 branch_labels = None
 depends_on = None
