@@ -124,7 +124,8 @@ def _partnership(protocol: Protocol, agreement: FundingAgreement,
 def _shares(counts: activity.ActivityCounts, parties: list[str], codes: list[str]) -> Table:
     """Attributed shares by organisation and code, rounded to whole outcomes, then controlled
     like any count of claimants."""
-    whole = {(org, code): round(total) for (org, code), total in counts.shares.items()
+    whole = {(org, code): round(total)
+             for (org, code), total in counts.shares_for(parties).items()
              if org in parties and code in codes}
     return control(whole, parties, codes)
 

@@ -9,15 +9,20 @@ every count here comes from work already recorded for the claimant's own sake.
   the owning organisation and the entry's LSSF service line;
 - assessment_completed: needs assessments completed, by the completing organisation;
 - money_plan_agreed: money action plans recorded (support_records), by the writing organisation;
-- outcomes by code, by the recording organisation (outcomes), and the attributed shares of
-  outcomes by contributing organisation (outcome_attributions), for apportioning payments.
+- outcomes by code: distinct claimants achieving the code in the period, recorded by the
+  partnership's organisations (outcomes), and the attributed shares of those claimants by
+  contributing organisation (outcome_attributions), for apportioning payments. Funding pays
+  for claimants helped, not for rows typed: a claimant with the same outcome recorded on twelve
+  days counts once (and is then suppressed like any count of one), so repeated recording can
+  neither earn payments nor publish what MI, which counts claimants too, hides.
 
 Periods are half-open UTC days: `first` included, `last` included, as dates.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import uuid
+from collections import Counter, defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -49,22 +54,63 @@ class Period:
 
 
 @dataclass(frozen=True)
+class OutcomeShare:
+    """One contributing organisation's share of one outcome (plain columns only)."""
+
+    subject: uuid.UUID
+    outcome: uuid.UUID
+    code: str
+    recorded_org: str
+    org: str | None  # None: an outcome with no attribution recorded (counted, never shared)
+    share: float
+
+
+@dataclass(frozen=True)
 class ActivityCounts:
     activities: dict[Key, int]  # (org, activity key) -> count
-    outcomes: dict[Key, int]  # (recording org, outcome code) -> count
-    shares: dict[Key, float]  # (contributing org, outcome code) -> sum of attributed shares
+    outcome_shares: tuple[OutcomeShare, ...]  # every attribution of the period's outcomes
+
+    @property
+    def outcomes(self) -> dict[Key, int]:
+        """(recording org, outcome code) -> distinct claimants."""
+        claimants: dict[Key, set[uuid.UUID]] = defaultdict(set)
+        for row in self.outcome_shares:
+            claimants[(row.recorded_org, row.code)].add(row.subject)
+        return {k: len(v) for k, v in claimants.items()}
+
+    @property
+    def shares(self) -> dict[Key, float]:
+        """(contributing org, code) -> its shares of the claimants (every recording org)."""
+        return self.shares_for(None)
+
+    def shares_for(self, orgs: Collection[str] | None) -> dict[Key, float]:
+        """(contributing org, code) -> the sum over claimants of the org's share of that
+        claimant's outcomes of the code recorded by `orgs` (all when None): each claimant
+        weighs 1 however many times the outcome was recorded, so a code's shares sum to its
+        count of claimants."""
+        rows = [r for r in self.outcome_shares if orgs is None or r.recorded_org in orgs]
+        outcomes: dict[tuple[uuid.UUID, str], set[uuid.UUID]] = defaultdict(set)
+        for row in rows:
+            outcomes[(row.subject, row.code)].add(row.outcome)
+        totals: dict[Key, float] = defaultdict(float)
+        for row in rows:
+            if row.org is None:
+                continue
+            totals[(row.org, row.code)] += row.share / len(outcomes[(row.subject, row.code)])
+        return dict(totals)
 
     def by_key(self, orgs: Collection[str]) -> tuple[Counter[str], Counter[str]]:
-        """Activity counts and outcome counts summed over `orgs` (a partnership's parties)."""
+        """Activity counts, and distinct claimants per outcome code, over `orgs` (a
+        partnership's parties): a claimant whose outcome two parties recorded counts once."""
         activities: Counter[str] = Counter()
-        outcomes: Counter[str] = Counter()
         for (org, key), n in self.activities.items():
             if org in orgs:
                 activities[key] += n
-        for (org, code), n in self.outcomes.items():
-            if org in orgs:
-                outcomes[code] += n
-        return activities, outcomes
+        claimants: dict[str, set[uuid.UUID]] = defaultdict(set)
+        for row in self.outcome_shares:
+            if row.recorded_org in orgs:
+                claimants[row.code].add(row.subject)
+        return activities, Counter({code: len(who) for code, who in claimants.items()})
 
 
 def _grouped(session: Session, query: Executable,
@@ -111,27 +157,18 @@ def activity_counts(session: Session, period: Period,
     return counts
 
 
-def outcome_counts(session: Session, period: Period) -> dict[Key, int]:
-    """(recording organisation, outcome code) -> outcomes achieved in `period`."""
+def outcome_shares(session: Session, period: Period) -> tuple[OutcomeShare, ...]:
+    """Every attribution of the outcomes achieved in `period` (shares of one outcome sum to 1),
+    and a row with no organisation for an outcome nobody was attributed."""
     rows = session.execute(
-        select(Outcome.recorded_org, Outcome.code, func.count())
-        .where(Outcome.achieved_on >= period.first, Outcome.achieved_on <= period.last)
-        .group_by(Outcome.recorded_org, Outcome.code))
-    return {(org, code): int(n) for org, code, n in rows}
-
-
-def attributed_shares(session: Session, period: Period) -> dict[Key, float]:
-    """(contributing organisation, outcome code) -> the sum of its shares of the outcomes
-    achieved in `period` (shares of one outcome sum to 1)."""
-    rows = session.execute(
-        select(OutcomeAttribution.org, Outcome.code, func.sum(OutcomeAttribution.share))
-        .join(Outcome, Outcome.id == OutcomeAttribution.outcome_id)
-        .where(Outcome.achieved_on >= period.first, Outcome.achieved_on <= period.last)
-        .group_by(OutcomeAttribution.org, Outcome.code))
-    return {(org, code): float(total) for org, code, total in rows}
+        select(Outcome.subject_id, Outcome.id, Outcome.code, Outcome.recorded_org,
+               OutcomeAttribution.org, OutcomeAttribution.share)
+        .outerjoin(OutcomeAttribution, OutcomeAttribution.outcome_id == Outcome.id)
+        .where(Outcome.achieved_on >= period.first, Outcome.achieved_on <= period.last))
+    return tuple(OutcomeShare(subject, outcome, code, recorded, org, float(share or 0))
+                 for subject, outcome, code, recorded, org, share in rows)
 
 
 def count_all(session: Session, period: Period) -> ActivityCounts:
-    """Every count the funding view needs, in four grouped queries and two more."""
-    return ActivityCounts(activity_counts(session, period), outcome_counts(session, period),
-                          attributed_shares(session, period))
+    """Every count the funding view needs, in four grouped queries and one more."""
+    return ActivityCounts(activity_counts(session, period), outcome_shares(session, period))
