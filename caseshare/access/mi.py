@@ -70,23 +70,22 @@ def _partnership(ctx: RequestContext) -> tuple[list[str], list[str], dict[str, s
     return list(codes), parties, {c: d.label for c, d in codes.items()}
 
 
-def _groups(by: str, period: Period, parties: list[str], counts: queries.Counts) -> list[str]:
+def _groups(by: str, period: Period, parties: list[str]) -> list[str]:
     """The table's rows: every partner, service line or month, whether or not anything was
-    counted in it (a full grid), plus any group the counts hold."""
+    counted in it (a full grid). Fixed by the query alone, never by what the counts hold, so
+    which rows appear says nothing about anyone."""
     if by == "month":
-        base = queries.months(period.start, period.end)
-    elif by == "partner":
-        base = parties
-    else:
-        base = [*SUPPORT_SERVICES, queries.NO_SERVICE_LINE]
-    return base + sorted({g for g, _ in counts} - set(base))
+        return queries.months(period.start, period.end)
+    if by == "partner":
+        return parties
+    return [*SUPPORT_SERVICES, queries.NO_SERVICE_LINE]
 
 
 def _table(ctx: RequestContext, by: str, period: Period, codes: list[str],
            parties: list[str]) -> Table:
     counts = queries.outcome_counts(ctx.session, by=by, start=period.start, end=period.end,
                                     codes=codes, orgs=parties)
-    return control(counts, _groups(by, period, parties, counts), codes)
+    return control(counts, _groups(by, period, parties), codes)
 
 
 def outcome_mi(ctx: RequestContext, *, by: str, period: Period,

@@ -11,12 +11,18 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from sqlalchemy import select
+
+from caseshare.case_plan.models import Referral
 from caseshare.identity import service as identity
+from caseshare.outcomes.models import OutcomeAttribution
 from caseshare.runtime import Runtime
 from caseshare.subjects.service import add_case_member
+from caseshare.unit_of_work import UnitOfWork
 from tests.audit_helpers import events
 from tests.builders import assert_problem, consent, register
-from tests.conftest import COACH, HOUSING, Clock, issue_token
+from tests.conftest import COACH, HOUSING, Clock, Demo, issue_token
+from tests.mi_builders import add_analyst, add_outcomes
 
 ANALYST = "robin.analyst@derby-housing.example"
 WELSH_HOUSING = "ceri.jones@carmarthenshire.example"
@@ -111,3 +117,22 @@ def test_a_baseline_period_comes_back_beside_the_trial_period(
     assert run.details["compare_from"] == base_from.isoformat()
     half = client.get(f"{_mi(clock)}&compare_from={base_from}", headers=analyst)
     assert_problem(half, 422, "compare_to")
+
+
+def test_partner_rows_are_the_partnership_only(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock, demo: Demo) -> None:
+    # An accepted referral from the treatment provider (not a Derby party) gives it a share of
+    # Lee's outcome; a row for it would reveal it contributed to one.
+    with rt.session_factory() as s, UnitOfWork(s):
+        s.add(Referral(subject_id=demo.lee, from_org="recovery-partnership",
+                       to_org="derby-housing", purpose="case_management", status="accepted",
+                       message=b"sealed", contact_name=b"sealed", protocol="recovery-jcp",
+                       flow_id="x", created_at=clock.now, created_by=uuid.uuid4()))
+    add_outcomes(rt, demo.lee, "apa_in_place", 1)
+    with rt.session_factory() as s:
+        assert "recovery-partnership" in set(s.scalars(select(OutcomeAttribution.org)))
+    r = client.get(_mi(clock), headers=auth(add_analyst(rt)))
+    assert r.status_code == 200, r.json
+    assert {c["group"] for c in r.json["cells"]} == {"jcp-derby", "derby-housing", "ca-derby"}
+    assert [t["key"] for t in r.json["group_totals"]] == ["ca-derby", "derby-housing",
+                                                          "jcp-derby"]
