@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
-
 from sqlalchemy import select
 
 from caseshare.case_plan.models import Referral
