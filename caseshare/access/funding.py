@@ -24,7 +24,7 @@ from caseshare.access import guards
 from caseshare.access.context import RequestContext
 from caseshare.audit.event_types import EventType
 from caseshare.errors import ValidationError
-from caseshare.mi import activity
+from caseshare.mi import activity, periods
 from caseshare.mi.disclosure import Table, control
 from caseshare.mi.funding import Earnings, FundingAgreement, earnings
 from caseshare.policy.models import EVALUATION, Protocol
@@ -66,7 +66,7 @@ def default_period(today: date, first: date | None, last: date | None) -> tuple[
     last = last or today
     if first is None:
         months = last.year * 12 + last.month - 1 - 5
-        first = date(months // 12, months % 12 + 1, 1)
+        first = max(date(months // 12, months % 12 + 1, 1), periods.EARLIEST)
     return first, last
 
 
@@ -86,6 +86,7 @@ def funding_protocols(ctx: RequestContext,
 def funding_view(ctx: RequestContext, *, agreements: Mapping[str, FundingAgreement],
                  first: date, last: date) -> FundingView:
     """Each of the caller's partnerships' funding for the days `first` to `last` (audited)."""
+    periods.check(**{"from": first, "to": last})
     if last < first:
         raise ValidationError({"to": ["The end of the period is before its start."]})
     if (last - first).days > MAX_DAYS:

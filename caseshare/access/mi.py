@@ -19,7 +19,7 @@ from caseshare.access.context import RequestContext
 from caseshare.audit.event_types import EventType
 from caseshare.case_plan.models import SUPPORT_SERVICES
 from caseshare.errors import ValidationError
-from caseshare.mi import queries
+from caseshare.mi import periods, queries
 from caseshare.mi.disclosure import Table, control
 from caseshare.policy.models import EVALUATION, Protocol
 from caseshare.reasons import Reason
@@ -51,7 +51,8 @@ def evaluation_protocols(ctx: RequestContext) -> list[Protocol]:
             if EVALUATION in p.purposes and p.in_force(ctx.now.date())]
 
 
-def _check_period(period: Period, field: str) -> None:
+def _check_period(period: Period, field: str, start_field: str) -> None:
+    periods.check(**{start_field: period.start, field: period.end})
     if period.end < period.start:
         raise ValidationError({field: ["The end of the period is before its start."]})
     if (period.end - period.start).days > MAX_DAYS:
@@ -92,9 +93,9 @@ def outcome_mi(ctx: RequestContext, *, by: str, period: Period,
                baseline: Period | None = None) -> OutcomeMI:
     """The disclosure-controlled counts of the caller's partnership (and of a baseline
     period, to compare a trial period against), audited as one run."""
-    _check_period(period, "to")
+    _check_period(period, "to", "from")
     if baseline is not None:
-        _check_period(baseline, "compare_to")
+        _check_period(baseline, "compare_to", "compare_from")
     codes, parties, labels = _partnership(ctx)
     table = _table(ctx, by, period, codes, parties)
     base = _table(ctx, by, baseline, codes, parties) if baseline else None

@@ -83,3 +83,11 @@ def test_payments_count_claimants_not_outcomes_typed(client: FlaskClient, rt: Ru
     assert (apa["count"], apa["paid_count"], apa["amount_pence"]) == (None, 0, 0)
     shares = {(c["group"], c["code"]): c["count"] for c in derby["shares"]["cells"]}
     assert shares[("derby-housing", "apa_in_place")] is None
+
+
+def test_dates_outside_2000_to_2100_are_a_422_not_a_500(client: FlaskClient, rt: Runtime,
+                                                        auth: Any, demo: Demo) -> None:
+    analyst = auth(add_analyst(rt))
+    assert_problem(client.get(URL + "&to=0001-01-01", headers=analyst), 422, "to")
+    assert_problem(client.get(URL + "&from=9999-12-01&to=9999-12-31", headers=analyst), 422,
+                   "from")

@@ -135,3 +135,15 @@ def test_partner_rows_are_the_partnership_only(
     assert {c["group"] for c in r.json["cells"]} == {"jcp-derby", "derby-housing", "ca-derby"}
     assert [t["key"] for t in r.json["group_totals"]] == ["ca-derby", "derby-housing",
                                                           "jcp-derby"]
+
+
+def test_dates_outside_2000_to_2100_are_a_422_not_a_500(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    analyst = add_staff(rt, clock, ANALYST, "derby-housing", "analyst")
+    url = "/api/v1/mi/outcomes?purpose=evaluation&by=month"
+    assert_problem(client.get(f"{url}&from=0001-01-01&to=2026-01-31", headers=analyst), 422,
+                   "from")
+    assert_problem(client.get(f"{url}&from=9999-12-01&to=9999-12-31", headers=analyst), 422,
+                   "to")
+    assert_problem(client.get(f"{url}&from=2026-01-01&to=2026-01-31&compare_from=0001-01-01"
+                              "&compare_to=0001-01-31", headers=analyst), 422, "compare_to")

@@ -76,3 +76,13 @@ def test_a_bad_date_keeps_what_was_typed(client: FlaskClient, rt: Runtime, demo:
 def test_other_purposes_are_refused(client: FlaskClient, demo: Demo) -> None:
     sign_in(client, COACH)
     assert client.get("/mi/funding").status_code == 403
+
+
+def test_dates_outside_2000_to_2100_are_a_422_not_a_500(client: FlaskClient, rt: Runtime,
+                                                        demo: Demo) -> None:
+    sign_in(client, add_analyst(rt), purpose="evaluation")
+    for query in ("to=0001-01-01", "from=9999-12-01&to=9999-12-31"):
+        r = client.get(f"/mi/funding?{query}")
+        html = r.get_data(as_text=True)
+        assert r.status_code == 422, query
+        assert "Enter a date between 2000-01-01 and 2100-12-31" in html
