@@ -92,9 +92,10 @@ def funding_view(ctx: RequestContext, *, agreements: Mapping[str, FundingAgreeme
     if (last - first).days > MAX_DAYS:
         raise ValidationError({"from": ["A period is at most three years."]})
     protocols = funding_protocols(ctx, agreements)
-    counts = activity.count_all(ctx.session, activity.Period(first, last))
-    view = FundingView(first, last, [_partnership(p, agreements[p.id], counts)
-                                     for p in protocols])
+    period = activity.Period(first, last)
+    view = FundingView(first, last, [
+        _partnership(p, agreements[p.id], activity.count_all(ctx.session, period, p))
+        for p in protocols])
     ctx.audit(EventType.MI_FUNDING_QUERY, outcome="allow",
               details={"from": first.isoformat(), "to": last.isoformat(),
                        "protocols": [p.id for p in protocols]})

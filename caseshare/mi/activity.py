@@ -4,9 +4,11 @@ columns only (nothing sealed is opened, so counting never discloses what a recor
 "Costs captured activity by activity, without burdening front-line staff with extra data entry":
 every count here comes from work already recorded for the claimant's own sake.
 
-- referral_accepted: a referral's `accepted` step (referral_events), by the accepting organisation;
-- plan_entry_completed:<service line>: plan entries now done, last changed in the period, by
-  the owning organisation and the entry's LSSF service line;
+- referral_accepted: a referral's `accepted` step (referral_events), by the accepting
+  organisation, for referrals made under the partnership's protocol;
+- plan_entry_completed:<service line>: plan entries now done, first marked done in the period
+  under one of the protocol's purposes (their version history), by the owning organisation and
+  the entry's LSSF service line;
 - assessment_completed: needs assessments completed, by the completing organisation;
 - money_plan_agreed: money action plans recorded (support_records), by the writing organisation;
 - outcomes by code: distinct claimants achieving the code in the period, recorded by the
@@ -31,8 +33,9 @@ from sqlalchemy import Executable, func, null, select
 from sqlalchemy.orm import Session
 
 from caseshare.assessments.models import Assessment
-from caseshare.case_plan.models import PlanEntry, ReferralEvent
+from caseshare.case_plan.models import PlanEntry, PlanEntryVersion, Referral, ReferralEvent
 from caseshare.outcomes.models import Outcome, OutcomeAttribution
+from caseshare.policy.models import Protocol
 from caseshare.support_records.models import SupportRecord
 
 Key = tuple[str, str]  # (organisation, activity key or outcome code)
@@ -124,36 +127,66 @@ def _grouped(session: Session, query: Executable,
     return counts
 
 
-def activity_counts(session: Session, period: Period,
-                    orgs: Collection[str] | None = None) -> dict[Key, int]:
-    """(organisation, activity key) -> count of each activity in `period` (every organisation,
-    or those in `orgs`). Plan entries count both with and without their service line, so a
-    price may apply to any completed entry or to one service line's."""
-    start, end = period.start, period.end
-    referrals = (select(ReferralEvent.actor_org, null(), func.count())
-                 .where(ReferralEvent.type == "accepted", ReferralEvent.at >= start,
-                        ReferralEvent.at < end)
-                 .group_by(ReferralEvent.actor_org))
-    entries = (select(PlanEntry.owner_org, PlanEntry.service, func.count())
-               .where(PlanEntry.status == "done", PlanEntry.updated_at >= start,
-                      PlanEntry.updated_at < end)
-               .group_by(PlanEntry.owner_org, PlanEntry.service))
+def _referrals_accepted(period: Period, protocol: Protocol) -> Executable:
+    """Referrals made under `protocol` and accepted in the period by one of its parties: a
+    referral under another protocol is another partnership's work, even when the accepting
+    organisation is party to both."""
+    return (select(ReferralEvent.actor_org, null(), func.count())
+            .join(Referral, Referral.id == ReferralEvent.referral_id)
+            .where(ReferralEvent.type == "accepted", ReferralEvent.at >= period.start,
+                   ReferralEvent.at < period.end,
+                   # `id@version`: any version of the partnership's protocol.
+                   Referral.protocol.startswith(f"{protocol.id}@", autoescape=True),
+                   ReferralEvent.actor_org.in_(_parties(protocol)))
+            .group_by(ReferralEvent.actor_org))
+
+
+def _entries_completed(period: Period, protocol: Protocol) -> Executable:
+    """Plan entries now done, counted once, in the period they were first marked done (their
+    history says when), when that change was made under one of the protocol's purposes by
+    one of its parties: editing a done entry later does not pay for it again."""
+    first_done = (select(PlanEntryVersion.entry_id, func.min(PlanEntryVersion.changed_at)
+                         .label("done_at"))
+                  .where(PlanEntryVersion.status == "done")
+                  .group_by(PlanEntryVersion.entry_id).subquery())
+    return (select(PlanEntryVersion.owner_org, PlanEntry.service, func.count())
+            .join(first_done, (first_done.c.entry_id == PlanEntryVersion.entry_id)
+                  & (first_done.c.done_at == PlanEntryVersion.changed_at))
+            .join(PlanEntry, PlanEntry.id == PlanEntryVersion.entry_id)
+            .where(PlanEntry.status == "done", first_done.c.done_at >= period.start,
+                   first_done.c.done_at < period.end,
+                   PlanEntryVersion.purpose.in_(sorted(protocol.purposes)),
+                   PlanEntryVersion.owner_org.in_(_parties(protocol)))
+            .group_by(PlanEntryVersion.owner_org, PlanEntry.service))
+
+
+def _parties(protocol: Protocol) -> list[str]:
+    return sorted(party.id for party in protocol.parties)
+
+
+def activity_counts(session: Session, period: Period, protocol: Protocol) -> dict[Key, int]:
+    """(organisation, activity key) -> count of each activity in `period` done by the
+    parties to `protocol` (referrals and plan entries: under it). Plan entries count both
+    with and without their service line, so a price may apply to any completed entry or to
+    one service line's."""
+    start, end, parties = period.start, period.end, _parties(protocol)
     assessments = (select(Assessment.completed_org, null(), func.count())
-                   .where(Assessment.completed_at >= start, Assessment.completed_at < end)
+                   .where(Assessment.completed_at >= start, Assessment.completed_at < end,
+                          Assessment.completed_org.in_(parties))
                    .group_by(Assessment.completed_org))
     money_plans = (select(SupportRecord.created_org, null(), func.count())
                    .where(SupportRecord.kind == "money_plan", SupportRecord.created_at >= start,
-                          SupportRecord.created_at < end)
+                          SupportRecord.created_at < end, SupportRecord.created_org.in_(parties))
                    .group_by(SupportRecord.created_org))
     counts: dict[Key, int] = {}
-    for query, prefix in ((referrals, "referral_accepted"), (assessments, "assessment_completed"),
-                          (money_plans, "money_plan_agreed"), (entries, "plan_entry_completed")):
+    for query, prefix in ((_referrals_accepted(period, protocol), "referral_accepted"),
+                          (assessments, "assessment_completed"),
+                          (money_plans, "money_plan_agreed"),
+                          (_entries_completed(period, protocol), "plan_entry_completed")):
         counts.update(_grouped(session, query, prefix))
     for (org, key), n in list(counts.items()):
         if key.startswith("plan_entry_completed:"):
             counts[(org, "plan_entry_completed")] = counts.get((org, "plan_entry_completed"), 0) + n
-    if orgs is not None:
-        counts = {k: n for k, n in counts.items() if k[0] in orgs}
     return counts
 
 
@@ -169,6 +202,8 @@ def outcome_shares(session: Session, period: Period) -> tuple[OutcomeShare, ...]
                  for subject, outcome, code, recorded, org, share in rows)
 
 
-def count_all(session: Session, period: Period) -> ActivityCounts:
-    """Every count the funding view needs, in four grouped queries and one more."""
-    return ActivityCounts(activity_counts(session, period), outcome_shares(session, period))
+def count_all(session: Session, period: Period, protocol: Protocol) -> ActivityCounts:
+    """Every count the funding view needs for one partnership, in four grouped queries and one
+    more (outcomes are narrowed to the parties by `ActivityCounts`)."""
+    return ActivityCounts(activity_counts(session, period, protocol),
+                          outcome_shares(session, period))
