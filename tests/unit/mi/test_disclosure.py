@@ -34,6 +34,12 @@ def test_a_lone_suppressed_cell_takes_its_smallest_neighbour_with_it() -> None:
     assert table.total is None and table.group_totals == {"a": None, "b": None}
 
 
+def test_the_partner_is_the_smallest_non_zero_cell_not_a_zero() -> None:
+    # B's 0 may be structural (known to be 0): hiding it with A would leave A = total - 25.
+    table = control({("A", "x"): 3, ("B", "x"): 0, ("C", "x"): 25}, ["A", "B", "C"], ["x"])
+    assert _cells(table) == {("A", "x"): None, ("B", "x"): 0, ("C", "x"): None}
+
+
 def test_totals_are_sums_of_published_cells_only_when_nothing_is_hidden() -> None:
     table = control({("a", "x"): 12, ("a", "y"): 22, ("b", "x"): 30, ("b", "y"): 8},
                     ["a", "b"], ["x", "y"])
