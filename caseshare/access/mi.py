@@ -92,10 +92,18 @@ def _table(ctx: RequestContext, by: str, period: Period, codes: list[str],
 def outcome_mi(ctx: RequestContext, *, by: str, period: Period,
                baseline: Period | None = None) -> OutcomeMI:
     """The disclosure-controlled counts of the caller's partnership (and of a baseline
-    period, to compare a trial period against), audited as one run."""
+    period, to compare a trial period against, not overlapping it), audited as one run. Both
+    periods are widened to whole calendar months (mi/periods.py `whole_months`); the result
+    carries the periods counted."""
     _check_period(period, "to", "from")
+    period = Period(*periods.whole_months(period.start, period.end))
     if baseline is not None:
         _check_period(baseline, "compare_to", "compare_from")
+        baseline = Period(*periods.whole_months(baseline.start, baseline.end))
+        if baseline.start <= period.end and period.start <= baseline.end:
+            # Two tables over overlapping periods differ by the months only one covers.
+            raise ValidationError({"compare_from": [
+                "The baseline period must not overlap the period it is compared with."]})
     codes, parties, labels = _partnership(ctx)
     table = _table(ctx, by, period, codes, parties)
     base = _table(ctx, by, baseline, codes, parties) if baseline else None

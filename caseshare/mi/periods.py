@@ -1,4 +1,5 @@
-"""The dates an MI or funding period may use: 2000-01-01 to 2100-12-31.
+"""The dates an MI or funding period may use: 2000-01-01 to 2100-12-31; and MI periods are
+whole calendar months.
 
 Anything outside is a typing slip, and the arithmetic on periods (the day after the last, the
 default six months back) must never leave the calendar Python can hold: a year 1 or 9999 date
@@ -7,6 +8,7 @@ was a 500. The API schemas, the pages and the use cases all apply this one rule.
 
 from __future__ import annotations
 
+import calendar
 from datetime import date
 
 from caseshare.errors import ValidationError
@@ -26,3 +28,12 @@ def check(**dates: date | None) -> None:
              if value is not None and not in_range(value)}
     if wrong:
         raise ValidationError(wrong)
+
+
+def whole_months(first: date, last: date) -> tuple[date, date]:
+    """The period widened to whole calendar months: from the first day of `first`'s month to
+    the last day of `last`'s. MI tables are published for whole months only, so two tables can
+    differ by whole months at the least, never by a day or a week whose few claimants the
+    difference of two rounded tables would come close to."""
+    end = calendar.monthrange(last.year, last.month)[1]
+    return first.replace(day=1), last.replace(day=end)

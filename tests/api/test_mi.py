@@ -110,10 +110,11 @@ def test_a_baseline_period_comes_back_beside_the_trial_period(
     r = client.get(f"{_mi(clock, by='month')}&compare_from={base_from}&compare_to={base_to}",
                    headers=analyst)
     assert r.status_code == 200, r.json
-    assert r.json["from"] == (today - timedelta(days=90)).isoformat()
+    # Whole months (review 24 finding 14): the period counted starts on its month's first day.
+    assert r.json["from"] == (today - timedelta(days=90)).replace(day=1).isoformat()
     assert r.json["baseline"]["cells"][0]["group"] == f"{base_from:%Y-%m}"
     run = events(rt, type="mi:outcomes:query", decision="allow")[-1]
-    assert run.details["compare_from"] == base_from.isoformat()
+    assert run.details["compare_from"] == base_from.replace(day=1).isoformat()  # whole months
     half = client.get(f"{_mi(clock)}&compare_from={base_from}", headers=analyst)
     assert_problem(half, 422, "compare_to")
 
@@ -147,3 +148,20 @@ def test_dates_outside_2000_to_2100_are_a_422_not_a_500(
                    "to")
     assert_problem(client.get(f"{url}&from=2026-01-01&to=2026-01-31&compare_from=0001-01-01"
                               "&compare_to=0001-01-31", headers=analyst), 422, "compare_to")
+
+
+def test_periods_are_whole_months_and_a_baseline_may_not_overlap(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    analyst = add_staff(rt, clock, ANALYST, "derby-housing", "analyst")
+    url = "/api/v1/mi/outcomes?purpose=evaluation&by=month"
+    r = client.get(f"{url}&from=2026-03-15&to=2026-04-10", headers=analyst)
+    assert r.status_code == 200, r.json
+    assert (r.json["from"], r.json["to"]) == ("2026-03-01", "2026-04-30")
+    assert events(rt, type="mi:outcomes:query")[-1].details["to"] == "2026-04-30"
+    # A baseline ending in the trial's first month would differ from it by days only.
+    overlap = client.get(f"{url}&from=2026-03-15&to=2026-04-10&compare_from=2026-01-01"
+                         "&compare_to=2026-03-02", headers=analyst)
+    assert_problem(overlap, 422, "compare_from")
+    apart = client.get(f"{url}&from=2026-03-15&to=2026-04-10&compare_from=2026-01-01"
+                       "&compare_to=2026-02-28", headers=analyst)
+    assert apart.status_code == 200, apart.json
