@@ -114,7 +114,7 @@ def test_no_published_figure_reveals_a_small_count(
 # Not modelled: an attacker who also knows which hidden cells are structural zeros. Then
 # {12, 0, 0; 1, 0, 8} (rows g0, g1) narrows the hidden 1 to 1..4 from the rounded totals, and
 # no choice of cells to hide prevents it (every cell that could is hidden): only withholding
-# the totals elsewhere would (docs/mi-disclosure.md).
+# the totals elsewhere would (docs/outcomes-mi.md).
 
 def _published_range(p: int) -> tuple[int, int]:
     return (0, 0) if p == 0 else (max(8, p - 2), p + 2)
