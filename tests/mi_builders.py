@@ -7,6 +7,7 @@ import uuid
 from datetime import date, timedelta
 
 from caseshare.demo import DEMO_PASSWORD
+from caseshare.facts import Principal
 from caseshare.identity import passwords
 from caseshare.identity import service as identity
 from caseshare.outcomes.attribution import attribute
@@ -16,6 +17,8 @@ from caseshare.subjects import service as subjects
 from caseshare.unit_of_work import UnitOfWork
 
 ANALYST = "morgan.ellis@derby-housing.example"
+HOUSING = Principal(actor_id=str(uuid.uuid4()), actor_type="staff", org="derby-housing",
+                    roles=frozenset({"housing_officer"}))
 
 
 def add_analyst(rt: Runtime, email: str = ANALYST, org: str = "derby-housing") -> str:
@@ -41,3 +44,17 @@ def add_outcomes(rt: Runtime, subject: uuid.UUID, code: str, days: int, *,
                 achieved_on=last - timedelta(days=n), org=org, purpose="tenancy_sustainment",
                 now=rt.now(), staff_id=None)
             attribute(s, outcome)
+
+
+def add_claimants(rt: Runtime, n: int) -> list[uuid.UUID]:
+    """`n` new claimants registered by Derby Housing (for counts of distinct claimants)."""
+    with rt.session_factory() as s, UnitOfWork(s):
+        return [subjects.create_subject(s, keyring=rt.keyring, principal=HOUSING, now=rt.now(),
+                                        identity={"given_name": "A", "family_name": f"B{i}"},
+                                        jurisdiction="england").id for i in range(n)]
+
+
+def add_each(rt: Runtime, claimants: list[uuid.UUID], code: str) -> None:
+    """One outcome of `code` for each claimant, today."""
+    for subject in claimants:
+        add_outcomes(rt, subject, code, 1)

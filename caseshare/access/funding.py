@@ -24,7 +24,7 @@ from caseshare.access import guards
 from caseshare.access.context import RequestContext
 from caseshare.audit.event_types import EventType
 from caseshare.errors import ValidationError
-from caseshare.mi import activity
+from caseshare.mi import activity, periods
 from caseshare.mi.disclosure import Table, control
 from caseshare.mi.funding import Earnings, FundingAgreement, earnings
 from caseshare.policy.models import EVALUATION, Protocol
@@ -66,7 +66,7 @@ def default_period(today: date, first: date | None, last: date | None) -> tuple[
     last = last or today
     if first is None:
         months = last.year * 12 + last.month - 1 - 5
-        first = date(months // 12, months % 12 + 1, 1)
+        first = max(date(months // 12, months % 12 + 1, 1), periods.EARLIEST)
     return first, last
 
 
@@ -86,14 +86,16 @@ def funding_protocols(ctx: RequestContext,
 def funding_view(ctx: RequestContext, *, agreements: Mapping[str, FundingAgreement],
                  first: date, last: date) -> FundingView:
     """Each of the caller's partnerships' funding for the days `first` to `last` (audited)."""
+    periods.check(**{"from": first, "to": last})
     if last < first:
         raise ValidationError({"to": ["The end of the period is before its start."]})
     if (last - first).days > MAX_DAYS:
         raise ValidationError({"from": ["A period is at most three years."]})
     protocols = funding_protocols(ctx, agreements)
-    counts = activity.count_all(ctx.session, activity.Period(first, last))
-    view = FundingView(first, last, [_partnership(p, agreements[p.id], counts)
-                                     for p in protocols])
+    period = activity.Period(first, last)
+    view = FundingView(first, last, [
+        _partnership(p, agreements[p.id], activity.count_all(ctx.session, period, p))
+        for p in protocols])
     ctx.audit(EventType.MI_FUNDING_QUERY, outcome="allow",
               details={"from": first.isoformat(), "to": last.isoformat(),
                        "protocols": [p.id for p in protocols]})
@@ -124,7 +126,8 @@ def _partnership(protocol: Protocol, agreement: FundingAgreement,
 def _shares(counts: activity.ActivityCounts, parties: list[str], codes: list[str]) -> Table:
     """Attributed shares by organisation and code, rounded to whole outcomes, then controlled
     like any count of claimants."""
-    whole = {(org, code): round(total) for (org, code), total in counts.shares.items()
+    whole = {(org, code): round(total)
+             for (org, code), total in counts.shares_for(parties).items()
              if org in parties and code in codes}
     return control(whole, parties, codes)
 

@@ -19,7 +19,7 @@ from caseshare.access.context import RequestContext
 from caseshare.audit.event_types import EventType
 from caseshare.case_plan.models import SUPPORT_SERVICES
 from caseshare.errors import ValidationError
-from caseshare.mi import queries
+from caseshare.mi import periods, queries
 from caseshare.mi.disclosure import Table, control
 from caseshare.policy.models import EVALUATION, Protocol
 from caseshare.reasons import Reason
@@ -51,7 +51,8 @@ def evaluation_protocols(ctx: RequestContext) -> list[Protocol]:
             if EVALUATION in p.purposes and p.in_force(ctx.now.date())]
 
 
-def _check_period(period: Period, field: str) -> None:
+def _check_period(period: Period, field: str, start_field: str) -> None:
+    periods.check(**{start_field: period.start, field: period.end})
     if period.end < period.start:
         raise ValidationError({field: ["The end of the period is before its start."]})
     if (period.end - period.start).days > MAX_DAYS:
@@ -70,32 +71,39 @@ def _partnership(ctx: RequestContext) -> tuple[list[str], list[str], dict[str, s
     return list(codes), parties, {c: d.label for c, d in codes.items()}
 
 
-def _groups(by: str, period: Period, parties: list[str], counts: queries.Counts) -> list[str]:
+def _groups(by: str, period: Period, parties: list[str]) -> list[str]:
     """The table's rows: every partner, service line or month, whether or not anything was
-    counted in it (a full grid), plus any group the counts hold."""
+    counted in it (a full grid). Fixed by the query alone, never by what the counts hold, so
+    which rows appear says nothing about anyone."""
     if by == "month":
-        base = queries.months(period.start, period.end)
-    elif by == "partner":
-        base = parties
-    else:
-        base = [*SUPPORT_SERVICES, queries.NO_SERVICE_LINE]
-    return base + sorted({g for g, _ in counts} - set(base))
+        return queries.months(period.start, period.end)
+    if by == "partner":
+        return parties
+    return [*SUPPORT_SERVICES, queries.NO_SERVICE_LINE]
 
 
 def _table(ctx: RequestContext, by: str, period: Period, codes: list[str],
            parties: list[str]) -> Table:
     counts = queries.outcome_counts(ctx.session, by=by, start=period.start, end=period.end,
                                     codes=codes, orgs=parties)
-    return control(counts, _groups(by, period, parties, counts), codes)
+    return control(counts, _groups(by, period, parties), codes)
 
 
 def outcome_mi(ctx: RequestContext, *, by: str, period: Period,
                baseline: Period | None = None) -> OutcomeMI:
     """The disclosure-controlled counts of the caller's partnership (and of a baseline
-    period, to compare a trial period against), audited as one run."""
-    _check_period(period, "to")
+    period, to compare a trial period against, not overlapping it), audited as one run. Both
+    periods are widened to whole calendar months (mi/periods.py `whole_months`); the result
+    carries the periods counted."""
+    _check_period(period, "to", "from")
+    period = Period(*periods.whole_months(period.start, period.end))
     if baseline is not None:
-        _check_period(baseline, "compare_to")
+        _check_period(baseline, "compare_to", "compare_from")
+        baseline = Period(*periods.whole_months(baseline.start, baseline.end))
+        if baseline.start <= period.end and period.start <= baseline.end:
+            # Two tables over overlapping periods differ by the months only one covers.
+            raise ValidationError({"compare_from": [
+                "The baseline period must not overlap the period it is compared with."]})
     codes, parties, labels = _partnership(ctx)
     table = _table(ctx, by, period, codes, parties)
     base = _table(ctx, by, baseline, codes, parties) if baseline else None

@@ -6,8 +6,9 @@ Rules, at least as strict as OpenSAFELY's:
 - rounding: every other count is published rounded to the nearest 5 (0 stays 0);
 - secondary suppression: the table is a full grid (every group by every code, zeros included),
   and a row or column with exactly one suppressed cell would give it away to anyone who knows
-  (or can find from another table) that row's or column's total, so the next smallest cell of
-  that row or column is suppressed too, repeated until no row or column has exactly one;
+  (or can find from another table) that row's or column's total, so the smallest non-zero
+  cell of that row or column is suppressed too (a zero only when nothing else is left: a zero
+  may be structural, known to anyone), repeated until no row or column has exactly one;
 - totals are never computed from true counts: a row, column or grand total is the sum of the
   published (rounded) cells, published only when none of its cells is suppressed;
 - no paging: a table is published whole, so no page and no total of pages can be set against
@@ -61,9 +62,12 @@ def _lines(groups: Sequence[str], codes: Sequence[str]) -> list[list[Key]]:
 
 
 def secondary(counts: Mapping[Key, int], suppressed: set[Key], lines: list[list[Key]]) -> set[Key]:
-    """Suppress more cells until no line with two or more cells has exactly one suppressed.
-    The partner chosen in a line is, first, one whose crossing line already hides a cell (so
-    hiding it settles that line too instead of starting a new cascade), then the smallest.
+    """Suppress more cells until no line with two or more cells has exactly one suppressed, or
+    suppressed cells whose true sum is from 1 to 7.
+    The partner chosen in a line is, first, a non-zero cell (a zero may be known to be zero),
+    then one whose crossing line already hides a cell (so hiding it settles that line too
+    instead of starting a new cascade), then the smallest. A zero is hidden only when the line
+    has nothing else left.
     Terminates: each pass hides at least one more cell or stops."""
     hidden = set(suppressed)
     crossing: dict[Key, list[list[Key]]] = {}
@@ -71,16 +75,30 @@ def secondary(counts: Mapping[Key, int], suppressed: set[Key], lines: list[list[
         for key in line:
             crossing.setdefault(key, []).append(line)
 
-    def cost(line: list[Key], key: Key) -> tuple[bool, int, Key]:
+    def cost(line: list[Key], key: Key) -> tuple[bool, bool, int, Key]:
+        # A zero partner protects nothing when the zero is structural (a code a group can
+        # never have, a month before a service began): anyone can add the 0 back and the
+        # line's total gives the small count away. So a non-zero partner comes first.
         opens = any(other is not line and len(other) > 1 and not any(k in hidden for k in other)
                     for other in crossing[key])
-        return opens, counts[key], key
+        return counts[key] == 0, opens, counts[key], key
+
+    def exposed(line: list[Key]) -> bool:
+        # One hidden cell is its line's total less the published ones; several hidden cells
+        # whose true sum is itself small (1 to 7) are given away together by the line's total
+        # (published elsewhere, rounded, unless it is small too: then it is never published),
+        # so the line hides one more while it can.
+        kept = [k for k in line if k in hidden]
+        if not kept or len(kept) == len(line):
+            return False
+        small_sum = primary(sum(counts[k] for k in kept))
+        return len(kept) == 1 or (small_sum and not primary(sum(counts[k] for k in line)))
 
     changed = True
     while changed:
         changed = False
         for line in lines:
-            if len(line) < 2 or sum(k in hidden for k in line) != 1:
+            if len(line) < 2 or not exposed(line):
                 continue
             hidden.add(min((k for k in line if k not in hidden), key=lambda k: cost(line, k)))
             changed = True

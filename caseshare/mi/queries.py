@@ -31,8 +31,8 @@ def _month(session: Session) -> ColumnElement[Any]:
 def outcome_counts(session: Session, *, by: str, start: date, end: date,
                    codes: Collection[str], orgs: Collection[str]) -> Counts:
     """Distinct claimants achieving each code in [start, end], by partner (every organisation
-    the outcome is attributed to counts it), service line or month; only outcomes of `codes`
-    recorded by `orgs` (the caller's partnership)."""
+    of `orgs` the outcome is attributed to counts it), service line or month; only outcomes of
+    `codes` recorded by `orgs` (the caller's partnership)."""
     if by == "partner":
         group: Any = OutcomeAttribution.org
     elif by == "service_line":
@@ -44,7 +44,10 @@ def outcome_counts(session: Session, *, by: str, start: date, end: date,
                     Outcome.code.in_(list(codes)), Outcome.recorded_org.in_(list(orgs)))
              .group_by(group, Outcome.code))
     if by == "partner":
-        query = query.join(OutcomeAttribution, OutcomeAttribution.outcome_id == Outcome.id)
+        # Only the partnership's own organisations are rows: a row for an outsider that had a
+        # share would reveal, by being there, that it contributed to at least one outcome.
+        query = query.join(OutcomeAttribution, OutcomeAttribution.outcome_id == Outcome.id
+                           ).where(OutcomeAttribution.org.in_(list(orgs)))
     return {(str(g), str(c)): int(n) for g, c, n in session.execute(query)}
 
 

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields
 
 from caseshare.access.funding import FundingView, PartnershipFunding
 from caseshare.schemas.common import CODE, StrictSchema
-from caseshare.schemas.mi import TableOut, table_out
+from caseshare.schemas.mi import IN_RANGE, TableOut, table_out
 
 PENCE = "Whole pence."
 
@@ -17,10 +17,11 @@ class FundingQuery(Schema):
     purpose = fields.String(required=True, validate=CODE, metadata={
         "description": "Must be `evaluation`, declared by a protocol the caller's organisation "
                        "is party to."})
-    from_ = fields.Date(data_key="from", metadata={
+    from_ = fields.Date(data_key="from", validate=IN_RANGE, metadata={
         "description": "First day of the period (default: the first day of the month five "
                        "months ago, so six calendar months to today)."})
-    to = fields.Date(metadata={"description": "Last day of the period (default: today)."})
+    to = fields.Date(validate=IN_RANGE,
+                     metadata={"description": "Last day of the period (default: today)."})
 
 
 class ActivityLineOut(StrictSchema):

@@ -7,22 +7,29 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from caseshare.access.mi import OutcomeMI
+from caseshare.mi import periods
 from caseshare.mi.disclosure import Table
 from caseshare.mi.queries import GROUPINGS
 from caseshare.schemas.common import CODE, StrictSchema
+
+# Dates outside 2000-2100 are typing slips, and period arithmetic must stay in the calendar.
+IN_RANGE = validate.Range(min=periods.EARLIEST, max=periods.LATEST, error=periods.MESSAGE + ".")
 
 
 class OutcomeMIQuery(Schema):
     purpose = fields.String(required=True, validate=CODE, metadata={
         "description": "Must be `evaluation`, declared by a protocol the caller's organisation "
                        "is party to."})
-    from_ = fields.Date(required=True, data_key="from", metadata={
+    from_ = fields.Date(required=True, data_key="from", validate=IN_RANGE, metadata={
         "description": "First day of the period (achieved on or after)."})
-    to = fields.Date(required=True, metadata={"description": "Last day of the period."})
+    to = fields.Date(required=True, validate=IN_RANGE,
+                     metadata={"description": "Last day of the period."})
     by = fields.String(required=True, validate=validate.OneOf(GROUPINGS), metadata={
         "description": "Group by partner (attributed organisations), service_line or month."})
-    compare_from = fields.Date(metadata={"description": "First day of a baseline period."})
-    compare_to = fields.Date(metadata={"description": "Last day of the baseline period."})
+    compare_from = fields.Date(validate=IN_RANGE,
+                               metadata={"description": "First day of a baseline period."})
+    compare_to = fields.Date(validate=IN_RANGE,
+                             metadata={"description": "Last day of the baseline period."})
 
 
 class CellOut(StrictSchema):

@@ -13,6 +13,7 @@ from flask import Response, request
 
 from caseshare.access import funding
 from caseshare.identity.service import MI_SCOPE
+from caseshare.mi import periods
 from caseshare.schemas.funding import FundingOut, funding_out
 from caseshare.web.blueprint import bp, page, runtime, unit_of_work
 from caseshare.web.ig_downloads import csv_response, json_response, utc
@@ -34,10 +35,14 @@ def _date(name: str, errors: dict[str, str]) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        found = date.fromisoformat(value)
     except ValueError:
         errors[name] = "Enter a date like 2026-06-01"
         return None
+    if not periods.in_range(found):
+        errors[name] = periods.MESSAGE
+        return None
+    return found
 
 
 def _view() -> tuple[funding.FundingView | None, dict[str, str], dict[str, str]]:

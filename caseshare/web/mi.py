@@ -17,6 +17,7 @@ from flask import Response, request
 from caseshare.access import mi
 from caseshare.errors import ValidationError
 from caseshare.identity.service import MI_SCOPE
+from caseshare.mi import periods
 from caseshare.mi.disclosure import Table
 from caseshare.mi.queries import GROUPINGS
 from caseshare.schemas.mi import OutcomeMIOut, mi_out
@@ -43,10 +44,14 @@ def _date(values: dict[str, str], name: str, errors: Errors) -> date | None:
     if not values[name]:
         return None
     try:
-        return date.fromisoformat(values[name])
+        value = date.fromisoformat(values[name])
     except ValueError:
         errors[name] = "Enter a date like 2026-04-01"
         return None
+    if not periods.in_range(value):
+        errors[name] = periods.MESSAGE
+        return None
+    return value
 
 
 def _query(values: dict[str, str]) -> tuple[dict[str, Any] | None, Errors]:

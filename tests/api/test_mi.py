@@ -10,13 +10,18 @@ from datetime import timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from caseshare.case_plan.models import Referral
 from caseshare.identity import service as identity
+from caseshare.outcomes.models import OutcomeAttribution
 from caseshare.runtime import Runtime
 from caseshare.subjects.service import add_case_member
+from caseshare.unit_of_work import UnitOfWork
 from tests.audit_helpers import events
 from tests.builders import assert_problem, consent, register
-from tests.conftest import COACH, HOUSING, Clock, issue_token
+from tests.conftest import COACH, HOUSING, Clock, Demo, issue_token
+from tests.mi_builders import add_analyst, add_outcomes
 
 ANALYST = "robin.analyst@derby-housing.example"
 WELSH_HOUSING = "ceri.jones@carmarthenshire.example"
@@ -111,9 +116,58 @@ def test_a_baseline_period_comes_back_beside_the_trial_period(
     r = client.get(f"{_mi(clock, by='month')}&compare_from={base_from}&compare_to={base_to}",
                    headers=analyst)
     assert r.status_code == 200, r.json
-    assert r.json["from"] == (today - timedelta(days=90)).isoformat()
+    # Whole months (review 24 finding 14): the period counted starts on its month's first day.
+    assert r.json["from"] == (today - timedelta(days=90)).replace(day=1).isoformat()
     assert r.json["baseline"]["cells"][0]["group"] == f"{base_from:%Y-%m}"
     run = events(rt, type="mi:outcomes:query", decision="allow")[-1]
-    assert run.details["compare_from"] == base_from.isoformat()
+    assert run.details["compare_from"] == base_from.replace(day=1).isoformat()  # whole months
     half = client.get(f"{_mi(clock)}&compare_from={base_from}", headers=analyst)
     assert_problem(half, 422, "compare_to")
+
+
+def test_partner_rows_are_the_partnership_only(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock, demo: Demo) -> None:
+    # An accepted referral from the treatment provider (not a Derby party) gives it a share of
+    # Lee's outcome; a row for it would reveal it contributed to one.
+    with rt.session_factory() as s, UnitOfWork(s):
+        s.add(Referral(subject_id=demo.lee, from_org="recovery-partnership",
+                       to_org="derby-housing", purpose="case_management", status="accepted",
+                       message=b"sealed", contact_name=b"sealed", protocol="recovery-jcp",
+                       flow_id="x", created_at=clock.now, created_by=uuid.uuid4()))
+    add_outcomes(rt, demo.lee, "apa_in_place", 1)
+    with rt.session_factory() as s:
+        assert "recovery-partnership" in set(s.scalars(select(OutcomeAttribution.org)))
+    r = client.get(_mi(clock), headers=auth(add_analyst(rt)))
+    assert r.status_code == 200, r.json
+    assert {c["group"] for c in r.json["cells"]} == {"jcp-derby", "derby-housing", "ca-derby"}
+    assert [t["key"] for t in r.json["group_totals"]] == ["ca-derby", "derby-housing",
+                                                          "jcp-derby"]
+
+
+def test_dates_outside_2000_to_2100_are_a_422_not_a_500(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    analyst = add_staff(rt, clock, ANALYST, "derby-housing", "analyst")
+    url = "/api/v1/mi/outcomes?purpose=evaluation&by=month"
+    assert_problem(client.get(f"{url}&from=0001-01-01&to=2026-01-31", headers=analyst), 422,
+                   "from")
+    assert_problem(client.get(f"{url}&from=9999-12-01&to=9999-12-31", headers=analyst), 422,
+                   "to")
+    assert_problem(client.get(f"{url}&from=2026-01-01&to=2026-01-31&compare_from=0001-01-01"
+                              "&compare_to=0001-01-31", headers=analyst), 422, "compare_to")
+
+
+def test_periods_are_whole_months_and_a_baseline_may_not_overlap(
+        client: FlaskClient, auth: Any, rt: Runtime, clock: Clock) -> None:
+    analyst = add_staff(rt, clock, ANALYST, "derby-housing", "analyst")
+    url = "/api/v1/mi/outcomes?purpose=evaluation&by=month"
+    r = client.get(f"{url}&from=2026-03-15&to=2026-04-10", headers=analyst)
+    assert r.status_code == 200, r.json
+    assert (r.json["from"], r.json["to"]) == ("2026-03-01", "2026-04-30")
+    assert events(rt, type="mi:outcomes:query")[-1].details["to"] == "2026-04-30"
+    # A baseline ending in the trial's first month would differ from it by days only.
+    overlap = client.get(f"{url}&from=2026-03-15&to=2026-04-10&compare_from=2026-01-01"
+                         "&compare_to=2026-03-02", headers=analyst)
+    assert_problem(overlap, 422, "compare_from")
+    apart = client.get(f"{url}&from=2026-03-15&to=2026-04-10&compare_from=2026-01-01"
+                       "&compare_to=2026-02-28", headers=analyst)
+    assert apart.status_code == 200, apart.json

@@ -12,13 +12,15 @@ from flask.testing import FlaskClient
 from caseshare.runtime import Runtime
 from tests.audit_helpers import events
 from tests.conftest import COACH, Demo
-from tests.mi_builders import add_analyst, add_outcomes
+from tests.mi_builders import add_analyst, add_claimants, add_each, add_outcomes
 from tests.web.test_pages import sign_in
 
 
 def test_the_analyst_sees_payments_thresholds_and_a_csv(client: FlaskClient, rt: Runtime,
                                                           demo: Demo) -> None:
-    add_outcomes(rt, demo.lee, "apa_in_place", 12)
+    claimants = add_claimants(rt, 12)  # twelve claimants each with an APA (one each counts)
+    add_each(rt, claimants, "apa_in_place")
+    add_each(rt, claimants[:8], "bank_account_opened")  # the rent count's hidden partner
     add_outcomes(rt, demo.kerry, "paying_own_rent_6m", 3)
     sign_in(client, add_analyst(rt), purpose="evaluation")
     r = client.get("/mi/funding")
@@ -43,7 +45,9 @@ def test_the_analyst_sees_payments_thresholds_and_a_csv(client: FlaskClient, rt:
 
 def test_the_json_download_is_the_api_body_with_small_counts_null(
         client: FlaskClient, rt: Runtime, demo: Demo) -> None:
-    add_outcomes(rt, demo.lee, "apa_in_place", 12)
+    claimants = add_claimants(rt, 12)  # twelve claimants each with an APA (one each counts)
+    add_each(rt, claimants, "apa_in_place")
+    add_each(rt, claimants[:8], "bank_account_opened")  # the rent count's hidden partner
     add_outcomes(rt, demo.kerry, "paying_own_rent_6m", 3)
     sign_in(client, add_analyst(rt), purpose="evaluation")
     html = client.get("/mi/funding?from=2026-06-01&to=2026-11-23").get_data(as_text=True)
@@ -72,3 +76,13 @@ def test_a_bad_date_keeps_what_was_typed(client: FlaskClient, rt: Runtime, demo:
 def test_other_purposes_are_refused(client: FlaskClient, demo: Demo) -> None:
     sign_in(client, COACH)
     assert client.get("/mi/funding").status_code == 403
+
+
+def test_dates_outside_2000_to_2100_are_a_422_not_a_500(client: FlaskClient, rt: Runtime,
+                                                        demo: Demo) -> None:
+    sign_in(client, add_analyst(rt), purpose="evaluation")
+    for query in ("to=0001-01-01", "from=9999-12-01&to=9999-12-31"):
+        r = client.get(f"/mi/funding?{query}")
+        html = r.get_data(as_text=True)
+        assert r.status_code == 422, query
+        assert "Enter a date between 2000-01-01 and 2100-12-31" in html

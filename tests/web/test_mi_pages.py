@@ -127,3 +127,17 @@ def test_under_evaluation_the_pages_open_mi_only(client: FlaskClient, rt: Runtim
     assert "Lee" not in _text(lee)
     refused = events(rt, type="access:purpose:deny", purpose="evaluation")
     assert refused and refused[-1].reasons == ["evaluation_not_claimant_data"]
+
+
+def test_dates_outside_2000_to_2100_are_a_422_not_a_500(client: FlaskClient, rt: Runtime,
+                                                        demo: Demo, clock: Clock) -> None:
+    _analyst(rt, clock)
+    sign_in(client, ANALYST, purpose="evaluation")
+    for query in ("from=0001-01-01&to=2026-06-30", "from=9999-12-01&to=9999-12-31",
+                  "from=2026-01-01&to=2026-06-30&compare_from=0001-01-01&compare_to=0001-02-01"):
+        resp = client.get(f"/mi?{query}&by=month")
+        assert resp.status_code == 422, query
+        page = _text(resp)
+        assert "Enter a date between 2000-01-01 and 2100-12-31" in page
+        assert 'value="' + query.split("=")[1].split("&")[0] + '"' in page
+    assert not events(rt, type="mi:outcomes:query")
