@@ -171,6 +171,7 @@ def form_document(sizes: Sizes) -> dict[str, Any]:
     return {
         "id": FORM_ID, "version": 1,
         "title": "Consent to share information (benchmark partnership)", "languages": ["en"],
+        "protocols": [f"bench-protocol-{p:02d}" for p in range(sizes.protocols)],
         "options": {"recipients": [org_id(n) for n in range(sizes.organisations)],
                     "purposes": PURPOSES, "categories": CATEGORIES, "max_duration_days": 365},
         "text": {"en": {"title": "Consent to share information",
@@ -185,6 +186,9 @@ def write_rule_files(sizes: Sizes, policies_dir: Path, forms_dir: Path, shipped_
         target.mkdir(parents=True, exist_ok=True)
         for path in sorted((shipped_root / source).glob("*.yaml")):
             (target / path.name).write_bytes(path.read_bytes())
+    # The shipped forms' publication register: published versions are checked as published.
+    register = shipped_root / "consent_forms" / "published.json"
+    (forms_dir / register.name).write_bytes(register.read_bytes())
     for p in range(sizes.protocols):
         (policies_dir / f"bench-protocol-{p:02d}.v1.yaml").write_text(
             yaml.safe_dump(protocol_document(p), sort_keys=False))

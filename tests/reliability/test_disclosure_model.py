@@ -347,7 +347,8 @@ class DisclosureModel(RuleBasedStateMachine):
                                "clock": self.clock, "policies_dir": policies,
                                "forms_dir": forms, "ratelimit_default": "100000 per minute",
                                # No assessment forms: theirs name protocols not generated here.
-                               "assessment_forms_dir": directory / "assessment_forms"})
+                               "assessment_forms_dir": directory / "assessment_forms",
+                               "partnerships_dir": directory / "no_partnerships"})
         self.app.config["TESTING"] = True
         self.client = self.app.test_client()
         self.rt: Runtime = self.app.extensions["caseshare"]
