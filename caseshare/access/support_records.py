@@ -254,16 +254,15 @@ def _paying_own_rent(ctx: RequestContext, record: SupportRecord, figures: record
     if achieved_on is None or outcomes.find_outcome(ctx.session, record.subject_id,
                                                     PAYING_OWN_RENT, achieved_on):
         return  # none, or already counted for the claimant that day (from another tenancy)
-    try:
-        with ctx.session.begin_nested():  # a savepoint: a lost race undoes only the outcome
-            outcome = outcomes.record_outcome(
-                ctx.session, key, subject_id=record.subject_id, code=PAYING_OWN_RENT,
-                category=record.category, achieved_on=achieved_on, org=record.created_org,
-                purpose=ctx.purpose, now=ctx.now, staff_id=ctx.principal.actor_uuid,
-                service_line=PAYING_OWN_RENT_SERVICE_LINE, computed=True,
-                source_record_id=record.id)
-    except IntegrityError:
-        return  # a concurrent request counted it for the claimant that day: counted once
+    # In a savepoint: a concurrent request that counted it for the claimant that day undoes
+    # only this outcome (None), never the month that earned it.
+    outcome = outcomes.record_once(
+        ctx.session, key, subject_id=record.subject_id, code=PAYING_OWN_RENT,
+        category=record.category, achieved_on=achieved_on, org=record.created_org,
+        purpose=ctx.purpose, now=ctx.now, staff_id=ctx.principal.actor_uuid,
+        service_line=PAYING_OWN_RENT_SERVICE_LINE, computed=True, source_record_id=record.id)
+    if outcome is None:
+        return
     shares = attribution.attribute(ctx.session, outcome)  # for outcome-based payments
     ctx.audit(EventType.SUPPORT_RECORDS_OUTCOME_COMPUTE, subject_id=record.subject_id,
               outcome="allow", categories=[record.category],
