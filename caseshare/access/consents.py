@@ -21,6 +21,7 @@ from caseshare.reasons import Reason
 from caseshare.subjects import renewals
 from caseshare.subjects import service as subjects
 from caseshare.subjects.models import Subject
+from caseshare.uk_time import uk_today
 
 ConsentWithHistory = tuple[Consent, list[ConsentWithdrawal], str]
 
@@ -42,6 +43,18 @@ def _view_for(ctx: RequestContext, subject: Subject, row: ConsentWithHistory,
     return replace(view, lead_org=subject.lead_org_id)
 
 
+def _check_partnership(ctx: RequestContext, form: ConsentForm) -> None:
+    """A form is recorded on only by a party to one of its protocols: another partnership's
+    form would name that partnership's organisations (and, once they are named, show them the
+    claimant) under an agreement the recorder is not part of."""
+    own = {p.id for p in ctx.protocols.for_party(ctx.principal.org)}
+    if form.protocols and not own & set(form.protocols):
+        mine = ctx.forms.current_for(ctx.principal.org)
+        use = f" Use {mine.id!r}." if mine is not None else ""
+        raise ValidationError({"form_id": [
+            f"Form {form.id!r} belongs to a partnership your organisation is not part of.{use}"]})
+
+
 def record_consent(ctx: RequestContext, subject_id: uuid.UUID,
                    data: dict[str, Any]) -> ConsentView:
     subject, _facts = guards.subject_in_case(ctx, subject_id)
@@ -53,9 +66,10 @@ def record_consent(ctx: RequestContext, subject_id: uuid.UUID,
         raise ValidationError({"form_id": [
             f"Form {form.id!r} is retired and takes no new consent: {retired.reason} "
             f"Use {' or '.join(retired.replaced_by) or 'another form'}."]})
+    _check_partnership(ctx, form)
     history = subjects.subject_consents(ctx.session, subject.id)
     situation = consents.situation(jurisdiction=subject.jurisdiction,
-                                   age=_age(subject, ctx.keyring, ctx.now.date()),
+                                   age=_age(subject, ctx.keyring, uk_today(ctx.now)),
                                    pairs=history, now=ctx.now, protocols=ctx.protocols)
     consent = consents.record_consent(ctx.session, subject_id=subject.id,
                                       principal=ctx.principal, form=form,

@@ -77,3 +77,17 @@ def test_the_retired_waspi_form_takes_no_new_consent(
     served = client.get("/api/v1/consent-forms/waspi-personal-information/1?lang=cy",
                         headers=auth(COACH))
     assert served.status_code == 200
+
+
+def test_a_derby_worker_cannot_record_on_the_carmarthenshire_form(
+    client: FlaskClient, auth: Any, demo: Demo, rt: Runtime, clock: Clock
+) -> None:
+    """Review of issue 25: the API took a Derby coach's consent on the Carmarthenshire form for
+    a Derby claimant, naming a Welsh Jobcentre, which could then look the claimant up."""
+    before = consent_state(rt)
+    form = client.get(FORM, headers=auth(COACH))
+    body = _welsh_consent(form.json["explicit_statement"], clock)
+    r = client.post(CONSENTS.format(demo.kerry), headers=auth(COACH), json=body)
+    assert_problem(r, 422, "form_id")
+    assert "derby-multi-agency" in str(r.json)  # names the coach's own form
+    assert consent_state(rt) == before
