@@ -271,6 +271,9 @@ def _retirement_problems(loading: _Loading) -> list[str]:
     known = {form_id for form_id, _version in loading.forms}
     problems = []
     for retirement in loading.retired.values():
+        if retirement.id not in known:
+            problems.append(f"{retirement.source_file}: id: no version of {retirement.id!r} "
+                            "to retire")
         if any(f.id == retirement.id and f.version > retirement.version
                for f in loading.forms.values()):
             problems.append(f"{retirement.source_file}: version: a retired form has no later "

@@ -157,3 +157,17 @@ def test_a_retirement_names_forms_that_exist(tmp_path: Path, protocols: Protocol
     (tmp_path / "published.json").write_text(json.dumps({}))
     with pytest.raises(PolicyFileError, match="retired/replaced_by: unknown form 'no-such-form'"):
         load_forms([path, other], protocols, require_published=False)
+
+
+def test_a_retirement_retires_a_form_that_exists(tmp_path: Path, protocols: ProtocolSet) -> None:
+    """Review of issue 25: retiring an id with no versions was accepted (a typo would leave
+    the form it meant to retire in use)."""
+    data = {"id": "no-such-form", "version": 2,
+            "retired": {"reason": "Replaced by the partnership's own form.",
+                        "replaced_by": ["carmarthenshire-support"]}}
+    path = _write(tmp_path / "no-such-form.v2.yaml", data)
+    other = tmp_path / "carmarthenshire-support.v1.yaml"
+    shutil.copy(FORMS / other.name, other)
+    (tmp_path / "published.json").write_text(json.dumps({}))
+    with pytest.raises(PolicyFileError, match="id: no version of 'no-such-form' to retire"):
+        load_forms([path, other], protocols, require_published=False)
