@@ -76,3 +76,16 @@ def check_accessibility(page: Any) -> None:
     serious = [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
                for v in result["violations"] if v["impact"] in ("serious", "critical")]
     assert serious == [], f"{page.url}: {json.dumps(serious, indent=1)}"
+
+
+def checked(page: Any) -> None:
+    """The accessibility check and the 320 px fit, as every journey page gets them."""
+    check_accessibility(page)
+    assert_fits(page)
+
+
+def fill_date(page: Any, prefix: str, day: str, month: str, year: str) -> None:
+    """Fill a GOV.UK date input (`<prefix>-day`, `-month`, `-year`)."""
+    page.locator(f"#{prefix}-day").fill(day)
+    page.locator(f"#{prefix}-month").fill(month)
+    page.locator(f"#{prefix}-year").fill(year)

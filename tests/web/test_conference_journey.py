@@ -9,23 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import HOUSING, KEY_WORKER, Demo
-from tests.web.browser import assert_fits, check_accessibility, open_claimant, sign_in
+from tests.web.browser import (
+    checked,
+    fill_date,
+    open_claimant,
+    sign_in,
+)
 from tests.web.test_journey import shown, snap
 
 TREATMENT = "Eleven weeks sober and asks to move to the evening recovery group."
 ADDRESS = "Moving to a flat on Carrington Street in January."
 DECISION = "Book the evening prescribing review"
-
-
-def _checked(page: Any) -> None:
-    check_accessibility(page)
-    assert_fits(page)
-
-
-def _fill_date(page: Any, prefix: str, day: str, month: str, year: str) -> None:
-    page.locator(f"#{prefix}-day").fill(day)
-    page.locator(f"#{prefix}-month").fill(month)
-    page.locator(f"#{prefix}-year").fill(year)
 
 
 def test_key_worker_records_a_conference_and_housing_reads_it_under_its_decision(
@@ -37,13 +31,13 @@ def test_key_worker_records_a_conference_and_housing_reads_it_under_its_decision
     open_claimant(page, "QQ123456C", "Lee Marsh")
     page.get_by_role("link", name="Case conferences").click()
     page.wait_for_selector("h1")
-    _checked(page)
+    checked(page)
     page.get_by_role("link", name="Record a case conference").click()
     page.wait_for_selector("textarea#minutes-substance_misuse")
-    _checked(page)
+    checked(page)
     snap(page, "conference-record")
 
-    _fill_date(page, "held_on", "20", "11", "2026")
+    fill_date(page, "held_on", "20", "11", "2026")
     for org in ("recovery-partnership", "jcp-derby", "derby-housing"):
         page.locator(f"input[name=attendee][value={org}]").check()
     page.locator("#staff-recovery-partnership").select_option(label="Dan Whitfield")
@@ -52,7 +46,7 @@ def test_key_worker_records_a_conference_and_housing_reads_it_under_its_decision
     page.locator("#decision-1-title").fill(DECISION)
     page.locator("#decision-1-owner_org").select_option("recovery-partnership")
     page.locator("#decision-1-category").select_option("substance_misuse")
-    _fill_date(page, "decision-1-due_on", "15", "12", "2026")
+    fill_date(page, "decision-1-due_on", "15", "12", "2026")
     page.get_by_role("button", name="Save the conference").click()
     page.wait_for_selector("h1:has-text('Held on')")
     conference_url = page.url
@@ -64,7 +58,7 @@ def test_key_worker_records_a_conference_and_housing_reads_it_under_its_decision
     row = page.get_by_test_id("decisions").locator("tr").filter(has_text=DECISION)
     assert "Derby Recovery Partnership" in row.inner_text()
     assert "15 December 2026" in row.inner_text()
-    _checked(page)
+    checked(page)
     snap(page, "conference-recorder")
     open_claimant(page, "QQ123456C", "Lee Marsh")
     assert shown(page, DECISION)
@@ -83,5 +77,5 @@ def test_key_worker_records_a_conference_and_housing_reads_it_under_its_decision
     withheld = page.get_by_test_id("withheld-substance_misuse").inner_text()
     assert "Drug and alcohol treatment" in withheld and "Next step:" in withheld
     assert len(page.get_by_test_id("attendees").locator("li").all()) == 3
-    _checked(page)
+    checked(page)
     snap(page, "conference-housing")

@@ -20,22 +20,16 @@ from caseshare.subjects.service import add_case_member
 from tests.builders import consent, register
 from tests.conftest import COACH, HOUSING, Clock, Demo
 from tests.mi_builders import add_analyst
-from tests.web.browser import assert_fits, check_accessibility, open_claimant, sign_in
+from tests.web.browser import (
+    checked,
+    fill_date,
+    open_claimant,
+    sign_in,
+)
 
 OWN_RENT = "Paying their own rent for six consecutive months"
 MONTHS = ("2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10")
 TS = "tenancy_sustainment"
-
-
-def _checked(page: Any) -> None:
-    check_accessibility(page)
-    assert_fits(page)
-
-
-def _fill_date(page: Any, prefix: str, day: str, month: str, year: str) -> None:
-    page.locator(f"#{prefix}-day").fill(day)
-    page.locator(f"#{prefix}-month").fill(month)
-    page.locator(f"#{prefix}-year").fill(year)
 
 
 def _more_claimants_paying_own_rent(client: FlaskClient, auth: Any, rt: Runtime, clock: Clock,
@@ -92,7 +86,7 @@ def test_housing_officer_records_tenancy_apa_and_six_months_and_sees_the_outcome
     open_claimant(page, "QQ123456C", "Lee Marsh")
     page.get_by_test_id("housing-money").click()
     expect(page.locator("h1")).to_have_text("Housing and money")
-    _checked(page)
+    checked(page)
 
     page.get_by_role("link", name="Add a tenancy").click()
     expect(page.locator("#landlord_type")).to_be_visible()
@@ -100,8 +94,8 @@ def test_housing_officer_records_tenancy_apa_and_six_months_and_sees_the_outcome
     page.locator("#rent").fill("450.00")
     page.locator("#rent_frequency").select_option("monthly")
     page.locator("#paid_by").select_option("claimant")
-    _fill_date(page, "start_on", "1", "4", "2025")
-    _checked(page)
+    fill_date(page, "start_on", "1", "4", "2025")
+    checked(page)
     page.get_by_test_id("save-record").click()
     expect(page.locator("h1")).to_have_text("Tenancy")
     tenancy_url = page.url
@@ -111,7 +105,7 @@ def test_housing_officer_records_tenancy_apa_and_six_months_and_sees_the_outcome
     expect(page.locator("#trigger")).to_be_visible()
     page.locator("#trigger").select_option("rent_arrears")
     page.locator("#type").select_option("managed_payment")
-    _fill_date(page, "identified_on", "5", "1", "2026")
+    fill_date(page, "identified_on", "5", "1", "2026")
     page.get_by_test_id("save-record").click()
     expect(page.get_by_test_id("step-identified")).to_contain_text("5 January 2026")
     for step in ("Requested", "Dwp decision", "In place"):
@@ -119,7 +113,7 @@ def test_housing_officer_records_tenancy_apa_and_six_months_and_sees_the_outcome
         expect(page.get_by_test_id(f"step-{step.lower().replace(' ', '_')}")).not_to_contain_text(
             "not yet")
     expect(page.get_by_test_id("next-status")).to_have_count(0)
-    _checked(page)
+    checked(page)
 
     page.goto(tenancy_url)
     expect(page.get_by_test_id("no-outcomes")).to_be_visible()
@@ -133,18 +127,18 @@ def test_housing_officer_records_tenancy_apa_and_six_months_and_sees_the_outcome
         expect(page.get_by_test_id("months")).to_contain_text(month)
     expect(page.get_by_test_id("outcomes")).to_contain_text(
         "Paying own rent for six months: achieved 31 October 2026")
-    _checked(page)
+    checked(page)
 
     # The partnership analyst sees Lee's outcome counted but not shown: one claimant.
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, live_url, add_analyst(rt), "evaluation")
     row = _show_mi(page, live_url)
     expect(row.get_by_test_id("suppressed")).to_have_text("Not shown")
-    _checked(page)
+    checked(page)
 
     # Seven more claimants reach it: eight in all, published rounded to the nearest 5.
     _more_claimants_paying_own_rent(client, auth, rt, clock, 7)
     row = _show_mi(page, live_url)
     expect(row.get_by_test_id("suppressed")).to_have_count(0)
     expect(row.locator("td").last).to_have_text("10")
-    _checked(page)
+    checked(page)
