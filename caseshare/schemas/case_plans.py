@@ -13,6 +13,7 @@ from caseshare.schemas.common import (
     PurposeQuery,
     StrictSchema,
     UTCDateTime,
+    VersionOut,
     WithheldSchema,
 )
 
@@ -104,14 +105,7 @@ class ExplainOut(StrictSchema):
     audit_id = fields.String()
 
 
-class EntryVersionOut(StrictSchema):
-    version = fields.Integer()
-    action = fields.String()
-    changed_fields = fields.List(fields.String())
-    changed_at = UTCDateTime()
-    changed_by = fields.UUID()
-    changed_org = fields.String()
-    purpose = fields.String()
+class EntryVersionOut(VersionOut):
     category = fields.String()
     owner_org = fields.String()
     status = fields.String()

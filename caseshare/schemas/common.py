@@ -28,6 +28,19 @@ class StrictSchema(Schema):
         unknown = "raise"
 
 
+class VersionOut(StrictSchema):
+    """One state of a versioned item (plan entry, support record): who changed what, when,
+    from which organisation and for what purpose. Each item's schema adds its own fields."""
+
+    version = fields.Integer()
+    action = fields.String()
+    changed_fields = fields.List(fields.String())
+    changed_at = UTCDateTime()
+    changed_by = fields.UUID()
+    changed_org = fields.String()
+    purpose = fields.String()
+
+
 class PurposeQuery(Schema):
     purpose = fields.String(required=True, validate=CODE,
                             metadata={"description": "Why the data is used (a purpose code)."})

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from caseshare.schemas.common import PurposeQuery, StrictSchema, UTCDateTime, WithheldSchema
+from caseshare.schemas.common import (
+    PurposeQuery,
+    StrictSchema,
+    UTCDateTime,
+    VersionOut,
+    WithheldSchema,
+)
 from caseshare.support_records.models import RECORD_KINDS, RENT_PAYERS
 from caseshare.support_records.validation import MAX_PENCE
 
@@ -84,14 +90,7 @@ class RecordsOut(StrictSchema):
     withheld = fields.List(fields.Nested(WithheldSchema))
 
 
-class RecordVersionOut(StrictSchema):
-    version = fields.Integer()
-    action = fields.String()
-    changed_fields = fields.List(fields.String())
-    changed_at = UTCDateTime()
-    changed_by = fields.UUID()
-    changed_org = fields.String()
-    purpose = fields.String()
+class RecordVersionOut(VersionOut):
     review_on = fields.Date(allow_none=True)
     data = fields.Dict()
 
